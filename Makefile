@@ -1,0 +1,37 @@
+# The two commands: `make up` (a running platform) and `make test` (the whole test suite).
+VENV   ?= .venv
+PYTHON ?= python3
+PY     := $(VENV)/bin/python
+STATE  ?= .dev
+
+.PHONY: up down status test bench system-deps venv
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+system-deps:
+	@devstack/system-deps.sh
+
+## Start the whole platform in the background; returns when every part is healthy.
+up: venv system-deps
+	$(PY) -m devstack up --state $(STATE)
+
+## Stop every process of the platform (data stays in $(STATE) for the next `make up`).
+down:
+	@if [ -x $(PY) ]; then $(PY) -m devstack down --state $(STATE); fi
+
+status: venv
+	$(PY) -m devstack status --state $(STATE)
+
+## Unit and integration tests; starts (and stops) its own stack on other ports.
+test: venv system-deps
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+## Gateway vs direct throughput with wrk, on a running `make up` stack.
+bench: venv
+	@WITH_BENCH=1 devstack/system-deps.sh
+	$(PY) bench/gateway_overhead.py --env $(STATE)/stack.env

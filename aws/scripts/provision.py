@@ -1,0 +1,147 @@
+"""Create the AWS side of the platform, or find it if it exists (safe to run again).
+
+    python aws/scripts/provision.py --rds-admin-url URL --rds-host H --rds-port P
+
+Creates the Cognito user pool `travel-agents-pool` with its app client and `admins`
+group, the S3 bucket `travel-agent-uploads`, and one Secrets Manager secret per service
+database role, then gives those roles their login passwords on RDS. boto3 reads the
+region, credentials and (for an emulator) AWS_ENDPOINT_URL from the environment, so the
+same code provisions real AWS. Prints the ids the services need as JSON.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import sys
+
+import boto3
+import psycopg
+from botocore.exceptions import ClientError
+from psycopg import sql
+
+POOL_NAME = "travel-agents-pool"
+CLIENT_NAME = "travel-agent-dashboard"
+ADMIN_GROUP = "admins"
+BUCKET = "travel-agent-uploads"
+# One database role per service, each with its own secret (least privilege).
+SERVICE_DB_ROLES = {"agent_service": "travel-agent-db/agent-service",
+                    "booking_service": "travel-agent-db/booking-service"}
+
+
+def ensure_user_pool(cognito) -> str:
+    """The pool's id, creating the pool if needed."""
+    for page in cognito.get_paginator("list_user_pools").paginate(MaxResults=60):
+        for pool in page["UserPools"]:
+            if pool["Name"] == POOL_NAME:
+                return pool["Id"]
+    pool = cognito.create_user_pool(
+        PoolName=POOL_NAME, UsernameAttributes=["email"], AutoVerifiedAttributes=["email"],
+        Policies={"PasswordPolicy": {"MinimumLength": 10, "RequireUppercase": True,
+                                     "RequireLowercase": True, "RequireNumbers": True,
+                                     "RequireSymbols": False}},
+        Schema=[{"Name": "email", "AttributeDataType": "String", "Required": True,
+                 "Mutable": True}])
+    return pool["UserPool"]["Id"]
+
+
+def ensure_app_client(cognito, pool_id: str) -> str:
+    """The dashboard's app client id (public client: password and refresh flows)."""
+    for page in cognito.get_paginator("list_user_pool_clients").paginate(
+            UserPoolId=pool_id, MaxResults=60):
+        for client in page["UserPoolClients"]:
+            if client["ClientName"] == CLIENT_NAME:
+                return client["ClientId"]
+    client = cognito.create_user_pool_client(
+        UserPoolId=pool_id, ClientName=CLIENT_NAME, GenerateSecret=False,
+        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        AccessTokenValidity=60, IdTokenValidity=60, RefreshTokenValidity=30,
+        TokenValidityUnits={"AccessToken": "minutes", "IdToken": "minutes",
+                            "RefreshToken": "days"},
+        PreventUserExistenceErrors="ENABLED")
+    return client["UserPoolClient"]["ClientId"]
+
+
+def ensure_group(cognito, pool_id: str, name: str) -> None:
+    """Create a Cognito group unless it exists."""
+    try:
+        cognito.create_group(UserPoolId=pool_id, GroupName=name)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "GroupExistsException":
+            raise
+
+
+def ensure_bucket(s3, region: str) -> None:
+    """A private bucket for agents' documents."""
+    try:
+        if region == "us-east-1":
+            s3.create_bucket(Bucket=BUCKET)
+        else:
+            s3.create_bucket(Bucket=BUCKET,
+                             CreateBucketConfiguration={"LocationConstraint": region})
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou",
+                                                  "BucketAlreadyExists"):
+            raise
+    s3.put_public_access_block(Bucket=BUCKET, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+        "RestrictPublicBuckets": True})
+
+
+def ensure_db_secret(secretsmanager, *, secret_id: str, role: str, host: str, port: int,
+                     dbname: str) -> dict:
+    """The role's credentials, generating a password the first time."""
+    try:
+        return json.loads(secretsmanager.get_secret_value(SecretId=secret_id)["SecretString"])
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ResourceNotFoundException":
+            raise
+    secret = {"engine": "postgres", "username": role, "password": secrets.token_urlsafe(24),
+              "host": host, "port": port, "dbname": dbname}
+    secretsmanager.create_secret(Name=secret_id, SecretString=json.dumps(secret))
+    return secret
+
+
+def sync_role_passwords(*, admin_conninfo: str, credentials: list[dict]) -> None:
+    """Let each service role log in with the password its secret holds."""
+    with psycopg.connect(admin_conninfo, autocommit=True) as conn:
+        for cred in credentials:
+            conn.execute(sql.SQL("alter role {} with login password {}").format(
+                sql.Identifier(cred["username"]), sql.Literal(cred["password"])))
+
+
+def provision(*, rds_admin_url: str, rds_host: str, rds_port: int, rds_database: str) -> dict:
+    """Create or find every AWS resource; return the ids services are configured with."""
+    session = boto3.session.Session()
+    region = session.region_name
+    cognito = session.client("cognito-idp")
+    pool_id = ensure_user_pool(cognito)
+    client_id = ensure_app_client(cognito, pool_id)
+    ensure_group(cognito, pool_id, ADMIN_GROUP)
+    ensure_bucket(session.client("s3"), region)
+    secretsmanager = session.client("secretsmanager")
+    credentials = [ensure_db_secret(secretsmanager, secret_id=secret_id, role=role,
+                                    host=rds_host, port=rds_port, dbname=rds_database)
+                   for role, secret_id in SERVICE_DB_ROLES.items()]
+    sync_role_passwords(admin_conninfo=rds_admin_url, credentials=credentials)
+    return {"AWS_COGNITO_USER_POOL_ID": pool_id, "AWS_COGNITO_CLIENT_ID": client_id,
+            "AWS_S3_BUCKET": BUCKET,
+            "AGENT_SERVICE_RDS_SECRET_ID": SERVICE_DB_ROLES["agent_service"],
+            "BOOKING_SERVICE_RDS_SECRET_ID": SERVICE_DB_ROLES["booking_service"]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rds-admin-url", required=True)
+    parser.add_argument("--rds-host", required=True)
+    parser.add_argument("--rds-port", type=int, default=5432)
+    parser.add_argument("--rds-database", default="travel_agent_db")
+    args = parser.parse_args(argv)
+    print(json.dumps(provision(rds_admin_url=args.rds_admin_url, rds_host=args.rds_host,
+                               rds_port=args.rds_port, rds_database=args.rds_database)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,2 @@
+"""The local stack: two PostgreSQL servers, moto, a Supabase Auth stand-in, the three
+services under gunicorn and nginx as the gateway, started and stopped by one command."""

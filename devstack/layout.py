@@ -1,0 +1,54 @@
+"""Where each part of a local stack listens and keeps its files."""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+# Ports of a stack at offset 0 (`make up`); the test stack adds an offset to each.
+BASE_PORTS = {
+    "gateway": 8080, "gateway-auth": 8090, "agent-service": 8101, "operator-service": 8102,
+    "booking-service": 8103, "supabase-auth": 54321, "supabase-db": 54322, "rds": 5433,
+    "moto": 5050,
+}
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Paths and ports of one stack, derived from its state folder and port offset."""
+
+    state: Path
+    port_offset: int = 0
+    python: Path = field(default_factory=lambda: Path(sys.executable))
+    host: str = "127.0.0.1"
+
+    def port(self, part: str) -> int:
+        """The TCP port a part listens on."""
+        return BASE_PORTS[part] + self.port_offset
+
+    def url(self, part: str) -> str:
+        """http://host:port of a part."""
+        return f"http://{self.host}:{self.port(part)}"
+
+    @property
+    def logs(self) -> Path:
+        return self.state / "logs"
+
+    @property
+    def run(self) -> Path:
+        return self.state / "run"
+
+    @property
+    def tls(self) -> Path:
+        return self.state / "tls"
+
+    def pgdata(self, part: str) -> Path:
+        """Data directory of one PostgreSQL server."""
+        return self.state / "pg" / part
+
+    def bin(self, name: str) -> str:
+        """An executable of the virtualenv running this code."""
+        return str(self.python.parent / name)

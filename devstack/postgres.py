@@ -1,0 +1,110 @@
+"""PostgreSQL servers of the local stack, run with the machine's binaries as `postgres`."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+from devstack.layout import PG_BIN, Layout
+
+# PostgreSQL refuses to run as root: as root, run its programs as the `postgres` user.
+_AS_POSTGRES = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+_HBA = """# Written by devstack: TLS and a password for TCP, like RDS and Supabase.
+local   all  all                 peer
+hostssl all  all  127.0.0.1/32   scram-sha-256
+"""
+
+
+def _pg(program: str, *args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([*_AS_POSTGRES, str(PG_BIN / program), *args],
+                          capture_output=True, text=True, **kwargs)
+
+
+def _give_to_postgres(*paths: Path) -> None:
+    if _AS_POSTGRES:
+        for path in paths:
+            shutil.chown(path, "postgres", "postgres")
+
+
+def admin_conninfo(layout: Layout, part: str, *, password: str, dbname: str) -> str:
+    """Superuser connection over verified TLS."""
+    return make_conninfo(host=layout.host, port=layout.port(part), user="postgres",
+                         password=password, dbname=dbname, sslmode="verify-full",
+                         sslrootcert=str(layout.tls / "ca.pem"))
+
+
+def is_running(layout: Layout, part: str) -> bool:
+    """Whether the server of `part` is up."""
+    data = layout.pgdata(part)
+    return (data / "PG_VERSION").exists() and _pg("pg_ctl", "status", "-D", str(data)).returncode == 0
+
+
+def ensure_cluster(layout: Layout, part: str, *, password: str) -> None:
+    """initdb once, with our pg_hba.conf and the stack's TLS certificate."""
+    data = layout.pgdata(part)
+    if (data / "PG_VERSION").exists():
+        return
+    data.parent.mkdir(parents=True, exist_ok=True)
+    _give_to_postgres(data.parent)
+    pwfile = data.parent / f".{part}.pw"
+    pwfile.write_text(password)
+    _give_to_postgres(pwfile)
+    try:
+        result = _pg("initdb", "-D", str(data), "-U", "postgres", f"--pwfile={pwfile}",
+                     "--auth-local=peer", "--auth-host=scram-sha-256", "-E", "UTF8",
+                     "--locale=C.UTF-8")
+    finally:
+        pwfile.unlink()
+    if result.returncode != 0:
+        raise RuntimeError(f"initdb for {part} failed:\n{result.stderr}")
+    (data / "pg_hba.conf").write_text(_HBA)
+    for name in ("server.crt", "server.key"):
+        shutil.copy(layout.tls / name, data / name)
+    (data / "server.key").chmod(0o600)
+    _give_to_postgres(data / "pg_hba.conf", data / "server.crt", data / "server.key")
+
+
+def start(layout: Layout, part: str) -> None:
+    """Start the server of `part` and wait until it accepts connections."""
+    socket_dir = layout.run / f"pg-{part}"
+    socket_dir.mkdir(parents=True, exist_ok=True)
+    log = layout.logs / f"{part}.log"
+    log.touch()
+    _give_to_postgres(socket_dir, log)
+    options = " ".join([
+        f"-c port={layout.port(part)}", f"-c listen_addresses={layout.host}",
+        f"-c unix_socket_directories={socket_dir}", "-c ssl=on",
+        "-c ssl_cert_file=server.crt", "-c ssl_key_file=server.key",
+        # A local stack trades crash safety for speed; RDS and Supabase keep theirs.
+        "-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off",
+        "-c max_connections=200"])
+    result = _pg("pg_ctl", "start", "-D", str(layout.pgdata(part)), "-l", str(log), "-w",
+                 "-t", "60", "-o", options)
+    if result.returncode != 0:
+        raise RuntimeError(f"{part}: PostgreSQL did not start; see {log}\n{result.stderr}")
+
+
+def stop(layout: Layout, part: str) -> bool:
+    """Stop the server of `part`; True if it was running."""
+    if not is_running(layout, part):
+        return False
+    _pg("pg_ctl", "stop", "-D", str(layout.pgdata(part)), "-m", "fast", "-w", "-t", "60")
+    return True
+
+
+def ensure_database(admin: str, dbname: str) -> None:
+    """Create `dbname` unless it exists (admin is a connection to another database)."""
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("select 1 from pg_database where datname = %s", (dbname,)).fetchone():
+            conn.execute(sql.SQL("create database {}").format(sql.Identifier(dbname)))
+
+
+def run_sql_file(conninfo: str, path: Path) -> None:
+    """Run a whole SQL file; the file itself says where its transactions are."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(path.read_text())

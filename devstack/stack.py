@@ -1,0 +1,250 @@
+"""Bring a whole local stack up, or down, in dependency order."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import psycopg
+from psycopg import sql
+
+from devstack import postgres, processes, secrets, seed
+from devstack.layout import REPO, Layout
+from devstack.processes import Process
+from shared.migrations import apply_migrations
+
+# The Supabase Auth stand-in mints the project's keys; it is not an installed package.
+sys.path.insert(0, str(REPO / "supabase" / "local"))
+from auth_standin.keys import generate_signing_key, make_api_key  # noqa: E402
+
+SERVICES = {"agent-service": "agent_service", "operator-service": "operator_service",
+            "booking-service": "booking_service"}
+# Started in this order, stopped in the reverse one.
+PROCESS_ORDER = ["moto", "supabase-auth", *SERVICES, "gateway-auth", "gateway"]
+AWS_REGION = "us-east-1"
+
+
+class StackError(RuntimeError):
+    """A part of the stack could not be brought up."""
+
+
+def _say(message: str) -> None:
+    print(f"[devstack] {message}", flush=True)
+
+
+def _python_env(layout: Layout, *paths: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SUPABASE_"))}
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), *paths])
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def _aws_env(layout: Layout) -> dict[str, str]:
+    # moto accepts any credentials; real AWS takes them from the usual places.
+    return {"AWS_ENDPOINT_URL": layout.url("moto"), "AWS_REGION": AWS_REGION,
+            "AWS_DEFAULT_REGION": AWS_REGION, "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local"}
+
+
+def _gunicorn(layout: Layout, name: str, app: str, env: dict[str, str], *, chdir: str,
+              ready_path: str = "/ready") -> Process:
+    env = {**_python_env(layout, str(REPO / chdir)), **env,
+           "BIND": f"{layout.host}:{layout.port(name)}",
+           "ACCESS_LOG": str(layout.logs / f"{name}.access.log")}
+    return Process(name=name, argv=[layout.bin("gunicorn"), "-c", "python:shared.gunicorn_config",
+                                    "--chdir", str(REPO / chdir), app],
+                   env=env, ready_url=f"{layout.url(name)}{ready_path}")
+
+
+def _render_nginx(layout: Layout) -> str:
+    values = {"STATE_DIR": str(layout.state), "LOG_DIR": str(layout.logs),
+              "GATEWAY_DIR": str(REPO / "gateway"), "GATEWAY_HOST": layout.host,
+              "GATEWAY_PORT": str(layout.port("gateway")),
+              **{f"{n.upper().replace('-', '_')}_PORT": str(layout.port(n))
+                 for n in ("gateway-auth", *SERVICES)}}
+    template = (REPO / "gateway" / "nginx.conf.template").read_text()
+    config = re.sub(r"\{\{(\w+)\}\}", lambda m: values[m.group(1)], template)
+    for sub in ("tmp", "auth-cache"):
+        (layout.state / "gateway" / sub).mkdir(parents=True, exist_ok=True)
+    path = layout.state / "gateway" / "nginx.conf"
+    path.write_text(config)
+    return str(path)
+
+
+def _nginx_binary() -> str:
+    found = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
+    if not found:
+        raise StackError("nginx is not installed: run `apt-get install nginx` (Debian/Ubuntu) "
+                         "or install nginx >= 1.18 with the auth_request module")
+    return found
+
+
+def _prepare_databases(layout: Layout, keys: dict[str, str]) -> dict[str, str]:
+    """Both PostgreSQL servers up, Supabase-like and migrated; returns admin conninfos."""
+    admins = {}
+    for part, password_key, dbname in (("supabase-db", "supabase_db_password", "postgres"),
+                                       ("rds", "rds_admin_password", "travel_agent_db")):
+        postgres.ensure_cluster(layout, part, password=keys[password_key])
+        if not postgres.is_running(layout, part):
+            _say(f"{part}: starting PostgreSQL on port {layout.port(part)}")
+            postgres.start(layout, part)
+        postgres.ensure_database(
+            postgres.admin_conninfo(layout, part, password=keys[password_key], dbname="postgres"),
+            dbname)
+        admins[part] = postgres.admin_conninfo(layout, part, password=keys[password_key],
+                                               dbname=dbname)
+    postgres.run_sql_file(admins["supabase-db"], REPO / "supabase" / "local" / "bootstrap.sql")
+    for part, folder in (("supabase-db", REPO / "supabase" / "migrations"),
+                         ("rds", REPO / "aws" / "migrations")):
+        applied = apply_migrations(conninfo=admins[part], directory=folder)
+        _say(f"{part}: migrations applied now: {', '.join(applied) or 'none (up to date)'}")
+    with psycopg.connect(admins["supabase-db"], autocommit=True) as conn:
+        conn.execute(sql.SQL("alter role operator_service with login password {}").format(
+            sql.Literal(keys["operator_service_password"])))
+    return admins
+
+
+def _provision_aws(layout: Layout, admins: dict[str, str]) -> dict[str, str]:
+    """Run the provisioning script against moto, as one would against AWS."""
+    result = subprocess.run(
+        [str(layout.python), str(REPO / "aws" / "scripts" / "provision.py"),
+         "--rds-admin-url", admins["rds"], "--rds-host", layout.host,
+         "--rds-port", str(layout.port("rds"))],
+        env={**_python_env(layout), **_aws_env(layout)}, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise StackError(f"AWS provisioning failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout)
+
+
+def stack_env(layout: Layout, keys: dict[str, str], aws: dict[str, str]) -> dict[str, str]:
+    """Everything a client of the stack, or a service, is configured with."""
+    pool_id = aws["AWS_COGNITO_USER_POOL_ID"]
+    return {
+        "GATEWAY_URL": layout.url("gateway"),
+        "SUPABASE_URL": layout.url("supabase-auth"),
+        "SUPABASE_ANON_KEY": make_api_key(keys["supabase_jwt_secret"], "anon",
+                                          issued_at=keys["api_keys_issued_at"]),
+        "SUPABASE_SERVICE_ROLE_KEY": make_api_key(keys["supabase_jwt_secret"], "service_role",
+                                                  issued_at=keys["api_keys_issued_at"]),
+        "SUPABASE_JWT_SECRET": keys["supabase_jwt_secret"],
+        **_aws_env(layout),
+        "AWS_COGNITO_USER_POOL_ID": pool_id,
+        "AWS_COGNITO_CLIENT_ID": aws["AWS_COGNITO_CLIENT_ID"],
+        "AWS_COGNITO_JWKS_URL": f"{layout.url('moto')}/{pool_id}/.well-known/jwks.json",
+        "AWS_S3_BUCKET": aws["AWS_S3_BUCKET"],
+        "AWS_RDS_HOST": layout.host,
+        "AWS_RDS_PORT": str(layout.port("rds")),
+        "AWS_RDS_DATABASE": "travel_agent_db",
+        "AWS_RDS_SSLMODE": "verify-full",
+        "AWS_RDS_SSLROOTCERT": str(layout.tls / "ca.pem"),
+        "AGENT_SERVICE_URL": layout.url("agent-service"),
+        "OPERATOR_SERVICE_URL": layout.url("operator-service"),
+        "BOOKING_SERVICE_URL": layout.url("booking-service"),
+    }
+
+
+def _service_processes(layout: Layout, env: dict[str, str], aws: dict[str, str],
+                       keys: dict[str, str]) -> list[Process]:
+    common = {k: env[k] for k in (
+        "SUPABASE_URL", "SUPABASE_JWT_SECRET", "AWS_ENDPOINT_URL", "AWS_REGION",
+        "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+        "AWS_COGNITO_USER_POOL_ID", "AWS_COGNITO_CLIENT_ID", "AWS_COGNITO_JWKS_URL")}
+    rds = {k: env[k] for k in ("AWS_RDS_HOST", "AWS_RDS_PORT", "AWS_RDS_DATABASE",
+                               "AWS_RDS_SSLMODE", "AWS_RDS_SSLROOTCERT")}
+    supabase_db = (f"postgresql://operator_service:{keys['operator_service_password']}@"
+                   f"{layout.host}:{layout.port('supabase-db')}/postgres?sslmode=verify-full"
+                   f"&sslrootcert={layout.tls / 'ca.pem'}")
+    service_env = {
+        "agent-service": {**common, **rds, "AWS_S3_BUCKET": env["AWS_S3_BUCKET"],
+                          "AWS_RDS_SECRET_ID": aws["AGENT_SERVICE_RDS_SECRET_ID"]},
+        "operator-service": {**common, "SUPABASE_DB_URL": supabase_db},
+        "booking-service": {**common, **rds,
+                            "AWS_RDS_SECRET_ID": aws["BOOKING_SERVICE_RDS_SECRET_ID"],
+                            "AGENT_SERVICE_URL": env["AGENT_SERVICE_URL"],
+                            "OPERATOR_SERVICE_URL": env["OPERATOR_SERVICE_URL"]},
+    }
+    procs = [_gunicorn(layout, name, f"{module}:create_app()", service_env[name],
+                       chdir=f"services/{name}") for name, module in SERVICES.items()]
+    procs.append(_gunicorn(layout, "gateway-auth", "gateway_auth:create_app()", common,
+                           chdir="gateway"))
+    return procs
+
+
+def up(layout: Layout) -> dict[str, str]:
+    """Start (or keep) every part; return the stack's environment."""
+    layout.state.mkdir(parents=True, exist_ok=True)
+    for folder in (layout.logs, layout.run):
+        folder.mkdir(parents=True, exist_ok=True)
+    gone = processes.crashed(layout, PROCESS_ORDER)
+    for name in gone:
+        _say(f"{name} had crashed; its log is {layout.logs / (name + '.log')}")
+    keys = secrets.load_or_create(layout)
+    secrets.ensure_tls(layout)
+    admins = _prepare_databases(layout, keys)
+
+    report = {}
+    report["moto"] = processes.ensure(layout, Process(
+        name="moto", argv=[layout.bin("moto_server"), "-H", layout.host, "-p",
+                           str(layout.port("moto"))],
+        env=_python_env(layout), ready_url=f"{layout.url('moto')}/moto-api/data.json"))
+    aws = _provision_aws(layout, admins)
+    env = stack_env(layout, keys, aws)
+    # Superuser connections of the local databases, for seeding and for tests.
+    env["SUPABASE_DB_ADMIN_URL"] = admins["supabase-db"]
+    env["RDS_ADMIN_URL"] = admins["rds"]
+
+    signing_key = layout.state / "supabase" / "signing-key.pem"
+    generate_signing_key(signing_key)
+    report["supabase-auth"] = processes.ensure(layout, _gunicorn(
+        layout, "supabase-auth", "auth_standin:create_app()",
+        {"SUPABASE_URL": env["SUPABASE_URL"], "SUPABASE_JWT_SECRET": keys["supabase_jwt_secret"],
+         "AUTH_DB_URL": admins["supabase-db"], "AUTH_SIGNING_KEY_FILE": str(signing_key)},
+        chdir="supabase/local", ready_path="/auth/v1/health"))
+
+    env.update(seed.seed_demo_data(env, keys))
+
+    for proc in _service_processes(layout, env, aws, keys):
+        report[proc.name] = processes.ensure(layout, proc)
+    report["gateway"] = processes.ensure(layout, Process(
+        name="gateway", argv=[_nginx_binary(), "-c", _render_nginx(layout),
+                              "-p", str(layout.state / "gateway")],
+        env=_python_env(layout), ready_url=f"{layout.url('gateway')}/health"))
+
+    for name, what in report.items():
+        _say(f"{name}: {what} ({layout.url(name)})")
+    write_env_file(layout, env)
+    return env
+
+
+def write_env_file(layout: Layout, env: dict[str, str]) -> None:
+    """KEY=value lines any tool (or `set -a; . .dev/stack.env`) can read."""
+    lines = [f"{key}={value}" for key, value in env.items()]
+    path = layout.state / "stack.env"
+    path.write_text("\n".join(lines) + "\n")
+    path.chmod(0o600)
+
+
+def down(layout: Layout) -> None:
+    """Stop every part, newest first; leaves the data for the next `up`."""
+    for name in reversed(PROCESS_ORDER):
+        if processes.stop(layout, name):
+            _say(f"{name}: stopped")
+    for part in ("rds", "supabase-db"):
+        if postgres.stop(layout, part):
+            _say(f"{part}: stopped")
+
+
+def status(layout: Layout) -> int:
+    """Print what runs; non-zero if a part has crashed."""
+    dead = processes.crashed(layout, PROCESS_ORDER)
+    for name in PROCESS_ORDER:
+        pid = processes.running_pid(layout, name)
+        state = f"running (pid {pid})" if pid else (
+            f"CRASHED, log: {layout.logs / (name + '.log')}" if name in dead else "stopped")
+        print(f"{name:18} {state}")
+    for part in ("supabase-db", "rds"):
+        print(f"{part:18} {'running' if postgres.is_running(layout, part) else 'stopped'}")
+    return 1 if dead else 0

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Make sure the machine has the programs the local stack runs (not Python packages:
+# those go into .venv). On Debian as root they are installed; elsewhere we say what to install.
+set -euo pipefail
+missing=()
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+[ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15)
+[ "${WITH_BENCH:-0}" = 1 ] && { command -v wrk >/dev/null 2>&1 || missing+=(wrk); }
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "[system-deps] installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # Debian starts nginx's default site on port 80 when installing it; we run our own.
+    if command -v service >/dev/null 2>&1; then service nginx stop >/dev/null 2>&1 || true; fi
+    exit 0
+fi
+echo "Missing programs: ${missing[*]}" >&2
+echo "Install them (Debian/Ubuntu: sudo apt-get install ${missing[*]}), then run make again." >&2
+exit 1

@@ -1,0 +1,31 @@
+"""booking-service: bookings of operators' packages by travel agents."""
+from flask import Flask
+
+from shared.db import create_rds_pool, ping
+from shared.http import ServiceClient
+from shared.settings import load_settings
+from shared.web import configure_service, register_health
+
+from booking_service.routes import blueprint
+from booking_service.settings import BookingSettings
+
+SERVICE_NAME = "booking-service"
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the booking-service app; `config` overrides environment settings."""
+    settings = load_settings(BookingSettings, config)
+    app = Flask(__name__)
+    configure_service(app, name=SERVICE_NAME, settings=settings)
+    pool = create_rds_pool(settings, name=SERVICE_NAME)
+    timeouts = {"connect_timeout": settings.http_connect_timeout,
+                "read_timeout": settings.http_read_timeout}
+    agents = ServiceClient(name="agent-service", base_url=settings.agent_service_url, **timeouts)
+    operators = ServiceClient(name="operator-service", base_url=settings.operator_service_url,
+                              **timeouts)
+    app.extensions.update(rds=pool, agent_service=agents, operator_service=operators)
+    register_health(app, checks={"rds": lambda: ping(pool),
+                                 "agent-service": agents.check_health,
+                                 "operator-service": operators.check_health})
+    app.register_blueprint(blueprint)
+    return app

@@ -1,0 +1,9 @@
+"""booking-service settings."""
+from shared.settings import BaseServiceSettings, RdsSettings
+
+
+class BookingSettings(BaseServiceSettings, RdsSettings):
+    """Token issuers, the RDS database, and where the two services it composes live."""
+
+    agent_service_url: str
+    operator_service_url: str

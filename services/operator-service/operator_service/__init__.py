@@ -1,0 +1,24 @@
+"""operator-service: tour operators' multi-city hotel packages, on Supabase."""
+from flask import Flask
+
+from shared.db import create_pool, ping, with_default_tls
+from shared.settings import load_settings
+from shared.web import configure_service, register_health
+
+from operator_service.routes import register_blueprints
+from operator_service.settings import OperatorSettings
+
+SERVICE_NAME = "operator-service"
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the operator-service app; `config` overrides environment settings."""
+    settings = load_settings(OperatorSettings, config)
+    app = Flask(__name__)
+    configure_service(app, name=SERVICE_NAME, settings=settings)
+    pool = create_pool(name=SERVICE_NAME,
+                       conninfo=with_default_tls(settings.supabase_db_url.get_secret_value()))
+    app.extensions["supabase_db"] = pool
+    register_health(app, checks={"supabase-db": lambda: ping(pool)})
+    register_blueprints(app)
+    return app

@@ -1,0 +1,1 @@
+"""Code every service shares: settings, errors, auth, databases, HTTP, logging."""

@@ -1,0 +1,124 @@
+"""What makes a Flask app one of ours: JSON errors, request ids, token checks, health."""
+from __future__ import annotations
+
+import datetime
+import decimal
+import uuid
+from functools import wraps
+from typing import Any, Callable
+
+from flask import Blueprint, Flask, current_app, g, jsonify, request
+from flask.json.provider import DefaultJSONProvider
+
+from shared.auth import CognitoVerifier, Identity, SupabaseVerifier, TokenVerifier, bearer_token
+from shared.errors import APIError, Forbidden, register_error_handlers
+from shared.observability import configure_logging, register_request_id
+from shared.settings import BaseServiceSettings
+
+SOURCE_COGNITO = "cognito"
+SOURCE_SUPABASE = "supabase"
+MAX_BODY_BYTES = 1024 * 1024
+
+
+class ApiJSONProvider(DefaultJSONProvider):
+    """ISO 8601 dates, exact decimals as strings, UUIDs as strings; keys keep their order."""
+
+    sort_keys = False
+
+    @staticmethod
+    def default(value: Any) -> Any:
+        if isinstance(value, (datetime.datetime, datetime.date)):
+            return value.isoformat()
+        if isinstance(value, decimal.Decimal):
+            return str(value)
+        if isinstance(value, uuid.UUID):
+            return str(value)
+        return DefaultJSONProvider.default(value)
+
+
+def build_token_verifier(settings: BaseServiceSettings) -> TokenVerifier:
+    """The verifier for both issuers, configured from settings."""
+    secret = settings.supabase_jwt_secret.get_secret_value() if settings.supabase_jwt_secret else None
+    return TokenVerifier(
+        CognitoVerifier(issuer=settings.cognito_issuer, jwks_url=settings.cognito_jwks_url,
+                        client_ids=settings.cognito_client_ids),
+        SupabaseVerifier(issuer=settings.supabase_issuer, jwks_url=settings.supabase_jwks,
+                         jwt_secret=secret),
+    )
+
+
+def configure_service(app: Flask, *, name: str, settings: BaseServiceSettings) -> None:
+    """Logging, request ids, JSON errors, body limit and token verification for one service."""
+    configure_logging(name)
+    app.config["SERVICE_NAME"] = name
+    app.config["SETTINGS"] = settings
+    app.config.setdefault("MAX_CONTENT_LENGTH", MAX_BODY_BYTES)
+    app.json = ApiJSONProvider(app)
+    app.extensions["token_verifier"] = build_token_verifier(settings)
+    register_request_id(app)
+    register_error_handlers(app)
+
+
+def authenticate() -> Identity:
+    """Verify the request's bearer token (never the gateway's identity headers)."""
+    verifier: TokenVerifier = current_app.extensions["token_verifier"]
+    identity = verifier.verify(bearer_token(request.headers.get("Authorization")))
+    g.identity = identity
+    return identity
+
+
+def require_identity(*sources: str) -> Callable:
+    """Route decorator: a verified token from one of `sources` (any source if none given)."""
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            identity = authenticate()
+            if sources and identity.source not in sources:
+                raise Forbidden(f"this route is not for {identity.source} tokens",
+                                code="wrong_token_issuer")
+            return view(*args, **kwargs)
+        return wrapper
+    return decorate
+
+
+def current_identity() -> Identity:
+    """The identity verified for this request by `require_identity`."""
+    return g.identity
+
+
+def identity_view(identity: Identity) -> dict:
+    """What a caller may see of their own verified identity."""
+    return {"source": identity.source, "subject": identity.subject, "email": identity.email,
+            "groups": list(identity.groups), "role": identity.role}
+
+
+def register_health(app: Flask, checks: dict[str, Callable[[], None]]) -> None:
+    """`/health`: the process is alive. `/ready`: every named dependency answers."""
+    bp = Blueprint("health", __name__)
+
+    @bp.get("/health")
+    def health():
+        return jsonify(status="ok", service=app.config["SERVICE_NAME"])
+
+    @bp.get("/ready")
+    def ready():
+        results, failing = {}, []
+        for part, check in checks.items():
+            try:
+                check()
+                results[part] = "ok"
+            except Exception as exc:  # a readiness probe reports, it does not raise
+                message = exc.message if isinstance(exc, APIError) else type(exc).__name__
+                results[part] = f"failing: {message}"
+                failing.append(part)
+        status = 503 if failing else 200
+        body = {"status": "ready" if not failing else "not_ready",
+                "service": app.config["SERVICE_NAME"], "checks": results}
+        if failing:
+            body["error"] = {"status": 503, "code": "not_ready",
+                             "message": f"not ready: {', '.join(failing)} failing",
+                             "request_id": g.get("request_id")}
+        return jsonify(body), status
+
+    app.register_blueprint(bp)
