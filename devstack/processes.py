@@ -8,7 +8,7 @@ import os
 import signal
 import subprocess
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -26,11 +26,12 @@ class Process:
     env: dict[str, str]
     ready_url: str
     cwd: Path | None = None
-    extra_env: dict[str, str] = field(default_factory=dict)
+    # Anything else the process reads at start (say, config file contents).
+    config_fingerprint: str = ""
 
     def spec_hash(self) -> str:
         """Fingerprint of what the process runs with; a change means a restart."""
-        blob = json.dumps([self.argv, sorted(self.env.items())]).encode()
+        blob = json.dumps([self.argv, sorted(self.env.items()), self.config_fingerprint]).encode()
         return hashlib.sha256(blob).hexdigest()
 
 

@@ -1,6 +1,7 @@
 """Bring a whole local stack up, or down, in dependency order."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -36,10 +37,11 @@ def _say(message: str) -> None:
 
 
 def _python_env(layout: Layout, *paths: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SUPABASE_"))}
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO), *paths])
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
+    # Only what we choose: a part's environment is part of its restart fingerprint, and
+    # nothing from the caller's shell (AWS profiles, say) should leak into a part.
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8",
+            "HOME": os.environ.get("HOME", "/tmp"), "PYTHONUNBUFFERED": "1",
+            "PYTHONPATH": os.pathsep.join([str(REPO), *paths])}
 
 
 def _aws_env(layout: Layout) -> dict[str, str]:
@@ -59,7 +61,7 @@ def _gunicorn(layout: Layout, name: str, app: str, env: dict[str, str], *, chdir
                    env=env, ready_url=f"{layout.url(name)}{ready_path}")
 
 
-def _render_nginx(layout: Layout) -> str:
+def _render_nginx(layout: Layout) -> tuple[str, str]:
     values = {"STATE_DIR": str(layout.state), "LOG_DIR": str(layout.logs),
               "GATEWAY_DIR": str(REPO / "gateway"), "GATEWAY_HOST": layout.host,
               "GATEWAY_PORT": str(layout.port("gateway")),
@@ -71,7 +73,8 @@ def _render_nginx(layout: Layout) -> str:
         (layout.state / "gateway" / sub).mkdir(parents=True, exist_ok=True)
     path = layout.state / "gateway" / "nginx.conf"
     path.write_text(config)
-    return str(path)
+    includes = "".join(p.read_text() for p in sorted((REPO / "gateway").glob("*.conf")))
+    return str(path), hashlib.sha256((config + includes).encode()).hexdigest()
 
 
 def _nginx_binary() -> str:
@@ -208,10 +211,11 @@ def up(layout: Layout) -> dict[str, str]:
 
     for proc in _service_processes(layout, env, aws, keys):
         report[proc.name] = processes.ensure(layout, proc)
+    nginx_conf, nginx_fingerprint = _render_nginx(layout)
     report["gateway"] = processes.ensure(layout, Process(
-        name="gateway", argv=[_nginx_binary(), "-c", _render_nginx(layout),
-                              "-p", str(layout.state / "gateway")],
-        env=_python_env(layout), ready_url=f"{layout.url('gateway')}/health"))
+        name="gateway", argv=[_nginx_binary(), "-c", nginx_conf, "-p", str(layout.state / "gateway")],
+        env=_python_env(layout), ready_url=f"{layout.url('gateway')}/health",
+        config_fingerprint=nginx_fingerprint))
 
     for name, what in report.items():
         _say(f"{name}: {what} ({layout.url(name)})")

@@ -13,5 +13,7 @@ accesslog = os.environ.get("ACCESS_LOG", "-")
 errorlog = "-"
 access_log_format = (
     '{"time":"%(t)s","request_id":"%({x-request-id}i)s","method":"%(m)s","path":"%(U)s",'
-    '"status":%(s)s,"bytes":"%(B)s","duration_ms":%(M)s,"user_agent":"%(a)s"}'
+    '"status":%(s)s,"bytes":"%(B)s","duration_ms":%(M)s,'
+    # What the gateway said about the caller: for audit; services verify the token anyway.
+    '"gateway_source":"%({x-auth-source}i)s","gateway_subject":"%({x-auth-subject}i)s"}'
 )

@@ -1,0 +1,80 @@
+"""Shared fixtures. Integration tests run against a whole local stack that this session
+starts on its own ports and state folder (never the one `make up` runs) and stops at the
+end, also when tests fail."""
+from __future__ import annotations
+
+import os
+import shutil
+
+import boto3
+import pytest
+
+from devstack import stack
+from devstack.layout import REPO, Layout
+
+TEST_STATE = REPO / ".dev-test"
+TEST_PORT_OFFSET = int(os.environ.get("TEST_PORT_OFFSET", "10000"))
+
+
+@pytest.fixture(scope="session")
+def test_layout() -> Layout:
+    """Where the test stack lives."""
+    return Layout(state=TEST_STATE, port_offset=TEST_PORT_OFFSET)
+
+
+@pytest.fixture(scope="session")
+def stack_env(test_layout: Layout):
+    """Start a fresh stack for this session; yield its settings; always stop it."""
+    stack.down(test_layout)
+    shutil.rmtree(test_layout.state, ignore_errors=True)
+    try:
+        yield stack.up(test_layout)
+    finally:
+        stack.down(test_layout)
+
+
+@pytest.fixture(scope="session")
+def gateway(stack_env) -> str:
+    """Base URL of the test stack's gateway."""
+    return stack_env["GATEWAY_URL"]
+
+
+@pytest.fixture(scope="session")
+def cognito(stack_env):
+    """A boto3 Cognito client pointed at the stack's AWS endpoint."""
+    return boto3.client("cognito-idp", endpoint_url=stack_env["AWS_ENDPOINT_URL"],
+                        region_name=stack_env["AWS_REGION"], aws_access_key_id="test",
+                        aws_secret_access_key="test")
+
+
+@pytest.fixture(scope="session")
+def agent_tokens(stack_env, cognito) -> dict:
+    """Tokens of the demo travel agent, from Cognito's USER_PASSWORD_AUTH flow."""
+    result = cognito.initiate_auth(
+        ClientId=stack_env["AWS_COGNITO_CLIENT_ID"], AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": stack_env["DEMO_AGENT_EMAIL"],
+                        "PASSWORD": stack_env["DEMO_AGENT_PASSWORD"]})
+    return result["AuthenticationResult"]
+
+
+@pytest.fixture(scope="session")
+def agent_token(agent_tokens) -> str:
+    """The demo agent's access token."""
+    return agent_tokens["AccessToken"]
+
+
+@pytest.fixture(scope="session")
+def operator_session(stack_env):
+    """The demo tour operator signed in with the real supabase client."""
+    from supabase import create_client
+
+    client = create_client(stack_env["SUPABASE_URL"], stack_env["SUPABASE_ANON_KEY"])
+    response = client.auth.sign_in_with_password(
+        {"email": stack_env["DEMO_OPERATOR_EMAIL"], "password": stack_env["DEMO_OPERATOR_PASSWORD"]})
+    return response.session
+
+
+@pytest.fixture(scope="session")
+def operator_token(operator_session) -> str:
+    """The demo operator's access token."""
+    return operator_session.access_token

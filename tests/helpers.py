@@ -1,0 +1,46 @@
+"""Small helpers for integration tests."""
+from __future__ import annotations
+
+import base64
+import json
+import time
+from pathlib import Path
+
+
+def bearer(token: str) -> dict[str, str]:
+    """Authorization header for a token."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+def access_log(logs: Path, part: str) -> list[dict]:
+    """The JSON lines of a part's access log (gunicorn's or nginx's)."""
+    name = "gateway.access.log" if part == "gateway" else f"{part}.access.log"
+    path = logs / name
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def logged_request_ids(logs: Path, part: str, *, settle: float = 0.3) -> set[str]:
+    """Request ids a part has logged (after giving buffered log lines a moment)."""
+    time.sleep(settle)
+    return {entry.get("request_id") for entry in access_log(logs, part)}
+
+
+def b64url(data: bytes) -> str:
+    """Unpadded base64url, as in JWTs."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def jwt_parts(token: str) -> tuple[dict, dict, str]:
+    """Header and payload of a JWT (unverified) and its signature segment."""
+    header, payload, signature = token.split(".")
+    pad = lambda s: s + "=" * (-len(s) % 4)  # noqa: E731
+    return (json.loads(base64.urlsafe_b64decode(pad(header))),
+            json.loads(base64.urlsafe_b64decode(pad(payload))), signature)
+
+
+def forge(header: dict, payload: dict, signature: str = "") -> str:
+    """A JWT from parts, with whatever signature segment is given."""
+    return ".".join([b64url(json.dumps(header).encode()), b64url(json.dumps(payload).encode()),
+                     signature])

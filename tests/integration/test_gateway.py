@@ -1,0 +1,205 @@
+"""Through nginx with real tokens: routing by token issuer, and refusals that never
+reach a service."""
+from __future__ import annotations
+
+import time
+import uuid
+
+import jwt
+import pytest
+import requests
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from tests.helpers import access_log, bearer, forge, jwt_parts, logged_request_ids
+
+pytestmark = pytest.mark.stack
+
+
+def call(gateway: str, path: str, token: str | None = None, method: str = "GET", **kwargs):
+    headers = {**(bearer(token) if token else {}), **kwargs.pop("headers", {})}
+    return requests.request(method, f"{gateway}{path}", headers=headers, timeout=10, **kwargs)
+
+
+@pytest.mark.parametrize("path", ["/api/agents/me", "/api/packages", "/api/bookings"])
+def test_agent_token_is_let_through_where_agents_belong(gateway, agent_token, path):
+    response = call(gateway, path, agent_token)
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("path", ["/api/operators/me", "/api/packages", "/api/bookings"])
+def test_operator_token_is_let_through_where_operators_belong(gateway, operator_token, path):
+    response = call(gateway, path, operator_token)
+    assert response.status_code == 200, response.text
+
+
+def test_agent_me_shows_the_verified_cognito_identity(gateway, agent_token, stack_env):
+    body = call(gateway, "/api/agents/me", agent_token).json()
+    assert body["identity"]["source"] == "cognito"
+    assert body["profile"]["email"] == stack_env["DEMO_AGENT_EMAIL"]
+    assert body["profile"]["status"] == "active"
+
+
+def test_operator_me_shows_the_verified_supabase_identity(gateway, operator_token, stack_env):
+    body = call(gateway, "/api/operators/me", operator_token).json()
+    assert body["identity"] == {**body["identity"], "source": "supabase",
+                                "email": stack_env["DEMO_OPERATOR_EMAIL"], "role": "authenticated"}
+    assert body["profile"]["company_name"] == "Demo Tours"
+
+
+def test_both_sides_see_the_published_catalogue(gateway, agent_token, operator_token):
+    for token in (agent_token, operator_token):
+        titles = [p["title"] for p in call(gateway, "/api/packages", token).json()["data"]]
+        assert "Lisbon, Porto and Seville" in titles
+
+
+@pytest.mark.parametrize("path, token_name", [("/api/operators/me", "agent_token"),
+                                              ("/api/agents/me", "operator_token")])
+def test_wrong_issuer_is_403_and_never_reaches_the_service(
+        gateway, test_layout, request, path, token_name):
+    response = call(gateway, path, request.getfixturevalue(token_name))
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "wrong_token_issuer"
+    service = "operator-service" if "operators" in path else "agent-service"
+    rid = response.headers["X-Request-ID"]
+    assert rid in logged_request_ids(test_layout.logs, "gateway")
+    assert rid not in logged_request_ids(test_layout.logs, service)
+
+
+def _signed_supabase_token(stack_env, test_layout, **overrides) -> str:
+    """A token signed with the stand-in's real key, with chosen claims."""
+    from auth_standin.keys import load_signing_key
+
+    key = load_signing_key(test_layout.state / "supabase" / "signing-key.pem")
+    now = int(time.time())
+    claims = {"iss": f"{stack_env['SUPABASE_URL']}/auth/v1", "aud": "authenticated",
+              "sub": str(uuid.uuid4()), "role": "authenticated", "iat": now, "exp": now + 600,
+              **overrides}
+    return jwt.encode(claims, key.private_key, algorithm="ES256", headers={"kid": key.kid})
+
+
+def _bad_tokens(stack_env, test_layout, agent_tokens, operator_token) -> dict[str, str]:
+    header, payload, signature = jwt_parts(operator_token)
+    tampered = forge(header, {**payload, "sub": str(uuid.uuid4())}, signature)
+    now = int(time.time())
+    expired = _signed_supabase_token(stack_env, test_layout, iat=now - 7200, exp=now - 3600)
+    stranger = ec.generate_private_key(ec.SECP256R1())
+    unknown_kid = jwt.encode({**payload, "exp": now + 600}, stranger, algorithm="ES256",
+                             headers={"kid": "not-a-published-key"})
+    return {
+        "garbage": "not-a-jwt",
+        "tampered": tampered,
+        "expired": expired,
+        "alg_none": forge({"alg": "none", "typ": "JWT"}, payload),
+        "unknown_kid": unknown_kid,
+        "cognito_id_token": agent_tokens["IdToken"],
+        "anon_key": stack_env["SUPABASE_ANON_KEY"],
+        "service_role_key": stack_env["SUPABASE_SERVICE_ROLE_KEY"],
+        "unknown_issuer": jwt.encode({"iss": "https://evil.example", "sub": "x", "exp": now + 60},
+                                     "an-unrelated-secret-of-32-bytes!", algorithm="HS256"),
+    }
+
+
+@pytest.mark.parametrize("kind", ["garbage", "tampered", "expired", "alg_none", "unknown_kid",
+                                  "cognito_id_token", "anon_key", "service_role_key",
+                                  "unknown_issuer"])
+def test_bad_tokens_are_401_and_never_reach_a_service(
+        gateway, stack_env, test_layout, agent_tokens, operator_token, kind):
+    token = _bad_tokens(stack_env, test_layout, agent_tokens, operator_token)[kind]
+    response = call(gateway, "/api/packages", token)
+    assert response.status_code == 401, response.text
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    error = response.json()["error"]
+    assert error["code"].startswith("token_") and error["message"]
+    rid = response.headers["X-Request-ID"]
+    assert error["request_id"] == rid
+    assert rid in logged_request_ids(test_layout.logs, "gateway")
+    assert rid not in logged_request_ids(test_layout.logs, "operator-service")
+
+
+def test_missing_token_is_401_with_a_bearer_challenge(gateway):
+    response = call(gateway, "/api/bookings")
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="travel-platform"'
+    assert response.json()["error"]["code"] == "token_missing"
+
+
+def test_public_route_needs_no_token(gateway, stack_env):
+    response = call(gateway, "/api/agents/login", method="POST",
+                    json={"email": stack_env["DEMO_AGENT_EMAIL"],
+                          "password": stack_env["DEMO_AGENT_PASSWORD"]})
+    assert response.status_code == 200, response.text
+    assert call(gateway, "/api/agents/me", response.json()["access_token"]).status_code == 200
+
+
+def test_login_gives_one_answer_for_wrong_password_and_unknown_user(gateway, stack_env):
+    answers = [call(gateway, "/api/agents/login", method="POST", json={"email": email,
+                                                                       "password": "Wrong-pass-1"})
+               for email in (stack_env["DEMO_AGENT_EMAIL"], "nobody@example.com")]
+    assert [a.status_code for a in answers] == [401, 401]
+    assert answers[0].json()["error"]["message"] == answers[1].json()["error"]["message"]
+
+
+def test_forged_identity_headers_are_replaced_by_the_verified_ones(
+        gateway, test_layout, operator_token, operator_session):
+    forged = {"X-Auth-Subject": "someone-else", "X-Auth-Source": "cognito"}
+    response = call(gateway, "/api/packages", operator_token, headers=forged)
+    assert response.status_code == 200
+    rid = response.headers["X-Request-ID"]
+    time.sleep(0.3)
+    [line] = [e for e in access_log(test_layout.logs, "operator-service") if e["request_id"] == rid]
+    assert line["gateway_subject"] == operator_session.user.id
+    assert line["gateway_source"] == "supabase"
+
+
+def test_forged_identity_headers_are_dropped_on_public_routes(gateway, test_layout):
+    response = call(gateway, "/api/agents/login", method="POST",
+                    headers={"X-Auth-Subject": "admin", "X-Auth-Source": "cognito"},
+                    json={"email": "nobody@example.com", "password": "x"})
+    rid = response.headers["X-Request-ID"]
+    time.sleep(0.3)
+    [line] = [e for e in access_log(test_layout.logs, "agent-service") if e["request_id"] == rid]
+    assert line["gateway_subject"] == "-" and line["gateway_source"] == "-"
+
+
+def test_request_id_reaches_the_service_and_comes_back(gateway, test_layout, agent_token):
+    response = call(gateway, "/api/agents/me", agent_token, headers={"X-Request-ID": "client-id-123"})
+    rid = response.headers["X-Request-ID"]
+    assert rid and rid != "client-id-123"  # the gateway makes its own
+    assert rid in logged_request_ids(test_layout.logs, "agent-service")
+
+
+@pytest.mark.parametrize("path", ["/nope", "/api", "/api/agentsX"])
+def test_unknown_routes_are_json_404(gateway, path):
+    response = call(gateway, path)
+    assert response.status_code == 404
+    assert response.headers["Content-Type"].startswith("application/json")
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_service_404_and_405_are_json(gateway, agent_token):
+    missing = call(gateway, "/api/agents/no-such-thing", agent_token)
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+    wrong_method = call(gateway, "/api/agents/me", agent_token, method="DELETE")
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_oversized_body_is_json_413(gateway):
+    response = call(gateway, "/api/agents/login", method="POST", data=b"x" * (2 * 1024 * 1024),
+                    headers={"Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+
+
+def test_invalid_login_body_lists_the_bad_fields(gateway):
+    response = call(gateway, "/api/agents/login", method="POST", json={"email": "x", "extra": 1})
+    assert response.status_code == 400
+    fields = {d["field"] for d in response.json()["error"]["details"]}
+    assert {"email", "password", "extra"} <= fields
+
+
+def test_every_service_is_ready(stack_env, test_layout):
+    for part in ("agent-service", "operator-service", "booking-service", "gateway-auth"):
+        response = requests.get(f"{test_layout.url(part)}/ready", timeout=5)
+        assert response.status_code == 200, (part, response.text)
+        assert set(response.json()["checks"].values()) <= {"ok"}
