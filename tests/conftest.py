@@ -9,7 +9,7 @@ import shutil
 import boto3
 import pytest
 
-from devstack import stack
+from devstack import postgres, processes, stack
 from devstack.layout import REPO, Layout
 
 TEST_STATE = REPO / ".dev-test"
@@ -31,6 +31,9 @@ def stack_env(test_layout: Layout):
         yield stack.up(test_layout)
     finally:
         stack.down(test_layout)
+        left = [n for n in stack.PROCESS_ORDER if processes.running_pid(test_layout, n)]
+        left += [p for p in ("supabase-db", "rds") if postgres.is_running(test_layout, p)]
+        assert not left, f"`down` left these running: {left}"
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,98 @@
+"""Every failure of a service is the shared JSON error shape, never HTML."""
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from pydantic import BaseModel, ConfigDict
+
+from shared.errors import Conflict, NotFound, ServiceUnavailable, register_error_handlers
+from shared.observability import register_request_id
+from shared.validation import parse_body
+
+
+class Thing(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+
+
+@pytest.fixture
+def client():
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = 100
+    register_request_id(app)
+    register_error_handlers(app)
+
+    @app.get("/missing")
+    def missing():
+        raise NotFound("no such package", code="package_not_found")
+
+    @app.get("/conflict")
+    def conflict():
+        raise Conflict()
+
+    @app.get("/down")
+    def down():
+        raise ServiceUnavailable("operator-service is unavailable")
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("secret detail")
+
+    @app.post("/things")
+    def things():
+        from flask import request
+        return {"name": parse_body(Thing, request).name}
+
+    return app.test_client()
+
+
+@pytest.mark.parametrize("path, status, code", [
+    ("/missing", 404, "package_not_found"), ("/conflict", 409, "conflict"),
+    ("/down", 503, "service_unavailable"), ("/boom", 500, "internal_error"),
+    ("/no-route", 404, "not_found")])
+def test_errors_have_one_json_shape(client, path, status, code):
+    response = client.get(path, headers={"X-Request-ID": "req-12345678"})
+    assert response.status_code == status
+    assert response.is_json
+    error = response.get_json()["error"]
+    assert error["status"] == status and error["code"] == code
+    assert error["request_id"] == "req-12345678"
+
+
+def test_unhandled_exception_does_not_leak_details(client):
+    assert "secret detail" not in client.get("/boom").get_data(as_text=True)
+
+
+def test_wrong_method_is_json_405_with_allow(client):
+    response = client.delete("/missing")
+    assert response.status_code == 405
+    assert response.get_json()["error"]["code"] == "method_not_allowed"
+    assert "GET" in response.headers["Allow"]
+
+
+def test_oversized_body_is_json_413(client):
+    response = client.post("/things", data="x" * 500, content_type="application/json")
+    assert response.status_code == 413
+    assert response.get_json()["error"]["code"] == "payload_too_large"
+
+
+@pytest.mark.parametrize("body, fields", [({"name": 3}, {"name"}), ({}, {"name"}),
+                                          ({"name": "a", "extra": 1}, {"extra"})])
+def test_invalid_bodies_list_each_bad_field(client, body, fields):
+    response = client.post("/things", json=body)
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["code"] == "validation_failed"
+    assert {d["field"] for d in error["details"]} == fields
+
+
+def test_non_json_body_is_400(client):
+    response = client.post("/things", data="not json", content_type="text/plain")
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "invalid_json"
+
+
+def test_a_bad_request_id_is_replaced(client):
+    response = client.get("/missing", headers={"X-Request-ID": "bad id with spaces"})
+    assert response.headers["X-Request-ID"] != "bad id with spaces"
+    assert len(response.headers["X-Request-ID"]) == 32
