@@ -3,8 +3,12 @@ starts on its own ports and state folder (never the one `make up` runs) and stop
 end, also when tests fail."""
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
+import subprocess
+import tempfile
+from pathlib import Path
 
 import boto3
 import pytest
@@ -12,7 +16,19 @@ import pytest
 from devstack import postgres, processes, stack
 from devstack.layout import REPO, Layout
 
-TEST_STATE = REPO / ".dev-test"
+
+def _test_state() -> Path:
+    # PostgreSQL runs as `postgres` and must reach its data folder; a clone under a private
+    # home folder cannot host it, so the test stack moves to the temp folder instead.
+    preferred = REPO / ".dev-test"
+    if os.geteuid() != 0 or subprocess.run(["runuser", "-u", "postgres", "--", "test", "-x",
+                                            str(REPO)]).returncode == 0:
+        return preferred
+    return Path(tempfile.gettempdir()) / ("travel-platform-test-" +
+                                                hashlib.sha256(bytes(REPO)).hexdigest()[:8])
+
+
+TEST_STATE = _test_state()
 TEST_PORT_OFFSET = int(os.environ.get("TEST_PORT_OFFSET", "10000"))
 
 
