@@ -87,7 +87,7 @@ def ensure(layout: Layout, proc: Process, *, timeout: float = 60.0) -> str:
         if json.loads(record.read_text())["spec"] == proc.spec_hash():
             return "running"
         stop(layout, proc.name)
-        note = "restarted (configuration changed)"
+        note = "restarted (its code or configuration changed)"
     elif record.exists():
         note = f"restarted (it had crashed; its log is {log})"
     with open(log, "ab") as out:

@@ -51,6 +51,15 @@ def _aws_env(layout: Layout) -> dict[str, str]:
             "AWS_SECRET_ACCESS_KEY": "local"}
 
 
+def _code_fingerprint(*folders: str) -> str:
+    """Changes when any Python file the part runs changes, so `make up` restarts it."""
+    digest = hashlib.sha256()
+    for folder in folders:
+        for path in sorted((REPO / folder).rglob("*.py")):
+            digest.update(f"{path}:{path.stat().st_mtime_ns}".encode())
+    return digest.hexdigest()
+
+
 def _gunicorn(layout: Layout, name: str, app: str, env: dict[str, str], *, chdir: str,
               ready_path: str = "/ready") -> Process:
     env = {**_python_env(layout, str(REPO / chdir)), **env,
@@ -58,7 +67,8 @@ def _gunicorn(layout: Layout, name: str, app: str, env: dict[str, str], *, chdir
            "ACCESS_LOG": str(layout.logs / f"{name}.access.log")}
     return Process(name=name, argv=[layout.bin("gunicorn"), "-c", "python:shared.gunicorn_config",
                                     "--chdir", str(REPO / chdir), app],
-                   env=env, ready_url=f"{layout.url(name)}{ready_path}")
+                   env=env, ready_url=f"{layout.url(name)}{ready_path}",
+                   config_fingerprint=_code_fingerprint("shared", chdir))
 
 
 def _render_nginx(layout: Layout) -> tuple[str, str]:

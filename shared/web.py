@@ -10,13 +10,16 @@ from typing import Any, Callable
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 
+from shared.api import api_meta
 from shared.auth import CognitoVerifier, Identity, SupabaseVerifier, TokenVerifier, bearer_token
+from shared.auth.tokens import SOURCE_COGNITO, SOURCE_SUPABASE
 from shared.errors import APIError, Forbidden, register_error_handlers
 from shared.observability import configure_logging, register_request_id
+from shared.openapi import register_openapi
 from shared.settings import BaseServiceSettings
 
-SOURCE_COGNITO = "cognito"
-SOURCE_SUPABASE = "supabase"
+__all__ = ["SOURCE_COGNITO", "SOURCE_SUPABASE", "authenticate", "configure_service",
+           "current_identity", "identity_view", "register_health", "require_identity"]
 MAX_BODY_BYTES = 1024 * 1024
 
 
@@ -48,7 +51,8 @@ def build_token_verifier(settings: BaseServiceSettings) -> TokenVerifier:
 
 
 def configure_service(app: Flask, *, name: str, settings: BaseServiceSettings) -> None:
-    """Logging, request ids, JSON errors, body limit and token verification for one service."""
+    """Logging, request ids, JSON errors, body limit, token verification and the OpenAPI
+    document for one service."""
     configure_logging(name)
     app.config["SERVICE_NAME"] = name
     app.config["SETTINGS"] = settings
@@ -57,6 +61,7 @@ def configure_service(app: Flask, *, name: str, settings: BaseServiceSettings) -
     app.extensions["token_verifier"] = build_token_verifier(settings)
     register_request_id(app)
     register_error_handlers(app)
+    register_openapi(app, title=name)
 
 
 def authenticate() -> Identity:
@@ -78,6 +83,7 @@ def require_identity(*sources: str) -> Callable:
                 raise Forbidden(f"this route is not for {identity.source} tokens",
                                 code="wrong_token_issuer")
             return view(*args, **kwargs)
+        api_meta(wrapper)["security"] = sources or (SOURCE_COGNITO, SOURCE_SUPABASE)
         return wrapper
     return decorate
 

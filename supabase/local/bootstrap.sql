@@ -58,9 +58,12 @@ $$;
 
 -- Schema public: API roles get everything, row-level security decides which rows --------
 grant usage on schema public to anon, authenticated, service_role;
-alter default privileges in schema public grant all on tables to anon, authenticated, service_role;
-alter default privileges in schema public grant all on sequences to anon, authenticated, service_role;
-alter default privileges in schema public grant all on functions to anon, authenticated, service_role;
+alter default privileges in schema public
+  grant all on tables to anon, authenticated, service_role;
+alter default privileges in schema public
+  grant all on sequences to anon, authenticated, service_role;
+alter default privileges in schema public
+  grant all on functions to anon, authenticated, service_role;
 
 -- Schema auth ---------------------------------------------------------------------------
 create schema if not exists auth authorization supabase_auth_admin;
@@ -83,7 +86,8 @@ create table if not exists auth.users (
   phone              text unique default null,
   phone_confirmed_at timestamptz,
   -- GoTrue derives it the same way; nothing writes it directly.
-  confirmed_at       timestamptz generated always as (least(email_confirmed_at, phone_confirmed_at)) stored,
+  confirmed_at       timestamptz
+                       generated always as (least(email_confirmed_at, phone_confirmed_at)) stored,
   banned_until       timestamptz,
   deleted_at         timestamptz,
   is_sso_user        boolean not null default false,

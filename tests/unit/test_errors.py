@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict
 
 from shared.errors import Conflict, NotFound, ServiceUnavailable, register_error_handlers
 from shared.observability import register_request_id
-from shared.validation import parse_body
+from shared.api import body
 
 
 class Thing(BaseModel):
@@ -39,9 +39,9 @@ def client():
         raise RuntimeError("secret detail")
 
     @app.post("/things")
-    def things():
-        from flask import request
-        return {"name": parse_body(Thing, request).name}
+    @body(Thing)
+    def things(body):
+        return {"name": body.name}
 
     return app.test_client()
 

@@ -1,7 +1,7 @@
 """HTTP routes of agent-service: thin, they parse, call the service layer and answer."""
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify
 
-from shared.validation import parse_body
+from shared.api import body
 from shared.web import SOURCE_COGNITO, current_identity, require_identity
 
 from agent_service import service
@@ -11,9 +11,9 @@ blueprint = Blueprint("agents", __name__, url_prefix="/api/agents")
 
 
 @blueprint.post("/login")
-def login():
+@body(LoginRequest)
+def login(body: LoginRequest):
     """Exchange an agent's e-mail and password for Cognito tokens (public route)."""
-    body = parse_body(LoginRequest, request)
     settings = current_app.config["SETTINGS"]
     return jsonify(service.login(settings=settings, email=body.email, password=body.password))
 

@@ -1,0 +1,82 @@
+"""Route decorators that validate input with pydantic models and record them, so the
+OpenAPI document (`shared.openapi`) is generated from the very schemas that validate."""
+from __future__ import annotations
+
+from functools import wraps
+from typing import Any, Callable, TypeVar
+
+from flask import request
+from pydantic import BaseModel, ValidationError
+
+from shared.errors import BadRequest
+
+Model = TypeVar("Model", bound=BaseModel)
+API_ATTR = "__api__"
+
+
+def api_meta(view: Callable) -> dict[str, Any]:
+    """The OpenAPI facts recorded on a view (created empty on first use)."""
+    meta = getattr(view, API_ATTR, None)
+    if meta is None:
+        meta = {}
+        setattr(view, API_ATTR, meta)
+    return meta
+
+
+def _wrap(view: Callable, inner: Callable) -> Callable:
+    wrapped = wraps(view)(inner)
+    setattr(wrapped, API_ATTR, dict(api_meta(view)))
+    return wrapped
+
+
+def validation_details(exc: ValidationError) -> list[dict[str, str]]:
+    """One entry per bad field: where it is and what is wrong."""
+    return [{"field": ".".join(str(p) for p in err["loc"]) or "(body)", "problem": err["msg"]}
+            for err in exc.errors()]
+
+
+def parse_model(model: type[Model], payload: Any, *, what: str) -> Model:
+    """Validate `payload` into `model`; 400 listing each bad field otherwise."""
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        raise BadRequest(f"the {what} has invalid fields", code="validation_failed",
+                         details=validation_details(exc)) from None
+
+
+def body(model: type[BaseModel]) -> Callable:
+    """Parse the JSON body into `model` and pass it to the view as `body`."""
+
+    def decorate(view: Callable) -> Callable:
+        def inner(*args, **kwargs):
+            payload = request.get_json(silent=True)
+            if payload is None:
+                raise BadRequest("the body must be a JSON object", code="invalid_json")
+            return view(*args, body=parse_model(model, payload, what="body"), **kwargs)
+        wrapped = _wrap(view, inner)
+        api_meta(wrapped)["body"] = model
+        return wrapped
+    return decorate
+
+
+def query(model: type[BaseModel]) -> Callable:
+    """Parse the query string into `model` and pass it to the view as `query`."""
+
+    def decorate(view: Callable) -> Callable:
+        def inner(*args, **kwargs):
+            args_dict = {k: (v if len(v) > 1 else v[0]) for k, v in request.args.lists()}
+            return view(*args, query=parse_model(model, args_dict, what="query string"),
+                        **kwargs)
+        wrapped = _wrap(view, inner)
+        api_meta(wrapped)["query"] = model
+        return wrapped
+    return decorate
+
+
+def responds(status: int, model: type[BaseModel] | None = None, description: str = "") -> Callable:
+    """Document a response of the view (no runtime effect)."""
+
+    def decorate(view: Callable) -> Callable:
+        api_meta(view).setdefault("responses", {})[status] = (model, description)
+        return view
+    return decorate
