@@ -17,3 +17,6 @@ access_log_format = (
     # What the gateway said about the caller: for audit; services verify the token anyway.
     '"gateway_source":"%({x-auth-source}i)s","gateway_subject":"%({x-auth-subject}i)s"}'
 )
+# gunicorn's control socket lives at one path per user: with a dozen gunicorns on a machine
+# they would fight over it, and nothing here uses it.
+control_socket_disable = True

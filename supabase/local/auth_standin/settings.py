@@ -1,0 +1,89 @@
+"""Settings, read once at start-up from the environment, or from a dict that overrides it."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from .keys import SigningKey, load_signing_key
+
+REQUIRED = ("SUPABASE_URL", "SUPABASE_JWT_SECRET", "AUTH_DB_URL", "AUTH_SIGNING_KEY_FILE")
+# Supabase refuses shorter project secrets; an HS256 secret much shorter is guessable offline.
+MIN_SECRET_LENGTH = 32
+MAX_JWT_EXPIRY = 7 * 24 * 3600   # GoTrue's upper bound for GOTRUE_JWT_EXP
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
+class ConfigError(RuntimeError):
+    """The environment (or the config passed in) does not configure the stand-in."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the stand-in needs to run; secrets stay out of repr()."""
+
+    supabase_url: str
+    jwt_secret: str = field(repr=False)
+    db_url: str = field(repr=False)
+    signing_key: SigningKey = field(repr=False)
+    jwt_expiry: int
+    autoconfirm: bool
+    disable_signup: bool
+
+    @property
+    def issuer(self) -> str:
+        """The `iss` of user access tokens, as Supabase sets it."""
+        return f"{self.supabase_url.rstrip('/')}/auth/v1"
+
+
+def load_settings(config: Mapping[str, Any] | None = None) -> Settings:
+    """Build Settings from os.environ overridden by `config`; ConfigError names what is wrong."""
+    values = {**os.environ, **{k: v for k, v in (config or {}).items() if v is not None}}
+
+    def get(name: str) -> str | None:
+        value = values.get(name)
+        return None if value is None or str(value).strip() == "" else str(value).strip()
+
+    missing = [name for name in REQUIRED if get(name) is None]
+    if missing:
+        raise ConfigError(f"auth stand-in: missing setting(s) {', '.join(missing)}; "
+                          "set them in the environment")
+    url, secret = get("SUPABASE_URL"), get("SUPABASE_JWT_SECRET")
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError("auth stand-in: SUPABASE_URL must be an http(s) URL")
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise ConfigError(f"auth stand-in: SUPABASE_JWT_SECRET must be at least "
+                          f"{MIN_SECRET_LENGTH} characters")
+    try:
+        signing_key = load_signing_key(get("AUTH_SIGNING_KEY_FILE"))
+    except ValueError as error:
+        raise ConfigError(f"auth stand-in: AUTH_SIGNING_KEY_FILE: {error}") from None
+    return Settings(supabase_url=url, jwt_secret=secret, db_url=get("AUTH_DB_URL"),
+                    signing_key=signing_key,
+                    jwt_expiry=_int(get("AUTH_JWT_EXPIRY"), "AUTH_JWT_EXPIRY", default=3600,
+                                    low=1, high=MAX_JWT_EXPIRY),
+                    autoconfirm=_bool(get("AUTH_AUTOCONFIRM"), "AUTH_AUTOCONFIRM", default=True),
+                    disable_signup=_bool(get("AUTH_DISABLE_SIGNUP"), "AUTH_DISABLE_SIGNUP",
+                                         default=False))
+
+
+def _int(value: str | None, name: str, *, default: int, low: int, high: int) -> int:
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(f"auth stand-in: {name} must be a whole number of seconds") from None
+    if not low <= number <= high:
+        raise ConfigError(f"auth stand-in: {name} must be between {low} and {high}")
+    return number
+
+
+def _bool(value: str | None, name: str, *, default: bool) -> bool:
+    if value is None:
+        return default
+    if value.lower() in _TRUE:
+        return True
+    if value.lower() in _FALSE:
+        return False
+    raise ConfigError(f"auth stand-in: {name} must be true or false")
