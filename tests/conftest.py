@@ -20,7 +20,7 @@ from devstack.layout import REPO, Layout
 def _test_state() -> Path:
     # PostgreSQL runs as `postgres` and must reach its data folder; a clone under a private
     # home folder cannot host it, so the test stack moves to the temp folder instead.
-    preferred = REPO / ".dev-test"
+    preferred = Path(os.environ.get("TEST_STATE_DIR", REPO / ".dev-test"))
     if os.geteuid() != 0 or subprocess.run(["runuser", "-u", "postgres", "--", "test", "-x",
                                             str(REPO)]).returncode == 0:
         return preferred
