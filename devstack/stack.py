@@ -72,7 +72,10 @@ def _gunicorn(layout: Layout, name: str, app: str, env: dict[str, str], *, chdir
 
 
 def _render_nginx(layout: Layout) -> tuple[str, str]:
+    import openapi_ui_bundles.swagger_ui as swagger_ui
+
     values = {"STATE_DIR": str(layout.state), "LOG_DIR": str(layout.logs),
+              "SWAGGER_UI_DIR": str(swagger_ui.static_path),
               "GATEWAY_DIR": str(REPO / "gateway"), "GATEWAY_HOST": layout.host,
               "GATEWAY_PORT": str(layout.port("gateway")),
               **{f"{n.upper().replace('-', '_')}_PORT": str(layout.port(n))

@@ -203,3 +203,15 @@ def test_every_service_is_ready(stack_env, test_layout):
         response = requests.get(f"{test_layout.url(part)}/ready", timeout=5)
         assert response.status_code == 200, (part, response.text)
         assert set(response.json()["checks"].values()) <= {"ok"}
+
+
+def test_gateway_serves_the_docs_of_all_three_services(gateway):
+    page = requests.get(f"{gateway}/docs/", timeout=10)
+    assert page.status_code == 200 and "swagger-ui-bundle.js" in page.text
+    assert requests.get(f"{gateway}/docs/vendor/swagger-ui-bundle.js", timeout=10).status_code == 200
+    families = {"agent-service": "/api/agents", "operator-service": "/api/packages",
+                "booking-service": "/api/bookings"}
+    for service, prefix in families.items():
+        doc = requests.get(f"{gateway}/docs/{service}.json", timeout=10).json()
+        assert doc["openapi"].startswith("3.") and doc["info"]["title"] == service
+        assert any(path.startswith(prefix) for path in doc["paths"])
