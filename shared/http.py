@@ -1,6 +1,10 @@
-"""HTTP client for calls between services: timeouts, request id, caller's token."""
+"""HTTP client for calls between services: timeouts, a bounded retry for reads, a circuit
+breaker, and the caller's request id and token on every call."""
 from __future__ import annotations
 
+import logging
+
+import pybreaker
 import requests
 from flask import has_request_context, request
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
@@ -8,15 +12,26 @@ from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_ex
 from shared.errors import ServiceUnavailable
 from shared.observability import REQUEST_ID_HEADER, current_request_id
 
+log = logging.getLogger(__name__)
+
+
+class DependencyFailed(Exception):
+    """The other service could not answer (network failure, timeout or 5xx)."""
+
 
 class ServiceClient:
-    """Calls one other service; every call has a connect and a read timeout."""
+    """Calls one other service. Every call has a connect and a read timeout; after
+    `fail_max` failures in a row the breaker opens and calls fail at once for
+    `reset_timeout` seconds, so a dead dependency does not tie up our workers."""
 
-    def __init__(self, *, name: str, base_url: str, connect_timeout: float, read_timeout: float):
+    def __init__(self, *, name: str, base_url: str, connect_timeout: float, read_timeout: float,
+                 fail_max: int = 5, reset_timeout: float = 10.0):
         self.name = name
         self.base_url = base_url.rstrip("/")
         self.timeout = (connect_timeout, read_timeout)
         self.session = requests.Session()
+        self.breaker = pybreaker.CircuitBreaker(fail_max=fail_max, reset_timeout=reset_timeout,
+                                                name=name)
 
     def _headers(self) -> dict[str, str]:
         headers = {}
@@ -30,20 +45,30 @@ class ServiceClient:
 
     @retry(retry=retry_if_exception_type(requests.ConnectionError), reraise=True,
            stop=stop_after_attempt(2), wait=wait_exponential(multiplier=0.05, max=0.2))
-    def _get(self, path: str, params: dict | None) -> requests.Response:
-        return self.session.get(f"{self.base_url}{path}", params=params,
-                                headers=self._headers(), timeout=self.timeout)
+    def _get_once(self, path: str, params) -> requests.Response:
+        response = self.session.get(f"{self.base_url}{path}", params=params,
+                                    headers=self._headers(), timeout=self.timeout)
+        if response.status_code >= 500:
+            raise DependencyFailed(f"{self.name} answered {response.status_code}")
+        return response
 
-    def get(self, path: str, *, params: dict | None = None) -> requests.Response:
-        """GET (idempotent, so retried once on a connection failure)."""
+    def unavailable(self) -> ServiceUnavailable:
+        """The error a caller gets when this dependency cannot answer."""
+        return ServiceUnavailable(f"{self.name} is unavailable, try again shortly",
+                                  code="dependency_unavailable",
+                                  details=[{"dependency": self.name}])
+
+    def get(self, path: str, *, params=None) -> requests.Response:
+        """GET through the breaker (idempotent, so retried once on a connection failure);
+        a 4xx answer is returned, a failure raises ServiceUnavailable naming the service."""
         try:
-            return self._get(path, params)
-        except requests.RequestException as exc:
-            raise ServiceUnavailable(f"{self.name} is unavailable", code="dependency_unavailable",
-                                     details=[{"dependency": self.name}]) from exc
+            return self.breaker.call(self._get_once, path, params)
+        except (pybreaker.CircuitBreakerError, requests.RequestException, DependencyFailed) as exc:
+            log.warning("call to %s %s failed: %s", self.name, path, exc)
+            raise self.unavailable() from exc
 
     def check_health(self) -> None:
         """Raise ServiceUnavailable unless the service says it is alive."""
         response = self.get("/health")
         if response.status_code != 200:
-            raise ServiceUnavailable(f"{self.name} answered {response.status_code}")
+            raise self.unavailable()

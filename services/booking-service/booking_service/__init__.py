@@ -7,6 +7,7 @@ from shared.settings import load_settings
 from shared.web import configure_service, register_health
 
 from booking_service.routes import blueprint
+from booking_service.service import Dependencies
 from booking_service.settings import BookingSettings
 
 SERVICE_NAME = "booking-service"
@@ -23,7 +24,7 @@ def create_app(config: dict | None = None) -> Flask:
     agents = ServiceClient(name="agent-service", base_url=settings.agent_service_url, **timeouts)
     operators = ServiceClient(name="operator-service", base_url=settings.operator_service_url,
                               **timeouts)
-    app.extensions.update(rds=pool, agent_service=agents, operator_service=operators)
+    app.extensions.update(rds=pool, dependencies=Dependencies(agents=agents, operators=operators))
     register_health(app, checks={"rds": lambda: ping(pool),
                                  "agent-service": agents.check_health,
                                  "operator-service": operators.check_health})

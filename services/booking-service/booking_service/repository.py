@@ -1,19 +1,133 @@
 """SQL of booking-service (schema `bookings` in RDS `travel_agent_db`)."""
 from __future__ import annotations
 
-_COLUMNS = "id, agent_sub, package_id, operator_id, status, created_at, updated_at"
+import datetime
+
+from psycopg.types.json import Jsonb
+
+_COLUMNS = """id, agent_sub, package_id, operator_id, departure_date, traveller_count,
+              travellers, lead_traveller_name, lead_traveller_email, addons, price_breakdown,
+              total_price, commission_rate, commission_amount, currency, status,
+              created_at, updated_at"""
 
 
-def list_for_agent(*, conn, agent_sub: str) -> list[dict]:
-    """Bookings made by one agent, newest first."""
+def find_by_idempotency_key(*, conn, agent_sub: str, key: str) -> dict | None:
+    """The booking an agent made with this Idempotency-Key, with its request fingerprint."""
     return conn.execute(
-        f"select {_COLUMNS} from bookings.bookings where agent_sub = %s order by created_at desc",
-        (agent_sub,)).fetchall()
+        f"""select {_COLUMNS}, request_fingerprint from bookings.bookings
+             where agent_sub = %s and idempotency_key = %s""", (agent_sub, key)).fetchone()
 
 
-def list_for_operator(*, conn, operator_id: str) -> list[dict]:
-    """Bookings of one operator's packages, newest first."""
+def take_seats(*, conn, package_id: str, departure_date: datetime.date, capacity: int,
+               seats: int) -> None:
+    """Add seats to a departure; raises CheckViolation if that would exceed capacity."""
+    conn.execute(
+        """insert into bookings.departures (package_id, departure_date, capacity, seats_taken)
+           values (%(package)s, %(date)s, %(capacity)s, %(seats)s)
+           on conflict (package_id, departure_date) do update
+              set capacity = excluded.capacity,
+                  seats_taken = bookings.departures.seats_taken + excluded.seats_taken""",
+        {"package": package_id, "date": departure_date, "capacity": capacity, "seats": seats})
+
+
+def release_seats(*, conn, package_id, departure_date: datetime.date, seats: int) -> None:
+    """Give seats of a cancelled or declined booking back to its departure."""
+    conn.execute(
+        """update bookings.departures set seats_taken = seats_taken - %s
+            where package_id = %s and departure_date = %s""", (seats, package_id, departure_date))
+
+
+def seats_left(*, conn, package_id: str, departure_date: datetime.date) -> int | None:
+    """Free seats of a departure, None if nobody booked it yet."""
+    row = conn.execute(
+        """select capacity - seats_taken as left from bookings.departures
+            where package_id = %s and departure_date = %s""",
+        (package_id, departure_date)).fetchone()
+    return row["left"] if row else None
+
+
+def insert_booking(*, conn, booking: dict) -> dict | None:
+    """Insert a booking; None if the agent already used its idempotency key."""
+    values = {**booking, **{k: Jsonb(booking[k]) for k in ("travellers", "addons",
+                                                          "price_breakdown")}}
     return conn.execute(
-        f"""select {_COLUMNS} from bookings.bookings where operator_id = %s::uuid
-             order by created_at desc""",
-        (operator_id,)).fetchall()
+        f"""insert into bookings.bookings
+              (agent_sub, package_id, operator_id, departure_date, traveller_count, travellers,
+               lead_traveller_name, lead_traveller_email, addons, price_breakdown, total_price,
+               commission_rate, commission_amount, currency, idempotency_key,
+               request_fingerprint)
+            values (%(agent_sub)s, %(package_id)s, %(operator_id)s, %(departure_date)s,
+                    %(traveller_count)s, %(travellers)s, %(lead_traveller_name)s,
+                    %(lead_traveller_email)s, %(addons)s, %(price_breakdown)s, %(total_price)s,
+                    %(commission_rate)s, %(commission_amount)s, %(currency)s,
+                    %(idempotency_key)s, %(request_fingerprint)s)
+            on conflict (agent_sub, idempotency_key) do nothing
+            returning {_COLUMNS}""", values).fetchone()
+
+
+def get_booking(*, conn, booking_id, owner_column: str, owner: str,
+                lock: bool = False) -> dict | None:
+    """One booking if `owner_column` (agent_sub or operator_id, never client input) is the
+    caller."""
+    return conn.execute(
+        f"""select {_COLUMNS} from bookings.bookings
+             where id = %(id)s and {owner_column} = %(who)s
+             {"for update" if lock else ""}""", {"id": booking_id, "who": owner}).fetchone()
+
+
+def set_status(*, conn, booking_id, status: str) -> dict:
+    """Move a booking to `status` (the caller checked the transition)."""
+    return conn.execute(
+        f"""update bookings.bookings set status = %s, updated_at = now() where id = %s
+            returning {_COLUMNS}""", (status, booking_id)).fetchone()
+
+
+def list_bookings(*, conn, owner_column: str, owner: str, status: str | None,
+                  departure_from, departure_to, limit: int, offset: int) -> tuple[list[dict], int]:
+    """A page of the caller's bookings, newest first, and how many match in all."""
+    where = [f"{owner_column} = %(who)s"]
+    params = {"who": owner, "status": status, "from": departure_from, "to": departure_to,
+              "limit": limit, "offset": offset}
+    if status:
+        where.append("status = %(status)s")
+    if departure_from:
+        where.append("departure_date >= %(from)s")
+    if departure_to:
+        where.append("departure_date <= %(to)s")
+    clause = " and ".join(where)
+    rows = conn.execute(
+        f"""select {_COLUMNS}, count(*) over () as total from bookings.bookings where {clause}
+             order by created_at desc, id limit %(limit)s offset %(offset)s""", params).fetchall()
+    total = rows[0]["total"] if rows else conn.execute(
+        f"select count(*) as total from bookings.bookings where {clause}", params).fetchone()["total"]
+    for row in rows:
+        row.pop("total")
+    return rows, total
+
+
+def agent_summary(*, conn, agent_sub: str) -> dict:
+    """Counts by status and confirmed commission per departure month of one agent."""
+    counts = conn.execute(
+        """select status, count(*) as bookings from bookings.bookings where agent_sub = %s
+            group by status""", (agent_sub,)).fetchall()
+    months = conn.execute(
+        """select to_char(departure_date, 'YYYY-MM') as month, currency,
+                  sum(commission_amount) as commission, count(*) as bookings
+             from bookings.bookings where agent_sub = %s and status = 'confirmed'
+            group by 1, 2 order by 1, 2""", (agent_sub,)).fetchall()
+    return {"counts": counts, "months": months}
+
+
+def operator_summary(*, conn, operator_id: str) -> list[dict]:
+    """Bookings, travellers and confirmed revenue per package of one operator."""
+    return conn.execute(
+        """select package_id, count(*) as bookings,
+                  count(*) filter (where status = 'pending') as pending,
+                  count(*) filter (where status = 'confirmed') as confirmed,
+                  coalesce(sum(traveller_count) filter (where status = 'confirmed'), 0)
+                    as confirmed_travellers,
+                  coalesce(sum(total_price) filter (where status = 'confirmed'), 0)
+                    as confirmed_revenue,
+                  min(currency) as currency
+             from bookings.bookings where operator_id = %s::uuid
+            group by package_id order by bookings desc, package_id""", (operator_id,)).fetchall()

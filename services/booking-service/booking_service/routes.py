@@ -1,16 +1,77 @@
 """HTTP routes of booking-service: thin, they parse, call the service layer and answer."""
-from flask import Blueprint, current_app, jsonify
+import datetime
 
+from flask import Blueprint, current_app, jsonify, request
+
+from shared.api import body, query, responds
 from shared.web import current_identity, require_identity
 
 from booking_service import service
+from booking_service.schemas import BookingFilter, NewBooking
 
 blueprint = Blueprint("bookings", __name__, url_prefix="/api/bookings")
 
 
+def _pool():
+    return current_app.extensions["rds"]
+
+
+def _deps() -> service.Dependencies:
+    return current_app.extensions["dependencies"]
+
+
+@blueprint.post("")
+@require_identity()
+@responds(201, description="Booked")
+@responds(200, description="The booking this Idempotency-Key already made")
+@body(NewBooking)
+def create_booking(body: NewBooking):
+    """Book a package (active travel agents; needs an Idempotency-Key header).
+
+    Price and commission are computed from the package and the agent's rate, and frozen.
+    Repeating the request with the same key and body returns the same booking."""
+    booking, created = service.create_booking(
+        pool=_pool(), deps=_deps(), identity=current_identity(), body=body,
+        idempotency_key=request.headers.get("Idempotency-Key"), today=datetime.date.today())
+    response = jsonify(booking)
+    response.status_code = 201 if created else 200
+    response.headers["Location"] = f"/api/bookings/{booking['id']}"
+    return response
+
+
 @blueprint.get("")
 @require_identity()
-def list_bookings():
-    """The caller's bookings: an agent's own, or those of an operator's packages."""
-    with current_app.extensions["rds"].connection() as conn:
-        return jsonify(service.list_bookings(conn=conn, identity=current_identity()))
+@query(BookingFilter)
+def list_bookings(query: BookingFilter):
+    """The caller's bookings: an agent's own, or those of an operator's packages.
+
+    Each row carries the package (title, stops) and the agent (agency name); if a service
+    cannot answer, the rows come without it and `degraded` names the service."""
+    return jsonify(service.list_bookings(pool=_pool(), deps=_deps(), identity=current_identity(),
+                                         query=query))
+
+
+@blueprint.get("/summary")
+@require_identity()
+def summary():
+    """Dashboard figures: an agent's counts and commission per month, or an operator's
+    bookings per package."""
+    return jsonify(service.summary(pool=_pool(), deps=_deps(), identity=current_identity()))
+
+
+@blueprint.get("/<uuid:booking_id>")
+@require_identity()
+def get_booking(booking_id):
+    """One booking of the caller."""
+    return jsonify(service.get_booking(pool=_pool(), deps=_deps(), identity=current_identity(),
+                                       booking_id=booking_id))
+
+
+@blueprint.post("/<uuid:booking_id>/<any(cancel, confirm, decline):action>")
+@require_identity()
+def change_status(booking_id, action: str):
+    """Cancel (the agent, before departure), confirm or decline (the package's operator,
+    while pending); an illegal move is 409 with the current status."""
+    return jsonify(service.transition(pool=_pool(), identity=current_identity(),
+                                      booking_id=booking_id, action=action,
+                                      today=datetime.date.today()))

@@ -1,15 +1,249 @@
-"""Rules of booking-service."""
+"""Rules of booking-service: who may book what, at which price, and how a booking moves."""
 from __future__ import annotations
 
+import datetime
+import hashlib
+import json
+from dataclasses import dataclass
+
+from psycopg import errors as pg_errors
+
 from shared.auth import Identity
+from shared.errors import (BadRequest, Conflict, Forbidden, NotFound, ServiceUnavailable,
+                           Unprocessable)
+from shared.http import ServiceClient
 
-from booking_service import repository
+from booking_service import clients, repository
+from booking_service.pricing import quote
+from booking_service.schemas import BookingFilter, NewBooking
+
+# Which status a booking may move to, from which, and who moves it.
+TRANSITIONS = {
+    "cancel": ({"pending", "confirmed"}, "cancelled", "agent"),
+    "confirm": ({"pending"}, "confirmed", "operator"),
+    "decline": ({"pending"}, "declined", "operator"),
+}
+FREES_SEATS = {"cancelled", "declined"}
 
 
-def list_bookings(*, conn, identity: Identity) -> dict:
-    """Bookings the caller may see, chosen by who issued their token."""
-    if identity.is_agent:
-        rows = repository.list_for_agent(conn=conn, agent_sub=identity.subject)
-    else:
-        rows = repository.list_for_operator(conn=conn, operator_id=identity.subject)
-    return {"data": rows}
+@dataclass(frozen=True)
+class Dependencies:
+    """The two services a booking is composed from."""
+
+    agents: ServiceClient
+    operators: ServiceClient
+
+
+def _owner(identity: Identity) -> tuple[str, str]:
+    return ("agent_sub", identity.subject) if identity.is_agent else ("operator_id", identity.subject)
+
+
+def fingerprint(body: NewBooking) -> str:
+    """Stable digest of a booking request, to tell a retry from a different request."""
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _replay(existing: dict, body_fingerprint: str) -> dict:
+    if existing.pop("request_fingerprint") != body_fingerprint:
+        raise Unprocessable("this Idempotency-Key was already used for a different booking request",
+                            code="idempotency_key_reused")
+    return existing
+
+
+def _check_bookable(package: clients.PackageInfo, body: NewBooking, today: datetime.date) -> None:
+    problems = []
+    if package.status != "published":
+        problems.append("the package is not published")
+    window = (package.first_departure_date, package.last_departure_date)
+    if None in window or not window[0] <= body.departure_date <= window[1]:
+        problems.append("the departure date is outside the package's bookable window")
+    if body.departure_date <= today:
+        problems.append("the departure date must be in the future")
+    count = len(body.travellers)
+    if package.min_travellers and count < package.min_travellers:
+        problems.append(f"at least {package.min_travellers} travellers per booking")
+    if package.max_travellers and count > package.max_travellers:
+        problems.append(f"at most {package.max_travellers} travellers per booking")
+    if package.price_per_traveller is None or not package.capacity_per_departure:
+        problems.append("the package has no price or capacity")
+    if problems:
+        raise Unprocessable("the package cannot be booked like this", code="not_bookable",
+                            details=[{"problem": p} for p in problems])
+
+
+def create_booking(*, pool, deps: Dependencies, identity: Identity, body: NewBooking,
+                   idempotency_key: str | None, today: datetime.date) -> tuple[dict, bool]:
+    """Book a package for an active agent; (booking, created). A retry with the same
+    Idempotency-Key and body returns the first booking, whatever the dependencies do."""
+    if not identity.is_agent:
+        raise Forbidden("only travel agents book packages", code="agents_only")
+    if not idempotency_key or len(idempotency_key) > 200:
+        raise BadRequest("an Idempotency-Key header (1-200 characters) is required",
+                         code="idempotency_key_required")
+    body_fingerprint = fingerprint(body)
+    with pool.connection() as conn:
+        existing = repository.find_by_idempotency_key(conn=conn, agent_sub=identity.subject,
+                                                      key=idempotency_key)
+    if existing:
+        return _replay(existing, body_fingerprint), False
+
+    agent = clients.lookup_agents(deps.agents, [identity.subject]).get(identity.subject)
+    if agent is None or agent.status != "active":
+        raise Forbidden("only active agents can book; ask an administrator to approve your account",
+                        code="agent_not_active")
+    if agent.commission_rate is None:
+        raise ServiceUnavailable("agent-service did not give the agent's commission rate",
+                                 code="dependency_error")
+    package = clients.lookup_packages(deps.operators, [body.package_id]).get(str(body.package_id))
+    if package is None:
+        raise NotFound("no such package", code="package_not_found")
+    _check_bookable(package, body, today)
+    offered = {addon.id: addon for addon in package.addons}
+    unknown = [str(a) for a in body.addon_ids if str(a) not in offered]
+    if unknown:
+        raise Unprocessable("the package does not offer these add-ons", code="unknown_addons",
+                            details=[{"addon_id": a} for a in unknown])
+    chosen = [offered[str(a)] for a in body.addon_ids]
+    price = quote(package=package, travellers=len(body.travellers), addons=chosen,
+                  commission_rate=agent.commission_rate)
+    travellers = [t.model_dump(mode="json") for t in body.travellers]
+    row = {
+        "agent_sub": identity.subject, "package_id": package.id,
+        "operator_id": package.operator_id, "departure_date": body.departure_date,
+        "traveller_count": len(travellers), "travellers": travellers,
+        "lead_traveller_name": travellers[0]["full_name"],
+        "lead_traveller_email": travellers[0]["email"],
+        "addons": [{"id": a.id, "name": a.name, "price": str(a.price),
+                    "per_traveller": a.per_traveller} for a in chosen],
+        "price_breakdown": list(price.lines), "total_price": price.total,
+        "commission_rate": price.commission_rate, "commission_amount": price.commission,
+        "currency": price.currency, "idempotency_key": idempotency_key,
+        "request_fingerprint": body_fingerprint}
+    with pool.connection() as conn:
+        try:
+            with conn.transaction():
+                booking = repository.insert_booking(conn=conn, booking=row)
+                if booking is None:  # a concurrent retry with the same key got there first
+                    raise _LostRace()
+                repository.take_seats(conn=conn, package_id=package.id,
+                                      departure_date=body.departure_date,
+                                      capacity=package.capacity_per_departure,
+                                      seats=len(travellers))
+        except _LostRace:
+            existing = repository.find_by_idempotency_key(conn=conn, agent_sub=identity.subject,
+                                                          key=idempotency_key)
+            return _replay(existing, body_fingerprint), False
+        except pg_errors.CheckViolation as exc:
+            if exc.diag.constraint_name != "departures_within_capacity":
+                raise
+            left = repository.seats_left(conn=conn, package_id=package.id,
+                                         departure_date=body.departure_date)
+            raise Conflict("not enough seats left on this departure", code="sold_out",
+                           details=[{"seats_left": left if left is not None else 0,
+                                     "seats_requested": len(travellers)}]) from None
+    return booking, True
+
+
+class _LostRace(Exception):
+    pass
+
+
+def _enrich(rows: list[dict], *, deps: Dependencies) -> tuple[list[dict], list[str]]:
+    """Add package and agent details fetched in one batch per service; name what failed."""
+    degraded = []
+    packages, agents = {}, {}
+    try:
+        packages = clients.lookup_packages(deps.operators, {str(r["package_id"]) for r in rows})
+    except ServiceUnavailable:
+        degraded.append(deps.operators.name)
+    try:
+        agents = clients.lookup_agents(deps.agents, {r["agent_sub"] for r in rows})
+    except ServiceUnavailable:
+        degraded.append(deps.agents.name)
+    for row in rows:
+        package = packages.get(str(row["package_id"]))
+        agent = agents.get(row["agent_sub"])
+        row["package"] = {"title": package.title, "stops": list(package.stops)} if package else None
+        row["agent"] = {"agency_name": agent.agency_name} if agent else None
+    return rows, degraded
+
+
+def list_bookings(*, pool, deps: Dependencies, identity: Identity, query: BookingFilter) -> dict:
+    """The caller's bookings (an agent's own, or an operator's packages'), enriched."""
+    column, owner = _owner(identity)
+    with pool.connection() as conn:
+        rows, total = repository.list_bookings(
+            conn=conn, owner_column=column, owner=owner, status=query.status,
+            departure_from=query.departure_from, departure_to=query.departure_to,
+            limit=query.limit, offset=query.offset)
+    rows, degraded = _enrich(rows, deps=deps) if rows else (rows, [])
+    page = {"data": rows, "total": total, "limit": query.limit, "offset": query.offset}
+    if degraded:
+        page["degraded"] = degraded
+    return page
+
+
+def get_booking(*, pool, deps: Dependencies, identity: Identity, booking_id) -> dict:
+    """One booking of the caller, enriched; someone else's is 404."""
+    column, owner = _owner(identity)
+    with pool.connection() as conn:
+        booking = repository.get_booking(conn=conn, booking_id=booking_id, owner_column=column,
+                                         owner=owner)
+    if booking is None:
+        raise NotFound("no such booking", code="booking_not_found")
+    [booking], degraded = _enrich([booking], deps=deps)
+    if degraded:
+        booking["degraded"] = degraded
+    return booking
+
+
+def transition(*, pool, identity: Identity, booking_id, action: str,
+               today: datetime.date) -> dict:
+    """Cancel (the agent), confirm or decline (the package's operator) a booking."""
+    allowed_from, target, actor = TRANSITIONS[action]
+    if (actor == "agent") != identity.is_agent:
+        raise Forbidden(f"only the {'agent who booked' if actor == 'agent' else 'operator'} "
+                        f"can {action} a booking", code="wrong_party")
+    column, owner = _owner(identity)
+    with pool.connection() as conn, conn.transaction():
+        booking = repository.get_booking(conn=conn, booking_id=booking_id, owner_column=column,
+                                         owner=owner, lock=True)
+        if booking is None:
+            raise NotFound("no such booking", code="booking_not_found")
+        if booking["status"] not in allowed_from:
+            raise Conflict(f"a {booking['status']} booking cannot be {target}",
+                           code="illegal_transition",
+                           details=[{"current_status": booking["status"]}])
+        if action == "cancel" and booking["departure_date"] <= today:
+            raise Conflict("the departure date has passed", code="departure_passed",
+                           details=[{"current_status": booking["status"]}])
+        if target in FREES_SEATS:
+            repository.release_seats(conn=conn, package_id=booking["package_id"],
+                                     departure_date=booking["departure_date"],
+                                     seats=booking["traveller_count"])
+        return repository.set_status(conn=conn, booking_id=booking_id, status=target)
+
+
+def summary(*, pool, deps: Dependencies, identity: Identity) -> dict:
+    """The agent's counts and monthly commission, or the operator's bookings per package."""
+    with pool.connection() as conn:
+        if identity.is_agent:
+            data = repository.agent_summary(conn=conn, agent_sub=identity.subject)
+            counts = {status: 0 for status in ("pending", "confirmed", "declined", "cancelled")}
+            counts.update({row["status"]: row["bookings"] for row in data["counts"]})
+            return {"counts": counts, "commission_by_month": data["months"]}
+        per_package = repository.operator_summary(conn=conn, operator_id=identity.subject)
+    titles, degraded = {}, []
+    if per_package:
+        try:
+            found = clients.lookup_packages(deps.operators, {str(r["package_id"]) for r in per_package})
+            titles = {pid: p.title for pid, p in found.items()}
+        except ServiceUnavailable:
+            degraded.append(deps.operators.name)
+    for row in per_package:
+        row["title"] = titles.get(str(row["package_id"]))
+    result = {"packages": per_package}
+    if degraded:
+        result["degraded"] = degraded
+    return result
