@@ -1,12 +1,15 @@
 """agent-service: travel agents and their documents, on RDS + Cognito + S3."""
+import boto3
 from flask import Flask
 
 from shared.db import create_rds_pool, ping
 from shared.settings import load_settings
 from shared.web import configure_service, register_health
 
-from agent_service.routes import blueprint
+from agent_service.cognito import CognitoAccounts
+from agent_service.routes import register_blueprints
 from agent_service.settings import AgentSettings
+from agent_service.storage import DocumentStore
 
 SERVICE_NAME = "agent-service"
 
@@ -17,7 +20,14 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__)
     configure_service(app, name=SERVICE_NAME, settings=settings)
     pool = create_rds_pool(settings, name=SERVICE_NAME)
-    app.extensions["rds"] = pool
+    # One boto3 client each per app (they are thread-safe); boto3 takes the endpoint and
+    # credentials from the environment, so the same code runs on moto and on AWS.
+    accounts = CognitoAccounts(boto3.client("cognito-idp", region_name=settings.aws_region),
+                               user_pool_id=settings.aws_cognito_user_pool_id,
+                               client_id=settings.dashboard_client_id)
+    store = DocumentStore(boto3.client("s3", region_name=settings.aws_region),
+                          bucket=settings.aws_s3_bucket)
+    app.extensions.update(rds=pool, cognito_accounts=accounts, document_store=store)
     register_health(app, checks={"rds": lambda: ping(pool)})
-    app.register_blueprint(blueprint)
+    register_blueprints(app)
     return app

@@ -1,26 +1,274 @@
 """HTTP routes of agent-service: thin, they parse, call the service layer and answer."""
-from flask import Blueprint, current_app, jsonify
+from functools import wraps
+from typing import Callable
 
-from shared.api import body
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
+
+from shared.api import body, query, responds
+from shared.auth import bearer_token
 from shared.web import SOURCE_COGNITO, current_identity, require_identity
 
 from agent_service import service
-from agent_service.schemas import LoginRequest
+from agent_service.schemas import (AgentAdminView, AgentListQuery, AgentLookup, AgentLookupQuery,
+                                   AgentPage, CommissionRateRequest, ConfirmSignUpRequest,
+                                   Document, DocumentList, DocumentUpload, DocumentUploadRequest,
+                                   DownloadLink, LoginRequest, Me, ProfileUpdate, RefreshRequest,
+                                   SignUpRequest, SignUpResult, Tokens)
 
-blueprint = Blueprint("agents", __name__, url_prefix="/api/agents")
+agents = Blueprint("agents", __name__, url_prefix="/api/agents")
+# Not under /api: the gateway never routes it. booking-service calls it directly with its
+# caller's bearer token, which is verified here like any other.
+internal = Blueprint("internal", __name__, url_prefix="/internal/agents")
 
 
-@blueprint.post("/login")
+def register_blueprints(app: Flask) -> None:
+    """Mount every route family of the service."""
+    app.register_blueprint(agents)
+    app.register_blueprint(internal)
+
+
+def _pool():
+    return current_app.extensions["rds"]
+
+
+def _accounts():
+    return current_app.extensions["cognito_accounts"]
+
+
+def _store():
+    return current_app.extensions["document_store"]
+
+
+def _no_content() -> Response:
+    return Response(status=204)
+
+
+def admin_only(view: Callable) -> Callable:
+    """Route decorator: a Cognito token of a member of the `admins` group."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        service.ensure_admin(current_identity())
+        return view(*args, **kwargs)
+    return require_identity(SOURCE_COGNITO)(wrapper)
+
+
+# --- accounts (sign-up, confirm-signup, login and refresh are public at the gateway) -----
+
+@agents.post("/signup")
+@responds(201, SignUpResult, "Created: a pending agent; Cognito e-mails a confirmation code")
+@responds(409, None, "The e-mail already has an account")
+@responds(422, None, "The password does not meet the pool's password policy")
+@body(SignUpRequest)
+def sign_up(body: SignUpRequest):
+    """Sign up as a travel agent (public): Cognito account plus pending agent profile."""
+    return jsonify(service.sign_up(pool=_pool(), accounts=_accounts(), request=body)), 201
+
+
+@agents.post("/confirm-signup")
+@responds(409, None, "The account is already confirmed")
+@body(ConfirmSignUpRequest)
+def confirm_sign_up(body: ConfirmSignUpRequest):
+    """Confirm a new account with the code Cognito e-mailed (public)."""
+    return jsonify(service.confirm_sign_up(accounts=_accounts(), email=body.email,
+                                           code=body.code))
+
+
+@agents.post("/login")
+@responds(200, Tokens, "Cognito tokens")
+@responds(401, None, "Wrong e-mail or password (one answer for both)")
 @body(LoginRequest)
 def login(body: LoginRequest):
-    """Exchange an agent's e-mail and password for Cognito tokens (public route)."""
-    settings = current_app.config["SETTINGS"]
-    return jsonify(service.login(settings=settings, email=body.email, password=body.password))
+    """Exchange an agent's e-mail and password for Cognito tokens (public)."""
+    return jsonify(service.login(accounts=_accounts(), email=body.email, password=body.password))
 
 
-@blueprint.get("/me")
+@agents.post("/refresh")
+@responds(200, Tokens, "New access and id tokens")
+@responds(401, None, "The refresh token is invalid, expired or revoked")
+@body(RefreshRequest)
+def refresh(body: RefreshRequest):
+    """Exchange a refresh token for new tokens (public)."""
+    return jsonify(service.refresh(accounts=_accounts(), refresh_token=body.refresh_token))
+
+
+@agents.post("/logout")
+@responds(204, None, "Signed out")
+@require_identity(SOURCE_COGNITO)
+def log_out():
+    """Sign out everywhere (Cognito GlobalSignOut): refresh tokens are revoked at once;
+    access tokens stay valid for JWT-checking APIs until they expire (at most 60 min)."""
+    service.log_out(accounts=_accounts(),
+                    access_token=bearer_token(request.headers.get("Authorization")))
+    return _no_content()
+
+
+# --- the agent's own profile and documents ----------------------------------------------
+
+@agents.get("/me")
+@responds(200, Me)
+@responds(404, None, "This account has no agent profile")
 @require_identity(SOURCE_COGNITO)
 def me():
-    """The calling agent: verified identity and profile."""
-    with current_app.extensions["rds"].connection() as conn:
-        return jsonify(service.describe_agent(conn=conn, identity=current_identity()))
+    """The calling agent: verified identity and profile (404 without a profile)."""
+    return jsonify(service.describe_agent(pool=_pool(), identity=current_identity()))
+
+
+@agents.patch("/me")
+@responds(200, Me)
+@responds(404, None, "This account has no agent profile")
+@require_identity(SOURCE_COGNITO)
+@body(ProfileUpdate)
+def update_me(body: ProfileUpdate):
+    """Change the caller's agency name, phone or country (not the e-mail)."""
+    return jsonify(service.update_profile(pool=_pool(), identity=current_identity(),
+                                          changes=body.changes()))
+
+
+@agents.get("/me/documents")
+@responds(200, DocumentList)
+@responds(404, None, "This account has no agent profile")
+@require_identity(SOURCE_COGNITO)
+def my_documents():
+    """The caller's documents, newest first."""
+    return jsonify(service.list_documents(pool=_pool(), identity=current_identity()))
+
+
+@agents.post("/me/documents")
+@responds(201, DocumentUpload, "Created: upload the file with the presigned POST")
+@responds(404, None, "This account has no agent profile")
+@responds(409, None, "Too many documents")
+@require_identity(SOURCE_COGNITO)
+@body(DocumentUploadRequest)
+def request_upload(body: DocumentUploadRequest):
+    """Announce a document (PDF, JPEG or PNG, at most 10 MB) and get a presigned S3 POST
+    for exactly that file; then upload it and confirm. Suspended agents may not."""
+    return jsonify(service.request_upload(pool=_pool(), store=_store(),
+                                          identity=current_identity(), request=body)), 201
+
+
+@agents.post("/me/documents/<uuid:document_id>/confirm")
+@responds(200, Document, "Checked and marked uploaded")
+@responds(409, None, "Nothing has been uploaded yet")
+@responds(422, None, "What was uploaded is not what was announced (it was removed)")
+@require_identity(SOURCE_COGNITO)
+def confirm_upload(document_id):
+    """Check with S3 that the announced file arrived, and mark the document uploaded."""
+    return jsonify(service.confirm_upload(pool=_pool(), store=_store(),
+                                          identity=current_identity(), document_id=document_id))
+
+
+@agents.get("/me/documents/<uuid:document_id>/download")
+@responds(200, DownloadLink)
+@responds(409, None, "The file has not been uploaded and checked yet")
+@require_identity(SOURCE_COGNITO)
+def download_document(document_id):
+    """A presigned GET, valid for two minutes, for one of the caller's documents."""
+    return jsonify(service.download_link(pool=_pool(), store=_store(),
+                                         identity=current_identity(), document_id=document_id))
+
+
+@agents.delete("/me/documents/<uuid:document_id>")
+@responds(204, None, "Deleted")
+@require_identity(SOURCE_COGNITO)
+def delete_document(document_id):
+    """Delete one of the caller's documents and its file."""
+    service.delete_document(pool=_pool(), store=_store(), identity=current_identity(),
+                            document_id=document_id)
+    return _no_content()
+
+
+# --- administration (members of the Cognito group `admins`) -----------------------------
+
+@agents.get("")
+@responds(200, AgentPage)
+@admin_only
+@query(AgentListQuery)
+def list_agents(query: AgentListQuery):
+    """Agents, optionally of one status, oldest first, a page at a time (admins)."""
+    return jsonify(service.list_agents(pool=_pool(), status=query.status, limit=query.limit,
+                                       offset=query.offset))
+
+
+@agents.get("/<uuid:agent_id>")
+@responds(200, AgentAdminView)
+@admin_only
+def get_agent(agent_id):
+    """One agent (admins)."""
+    return jsonify(service.get_agent(pool=_pool(), agent_id=agent_id))
+
+
+def _transition(agent_id, action: str):
+    return jsonify(service.change_status(pool=_pool(), admin=current_identity(),
+                                         agent_id=agent_id, action=action))
+
+
+@agents.post("/<uuid:agent_id>/approve")
+@responds(200, AgentAdminView)
+@responds(409, None, "The agent is not pending")
+@admin_only
+def approve_agent(agent_id):
+    """Approve a pending agent: they become active and may book (admins)."""
+    return _transition(agent_id, "approve")
+
+
+@agents.post("/<uuid:agent_id>/suspend")
+@responds(200, AgentAdminView)
+@responds(409, None, "The agent is not active")
+@admin_only
+def suspend_agent(agent_id):
+    """Suspend an active agent (admins)."""
+    return _transition(agent_id, "suspend")
+
+
+@agents.post("/<uuid:agent_id>/reactivate")
+@responds(200, AgentAdminView)
+@responds(409, None, "The agent is not suspended")
+@admin_only
+def reactivate_agent(agent_id):
+    """Make a suspended agent active again (admins)."""
+    return _transition(agent_id, "reactivate")
+
+
+@agents.put("/<uuid:agent_id>/commission-rate")
+@responds(200, AgentAdminView)
+@admin_only
+@body(CommissionRateRequest)
+def set_commission_rate(agent_id, body: CommissionRateRequest):
+    """Set an agent's commission rate, 0 to 1 with at most 4 decimals (admins)."""
+    return jsonify(service.set_commission_rate(pool=_pool(), agent_id=agent_id,
+                                               commission_rate=body.commission_rate))
+
+
+@agents.get("/<uuid:agent_id>/documents")
+@responds(200, DocumentList)
+@admin_only
+def agent_documents(agent_id):
+    """An agent's documents, to review them (admins)."""
+    return jsonify(service.agent_documents(pool=_pool(), agent_id=agent_id))
+
+
+@agents.get("/<uuid:agent_id>/documents/<uuid:document_id>/download")
+@responds(200, DownloadLink)
+@responds(409, None, "The file has not been uploaded and checked yet")
+@admin_only
+def agent_document_download(agent_id, document_id):
+    """A presigned GET, valid for two minutes, for an agent's document (admins)."""
+    return jsonify(service.agent_document_link(pool=_pool(), store=_store(), agent_id=agent_id,
+                                               document_id=document_id))
+
+
+# --- lookup for booking-service ---------------------------------------------------------
+
+@internal.get("")
+@responds(200, AgentLookup)
+@require_identity()
+@query(AgentLookupQuery)
+def lookup_agents(query: AgentLookupQuery):
+    """Agents by Cognito sub (?sub=a,b,c or ?sub=a&sub=b; at most 100), for booking-service.
+
+    Any verified token (the caller's, forwarded). Each agent found gives sub, agency_name
+    and status; commission_rate only when the caller is that agent. Subs without an agent
+    are left out. Booking is for `active` agents only. Send large batches in the comma
+    form: 100 repeated `sub=` parameters exceed the 4094-byte request line."""
+    return jsonify(service.lookup_agents(pool=_pool(), identity=current_identity(),
+                                         subs=query.sub))

@@ -1,47 +1,366 @@
-"""Rules of agent-service."""
+"""Rules of agent-service: accounts, profiles, review by administrators, documents."""
 from __future__ import annotations
 
-import boto3
-from botocore.exceptions import BotoCoreError, ClientError
+import logging
+import uuid
+from decimal import Decimal
+
+import psycopg
 
 from shared.auth import Identity
+from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
 from shared.web import identity_view
-from shared.errors import Forbidden, ServiceUnavailable, Unauthorized
 
 from agent_service import repository
-from agent_service.settings import AgentSettings
+from agent_service.cognito import CognitoAccounts, UsernameTaken
+from agent_service.schemas import DocumentUploadRequest, SignUpRequest
+from agent_service.storage import DocumentStore, storage_file_name
 
-# Cognito errors that all mean "these credentials do not sign in"; one answer for all,
-# so the API never tells whether an account exists.
-_BAD_CREDENTIALS = {"NotAuthorizedException", "UserNotFoundException"}
+log = logging.getLogger(__name__)
+
+ADMIN_GROUP = "admins"
+# action -> (status it needs, status it leads to)
+TRANSITIONS = {"approve": ("pending", "active"), "suspend": ("active", "suspended"),
+               "reactivate": ("suspended", "active")}
+MAX_DOCUMENTS_PER_AGENT = 20
+UPLOAD_FORM_SECONDS = 300
+DOWNLOAD_LINK_SECONDS = 120
+# How each accepted type starts: the Content-Type header is only what the client declared.
+_SIGNATURES = {"application/pdf": b"%PDF-", "image/jpeg": b"\xff\xd8\xff",
+               "image/png": b"\x89PNG\r\n\x1a\n"}
 
 
-def login(*, settings: AgentSettings, email: str, password: str) -> dict:
-    """Sign an agent in with Cognito's USER_PASSWORD_AUTH flow."""
-    client = boto3.client("cognito-idp", region_name=settings.aws_region)
+def _email_taken() -> Conflict:
+    # Cognito's SignUp answers UsernameExistsException whatever PreventUserExistenceErrors
+    # says, to anyone holding the public client id: hiding it here would protect nothing.
+    return Conflict("an account with this e-mail already exists: log in, or confirm it with "
+                    "the code you were sent", code="email_already_registered")
+
+
+# --- accounts ---------------------------------------------------------------------------
+
+def sign_up(*, pool, accounts: CognitoAccounts, request: SignUpRequest) -> dict:
+    """Create the Cognito user and the pending agent row, both or neither.
+
+    Cognito first (it gives the sub), then the row in the same transaction; if anything
+    fails after the user was created, the user is deleted again. Should that deletion fail
+    too, the next sign-up with the address finds an unconfirmed user without a row and
+    replaces it. A per-address lock keeps two sign-ups of one address from interleaving."""
+    created_sub = None
     try:
-        result = client.initiate_auth(
-            ClientId=settings.cognito_client_ids[0], AuthFlow="USER_PASSWORD_AUTH",
-            AuthParameters={"USERNAME": email, "PASSWORD": password})
-    except ClientError as exc:
-        code = exc.response["Error"]["Code"]
-        if code in _BAD_CREDENTIALS:
-            raise Unauthorized("invalid e-mail or password", code="invalid_credentials") from None
-        if code == "UserNotConfirmedException":
-            raise Forbidden("the account is not confirmed yet", code="account_not_confirmed") from None
-        raise ServiceUnavailable("the sign-in service failed") from exc
-    except BotoCoreError as exc:
-        raise ServiceUnavailable("the sign-in service is unreachable") from exc
-    if "AuthenticationResult" not in result:
-        raise Forbidden(f"sign-in needs another step: {result.get('ChallengeName')}",
-                        code="challenge_required")
-    tokens = result["AuthenticationResult"]
-    return {"access_token": tokens["AccessToken"], "id_token": tokens.get("IdToken"),
-            "refresh_token": tokens.get("RefreshToken"), "expires_in": tokens["ExpiresIn"],
-            "token_type": "Bearer"}
+        with pool.connection() as conn, conn.transaction():
+            repository.lock_sign_up(conn=conn, email=request.email)
+            result = _create_cognito_user(conn=conn, accounts=accounts, request=request)
+            created_sub = result["UserSub"]
+            agent = repository.insert_agent(
+                conn=conn, cognito_sub=created_sub, email=request.email,
+                agency_name=request.agency_name, country=request.country, phone=request.phone)
+    except Exception as exc:
+        if created_sub is not None:
+            _undo_cognito_user(accounts=accounts, sub=created_sub)
+        if isinstance(exc, psycopg.errors.UniqueViolation):
+            # An agent row with this address but another sub: its Cognito user is gone.
+            raise _email_taken() from None
+        raise
+    return {"agent": _profile(agent), "user_confirmed": result["UserConfirmed"],
+            "code_delivery": result.get("CodeDeliveryDetails")}
 
 
-def describe_agent(*, conn, identity: Identity) -> dict:
-    """The verified identity of the caller with their agent profile, if they have one."""
-    return {"identity": identity_view(identity),
-            "profile": repository.get_agent_by_sub(conn=conn, cognito_sub=identity.subject)}
+def _create_cognito_user(*, conn, accounts: CognitoAccounts, request: SignUpRequest) -> dict:
+    try:
+        return accounts.sign_up(email=request.email, password=request.password)
+    except UsernameTaken:
+        pass
+    if repository.get_agent_by_email(conn=conn, email=request.email) is not None:
+        raise _email_taken()
+    existing = accounts.user_status(email=request.email)
+    if existing is not None:
+        username, status = existing
+        if status != "UNCONFIRMED":
+            raise _email_taken()
+        # Unconfirmed and without an agent row: left by a sign-up whose undo failed, or
+        # made outside this API. Nobody can use it, so it makes way for this sign-up.
+        log.info("replacing unconfirmed Cognito user %s that has no agent row", username)
+        accounts.delete_user(username=username)
+    try:
+        return accounts.sign_up(email=request.email, password=request.password)
+    except UsernameTaken:
+        raise _email_taken() from None
+
+
+def _undo_cognito_user(*, accounts: CognitoAccounts, sub: str) -> None:
+    try:
+        accounts.delete_user(username=sub)
+    except Exception:
+        # The original failure is what the caller must see; a retried sign-up cleans up.
+        log.exception("could not delete Cognito user %s after a failed sign-up", sub)
+
+
+def confirm_sign_up(*, accounts: CognitoAccounts, email: str, code: str) -> dict:
+    """Confirm a new account with the code Cognito e-mailed."""
+    accounts.confirm_sign_up(email=email, code=code)
+    return {"confirmed": True}
+
+
+def login(*, accounts: CognitoAccounts, email: str, password: str) -> dict:
+    """Sign an agent in with Cognito's USER_PASSWORD_AUTH flow."""
+    return accounts.login(email=email, password=password)
+
+
+def refresh(*, accounts: CognitoAccounts, refresh_token: str) -> dict:
+    """New tokens for a refresh token."""
+    return accounts.refresh(refresh_token=refresh_token)
+
+
+def log_out(*, accounts: CognitoAccounts, access_token: str) -> None:
+    """Revoke the caller's refresh tokens everywhere (Cognito GlobalSignOut)."""
+    accounts.sign_out(access_token=access_token)
+
+
+# --- the agent's own profile ------------------------------------------------------------
+
+def _profile(row: dict) -> dict:
+    # Which admin changed the status is for administrators.
+    return {k: v for k, v in row.items() if k != "status_changed_by"}
+
+
+def _no_profile() -> NotFound:
+    return NotFound("this account has no travel agent profile: sign up through the API",
+                    code="agent_profile_not_found")
+
+
+def _own_agent(*, conn, identity: Identity, for_update: bool = False) -> dict:
+    agent = repository.get_agent_by_sub(conn=conn, cognito_sub=identity.subject,
+                                        for_update=for_update)
+    if agent is None:
+        raise _no_profile()
+    return agent
+
+
+def describe_agent(*, pool, identity: Identity) -> dict:
+    """The verified identity of the caller with their agent profile."""
+    with pool.connection() as conn:
+        agent = _own_agent(conn=conn, identity=identity)
+    return {"identity": identity_view(identity), "profile": _profile(agent)}
+
+
+def update_profile(*, pool, identity: Identity, changes: dict) -> dict:
+    """Change the caller's own agency name, phone or country."""
+    with pool.connection() as conn:
+        agent = repository.update_profile(conn=conn, cognito_sub=identity.subject,
+                                          changes=changes)
+    if agent is None:
+        raise _no_profile()
+    return {"identity": identity_view(identity), "profile": _profile(agent)}
+
+
+# --- administration ---------------------------------------------------------------------
+
+def ensure_admin(identity: Identity) -> None:
+    """403 unless the caller is in the Cognito group of administrators."""
+    if ADMIN_GROUP not in identity.groups:
+        raise Forbidden("only administrators may do this", code="admin_required")
+
+
+def _agent(*, conn, agent_id) -> dict:
+    agent = repository.get_agent(conn=conn, agent_id=agent_id)
+    if agent is None:
+        raise NotFound("no such travel agent", code="agent_not_found")
+    return agent
+
+
+def list_agents(*, pool, status: str | None, limit: int, offset: int) -> dict:
+    """A page of agents, optionally of one status, oldest first."""
+    with pool.connection() as conn:
+        rows = repository.list_agents(conn=conn, status=status, limit=limit + 1, offset=offset)
+    return {"data": rows[:limit], "limit": limit, "offset": offset,
+            "next_offset": offset + limit if len(rows) > limit else None}
+
+
+def get_agent(*, pool, agent_id) -> dict:
+    """One agent, as administrators see them."""
+    with pool.connection() as conn:
+        return _agent(conn=conn, agent_id=agent_id)
+
+
+def change_status(*, pool, admin: Identity, agent_id, action: str) -> dict:
+    """Approve, suspend or reactivate an agent; 409 naming the current status otherwise."""
+    needed, target = TRANSITIONS[action]
+    with pool.connection() as conn:
+        agent = repository.change_status(conn=conn, agent_id=agent_id, from_status=needed,
+                                         to_status=target, changed_by=admin.subject)
+        if agent is None:
+            current = _agent(conn=conn, agent_id=agent_id)["status"]
+            raise Conflict(f"cannot {action} an agent who is {current}: needs {needed}",
+                           code="illegal_status_transition",
+                           details=[{"current_status": current, "required_status": needed}])
+    return agent
+
+
+def set_commission_rate(*, pool, agent_id, commission_rate: Decimal) -> dict:
+    """Set an agent's commission rate (0..1, exact)."""
+    with pool.connection() as conn:
+        agent = repository.set_commission_rate(conn=conn, agent_id=agent_id,
+                                               commission_rate=commission_rate)
+    if agent is None:
+        raise NotFound("no such travel agent", code="agent_not_found")
+    return agent
+
+
+# --- lookup for other services ----------------------------------------------------------
+
+def lookup_agents(*, pool, identity: Identity, subs: list[str]) -> dict:
+    """Agency name and status of agents by Cognito sub; the commission rate only to the
+    agent it belongs to."""
+    with pool.connection() as conn:
+        rows = repository.find_agents_by_subs(conn=conn, cognito_subs=sorted(set(subs)))
+    entries = []
+    for row in rows:
+        entry = {"sub": row["cognito_sub"], "agency_name": row["agency_name"],
+                 "status": row["status"]}
+        if identity.is_agent and identity.subject == row["cognito_sub"]:
+            entry["commission_rate"] = row["commission_rate"]
+        entries.append(entry)
+    return {"data": entries}
+
+
+# --- documents --------------------------------------------------------------------------
+
+def _document_view(row: dict) -> dict:
+    return {k: v for k, v in row.items() if k not in ("agent_id", "s3_key")}
+
+
+def _document(*, conn, agent_id, document_id) -> dict:
+    document = repository.get_document(conn=conn, agent_id=agent_id, document_id=document_id)
+    if document is None:
+        raise NotFound("no such document", code="document_not_found")
+    return document
+
+
+def _ensure_may_change_documents(agent: dict) -> None:
+    # Pending agents upload the documents they are approved on; suspended ones are frozen.
+    if agent["status"] == "suspended":
+        raise Forbidden("a suspended agent cannot change documents", code="agent_suspended")
+
+
+def request_upload(*, pool, store: DocumentStore, identity: Identity,
+                   request: DocumentUploadRequest) -> dict:
+    """Record a document and hand out a form that uploads exactly that file to S3."""
+    with pool.connection() as conn, conn.transaction():
+        # The row lock makes the count below hold against concurrent requests.
+        agent = _own_agent(conn=conn, identity=identity, for_update=True)
+        _ensure_may_change_documents(agent)
+        if repository.count_documents(conn=conn, agent_id=agent["id"]) >= MAX_DOCUMENTS_PER_AGENT:
+            raise Conflict(f"an agent may keep at most {MAX_DOCUMENTS_PER_AGENT} documents: "
+                           "delete one first", code="too_many_documents")
+        document_id = uuid.uuid4()
+        key = (f"agents/{agent['cognito_sub']}/documents/{document_id}/"
+               f"{storage_file_name(request.file_name, request.content_type)}")
+        document = repository.insert_document(
+            conn=conn, document_id=document_id, agent_id=agent["id"], s3_key=key,
+            file_name=request.file_name, content_type=request.content_type,
+            size_bytes=request.size, kind=request.kind)
+        # Signing is local; inside the transaction, a failure leaves no row behind.
+        form = store.upload_form(key=key, content_type=request.content_type,
+                                 size=request.size, expires_in=UPLOAD_FORM_SECONDS)
+    return {"document": _document_view(document),
+            "upload": {"url": form["url"], "fields": form["fields"],
+                       "expires_in": UPLOAD_FORM_SECONDS}}
+
+
+def _upload_problems(*, store: DocumentStore, document: dict, stored: dict) -> list[dict]:
+    problems = []
+    if stored["size"] != document["size_bytes"]:
+        problems.append({"field": "size", "problem": f"announced {document['size_bytes']} "
+                                                     f"bytes, uploaded {stored['size']}"})
+    stored_type = stored["content_type"].split(";")[0].strip().lower()
+    if stored_type != document["content_type"]:
+        problems.append({"field": "content_type", "problem": f"announced "
+                         f"{document['content_type']}, uploaded {stored_type or 'none'}"})
+    else:
+        signature = _SIGNATURES[document["content_type"]]
+        if store.first_bytes(key=document["s3_key"], count=len(signature)) != signature:
+            problems.append({"field": "content", "problem": "the file is not really "
+                             f"{document['content_type']}"})
+    return problems
+
+
+def confirm_upload(*, pool, store: DocumentStore, identity: Identity, document_id) -> dict:
+    """Check with S3 that the announced file arrived (size, type, first bytes) and mark the
+    document uploaded; a wrong file is deleted and the document stays pending."""
+    with pool.connection() as conn:
+        agent = _own_agent(conn=conn, identity=identity)
+        _ensure_may_change_documents(agent)
+        document = _document(conn=conn, agent_id=agent["id"], document_id=document_id)
+        if document["status"] == "uploaded":
+            return _document_view(document)
+        stored = store.describe(key=document["s3_key"])
+        if stored is None:
+            raise Conflict("no file has been uploaded for this document yet",
+                           code="document_not_uploaded")
+        problems = _upload_problems(store=store, document=document, stored=stored)
+        if problems:
+            # What S3 holds is not what was announced: it must not stay where it could be
+            # taken for the checked document. The upload form can be used again.
+            store.delete(key=document["s3_key"])
+            raise Unprocessable("the uploaded file is not the one announced; it was removed",
+                                code="upload_mismatch", details=problems)
+        return _document_view(repository.mark_document_uploaded(conn=conn,
+                                                                document_id=document["id"]))
+
+
+def _documents_of(*, conn, agent_id) -> dict:
+    return {"data": [_document_view(d) for d in repository.list_documents(conn=conn,
+                                                                         agent_id=agent_id)]}
+
+
+def _download(*, store: DocumentStore, document: dict) -> dict:
+    if document["status"] != "uploaded":
+        raise Conflict("the document's file has not been uploaded and checked yet",
+                       code="document_not_uploaded")
+    url = store.download_url(
+        key=document["s3_key"], content_type=document["content_type"],
+        file_name=document["s3_key"].rsplit("/", 1)[1],
+        expires_in=DOWNLOAD_LINK_SECONDS)
+    return {"url": url, "expires_in": DOWNLOAD_LINK_SECONDS}
+
+
+def list_documents(*, pool, identity: Identity) -> dict:
+    """The caller's documents, newest first."""
+    with pool.connection() as conn:
+        agent = _own_agent(conn=conn, identity=identity)
+        return _documents_of(conn=conn, agent_id=agent["id"])
+
+
+def download_link(*, pool, store: DocumentStore, identity: Identity, document_id) -> dict:
+    """A short-lived link to one of the caller's checked documents."""
+    with pool.connection() as conn:
+        agent = _own_agent(conn=conn, identity=identity)
+        document = _document(conn=conn, agent_id=agent["id"], document_id=document_id)
+    return _download(store=store, document=document)
+
+
+def delete_document(*, pool, store: DocumentStore, identity: Identity, document_id) -> None:
+    """Delete one of the caller's documents: the S3 object first, so that a failure leaves
+    a row to retry with rather than an object nobody knows of."""
+    with pool.connection() as conn:
+        agent = _own_agent(conn=conn, identity=identity)
+        _ensure_may_change_documents(agent)
+        document = _document(conn=conn, agent_id=agent["id"], document_id=document_id)
+        store.delete(key=document["s3_key"])
+        repository.delete_document(conn=conn, document_id=document["id"])
+
+
+def agent_documents(*, pool, agent_id) -> dict:
+    """An agent's documents, for administrators reviewing them."""
+    with pool.connection() as conn:
+        _agent(conn=conn, agent_id=agent_id)
+        return _documents_of(conn=conn, agent_id=agent_id)
+
+
+def agent_document_link(*, pool, store: DocumentStore, agent_id, document_id) -> dict:
+    """A short-lived link to an agent's checked document, for administrators."""
+    with pool.connection() as conn:
+        _agent(conn=conn, agent_id=agent_id)
+        document = _document(conn=conn, agent_id=agent_id, document_id=document_id)
+    return _download(store=store, document=document)

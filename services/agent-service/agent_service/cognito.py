@@ -1,0 +1,165 @@
+"""The Cognito user pool as agent-service uses it, with Cognito's error codes turned into
+API errors in one place."""
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from shared.errors import (APIError, BadRequest, Conflict, Forbidden, ServiceUnavailable,
+                           Unauthorized, Unprocessable)
+
+log = logging.getLogger(__name__)
+
+
+class UsernameTaken(Exception):
+    """SignUp found a Cognito user with this e-mail already."""
+
+
+class UserMissing(Exception):
+    """An admin call named a user the pool does not have."""
+
+
+def _throttled(message: str) -> APIError:
+    return ServiceUnavailable("too many requests to the account service, try again shortly",
+                              code="too_many_requests")
+
+
+def _invalid_credentials(message: str) -> APIError:
+    # One answer for a wrong password and an unknown user, so the API never tells whether
+    # an account exists (Cognito does the same with PreventUserExistenceErrors).
+    return Unauthorized("invalid e-mail or password", code="invalid_credentials")
+
+
+def _invalid_code(message: str) -> APIError:
+    return BadRequest("the confirmation code is wrong or has expired",
+                      code="invalid_confirmation_code")
+
+
+_THROTTLING = {"TooManyRequestsException": _throttled, "LimitExceededException": _throttled,
+               "TooManyFailedAttemptsException": _throttled}
+
+_SIGN_UP_ERRORS = {
+    **_THROTTLING,
+    "InvalidPasswordException": lambda message: Unprocessable(
+        "the password does not meet the password policy", code="weak_password",
+        details=[{"field": "password", "problem": message}]),
+    "InvalidParameterException": lambda message: BadRequest(
+        "the account service refused the sign-up", code="invalid_sign_up",
+        details=[{"field": "(body)", "problem": message}]),
+}
+_CONFIRM_ERRORS = {
+    **_THROTTLING,
+    "CodeMismatchException": _invalid_code,
+    "ExpiredCodeException": _invalid_code,
+    # Where PreventUserExistenceErrors is off, Cognito would name an unknown user.
+    "UserNotFoundException": _invalid_code,
+    "NotAuthorizedException": lambda message: Conflict(
+        "the account is already confirmed: log in", code="already_confirmed"),
+    "AliasExistsException": lambda message: Conflict(
+        "an account with this e-mail already exists", code="email_already_registered"),
+}
+_LOGIN_ERRORS = {
+    **_THROTTLING,
+    "NotAuthorizedException": _invalid_credentials,
+    "UserNotFoundException": _invalid_credentials,
+    "UserNotConfirmedException": lambda message: Forbidden(
+        "the account is not confirmed yet", code="account_not_confirmed"),
+    "PasswordResetRequiredException": lambda message: Forbidden(
+        "the password must be reset", code="password_reset_required"),
+}
+_REFRESH_ERRORS = {
+    **_THROTTLING,
+    "NotAuthorizedException": lambda message: Unauthorized(
+        "the refresh token is invalid, expired or revoked", code="invalid_refresh_token"),
+    "UserNotFoundException": lambda message: Unauthorized(
+        "the refresh token is invalid, expired or revoked", code="invalid_refresh_token"),
+}
+_SIGN_OUT_ERRORS = {
+    **_THROTTLING,
+    "NotAuthorizedException": lambda message: Unauthorized(
+        "the token has been signed out or revoked", code="token_revoked"),
+}
+
+_ADMIN_ERRORS = {**_THROTTLING, "UserNotFoundException": lambda message: UserMissing(message)}
+
+
+def _tokens(result: dict) -> dict:
+    if "AuthenticationResult" not in result:
+        raise Forbidden(f"sign-in needs another step: {result.get('ChallengeName')}",
+                        code="challenge_required")
+    tokens = result["AuthenticationResult"]
+    return {"access_token": tokens["AccessToken"], "id_token": tokens.get("IdToken"),
+            "refresh_token": tokens.get("RefreshToken"), "expires_in": tokens["ExpiresIn"],
+            "token_type": "Bearer"}
+
+
+class CognitoAccounts:
+    """Agents' accounts: the dashboard's public app client, and admin calls on the pool."""
+
+    def __init__(self, client, *, user_pool_id: str, client_id: str):
+        self._client = client
+        self._pool_id = user_pool_id
+        self._client_id = client_id
+
+    def _call(self, operation: str, errors: dict[str, Callable[[str], Exception]],
+              **params: Any) -> dict:
+        try:
+            return getattr(self._client, operation)(**params)
+        except ClientError as exc:
+            code = exc.response["Error"]["Code"]
+            message = exc.response["Error"].get("Message", "")
+            if code in errors:
+                raise errors[code](message) from None
+            log.warning("Cognito %s failed: %s %s", operation, code, message)
+            raise ServiceUnavailable("the account service failed, try again shortly") from exc
+        except BotoCoreError as exc:
+            log.warning("Cognito %s unreachable: %s", operation, exc)
+            raise ServiceUnavailable("the account service is unreachable") from exc
+
+    def sign_up(self, *, email: str, password: str) -> dict:
+        """Create an unconfirmed user; raises UsernameTaken if the e-mail has one."""
+        taken = {"UsernameExistsException": lambda message: UsernameTaken(email)}
+        return self._call("sign_up", {**_SIGN_UP_ERRORS, **taken},
+                          ClientId=self._client_id, Username=email, Password=password,
+                          UserAttributes=[{"Name": "email", "Value": email}])
+
+    def confirm_sign_up(self, *, email: str, code: str) -> None:
+        """Confirm a user with the code Cognito sent them."""
+        self._call("confirm_sign_up", _CONFIRM_ERRORS, ClientId=self._client_id,
+                   Username=email, ConfirmationCode=code)
+
+    def login(self, *, email: str, password: str) -> dict:
+        """Tokens for an e-mail and password (USER_PASSWORD_AUTH)."""
+        return _tokens(self._call(
+            "initiate_auth", _LOGIN_ERRORS, ClientId=self._client_id,
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": email, "PASSWORD": password}))
+
+    def refresh(self, *, refresh_token: str) -> dict:
+        """New access and id tokens for a refresh token (REFRESH_TOKEN_AUTH)."""
+        return _tokens(self._call(
+            "initiate_auth", _REFRESH_ERRORS, ClientId=self._client_id,
+            AuthFlow="REFRESH_TOKEN_AUTH", AuthParameters={"REFRESH_TOKEN": refresh_token}))
+
+    def sign_out(self, *, access_token: str) -> None:
+        """Revoke every refresh token of the token's user (GlobalSignOut)."""
+        self._call("global_sign_out", _SIGN_OUT_ERRORS, AccessToken=access_token)
+
+    def user_status(self, *, email: str) -> tuple[str, str] | None:
+        """(user name, status) of the user with this e-mail, or None if there is none."""
+        try:
+            user = self._call("admin_get_user", _ADMIN_ERRORS, UserPoolId=self._pool_id,
+                              Username=email)
+        except UserMissing:
+            return None
+        return user["Username"], user["UserStatus"]
+
+    def delete_user(self, *, username: str) -> None:
+        """Delete a user; one that is already gone is fine."""
+        try:
+            self._call("admin_delete_user", _ADMIN_ERRORS, UserPoolId=self._pool_id,
+                       Username=username)
+        except UserMissing:
+            pass
