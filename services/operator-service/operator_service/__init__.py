@@ -1,10 +1,11 @@
 """operator-service: tour operators' multi-city hotel packages, on Supabase."""
 from flask import Flask
 
-from shared.db import create_pool, ping, with_default_tls
+from shared.db import create_pool, with_default_tls
 from shared.settings import load_settings
 from shared.web import configure_service, register_health
 
+from operator_service.datasource import SUPABASE, DataSources
 from operator_service.routes import register_blueprints
 from operator_service.settings import OperatorSettings
 
@@ -16,9 +17,15 @@ def create_app(config: dict | None = None) -> Flask:
     settings = load_settings(OperatorSettings, config)
     app = Flask(__name__)
     configure_service(app, name=SERVICE_NAME, settings=settings)
-    pool = create_pool(name=SERVICE_NAME,
-                       conninfo=with_default_tls(settings.supabase_db_url.get_secret_value()))
-    app.extensions["supabase_db"] = pool
-    register_health(app, checks={"supabase-db": lambda: ping(pool)})
+    data = open_data_sources(settings)
+    app.extensions["operator_data"] = data
+    register_health(app, checks=data.health_checks())
     register_blueprints(app)
     return app
+
+
+def open_data_sources(settings: OperatorSettings) -> DataSources:
+    """The databases that hold operator tables: today only the Supabase project's."""
+    supabase = create_pool(name=SERVICE_NAME,
+                           conninfo=with_default_tls(settings.supabase_db_url.get_secret_value()))
+    return DataSources({SUPABASE: supabase})

@@ -1,44 +1,230 @@
-"""HTTP routes of operator-service: thin, they parse, call the service layer and answer."""
-from flask import Blueprint, Flask, current_app, jsonify, request
+"""HTTP routes of operator-service: thin, they parse, call the service layer and answer.
 
+/api/operators/...  the calling operator's profile and packages (Supabase tokens only)
+/api/packages/...   the published catalogue (any verified token)
+/internal/...       batch reads for other services; the gateway does not expose them
+"""
+from flask import Blueprint, Flask, current_app, jsonify, url_for
+
+from shared.api import body, query, responds
 from shared.web import SOURCE_SUPABASE, current_identity, require_identity
 
 from operator_service import service
+from operator_service.datasource import DataSources
+from operator_service.schemas import (AddonIn, BatchQuery, CatalogueQuery, ChangePage,
+                                      ExclusionIn, OperatorMe, OperatorUpdate, OwnPackagesQuery,
+                                      Package, PackageBatch, PackageCreate, PackagePage,
+                                      PackageUpdate, PageQuery, StopAdd)
 
 operators = Blueprint("operators", __name__, url_prefix="/api/operators")
 packages = Blueprint("packages", __name__, url_prefix="/api/packages")
+internal = Blueprint("internal", __name__, url_prefix="/internal")
+
+OWN = "/me/packages/<uuid:package_id>"
+INCOMPLETE = "The package lacks what publishing needs (details list each field)"
+WRONG_STATUS = "The package's status does not allow this (details give the status)"
 
 
 def register_blueprints(app: Flask) -> None:
     """Mount every route family of the service."""
     app.register_blueprint(operators)
     app.register_blueprint(packages)
+    app.register_blueprint(internal)
 
 
-def _pool():
-    return current_app.extensions["supabase_db"]
+def _data() -> DataSources:
+    return current_app.extensions["operator_data"]
 
+
+def _created(package: dict):
+    location = url_for("operators.get_own_package", package_id=package["id"])
+    return jsonify(package), 201, {"Location": location}
+
+
+# The operator's profile -----------------------------------------------------------------------
 
 @operators.get("/me")
 @require_identity(SOURCE_SUPABASE)
+@responds(200, OperatorMe)
 def me():
-    """The calling tour operator: verified identity and profile."""
-    return jsonify(service.describe_operator(pool=_pool(), identity=current_identity()))
+    """The calling tour operator: verified identity and profile (created on first use)."""
+    return jsonify(service.describe_operator(data=_data(), identity=current_identity()))
 
+
+@operators.patch("/me")
+@require_identity(SOURCE_SUPABASE)
+@responds(200, OperatorMe)
+@body(OperatorUpdate)
+def update_me(body: OperatorUpdate):
+    """Change the calling operator's company name or contact details."""
+    return jsonify(service.update_operator(data=_data(), identity=current_identity(),
+                                           changes=body.model_dump(exclude_unset=True)))
+
+
+# The operator's packages -----------------------------------------------------------------------
+
+@operators.get("/me/packages")
+@require_identity(SOURCE_SUPABASE)
+@responds(200, PackagePage)
+@query(OwnPackagesQuery)
+def list_own_packages(query: OwnPackagesQuery):
+    """The calling operator's packages, drafts and archived ones included, newest first."""
+    return jsonify(service.list_own_packages(data=_data(), identity=current_identity(),
+                                             status=query.status, limit=query.limit,
+                                             offset=query.offset))
+
+
+@operators.post("/me/packages")
+@require_identity(SOURCE_SUPABASE)
+@responds(201, Package, "Created as a draft")
+@responds(422, None, "The fields contradict each other")
+@body(PackageCreate)
+def create_package(body: PackageCreate):
+    """Create a draft package with its stops, add-ons and exclusions, in one transaction."""
+    return _created(service.create_package(data=_data(), identity=current_identity(), new=body))
+
+
+@operators.get(OWN)
+@require_identity(SOURCE_SUPABASE)
+@responds(200, Package)
+def get_own_package(package_id):
+    """One of the calling operator's packages, whatever its status."""
+    return jsonify(service.get_own_package(data=_data(), identity=current_identity(),
+                                           package_id=package_id))
+
+
+@operators.patch(OWN)
+@require_identity(SOURCE_SUPABASE)
+@responds(200, Package)
+@responds(409, None, WRONG_STATUS)
+@responds(422, None, "Contradicting fields, or a published package left incomplete")
+@body(PackageUpdate)
+def update_package(package_id, body: PackageUpdate):
+    """Change a draft or published package; a list given replaces the whole list."""
+    return jsonify(service.update_package(data=_data(), identity=current_identity(),
+                                          package_id=package_id, changes=body))
+
+
+@operators.delete(OWN)
+@require_identity(SOURCE_SUPABASE)
+@responds(204, None, "Deleted")
+@responds(409, None, "Only drafts can be deleted; archive a published package")
+def delete_package(package_id):
+    """Delete a draft package."""
+    service.delete_package(data=_data(), identity=current_identity(), package_id=package_id)
+    return "", 204
+
+
+@operators.post(f"{OWN}/publish")
+@require_identity(SOURCE_SUPABASE)
+@responds(200, Package)
+@responds(409, None, WRONG_STATUS)
+@responds(422, None, INCOMPLETE)
+def publish_package(package_id):
+    """Publish a complete draft: it appears in the catalogue."""
+    return jsonify(service.publish_package(data=_data(), identity=current_identity(),
+                                           package_id=package_id))
+
+
+@operators.post(f"{OWN}/archive")
+@require_identity(SOURCE_SUPABASE)
+@responds(200, Package)
+@responds(409, None, WRONG_STATUS)
+def archive_package(package_id):
+    """Archive a draft or published package: it leaves the catalogue for good."""
+    return jsonify(service.archive_package(data=_data(), identity=current_identity(),
+                                           package_id=package_id))
+
+
+@operators.get(f"{OWN}/changes")
+@require_identity(SOURCE_SUPABASE)
+@responds(200, ChangePage)
+@query(PageQuery)
+def list_changes(package_id, query: PageQuery):
+    """The audit of a package's changes while published, newest first."""
+    return jsonify(service.list_changes(data=_data(), identity=current_identity(),
+                                        package_id=package_id, limit=query.limit,
+                                        offset=query.offset))
+
+
+@operators.post(f"{OWN}/stops")
+@require_identity(SOURCE_SUPABASE)
+@responds(201, Package, "Added; answers with the whole package")
+@responds(409, None, WRONG_STATUS)
+@responds(422, None, "Too many stops, or a position past the end")
+@body(StopAdd)
+def add_stop(package_id, body: StopAdd):
+    """Insert a stop (at `position`, by default after the last one)."""
+    package = service.add_part(data=_data(), identity=current_identity(), package_id=package_id,
+                               part="stops", row=body.model_dump(exclude={"position"}),
+                               position=body.position)
+    return jsonify(package), 201
+
+
+@operators.post(f"{OWN}/addons")
+@require_identity(SOURCE_SUPABASE)
+@responds(201, Package, "Added; answers with the whole package")
+@responds(409, None, WRONG_STATUS)
+@responds(422, None, "Too many add-ons")
+@body(AddonIn)
+def add_addon(package_id, body: AddonIn):
+    """Add an add-on after the last one."""
+    package = service.add_part(data=_data(), identity=current_identity(), package_id=package_id,
+                               part="addons", row=body.model_dump())
+    return jsonify(package), 201
+
+
+@operators.post(f"{OWN}/exclusions")
+@require_identity(SOURCE_SUPABASE)
+@responds(201, Package, "Added; answers with the whole package")
+@responds(409, None, WRONG_STATUS)
+@responds(422, None, "Too many exclusions")
+@body(ExclusionIn)
+def add_exclusion(package_id, body: ExclusionIn):
+    """Add an exclusion after the last one."""
+    package = service.add_part(data=_data(), identity=current_identity(), package_id=package_id,
+                               part="exclusions", row=body.model_dump())
+    return jsonify(package), 201
+
+
+@operators.delete(f"{OWN}/<any(stops, addons, exclusions):part>/<uuid:part_id>")
+@require_identity(SOURCE_SUPABASE)
+@responds(200, Package, "Removed; answers with the whole package")
+@responds(409, None, WRONG_STATUS)
+@responds(422, None, "A published package would be left without stops")
+def remove_part(package_id, part, part_id):
+    """Remove a stop, add-on or exclusion; the later ones move up."""
+    return jsonify(service.remove_part(data=_data(), identity=current_identity(),
+                                       package_id=package_id, part=part, part_id=part_id))
+
+
+# The catalogue -------------------------------------------------------------------------------
 
 @packages.get("")
 @require_identity()
-def list_packages():
-    """The published catalogue, newest first."""
-    page = service.list_published_packages(
-        pool=_pool(), identity=current_identity(),
-        limit=request.args.get("limit", type=int), offset=request.args.get("offset", type=int))
-    return jsonify(page)
+@responds(200, PackagePage)
+@query(CatalogueQuery)
+def list_packages(query: CatalogueQuery):
+    """The published catalogue, filtered, sorted and paged (at most 100 per page)."""
+    return jsonify(service.catalogue(data=_data(), identity=current_identity(), query=query))
 
 
 @packages.get("/<uuid:package_id>")
 @require_identity()
+@responds(200, Package)
 def get_package(package_id):
-    """One package the caller may see."""
-    return jsonify(service.get_package(pool=_pool(), identity=current_identity(),
+    """One package the caller may see: published, or their own (anything else is 404)."""
+    return jsonify(service.get_package(data=_data(), identity=current_identity(),
                                        package_id=package_id))
+
+
+# For other services --------------------------------------------------------------------------
+
+@internal.get("/packages")
+@require_identity()
+@responds(200, PackageBatch)
+@query(BatchQuery)
+def packages_by_ids(query: BatchQuery):
+    """Up to 100 packages by id, as the caller's token may see them, in one query."""
+    return jsonify(service.packages_by_ids(data=_data(), identity=current_identity(),
+                                           package_ids=query.id))

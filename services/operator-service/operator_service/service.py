@@ -1,37 +1,298 @@
-"""Rules of operator-service."""
+"""Rules of operator-service: an operator's profile, the life of their packages (draft,
+published, archived), when a package is complete enough to publish, and what the
+catalogue shows. Row-level security decides which rows a caller reaches; these rules
+decide what may be done with them."""
 from __future__ import annotations
 
+import datetime
+from contextlib import contextmanager
+from typing import Iterable, Iterator
+
 from shared.auth import Identity
-from shared.errors import NotFound
+from shared.errors import Conflict, NotFound, Unprocessable
 from shared.web import identity_view
 
 from operator_service import repository
+from operator_service.datasource import CHANGES, PACKAGE_TABLES, PACKAGES, USERS, DataSources
+from operator_service.repository import PackageFilter
+from operator_service.schemas import (MAX_ADDONS, MAX_EXCLUSIONS, MAX_STOPS, CatalogueQuery,
+                                      PackageCreate, PackageUpdate)
 
-DEFAULT_PAGE_SIZE = 20
-MAX_PAGE_SIZE = 100
+PARTS = ("stops", "addons", "exclusions")
+PART_LIMITS = {"stops": MAX_STOPS, "addons": MAX_ADDONS, "exclusions": MAX_EXCLUSIONS}
+PART_NAMES = {"stops": "stop", "addons": "add-on", "exclusions": "exclusion"}
+EDITABLE = ("draft", "published")
 
 
-def describe_operator(*, pool, identity: Identity) -> dict:
-    """The verified identity of the operator with their profile, if they have one."""
-    with repository.as_caller(pool=pool, identity=identity) as conn:
+# Operator profile ----------------------------------------------------------------------------
+
+def describe_operator(*, data: DataSources, identity: Identity) -> dict:
+    """The verified identity of the operator with their profile, created on first use."""
+    with data.transaction(identity=identity, tables=[USERS]) as conn:
+        profile = _own_profile(conn, identity)
+    return {"identity": identity_view(identity), "profile": profile}
+
+
+def update_operator(*, data: DataSources, identity: Identity, changes: dict) -> dict:
+    """Change the operator's own profile; answers as `describe_operator`."""
+    with data.transaction(identity=identity, tables=[USERS]) as conn:
+        _own_profile(conn, identity)
+        repository.update_operator(conn=conn, user_id=identity.subject, fields=changes)
         profile = repository.get_operator(conn=conn, user_id=identity.subject)
     return {"identity": identity_view(identity), "profile": profile}
 
 
-def list_published_packages(*, pool, identity: Identity, limit: int | None,
-                            offset: int | None) -> dict:
-    """A page of published packages; the page size is capped."""
-    limit = min(max(limit or DEFAULT_PAGE_SIZE, 1), MAX_PAGE_SIZE)
-    offset = max(offset or 0, 0)
-    with repository.as_caller(pool=pool, identity=identity) as conn:
-        rows = repository.list_published_packages(conn=conn, limit=limit, offset=offset)
-    return {"data": rows, "limit": limit, "offset": offset}
+def _own_profile(conn, identity: Identity) -> dict:
+    # Until the operator names their company, their e-mail is the most telling name.
+    placeholder = (identity.email or f"Operator {identity.subject[:8]}")[:200]
+    repository.ensure_operator(conn=conn, user_id=identity.subject, company_name=placeholder,
+                               contact_email=identity.email)
+    return repository.get_operator(conn=conn, user_id=identity.subject)
 
 
-def get_package(*, pool, identity: Identity, package_id) -> dict:
-    """A package visible to the caller; 404 (never 403) so drafts of others do not leak."""
-    with repository.as_caller(pool=pool, identity=identity) as conn:
-        package = repository.get_package(conn=conn, package_id=package_id)
-    if package is None:
-        raise NotFound("no such package", code="package_not_found")
+# The operator's own packages -----------------------------------------------------------------
+
+def list_own_packages(*, data: DataSources, identity: Identity, status: str | None, limit: int,
+                      offset: int) -> dict:
+    """A page of the operator's own packages, drafts included, newest first."""
+    where = PackageFilter(operator_id=identity.subject, status=status)
+    with data.transaction(identity=identity, tables=PACKAGE_TABLES) as conn:
+        total = repository.count_packages(conn=conn, where=where)
+        rows = repository.list_packages(conn=conn, where=where, sort="newest", descending=True,
+                                        limit=limit, offset=offset)
+    return _page(rows, total=total, limit=limit, offset=offset)
+
+
+def create_package(*, data: DataSources, identity: Identity, new: PackageCreate) -> dict:
+    """A new draft package with its parts, written in one transaction."""
+    fields = new.model_dump(exclude=set(PARTS))
+    _require_consistent(fields)
+    with data.transaction(identity=identity, tables=(USERS, *PACKAGE_TABLES)) as conn:
+        _own_profile(conn, identity)   # the package's operator_id references it
+        package_id = repository.insert_package(conn=conn, operator_id=identity.subject,
+                                               fields=fields)
+        for part in PARTS:
+            rows = [item.model_dump() for item in getattr(new, part)]
+            if rows:
+                repository.replace_parts(conn=conn, part=part, package_id=package_id, rows=rows)
+        return _read(conn, package_id)
+
+
+def get_own_package(*, data: DataSources, identity: Identity, package_id) -> dict:
+    """One of the operator's own packages, whatever its status."""
+    with data.transaction(identity=identity, tables=PACKAGE_TABLES) as conn:
+        if repository.find_own_package(conn=conn, package_id=package_id,
+                                       operator_id=identity.subject) is None:
+            raise _no_such_package()
+        return _read(conn, package_id)
+
+
+def update_package(*, data: DataSources, identity: Identity, package_id,
+                   changes: PackageUpdate) -> dict:
+    """Change a draft or published package (a list given replaces the whole list)."""
+    fields = changes.model_dump(exclude_unset=True)
+    parts = {part: fields.pop(part) for part in PARTS if part in fields}
+    with _editing(data, identity, package_id, allowed=EDITABLE, action="change") as (conn, current):
+        if fields:
+            _require_consistent({**current, **fields})
+            repository.update_package(conn=conn, package_id=package_id, fields=fields)
+        for part, rows in parts.items():
+            repository.replace_parts(conn=conn, part=part, package_id=package_id, rows=rows)
+        return _finish(conn, package_id)
+
+
+def publish_package(*, data: DataSources, identity: Identity, package_id) -> dict:
+    """Publish a complete draft; 422 lists what is missing."""
+    with _editing(data, identity, package_id, allowed=("draft",), action="publish") as (conn, _):
+        missing = missing_for_publish(_read(conn, package_id), today=_today())
+        if missing:
+            raise Unprocessable("the package is not complete enough to publish",
+                                code="package_incomplete", details=missing)
+        repository.set_package_status(conn=conn, package_id=package_id, status="published")
+        return _read(conn, package_id)
+
+
+def archive_package(*, data: DataSources, identity: Identity, package_id) -> dict:
+    """Take a draft or published package out of use for good."""
+    with _editing(data, identity, package_id, allowed=EDITABLE, action="archive") as (conn, _):
+        repository.set_package_status(conn=conn, package_id=package_id, status="archived")
+        return _read(conn, package_id)
+
+
+def delete_package(*, data: DataSources, identity: Identity, package_id) -> None:
+    """Delete a draft package."""
+    # A package that was published is archived instead: bookings and the audit refer to it.
+    with _editing(data, identity, package_id, allowed=("draft",), action="delete") as (conn, _):
+        repository.delete_package(conn=conn, package_id=package_id)
+
+
+def add_part(*, data: DataSources, identity: Identity, package_id, part: str, row: dict,
+             position: int | None = None) -> dict:
+    """Add a stop (at `position`, default last), an add-on or an exclusion (last)."""
+    with _editing(data, identity, package_id, allowed=EDITABLE, action="change") as (conn, _):
+        count = repository.count_parts(conn=conn, part=part, package_id=package_id)
+        if count >= PART_LIMITS[part]:
+            raise Unprocessable(f"a package has at most {PART_LIMITS[part]} {part}",
+                                code="too_many_parts",
+                                details=[{"field": part, "problem": f"{count} already"}])
+        if position is not None and position > count + 1:
+            raise Unprocessable("the position is past the end of the list",
+                                code="invalid_position",
+                                details=[{"field": "position",
+                                          "problem": f"must be between 1 and {count + 1}"}])
+        repository.insert_part(conn=conn, part=part, package_id=package_id, row=row,
+                               position=position or count + 1)
+        return _finish(conn, package_id)
+
+
+def remove_part(*, data: DataSources, identity: Identity, package_id, part: str,
+                part_id) -> dict:
+    """Remove one stop, add-on or exclusion; the later ones move up."""
+    with _editing(data, identity, package_id, allowed=EDITABLE, action="change") as (conn, _):
+        if not repository.delete_part(conn=conn, part=part, package_id=package_id,
+                                      part_id=part_id):
+            raise NotFound(f"no such {PART_NAMES[part]} in this package",
+                           code=f"{part[:-1]}_not_found")
+        return _finish(conn, package_id)
+
+
+def list_changes(*, data: DataSources, identity: Identity, package_id, limit: int,
+                 offset: int) -> dict:
+    """The audit of one of the operator's packages, newest first."""
+    with data.transaction(identity=identity, tables=(PACKAGES, CHANGES)) as conn:
+        if repository.find_own_package(conn=conn, package_id=package_id,
+                                       operator_id=identity.subject) is None:
+            raise _no_such_package()
+        total = repository.count_changes(conn=conn, package_id=package_id)
+        rows = repository.list_changes(conn=conn, package_id=package_id, limit=limit,
+                                       offset=offset)
+    return _page(rows, total=total, limit=limit, offset=offset)
+
+
+# What anyone may read ------------------------------------------------------------------------
+
+def catalogue(*, data: DataSources, identity: Identity, query: CatalogueQuery) -> dict:
+    """A page of published packages matching the query's filters, in its order."""
+    where = PackageFilter(
+        status="published", operator_id=query.operator_id, city=query.city,
+        country=query.country, min_price=query.min_price, max_price=query.max_price,
+        currency=query.currency, min_nights=query.min_nights, max_nights=query.max_nights,
+        travel_date=query.travel_date)
+    order = query.order or ("desc" if query.sort == "newest" else "asc")
+    with data.transaction(identity=identity, tables=PACKAGE_TABLES) as conn:
+        total = repository.count_packages(conn=conn, where=where)
+        rows = repository.list_packages(conn=conn, where=where, sort=query.sort,
+                                        descending=order == "desc", limit=query.limit,
+                                        offset=query.offset)
+    return _page(rows, total=total, limit=query.limit, offset=query.offset)
+
+
+def get_package(*, data: DataSources, identity: Identity, package_id) -> dict:
+    """A package visible to the caller: published, or their own."""
+    # Anything else is 404, never 403, so that another operator's draft does not leak.
+    with data.transaction(identity=identity, tables=PACKAGE_TABLES) as conn:
+        found = repository.get_packages(conn=conn, package_ids=[package_id])
+    if not found:
+        raise _no_such_package()
+    return found[0]
+
+
+def packages_by_ids(*, data: DataSources, identity: Identity, package_ids: Iterable) -> dict:
+    """The packages among `package_ids` the caller may see, in the order asked, and the rest."""
+    wanted = list(dict.fromkeys(package_ids))
+    with data.transaction(identity=identity, tables=PACKAGE_TABLES) as conn:
+        rows = repository.get_packages(conn=conn, package_ids=wanted)
+    by_id = {row["id"]: row for row in rows}
+    return {"data": [by_id[i] for i in wanted if i in by_id],
+            "missing": [i for i in wanted if i not in by_id]}
+
+
+# The rules -----------------------------------------------------------------------------------
+
+def missing_for_publish(package: dict, *, today: datetime.date) -> list[dict]:
+    """What a package lacks before travellers can book it: one entry per problem."""
+    missing = []
+    if not package["stops"]:
+        missing.append(("stops", "at least one stop is required"))
+    if package["price_per_traveller"] is None:
+        missing.append(("price_per_traveller", "a price per traveller is required"))
+    for field in ("first_departure_date", "last_departure_date"):
+        if package[field] is None:
+            missing.append((field, "the bookable window needs a first and a last departure date"))
+    if package["last_departure_date"] is not None and package["last_departure_date"] <= today:
+        missing.append(("last_departure_date", "the bookable window must reach past today"))
+    if package["capacity_per_departure"] is None:
+        missing.append(("capacity_per_departure", "the seats per departure date are required"))
+    for field in ("min_travellers", "max_travellers"):
+        if package[field] is None:
+            missing.append((field, "the travellers per booking need a minimum and a maximum"))
+    return [{"field": field, "problem": problem} for field, problem in missing]
+
+
+def inconsistencies(fields: dict) -> list[dict]:
+    """Contradictions between a package's fields (each may be unset)."""
+    lo, hi, capacity = (fields.get("min_travellers"), fields.get("max_travellers"),
+                        fields.get("capacity_per_departure"))
+    first, last = fields.get("first_departure_date"), fields.get("last_departure_date")
+    problems = []
+    if lo is not None and hi is not None and hi < lo:
+        problems.append({"field": "max_travellers", "problem": "must be at least min_travellers"})
+    if hi is not None and capacity is not None and hi > capacity:
+        problems.append({"field": "max_travellers",
+                         "problem": "must not exceed capacity_per_departure"})
+    if first is not None and last is not None and last < first:
+        problems.append({"field": "last_departure_date",
+                         "problem": "must not be before first_departure_date"})
+    return problems
+
+
+def _require_consistent(fields: dict) -> None:
+    problems = inconsistencies(fields)
+    if problems:
+        raise Unprocessable("the package's fields contradict each other",
+                            code="package_inconsistent", details=problems)
+
+
+@contextmanager
+def _editing(data: DataSources, identity: Identity, package_id, *, allowed: tuple[str, ...],
+             action: str) -> Iterator[tuple[object, dict]]:
+    """A transaction holding the caller's own package locked, if its status allows `action`."""
+    with data.transaction(identity=identity, tables=PACKAGE_TABLES) as conn:
+        current = repository.find_own_package(conn=conn, package_id=package_id,
+                                              operator_id=identity.subject, lock=True)
+        if current is None:
+            raise _no_such_package()
+        if current["status"] not in allowed:
+            raise Conflict(f"cannot {action} a package that is {current['status']}",
+                           code="invalid_status_transition",
+                           details=[{"status": current["status"], "action": action}])
+        yield conn, current
+
+
+def _finish(conn, package_id) -> dict:
+    """The package after a change; a published one must still be complete."""
+    package = _read(conn, package_id)
+    if package["status"] == "published":
+        missing = missing_for_publish(package, today=_today())
+        if missing:
+            raise Unprocessable("a published package must stay complete",
+                                code="package_incomplete", details=missing)
     return package
+
+
+def _read(conn, package_id) -> dict:
+    return repository.get_packages(conn=conn, package_ids=[package_id])[0]
+
+
+def _no_such_package() -> NotFound:
+    return NotFound("no such package", code="package_not_found")
+
+
+def _page(rows: list[dict], *, total: int, limit: int, offset: int) -> dict:
+    next_offset = offset + limit if offset + limit < total else None
+    return {"data": rows, "total": total, "limit": limit, "offset": offset,
+            "next_offset": next_offset}
+
+
+def _today() -> datetime.date:
+    return datetime.datetime.now(datetime.timezone.utc).date()

@@ -1,0 +1,265 @@
+"""Request bodies and query strings of operator-service (they validate, and they are the
+OpenAPI document), and the shapes of its answers (documentation only).
+
+Amounts are exact: send them as strings ("1290.50") or JSON numbers with at most two
+decimals; answers always carry them as strings. Unknown fields are refused everywhere.
+In PATCH bodies an omitted field is left as it is; `null` clears a field that may be empty.
+"""
+from __future__ import annotations
+
+import datetime
+import uuid
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+MAX_STOPS = 30
+MAX_ADDONS = 30
+MAX_EXCLUSIONS = 50
+MAX_PAGE_SIZE = 100
+MAX_BATCH = 100
+
+Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2,
+                                 description="exact amount, e.g. \"1290.50\"")]
+Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2, e.g. PT")]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217, e.g. EUR")]
+Travellers = Annotated[int, Field(ge=1, le=50)]
+Capacity = Annotated[int, Field(ge=1, le=10_000)]
+PackageStatus = Literal["draft", "published", "archived"]
+Pricing = Literal["per_traveller", "per_booking"]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+# Operator profile ----------------------------------------------------------------------------
+
+class OperatorUpdate(_Input):
+    """Fields of the operator's own profile to change."""
+
+    # Typed without None but defaulting to it: omitted leaves the value, null is refused.
+    company_name: str = Field(None, min_length=1, max_length=200)
+    contact_email: str | None = Field(None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+    contact_phone: str | None = Field(None, pattern=r"^\+?[0-9][0-9 ()./-]{3,30}$")
+
+
+# Package parts ---------------------------------------------------------------------------------
+
+class StopIn(_Input):
+    """A stop of the trip: nights in one hotel in one city."""
+
+    city: str = Field(min_length=1, max_length=100)
+    country: Country
+    nights: int = Field(ge=1, le=60)
+    hotel_name: str = Field(min_length=1, max_length=200)
+    star_rating: int = Field(ge=1, le=5)
+
+
+class StopAdd(StopIn):
+    """A stop to insert; without `position` it goes after the last one."""
+
+    position: int | None = Field(None, ge=1, le=MAX_STOPS,
+                                 description="1-based place in the trip; later stops move down")
+
+
+class AddonIn(_Input):
+    """An optional extra, priced per traveller or once per booking."""
+
+    name: str = Field(min_length=1, max_length=200)
+    price: Money
+    pricing: Pricing
+
+
+class ExclusionIn(_Input):
+    """Something the package does not include."""
+
+    text: str = Field(min_length=1, max_length=500)
+
+
+# Packages ------------------------------------------------------------------------------------
+
+class PackageCreate(_Input):
+    """A new package (a draft), with its stops, add-ons and exclusions if already known."""
+
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=5000)
+    price_per_traveller: Money | None = None
+    currency: Currency = "EUR"
+    min_travellers: Travellers | None = None
+    max_travellers: Travellers | None = None
+    capacity_per_departure: Capacity | None = Field(None, description="seats per departure date")
+    first_departure_date: datetime.date | None = None
+    last_departure_date: datetime.date | None = None
+    stops: list[StopIn] = Field(default_factory=list, max_length=MAX_STOPS)
+    addons: list[AddonIn] = Field(default_factory=list, max_length=MAX_ADDONS)
+    exclusions: list[ExclusionIn] = Field(default_factory=list, max_length=MAX_EXCLUSIONS)
+
+
+class PackageUpdate(_Input):
+    """Fields to change; a list given (stops, addons, exclusions) replaces the whole list."""
+
+    # Typed without None but defaulting to it: omitted leaves the value, null is refused.
+    title: str = Field(None, min_length=1, max_length=200)
+    description: str = Field(None, max_length=5000)
+    currency: Currency = None
+    stops: list[StopIn] = Field(None, max_length=MAX_STOPS)
+    addons: list[AddonIn] = Field(None, max_length=MAX_ADDONS)
+    exclusions: list[ExclusionIn] = Field(None, max_length=MAX_EXCLUSIONS)
+    price_per_traveller: Money | None = None
+    min_travellers: Travellers | None = None
+    max_travellers: Travellers | None = None
+    capacity_per_departure: Capacity | None = None
+    first_departure_date: datetime.date | None = None
+    last_departure_date: datetime.date | None = None
+
+
+# Query strings -------------------------------------------------------------------------------
+
+class PageQuery(_Input):
+    """Offset pagination. A page size over the maximum is refused (400), never clamped."""
+
+    limit: int = Field(20, ge=1, le=MAX_PAGE_SIZE, description=f"page size, 1 to {MAX_PAGE_SIZE}")
+    offset: int = Field(0, ge=0, le=1_000_000, description="rows to skip")
+
+
+class OwnPackagesQuery(PageQuery):
+    """The operator's own packages, newest first."""
+
+    status: PackageStatus | None = None
+
+
+class CatalogueQuery(PageQuery):
+    """Filters and order of the published catalogue."""
+
+    city: str | None = Field(None, min_length=1, max_length=100,
+                             description="a stop in this city (case-insensitive)")
+    country: Country | None = Field(None, description="a stop in this country")
+    operator_id: uuid.UUID | None = None
+    min_price: Money | None = Field(None,
+                                    description="price per traveller, in the package's currency")
+    max_price: Money | None = None
+    currency: Currency | None = None
+    min_nights: int | None = Field(None, ge=0, le=2000, description="total nights of all stops")
+    max_nights: int | None = Field(None, ge=0, le=2000)
+    travel_date: datetime.date | None = Field(None, description="a departure date in the window")
+    sort: Literal["price", "duration", "newest", "title"] = "newest"
+    order: Literal["asc", "desc"] | None = Field(
+        None, description="default: desc for newest (newest first), asc otherwise")
+
+
+class BatchQuery(_Input):
+    """Package ids: `?id=<uuid>&id=<uuid>...`, at most 100."""
+
+    id: list[uuid.UUID] = Field(min_length=1, max_length=MAX_BATCH)
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        # The query string gives a lone `id` as a string, repeated ones as a list.
+        return [value] if isinstance(value, str) else value
+
+
+# Answers (documentation only) -----------------------------------------------------------------
+
+class Stop(StopIn):
+    """A stop as stored."""
+
+    id: uuid.UUID
+    position: int
+
+
+class Addon(BaseModel):
+    """An add-on as stored; `price` is a decimal string."""
+
+    id: uuid.UUID
+    position: int
+    name: str
+    price: str
+    pricing: Pricing
+
+
+class Exclusion(BaseModel):
+    """An exclusion as stored."""
+
+    id: uuid.UUID
+    position: int
+    text: str
+
+
+class Package(BaseModel):
+    """A package with its parts; `total_nights` is derived from the stops."""
+
+    id: uuid.UUID
+    operator_id: uuid.UUID
+    title: str
+    description: str
+    status: PackageStatus
+    price_per_traveller: str | None
+    currency: str
+    min_travellers: int | None
+    max_travellers: int | None
+    capacity_per_departure: int | None
+    first_departure_date: datetime.date | None
+    last_departure_date: datetime.date | None
+    total_nights: int
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+    stops: list[Stop]
+    addons: list[Addon]
+    exclusions: list[Exclusion]
+
+
+class PackagePage(BaseModel):
+    """A page of packages; `next_offset` is null on the last page."""
+
+    data: list[Package]
+    total: int
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+class PackageBatch(BaseModel):
+    """The packages the caller may see, in the order asked; the other ids in `missing`."""
+
+    data: list[Package]
+    missing: list[uuid.UUID]
+
+
+class OperatorProfile(BaseModel):
+    """The operator's `users` row."""
+
+    id: uuid.UUID
+    company_name: str
+    contact_email: str | None
+    contact_phone: str | None
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+
+
+class OperatorMe(BaseModel):
+    """The verified identity and the profile of the calling operator."""
+
+    identity: dict[str, Any]
+    profile: OperatorProfile
+
+
+class Change(BaseModel):
+    """One audited change of a published package."""
+
+    id: int
+    changed_at: datetime.datetime
+    changed_by: uuid.UUID | None
+    change: dict[str, Any]
+
+
+class ChangePage(BaseModel):
+    """A page of changes, newest first."""
+
+    data: list[Change]
+    total: int
+    limit: int
+    offset: int
+    next_offset: int | None

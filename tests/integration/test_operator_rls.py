@@ -1,0 +1,201 @@
+"""Row-level security of the operator tables, straight in SQL as supabase-js would reach
+them (roles `anon` and `authenticated`, claims in `request.jwt.claims`): with no help from
+operator-service's WHERE clauses, an operator reaches only their own rows, and anyone
+reads published packages with their parts."""
+from __future__ import annotations
+
+import json
+import uuid
+
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+
+pytestmark = pytest.mark.stack
+
+PART_TABLES = ["multi_city_hotel_package_cities", "multi_city_hotel_package_addons",
+               "multi_city_hotel_package_exclusions"]
+OPERATOR_TABLES = ["users", "multi_city_hotel_packages", *PART_TABLES,
+                   "multi_city_hotel_package_changes"]
+
+
+@pytest.fixture(scope="module")
+def world(stack_env):
+    """Operators A and B (as the admin would make them), each with a draft and a published
+    package with one row in every part table, and an audited change."""
+    ids = {"a": str(uuid.uuid4()), "b": str(uuid.uuid4())}
+    packages = {}
+    with psycopg.connect(stack_env["SUPABASE_DB_ADMIN_URL"], row_factory=dict_row) as conn:
+        for name, user_id in ids.items():
+            email = f"rls-{name}-{user_id[:8]}@example.com"
+            conn.execute("insert into auth.users (id, email, aud, role) "
+                         "values (%s, %s, 'authenticated', 'authenticated')", (user_id, email))
+            conn.execute("insert into users (id, company_name, contact_email) values (%s, %s, %s)",
+                         (user_id, f"Company {name}", email))
+            for status in ("draft", "published"):
+                package_id = conn.execute(
+                    """insert into multi_city_hotel_packages (operator_id, title, status,
+                         price_per_traveller) values (%s, %s, %s, 100) returning id""",
+                    (user_id, f"{name} {status}", status)).fetchone()["id"]
+                conn.execute("""insert into multi_city_hotel_package_cities
+                                  (package_id, position, city, country, nights, hotel_name,
+                                   star_rating) values (%s, 1, 'Lisbon', 'PT', 2, 'H', 4)""",
+                             (package_id,))
+                conn.execute("""insert into multi_city_hotel_package_addons
+                                  (package_id, position, name, price, pricing)
+                                values (%s, 1, 'Transfer', 10, 'per_booking')""", (package_id,))
+                conn.execute("""insert into multi_city_hotel_package_exclusions
+                                  (package_id, position, text) values (%s, 1, 'Flights')""",
+                             (package_id,))
+                packages[(name, status)] = str(package_id)
+            # An audited change on the published package (and, as admin, changed_by is null).
+            conn.execute("update multi_city_hotel_packages set title = title || '!' where id = %s",
+                         (packages[(name, "published")],))
+    yield ids, packages
+    with psycopg.connect(stack_env["SUPABASE_DB_ADMIN_URL"]) as conn:
+        conn.execute("delete from auth.users where id = any(%s::uuid[])", (list(ids.values()),))
+
+
+class Caller:
+    """SQL as `authenticated` with an operator's claims, or as `anon`: each call is its own
+    transaction, rolled back, as PostgREST runs each request."""
+
+    def __init__(self, admin_url: str, user_id: str | None):
+        self.admin_url = admin_url
+        self.role = "authenticated" if user_id else "anon"
+        self.claims = {"sub": user_id, "role": "authenticated"} if user_id else {"role": "anon"}
+
+    def run(self, statement: str, params=()) -> list[dict] | int:
+        with psycopg.connect(self.admin_url, row_factory=dict_row) as conn:
+            try:
+                conn.execute("select set_config('request.jwt.claims', %s, true)",
+                             (json.dumps(self.claims),))
+                conn.execute(f"set local role {self.role}")
+                cursor = conn.execute(statement, params)
+                return cursor.fetchall() if cursor.description else cursor.rowcount
+            finally:
+                conn.rollback()
+
+
+@pytest.fixture(scope="module")
+def as_a(stack_env, world):
+    return Caller(stack_env["SUPABASE_DB_ADMIN_URL"], world[0]["a"])
+
+
+@pytest.fixture(scope="module")
+def as_b(stack_env, world):
+    return Caller(stack_env["SUPABASE_DB_ADMIN_URL"], world[0]["b"])
+
+
+@pytest.fixture(scope="module")
+def as_anon(stack_env, world):
+    return Caller(stack_env["SUPABASE_DB_ADMIN_URL"], None)
+
+
+def _rows_of(caller: Caller, table: str, package_id: str) -> int:
+    column = "id" if table == "multi_city_hotel_packages" else "package_id"
+    return len(caller.run(f"select 1 from {table} where {column} = %s", (package_id,)))
+
+
+@pytest.mark.parametrize("table", ["multi_city_hotel_packages", *PART_TABLES])
+def test_a_draft_and_its_parts_are_visible_to_their_operator_only(world, as_a, as_b, as_anon,
+                                                                   table):
+    draft = world[1][("a", "draft")]
+    assert (_rows_of(as_a, table, draft), _rows_of(as_b, table, draft),
+            _rows_of(as_anon, table, draft)) == (1, 0, 0)
+
+
+@pytest.mark.parametrize("table", ["multi_city_hotel_packages", *PART_TABLES])
+def test_a_published_package_and_its_parts_are_visible_to_everyone(world, as_a, as_b, as_anon,
+                                                                    table):
+    live = world[1][("a", "published")]
+    assert (_rows_of(as_a, table, live), _rows_of(as_b, table, live),
+            _rows_of(as_anon, table, live)) == (1, 1, 1)
+
+
+def test_the_audit_is_visible_to_the_packages_operator_only(world, as_a, as_b):
+    live = world[1][("a", "published")]
+    changes = [r["change"] for r in as_a.run(
+        "select change from multi_city_hotel_package_changes where package_id = %s order by id",
+        (live,))]
+    # The parts added to the already published package, then the title change.
+    assert [(c["table"], c["operation"]) for c in changes] == [
+        *((table, "insert") for table in PART_TABLES), ("multi_city_hotel_packages", "update")]
+    assert changes[-1]["fields"] == {"title": {"old": "a published", "new": "a published!"}}
+    assert _rows_of(as_b, "multi_city_hotel_package_changes", live) == 0
+
+
+def test_profiles_are_private(world, as_a, as_b, as_anon):
+    a = world[0]["a"]
+    assert [r["company_name"] for r in as_a.run("select company_name from users")] == ["Company a"]
+    assert as_b.run("select 1 from users where id = %s", (a,)) == []
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        as_anon.run("select 1 from users")
+    assert as_b.run("update users set company_name = 'Mine now' where id = %s", (a,)) == 0
+
+
+@pytest.mark.parametrize("table", ["multi_city_hotel_packages", *PART_TABLES])
+def test_another_operators_rows_cannot_be_changed_or_deleted(world, as_a, as_b, table):
+    for status in ("draft", "published"):
+        package = world[1][("a", status)]
+        column = "id" if table == "multi_city_hotel_packages" else "package_id"
+        assert as_b.run(f"update {table} set created_at = now() where {column} = %s",
+                        (package,)) == 0
+        assert as_b.run(f"delete from {table} where {column} = %s", (package,)) == 0
+        assert as_a.run(f"delete from {table} where {column} = %s", (package,)) >= 1
+
+
+@pytest.mark.parametrize("statement", [
+    """insert into multi_city_hotel_package_cities (package_id, position, city, country, nights,
+         hotel_name, star_rating) values (%(package)s, 2, 'Evil', 'PT', 1, 'H', 1)""",
+    """insert into multi_city_hotel_package_addons (package_id, position, name, price, pricing)
+         values (%(package)s, 2, 'Evil', 1, 'per_booking')""",
+    """insert into multi_city_hotel_package_exclusions (package_id, position, text)
+         values (%(package)s, 2, 'Evil')""",
+    "insert into multi_city_hotel_packages (operator_id, title) values (%(owner)s, 'Evil')",
+])
+def test_rows_cannot_be_added_to_another_operators_package(world, as_b, statement):
+    params = {"package": world[1][("a", "draft")], "owner": world[0]["a"]}
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+        as_b.run(statement, params)
+
+
+def test_another_operators_published_package_cannot_be_locked_for_update(world, as_a, as_b):
+    # operator-service locks a package before changing it: this is why it finds nothing.
+    live = world[1][("a", "published")]
+    statement = "select id from multi_city_hotel_packages where id = %s for update"
+    assert as_b.run("select id from multi_city_hotel_packages where id = %s", (live,)) != []
+    assert as_b.run(statement, (live,)) == []
+    assert len(as_a.run(statement, (live,))) == 1
+
+
+def test_an_operator_cannot_move_rows_into_another_operators_hands(world, as_b):
+    mine, theirs = world[1][("b", "draft")], world[1][("a", "draft")]
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+        as_b.run("update multi_city_hotel_packages set operator_id = %s where id = %s",
+                 (world[0]["a"], mine))
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+        as_b.run("update multi_city_hotel_package_cities set package_id = %s "
+                 "where package_id = %s", (theirs, mine))
+
+
+def test_clients_can_neither_write_the_audit_nor_truncate(world, as_a, as_anon):
+    own_live = world[1][("a", "published")]
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        as_a.run("insert into multi_city_hotel_package_changes (package_id, change) "
+                 "values (%s, '{}')", (own_live,))
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        as_a.run("delete from multi_city_hotel_package_changes")
+    for table in OPERATOR_TABLES:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            as_a.run(f"truncate {table} cascade")
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        as_anon.run("update multi_city_hotel_packages set title = 'x'")
+
+
+def test_every_operator_table_has_row_level_security(stack_env):
+    with psycopg.connect(stack_env["SUPABASE_DB_ADMIN_URL"]) as conn:
+        rows = conn.execute("select relname, relrowsecurity from pg_class "
+                            "where relnamespace = 'public'::regnamespace and relname = any(%s)",
+                            (OPERATOR_TABLES,)).fetchall()
+    assert dict(rows) == {table: True for table in OPERATOR_TABLES}

@@ -1,0 +1,106 @@
+"""operator-service's one place that picks a database per operator table."""
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from shared.auth import Identity
+
+from operator_service import datasource
+from operator_service.datasource import (PACKAGE_TABLES, PACKAGES, STOPS, SUPABASE, USERS,
+                                         DataSourceError, DataSources, source_of)
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "supabase" / "migrations"
+
+
+class FakeConnection:
+    def __init__(self, log: list):
+        self.log = log
+
+    def execute(self, statement, params=None):
+        self.log.append((statement, params))
+
+    @contextmanager
+    def transaction(self):
+        yield
+
+
+class FakePool:
+    """Records which pool served a connection and what ran on it."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.log: list = []
+
+    @contextmanager
+    def connection(self):
+        yield FakeConnection(self.log)
+
+
+def _identity(source: str) -> Identity:
+    sub = str(uuid.uuid4())
+    claims = {"sub": sub, "role": "authenticated", "email": "o@example.com"}
+    return Identity(source=source, subject=sub, email="o@example.com", groups=(),
+                    role="authenticated" if source == "supabase" else None, expires_at=0,
+                    claims=claims)
+
+
+def test_every_operator_table_in_the_migrations_has_a_data_source():
+    created = set()
+    for path in MIGRATIONS.glob("*.sql"):
+        created |= set(re.findall(r"create table (?:if not exists )?public\.(\w+)",
+                                  path.read_text()))
+    assert created == set(datasource.TABLE_SOURCES)
+
+
+def test_today_every_table_is_on_supabase():
+    assert set(datasource.TABLE_SOURCES.values()) == {SUPABASE}
+    assert source_of([USERS, *PACKAGE_TABLES]) == SUPABASE
+
+
+def test_a_table_moved_to_rds_is_served_by_the_rds_pool():
+    pools = {"supabase": FakePool("supabase"), "rds": FakePool("rds")}
+    routing = {**datasource.TABLE_SOURCES, USERS: "rds"}
+    data = DataSources(pools, table_sources=routing)
+    with data.transaction(identity=_identity("supabase"), tables=[USERS]):
+        pass
+    with data.transaction(identity=_identity("supabase"), tables=PACKAGE_TABLES):
+        pass
+    assert len(pools["rds"].log) == 2 and len(pools["supabase"].log) == 2
+
+
+def test_one_transaction_cannot_span_two_databases():
+    routing = {**datasource.TABLE_SOURCES, STOPS: "rds"}
+    with pytest.raises(DataSourceError, match="cannot span data sources"):
+        source_of([PACKAGES, STOPS], table_sources=routing)
+
+
+def test_unknown_tables_and_missing_pools_are_refused():
+    with pytest.raises(DataSourceError, match="no data source for table"):
+        source_of(["bookings"])
+    with pytest.raises(DataSourceError, match="name the tables"):
+        source_of([])
+    with pytest.raises(DataSourceError, match="no pool for data source"):
+        DataSources({}, table_sources={USERS: SUPABASE})
+
+
+@pytest.mark.parametrize("source, role", [("supabase", "authenticated"), ("cognito", "anon")])
+def test_connections_run_as_the_caller_so_row_level_security_applies(source, role):
+    pool = FakePool("supabase")
+    identity = _identity(source)
+    with DataSources({SUPABASE: pool}).transaction(identity=identity, tables=[PACKAGES]):
+        pass
+    (set_claims, (claims,)), (set_role, _) = pool.log
+    assert "request.jwt.claims" in set_claims and set_role == f"set local role {role}"
+    expected_sub = identity.subject if source == "supabase" else None
+    assert json.loads(claims).get("sub") == expected_sub
+
+
+def test_health_checks_name_each_database_in_use():
+    data = DataSources({SUPABASE: FakePool("supabase")})
+    assert list(data.health_checks()) == ["supabase-db"]
