@@ -7,7 +7,15 @@ import psycopg
 import requests
 
 DEMO_AGENT_EMAIL = "agent@demo.travel"
+DEMO_ADMIN_EMAIL = "admin@demo.travel"
 DEMO_OPERATOR_EMAIL = "operator@demo.travel"
+# More travel agents, so the admin screens have something in each status.
+OTHER_AGENTS = [
+    ("active2@demo.travel", "Sol y Mar Viajes", "active", "ES", "+34911222333", "0.1200"),
+    ("pending@demo.travel", "Pending Trips", "pending", "PT", "+351912345678", "0.1000"),
+    ("pending2@demo.travel", "Nordic Routes", "pending", "SE", "+46812345678", "0.1000"),
+    ("suspended@demo.travel", "Paused Voyages", "suspended", "FR", "+33123456789", "0.0800"),
+]
 
 
 def ensure_cognito_user(*, cognito, pool_id: str, email: str, password: str,
@@ -42,23 +50,42 @@ def ensure_supabase_user(*, supabase_url: str, service_key: str, email: str,
     return next(u["id"] for u in users.json()["users"] if u["email"] == email)
 
 
-def seed_demo_data(env: dict[str, str], keys: dict[str, str]) -> dict[str, str]:
-    """Create the demo accounts and rows; return their credentials for stack.env."""
+def ensure_agent_row(*, conn, sub: str, email: str, agency: str, status: str, country: str,
+                     phone: str, commission_rate: str) -> None:
+    """The travel_agents row of a Cognito user, in the given status."""
+    # A re-provisioned emulator gives the user a new sub: drop the stale row first.
+    conn.execute("delete from travel_agents where email = %s and cognito_sub <> %s", (email, sub))
+    conn.execute(
+        """insert into travel_agents
+             (cognito_sub, email, agency_name, status, country, phone, commission_rate)
+           values (%s, %s, %s, %s, %s, %s, %s)
+           on conflict (cognito_sub) do update set status = excluded.status""",
+        (sub, email, agency, status, country, phone, commission_rate))
+
+
+def seed_agents(env: dict[str, str], keys: dict[str, str]) -> None:
+    """The demo agent (active), an admin, and a few agents in each status."""
     cognito = boto3.client(
         "cognito-idp", endpoint_url=env["AWS_ENDPOINT_URL"], region_name=env["AWS_REGION"],
         aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
-    agent_sub = ensure_cognito_user(cognito=cognito, pool_id=env["AWS_COGNITO_USER_POOL_ID"],
-                                    email=DEMO_AGENT_EMAIL, password=keys["demo_agent_password"])
+    pool_id = env["AWS_COGNITO_USER_POOL_ID"]
+    password = keys["demo_agent_password"]
+    agents = [(DEMO_AGENT_EMAIL, "Demo Travel Agency", "active", "GB", "+442071234567",
+               "0.1000"), *OTHER_AGENTS]
+    ensure_cognito_user(cognito=cognito, pool_id=pool_id, email=DEMO_ADMIN_EMAIL,
+                        password=password, groups=("admins",))
     with psycopg.connect(env["RDS_ADMIN_URL"]) as conn:
-        # A re-provisioned emulator gives the demo agent a new sub: drop the stale row.
-        conn.execute("delete from travel_agents where email = %s and cognito_sub <> %s",
-                     (DEMO_AGENT_EMAIL, agent_sub))
-        conn.execute(
-            """insert into travel_agents (cognito_sub, email, agency_name, status)
-               values (%s, %s, 'Demo Travel Agency', 'active')
-               on conflict (cognito_sub) do update set status = 'active'""",
-            (agent_sub, DEMO_AGENT_EMAIL))
+        for email, agency, status, country, phone, rate in agents:
+            sub = ensure_cognito_user(cognito=cognito, pool_id=pool_id, email=email,
+                                      password=password)
+            ensure_agent_row(conn=conn, sub=sub, email=email, agency=agency, status=status,
+                             country=country, phone=phone, commission_rate=rate)
+
+
+def seed_demo_data(env: dict[str, str], keys: dict[str, str]) -> dict[str, str]:
+    """Create the demo accounts and rows; return their credentials for stack.env."""
+    seed_agents(env, keys)
     operator_id = ensure_supabase_user(
         supabase_url=env["SUPABASE_URL"], service_key=env["SUPABASE_SERVICE_ROLE_KEY"],
         email=DEMO_OPERATOR_EMAIL, password=keys["demo_operator_password"])
@@ -76,5 +103,6 @@ def seed_demo_data(env: dict[str, str], keys: dict[str, str]) -> dict[str, str]:
                                    where operator_id = %s)""",
             (operator_id, operator_id))
     return {"DEMO_AGENT_EMAIL": DEMO_AGENT_EMAIL, "DEMO_AGENT_PASSWORD": keys["demo_agent_password"],
+            "DEMO_ADMIN_EMAIL": DEMO_ADMIN_EMAIL, "DEMO_ADMIN_PASSWORD": keys["demo_agent_password"],
             "DEMO_OPERATOR_EMAIL": DEMO_OPERATOR_EMAIL,
             "DEMO_OPERATOR_PASSWORD": keys["demo_operator_password"]}

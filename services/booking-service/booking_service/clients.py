@@ -79,7 +79,8 @@ def lookup_agents(client: ServiceClient, subs: Iterable[str]) -> dict[str, Agent
     """Agents by Cognito sub; one call per 100 subs."""
     found = {}
     for chunk in _chunks(sorted(set(subs))):
-        for row in _get_data(client, "/internal/agents", [("sub", s) for s in chunk]):
+        # One comma-separated parameter: 100 repeated ones would overflow a request line.
+        for row in _get_data(client, "/internal/agents", [("sub", ",".join(chunk))]):
             found[row["sub"]] = AgentInfo(sub=row["sub"], agency_name=row["agency_name"],
                                           status=row["status"],
                                           commission_rate=_decimal(row.get("commission_rate")))

@@ -1,0 +1,283 @@
+"""Bookings through the gateway on the real stack: an agent books an operator's package,
+both sides see it, and it stays right under retries, races and a dead dependency."""
+from __future__ import annotations
+
+import datetime
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+
+import psycopg
+import pytest
+import requests
+
+from devstack import processes, stack
+from tests.helpers import access_log, bearer
+from tests.integration.test_agent_support import new_agent, set_status
+
+pytestmark = pytest.mark.stack
+
+TODAY = datetime.date.today()
+DEPARTURE = TODAY + datetime.timedelta(days=30)
+
+
+def api(gateway, method, path, token=None, **kwargs):
+    headers = {**(bearer(token) if token else {}), **kwargs.pop("headers", {})}
+    return requests.request(method, f"{gateway}{path}", headers=headers, timeout=15, **kwargs)
+
+
+def publish_package(gateway, operator_token, *, capacity=10, price="1000.00") -> dict:
+    """A published package with two stops and two add-ons."""
+    created = api(gateway, "POST", "/api/operators/me/packages", operator_token, json={
+        "title": f"Test tour {uuid.uuid4().hex[:6]}", "description": "for booking tests",
+        "price_per_traveller": price, "currency": "EUR", "min_travellers": 1,
+        "max_travellers": min(6, capacity), "capacity_per_departure": capacity,
+        "first_departure_date": str(TODAY + datetime.timedelta(days=7)),
+        "last_departure_date": str(TODAY + datetime.timedelta(days=120)),
+        "stops": [{"city": "Lisbon", "country": "PT", "nights": 3, "hotel_name": "Tivoli",
+                   "star_rating": 5},
+                  {"city": "Porto", "country": "PT", "nights": 2, "hotel_name": "Infante",
+                   "star_rating": 4}],
+        "addons": [{"name": "Insurance", "price": "45.00", "pricing": "per_traveller"},
+                   {"name": "Airport transfer", "price": "100.00", "pricing": "per_booking"}],
+        "exclusions": [{"text": "Flights"}]})
+    assert created.status_code == 201, created.text
+    package = created.json()
+    published = api(gateway, "POST", f"/api/operators/me/packages/{package['id']}/publish",
+                    operator_token)
+    assert published.status_code == 200, published.text
+    return published.json()
+
+
+def booking_body(package, travellers=2, addons=(), date=DEPARTURE) -> dict:
+    people = [{"full_name": f"Traveller {i}", "email": f"t{i}@example.com"}
+              for i in range(travellers)]
+    return {"package_id": package["id"], "departure_date": str(date), "travellers": people,
+            "addon_ids": list(addons)}
+
+
+def book(gateway, token, body, key=None):
+    return api(gateway, "POST", "/api/bookings", token, json=body,
+               headers={"Idempotency-Key": key or uuid.uuid4().hex})
+
+
+@pytest.fixture(scope="module")
+def package(gateway, operator_token):
+    """Room for every booking this module makes on one departure."""
+    return publish_package(gateway, operator_token, capacity=500)
+
+
+@pytest.fixture(scope="module")
+def other_operator_token(stack_env):
+    """A second tour operator, made with the admin API and signed in with supabase-py."""
+    from supabase import create_client
+
+    email, password = f"op-{uuid.uuid4().hex[:8]}@example.com", "Operator-pass-1"
+    key = stack_env["SUPABASE_SERVICE_ROLE_KEY"]
+    created = requests.post(f"{stack_env['SUPABASE_URL']}/auth/v1/admin/users", timeout=10,
+                            headers={"apikey": key, "Authorization": f"Bearer {key}"},
+                            json={"email": email, "password": password, "email_confirm": True})
+    assert created.status_code == 200, created.text
+    client = create_client(stack_env["SUPABASE_URL"], stack_env["SUPABASE_ANON_KEY"])
+    return client.auth.sign_in_with_password({"email": email, "password": password}).session.access_token
+
+
+@pytest.fixture(scope="module")
+def active_agent(gateway, stack_env):
+    """A fresh agent, approved, with commission rate 0.1000."""
+    agent = new_agent(gateway)
+    set_status(stack_env, agent["profile"]["id"], "active")
+    return agent
+
+
+def rows_with_key(stack_env, key):
+    with psycopg.connect(stack_env["RDS_ADMIN_URL"]) as conn:
+        return conn.execute("select count(*) from bookings.bookings where idempotency_key = %s",
+                            (key,)).fetchone()[0]
+
+
+def test_full_journey_agent_books_operator_confirms_both_see_it(
+        gateway, package, active_agent, operator_token):
+    addons = [a["id"] for a in package["addons"]]
+    created = book(gateway, active_agent["token"], booking_body(package, 2, addons))
+    assert created.status_code == 201, created.text
+    booking = created.json()
+    assert booking["status"] == "pending"
+    assert Decimal(booking["total_price"]) == Decimal("2190.00")  # 2x1000 + 2x45 + 100
+    assert Decimal(booking["commission_amount"]) == Decimal("219.00")
+    assert created.headers["Location"] == f"/api/bookings/{booking['id']}"
+
+    operator_view = api(gateway, "GET", "/api/bookings", operator_token).json()
+    row = next(r for r in operator_view["data"] if r["id"] == booking["id"])
+    assert row["agent"]["agency_name"] == "Test Travel"
+    assert row["package"]["title"] == package["title"]
+    assert [s["city"] for s in row["package"]["stops"]] == ["Lisbon", "Porto"]
+
+    confirmed = api(gateway, "POST", f"/api/bookings/{booking['id']}/confirm", operator_token)
+    assert confirmed.status_code == 200 and confirmed.json()["status"] == "confirmed"
+    mine = api(gateway, "GET", f"/api/bookings/{booking['id']}", active_agent["token"]).json()
+    assert mine["status"] == "confirmed"
+
+    summary = api(gateway, "GET", "/api/bookings/summary", active_agent["token"]).json()
+    assert summary["counts"]["confirmed"] == 1
+    month = DEPARTURE.strftime("%Y-%m")
+    assert [Decimal(m["commission"]) for m in summary["commission_by_month"]
+            if m["month"] == month] == [Decimal("219.00")]
+    per_package = api(gateway, "GET", "/api/bookings/summary", operator_token).json()["packages"]
+    line = next(p for p in per_package if p["package_id"] == package["id"])
+    assert line["confirmed"] == 1 and line["title"] == package["title"]
+
+
+def test_the_same_idempotency_key_returns_the_same_booking(gateway, package, active_agent,
+                                                           stack_env):
+    key, body = uuid.uuid4().hex, booking_body(package, 1)
+    first = book(gateway, active_agent["token"], body, key)
+    again = book(gateway, active_agent["token"], body, key)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["id"] == again.json()["id"]
+    assert rows_with_key(stack_env, key) == 1
+    different = book(gateway, active_agent["token"], booking_body(package, 2), key)
+    assert different.status_code == 422
+    assert different.json()["error"]["code"] == "idempotency_key_reused"
+
+
+def test_a_booking_needs_an_idempotency_key(gateway, package, active_agent):
+    response = api(gateway, "POST", "/api/bookings", active_agent["token"],
+                   json=booking_body(package, 1))
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "idempotency_key_required"
+
+
+def test_racing_agents_never_overbook_the_last_seats(gateway, operator_token, active_agent,
+                                                     stack_env):
+    small = publish_package(gateway, operator_token, capacity=5)
+    body = booking_body(small, 1)
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        answers = list(pool.map(lambda _: book(gateway, active_agent["token"], body), range(30)))
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses.count(201) == 5, statuses
+    assert statuses.count(409) == 25, statuses
+    assert all(a.json()["error"]["code"] == "sold_out" for a in answers if a.status_code == 409)
+    with psycopg.connect(stack_env["RDS_ADMIN_URL"]) as conn:
+        taken = conn.execute("select seats_taken from bookings.departures where package_id = %s",
+                             (small["id"],)).fetchone()[0]
+    assert taken == 5
+
+
+def test_cancelling_gives_the_seats_back(gateway, operator_token, active_agent):
+    tiny = publish_package(gateway, operator_token, capacity=2)
+    first = book(gateway, active_agent["token"], booking_body(tiny, 2)).json()
+    assert book(gateway, active_agent["token"], booking_body(tiny, 1)).status_code == 409
+    cancelled = api(gateway, "POST", f"/api/bookings/{first['id']}/cancel", active_agent["token"])
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    assert book(gateway, active_agent["token"], booking_body(tiny, 2)).status_code == 201
+
+
+@pytest.mark.parametrize("action, actor, start, expected", [
+    ("cancel", "agent", "pending", 200), ("cancel", "agent", "confirmed", 200),
+    ("cancel", "agent", "cancelled", 409), ("cancel", "agent", "declined", 409),
+    ("confirm", "operator", "pending", 200), ("confirm", "operator", "confirmed", 409),
+    ("confirm", "operator", "cancelled", 409), ("decline", "operator", "pending", 200),
+    ("decline", "operator", "confirmed", 409), ("confirm", "agent", "pending", 403),
+    ("cancel", "operator", "pending", 403)])
+def test_transition_table(gateway, package, active_agent, operator_token, action, actor,
+                          start, expected):
+    tokens = {"agent": active_agent["token"], "operator": operator_token}
+    booking = book(gateway, active_agent["token"], booking_body(package, 1)).json()
+    moves = {"confirmed": ("confirm", "operator"), "cancelled": ("cancel", "agent"),
+             "declined": ("decline", "operator")}
+    if start != "pending":
+        move, who = moves[start]
+        assert api(gateway, "POST", f"/api/bookings/{booking['id']}/{move}",
+                   tokens[who]).status_code == 200
+    response = api(gateway, "POST", f"/api/bookings/{booking['id']}/{action}", tokens[actor])
+    assert response.status_code == expected, response.text
+    if expected == 409:
+        assert response.json()["error"]["details"] == [{"current_status": start}]
+
+
+def test_other_peoples_bookings_are_404(gateway, package, active_agent, other_operator_token):
+    booking = book(gateway, active_agent["token"], booking_body(package, 1)).json()
+    stranger = new_agent(gateway)
+    for token in (stranger["token"], other_operator_token):
+        assert api(gateway, "GET", f"/api/bookings/{booking['id']}", token).status_code == 404
+        assert booking["id"] not in {r["id"] for r in
+                                     api(gateway, "GET", "/api/bookings", token).json()["data"]}
+    assert api(gateway, "POST", f"/api/bookings/{booking['id']}/confirm",
+               other_operator_token).status_code == 404
+    assert api(gateway, "POST", f"/api/bookings/{booking['id']}/cancel",
+               stranger["token"]).status_code == 404
+
+
+def test_only_active_agents_book(gateway, package, stack_env):
+    pending = new_agent(gateway)
+    response = book(gateway, pending["token"], booking_body(package, 1))
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "agent_not_active"
+    set_status(stack_env, pending["profile"]["id"], "suspended")
+    assert book(gateway, pending["token"], booking_body(package, 1)).status_code == 403
+
+
+def test_operators_cannot_book(gateway, package, operator_token):
+    response = book(gateway, operator_token, booking_body(package, 1))
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize("change, code", [
+    ({"departure_date": str(TODAY + datetime.timedelta(days=400))}, "not_bookable"),
+    ({"travellers": [{"full_name": f"T{i}", "email": "a@example.com"} for i in range(7)]},
+     "not_bookable"),
+    ({"addon_ids": [str(uuid.uuid4())]}, "unknown_addons")])
+def test_unbookable_requests_are_422(gateway, package, active_agent, change, code):
+    response = book(gateway, active_agent["token"], {**booking_body(package, 1), **change})
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == code
+
+
+def test_prices_sent_by_the_client_are_refused(gateway, package, active_agent):
+    response = book(gateway, active_agent["token"], {**booking_body(package, 1), "total_price": 1})
+    assert response.status_code == 400
+    assert {d["field"] for d in response.json()["error"]["details"]} == {"total_price"}
+
+
+def test_a_page_costs_one_call_to_each_other_service(gateway, package, active_agent, test_layout):
+    for _ in range(3):
+        assert book(gateway, active_agent["token"], booking_body(package, 1)).status_code == 201
+    page = api(gateway, "GET", "/api/bookings?limit=50", active_agent["token"])
+    assert page.status_code == 200 and len(page.json()["data"]) >= 3
+    rid = page.headers["X-Request-ID"]
+    time.sleep(0.3)
+    for service in ("agent-service", "operator-service"):
+        calls = [e for e in access_log(test_layout.logs, service) if e["request_id"] == rid]
+        assert len(calls) == 1, (service, calls)
+
+
+@pytest.mark.parametrize("dependency", ["operator-service", "agent-service"])
+def test_a_dead_dependency_degrades_lists_and_refuses_new_bookings(
+        gateway, package, active_agent, test_layout, stack_env, dependency):
+    assert book(gateway, active_agent["token"], booking_body(package, 1)).status_code == 201
+    processes.stop(test_layout, dependency)
+    try:
+        listed = api(gateway, "GET", "/api/bookings", active_agent["token"])
+        assert listed.status_code == 200
+        assert listed.json()["degraded"] == [dependency]
+        assert len(listed.json()["data"]) >= 1
+        key = uuid.uuid4().hex
+        refused = book(gateway, active_agent["token"], booking_body(package, 1), key)
+        assert refused.status_code == 503
+        assert refused.json()["error"]["details"] == [{"dependency": dependency}]
+        assert rows_with_key(stack_env, key) == 0
+    finally:
+        stack.up(test_layout)
+        _wait_until_enriched(gateway, active_agent["token"])
+
+
+def _wait_until_enriched(gateway, token, timeout=20.0):
+    """After a restart, wait out booking-service's circuit breakers (reset after 10 s)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if "degraded" not in api(gateway, "GET", "/api/bookings", token).json():
+            return
+        time.sleep(0.5)
+    raise AssertionError("bookings stayed degraded after the dependency came back")
