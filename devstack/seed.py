@@ -83,25 +83,103 @@ def seed_agents(env: dict[str, str], keys: dict[str, str]) -> None:
                              country=country, phone=phone, commission_rate=rate)
 
 
+# Operators and their published multi-city packages: (title, price, currency,
+# stops (city, country, nights, hotel, stars), add-ons (name, price, pricing), exclusions).
+OPERATORS = [
+    (DEMO_OPERATOR_EMAIL, "Demo Tours", "+351213456789", [
+        ("Lisbon, Porto and Seville", "1290.00", "EUR",
+         [("Lisbon", "PT", 3, "Tivoli Avenida", 5), ("Porto", "PT", 3, "Infante Sagres", 5),
+          ("Seville", "ES", 3, "Alfonso XIII", 5)],
+         [("Travel insurance", "45.00", "per_traveller"),
+          ("Airport transfers", "120.00", "per_booking")], ["International flights"]),
+        ("Andalusian White Villages", "890.00", "EUR",
+         [("Malaga", "ES", 2, "Molina Lario", 4), ("Ronda", "ES", 2, "Parador de Ronda", 4),
+          ("Granada", "ES", 3, "Alhambra Palace", 4)],
+         [("Alhambra guided tour", "60.00", "per_traveller")], ["Flights", "Lunches"]),
+    ]),
+    ("alpine@demo.travel", "Alpine Escapes", "+41441234567", [
+        ("Swiss Lakes and Peaks", "2150.00", "CHF",
+         [("Zurich", "CH", 2, "Storchen", 5), ("Lucerne", "CH", 2, "Schweizerhof", 5),
+          ("Interlaken", "CH", 3, "Victoria-Jungfrau", 5), ("Zermatt", "CH", 2, "Cervo", 4)],
+         [("Swiss Travel Pass", "340.00", "per_traveller")], ["Ski passes"]),
+        ("Dolomites Road Trip", "1480.00", "EUR",
+         [("Bolzano", "IT", 2, "Greif", 4), ("Cortina d'Ampezzo", "IT", 3, "Ancora", 4)],
+         [("Car rental", "390.00", "per_booking")], ["Fuel", "Parking"]),
+    ]),
+    ("mediterraneo@demo.travel", "Mediterraneo Travel", "+390612345678", [
+        ("Greek Islands Hop", "1760.00", "EUR",
+         [("Athens", "GR", 2, "Grande Bretagne", 5), ("Mykonos", "GR", 3, "Cavo Tagoo", 5),
+          ("Santorini", "GR", 3, "Canaves Oia", 5)],
+         [("Ferry upgrade", "80.00", "per_traveller")], ["Island excursions"]),
+        ("Roman Holiday and Amalfi", "1990.00", "EUR",
+         [("Rome", "IT", 3, "Hotel de Russie", 5), ("Naples", "IT", 1, "Romeo", 4),
+          ("Amalfi", "IT", 3, "Santa Caterina", 5)],
+         [("Vatican skip-the-line", "55.00", "per_traveller"),
+          ("Private boat day", "650.00", "per_booking")], ["City taxes"]),
+    ]),
+]
+
+
+def seed_package(*, conn, operator_id: str, package: tuple) -> None:
+    """A complete package, inserted as a draft and then published (skipped if present)."""
+    title, price, currency, stops, addons, exclusions = package
+    existing = conn.execute(
+        """select p.id, count(c.id) as stops from public.multi_city_hotel_packages p
+             left join public.multi_city_hotel_package_cities c on c.package_id = p.id
+            where p.operator_id = %s and p.title = %s group by p.id""",
+        (operator_id, title)).fetchone()
+    if existing and existing[1]:
+        return
+    if existing:  # an incomplete one from an older seed
+        conn.execute("delete from public.multi_city_hotel_packages where id = %s", (existing[0],))
+    package_id = conn.execute(
+        """insert into public.multi_city_hotel_packages
+             (operator_id, title, description, status, price_per_traveller, currency,
+              min_travellers, max_travellers, capacity_per_departure,
+              first_departure_date, last_departure_date)
+           values (%s, %s, %s, 'draft', %s, %s, 1, 8, 20, current_date + 14, current_date + 180)
+           returning id""",
+        (operator_id, title, f"{len(stops)} cities, hand-picked hotels", price, currency)
+    ).fetchone()[0]
+    for position, (city, country, nights, hotel, stars) in enumerate(stops, 1):
+        conn.execute(
+            """insert into public.multi_city_hotel_package_cities
+                 (package_id, position, city, country, nights, hotel_name, star_rating)
+               values (%s, %s, %s, %s, %s, %s, %s)""",
+            (package_id, position, city, country, nights, hotel, stars))
+    for position, (name, addon_price, pricing) in enumerate(addons, 1):
+        conn.execute(
+            """insert into public.multi_city_hotel_package_addons
+                 (package_id, position, name, price, pricing) values (%s, %s, %s, %s, %s)""",
+            (package_id, position, name, addon_price, pricing))
+    for position, text in enumerate(exclusions, 1):
+        conn.execute("""insert into public.multi_city_hotel_package_exclusions
+                          (package_id, position, text) values (%s, %s, %s)""",
+                     (package_id, position, text))
+    conn.execute("update public.multi_city_hotel_packages set status = 'published' where id = %s",
+                 (package_id,))
+
+
+def seed_operators(env: dict[str, str], keys: dict[str, str]) -> None:
+    """Tour operators in Supabase Auth with profiles and published packages."""
+    with psycopg.connect(env["SUPABASE_DB_ADMIN_URL"]) as conn:
+        for email, company, phone, packages in OPERATORS:
+            operator_id = ensure_supabase_user(
+                supabase_url=env["SUPABASE_URL"], service_key=env["SUPABASE_SERVICE_ROLE_KEY"],
+                email=email, password=keys["demo_operator_password"])
+            conn.execute(
+                """insert into public.users (id, company_name, contact_email, contact_phone)
+                   values (%s, %s, %s, %s)
+                   on conflict (id) do update set company_name = excluded.company_name""",
+                (operator_id, company, email, phone))
+            for package in packages:
+                seed_package(conn=conn, operator_id=operator_id, package=package)
+
+
 def seed_demo_data(env: dict[str, str], keys: dict[str, str]) -> dict[str, str]:
     """Create the demo accounts and rows; return their credentials for stack.env."""
     seed_agents(env, keys)
-    operator_id = ensure_supabase_user(
-        supabase_url=env["SUPABASE_URL"], service_key=env["SUPABASE_SERVICE_ROLE_KEY"],
-        email=DEMO_OPERATOR_EMAIL, password=keys["demo_operator_password"])
-    with psycopg.connect(env["SUPABASE_DB_ADMIN_URL"]) as conn:
-        conn.execute(
-            """insert into public.users (id, company_name, contact_email)
-               values (%s, 'Demo Tours', %s) on conflict (id) do nothing""",
-            (operator_id, DEMO_OPERATOR_EMAIL))
-        conn.execute(
-            """insert into public.multi_city_hotel_packages
-                 (operator_id, title, description, status, price_per_traveller, currency)
-               select %s, 'Lisbon, Porto and Seville', 'Nine nights, three cities, four-star hotels',
-                      'published', 1290.00, 'EUR'
-                where not exists (select 1 from public.multi_city_hotel_packages
-                                   where operator_id = %s)""",
-            (operator_id, operator_id))
+    seed_operators(env, keys)
     return {"DEMO_AGENT_EMAIL": DEMO_AGENT_EMAIL, "DEMO_AGENT_PASSWORD": keys["demo_agent_password"],
             "DEMO_ADMIN_EMAIL": DEMO_ADMIN_EMAIL, "DEMO_ADMIN_PASSWORD": keys["demo_agent_password"],
             "DEMO_OPERATOR_EMAIL": DEMO_OPERATOR_EMAIL,
