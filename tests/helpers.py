@@ -4,12 +4,30 @@ from __future__ import annotations
 import base64
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
+
+import requests
+
+
+@dataclass(frozen=True)
+class Operator:
+    """A signed-in tour operator."""
+
+    id: str
+    email: str
+    token: str
 
 
 def bearer(token: str) -> dict[str, str]:
     """Authorization header for a token."""
     return {"Authorization": f"Bearer {token}"}
+
+
+def api(gateway: str, method: str, path: str, token: str | None = None, **kwargs):
+    """One request (through the gateway, or to any base URL), with an optional token."""
+    headers = {**(bearer(token) if token else {}), **kwargs.pop("headers", {})}
+    return requests.request(method, f"{gateway}{path}", headers=headers, timeout=15, **kwargs)
 
 
 def access_log(logs: Path, part: str) -> list[dict]:

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.test_agent_support import (PASSWORD, admin, agent_row, api,  # noqa: F401
-                                                  cognito_user, login, new_agent, new_email,
-                                                  rds, sign_up)
+from tests.integration.agents import (
+    PASSWORD,
+    agent_row,
+    api,
+    cognito_user,
+    login,
+    new_agent,
+    new_email,
+    rds,
+    sign_up,
+)
 
 pytestmark = pytest.mark.stack
 

@@ -8,8 +8,8 @@ import jwt
 import pytest
 import requests
 
-from tests.helpers import bearer, logged_request_ids
-from tests.integration.test_agent_support import admin, api, new_agent, set_status  # noqa: F401
+from tests.helpers import api, bearer, logged_request_ids
+from tests.integration.agents import new_agent, set_status
 
 pytestmark = pytest.mark.stack
 

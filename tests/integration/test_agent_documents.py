@@ -14,7 +14,8 @@ import boto3
 import pytest
 import requests
 
-from tests.integration.test_agent_support import admin, api, new_agent, set_status  # noqa: F401
+from tests.helpers import api
+from tests.integration.agents import new_agent, set_status
 
 pytestmark = pytest.mark.stack
 

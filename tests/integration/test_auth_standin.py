@@ -23,10 +23,11 @@ import jwt
 import psycopg
 import pytest
 import requests
-from psycopg.conninfo import make_conninfo
-from supabase import Client, create_client
 from jwt.utils import base64url_encode
+from psycopg.conninfo import make_conninfo
 from supabase_auth.errors import AuthApiError, AuthWeakPasswordError
+
+from supabase import Client, create_client
 
 REPO = Path(__file__).resolve().parents[2]
 LOCAL = REPO / "supabase" / "local"

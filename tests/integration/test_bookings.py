@@ -10,21 +10,15 @@ from decimal import Decimal
 
 import psycopg
 import pytest
-import requests
 
 from devstack import processes, stack
-from tests.helpers import access_log, bearer
-from tests.integration.test_agent_support import new_agent, set_status
+from tests.helpers import access_log, api
+from tests.integration.agents import new_agent, set_status
 
 pytestmark = pytest.mark.stack
 
 TODAY = datetime.date.today()
 DEPARTURE = TODAY + datetime.timedelta(days=30)
-
-
-def api(gateway, method, path, token=None, **kwargs):
-    headers = {**(bearer(token) if token else {}), **kwargs.pop("headers", {})}
-    return requests.request(method, f"{gateway}{path}", headers=headers, timeout=15, **kwargs)
 
 
 def publish_package(gateway, operator_token, *, capacity=10, price="1000.00") -> dict:
@@ -69,18 +63,9 @@ def package(gateway, operator_token):
 
 
 @pytest.fixture(scope="module")
-def other_operator_token(stack_env):
-    """A second tour operator, made with the admin API and signed in with supabase-py."""
-    from supabase import create_client
-
-    email, password = f"op-{uuid.uuid4().hex[:8]}@example.com", "Operator-pass-1"
-    key = stack_env["SUPABASE_SERVICE_ROLE_KEY"]
-    created = requests.post(f"{stack_env['SUPABASE_URL']}/auth/v1/admin/users", timeout=10,
-                            headers={"apikey": key, "Authorization": f"Bearer {key}"},
-                            json={"email": email, "password": password, "email_confirm": True})
-    assert created.status_code == 200, created.text
-    client = create_client(stack_env["SUPABASE_URL"], stack_env["SUPABASE_ANON_KEY"])
-    return client.auth.sign_in_with_password({"email": email, "password": password}).session.access_token
+def other_operator_token(new_operator):
+    """A second tour operator."""
+    return new_operator().token
 
 
 @pytest.fixture(scope="module")

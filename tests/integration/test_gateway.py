@@ -10,14 +10,13 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tests.helpers import access_log, bearer, forge, jwt_parts, logged_request_ids
+from tests.helpers import access_log, api, forge, jwt_parts, logged_request_ids
 
 pytestmark = pytest.mark.stack
 
 
 def call(gateway: str, path: str, token: str | None = None, method: str = "GET", **kwargs):
-    headers = {**(bearer(token) if token else {}), **kwargs.pop("headers", {})}
-    return requests.request(method, f"{gateway}{path}", headers=headers, timeout=10, **kwargs)
+    return api(gateway, method, path, token, **kwargs)
 
 
 @pytest.mark.parametrize("path", ["/api/agents/me", "/api/packages", "/api/bookings"])

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from dataclasses import dataclass
 
 import pytest
 import requests
 
-from tests.helpers import bearer, logged_request_ids
+from tests.helpers import Operator, bearer, logged_request_ids
+from tests.helpers import api as call
 
 pytestmark = pytest.mark.stack
 
@@ -20,39 +20,6 @@ def days(n: int) -> str:
     return str(TODAY + datetime.timedelta(days=n))
 
 
-@dataclass(frozen=True)
-class Operator:
-    id: str
-    email: str
-    token: str
-
-
-@pytest.fixture(scope="module")
-def new_operator(stack_env):
-    """Make tour operators: Supabase users via the admin API, signed in with the real
-    supabase client. They are deleted (and their rows with them) after the module."""
-    from supabase import create_client
-
-    admin = {"apikey": stack_env["SUPABASE_SERVICE_ROLE_KEY"],
-             "Authorization": f"Bearer {stack_env['SUPABASE_SERVICE_ROLE_KEY']}"}
-    users_url = f"{stack_env['SUPABASE_URL']}/auth/v1/admin/users"
-    made: list[str] = []
-
-    def make() -> Operator:
-        email, password = f"op-{uuid.uuid4().hex[:12]}@example.com", f"Pw-{uuid.uuid4().hex}"
-        created = requests.post(users_url, headers=admin, timeout=10,
-                                json={"email": email, "password": password, "email_confirm": True})
-        assert created.status_code == 200, created.text
-        made.append(created.json()["id"])
-        client = create_client(stack_env["SUPABASE_URL"], stack_env["SUPABASE_ANON_KEY"])
-        session = client.auth.sign_in_with_password({"email": email, "password": password}).session
-        return Operator(id=session.user.id, email=email, token=session.access_token)
-
-    yield make
-    for user_id in made:
-        requests.delete(f"{users_url}/{user_id}", headers=admin, timeout=10)
-
-
 @pytest.fixture(scope="module")
 def op_x(new_operator) -> Operator:
     return new_operator()
@@ -61,11 +28,6 @@ def op_x(new_operator) -> Operator:
 @pytest.fixture(scope="module")
 def op_y(new_operator) -> Operator:
     return new_operator()
-
-
-def call(gateway: str, method: str, path: str, token: str | None, **kwargs) -> requests.Response:
-    headers = {**(bearer(token) if token else {}), **kwargs.pop("headers", {})}
-    return requests.request(method, f"{gateway}{path}", headers=headers, timeout=10, **kwargs)
 
 
 def stop(city: str, country: str = "PT", nights: int = 2, stars: int = 4) -> dict:

@@ -4,11 +4,16 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from agent_service.schemas import (
+    AgentListQuery,
+    AgentLookupQuery,
+    CommissionRateRequest,
+    DocumentUploadRequest,
+    LoginRequest,
+    ProfileUpdate,
+    SignUpRequest,
+)
 from pydantic import ValidationError
-
-from agent_service.schemas import (AgentListQuery, AgentLookupQuery, CommissionRateRequest,
-                                   DocumentUploadRequest, LoginRequest, ProfileUpdate,
-                                   SignUpRequest)
 
 SIGN_UP = {"email": "Someone@Example.COM", "password": "x", "agency_name": " Atlas ",
            "country": "pt"}

@@ -8,12 +8,11 @@ from contextlib import contextmanager
 
 import psycopg
 import pytest
-
-from shared.errors import Conflict, ServiceUnavailable, Unprocessable
-
 from agent_service import repository, service
 from agent_service.cognito import UsernameTaken
 from agent_service.schemas import SignUpRequest
+
+from shared.errors import Conflict, ServiceUnavailable, Unprocessable
 
 REQUEST = SignUpRequest(email="new@example.com", password="Sturdy-pass-2024",
                         agency_name="Atlas", country="PT")

@@ -6,7 +6,6 @@ import json
 
 import boto3
 import pytest
-
 from agent_service.storage import DocumentStore, storage_file_name
 
 

@@ -3,11 +3,11 @@ import datetime
 from decimal import Decimal
 
 import pytest
-
 from booking_service.clients import Addon, PackageInfo
 from booking_service.pricing import quote
 from booking_service.schemas import NewBooking
 from booking_service.service import _check_bookable, fingerprint
+
 from shared.errors import Unprocessable
 
 TODAY = datetime.date(2027, 1, 10)

@@ -8,12 +8,19 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from operator_service import datasource
+from operator_service.datasource import (
+    PACKAGE_TABLES,
+    PACKAGES,
+    STOPS,
+    SUPABASE,
+    USERS,
+    DataSourceError,
+    DataSources,
+    source_of,
+)
 
 from shared.auth import Identity
-
-from operator_service import datasource
-from operator_service.datasource import (PACKAGE_TABLES, PACKAGES, STOPS, SUPABASE, USERS,
-                                         DataSourceError, DataSources, source_of)
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "supabase" / "migrations"
 

@@ -7,13 +7,12 @@ from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
-
-from shared.api import parse_model
-from shared.errors import BadRequest
-
 from operator_service import service
 from operator_service.schemas import BatchQuery, CatalogueQuery, PackageCreate, PackageUpdate
 from operator_service.service import inconsistencies, missing_for_publish
+
+from shared.api import parse_model
+from shared.errors import BadRequest
 
 TODAY = datetime.date(2027, 3, 1)
 STOP = {"city": "Lisbon", "country": "PT", "nights": 3, "hotel_name": "Tivoli", "star_rating": 5}

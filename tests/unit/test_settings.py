@@ -1,9 +1,8 @@
 """Settings are read once and a missing value stops the process at start-up, by name."""
 import pytest
+from agent_service.settings import AgentSettings
 
 from shared.settings import SettingsError, load_settings
-
-from agent_service.settings import AgentSettings
 
 COMPLETE = {"AWS_REGION": "eu-west-1", "AWS_COGNITO_USER_POOL_ID": "eu-west-1_abc",
             "AWS_COGNITO_CLIENT_ID": "one, two", "SUPABASE_URL": "https://proj.supabase.co/",

@@ -17,8 +17,14 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
-from shared.auth import (CognitoVerifier, Identity, JwksCache, SupabaseVerifier, TokenVerifier,
-                         bearer_token)
+from shared.auth import (
+    CognitoVerifier,
+    Identity,
+    JwksCache,
+    SupabaseVerifier,
+    TokenVerifier,
+    bearer_token,
+)
 from shared.errors import ServiceUnavailable, Unauthorized, status_and_code
 
 COGNITO_ISS = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc"

@@ -2,14 +2,13 @@
 import boto3
 from flask import Flask
 
-from shared.db import create_rds_pool, ping
-from shared.settings import load_settings
-from shared.web import configure_service, register_health
-
 from agent_service.cognito import CognitoAccounts
 from agent_service.routes import register_blueprints
 from agent_service.settings import AgentSettings
 from agent_service.storage import DocumentStore
+from shared.db import create_rds_pool, ping
+from shared.settings import load_settings
+from shared.web import configure_service, register_health
 
 SERVICE_NAME = "agent-service"
 

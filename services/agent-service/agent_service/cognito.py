@@ -7,8 +7,15 @@ from typing import Any, Callable
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.errors import (APIError, BadRequest, Conflict, Forbidden, ServiceUnavailable,
-                           Unauthorized, Unprocessable)
+from shared.errors import (
+    APIError,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    ServiceUnavailable,
+    Unauthorized,
+    Unprocessable,
+)
 
 log = logging.getLogger(__name__)
 

@@ -4,16 +4,31 @@ from typing import Callable
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
+from agent_service import service
+from agent_service.schemas import (
+    AgentAdminView,
+    AgentListQuery,
+    AgentLookup,
+    AgentLookupQuery,
+    AgentPage,
+    CommissionRateRequest,
+    ConfirmSignUpRequest,
+    Document,
+    DocumentList,
+    DocumentUpload,
+    DocumentUploadRequest,
+    DownloadLink,
+    LoginRequest,
+    Me,
+    ProfileUpdate,
+    RefreshRequest,
+    SignUpRequest,
+    SignUpResult,
+    Tokens,
+)
 from shared.api import body, query, responds
 from shared.auth import bearer_token
 from shared.web import SOURCE_COGNITO, current_identity, require_identity
-
-from agent_service import service
-from agent_service.schemas import (AgentAdminView, AgentListQuery, AgentLookup, AgentLookupQuery,
-                                   AgentPage, CommissionRateRequest, ConfirmSignUpRequest,
-                                   Document, DocumentList, DocumentUpload, DocumentUploadRequest,
-                                   DownloadLink, LoginRequest, Me, ProfileUpdate, RefreshRequest,
-                                   SignUpRequest, SignUpResult, Tokens)
 
 agents = Blueprint("agents", __name__, url_prefix="/api/agents")
 # Not under /api: the gateway never routes it. booking-service calls it directly with its

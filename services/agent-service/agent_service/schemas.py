@@ -8,10 +8,18 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field,
-                      StringConstraints, model_validator)
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from agent_service.countries import COUNTRY_CODES
+from shared.api import QueryList
 
 AGENT_STATUSES = ("pending", "active", "suspended")
 DOCUMENT_KINDS = ("licence", "id", "contract", "other")
@@ -55,15 +63,6 @@ def _lower_email(value: str) -> str:
     if len(value) > 254:
         raise ValueError("must be at most 254 characters")
     return value.lower()
-
-
-def _comma_separated(value: Any) -> Any:
-    # `sub` may repeat (arriving as a list) or hold a comma-separated list, or both. The
-    # comma form is what fits 100 subs in one request line (gunicorn allows 4094 bytes).
-    values = [value] if isinstance(value, str) else value
-    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-        return value
-    return [part for v in values for part in v.split(",")]
 
 
 # E-mail addresses are kept lower-case, at sign-up and at login alike, so that the
@@ -174,8 +173,7 @@ class DocumentUploadRequest(_Strict):
 class AgentLookupQuery(_Strict):
     """Cognito subs to look up: `sub=a,b,c` (or `sub` repeated), at most 100."""
 
-    sub: Annotated[list[CognitoSub], BeforeValidator(_comma_separated),
-                   Field(min_length=1, max_length=MAX_LOOKUP_SUBS)]
+    sub: QueryList[CognitoSub] = Field(min_length=1, max_length=MAX_LOOKUP_SUBS)
 
 
 # --- answers (documentation) ------------------------------------------------------------

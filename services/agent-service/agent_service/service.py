@@ -7,14 +7,13 @@ from decimal import Decimal
 
 import psycopg
 
-from shared.auth import Identity
-from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
-from shared.web import identity_view
-
 from agent_service import repository
 from agent_service.cognito import CognitoAccounts, UsernameTaken
 from agent_service.schemas import DocumentUploadRequest, SignUpRequest
 from agent_service.storage import DocumentStore, storage_file_name
+from shared.auth import Identity
+from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
+from shared.web import identity_view
 
 log = logging.getLogger(__name__)
 

@@ -1,14 +1,13 @@
 """booking-service: bookings of operators' packages by travel agents."""
 from flask import Flask
 
+from booking_service.routes import blueprint
+from booking_service.service import Dependencies
+from booking_service.settings import BookingSettings
 from shared.db import create_rds_pool, ping
 from shared.http import ServiceClient
 from shared.settings import load_settings
 from shared.web import configure_service, register_health
-
-from booking_service.routes import blueprint
-from booking_service.service import Dependencies
-from booking_service.settings import BookingSettings
 
 SERVICE_NAME = "booking-service"
 

@@ -91,7 +91,7 @@ def lookup_packages(client: ServiceClient, ids: Iterable[str]) -> dict[str, Pack
     """Packages the caller may see, by id; one call per 100 ids."""
     found = {}
     for chunk in _chunks(sorted({str(i) for i in ids})):
-        for row in _get_data(client, "/internal/packages", [("id", i) for i in chunk]):
+        for row in _get_data(client, "/internal/packages", [("id", ",".join(chunk))]):
             found[row["id"]] = PackageInfo(
                 id=row["id"], operator_id=row["operator_id"], title=row["title"],
                 status=row["status"], price_per_traveller=_decimal(row["price_per_traveller"]),

@@ -3,11 +3,10 @@ import datetime
 
 from flask import Blueprint, current_app, jsonify, request
 
-from shared.api import body, query, responds
-from shared.web import current_identity, require_identity
-
 from booking_service import service
 from booking_service.schemas import BookingFilter, NewBooking
+from shared.api import body, query, responds
+from shared.web import current_identity, require_identity
 
 blueprint = Blueprint("bookings", __name__, url_prefix="/api/bookings")
 

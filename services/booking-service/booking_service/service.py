@@ -8,14 +8,19 @@ from dataclasses import dataclass
 
 from psycopg import errors as pg_errors
 
-from shared.auth import Identity
-from shared.errors import (BadRequest, Conflict, Forbidden, NotFound, ServiceUnavailable,
-                           Unprocessable)
-from shared.http import ServiceClient
-
 from booking_service import clients, repository
 from booking_service.pricing import quote
 from booking_service.schemas import BookingFilter, NewBooking
+from shared.auth import Identity
+from shared.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    ServiceUnavailable,
+    Unprocessable,
+)
+from shared.http import ServiceClient
 
 # Which status a booking may move to, from which, and who moves it.
 TRANSITIONS = {

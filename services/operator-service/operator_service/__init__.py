@@ -1,13 +1,12 @@
 """operator-service: tour operators' multi-city hotel packages, on Supabase."""
 from flask import Flask
 
-from shared.db import create_pool, with_default_tls
-from shared.settings import load_settings
-from shared.web import configure_service, register_health
-
 from operator_service.datasource import SUPABASE, DataSources
 from operator_service.routes import register_blueprints
 from operator_service.settings import OperatorSettings
+from shared.db import create_pool, with_default_tls
+from shared.settings import load_settings
+from shared.web import configure_service, register_health
 
 SERVICE_NAME = "operator-service"
 

@@ -5,16 +5,15 @@ from __future__ import annotations
 import datetime
 import json
 import uuid
-from functools import partial
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import Iterable
 
 from psycopg import sql
 from psycopg.types.json import set_json_loads
 
-from operator_service.datasource import (ADDONS, CHANGES, EXCLUSIONS, PACKAGES, STOPS,
-                                         USERS)
+from operator_service.datasource import ADDONS, CHANGES, EXCLUSIONS, PACKAGES, STOPS, USERS
 
 # Operator profile ----------------------------------------------------------------------------
 

@@ -6,15 +6,27 @@
 """
 from flask import Blueprint, Flask, current_app, jsonify, url_for
 
-from shared.api import body, query, responds
-from shared.web import SOURCE_SUPABASE, current_identity, require_identity
-
 from operator_service import service
 from operator_service.datasource import DataSources
-from operator_service.schemas import (AddonIn, BatchQuery, CatalogueQuery, ChangePage,
-                                      ExclusionIn, OperatorMe, OperatorUpdate, OwnPackagesQuery,
-                                      Package, PackageBatch, PackageCreate, PackagePage,
-                                      PackageUpdate, PageQuery, StopAdd)
+from operator_service.schemas import (
+    AddonIn,
+    BatchQuery,
+    CatalogueQuery,
+    ChangePage,
+    ExclusionIn,
+    OperatorMe,
+    OperatorUpdate,
+    OwnPackagesQuery,
+    Package,
+    PackageBatch,
+    PackageCreate,
+    PackagePage,
+    PackageUpdate,
+    PageQuery,
+    StopAdd,
+)
+from shared.api import body, query, responds
+from shared.web import SOURCE_SUPABASE, current_identity, require_identity
 
 operators = Blueprint("operators", __name__, url_prefix="/api/operators")
 packages = Blueprint("packages", __name__, url_prefix="/api/packages")

@@ -12,7 +12,9 @@ import uuid
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.api import QueryList
 
 MAX_STOPS = 30
 MAX_ADDONS = 30
@@ -150,15 +152,9 @@ class CatalogueQuery(PageQuery):
 
 
 class BatchQuery(_Input):
-    """Package ids: `?id=<uuid>&id=<uuid>...`, at most 100."""
+    """Package ids: `?id=<uuid>,<uuid>` (or `id` repeated), at most 100."""
 
-    id: list[uuid.UUID] = Field(min_length=1, max_length=MAX_BATCH)
-
-    @field_validator("id", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        # The query string gives a lone `id` as a string, repeated ones as a list.
-        return [value] if isinstance(value, str) else value
+    id: QueryList[uuid.UUID] = Field(min_length=1, max_length=MAX_BATCH)
 
 
 # Answers (documentation only) -----------------------------------------------------------------

@@ -8,15 +8,20 @@ import datetime
 from contextlib import contextmanager
 from typing import Iterable, Iterator
 
-from shared.auth import Identity
-from shared.errors import Conflict, NotFound, Unprocessable
-from shared.web import identity_view
-
 from operator_service import repository
 from operator_service.datasource import CHANGES, PACKAGE_TABLES, PACKAGES, USERS, DataSources
 from operator_service.repository import PackageFilter
-from operator_service.schemas import (MAX_ADDONS, MAX_EXCLUSIONS, MAX_STOPS, CatalogueQuery,
-                                      PackageCreate, PackageUpdate)
+from operator_service.schemas import (
+    MAX_ADDONS,
+    MAX_EXCLUSIONS,
+    MAX_STOPS,
+    CatalogueQuery,
+    PackageCreate,
+    PackageUpdate,
+)
+from shared.auth import Identity
+from shared.errors import Conflict, NotFound, Unprocessable
+from shared.web import identity_view
 
 PARTS = ("stops", "addons", "exclusions")
 PART_LIMITS = {"stops": MAX_STOPS, "addons": MAX_ADDONS, "exclusions": MAX_EXCLUSIONS}

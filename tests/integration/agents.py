@@ -1,4 +1,4 @@
-"""Helpers and fixtures shared by the agent-service tests (this module has no tests).
+"""Helpers shared by the tests that need travel agents.
 
 Every agent is made through the public API (sign-up, confirm, login) with a unique
 e-mail, so the tests never depend on each other or on the demo data."""
@@ -7,18 +7,10 @@ from __future__ import annotations
 import uuid
 
 import psycopg
-import pytest
-import requests
 
-from tests.helpers import bearer
+from tests.helpers import api
 
 PASSWORD = "Sturdy-pass-2024"
-
-
-def api(gateway: str, method: str, path: str, token: str | None = None, **kwargs):
-    """One request through the gateway."""
-    headers = {**(bearer(token) if token else {}), **kwargs.pop("headers", {})}
-    return requests.request(method, f"{gateway}{path}", headers=headers, timeout=10, **kwargs)
 
 
 def new_email(prefix: str = "agent") -> str:
@@ -80,16 +72,3 @@ def cognito_user(cognito, stack_env, email: str) -> dict | None:
                                       Username=email)
     except cognito.exceptions.UserNotFoundException:
         return None
-
-
-@pytest.fixture(scope="module")
-def admin(stack_env, cognito, gateway) -> dict:
-    """A member of the Cognito group `admins`, made with the admin APIs (no agent row)."""
-    pool_id, email = stack_env["AWS_COGNITO_USER_POOL_ID"], new_email("admin")
-    cognito.admin_create_user(UserPoolId=pool_id, Username=email, MessageAction="SUPPRESS",
-                              UserAttributes=[{"Name": "email", "Value": email},
-                                              {"Name": "email_verified", "Value": "true"}])
-    cognito.admin_set_user_password(UserPoolId=pool_id, Username=email, Password=PASSWORD,
-                                    Permanent=True)
-    cognito.admin_add_user_to_group(UserPoolId=pool_id, Username=email, GroupName="admins")
-    return {"email": email, "token": login(gateway, email)["access_token"]}
