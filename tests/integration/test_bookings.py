@@ -14,34 +14,12 @@ import pytest
 from devstack import processes, stack
 from tests.helpers import access_log, api
 from tests.integration.agents import new_agent, set_status
+from tests.integration.packages import publish_package
 
 pytestmark = pytest.mark.stack
 
 TODAY = datetime.date.today()
 DEPARTURE = TODAY + datetime.timedelta(days=30)
-
-
-def publish_package(gateway, operator_token, *, capacity=10, price="1000.00") -> dict:
-    """A published package with two stops and two add-ons."""
-    created = api(gateway, "POST", "/api/operators/me/packages", operator_token, json={
-        "title": f"Test tour {uuid.uuid4().hex[:6]}", "description": "for booking tests",
-        "price_per_traveller": price, "currency": "EUR", "min_travellers": 1,
-        "max_travellers": min(6, capacity), "capacity_per_departure": capacity,
-        "first_departure_date": str(TODAY + datetime.timedelta(days=7)),
-        "last_departure_date": str(TODAY + datetime.timedelta(days=120)),
-        "stops": [{"city": "Lisbon", "country": "PT", "nights": 3, "hotel_name": "Tivoli",
-                   "star_rating": 5},
-                  {"city": "Porto", "country": "PT", "nights": 2, "hotel_name": "Infante",
-                   "star_rating": 4}],
-        "addons": [{"name": "Insurance", "price": "45.00", "pricing": "per_traveller"},
-                   {"name": "Airport transfer", "price": "100.00", "pricing": "per_booking"}],
-        "exclusions": [{"text": "Flights"}]})
-    assert created.status_code == 201, created.text
-    package = created.json()
-    published = api(gateway, "POST", f"/api/operators/me/packages/{package['id']}/publish",
-                    operator_token)
-    assert published.status_code == 200, published.text
-    return published.json()
 
 
 def booking_body(package, travellers=2, addons=(), date=DEPARTURE) -> dict:

@@ -1,0 +1,43 @@
+"""Helpers for tests that need tour operators' packages."""
+from __future__ import annotations
+
+import datetime
+import uuid
+
+from tests.helpers import api
+
+TODAY = datetime.date.today()
+
+
+def package_fields(*, capacity: int = 10, price: str = "1000.00") -> dict:
+    """A complete package: two stops, two add-ons, a window from next week."""
+    return {
+        "title": f"Test tour {uuid.uuid4().hex[:6]}", "description": "for tests",
+        "price_per_traveller": price, "currency": "EUR", "min_travellers": 1,
+        "max_travellers": min(6, capacity), "capacity_per_departure": capacity,
+        "first_departure_date": str(TODAY + datetime.timedelta(days=7)),
+        "last_departure_date": str(TODAY + datetime.timedelta(days=120)),
+        "stops": [{"city": "Lisbon", "country": "PT", "nights": 3, "hotel_name": "Tivoli",
+                   "star_rating": 5},
+                  {"city": "Porto", "country": "PT", "nights": 2, "hotel_name": "Infante",
+                   "star_rating": 4}],
+        "addons": [{"name": "Insurance", "price": "45.00", "pricing": "per_traveller"},
+                   {"name": "Airport transfer", "price": "100.00", "pricing": "per_booking"}],
+        "exclusions": [{"text": "Flights"}]}
+
+
+def draft_package(gateway: str, operator_token: str, **fields) -> dict:
+    """A draft package of the operator, made through the API."""
+    created = api(gateway, "POST", "/api/operators/me/packages", operator_token,
+                  json=package_fields(**fields))
+    assert created.status_code == 201, created.text
+    return created.json()
+
+
+def publish_package(gateway: str, operator_token: str, **fields) -> dict:
+    """A published package of the operator, made through the API."""
+    package = draft_package(gateway, operator_token, **fields)
+    published = api(gateway, "POST", f"/api/operators/me/packages/{package['id']}/publish",
+                    operator_token)
+    assert published.status_code == 200, published.text
+    return published.json()
