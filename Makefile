@@ -31,7 +31,8 @@ status: venv
 test: venv system-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-## Gateway vs direct throughput with wrk, on a running `make up` stack.
+## Benchmarks on a running `make up` stack: gateway overhead (wrk), bookings page cost.
 bench: venv
 	@WITH_BENCH=1 devstack/system-deps.sh
 	$(PY) bench/gateway_overhead.py --env $(STATE)/stack.env
+	$(PY) bench/bookings_page.py --env $(STATE)/stack.env

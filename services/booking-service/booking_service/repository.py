@@ -9,6 +9,10 @@ _COLUMNS = """id, agent_sub, package_id, operator_id, departure_date, traveller_
               travellers, lead_traveller_name, lead_traveller_email, addons, price_breakdown,
               total_price, commission_rate, commission_amount, currency, status,
               created_at, updated_at"""
+# A list row is what a dashboard table shows; the whole booking is one GET away.
+_LIST_COLUMNS = """id, agent_sub, package_id, operator_id, departure_date, traveller_count,
+                   lead_traveller_name, total_price, commission_amount, currency, status,
+                   created_at, updated_at"""
 
 
 def find_by_idempotency_key(*, conn, agent_sub: str, key: str) -> dict | None:
@@ -96,7 +100,8 @@ def list_bookings(*, conn, owner_column: str, owner: str, status: str | None,
         where.append("departure_date <= %(to)s")
     clause = " and ".join(where)
     rows = conn.execute(
-        f"""select {_COLUMNS}, count(*) over () as total from bookings.bookings where {clause}
+        f"""select {_LIST_COLUMNS}, count(*) over () as total from bookings.bookings
+             where {clause}
              order by created_at desc, id limit %(limit)s offset %(offset)s""", params).fetchall()
     total = rows[0]["total"] if rows else conn.execute(
         f"select count(*) as total from bookings.bookings where {clause}", params).fetchone()["total"]

@@ -4,8 +4,10 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from flask import copy_current_request_context, g
 from psycopg import errors as pg_errors
 
 from booking_service import clients, repository
@@ -154,18 +156,43 @@ class _LostRace(Exception):
     pass
 
 
+# Both lookups of a page run at once: the page waits for the slower one, not for the sum.
+_LOOKUPS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="lookup")
+
+
+def _in_parallel(**calls):
+    """Run callables concurrently in this request's context; each result or its
+    ServiceUnavailable."""
+    request_id = g.get("request_id")
+
+    def in_context(call):
+        @copy_current_request_context
+        def run():
+            g.request_id = request_id  # `g` is not carried into the copied context
+            return call()
+        return run
+
+    futures = {name: _LOOKUPS.submit(in_context(call)) for name, call in calls.items()}
+    results = {}
+    for name, future in futures.items():
+        try:
+            results[name] = future.result()
+        except ServiceUnavailable as exc:
+            results[name] = exc
+    return results
+
+
 def _enrich(rows: list[dict], *, deps: Dependencies) -> tuple[list[dict], list[str]]:
     """Add package and agent details fetched in one batch per service; name what failed."""
-    degraded = []
-    packages, agents = {}, {}
-    try:
-        packages = clients.lookup_packages(deps.operators, {str(r["package_id"]) for r in rows})
-    except ServiceUnavailable:
-        degraded.append(deps.operators.name)
-    try:
-        agents = clients.lookup_agents(deps.agents, {r["agent_sub"] for r in rows})
-    except ServiceUnavailable:
-        degraded.append(deps.agents.name)
+    found = _in_parallel(
+        packages=lambda: clients.lookup_packages(deps.operators,
+                                                 {str(r["package_id"]) for r in rows}),
+        agents=lambda: clients.lookup_agents(deps.agents, {r["agent_sub"] for r in rows}))
+    degraded = [client.name for key, client in (("packages", deps.operators),
+                                                ("agents", deps.agents))
+                if isinstance(found[key], ServiceUnavailable)]
+    packages = {} if isinstance(found["packages"], ServiceUnavailable) else found["packages"]
+    agents = {} if isinstance(found["agents"], ServiceUnavailable) else found["agents"]
     for row in rows:
         package = packages.get(str(row["package_id"]))
         agent = agents.get(row["agent_sub"])

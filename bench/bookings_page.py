@@ -1,0 +1,110 @@
+"""Cost of composing a bookings page: GET /api/bookings with 50 rows (booking-service asks
+agent-service and operator-service for the whole page in one batch each) vs one plain call
+to agent-service, interleaved in one run. Prints p50/p99 of both, their ratio, and how many
+downstream calls one page made (read from the services' access logs by request id).
+
+    make bench            # both benchmarks, against the `make up` stack
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import requests
+
+ROWS = 50
+
+
+def read_env(path: Path) -> dict[str, str]:
+    """KEY=value lines of a stack.env file."""
+    return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+
+
+def ensure_bookings(env: dict[str, str], session: requests.Session, token: str) -> None:
+    """The demo agent has at least 50 bookings (idempotency keys make reruns add none)."""
+    auth = {"Authorization": f"Bearer {token}"}
+    catalogue = session.get(f"{env['GATEWAY_URL']}/api/packages", params={"city": "Lisbon"},
+                            headers=auth, timeout=10).json()["data"]
+    package = catalogue[0]
+    first = datetime.date.fromisoformat(package["first_departure_date"])
+    for i in range(ROWS):
+        body = {"package_id": package["id"], "departure_date": str(first + datetime.timedelta(days=i)),
+                "travellers": [{"full_name": f"Bench traveller {i}", "email": "bench@example.com"}]}
+        response = session.post(f"{env['GATEWAY_URL']}/api/bookings", json=body, timeout=10,
+                                headers={**auth, "Idempotency-Key": f"bench-page-{i}"})
+        if response.status_code not in (200, 201):
+            raise SystemExit(f"could not make bench booking {i}: {response.text}")
+
+
+def timed_get(session: requests.Session, url: str, headers: dict, params=None) -> float:
+    """Milliseconds for one GET that must answer 200."""
+    start = time.perf_counter()
+    response = session.get(url, headers=headers, params=params, timeout=10)
+    elapsed = (time.perf_counter() - start) * 1000
+    if response.status_code != 200:
+        raise SystemExit(f"{url}: {response.status_code} {response.text[:200]}")
+    return elapsed
+
+
+def downstream_calls(logs: Path, request_id: str) -> dict[str, int]:
+    """Calls one request made to each dependency, from their access logs."""
+    time.sleep(0.5)
+    counts = {}
+    for service in ("agent-service", "operator-service"):
+        lines = (logs / f"{service}.access.log").read_text().splitlines()
+        counts[service] = sum(1 for line in lines if json.loads(line)["request_id"] == request_id)
+    return counts
+
+
+def percentile(samples: list[float], q: float) -> float:
+    """The q-th percentile (0-100) of samples."""
+    return statistics.quantiles(samples, n=100, method="inclusive")[int(q) - 1]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--env", type=Path, default=Path(".dev/stack.env"))
+    parser.add_argument("--samples", type=int, default=300, help="requests per target")
+    args = parser.parse_args(argv)
+    env = read_env(args.env)
+    session = requests.Session()
+    login = session.post(f"{env['GATEWAY_URL']}/api/agents/login", timeout=10,
+                         json={"email": env["DEMO_AGENT_EMAIL"], "password": env["DEMO_AGENT_PASSWORD"]})
+    login.raise_for_status()
+    token = login.json()["access_token"]
+    sub = json.loads(__import__("base64").urlsafe_b64decode(token.split(".")[1] + "=="))["sub"]
+    ensure_bookings(env, session, token)
+
+    page_url = f"{env['BOOKING_SERVICE_URL']}/api/bookings"
+    lookup_url = f"{env['AGENT_SERVICE_URL']}/internal/agents"
+    request_id = f"bench-{uuid.uuid4().hex}"
+    headers = {"Authorization": f"Bearer {token}"}
+    page = session.get(page_url, params={"limit": ROWS}, timeout=10,
+                       headers={**headers, "X-Request-ID": request_id}).json()
+    rows = len(page["data"])
+    calls = downstream_calls(args.env.parent / "logs", request_id)
+
+    page_ms, lookup_ms = [], []
+    for _ in range(args.samples):  # interleaved, so drift in the machine hits both alike
+        page_ms.append(timed_get(session, page_url, headers, {"limit": ROWS}))
+        lookup_ms.append(timed_get(session, lookup_url, headers, {"sub": sub}))
+    p50_page, p50_one = statistics.median(page_ms), statistics.median(lookup_ms)
+    print(f"GET /api/bookings?limit={ROWS} ({rows} rows) vs GET /internal/agents (1 sub), "
+          f"{args.samples} interleaved samples each, one connection")
+    print(f"{'target':28} {'p50 ms':>8} {'p99 ms':>8}")
+    print(f"{'bookings page (50 rows)':28} {p50_page:8.2f} {percentile(page_ms, 99):8.2f}")
+    print(f"{'one agent-service call':28} {p50_one:8.2f} {percentile(lookup_ms, 99):8.2f}")
+    print(f"p50 ratio page/one call: {p50_page / p50_one:.2f} (goal <= 2)")
+    print(f"downstream calls for one page: {calls} (goal: at most 1 each)")
+    return 0 if rows >= ROWS and all(c <= 1 for c in calls.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
