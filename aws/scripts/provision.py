@@ -71,8 +71,9 @@ def ensure_group(cognito, pool_id: str, name: str) -> None:
             raise
 
 
-def ensure_bucket(s3, region: str) -> None:
-    """A private bucket for agents' documents."""
+def ensure_bucket(s3, region: str, *, cors_origins: list[str]) -> None:
+    """A private bucket for agents' documents, which browsers on the dashboard's origins
+    may upload to (presigned POST) and download from (presigned GET)."""
     try:
         if region == "us-east-1":
             s3.create_bucket(Bucket=BUCKET)
@@ -86,6 +87,9 @@ def ensure_bucket(s3, region: str) -> None:
     s3.put_public_access_block(Bucket=BUCKET, PublicAccessBlockConfiguration={
         "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
         "RestrictPublicBuckets": True})
+    s3.put_bucket_cors(Bucket=BUCKET, CORSConfiguration={"CORSRules": [{
+        "AllowedOrigins": cors_origins, "AllowedMethods": ["POST", "GET"],
+        "AllowedHeaders": ["*"], "MaxAgeSeconds": 3600}]})
 
 
 def ensure_db_secret(secretsmanager, *, secret_id: str, role: str, host: str, port: int,
@@ -110,7 +114,8 @@ def sync_role_passwords(*, admin_conninfo: str, credentials: list[dict]) -> None
                 sql.Identifier(cred["username"]), sql.Literal(cred["password"])))
 
 
-def provision(*, rds_admin_url: str, rds_host: str, rds_port: int, rds_database: str) -> dict:
+def provision(*, rds_admin_url: str, rds_host: str, rds_port: int, rds_database: str,
+              cors_origins: list[str]) -> dict:
     """Create or find every AWS resource; return the ids services are configured with."""
     session = boto3.session.Session()
     region = session.region_name
@@ -118,7 +123,7 @@ def provision(*, rds_admin_url: str, rds_host: str, rds_port: int, rds_database:
     pool_id = ensure_user_pool(cognito)
     client_id = ensure_app_client(cognito, pool_id)
     ensure_group(cognito, pool_id, ADMIN_GROUP)
-    ensure_bucket(session.client("s3"), region)
+    ensure_bucket(session.client("s3"), region, cors_origins=cors_origins)
     secretsmanager = session.client("secretsmanager")
     credentials = [ensure_db_secret(secretsmanager, secret_id=secret_id, role=role,
                                     host=rds_host, port=rds_port, dbname=rds_database)
@@ -137,9 +142,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rds-host", required=True)
     parser.add_argument("--rds-port", type=int, default=5432)
     parser.add_argument("--rds-database", default="travel_agent_db")
+    parser.add_argument("--dashboard-origin", action="append", dest="origins",
+                        help="origin of the dashboard (repeatable); default http://localhost:3000")
     args = parser.parse_args(argv)
     print(json.dumps(provision(rds_admin_url=args.rds_admin_url, rds_host=args.rds_host,
-                               rds_port=args.rds_port, rds_database=args.rds_database)))
+                               rds_port=args.rds_port, rds_database=args.rds_database,
+                               cors_origins=args.origins or ["http://localhost:3000"])))
     return 0
 
 
