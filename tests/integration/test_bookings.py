@@ -3,6 +3,8 @@ both sides see it, and it stays right under retries, races and a dead dependency
 from __future__ import annotations
 
 import datetime
+import os
+import signal
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -244,3 +246,30 @@ def _wait_until_enriched(gateway, token, timeout=20.0):
             return
         time.sleep(0.5)
     raise AssertionError("bookings stayed degraded after the dependency came back")
+
+
+def test_a_hung_dependency_costs_one_timeout_then_the_breaker_fails_fast(
+        gateway, package, active_agent, test_layout):
+    """A dependency that accepts connections but never answers (SIGSTOP) is cut off by the
+    read timeout, and after a few failures each worker's circuit breaker stops waiting."""
+    assert book(gateway, active_agent["token"], booking_body(package, 1)).status_code == 201
+    pid = processes.running_pid(test_layout, "operator-service")
+    os.killpg(pid, signal.SIGSTOP)
+
+    def timed_list():
+        start = time.monotonic()
+        response = api(gateway, "GET", "/api/bookings", active_agent["token"])
+        return response, time.monotonic() - start
+
+    try:
+        first, seconds = timed_list()
+        assert first.status_code == 200 and first.json()["degraded"] == ["operator-service"]
+        assert seconds < 5, seconds  # one read timeout (2 s), not a hung worker
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(lambda _: timed_list(), range(24)))
+        later, seconds = timed_list()
+        assert later.json()["degraded"] == ["operator-service"]
+        assert seconds < 1, seconds  # the breaker is open: no waiting on the dead service
+    finally:
+        os.killpg(pid, signal.SIGCONT)
+        _wait_until_enriched(gateway, active_agent["token"])
