@@ -26,17 +26,18 @@ def package_fields(*, capacity: int = 10, price: str = "1000.00") -> dict:
         "exclusions": [{"text": "Flights"}]}
 
 
-def draft_package(gateway: str, operator_token: str, **fields) -> dict:
-    """A draft package of the operator, made through the API."""
+def draft_package(gateway: str, operator_token: str, body: dict | None = None, **fields) -> dict:
+    """A draft package of the operator, made through the API (`body`, or the defaults)."""
     created = api(gateway, "POST", "/api/operators/me/packages", operator_token,
-                  json=package_fields(**fields))
+                  json=body or package_fields(**fields))
     assert created.status_code == 201, created.text
     return created.json()
 
 
-def publish_package(gateway: str, operator_token: str, **fields) -> dict:
+def publish_package(gateway: str, operator_token: str, body: dict | None = None,
+                    **fields) -> dict:
     """A published package of the operator, made through the API."""
-    package = draft_package(gateway, operator_token, **fields)
+    package = draft_package(gateway, operator_token, body, **fields)
     published = api(gateway, "POST", f"/api/operators/me/packages/{package['id']}/publish",
                     operator_token)
     assert published.status_code == 200, published.text

@@ -10,6 +10,7 @@ import requests
 
 from tests.helpers import Operator, bearer, logged_request_ids
 from tests.helpers import api as call
+from tests.integration.packages import draft_package, publish_package
 
 pytestmark = pytest.mark.stack
 
@@ -49,18 +50,11 @@ def package_body(**overrides) -> dict:
 
 
 def create(gateway: str, operator: Operator, **overrides) -> dict:
-    response = call(gateway, "POST", "/api/operators/me/packages", operator.token,
-                    json=package_body(**overrides))
-    assert response.status_code == 201, response.text
-    return response.json()
+    return draft_package(gateway, operator.token, package_body(**overrides))
 
 
 def published(gateway: str, operator: Operator, **overrides) -> dict:
-    package = create(gateway, operator, **overrides)
-    response = call(gateway, "POST", f"/api/operators/me/packages/{package['id']}/publish",
-                    operator.token)
-    assert response.status_code == 200, response.text
-    return response.json()
+    return publish_package(gateway, operator.token, package_body(**overrides))
 
 
 def own(package_id: str, suffix: str = "") -> str:
