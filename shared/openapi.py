@@ -2,6 +2,7 @@
 that validate them (recorded by `shared.api`), served at GET /openapi.json."""
 from __future__ import annotations
 
+import inspect
 import re
 from typing import Any
 
@@ -48,19 +49,24 @@ class _Document:
 
 def _path_and_parameters(rule) -> tuple[str, list[dict]]:
     params = []
-    for converter, name in re.findall(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>", rule.rule):
-        params.append({"name": name, "in": "path", "required": True,
-                       "schema": _CONVERTERS.get(converter or "default", {"type": "string"})})
+    for converter, args, name in re.findall(r"<(?:(\w+)(?:\(([^)]*)\))?:)?(\w+)>", rule.rule):
+        schema = _CONVERTERS.get(converter or "default", {"type": "string"})
+        if converter == "any":  # <any(a, b):name> takes one of the listed words
+            schema = {"type": "string", "enum": [a.strip() for a in args.split(",")]}
+        params.append({"name": name, "in": "path", "required": True, "schema": schema})
     return re.sub(r"<(?:\w+(?:\([^)]*\))?:)?(\w+)>", r"{\1}", rule.rule), params
 
 
 def _operation(doc: _Document, endpoint: str, view, path_params: list[dict]) -> dict:
     meta = getattr(view, API_ATTR, {})
-    lines = (view.__doc__ or endpoint).strip().splitlines()
-    op: dict[str, Any] = {"operationId": endpoint.replace(".", "_"), "summary": lines[0],
-                          "parameters": list(path_params)}
-    if len(lines) > 1:
-        op["description"] = " ".join(line.strip() for line in lines[1:]).strip()
+    # The docstring's first paragraph is the summary, the rest the description.
+    summary, _, rest = inspect.cleandoc(view.__doc__ or endpoint).partition("\n\n")
+    # Operations are grouped by blueprint: agents, packages, internal, health...
+    op: dict[str, Any] = {"operationId": endpoint.replace(".", "_"),
+                          "summary": " ".join(summary.split()),
+                          "tags": [endpoint.split(".")[0]], "parameters": list(path_params)}
+    if rest.strip():
+        op["description"] = rest.strip()
     errors = set()
     if "query" in meta:
         op["parameters"] += doc.query_parameters(meta["query"])

@@ -105,10 +105,12 @@ def register_health(app: Flask, checks: dict[str, Callable[[], None]]) -> None:
 
     @bp.get("/health")
     def health():
+        """The process is alive (no dependency is checked)."""
         return jsonify(status="ok", service=app.config["SERVICE_NAME"])
 
     @bp.get("/ready")
     def ready():
+        """Every dependency answers; 503 naming the failing ones otherwise."""
         results, failing = {}, []
         for part, check in checks.items():
             try:

@@ -70,3 +70,17 @@ def test_query_validation_uses_the_same_model():
     assert response.get_json()["error"]["details"][0]["field"] == "limit"
     ok = client.get("/api/things/8d0fd2b3-9ca7-4d9e-a95f-9e13dded323e?limit=5")
     assert ok.get_json()["name"] == "5"
+
+
+def test_a_choice_in_the_path_is_an_enum():
+    app = make_app()
+
+    @app.post("/api/things/<uuid:thing_id>/<any(open, close):action>")
+    def act(thing_id, action):
+        """Open or close a thing."""
+        return {}
+
+    op = build_openapi(app, title="t", version="1")["paths"]["/api/things/{thing_id}/{action}"]
+    params = {p["name"]: p["schema"] for p in op["post"]["parameters"]}
+    assert params["action"] == {"type": "string", "enum": ["open", "close"]}
+    assert op["post"]["tags"] == ["act"] and op["post"]["summary"] == "Open or close a thing."
