@@ -11,12 +11,8 @@ graceful_timeout = 10
 keepalive = 15
 accesslog = os.environ.get("ACCESS_LOG", "-")
 errorlog = "-"
-access_log_format = (
-    '{"time":"%(t)s","request_id":"%({x-request-id}i)s","method":"%(m)s","path":"%(U)s",'
-    '"status":%(s)s,"bytes":"%(B)s","duration_ms":%(M)s,'
-    # What the gateway said about the caller: for audit; services verify the token anyway.
-    '"gateway_source":"%({x-auth-source}i)s","gateway_subject":"%({x-auth-subject}i)s"}'
-)
+# One JSON object per line (see shared/gunicorn_logging.py).
+logger_class = "shared.gunicorn_logging.JsonAccessLogger"
 # gunicorn's control socket lives at one path per user: with a dozen gunicorns on a machine
 # they would fight over it, and nothing here uses it.
 control_socket_disable = True

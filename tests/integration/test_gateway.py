@@ -214,3 +214,11 @@ def test_gateway_serves_the_docs_of_all_three_services(gateway):
         doc = requests.get(f"{gateway}/docs/{service}.json", timeout=10).json()
         assert doc["openapi"].startswith("3.") and doc["info"]["title"] == service
         assert any(path.startswith(prefix) for path in doc["paths"])
+
+
+def test_access_logs_stay_json_whatever_the_path(gateway, test_layout, agent_token):
+    response = call(gateway, '/api/agents/me%01"},{"forged":"1', agent_token)
+    rid = response.headers["X-Request-ID"]
+    time.sleep(0.3)
+    [line] = [e for e in access_log(test_layout.logs, "agent-service") if e["request_id"] == rid]
+    assert line["path"] == '/api/agents/me\x01"},{"forged":"1' and "forged" not in line
