@@ -17,13 +17,9 @@ import uuid
 from pathlib import Path
 
 import requests
+from stackenv import read_env
 
 ROWS = 50
-
-
-def read_env(path: Path) -> dict[str, str]:
-    """KEY=value lines of a stack.env file."""
-    return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
 
 
 def ensure_bookings(env: dict[str, str], session: requests.Session, token: str) -> None:

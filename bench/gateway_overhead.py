@@ -14,13 +14,9 @@ import sys
 from pathlib import Path
 
 import requests
+from stackenv import read_env
 
 PATH = "/api/agents/me"
-
-
-def read_env(path: Path) -> dict[str, str]:
-    """KEY=value lines of a stack.env file."""
-    return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
 
 
 def _ms(value: str, unit: str) -> float:

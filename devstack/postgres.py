@@ -5,10 +5,10 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from urllib.parse import quote
 
 import psycopg
 from psycopg import sql
-from psycopg.conninfo import make_conninfo
 
 from devstack.layout import PG_BIN, Layout
 
@@ -32,10 +32,10 @@ def _give_to_postgres(*paths: Path) -> None:
 
 
 def admin_conninfo(layout: Layout, part: str, *, password: str, dbname: str) -> str:
-    """Superuser connection over verified TLS."""
-    return make_conninfo(host=layout.host, port=layout.port(part), user="postgres",
-                         password=password, dbname=dbname, sslmode="verify-full",
-                         sslrootcert=str(layout.tls / "ca.pem"))
+    """Superuser connection over verified TLS, as a URI (no spaces: stack.env is sourced
+    by shells)."""
+    return (f"postgresql://postgres:{quote(password, safe='')}@{layout.host}:{layout.port(part)}/"
+            f"{dbname}?sslmode=verify-full&sslrootcert={quote(str(layout.tls / 'ca.pem'))}")
 
 
 def is_running(layout: Layout, part: str) -> bool:

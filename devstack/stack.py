@@ -5,6 +5,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -237,8 +238,9 @@ def up(layout: Layout) -> dict[str, str]:
 
 
 def write_env_file(layout: Layout, env: dict[str, str]) -> None:
-    """KEY=value lines any tool (or `set -a; . .dev/stack.env`) can read."""
-    lines = [f"{key}={value}" for key, value in env.items()]
+    """KEY=value lines, quoted where a shell needs it, so `set -a; . .dev/stack.env` and
+    env-file readers (docker, python-dotenv) read the same values."""
+    lines = [f"{key}={shlex.quote(value)}" for key, value in env.items()]
     path = layout.state / "stack.env"
     path.write_text("\n".join(lines) + "\n")
     path.chmod(0o600)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 
 import pytest
@@ -44,3 +45,12 @@ def test_a_second_up_changes_nothing(test_layout, stack_env, capsys):
     assert {name: processes.running_pid(test_layout, name) for name in stack.PROCESS_ORDER} == pids
     out = capsys.readouterr().out
     assert "started" not in out and "restarted" not in out
+
+
+def test_stack_env_reads_the_same_in_a_shell(test_layout, stack_env):
+    """`set -a; . .dev/stack.env` (as the README says) gives exactly the stack's values."""
+    script = f'set -a; . "{test_layout.state / "stack.env"}"; env -0'
+    output = subprocess.run(["bash", "-c", script], capture_output=True, text=True,
+                            env={"PATH": "/usr/bin:/bin"}, check=True).stdout
+    shell = dict(item.split("=", 1) for item in output.split("\0") if "=" in item)
+    assert {k: shell.get(k) for k in stack_env} == stack_env
