@@ -1,7 +1,7 @@
 """booking-service: bookings of operators' packages by travel agents."""
 from flask import Flask
 
-from booking_service.routes import blueprint
+from booking_service.routes import register_blueprints
 from booking_service.service import Dependencies
 from booking_service.settings import BookingSettings
 from shared.db import create_rds_pool, ping
@@ -18,14 +18,21 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__)
     configure_service(app, name=SERVICE_NAME, settings=settings)
     pool = create_rds_pool(settings, name=SERVICE_NAME)
+    deps = open_dependencies(settings)
+    app.extensions.update(rds=pool, dependencies=deps)
+    register_health(app, checks={"rds": lambda: ping(pool),
+                                 deps.agents.name: deps.agents.check_health,
+                                 deps.operators.name: deps.operators.check_health})
+    register_blueprints(app)
+    return app
+
+
+def open_dependencies(settings: BookingSettings) -> Dependencies:
+    """HTTP clients of the two services a booking is composed from."""
     timeouts = {"connect_timeout": settings.http_connect_timeout,
                 "read_timeout": settings.http_read_timeout}
-    agents = ServiceClient(name="agent-service", base_url=settings.agent_service_url, **timeouts)
-    operators = ServiceClient(name="operator-service", base_url=settings.operator_service_url,
-                              **timeouts)
-    app.extensions.update(rds=pool, dependencies=Dependencies(agents=agents, operators=operators))
-    register_health(app, checks={"rds": lambda: ping(pool),
-                                 "agent-service": agents.check_health,
-                                 "operator-service": operators.check_health})
-    app.register_blueprint(blueprint)
-    return app
+    return Dependencies(
+        agents=ServiceClient(name="agent-service", base_url=settings.agent_service_url,
+                             **timeouts),
+        operators=ServiceClient(name="operator-service", base_url=settings.operator_service_url,
+                                **timeouts))

@@ -1,7 +1,7 @@
 """HTTP routes of booking-service: thin, they parse, call the service layer and answer."""
 import datetime
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Flask, current_app, jsonify, request
 
 from booking_service import service
 from booking_service.schemas import BookingFilter, NewBooking
@@ -9,6 +9,11 @@ from shared.api import body, query, responds
 from shared.web import current_identity, require_identity
 
 blueprint = Blueprint("bookings", __name__, url_prefix="/api/bookings")
+
+
+def register_blueprints(app: Flask) -> None:
+    """Mount every route family of the service."""
+    app.register_blueprint(blueprint)
 
 
 def _pool():
