@@ -206,28 +206,49 @@ def test_prices_sent_by_the_client_are_refused(gateway, package, active_agent):
     assert {d["field"] for d in response.json()["error"]["details"]} == {"total_price"}
 
 
+FRESH = {"Cache-Control": "no-cache"}
+
+
+def _downstream_calls(test_layout, request_id) -> dict[str, int]:
+    time.sleep(0.3)
+    return {service: sum(1 for e in access_log(test_layout.logs, service)
+                         if e["request_id"] == request_id)
+            for service in ("agent-service", "operator-service")}
+
+
 def test_a_page_costs_one_call_to_each_other_service(gateway, package, active_agent, test_layout):
     for _ in range(3):
         assert book(gateway, active_agent["token"], booking_body(package, 1)).status_code == 201
-    page = api(gateway, "GET", "/api/bookings?limit=50", active_agent["token"])
+    page = api(gateway, "GET", "/api/bookings?limit=50", active_agent["token"], headers=FRESH)
     assert page.status_code == 200 and len(page.json()["data"]) >= 3
-    rid = page.headers["X-Request-ID"]
-    time.sleep(0.3)
-    for service in ("agent-service", "operator-service"):
-        calls = [e for e in access_log(test_layout.logs, service) if e["request_id"] == rid]
-        assert len(calls) == 1, (service, calls)
+    assert _downstream_calls(test_layout, page.headers["X-Request-ID"]) == {
+        "agent-service": 1, "operator-service": 1}
+
+
+def test_a_reload_reuses_what_the_last_page_fetched(gateway, package, active_agent, test_layout):
+    assert book(gateway, active_agent["token"], booking_body(package, 1)).status_code == 201
+    first = api(gateway, "GET", "/api/bookings", active_agent["token"])
+    again = api(gateway, "GET", "/api/bookings", active_agent["token"])
+    assert again.json()["data"][0]["package"]["title"] == package["title"]
+    assert _downstream_calls(test_layout, again.headers["X-Request-ID"]) == {
+        "agent-service": 0, "operator-service": 0}
+    assert first.json()["data"] == again.json()["data"]
 
 
 @pytest.mark.parametrize("dependency", ["operator-service", "agent-service"])
 def test_a_dead_dependency_degrades_lists_and_refuses_new_bookings(
         gateway, package, active_agent, test_layout, stack_env, dependency):
     assert book(gateway, active_agent["token"], booking_body(package, 1)).status_code == 201
+    cached = api(gateway, "GET", "/api/bookings", active_agent["token"]).json()["data"]
     processes.stop(test_layout, dependency)
     try:
-        listed = api(gateway, "GET", "/api/bookings", active_agent["token"])
+        listed = api(gateway, "GET", "/api/bookings", active_agent["token"], headers=FRESH)
         assert listed.status_code == 200
         assert listed.json()["degraded"] == [dependency]
         assert len(listed.json()["data"]) >= 1
+        # What was shown a moment ago is still shown, from the display cache.
+        reloaded = api(gateway, "GET", "/api/bookings", active_agent["token"]).json()
+        assert "degraded" not in reloaded and reloaded["data"] == cached
         key = uuid.uuid4().hex
         refused = book(gateway, active_agent["token"], booking_body(package, 1), key)
         assert refused.status_code == 503
@@ -242,7 +263,7 @@ def _wait_until_enriched(gateway, token, timeout=20.0):
     """After a restart, wait out booking-service's circuit breakers (reset after 10 s)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if "degraded" not in api(gateway, "GET", "/api/bookings", token).json():
+        if "degraded" not in api(gateway, "GET", "/api/bookings", token, headers=FRESH).json():
             return
         time.sleep(0.5)
     raise AssertionError("bookings stayed degraded after the dependency came back")
@@ -258,7 +279,7 @@ def test_a_hung_dependency_costs_one_timeout_then_the_breaker_fails_fast(
 
     def timed_list():
         start = time.monotonic()
-        response = api(gateway, "GET", "/api/bookings", active_agent["token"])
+        response = api(gateway, "GET", "/api/bookings", active_agent["token"], headers=FRESH)
         return response, time.monotonic() - start
 
     try:

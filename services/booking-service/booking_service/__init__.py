@@ -1,6 +1,7 @@
 """booking-service: bookings of operators' packages by travel agents."""
 from flask import Flask
 
+from booking_service.display_cache import DisplayCache
 from booking_service.routes import register_blueprints
 from booking_service.service import Dependencies
 from booking_service.settings import BookingSettings
@@ -35,4 +36,5 @@ def open_dependencies(settings: BookingSettings) -> Dependencies:
         agents=ServiceClient(name="agent-service", base_url=settings.agent_service_url,
                              **timeouts),
         operators=ServiceClient(name="operator-service", base_url=settings.operator_service_url,
-                                **timeouts))
+                                **timeouts),
+        display=DisplayCache(ttl=settings.display_cache_seconds))

@@ -24,6 +24,11 @@ def _deps() -> service.Dependencies:
     return current_app.extensions["dependencies"]
 
 
+def _fresh() -> bool:
+    # `Cache-Control: no-cache` (a dashboard's refresh button) skips the display cache.
+    return "no-cache" in request.headers.get("Cache-Control", "").lower()
+
+
 @blueprint.post("")
 @require_identity()
 @responds(201, description="Booked")
@@ -49,10 +54,12 @@ def create_booking(body: NewBooking):
 def list_bookings(query: BookingFilter):
     """The caller's bookings: an agent's own, or those of an operator's packages.
 
-    Each row carries the package (title, stops) and the agent (agency name); if a service
-    cannot answer, the rows come without it and `degraded` names the service."""
+    Each row carries the package (title, stops) and the agent (agency name), fetched in one
+    batch per service or taken from what was fetched for this caller in the last seconds
+    (`Cache-Control: no-cache` fetches afresh). If a service cannot answer, rows come
+    without its details and `degraded` names it."""
     return jsonify(service.list_bookings(pool=_pool(), deps=_deps(), identity=current_identity(),
-                                         query=query))
+                                         query=query, fresh=_fresh()))
 
 
 @blueprint.get("/summary")
@@ -68,7 +75,7 @@ def summary():
 def get_booking(booking_id):
     """One booking of the caller."""
     return jsonify(service.get_booking(pool=_pool(), deps=_deps(), identity=current_identity(),
-                                       booking_id=booking_id))
+                                       booking_id=booking_id, fresh=_fresh()))
 
 
 @blueprint.post("/<uuid:booking_id>/<any(cancel, confirm, decline):action>")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import json
 from concurrent.futures import ThreadPoolExecutor
@@ -11,6 +12,7 @@ from flask import copy_current_request_context, g
 from psycopg import errors as pg_errors
 
 from booking_service import clients, repository
+from booking_service.display_cache import DisplayCache
 from booking_service.pricing import quote
 from booking_service.schemas import BookingFilter, NewBooking
 from shared.auth import Identity
@@ -35,10 +37,11 @@ FREES_SEATS = {"cancelled", "declined"}
 
 @dataclass(frozen=True)
 class Dependencies:
-    """The two services a booking is composed from."""
+    """The two services a booking is composed from, and what they recently told us."""
 
     agents: ServiceClient
     operators: ServiceClient
+    display: DisplayCache
 
 
 def _owner(identity: Identity) -> tuple[str, str]:
@@ -182,26 +185,37 @@ def _in_parallel(**calls):
     return results
 
 
-def _enrich(rows: list[dict], *, deps: Dependencies) -> tuple[list[dict], list[str]]:
-    """Add package and agent details fetched in one batch per service; name what failed."""
-    found = _in_parallel(
-        packages=lambda: clients.lookup_packages(deps.operators,
-                                                 {str(r["package_id"]) for r in rows}),
-        agents=lambda: clients.lookup_agents(deps.agents, {r["agent_sub"] for r in rows}))
-    degraded = [client.name for key, client in (("packages", deps.operators),
-                                                ("agents", deps.agents))
-                if isinstance(found[key], ServiceUnavailable)]
-    packages = {} if isinstance(found["packages"], ServiceUnavailable) else found["packages"]
-    agents = {} if isinstance(found["agents"], ServiceUnavailable) else found["agents"]
+def _enrich(rows: list[dict], *, deps: Dependencies, caller: str,
+            fresh: bool) -> tuple[list[dict], list[str]]:
+    """Add package and agent details: from the display cache, else in one batch call per
+    service (both at once); name each service whose details could not be had."""
+    wanted = {"packages": {str(r["package_id"]) for r in rows},
+              "agents": {r["agent_sub"] for r in rows}}
+    lookups = {"packages": (deps.operators, clients.lookup_packages),
+               "agents": (deps.agents, clients.lookup_agents)}
+    found, calls = {}, {}
+    for kind, keys in wanted.items():
+        found[kind], missing = ({}, keys) if fresh else deps.display.get_many(caller, kind, keys)
+        if missing:
+            client, lookup = lookups[kind]
+            calls[kind] = functools.partial(lookup, client, missing)
+    degraded = []
+    for kind, result in _in_parallel(**calls).items():
+        if isinstance(result, ServiceUnavailable):
+            degraded.append(lookups[kind][0].name)
+        else:
+            found[kind].update(result)
+            deps.display.put_many(caller, kind, result)
     for row in rows:
-        package = packages.get(str(row["package_id"]))
-        agent = agents.get(row["agent_sub"])
+        package = found["packages"].get(str(row["package_id"]))
+        agent = found["agents"].get(row["agent_sub"])
         row["package"] = {"title": package.title, "stops": list(package.stops)} if package else None
         row["agent"] = {"agency_name": agent.agency_name} if agent else None
     return rows, degraded
 
 
-def list_bookings(*, pool, deps: Dependencies, identity: Identity, query: BookingFilter) -> dict:
+def list_bookings(*, pool, deps: Dependencies, identity: Identity, query: BookingFilter,
+                  fresh: bool = False) -> dict:
     """The caller's bookings (an agent's own, or an operator's packages'), enriched."""
     column, owner = _owner(identity)
     with pool.connection() as conn:
@@ -209,14 +223,16 @@ def list_bookings(*, pool, deps: Dependencies, identity: Identity, query: Bookin
             conn=conn, owner_column=column, owner=owner, status=query.status,
             departure_from=query.departure_from, departure_to=query.departure_to,
             limit=query.limit, offset=query.offset)
-    rows, degraded = _enrich(rows, deps=deps) if rows else (rows, [])
+    rows, degraded = (_enrich(rows, deps=deps, caller=owner, fresh=fresh) if rows
+                      else (rows, []))
     page = {"data": rows, "total": total, "limit": query.limit, "offset": query.offset}
     if degraded:
         page["degraded"] = degraded
     return page
 
 
-def get_booking(*, pool, deps: Dependencies, identity: Identity, booking_id) -> dict:
+def get_booking(*, pool, deps: Dependencies, identity: Identity, booking_id,
+                fresh: bool = False) -> dict:
     """One booking of the caller, enriched; someone else's is 404."""
     column, owner = _owner(identity)
     with pool.connection() as conn:
@@ -224,7 +240,7 @@ def get_booking(*, pool, deps: Dependencies, identity: Identity, booking_id) -> 
                                          owner=owner)
     if booking is None:
         raise NotFound("no such booking", code="booking_not_found")
-    [booking], degraded = _enrich([booking], deps=deps)
+    [booking], degraded = _enrich([booking], deps=deps, caller=owner, fresh=fresh)
     if degraded:
         booking["degraded"] = degraded
     return booking

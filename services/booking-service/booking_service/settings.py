@@ -7,3 +7,5 @@ class BookingSettings(BaseServiceSettings, RdsSettings):
 
     agent_service_url: str
     operator_service_url: str
+    # How long package titles and agency names shown on bookings are reused; 0 turns it off.
+    display_cache_seconds: float = 15.0
