@@ -223,8 +223,8 @@ def list_bookings(*, pool, deps: Dependencies, identity: Identity, query: Bookin
             conn=conn, owner_column=column, owner=owner, status=query.status,
             departure_from=query.departure_from, departure_to=query.departure_to,
             limit=query.limit, offset=query.offset)
-    rows, degraded = (_enrich(rows, deps=deps, caller=owner, fresh=fresh) if rows
-                      else (rows, []))
+    caller = f"{identity.source}:{owner}"
+    rows, degraded = _enrich(rows, deps=deps, caller=caller, fresh=fresh) if rows else (rows, [])
     page = {"data": rows, "total": total, "limit": query.limit, "offset": query.offset}
     if degraded:
         page["degraded"] = degraded
@@ -240,7 +240,8 @@ def get_booking(*, pool, deps: Dependencies, identity: Identity, booking_id,
                                          owner=owner)
     if booking is None:
         raise NotFound("no such booking", code="booking_not_found")
-    [booking], degraded = _enrich([booking], deps=deps, caller=owner, fresh=fresh)
+    [booking], degraded = _enrich([booking], deps=deps, caller=f"{identity.source}:{owner}",
+                                   fresh=fresh)
     if degraded:
         booking["degraded"] = degraded
     return booking
