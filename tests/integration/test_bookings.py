@@ -288,9 +288,16 @@ def test_a_hung_dependency_costs_one_timeout_then_the_breaker_fails_fast(
         assert seconds < 5, seconds  # one read timeout (2 s), not a hung worker
         with ThreadPoolExecutor(max_workers=8) as pool:
             list(pool.map(lambda _: timed_list(), range(24)))
-        later, seconds = timed_list()
-        assert later.json()["degraded"] == ["operator-service"]
-        assert seconds < 1, seconds  # the breaker is open: no waiting on the dead service
+        # Each gunicorn worker has its own breaker; once every one has seen enough
+        # failures, no request waits on the dead service any more.
+        fast_in_a_row = 0
+        for _ in range(30):
+            later, seconds = timed_list()
+            assert later.json()["degraded"] == ["operator-service"]
+            fast_in_a_row = fast_in_a_row + 1 if seconds < 1 else 0
+            if fast_in_a_row == 4:
+                break
+        assert fast_in_a_row == 4, "the circuit breakers did not open"
     finally:
         os.killpg(pid, signal.SIGCONT)
         _wait_until_enriched(gateway, active_agent["token"])
