@@ -41,7 +41,9 @@ def admin_conninfo(layout: Layout, part: str, *, password: str, dbname: str) -> 
 def is_running(layout: Layout, part: str) -> bool:
     """Whether the server of `part` is up."""
     data = layout.pgdata(part)
-    return (data / "PG_VERSION").exists() and _pg("pg_ctl", "status", "-D", str(data)).returncode == 0
+    if not (data / "PG_VERSION").exists():
+        return False
+    return _pg("pg_ctl", "status", "-D", str(data)).returncode == 0
 
 
 def ensure_cluster(layout: Layout, part: str, *, password: str) -> None:

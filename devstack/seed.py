@@ -180,7 +180,9 @@ def seed_demo_data(env: dict[str, str], keys: dict[str, str]) -> dict[str, str]:
     """Create the demo accounts and rows; return their credentials for stack.env."""
     seed_agents(env, keys)
     seed_operators(env, keys)
-    return {"DEMO_AGENT_EMAIL": DEMO_AGENT_EMAIL, "DEMO_AGENT_PASSWORD": keys["demo_agent_password"],
-            "DEMO_ADMIN_EMAIL": DEMO_ADMIN_EMAIL, "DEMO_ADMIN_PASSWORD": keys["demo_agent_password"],
+    return {"DEMO_AGENT_EMAIL": DEMO_AGENT_EMAIL,
+            "DEMO_AGENT_PASSWORD": keys["demo_agent_password"],
+            "DEMO_ADMIN_EMAIL": DEMO_ADMIN_EMAIL,
+            "DEMO_ADMIN_PASSWORD": keys["demo_agent_password"],
             "DEMO_OPERATOR_EMAIL": DEMO_OPERATOR_EMAIL,
             "DEMO_OPERATOR_PASSWORD": keys["demo_operator_password"]}

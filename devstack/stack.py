@@ -92,7 +92,8 @@ def _render_nginx(layout: Layout) -> tuple[str, str]:
 
 
 def _nginx_binary() -> str:
-    found = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
+    # Debian puts nginx in /usr/sbin, which a non-root PATH may lack.
+    found = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
     if not found:
         raise StackError("nginx is not installed: run `apt-get install nginx` (Debian/Ubuntu) "
                          "or install nginx >= 1.18 with the auth_request module")
@@ -227,7 +228,8 @@ def up(layout: Layout) -> dict[str, str]:
         report[proc.name] = processes.ensure(layout, proc)
     nginx_conf, nginx_fingerprint = _render_nginx(layout)
     report["gateway"] = processes.ensure(layout, Process(
-        name="gateway", argv=[_nginx_binary(), "-c", nginx_conf, "-p", str(layout.state / "gateway")],
+        name="gateway",
+        argv=[_nginx_binary(), "-c", nginx_conf, "-p", str(layout.state / "gateway")],
         env=_python_env(layout), ready_url=f"{layout.url('gateway')}/health",
         config_fingerprint=nginx_fingerprint))
 

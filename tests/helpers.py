@@ -36,7 +36,9 @@ def access_log(logs: Path, part: str) -> list[dict]:
     path = logs / name
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    # The text after the last newline may be a line still being written: not yet a line.
+    complete = path.read_text().split("\n")[:-1]
+    return [json.loads(line) for line in complete if line.strip()]
 
 
 def logged_request_ids(logs: Path, part: str, *, settle: float = 0.3) -> set[str]:

@@ -40,7 +40,8 @@ def _header_safe(text: str) -> str:
 
 def _refusal(error: APIError):
     status, code = status_and_code(error)
-    return "", status, {"X-Auth-Error-Code": code, "X-Auth-Error-Message": _header_safe(error.message),
+    return "", status, {"X-Auth-Error-Code": code,
+                        "X-Auth-Error-Message": _header_safe(error.message),
                         "X-Accel-Expires": "0"}
 
 
@@ -50,8 +51,10 @@ def _cache_seconds(identity: Identity) -> str:
 
 def _verdict(identity: Identity):
     return "", 200, {"X-Auth-Source": identity.source, "X-Auth-Subject": identity.subject,
-                     "X-Auth-Email": identity.email or "", "X-Auth-Groups": ",".join(identity.groups),
-                     "X-Auth-Role": identity.role or "", "X-Accel-Expires": _cache_seconds(identity)}
+                     "X-Auth-Email": identity.email or "",
+                     "X-Auth-Groups": ",".join(identity.groups),
+                     "X-Auth-Role": identity.role or "",
+                     "X-Accel-Expires": _cache_seconds(identity)}
 
 
 @blueprint.get("/verify/<policy>")
