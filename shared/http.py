@@ -68,7 +68,11 @@ class ServiceClient:
             raise self.unavailable() from exc
 
     def check_health(self) -> None:
-        """Raise ServiceUnavailable unless the service says it is alive."""
-        response = self.get("/health")
+        """Raise ServiceUnavailable unless the service answers /health now. It goes around
+        the breaker: a readiness probe reports the dependency's state, not our memory of it."""
+        try:
+            response = self._get_once("/health", None)
+        except (requests.RequestException, DependencyFailed) as exc:
+            raise self.unavailable() from exc
         if response.status_code != 200:
             raise self.unavailable()
