@@ -48,8 +48,30 @@ def validation_details(exc: ValidationError) -> list[dict[str, str]]:
             for err in exc.errors()]
 
 
+def _nul_fields(value: Any, path: str = "") -> list[str]:
+    # PostgreSQL text cannot hold NUL; refusing it here beats a database error later.
+    if isinstance(value, str):
+        return [path or "(body)"] if "\x00" in value else []
+    if isinstance(value, dict):
+        items = [(str(k), v) for k, v in value.items()]
+        bad_keys = [k for k, _ in items if "\x00" in k]
+    elif isinstance(value, list):
+        items, bad_keys = [(str(i), v) for i, v in enumerate(value)], []
+    else:
+        return []
+    found = [f"{path}.{k}" if path else k for k in bad_keys]
+    for key, item in items:
+        found += _nul_fields(item, f"{path}.{key}" if path else key)
+    return found
+
+
 def parse_model(model: type[Model], payload: Any, *, what: str) -> Model:
     """Validate `payload` into `model`; 400 listing each bad field otherwise."""
+    bad = _nul_fields(payload)
+    if bad:
+        raise BadRequest(f"the {what} has invalid fields", code="validation_failed",
+                         details=[{"field": f, "problem": "must not contain NUL characters"}
+                                  for f in dict.fromkeys(bad)])
     try:
         return model.model_validate(payload)
     except ValidationError as exc:

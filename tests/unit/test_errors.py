@@ -96,3 +96,10 @@ def test_a_bad_request_id_is_replaced(client):
     response = client.get("/missing", headers={"X-Request-ID": "bad id with spaces"})
     assert response.headers["X-Request-ID"] != "bad id with spaces"
     assert len(response.headers["X-Request-ID"]) == 32
+
+
+def test_nul_characters_are_refused_with_the_field_named(client):
+    response = client.post("/things", json={"name": "a\x00b"})
+    assert response.status_code == 400
+    assert response.get_json()["error"]["details"] == [
+        {"field": "name", "problem": "must not contain NUL characters"}]
