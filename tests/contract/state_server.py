@@ -8,6 +8,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 
+from pact import Verifier
+
 StateSetup = Callable[[], dict]
 
 
@@ -55,3 +57,15 @@ class StateServer:
     def __exit__(self, *exc) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def verify_provider(provider: str, *, url: str, pact: str, setups: dict[str, StateSetup]) -> None:
+    """Replay booking-service's pact against the real provider; raises, with the
+    mismatches, if the provider broke it."""
+    with StateServer(setups) as states:
+        (Verifier(provider, host="127.0.0.1")
+         .add_transport(url=url)
+         .add_source(pact)
+         .state_handler(states.url, body=True)
+         .verify())
+    assert not states.failures, states.failures

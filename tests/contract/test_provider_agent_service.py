@@ -4,9 +4,8 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from pact import Verifier
 
-from tests.contract.state_server import StateServer
+from tests.contract.state_server import verify_provider
 from tests.integration.agents import agent_row, new_agent, set_status
 
 pytestmark = pytest.mark.stack
@@ -25,11 +24,6 @@ def test_agent_service_honours_booking_services_pact(gateway, stack_env, test_la
     def not_an_agent() -> dict:
         return {"sub": str(uuid.uuid4()), "token": operator_token}
 
-    with StateServer({"an active agent is calling": active_agent_calling,
-                      "the caller is not a travel agent": not_an_agent}) as states:
-        (Verifier("agent-service", host="127.0.0.1")
-         .add_transport(url=test_layout.url("agent-service"))
-         .add_source(PACT)
-         .state_handler(states.url, body=True)
-         .verify())  # raises, with the mismatches, if agent-service broke the pact
-    assert not states.failures
+    verify_provider("agent-service", url=test_layout.url("agent-service"), pact=PACT,
+                    setups={"an active agent is calling": active_agent_calling,
+                            "the caller is not a travel agent": not_an_agent})
