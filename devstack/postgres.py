@@ -84,7 +84,14 @@ def start(layout: Layout, part: str) -> None:
         "-c ssl_cert_file=server.crt", "-c ssl_key_file=server.key",
         # A local stack trades crash safety for speed; RDS and Supabase keep theirs.
         "-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off",
-        "-c max_connections=200"])
+        "-c max_connections=200",
+        # Logical replication: the operator tables move from one server to the other
+        # (`python -m migrate`), as from a Supabase project to RDS.
+        "-c wal_level=logical", "-c max_replication_slots=20", "-c max_wal_senders=20",
+        "-c max_logical_replication_workers=8", "-c max_worker_processes=16",
+        "-c max_sync_workers_per_subscription=4",
+        # Start replication workers without the default 5 s back-off (a local stack only).
+        "-c wal_retrieve_retry_interval=200ms"])
     result = _pg("pg_ctl", "start", "-D", str(layout.pgdata(part)), "-l", str(log), "-w",
                  "-t", "60", "-o", options)
     if result.returncode != 0:

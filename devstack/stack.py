@@ -178,7 +178,8 @@ def _service_processes(layout: Layout, env: dict[str, str], aws: dict[str, str],
     service_env = {
         "agent-service": {**common, **rds, "AWS_S3_BUCKET": env["AWS_S3_BUCKET"],
                           "AWS_RDS_SECRET_ID": aws["AGENT_SERVICE_RDS_SECRET_ID"]},
-        "operator-service": {**common, "SUPABASE_DB_URL": supabase_db},
+        "operator-service": {**common, **rds, "SUPABASE_DB_URL": supabase_db,
+                             "AWS_RDS_SECRET_ID": aws["OPERATOR_SERVICE_RDS_SECRET_ID"]},
         "booking-service": {**common, **rds,
                             "AWS_RDS_SECRET_ID": aws["BOOKING_SERVICE_RDS_SECRET_ID"],
                             "AGENT_SERVICE_URL": env["AGENT_SERVICE_URL"],
@@ -213,6 +214,8 @@ def up(layout: Layout) -> dict[str, str]:
     # Superuser connections of the local databases, for seeding and for tests.
     env["SUPABASE_DB_ADMIN_URL"] = admins["supabase-db"]
     env["RDS_ADMIN_URL"] = admins["rds"]
+    # Where `python -m migrate backup` writes its dumps.
+    env["MIGRATE_BACKUP_DIR"] = str(layout.state / "backups")
 
     signing_key = layout.state / "supabase" / "signing-key.pem"
     generate_signing_key(signing_key)

@@ -26,7 +26,9 @@ ADMIN_GROUP = "admins"
 BUCKET = "travel-agent-uploads"
 # One database role per service, each with its own secret (least privilege).
 SERVICE_DB_ROLES = {"agent_service": "travel-agent-db/agent-service",
-                    "booking_service": "travel-agent-db/booking-service"}
+                    "booking_service": "travel-agent-db/booking-service",
+                    # Reads the migration state; serves the operator tables moved to RDS.
+                    "operator_service": "travel-agent-db/operator-service"}
 
 
 def ensure_user_pool(cognito) -> str:
@@ -132,7 +134,8 @@ def provision(*, rds_admin_url: str, rds_host: str, rds_port: int, rds_database:
     return {"AWS_COGNITO_USER_POOL_ID": pool_id, "AWS_COGNITO_CLIENT_ID": client_id,
             "AWS_S3_BUCKET": BUCKET,
             "AGENT_SERVICE_RDS_SECRET_ID": SERVICE_DB_ROLES["agent_service"],
-            "BOOKING_SERVICE_RDS_SECRET_ID": SERVICE_DB_ROLES["booking_service"]}
+            "BOOKING_SERVICE_RDS_SECRET_ID": SERVICE_DB_ROLES["booking_service"],
+            "OPERATOR_SERVICE_RDS_SECRET_ID": SERVICE_DB_ROLES["operator_service"]}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,10 +1,11 @@
-"""operator-service: tour operators' multi-city hotel packages, on Supabase."""
+"""operator-service: tour operators' multi-city hotel packages, on Supabase and, table by
+table as they move (`python -m migrate`), on RDS."""
 from flask import Flask
 
-from operator_service.datasource import SUPABASE, DataSources
+from operator_service.datasource import RDS, SUPABASE, DataSources, Routing, Shadow
 from operator_service.routes import register_blueprints
 from operator_service.settings import OperatorSettings
-from shared.db import create_pool, with_default_tls
+from shared.db import create_pool, create_rds_pool, with_default_tls
 from shared.settings import load_settings
 from shared.web import configure_service, register_health
 
@@ -24,7 +25,9 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def open_data_sources(settings: OperatorSettings) -> DataSources:
-    """The databases that hold operator tables: today only the Supabase project's."""
+    """The databases that hold operator tables, and the routing between them that the
+    migration state in RDS decides."""
     supabase = create_pool(name=SERVICE_NAME,
                            conninfo=with_default_tls(settings.supabase_db_url.get_secret_value()))
-    return DataSources({SUPABASE: supabase})
+    rds = create_rds_pool(settings, name=SERVICE_NAME)
+    return DataSources({SUPABASE: supabase, RDS: rds}, routing=Routing(rds), shadow=Shadow(rds))

@@ -1,14 +1,28 @@
 """Which database holds each operator table, and the one way to get a connection for it.
 
-The operator tables will move from Supabase to RDS one table at a time (Phase 4 of the
-design note). Every read and write in operator-service names the tables it touches and
-gets its connection here, never from a pool directly, so moving a table is a change to
-TABLE_SOURCES plus a pool for the new source, not a search through SQL and rules.
+The operator tables move from Supabase to RDS one unit at a time (Phase 4 of the design
+note, `python -m migrate`). Every read and write in operator-service names the tables it
+touches and gets its connection here, never from a pool directly, so this module is the one
+place that decides where a table lives.
+
+Where that is comes from the migration state in RDS (`migration.routing`), which every
+worker re-reads at most every ROUTING_MAX_AGE seconds: a switch reaches every worker of
+every replica within a second, with no restart. A stale worker cannot write to the wrong
+side: each write transaction first claims the tables' write fence on the database it
+writes (`migration.claim_writes`, see supabase/migrations/*_write_fence.sql). A cutover
+closes the fence on the old side, so a write that was about to go there is refused before
+it changes anything, and is retried here where the table now lives. While a cutover holds
+writes, a write waits (at most HOLD_WAIT seconds) instead of failing.
+
+Reads come in two kinds. A reader's own data (their profile, their packages) follows the
+writes, so an operator always reads what they just wrote. Published data (the catalogue,
+booking-service's lookups) follows `reads_from`, which switches first. While a unit is
+shadowed, each read is also run on RDS as the same caller and the two answers compared
+(GitHub Scientist's pattern: the answer always comes from the current side).
 
 Every connection runs as the caller (see `as_caller`), so row-level security decides
-which rows a statement sees. A database that takes over a table must therefore offer the
-same `anon`/`authenticated` roles, an `auth.uid()` reading `request.jwt.claims`, and the
-table's policies, as the Supabase migrations define them.
+which rows a statement sees, on either database: RDS gets the same roles, `auth.uid()` and
+policies from the same migrations.
 
 A transaction cannot span two databases. Asking for one over tables that live apart is an
 error at once (DataSourceError), never a transaction silently split in two: tables that
@@ -17,15 +31,22 @@ must change together (a package and its stops) have to move together.
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
-from typing import Callable, Collection, Iterator, Mapping
+import logging
+import threading
+import time
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from typing import Callable, Collection, Iterator, Mapping, TypeVar
 
+import psycopg
 from psycopg_pool import ConnectionPool
 
 from shared.auth import Identity
 from shared.db import ping
+from shared.errors import ServiceUnavailable
 
 SUPABASE = "supabase"
+RDS = "rds"
 
 USERS = "users"
 PACKAGES = "multi_city_hotel_packages"
@@ -34,10 +55,11 @@ ADDONS = "multi_city_hotel_package_addons"
 EXCLUSIONS = "multi_city_hotel_package_exclusions"
 CHANGES = "multi_city_hotel_package_changes"
 
-# A package with its parts, read or written as one.
-PACKAGE_TABLES = (PACKAGES, STOPS, ADDONS, EXCLUSIONS)
+# A package with its parts, read or written as one; the audit triggers write the changes
+# table in the same transaction as any change to a published package.
+PACKAGE_TABLES = (PACKAGES, STOPS, ADDONS, EXCLUSIONS, CHANGES)
 
-# The routing table. Today the Supabase project's database holds every operator table.
+# Where every table lives before a move starts: the Supabase project's database.
 TABLE_SOURCES: Mapping[str, str] = {
     USERS: SUPABASE,
     PACKAGES: SUPABASE,
@@ -46,6 +68,13 @@ TABLE_SOURCES: Mapping[str, str] = {
     EXCLUSIONS: SUPABASE,
     CHANGES: SUPABASE,
 }
+
+ROUTING_MAX_AGE = 0.5   # seconds a worker trusts what it read of migration.routing
+HOLD_WAIT = 2.0         # seconds a write waits for a cutover before answering 503
+FENCE_CLOSED = "MG001"  # SQLSTATE of migration.claim_writes refusing a write
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class DataSourceError(RuntimeError):
@@ -66,10 +95,88 @@ def source_of(tables: Collection[str], *, table_sources: Mapping[str, str] = TAB
     return sources.pop()
 
 
+@dataclass(frozen=True)
+class RoutingTable:
+    """One reading of the migration state: per table, where reads and writes go."""
+
+    writes: Mapping[str, str]
+    reads: Mapping[str, str]
+    shadowed: Mapping[str, str]   # table -> unit, for tables whose reads are shadowed
+    held: frozenset[str] = frozenset()
+
+    @classmethod
+    def static(cls, table_sources: Mapping[str, str] = TABLE_SOURCES) -> "RoutingTable":
+        """Reads and writes both where `table_sources` says; nothing shadowed or held."""
+        return cls(writes=dict(table_sources), reads=dict(table_sources), shadowed={})
+
+    @classmethod
+    def from_rows(cls, rows: list[dict], *,
+                  defaults: Mapping[str, str] = TABLE_SOURCES) -> "RoutingTable":
+        """From the rows of `migration.routing`."""
+        writes, reads = dict(defaults), dict(defaults)
+        shadowed, held = {}, set()
+        for row in rows:
+            table = row["table_name"]
+            if table not in defaults:
+                continue
+            writes[table], reads[table] = row["writes_to"], row["reads_from"]
+            if row["shadow"]:
+                shadowed[table] = row["unit"]
+            if row["held"]:
+                held.add(table)
+        return cls(writes=writes, reads=reads, shadowed=shadowed, held=frozenset(held))
+
+
+_ROUTING_QUERY = """
+select table_name, unit, reads_from, writes_to, shadow,
+       coalesce(hold_until > now(), false) as held
+  from migration.routing
+"""
+
+
+class Routing:
+    """The current RoutingTable, re-read from RDS when older than `max_age` seconds.
+
+    When RDS cannot be read, the last table read stays in force (writes stay safe either
+    way: the fences refuse a write on the wrong side)."""
+
+    def __init__(self, pool: ConnectionPool | None, *, max_age: float = ROUTING_MAX_AGE,
+                 defaults: Mapping[str, str] = TABLE_SOURCES):
+        self._pool = pool
+        self._max_age = max_age
+        self._defaults = dict(defaults)
+        self._table = RoutingTable.static(defaults)
+        self._read_at = float("-inf")
+        self._lock = threading.Lock()
+
+    def current(self, *, fresh: bool = False) -> RoutingTable:
+        """The routing table, at most `max_age` old (or read now if `fresh`)."""
+        if self._pool is None:
+            return self._table
+        with self._lock:
+            if fresh or time.monotonic() - self._read_at >= self._max_age:
+                self._reload()
+            return self._table
+
+    def _reload(self) -> None:
+        try:
+            with self._pool.connection(timeout=1.0) as conn:
+                rows = conn.execute(_ROUTING_QUERY).fetchall()
+        except Exception as exc:  # RDS down or no migration schema yet: keep what we know
+            log.warning("cannot read migration.routing (%s); keeping the last routing",
+                        type(exc).__name__)
+            rows = None
+        self._read_at = time.monotonic()
+        if rows is not None:
+            self._table = RoutingTable.from_rows(rows, defaults=self._defaults)
+
+
 @contextmanager
-def as_caller(*, pool: ConnectionPool, identity: Identity) -> Iterator:
+def as_caller(*, pool: ConnectionPool, identity: Identity,
+              claim: Collection[str] = ()) -> Iterator:
     """A transaction running as `authenticated` with the operator's claims (as PostgREST
-    does for supabase-js), or as `anon` for anyone else, so RLS policies decide."""
+    does for supabase-js), or as `anon` for anyone else, so RLS policies decide. `claim`
+    names the tables the transaction will write: their write fence is claimed first."""
     if identity.is_operator:
         role, claims = "authenticated", identity.claims
     else:
@@ -77,31 +184,136 @@ def as_caller(*, pool: ConnectionPool, identity: Identity) -> Iterator:
     with pool.connection() as conn, conn.transaction():
         conn.execute("select set_config('request.jwt.claims', %s, true)", (json.dumps(claims),))
         conn.execute(f"set local role {role}")
+        if claim:
+            conn.execute("select migration.claim_writes(%s)", (sorted(claim),))
         yield conn
 
 
 class DataSources:
-    """The pools of the databases that hold operator tables, by data source name."""
+    """The pools of the databases that hold operator tables, by data source name, and the
+    routing that says which one serves a table now."""
 
     def __init__(self, pools: Mapping[str, ConnectionPool], *,
-                 table_sources: Mapping[str, str] = TABLE_SOURCES):
+                 table_sources: Mapping[str, str] = TABLE_SOURCES,
+                 routing: Routing | None = None, shadow: "Shadow | None" = None,
+                 hold_wait: float = HOLD_WAIT):
         missing = sorted(set(table_sources.values()) - set(pools))
         if missing:
             raise DataSourceError(f"no pool for data source(s) {', '.join(missing)}")
         self._pools = dict(pools)
-        self._table_sources = dict(table_sources)
+        self._routing = routing or Routing(None, defaults=table_sources)
+        self._shadow = shadow
+        self._hold_wait = hold_wait
 
-    def source_of(self, tables: Collection[str]) -> str:
-        """The data source holding `tables` under this routing table."""
-        return source_of(tables, table_sources=self._table_sources)
+    def source_of(self, tables: Collection[str], *, reads: bool = False) -> str:
+        """The data source holding `tables` for writes (or, with `reads`, for reads of
+        published data) under the current routing."""
+        table = self._routing.current()
+        return source_of(tables, table_sources=table.reads if reads else table.writes)
 
     @contextmanager
-    def transaction(self, *, identity: Identity, tables: Collection[str]) -> Iterator:
-        """A caller-scoped transaction on the database that holds `tables`."""
-        with as_caller(pool=self._pools[self.source_of(tables)], identity=identity) as conn:
+    def transaction(self, *, identity: Identity, tables: Collection[str],
+                    write: bool = True) -> Iterator:
+        """A caller-scoped transaction where `tables` are written. With `write` (the
+        default) it claims their write fence first, waiting out a cutover's hold; without,
+        it only reads, from the side that has the caller's latest writes."""
+        if not write:
+            with as_caller(pool=self._pool(self.source_of(tables)), identity=identity) as conn:
+                yield conn
+            return
+        deadline = time.monotonic() + self._hold_wait
+        fresh = False
+        while True:
+            table = self._routing.current(fresh=fresh)
+            if table.held & set(tables) and time.monotonic() < deadline:
+                time.sleep(0.05)
+                fresh = True
+                continue
+            stack = ExitStack()
+            try:
+                conn = stack.enter_context(as_caller(
+                    pool=self._pool(source_of(tables, table_sources=table.writes)),
+                    identity=identity, claim=tables))
+            except psycopg.Error as exc:
+                if exc.sqlstate != FENCE_CLOSED:
+                    raise
+                if time.monotonic() >= deadline:
+                    raise ServiceUnavailable(
+                        "writes to these tables are paused while they move databases; "
+                        "retry in a moment", code="writes_paused",
+                        headers={"Retry-After": "1"}) from None
+                time.sleep(0.05)
+                fresh = True
+                continue
+            break
+        with stack:
             yield conn
+
+    def read(self, *, identity: Identity, tables: Collection[str],
+             query: Callable[[object], T], own: bool = False) -> T:
+        """Run `query(conn)` as the caller where `tables` are read: published data from
+        `reads_from`, the caller's `own` data where their writes go. While the tables are
+        shadowed, the same query also runs on RDS and the answers are compared."""
+        table = self._routing.current()
+        sources = table.writes if own else table.reads
+        source = source_of(tables, table_sources=sources)
+        with as_caller(pool=self._pool(source), identity=identity) as conn:
+            result = query(conn)
+        units = sorted({table.shadowed[t] for t in tables if t in table.shadowed})
+        if units and source != RDS and self._shadow is not None and RDS in self._pools:
+            self._shadow.compare(units=units, control=result, candidate=lambda: self._run(
+                RDS, identity, query), recheck=lambda: self._run(source, identity, query))
+        return result
+
+    def _run(self, source: str, identity: Identity, query: Callable[[object], T]) -> T:
+        with as_caller(pool=self._pool(source), identity=identity) as conn:
+            return query(conn)
+
+    def _pool(self, source: str) -> ConnectionPool:
+        try:
+            return self._pools[source]
+        except KeyError:
+            raise DataSourceError(f"no pool for data source {source}") from None
 
     def health_checks(self) -> dict[str, Callable[[], None]]:
         """One readiness check per database in use, named `<source>-db`."""
-        in_use = sorted(set(self._table_sources.values()))
-        return {f"{name}-db": (lambda pool=self._pools[name]: ping(pool)) for name in in_use}
+        return {f"{name}-db": (lambda pool=pool: ping(pool))
+                for name, pool in sorted(self._pools.items())}
+
+
+class Shadow:
+    """Compares shadow reads with the answers served and counts the outcome per unit in
+    RDS (`migration.record_shadow`). A difference is re-checked once after a short pause:
+    if both sides then agree, it was replication lag (`lagged`), not a `mismatch`. Nothing
+    here ever fails or changes the request it shadows."""
+
+    def __init__(self, pool: ConnectionPool, *, recheck_after: float = 0.2):
+        self._pool = pool
+        self._recheck_after = recheck_after
+
+    def compare(self, *, units: list[str], control, candidate: Callable[[], object],
+                recheck: Callable[[], object]) -> str:
+        """'match', 'lagged', 'mismatch' or 'error'; recorded for each of `units`."""
+        try:
+            outcome, sample = "match", None
+            shadow = candidate()
+            if _canonical(shadow) != _canonical(control):
+                time.sleep(self._recheck_after)
+                again, shadow = recheck(), candidate()
+                if _canonical(again) == _canonical(shadow):
+                    outcome = "lagged"
+                else:
+                    outcome = "mismatch"
+                    sample = {"served": _canonical(again)[:2000],
+                              "rds": _canonical(shadow)[:2000]}
+            with self._pool.connection(timeout=1.0) as conn:
+                conn.execute("select migration.record_shadow(%s, %s, %s::jsonb)",
+                             (units, outcome, json.dumps(sample)))
+            return outcome
+        except Exception as exc:  # a shadow read must never break the real one
+            log.warning("shadow read of %s failed: %s", ",".join(units), type(exc).__name__)
+            return "error"
+
+
+def _canonical(value) -> str:
+    return json.dumps(value, sort_keys=True, default=str)

@@ -33,26 +33,31 @@ EDITABLE = ("draft", "published")
 
 def describe_operator(*, data: DataSources, identity: Identity) -> dict:
     """The verified identity of the operator with their profile, created on first use."""
-    with data.transaction(identity=identity, tables=[USERS]) as conn:
-        profile = _own_profile(conn, identity)
+    _ensure_profile(data, identity)
+    profile = data.read(identity=identity, tables=[USERS], own=True,
+                        query=lambda conn: repository.get_operator(conn=conn,
+                                                                   user_id=identity.subject))
     return {"identity": identity_view(identity), "profile": profile}
 
 
 def update_operator(*, data: DataSources, identity: Identity, changes: dict) -> dict:
     """Change the operator's own profile; answers as `describe_operator`."""
+    _ensure_profile(data, identity)
     with data.transaction(identity=identity, tables=[USERS]) as conn:
-        _own_profile(conn, identity)
         repository.update_operator(conn=conn, user_id=identity.subject, fields=changes)
         profile = repository.get_operator(conn=conn, user_id=identity.subject)
     return {"identity": identity_view(identity), "profile": profile}
 
 
-def _own_profile(conn, identity: Identity) -> dict:
+def _ensure_profile(data: DataSources, identity: Identity) -> None:
+    """Create the operator's profile unless it exists, in a transaction of its own: the
+    profile and the packages that reference it may live in different databases while the
+    tables move (see migrate/units.py)."""
     # Until the operator names their company, their e-mail is the most telling name.
     placeholder = (identity.email or f"Operator {identity.subject[:8]}")[:200]
-    repository.ensure_operator(conn=conn, user_id=identity.subject, company_name=placeholder,
-                               contact_email=identity.email)
-    return repository.get_operator(conn=conn, user_id=identity.subject)
+    with data.transaction(identity=identity, tables=[USERS]) as conn:
+        repository.ensure_operator(conn=conn, user_id=identity.subject,
+                                   company_name=placeholder, contact_email=identity.email)
 
 
 # The operator's own packages -----------------------------------------------------------------
@@ -61,19 +66,21 @@ def list_own_packages(*, data: DataSources, identity: Identity, status: str | No
                       offset: int) -> dict:
     """A page of the operator's own packages, drafts included, newest first."""
     where = PackageFilter(operator_id=identity.subject, status=status)
-    with data.transaction(identity=identity, tables=PACKAGE_TABLES) as conn:
+    def query(conn) -> dict:
         total = repository.count_packages(conn=conn, where=where)
         rows = repository.list_packages(conn=conn, where=where, sort="newest", descending=True,
                                         limit=limit, offset=offset)
-    return _page(rows, total=total, limit=limit, offset=offset)
+        return _page(rows, total=total, limit=limit, offset=offset)
+
+    return data.read(identity=identity, tables=PACKAGE_TABLES, query=query, own=True)
 
 
 def create_package(*, data: DataSources, identity: Identity, new: PackageCreate) -> dict:
     """A new draft package with its parts, written in one transaction."""
     fields = new.model_dump(exclude=set(PARTS))
     _require_consistent(fields)
-    with data.transaction(identity=identity, tables=(USERS, *PACKAGE_TABLES)) as conn:
-        _own_profile(conn, identity)   # the package's operator_id references it
+    _ensure_profile(data, identity)   # the package's operator_id references it
+    with data.transaction(identity=identity, tables=PACKAGE_TABLES) as conn:
         package_id = repository.insert_package(conn=conn, operator_id=identity.subject,
                                                fields=fields)
         for part in PARTS:
@@ -85,11 +92,16 @@ def create_package(*, data: DataSources, identity: Identity, new: PackageCreate)
 
 def get_own_package(*, data: DataSources, identity: Identity, package_id) -> dict:
     """One of the operator's own packages, whatever its status."""
-    with data.transaction(identity=identity, tables=PACKAGE_TABLES) as conn:
+    def query(conn) -> dict | None:
         if repository.find_own_package(conn=conn, package_id=package_id,
                                        operator_id=identity.subject) is None:
-            raise _no_such_package()
+            return None
         return _read(conn, package_id)
+
+    found = data.read(identity=identity, tables=PACKAGE_TABLES, query=query, own=True)
+    if found is None:
+        raise _no_such_package()
+    return found
 
 
 def update_package(*, data: DataSources, identity: Identity, package_id,
@@ -164,14 +176,19 @@ def remove_part(*, data: DataSources, identity: Identity, package_id, part: str,
 def list_changes(*, data: DataSources, identity: Identity, package_id, limit: int,
                  offset: int) -> dict:
     """The audit of one of the operator's packages, newest first."""
-    with data.transaction(identity=identity, tables=(PACKAGES, CHANGES)) as conn:
+    def query(conn) -> dict | None:
         if repository.find_own_package(conn=conn, package_id=package_id,
                                        operator_id=identity.subject) is None:
-            raise _no_such_package()
+            return None
         total = repository.count_changes(conn=conn, package_id=package_id)
         rows = repository.list_changes(conn=conn, package_id=package_id, limit=limit,
                                        offset=offset)
-    return _page(rows, total=total, limit=limit, offset=offset)
+        return _page(rows, total=total, limit=limit, offset=offset)
+
+    page = data.read(identity=identity, tables=(PACKAGES, CHANGES), query=query, own=True)
+    if page is None:
+        raise _no_such_package()
+    return page
 
 
 # What anyone may read ------------------------------------------------------------------------
@@ -184,19 +201,23 @@ def catalogue(*, data: DataSources, identity: Identity, query: CatalogueQuery) -
         currency=query.currency, min_nights=query.min_nights, max_nights=query.max_nights,
         travel_date=query.travel_date)
     order = query.order or ("desc" if query.sort == "newest" else "asc")
-    with data.transaction(identity=identity, tables=PACKAGE_TABLES) as conn:
+    def page(conn) -> dict:
         total = repository.count_packages(conn=conn, where=where)
         rows = repository.list_packages(conn=conn, where=where, sort=query.sort,
                                         descending=order == "desc", limit=query.limit,
                                         offset=query.offset)
-    return _page(rows, total=total, limit=query.limit, offset=query.offset)
+        return _page(rows, total=total, limit=query.limit, offset=query.offset)
+
+    return data.read(identity=identity, tables=PACKAGE_TABLES, query=page)
 
 
 def get_package(*, data: DataSources, identity: Identity, package_id) -> dict:
     """A package visible to the caller: published, or their own."""
     # Anything else is 404, never 403, so that another operator's draft does not leak.
-    with data.transaction(identity=identity, tables=PACKAGE_TABLES) as conn:
-        found = repository.get_packages(conn=conn, package_ids=[package_id])
+    # An operator reads where they write, so their own draft is there the moment they made it.
+    found = data.read(identity=identity, tables=PACKAGE_TABLES, own=identity.is_operator,
+                      query=lambda conn: repository.get_packages(conn=conn,
+                                                                 package_ids=[package_id]))
     if not found:
         raise _no_such_package()
     return found[0]
@@ -205,8 +226,8 @@ def get_package(*, data: DataSources, identity: Identity, package_id) -> dict:
 def packages_by_ids(*, data: DataSources, identity: Identity, package_ids: Iterable) -> dict:
     """The packages among `package_ids` the caller may see, in the order asked, and the rest."""
     wanted = list(dict.fromkeys(package_ids))
-    with data.transaction(identity=identity, tables=PACKAGE_TABLES) as conn:
-        rows = repository.get_packages(conn=conn, package_ids=wanted)
+    rows = data.read(identity=identity, tables=PACKAGE_TABLES,
+                     query=lambda conn: repository.get_packages(conn=conn, package_ids=wanted))
     by_id = {row["id"]: row for row in rows}
     return {"data": [by_id[i] for i in wanted if i in by_id],
             "missing": [i for i in wanted if i not in by_id]}

@@ -1,0 +1,674 @@
+"""The steps of the move, one function per command. Each is safe to repeat: it looks at the
+recorded state and at the servers, does what is left, and refuses (changing nothing) when
+the step does not apply yet, saying which command comes first."""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from migrate import backup as backups
+from migrate import cutover, replication, verify
+from migrate.replication import name_of, qualified
+from migrate.settings import MigrateSettings
+from migrate.state import GateRefused, State, ToolError, connect
+from migrate.units import UNITS, Unit, switch_group
+
+REPO = Path(__file__).resolve().parent.parent
+OPERATOR_MIGRATIONS = REPO / "supabase" / "migrations"
+SQL = Path(__file__).resolve().parent / "sql"
+BACKUP_SCHEMA = "supabase_backup"
+# How long a verification stays good enough to switch on.
+VERIFY_FRESH_SECONDS = 3600
+MOVING = ("copying", "replicating", "reads_switched")
+
+
+@dataclass
+class Run:
+    """One command's connections and state."""
+
+    settings: MigrateSettings
+    supabase: psycopg.Connection
+    rds: psycopg.Connection
+    state: State
+    command: str
+
+    def say(self, message: str) -> None:
+        print(message, flush=True)
+
+
+def open_run(settings: MigrateSettings, command: str, purpose: str) -> Run:
+    """Connect to both sides (RDS first: it holds the state and the lock)."""
+    rds = connect(settings.rds_admin_url.get_secret_value(), side="rds", purpose=purpose)
+    supabase = connect(settings.supabase_db_admin_url.get_secret_value(), side="supabase",
+                       purpose=purpose)
+    return Run(settings=settings, supabase=supabase, rds=rds, state=State(rds), command=command)
+
+
+def _carrier(unit: Unit, step: str, *, then: str = "") -> None:
+    if unit.switches_with:
+        raise GateRefused(f"{unit.name} takes `{step}` together with {unit.switches_with} "
+                          f"({unit.why}): run `python -m migrate {step} {unit.switches_with}"
+                          f"{then}`")
+
+
+def _require_state(run: Run, unit: Unit, allowed: tuple[str, ...], step: str) -> dict:
+    row = run.state.row(unit)
+    if row["state"] not in allowed:
+        raise GateRefused(f"cannot {step} {unit.name}: it is {row['state']}, and {step} needs "
+                          f"{' or '.join(allowed)}; {_next_step(row['state'], unit)}")
+    return row
+
+
+def _next_step(state: str, unit: Unit) -> str:
+    carrier = unit.switches_with or unit.name
+    hints = {
+        "new": f"run `backup {unit.name}` then `start {unit.name}`",
+        "rolled_back": f"run `start {unit.name}` to copy it again",
+        "copying": f"run `start {unit.name}` to finish the copy",
+        "replicating": f"run `verify {unit.name}`, `shadow {carrier} on`, then "
+                       f"`switch-reads {carrier}`",
+        "reads_switched": f"run `verify {unit.name}` then `switch-writes {carrier}`",
+        "writes_switched": f"run `finalize {carrier}` when satisfied, or `rollback {carrier}`",
+        "finalized": f"run `drop {carrier}` to delete the Supabase backup tables",
+        "dropped": "nothing is left to do",
+    }
+    return hints[state]
+
+
+# plan -----------------------------------------------------------------------------------------
+
+def plan(settings: MigrateSettings) -> int:
+    """Check every prerequisite on both sides and print what each step will do."""
+    problems: list[str] = []
+    supabase = rds = None
+    try:
+        supabase = connect(settings.supabase_db_admin_url.get_secret_value(), side="supabase",
+                           purpose="migrate plan")
+    except ToolError as exc:
+        problems.append(str(exc))
+    try:
+        rds = connect(settings.rds_admin_url.get_secret_value(), side="rds", purpose="migrate plan")
+    except ToolError as exc:
+        problems.append(str(exc))
+    if supabase is not None:
+        problems += _supabase_prerequisites(supabase)
+    if rds is not None:
+        problems += _rds_prerequisites(rds)
+    rows = {}
+    if rds is not None and not any("migration schema" in p for p in problems):
+        rows = {row["unit"]: row for row in State(rds).rows()}
+    print("Prerequisites:")
+    if problems:
+        for problem in problems:
+            print(f"  MISSING  {problem}")
+    else:
+        print("  all met (wal_level, privileges, slots and senders, schema)")
+    print("\nUnits, in the design note's order (least risky first):")
+    for number, unit in enumerate(UNITS, 1):
+        state = rows.get(unit.name, {}).get("state", "new")
+        print(f"\n{number}. {unit.name}  [{', '.join(unit.tables)}]  state: {state}")
+        if unit.switches_with:
+            print(f"   copy, verify: alone. Shadow, switch-reads, switch-writes, rollback, "
+                  f"finalize: with {unit.switches_with}, because {unit.why}.")
+        else:
+            group = [u.name for u in switch_group(unit) if u is not unit]
+            carried = f" (carrying {', '.join(group)})" if group else ""
+            print(f"   every step alone{carried}: {unit.why}.")
+        print(f"   next: {_next_step(state, unit)}")
+    print("""
+Steps:
+  backup <unit>         pg_dump of the unit's tables on both sides, with SHA-256; start needs one
+  start <unit>          schema on RDS, publication on Supabase, subscription on RDS copying the
+                        tables with a progress bar, then replicating every change
+  verify <unit>         count + hash per key chunk on both servers, exact keys of differing rows;
+                        re-checks chunks that changed meanwhile until stable
+  shadow <unit> on|off  operator-service also reads from RDS and counts mismatches
+  switch-reads <unit>   published data read from RDS; gate: fresh clean verify, shadow clean
+  switch-writes <unit>  writes held (bounded), lag to zero, final verify, sequences, capture of
+                        RDS changes (the way back), routing flipped; gate: reads switched
+  rollback <unit>       back to Supabase from any state, RDS writes replayed first, verified
+  finalize <unit>       replication objects dropped; Supabase tables kept in schema
+                        supabase_backup until `drop <unit>`""")
+    return 1 if problems else 0
+
+
+def _supabase_prerequisites(conn: psycopg.Connection) -> list[str]:
+    problems = []
+    if replication.server_setting(conn, "wal_level") != "logical":
+        problems.append("Supabase: wal_level is not logical (set wal_level=logical and restart; "
+                        "hosted Supabase projects have it)")
+    me = conn.execute("select rolsuper, rolreplication from pg_roles where rolname = current_user"
+                      ).fetchone()
+    if not (me["rolsuper"] or me["rolreplication"]):
+        problems.append("Supabase: the connecting role lacks REPLICATION (connect as `postgres`, "
+                        "directly, not through the pooler)")
+    for unit in UNITS:
+        for table in unit.tables:
+            owned = conn.execute(
+                """select pg_has_role(current_user, c.relowner, 'USAGE') as ok from pg_class c
+                    where c.oid = to_regclass(%s)""", (f"public.{table}",)).fetchone()
+            if owned is None:
+                problems.append(f"Supabase: table public.{table} does not exist (apply "
+                                "supabase/migrations)")
+            elif not owned["ok"]:
+                problems.append(f"Supabase: the connecting role does not own public.{table} "
+                                "and cannot publish it")
+    if conn.execute("select to_regprocedure('migration.claim_writes(text[])') is null as no"
+                    ).fetchone()["no"]:
+        problems.append("Supabase: no write fence (apply supabase/migrations)")
+    slots = conn.execute(
+        """select current_setting('max_replication_slots')::int - count(*) as free
+             from pg_replication_slots""").fetchone()["free"]
+    sync = int(replication.server_setting(conn, "max_wal_senders"))
+    if slots < 3:
+        problems.append(f"Supabase: only {slots} free replication slots; a start needs 1 plus "
+                        "one per table copied at once (raise max_replication_slots)")
+    if sync < 4:
+        problems.append("Supabase: max_wal_senders below 4 (raise it)")
+    return problems
+
+
+def _rds_prerequisites(conn: psycopg.Connection) -> list[str]:
+    problems = []
+    if conn.execute("select to_regclass('migration.units') is null as no").fetchone()["no"]:
+        problems.append("RDS: no migration schema (apply aws/migrations: python -m "
+                        "shared.migrations --database-url \"$RDS_ADMIN_URL\" --dir aws/migrations)")
+    can = conn.execute(
+        """select rolsuper or pg_has_role(current_user, 'rds_superuser', 'MEMBER') as ok
+             from pg_roles where rolname = current_user""").fetchone() if conn.execute(
+        "select 1 from pg_roles where rolname = 'rds_superuser'").fetchone() else conn.execute(
+        "select rolsuper as ok from pg_roles where rolname = current_user").fetchone()
+    if not can["ok"]:
+        problems.append("RDS: the connecting role cannot create subscriptions (use the master "
+                        "user, a member of rds_superuser)")
+    workers = int(replication.server_setting(conn, "max_logical_replication_workers"))
+    if workers < len(UNITS) + 2:
+        problems.append(f"RDS: max_logical_replication_workers is {workers}; raise it to at "
+                        f"least {len(UNITS) + 2} (parameter group, reboot)")
+    return problems
+
+
+# status -----------------------------------------------------------------------------------------
+
+def status(run: Run, *, as_json: bool) -> int:
+    """Per unit: state, rows on each side, lag, verification, shadow, routing, backups."""
+    report = []
+    for row in run.state.rows():
+        unit = next(u for u in UNITS if u.name == row["unit"])
+        tables = list(unit.tables)
+        source_rows = replication.row_counts(run.supabase, unit.tables)
+        target_rows = replication.row_counts(run.rds, unit.tables)
+        lag = replication.lag(run.supabase, run.rds, unit)
+        moved = row["state"] in ("writes_switched", "finalized", "dropped")
+        reads = row["state"] in ("reads_switched", "writes_switched", "finalized", "dropped")
+        compared = row["shadow_compared"]
+        backups_by_side = run.state.latest_backup(unit)
+        report.append({
+            "unit": unit.name, "tables": tables, "state": row["state"],
+            "reads_from": "rds" if reads else "supabase",
+            "writes_to": "rds" if moved else "supabase",
+            "rows_supabase": source_rows, "rows_rds": target_rows,
+            "lag_bytes": lag["bytes"], "lag_seconds": lag["seconds"],
+            "verified_at": row["verified_at"].isoformat() if row["verified_at"] else None,
+            "mismatches": row["verify_mismatches"],
+            "shadow": row["shadow"], "shadow_compared": compared,
+            "shadow_mismatched": row["shadow_mismatched"], "shadow_lagged": row["shadow_lagged"],
+            "shadow_mismatch_rate": (row["shadow_mismatched"] / compared) if compared else None,
+            "switches_with": unit.switches_with,
+            "backups": {side: {"path": b["path"], "sha256": b["sha256"], "bytes": b["bytes"],
+                               "at": b["created_at"].isoformat()}
+                        for side, b in backups_by_side.items()},
+        })
+    if as_json:
+        print(json.dumps(report, indent=2, default=str))
+        return 0
+    for item in report:
+        print(f"{item['unit']:<11} {item['state']:<16} reads: {item['reads_from']:<9} "
+              f"writes: {item['writes_to']}")
+        for table in item["tables"]:
+            print(f"  {table:<38} supabase {_n(item['rows_supabase'][table]):>10}   "
+                  f"rds {_n(item['rows_rds'][table]):>10}")
+        lag = ("no replication" if item["lag_bytes"] is None else
+               f"{item['lag_bytes']:,} bytes, {item['lag_seconds'] or 0:.1f} s")
+        print(f"  lag: {lag}")
+        print(f"  verified: {item['verified_at'] or 'never'}"
+              + (f", {item['mismatches']} mismatching rows" if item["verified_at"] else ""))
+        rate = item["shadow_mismatch_rate"]
+        print(f"  shadow: {'on' if item['shadow'] else 'off'}, {item['shadow_compared']} reads "
+              f"compared, {item['shadow_mismatched']} mismatched"
+              f"{f' ({rate:.2%})' if rate is not None else ''}, {item['shadow_lagged']} lagged")
+        if item["backups"]:
+            for side, b in sorted(item["backups"].items()):
+                print(f"  backup {side}: {b['path']} ({b['bytes']:,} bytes, sha256 "
+                      f"{b['sha256'][:12]}…, {b['at']})")
+        else:
+            print("  backup: none")
+    return 0
+
+
+def _n(value) -> str:
+    return "-" if value is None else f"{value:,}"
+
+
+# backup -------------------------------------------------------------------------------------------
+
+def backup(run: Run, unit: Unit) -> int:
+    """Dump the unit's tables of both sides (RDS once it has them)."""
+    folder = run.settings.migrate_backup_dir.resolve()
+    for side, url, conn in (("supabase", run.settings.supabase_db_admin_url, run.supabase),
+                            ("rds", run.settings.rds_admin_url, run.rds)):
+        counts = replication.row_counts(conn, unit.tables)
+        if any(v is None for v in counts.values()):
+            run.say(f"{side}: the tables of {unit.name} do not exist there yet; nothing to dump")
+            continue
+        path, digest, size = backups.dump(pg_bin=run.settings.migrate_pg_bin,
+                                          url=url.get_secret_value(), unit=unit, side=side,
+                                          folder=folder)
+        run.state.record_backup(unit, side=side, path=str(path), sha256=digest, size=size,
+                                row_counts=counts)
+        run.say(f"{side}: {path} ({size:,} bytes, {sum(counts.values()):,} rows, sha256 {digest})")
+    run.state.event(unit, "backup", "done", "backed up")
+    return 0
+
+
+# start --------------------------------------------------------------------------------------------
+
+def apply_rds_schema(run: Run) -> list[str]:
+    """The operator tables' schema on RDS, from the same migrations as Supabase's."""
+    from shared.migrations import apply_migrations
+
+    run.rds.execute((SQL / "rds_compat_before.sql").read_text())
+    applied = apply_migrations(conninfo=run.settings.rds_admin_url.get_secret_value(),
+                               directory=OPERATOR_MIGRATIONS)
+    run.rds.execute((SQL / "rds_compat_after.sql").read_text())
+    return applied
+
+
+def start(run: Run, unit: Unit) -> int:
+    """Copy the unit to RDS and keep it in sync; resumes an interrupted copy."""
+    row = _require_state(run, unit, ("new", "rolled_back", *MOVING), "start")
+    if "supabase" not in run.state.latest_backup(unit):
+        raise GateRefused(f"no backup of {unit.name}: run `python -m migrate backup "
+                          f"{unit.name}` first")
+    for table in unit.tables:
+        replication.primary_key(run.supabase, table)
+    if row["state"] in ("replicating", "reads_switched"):
+        run.say(f"{unit.name} is already {row['state']}; nothing to do")
+        return 0
+    applied = apply_rds_schema(run)
+    if applied:
+        run.say(f"rds: schema applied ({', '.join(applied)})")
+    # The copy on RDS takes no writes until the cutover; the Supabase rows exist (accepting)
+    # so that writers lock them and a cutover can wait for the writes in flight.
+    cutover.set_fence(run.rds, unit.tables, accepting=False,
+                      reason=f"copy of Supabase until `switch-writes` of {unit.name}")
+    cutover.set_fence(run.supabase, unit.tables, accepting=True, reason="Supabase holds the table")
+    if not replication.subscription_exists(run.rds, unit):
+        _empty_rds_copy(run, unit)
+        run.state.update(unit, state="copying", started_at=_now(run), verified_at=None,
+                         verify_mismatches=None, verify_details=None, shadow=False,
+                         shadow_compared=0, shadow_mismatched=0, shadow_lagged=0,
+                         shadow_last=None)
+        run.state.event(unit, "start", "started", "copy started")
+        replication.ensure_publication(run.supabase, unit)
+        replication.ensure_subscription(run.rds, run.supabase, unit,
+                                        publisher_url=run.settings.publisher_url)
+    expected = replication.row_counts(run.supabase, unit.tables)
+    run.say(f"copying {unit.name}: {sum(v or 0 for v in expected.values()):,} rows")
+    seconds = replication.wait_for_copy(run.rds, unit, expected)
+    total = sum(v or 0 for v in expected.values())
+    run.state.update(unit, state="replicating")
+    run.state.event(unit, "start", "done", f"copied {total} rows, now replicating",
+                    {"rows": total, "seconds": seconds})
+    run.say(f"{unit.name}: copied {total:,} rows in {seconds:.1f} s; replicating. "
+            f"Next: `python -m migrate verify {unit.name}`")
+    return 0
+
+
+def _empty_rds_copy(run: Run, unit: Unit) -> None:
+    """Delete a stale copy (from before a rollback, or a half copy) so the copy starts clean.
+    Replica mode: no trigger and no foreign-key cascade reaches another unit's tables."""
+    with run.rds.transaction():
+        run.rds.execute("set local session_replication_role = replica")
+        for table in unit.tables:
+            run.rds.execute(sql.SQL("delete from {}").format(qualified(table)))
+        run.rds.execute("delete from migration.heartbeat where unit = %s", (unit.name,))
+
+
+def _now(run: Run):
+    return run.rds.execute("select now() as t").fetchone()["t"]
+
+
+# verify -------------------------------------------------------------------------------------------
+
+def verify_unit(run: Run, unit: Unit) -> int:
+    """Compare both copies; record and print the result; non-zero on any mismatch."""
+    _require_state(run, unit, ("replicating", "reads_switched"), "verify")
+
+    def settle() -> None:
+        replication.wait_applied(run.rds, unit, replication.beat(run.supabase, unit), timeout=30)
+
+    started = time.monotonic()
+    counts, mismatches = verify.compare(run.supabase, run.rds, unit.tables, settle=settle)
+    seconds = time.monotonic() - started
+    run.state.update(unit, verified_at=_now(run), verify_mismatches=len(mismatches),
+                     verify_details={"rows": counts, "seconds": seconds,
+                                     "mismatches": mismatches[:100]})
+    total = sum(counts.values())
+    if mismatches:
+        run.state.event(unit, "verify", "failed", f"{len(mismatches)} rows differ",
+                        {"mismatches": mismatches[:100]})
+        for m in mismatches[:20]:
+            run.say(f"  {m['table']} {m['key']}: {m['problem']}")
+        raise ToolError(f"verify {unit.name}: {len(mismatches)} of {total:,} rows differ "
+                        f"(listed above); find why, then `rollback {unit.switches_with or unit.name}` "
+                        f"and `start {unit.name}` again")
+    run.state.event(unit, "verify", "done", f"{total} rows identical", {"seconds": seconds})
+    run.say(f"{unit.name}: {total:,} rows identical on both sides ({seconds:.2f} s)")
+    return 0
+
+
+# shadow -------------------------------------------------------------------------------------------
+
+def shadow(run: Run, unit: Unit, on: bool) -> int:
+    """Turn shadow reads of the unit's group on (counters reset) or off."""
+    _carrier(unit, "shadow", then=" on" if on else " off")
+    group = switch_group(unit)
+    for member in group:
+        _require_state(run, member, ("replicating", "reads_switched") if on else
+                       (*MOVING, "new", "rolled_back", "writes_switched", "finalized",
+                        "dropped"), "shadow")
+    for member in group:
+        if on:
+            run.state.update(member, shadow=True, shadow_compared=0, shadow_mismatched=0,
+                             shadow_lagged=0, shadow_last=None)
+        else:
+            run.state.update(member, shadow=False)
+    run.state.event(unit, "shadow", "done", "on" if on else "off")
+    run.say(f"shadow reads of {', '.join(m.name for m in group)}: {'on' if on else 'off'}")
+    return 0
+
+
+# switches -----------------------------------------------------------------------------------------
+
+def _require_verified(run: Run, member: Unit, row: dict, step: str) -> None:
+    fresh = run.rds.execute(
+        "select %s::timestamptz > now() - make_interval(secs => %s) as ok",
+        (row["verified_at"], VERIFY_FRESH_SECONDS)).fetchone()["ok"]
+    if row["verified_at"] is None or row["verified_at"] < row["started_at"] or not fresh:
+        raise GateRefused(f"cannot {step}: {member.name} has no clean verification since it "
+                          f"was started (within the last hour); run `verify {member.name}`")
+    if row["verify_mismatches"]:
+        raise GateRefused(f"cannot {step}: the last verify of {member.name} found "
+                          f"{row['verify_mismatches']} mismatching rows; run `verify "
+                          f"{member.name}` until clean")
+
+
+def switch_reads(run: Run, unit: Unit) -> int:
+    """Serve published data of the unit's group from RDS."""
+    _carrier(unit, "switch-reads")
+    group = switch_group(unit)
+    rows = {m.name: _require_state(run, m, ("replicating",), "switch-reads") for m in group}
+    for member in group:
+        _require_verified(run, member, rows[member.name], "switch-reads")
+    compared = max(r["shadow_compared"] for r in rows.values())
+    mismatched = sum(r["shadow_mismatched"] for r in rows.values())
+    if compared == 0:
+        raise GateRefused(f"cannot switch-reads: no shadow read of {unit.name} was compared "
+                          f"yet; run `shadow {unit.name} on` and let it serve reads")
+    if mismatched:
+        raise GateRefused(f"cannot switch-reads: {mismatched} of {compared} shadow reads "
+                          f"mismatched (see `status`); find why, then `shadow {unit.name} on` "
+                          "again to reset the counts")
+    with run.rds.transaction():
+        for member in group:
+            run.state.update(member, state="reads_switched")
+    run.state.event(unit, "switch-reads", "done", "reads from RDS",
+                    {"shadow_compared": compared})
+    run.say(f"reads of {', '.join(m.name for m in group)} now come from RDS "
+            f"({compared} shadow reads compared, none mismatched)")
+    return 0
+
+
+def switch_writes(run: Run, unit: Unit) -> int:
+    """The write cutover: hold writes, let RDS catch up, verify, flip; prints the hold."""
+    _carrier(unit, "switch-writes")
+    group = switch_group(unit)
+    rows = {m.name: _require_state(run, m, ("reads_switched",), "switch-writes") for m in group}
+    for member in group:
+        _require_verified(run, member, rows[member.name], "switch-writes")
+        if not replication.subscription_exists(run.rds, member):
+            raise GateRefused(f"cannot switch-writes: the subscription of {member.name} is "
+                              f"missing on RDS; run `rollback {unit.name}` then `start`")
+    tables = [t for m in group for t in m.tables]
+    max_hold = run.settings.migrate_max_hold_seconds
+    suspended = _foreign_keys_to_suspend(run, group)
+    held_at = time.monotonic()
+    for member in group:
+        run.rds.execute("update migration.units set hold_until = now() + make_interval("
+                        "secs => %s) where unit = %s", (max_hold, member.name))
+    try:
+        with run.supabase.transaction():
+            cutover.set_fence(run.supabase, tables, accepting=False,
+                              reason="moved to RDS: writes go there")
+            run.supabase.execute(sql.SQL("lock table {} in exclusive mode").format(
+                sql.SQL(", ").join(qualified(t) for t in tables)))
+        closed = time.monotonic() - held_at
+        beats = {member.name: replication.beat(run.supabase, member) for member in group}
+        for member in group:
+            remaining = max_hold - (time.monotonic() - held_at)
+            replication.wait_applied(run.rds, member, beats[member.name],
+                                     timeout=max(remaining, 0.1))
+        caught_up = time.monotonic() - held_at
+        _, mismatches = verify.compare(run.supabase, run.rds, tuple(tables))
+        if mismatches:
+            raise ToolError(f"the final verify found {len(mismatches)} differing rows (first: "
+                            f"{mismatches[0]['table']} {mismatches[0]['key']} "
+                            f"{mismatches[0]['problem']}); writes stay on Supabase")
+        verified = time.monotonic() - held_at
+        if verified > max_hold:
+            raise ToolError(f"the hold would exceed MIGRATE_MAX_HOLD_SECONDS={max_hold}; "
+                            "writes stay on Supabase; try at a quieter time or raise it")
+        with run.rds.transaction():
+            sequences = {}
+            for member in group:
+                sequences.update(cutover.copy_sequences(run.supabase, run.rds, member))
+                cutover.install_capture(run.rds, member)
+            for fk in suspended:
+                cutover.drop_foreign_key(run.rds, fk)
+            cutover.set_fence(run.rds, tables, accepting=True, reason="RDS holds the table")
+            for member in group:
+                run.state.update(member, conn=run.rds, state="writes_switched", hold_until=None,
+                                 suspended_fks=[fk for fk in suspended
+                                                if fk["table"] in member.tables])
+        hold = time.monotonic() - held_at
+    except BaseException as exc:
+        _reopen_supabase(run, group, tables)
+        run.state.event(unit, "switch-writes", "failed", str(exc)[:500])
+        if isinstance(exc, (ToolError, psycopg.Error)):
+            raise ToolError(f"switch-writes {unit.name} aborted, writes stay on Supabase: "
+                            f"{str(exc).splitlines()[0]}") from None
+        raise
+    for member in group:
+        replication.drop_subscription(run.rds, run.supabase, member)
+    restored = _restore_foreign_keys(run)
+    details = {"hold_seconds": hold, "fence_closed_after": closed, "caught_up_after": caught_up,
+               "verified_after": verified, "sequences": sequences,
+               "suspended_fks": [fk["name"] for fk in suspended], "restored_fks": restored}
+    run.state.event(unit, "switch-writes", "done", f"writes on RDS; held {hold:.3f} s", details)
+    run.say(f"writes of {', '.join(m.name for m in group)} now go to RDS; writes were held "
+            f"{hold * 1000:.0f} ms (caught up after {caught_up * 1000:.0f} ms, verified after "
+            f"{verified * 1000:.0f} ms)")
+    for fk in suspended:
+        run.say(f"  foreign key {fk['name']} ({fk['table']} -> {fk['references']}) suspended on "
+                f"RDS until {fk['references']} takes writes there")
+    return 0
+
+
+def _reopen_supabase(run: Run, group: tuple[Unit, ...], tables: list[str]) -> None:
+    cutover.set_fence(run.supabase, tables, accepting=True, reason="Supabase holds the table")
+    for member in group:
+        run.state.update(member, hold_until=None)
+
+
+def _foreign_keys_to_suspend(run: Run, group: tuple[Unit, ...]) -> list[dict]:
+    """Foreign keys from the group's tables to tables whose writes stay on Supabase: they
+    cannot be checked on RDS until those tables move too."""
+    group_tables = tuple(t for m in group for t in m.tables)
+    on_rds = {t for row in run.state.rows() if row["state"] in ("writes_switched", "finalized",
+                                                                  "dropped")
+              for t in row["tables"]}
+    return [fk for fk in cutover.foreign_keys_out(run.rds, group_tables)
+            if fk["references"] not in on_rds]
+
+
+def _restore_foreign_keys(run: Run) -> list[str]:
+    """Re-create the suspended foreign keys whose referenced table now takes writes on RDS."""
+    on_rds = {t for row in run.state.rows() if row["state"] in ("writes_switched", "finalized",
+                                                                  "dropped")
+              for t in row["tables"]}
+    restored = []
+    for row in run.state.rows():
+        keep = []
+        for fk in row["suspended_fks"]:
+            if fk["references"] in on_rds:
+                cutover.restore_foreign_key(run.rds, fk)
+                restored.append(fk["name"])
+            else:
+                keep.append(fk)
+        if len(keep) != len(row["suspended_fks"]):
+            run.rds.execute("update migration.units set suspended_fks = %s where unit = %s",
+                            (json.dumps(keep), row["unit"]))
+    return restored
+
+
+# rollback -----------------------------------------------------------------------------------------
+
+def rollback(run: Run, unit: Unit) -> int:
+    """Back to Supabase from any state before finalize; RDS's writes replayed first."""
+    row = run.state.row(unit)
+    if unit.switches_with and row["state"] not in ("new", "rolled_back", "copying",
+                                                   "replicating"):
+        _carrier(unit, "rollback")
+    group = switch_group(unit) if not unit.switches_with else (unit,)
+    states = {m.name: run.state.row(m)["state"] for m in group}
+    if any(s in ("finalized", "dropped") for s in states.values()):
+        raise GateRefused(f"cannot roll {unit.name} back: it is finalized (replication and change "
+                          f"capture are gone); restore Supabase from the `{BACKUP_SCHEMA}` tables "
+                          "or a backup instead")
+    tables = [t for m in group for t in m.tables]
+    replayed = 0
+    if "writes_switched" in states.values():
+        replayed = _replay_to_supabase(run, unit, group, tables)
+    for member in group:
+        if states[member.name] == "new":
+            continue
+        replication.drop_subscription(run.rds, run.supabase, member)
+        replication.drop_publication(run.supabase, member)
+        with run.rds.transaction():
+            cutover.remove_capture(run.rds, member)
+            cutover.set_fence(run.rds, member.tables, accepting=False,
+                              reason="stale copy after rollback; `start` copies it again")
+            run.state.update(member, conn=run.rds, state="rolled_back", shadow=False,
+                             hold_until=None)
+        cutover.set_fence(run.supabase, member.tables, accepting=True,
+                          reason="Supabase holds the table")
+    run.state.event(unit, "rollback", "done", f"back on Supabase; {replayed} rows replayed")
+    run.say(f"{', '.join(m.name for m in group)}: reads and writes on Supabase again"
+            + (f"; {replayed} rows written on RDS replayed there and verified" if replayed else ""))
+    return 0
+
+
+def _replay_to_supabase(run: Run, unit: Unit, group: tuple[Unit, ...], tables: list[str]) -> int:
+    max_hold = run.settings.migrate_max_hold_seconds
+    held_at = time.monotonic()
+    for member in group:
+        run.rds.execute("update migration.units set hold_until = now() + make_interval("
+                        "secs => %s) where unit = %s", (max_hold, member.name))
+    try:
+        with run.rds.transaction():
+            cutover.set_fence(run.rds, tables, accepting=False,
+                              reason="rolling back to Supabase: writes go there")
+            run.rds.execute(sql.SQL("lock table {} in exclusive mode").format(
+                sql.SQL(", ").join(qualified(t) for t in tables)))
+        with run.supabase.transaction():
+            run.supabase.execute("set local session_replication_role = replica")
+            run.supabase.execute("set constraints all deferred")
+            cutover.set_fence(run.supabase, tables, accepting=False,
+                              reason="rolling back: replaying RDS's writes")
+            replayed = sum(cutover.replay(run.rds, run.supabase, m) for m in group)
+            for member in group:
+                cutover.copy_sequences(run.rds, run.supabase, member)
+        _, mismatches = verify.compare(run.supabase, run.rds, tuple(tables))
+        if mismatches:
+            raise ToolError(f"after replay {len(mismatches)} rows still differ (first: "
+                            f"{mismatches[0]['table']} {mismatches[0]['key']}); writes stay on RDS")
+    except BaseException as exc:
+        cutover.set_fence(run.rds, tables, accepting=True, reason="RDS holds the table")
+        for member in group:
+            run.state.update(member, hold_until=None)
+        run.state.event(unit, "rollback", "failed", str(exc)[:500])
+        if isinstance(exc, (ToolError, psycopg.Error)):
+            raise ToolError(f"rollback {unit.name} aborted, writes stay on RDS: "
+                            f"{str(exc).splitlines()[0]}") from None
+        raise
+    run.say(f"replayed {replayed} rows onto Supabase in {time.monotonic() - held_at:.2f} s; "
+            "both sides identical")
+    return replayed
+
+
+# finalize and drop --------------------------------------------------------------------------------
+
+def finalize(run: Run, unit: Unit) -> int:
+    """Drop replication and capture; keep the Supabase tables in schema supabase_backup."""
+    _carrier(unit, "finalize")
+    group = switch_group(unit)
+    for member in group:
+        _require_state(run, member, ("writes_switched", "finalized"), "finalize")
+    run.supabase.execute(sql.SQL("create schema if not exists {}").format(
+        sql.Identifier(BACKUP_SCHEMA)))
+    run.supabase.execute(sql.SQL("revoke all on schema {} from public").format(
+        sql.Identifier(BACKUP_SCHEMA)))
+    for member in group:
+        replication.drop_subscription(run.rds, run.supabase, member)
+        replication.drop_publication(run.supabase, member)
+        with run.supabase.transaction():
+            for table in member.tables:
+                if run.supabase.execute("select to_regclass(%s) is not null as ok",
+                                        (f"public.{table}",)).fetchone()["ok"]:
+                    run.supabase.execute(sql.SQL("alter table {} set schema {}").format(
+                        qualified(table), sql.Identifier(BACKUP_SCHEMA)))
+            run.supabase.execute("delete from migration.heartbeat where unit = %s",
+                                 (member.name,))
+        with run.rds.transaction():
+            cutover.remove_capture(run.rds, member)
+            cutover.clear_fence(run.rds, member.tables)
+            run.state.update(member, conn=run.rds, state="finalized", shadow=False)
+    run.state.event(unit, "finalize", "done", "replication dropped; Supabase tables kept")
+    run.say(f"{', '.join(m.name for m in group)} finalized: no publication, subscription, slot "
+            f"or capture left; the Supabase tables are kept in schema {BACKUP_SCHEMA} until "
+            f"`python -m migrate drop {unit.name}`")
+    return 0
+
+
+def drop(run: Run, unit: Unit) -> int:
+    """Delete the Supabase backup tables of a finalized unit's group."""
+    _carrier(unit, "drop")
+    group = switch_group(unit)
+    for member in group:
+        _require_state(run, member, ("finalized", "dropped"), "drop")
+    for member in group:
+        with run.supabase.transaction():
+            for table in member.tables:
+                run.supabase.execute(sql.SQL("drop table if exists {}.{} cascade").format(
+                    sql.Identifier(BACKUP_SCHEMA), sql.Identifier(table)))
+            cutover.clear_fence(run.supabase, member.tables)
+        run.state.update(member, state="dropped")
+    run.state.event(unit, "drop", "done", "Supabase backup tables dropped")
+    run.say(f"the Supabase copies of {', '.join(m.name for m in group)} are dropped")
+    return 0

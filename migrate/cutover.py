@@ -1,0 +1,185 @@
+"""What moves writes from one database to the other and back: write fences, the change
+capture that is the way back, replaying it onto Supabase, sequences and foreign keys.
+
+The way back does not rely on a subscription on Supabase (a hosted project on PostgreSQL 15
+cannot create one) nor on a logical slot on RDS (a forgotten slot keeps WAL until the disk
+fills). From the write cutover on, a trigger on each moved table records every row it
+changes in `migration.changelog`, in the same transaction as the change itself, so a change
+is captured exactly when it commits. The triggers fire only for local writes
+(`session_replication_role = origin`), never for replication, so nothing loops back.
+`rollback` replays the last state of each changed row onto Supabase by primary key."""
+from __future__ import annotations
+
+import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from migrate.replication import identity_sequences, primary_key, qualified
+from migrate.units import Unit
+
+CAPTURE_FUNCTION = """
+create or replace function migration.capture() returns trigger
+  language plpgsql security definer set search_path = ''
+as $$
+declare
+  row_data jsonb := case when tg_op = 'DELETE' then to_jsonb(old) else to_jsonb(new) end;
+  pk jsonb := (select jsonb_object_agg(k, row_data -> k) from unnest(tg_argv[1:]) k);
+begin
+  if tg_op = 'UPDATE' then
+    -- A changed key is a delete of the old one and an insert of the new.
+    if (select jsonb_object_agg(k, to_jsonb(old) -> k) from unnest(tg_argv[1:]) k) <> pk then
+      insert into migration.changelog (unit, table_name, operation, pk)
+      select tg_argv[0], tg_table_name, 'delete',
+             (select jsonb_object_agg(k, to_jsonb(old) -> k) from unnest(tg_argv[1:]) k);
+    end if;
+  end if;
+  insert into migration.changelog (unit, table_name, operation, pk, row_data)
+  values (tg_argv[0], tg_table_name, case when tg_op = 'DELETE' then 'delete' else 'upsert' end,
+          pk, case when tg_op = 'DELETE' then null else row_data end);
+  return null;
+end
+$$;
+revoke all on function migration.capture() from public;
+"""
+
+
+def trigger_name(table: str) -> str:
+    """Name of the capture trigger on a table."""
+    return f"migration_capture_{table}"[:63]
+
+
+# Fences ------------------------------------------------------------------------------------
+
+def set_fence(conn: psycopg.Connection, tables, *, accepting: bool, reason: str) -> None:
+    """Open or close the write fence of `tables` on one database. Closing waits for the
+    write transactions that claimed it and holds back new ones until this commits."""
+    conn.execute(
+        """insert into migration.fence (table_name, accepting, reason)
+           select t, %s, %s from unnest(%s::text[]) t
+           on conflict (table_name) do update set accepting = excluded.accepting,
+                                                  reason = excluded.reason""",
+        (accepting, reason, list(tables)))
+
+
+def clear_fence(conn: psycopg.Connection, tables) -> None:
+    """Forget the fence rows of `tables` (writes accepted, as before any move)."""
+    conn.execute("delete from migration.fence where table_name = any(%s)", (list(tables),))
+
+
+# Change capture on RDS ----------------------------------------------------------------------
+
+def install_capture(rds: psycopg.Connection, unit: Unit) -> None:
+    """Capture triggers on the unit's tables (idempotent)."""
+    rds.execute(CAPTURE_FUNCTION)
+    for table in unit.tables:
+        pk = primary_key(rds, table)
+        args = sql.SQL(", ").join(sql.Literal(a) for a in (unit.name, *pk))
+        rds.execute(sql.SQL("drop trigger if exists {} on {}").format(
+            sql.Identifier(trigger_name(table)), qualified(table)))
+        rds.execute(sql.SQL(
+            "create trigger {} after insert or update or delete on {} "
+            "for each row execute function migration.capture({})").format(
+            sql.Identifier(trigger_name(table)), qualified(table), args))
+
+
+def remove_capture(rds: psycopg.Connection, unit: Unit) -> None:
+    """Drop the unit's capture triggers and forget its captured changes."""
+    for table in unit.tables:
+        rds.execute(sql.SQL("drop trigger if exists {} on {}").format(
+            sql.Identifier(trigger_name(table)), qualified(table)))
+    rds.execute("delete from migration.changelog where unit = %s", (unit.name,))
+
+
+def replay(rds: psycopg.Connection, supabase: psycopg.Connection, unit: Unit) -> int:
+    """Write the last captured state of every row the unit's tables changed on RDS onto
+    Supabase, in the caller's Supabase transaction; the number of rows written."""
+    written = 0
+    for table in unit.tables:
+        pk = primary_key(supabase, table)
+        latest = rds.execute(
+            """select distinct on (pk) pk, operation, row_data from migration.changelog
+                where unit = %s and table_name = %s order by pk, id desc""",
+            (unit.name, table)).fetchall()
+        deletes = [r["pk"] for r in latest if r["operation"] == "delete"]
+        upserts = [r["row_data"] for r in latest if r["operation"] == "upsert"]
+        key_match = sql.SQL(" and ").join(
+            sql.SQL("t.{c} = (d.k ->> {name})::{type}").format(
+                c=sql.Identifier(c), name=sql.Literal(c), type=sql.SQL(_type_of(supabase, table, c)))
+            for c in pk)
+        if deletes:
+            supabase.execute(sql.SQL(
+                "delete from {t} t using jsonb_array_elements(%s) d (k) where {m}").format(
+                t=qualified(table), m=key_match), (Jsonb(deletes),))
+        if upserts:
+            columns = [r["attname"] for r in supabase.execute(
+                """select attname from pg_attribute where attrelid = %s::regclass
+                    and attnum > 0 and not attisdropped order by attnum""",
+                (f"public.{table}",)).fetchall()]
+            updates = sql.SQL(", ").join(
+                sql.SQL("{c} = excluded.{c}").format(c=sql.Identifier(c))
+                for c in columns if c not in pk)
+            supabase.execute(sql.SQL(
+                "insert into {t} overriding system value "
+                "select * from jsonb_populate_recordset(null::{t}, %s) "
+                "on conflict ({pk}) do update set {updates}").format(
+                t=qualified(table), pk=sql.SQL(", ").join(map(sql.Identifier, pk)),
+                updates=updates), (Jsonb(upserts),))
+        written += len(deletes) + len(upserts)
+    return written
+
+
+def _type_of(conn: psycopg.Connection, table: str, column: str) -> str:
+    return conn.execute(
+        """select format_type(atttypid, atttypmod) as t from pg_attribute
+            where attrelid = %s::regclass and attname = %s""",
+        (f"public.{table}", column)).fetchone()["t"]
+
+
+# Sequences and foreign keys -------------------------------------------------------------------
+
+def copy_sequences(source: psycopg.Connection, target: psycopg.Connection, unit: Unit) -> dict:
+    """Set each identity/serial sequence of the unit on `target` past both the source's
+    sequence and the target's rows (sequences are not replicated)."""
+    done = {}
+    for table in unit.tables:
+        for column, seq in identity_sequences(source, table):
+            last = source.execute(sql.SQL(
+                "select greatest((select last_value from {seq}), "
+                "(select coalesce(max({col}), 0) from {t})) as v").format(
+                seq=sql.SQL(seq), col=sql.Identifier(column), t=qualified(table))).fetchone()["v"]
+            target_max = target.execute(sql.SQL("select coalesce(max({col}), 0) as v from {t}").format(
+                col=sql.Identifier(column), t=qualified(table))).fetchone()["v"]
+            value = max(last, target_max, 1)
+            target.execute("select setval(%s, %s, true)", (seq, value))
+            done[seq] = value
+    return done
+
+
+def foreign_keys_out(conn: psycopg.Connection, tables: tuple[str, ...]) -> list[dict]:
+    """Foreign keys from `tables` to tables outside them."""
+    return conn.execute(
+        """select c.conname as name, src.relname as "table", dst.relname as references,
+                  pg_get_constraintdef(c.oid) as definition
+             from pg_constraint c
+             join pg_class src on src.oid = c.conrelid
+             join pg_class dst on dst.oid = c.confrelid
+             join pg_namespace n on n.oid = src.relnamespace
+            where c.contype = 'f' and n.nspname = 'public' and src.relname = any(%s)
+              and not dst.relname = any(%s)""", (list(tables), list(tables))).fetchall()
+
+
+def drop_foreign_key(conn: psycopg.Connection, fk: dict) -> None:
+    """Drop one foreign key (its definition is kept by the caller)."""
+    conn.execute(sql.SQL("alter table {} drop constraint if exists {}").format(
+        qualified(fk["table"]), sql.Identifier(fk["name"])))
+
+
+def restore_foreign_key(conn: psycopg.Connection, fk: dict) -> None:
+    """Re-create a dropped foreign key and check every existing row against it."""
+    exists = conn.execute("select 1 from pg_constraint where conname = %s and conrelid = %s::regclass",
+                          (fk["name"], f"public.{fk['table']}")).fetchone()
+    if not exists:
+        conn.execute(sql.SQL("alter table {} add constraint {} {} not valid").format(
+            qualified(fk["table"]), sql.Identifier(fk["name"]), sql.SQL(fk["definition"])))
+    conn.execute(sql.SQL("alter table {} validate constraint {}").format(
+        qualified(fk["table"]), sql.Identifier(fk["name"])))

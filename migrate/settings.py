@@ -1,0 +1,33 @@
+"""What `python -m migrate` is configured with: the same variables as the rest of the
+platform (`set -a; . .dev/stack.env` gives all of them locally)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class MigrateSettings(BaseSettings):
+    """Connections and limits of the migration tool."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    # The Supabase project's database as `postgres`, over a direct connection (the pooler
+    # cannot create publications or serve replication).
+    supabase_db_admin_url: SecretStr
+    # RDS `travel_agent_db` as the master user (rds_superuser can create subscriptions).
+    rds_admin_url: SecretStr
+    # How the RDS server itself reaches Supabase for the subscription; by default the URL
+    # above (set it where RDS sees Supabase under another address or needs another CA path).
+    migrate_publisher_url: SecretStr | None = None
+    migrate_backup_dir: Path = Path("migration-backups")
+    # The longest writes may be held during a cutover before the tool gives up and reopens.
+    migrate_max_hold_seconds: float = 5.0
+    # Where pg_dump and pg_restore of the servers' major version are.
+    migrate_pg_bin: Path = Path("/usr/lib/postgresql/15/bin")
+
+    @property
+    def publisher_url(self) -> str:
+        """Connection string the subscription on RDS uses."""
+        return (self.migrate_publisher_url or self.supabase_db_admin_url).get_secret_value()

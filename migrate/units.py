@@ -1,0 +1,71 @@
+"""The units of the move, in the design note's order (least risky first), and why each
+switches where it does.
+
+A unit is a set of tables copied, replicated and verified together. Its writes can only
+move with every table that one transaction writes together with it: a transaction cannot
+span two databases (operator_service/datasource.py refuses), so add-ons and exclusions,
+which every package write changes in the same transaction as the package, switch with
+`packages`. Their reads move with `packages` for the same reason: every read of an add-on
+is a read of its package (one query, and the add-ons' RLS policies look the package up).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ADDONS = "multi_city_hotel_package_addons"
+EXCLUSIONS = "multi_city_hotel_package_exclusions"
+PACKAGES = "multi_city_hotel_packages"
+STOPS = "multi_city_hotel_package_cities"
+CHANGES = "multi_city_hotel_package_changes"
+USERS = "users"
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One step of the move."""
+
+    name: str
+    tables: tuple[str, ...]
+    # The unit whose switches carry this one's (None: it switches itself), and why.
+    switches_with: str | None = None
+    why: str = ""
+
+
+UNITS: tuple[Unit, ...] = (
+    Unit("addons", (ADDONS,), switches_with="packages",
+         why="every package write changes its add-ons in the same transaction, and every "
+             "read of an add-on reads its package (one query; its RLS policies look the "
+             "package up), so its reads and writes switch with packages"),
+    Unit("exclusions", (EXCLUSIONS,), switches_with="packages",
+         why="written and read together with its package, like add-ons"),
+    Unit("packages", (PACKAGES, STOPS, CHANGES),
+         why="packages, their stops and their audit are written in one transaction (the "
+             "audit by triggers); its switches carry add-ons and exclusions"),
+    Unit("operators", (USERS,),
+         why="operator profiles; the logins themselves move with the auth migration"),
+)
+BY_NAME = {unit.name: unit for unit in UNITS}
+
+
+class UnknownUnit(ValueError):
+    """A unit name the tool does not know."""
+
+
+def unit_named(name: str) -> Unit:
+    """The unit called `name`, or UnknownUnit naming the valid ones."""
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        raise UnknownUnit(f"no unit {name!r}; the units, in order: "
+                          f"{', '.join(u.name for u in UNITS)}") from None
+
+
+def switch_group(unit: Unit) -> tuple[Unit, ...]:
+    """The units whose reads and writes switch together with `unit` (itself included), in
+    order; `unit` must be one that switches itself."""
+    return tuple(u for u in UNITS if u is unit or u.switches_with == unit.name)
+
+
+def position(unit: Unit) -> int:
+    """1-based place of the unit in the note's order."""
+    return UNITS.index(unit) + 1

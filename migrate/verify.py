@@ -1,0 +1,109 @@
+"""Are the two copies of a unit the same? Count and XOR of 64-bit row hashes per chunk of
+the primary key space, computed by both servers at once; the chunks that differ are then
+compared row by row to name the exact keys. Chunks that still differ while replication is
+running are re-checked once RDS has applied everything Supabase had committed, until the
+answer is stable, so lag is never reported as a mismatch (and a real difference is).
+
+Each row is hashed from its text form (`hashtextextended(t::text, 0)`), so both sessions
+print values alike (UTC, ISO dates: see state.connect) and both tables must have the same
+columns in the same order, which one set of migrations guarantees."""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
+
+import psycopg
+from psycopg import sql
+
+from migrate.replication import primary_key, qualified
+
+CHUNKS = 256
+MAX_RECHECKS = 5
+
+
+def _key_expr(pk: list[str]) -> sql.Composable:
+    if len(pk) == 1:
+        return sql.SQL("t.{}::text").format(sql.Identifier(pk[0]))
+    return sql.SQL("row({})::text").format(
+        sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in pk))
+
+
+def _chunk_expr(pk: list[str]) -> sql.Composable:
+    return sql.SQL("(hashtextextended({}, 7) & {})").format(_key_expr(pk), sql.Literal(CHUNKS - 1))
+
+
+def chunk_sums(conn: psycopg.Connection, table: str, pk: list[str]) -> dict[int, tuple[int, int]]:
+    """chunk -> (rows, XOR of row hashes) for the whole table, in one scan."""
+    rows = conn.execute(sql.SQL(
+        "select {chunk} as chunk, count(*) as n, bit_xor(hashtextextended(t::text, 0)) as h "
+        "from {table} t group by 1").format(chunk=_chunk_expr(pk), table=qualified(table)))
+    return {r["chunk"]: (r["n"], r["h"]) for r in rows}
+
+
+def row_hashes(conn: psycopg.Connection, table: str, pk: list[str],
+               chunks: list[int]) -> dict[str, int]:
+    """key text -> row hash, for the rows in `chunks`."""
+    rows = conn.execute(sql.SQL(
+        "select {key} as k, hashtextextended(t::text, 0) as h from {table} t "
+        "where {chunk} = any(%s)").format(key=_key_expr(pk), table=qualified(table),
+                                          chunk=_chunk_expr(pk)), (chunks,))
+    return {r["k"]: r["h"] for r in rows}
+
+
+def _both(fn: Callable, supabase: psycopg.Connection, rds: psycopg.Connection, *args):
+    with ThreadPoolExecutor(2) as pool:
+        left = pool.submit(fn, supabase, *args)
+        right = pool.submit(fn, rds, *args)
+        return left.result(), right.result()
+
+
+def differing_rows(supabase: psycopg.Connection, rds: psycopg.Connection, table: str,
+                   pk: list[str], chunks: list[int]) -> list[dict]:
+    """The exact keys that differ within `chunks`."""
+    ours, theirs = _both(row_hashes, supabase, rds, table, pk, chunks)
+    found = []
+    for key in sorted(set(ours) | set(theirs)):
+        if key not in theirs:
+            found.append({"table": table, "key": key, "problem": "missing on rds"})
+        elif key not in ours:
+            found.append({"table": table, "key": key, "problem": "only on rds"})
+        elif ours[key] != theirs[key]:
+            found.append({"table": table, "key": key, "problem": "differs"})
+    return found
+
+
+def compare_table(supabase: psycopg.Connection, rds: psycopg.Connection, table: str, *,
+                  settle: Callable[[], None] | None = None) -> tuple[int, list[dict]]:
+    """(rows on Supabase, mismatching rows) of one table. `settle` waits until RDS has
+    applied what Supabase committed; without it the first answer is final."""
+    pk = primary_key(supabase, table)
+    ours, theirs = _both(chunk_sums, supabase, rds, table, pk)
+    total = sum(n for n, _ in ours.values())
+    suspects = sorted(c for c in set(ours) | set(theirs) if ours.get(c) != theirs.get(c))
+    previous = None
+    for _ in range(MAX_RECHECKS):
+        if not suspects:
+            return total, []
+        found = differing_rows(supabase, rds, table, pk, suspects)
+        if settle is None or found == previous:
+            return total, found
+        previous = found
+        settle()
+        chunks = sorted({_chunk_of(supabase, pk, d["key"]) for d in found} or suspects)
+        suspects = chunks if found else []
+    return total, previous or []
+
+
+def _chunk_of(conn: psycopg.Connection, pk: list[str], key: str) -> int:
+    return conn.execute(sql.SQL("select (hashtextextended(%s::text, 7) & {}) as c").format(
+        sql.Literal(CHUNKS - 1)), (key,)).fetchone()["c"]
+
+
+def compare(supabase: psycopg.Connection, rds: psycopg.Connection, tables: tuple[str, ...], *,
+            settle: Callable[[], None] | None = None) -> tuple[dict[str, int], list[dict]]:
+    """Rows per table and every mismatching row of `tables`."""
+    counts, mismatches = {}, []
+    for table in tables:
+        counts[table], found = compare_table(supabase, rds, table, settle=settle)
+        mismatches.extend(found)
+    return counts, mismatches
