@@ -145,3 +145,34 @@ def test_a_held_write_waits_out_the_hold_then_lets_the_fence_decide():
     assert 0.2 <= waited < 1.0 and _roles_set(pool) == 1
 
 
+def test_one_transaction_cannot_span_two_databases():
+    routing = {**datasource.TABLE_SOURCES, STOPS: "rds"}
+    with pytest.raises(DataSourceError, match="cannot span data sources"):
+        source_of([PACKAGES, STOPS], table_sources=routing)
+
+
+def test_unknown_tables_and_missing_pools_are_refused():
+    with pytest.raises(DataSourceError, match="no data source for table"):
+        source_of(["bookings"])
+    with pytest.raises(DataSourceError, match="name the tables"):
+        source_of([])
+    with pytest.raises(DataSourceError, match="no pool for data source"):
+        DataSources({}, table_sources={USERS: SUPABASE})
+
+
+@pytest.mark.parametrize("source, role", [("supabase", "authenticated"), ("cognito", "anon")])
+def test_connections_run_as_the_caller_so_row_level_security_applies(source, role):
+    pool = FakePool("supabase")
+    identity = _identity(source)
+    with DataSources({SUPABASE: pool}).transaction(identity=identity, tables=[PACKAGES],
+                                                   write=False):
+        pass
+    (set_claims, (claims,)), (set_role, _) = pool.log
+    assert "request.jwt.claims" in set_claims and set_role == f"set local role {role}"
+    expected_sub = identity.subject if source == "supabase" else None
+    assert json.loads(claims).get("sub") == expected_sub
+
+
+def test_health_checks_name_each_database_in_use():
+    data = DataSources({SUPABASE: FakePool("supabase")})
+    assert list(data.health_checks()) == ["supabase-db"]
