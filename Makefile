@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY     := $(VENV)/bin/python
 STATE  ?= .dev
 
-.PHONY: up down status test bench system-deps venv
+.PHONY: up down status test bench bench-migration system-deps venv
 
 venv: $(VENV)/.installed
 
@@ -36,3 +36,7 @@ bench: venv
 	@WITH_BENCH=1 devstack/system-deps.sh
 	$(PY) bench/gateway_overhead.py --env $(STATE)/stack.env
 	$(PY) bench/bookings_page.py --env $(STATE)/stack.env
+
+## The move of 1,000,000 packages to RDS, on a stack of its own (figures in docs/benchmarks.md).
+bench-migration: venv system-deps
+	$(PY) bench/migration_move.py

@@ -82,8 +82,10 @@ def start(layout: Layout, part: str) -> None:
         f"-c port={layout.port(part)}", f"-c listen_addresses={layout.host}",
         f"-c unix_socket_directories={socket_dir}", "-c ssl=on",
         "-c ssl_cert_file=server.crt", "-c ssl_key_file=server.key",
-        # A local stack trades crash safety for speed; RDS and Supabase keep theirs.
-        "-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off",
+        # A local stack trades crash safety for speed; RDS and Supabase keep theirs. Commits
+        # still write their WAL at once (synchronous_commit), as on RDS and Supabase: a WAL
+        # sender only sends what is written, so replication lag stays realistic.
+        "-c fsync=off", "-c full_page_writes=off",
         "-c max_connections=200",
         # Logical replication: the operator tables move from one server to the other
         # (`python -m migrate`), as from a Supabase project to RDS.

@@ -417,7 +417,7 @@ def switch_reads(run: Run, unit: Unit) -> int:
     for member in group:
         _require_verified(run, member, rows[member.name], "switch-reads")
     compared = max(r["shadow_compared"] for r in rows.values())
-    mismatched = sum(r["shadow_mismatched"] for r in rows.values())
+    mismatched = max(r["shadow_mismatched"] for r in rows.values())
     if compared == 0:
         raise GateRefused(f"cannot switch-reads: no shadow read of {unit.name} was compared "
                           f"yet; run `shadow {unit.name} on` and let it serve reads")
@@ -475,17 +475,20 @@ def switch_writes(run: Run, unit: Unit) -> int:
             raise ToolError(f"the hold would exceed MIGRATE_MAX_HOLD_SECONDS={max_hold}; "
                             "writes stay on Supabase; try at a quieter time or raise it")
         with run.rds.transaction():
+            # The fence rows first, then the tables: writers lock them in that order too.
+            cutover.set_fence(run.rds, tables, accepting=True, reason="RDS holds the table")
             sequences = {}
             for member in group:
                 sequences.update(cutover.copy_sequences(run.supabase, run.rds, member))
                 cutover.install_capture(run.rds, member)
             for fk in suspended:
                 cutover.drop_foreign_key(run.rds, fk)
-            cutover.set_fence(run.rds, tables, accepting=True, reason="RDS holds the table")
             for member in group:
+                kept = [fk for fk in rows[member.name]["suspended_fks"]
+                        if fk["name"] not in {s["name"] for s in suspended}]
                 run.state.update(member, conn=run.rds, state="writes_switched", hold_until=None,
-                                 suspended_fks=[fk for fk in suspended
-                                                if fk["table"] in member.tables])
+                                 suspended_fks=kept + [fk for fk in suspended
+                                                       if fk["table"] in member.tables])
         hold = time.monotonic() - held_at
     except BaseException as exc:
         _reopen_supabase(run, group, tables)
@@ -571,9 +574,9 @@ def rollback(run: Run, unit: Unit) -> int:
         replication.drop_subscription(run.rds, run.supabase, member)
         replication.drop_publication(run.supabase, member)
         with run.rds.transaction():
-            cutover.remove_capture(run.rds, member)
             cutover.set_fence(run.rds, member.tables, accepting=False,
                               reason="stale copy after rollback; `start` copies it again")
+            cutover.remove_capture(run.rds, member)
             run.state.update(member, conn=run.rds, state="rolled_back", shadow=False,
                              hold_until=None)
         cutover.set_fence(run.supabase, member.tables, accepting=True,
@@ -646,8 +649,8 @@ def finalize(run: Run, unit: Unit) -> int:
             run.supabase.execute("delete from migration.heartbeat where unit = %s",
                                  (member.name,))
         with run.rds.transaction():
-            cutover.remove_capture(run.rds, member)
             cutover.clear_fence(run.rds, member.tables)
+            cutover.remove_capture(run.rds, member)
             run.state.update(member, conn=run.rds, state="finalized", shadow=False)
     run.state.event(unit, "finalize", "done", "replication dropped; Supabase tables kept")
     run.say(f"{', '.join(m.name for m in group)} finalized: no publication, subscription, slot "

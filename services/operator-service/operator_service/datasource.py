@@ -283,11 +283,12 @@ class DataSources:
 
 class Shadow:
     """Compares shadow reads with the answers served and counts the outcome per unit in
-    RDS (`migration.record_shadow`). A difference is re-checked once after a short pause:
-    if both sides then agree, it was replication lag (`lagged`), not a `mismatch`. Nothing
+    RDS (`migration.record_shadow`). A difference is re-checked up to three times, after
+    growing pauses: if both sides then agree, it was replication lag (`lagged`), not a
+    `mismatch`. Nothing
     here ever fails or changes the request it shadows."""
 
-    def __init__(self, pool: ConnectionPool, *, recheck_after: float = 0.2):
+    def __init__(self, pool: ConnectionPool, *, recheck_after: float = 0.1):
         self._pool = pool
         self._recheck_after = recheck_after
 
@@ -298,12 +299,14 @@ class Shadow:
             outcome, sample = "match", None
             shadow = candidate()
             if _canonical(shadow) != _canonical(control):
-                time.sleep(self._recheck_after)
-                again, shadow = recheck(), candidate()
-                if _canonical(again) == _canonical(shadow):
-                    outcome = "lagged"
-                else:
-                    outcome = "mismatch"
+                outcome = "mismatch"
+                for attempt in range(1, 4):
+                    time.sleep(self._recheck_after * attempt)
+                    again, shadow = recheck(), candidate()
+                    if _canonical(again) == _canonical(shadow):
+                        outcome = "lagged"
+                        break
+                if outcome == "mismatch":
                     sample = {"served": _canonical(again)[:2000],
                               "rds": _canonical(shadow)[:2000]}
             with self._pool.connection(timeout=1.0) as conn:

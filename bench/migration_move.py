@@ -1,0 +1,210 @@
+"""The move of `packages` with 1,000,000 rows, measured in one run on a stack of its own:
+
+1. initial copy: `pg_dump --data-only | psql` of the package table into an empty RDS table,
+   then `python -m migrate start` of the unit (rows/s of each; goal: the tool >= 1.0x);
+2. `verify` time vs the tool's copy time (goal <= 0.5x);
+3. `switch-writes` while a paced writer changes packages through the gateway at a target
+   rate: the longest write hold the tool reports (goal <= 1 s), and the API's p50/p99
+   latency over the whole run and in the second around the cutover.
+
+    .venv/bin/python bench/migration_move.py [--rows 1000000] [--writes-per-second 300]
+
+It starts its own stack (state `.dev-bench-migration`, ports +2000) and stops it after.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+import requests
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from devstack import stack  # noqa: E402
+from devstack.layout import PG_BIN, Layout  # noqa: E402
+
+PACKAGES = "multi_city_hotel_packages"
+
+
+def migrate(env: dict, *args: str) -> str:
+    result = subprocess.run([sys.executable, "-m", "migrate", *args], cwd=REPO,
+                            env={**env, "PATH": os.environ["PATH"]}, capture_output=True,
+                            text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"migrate {' '.join(args)} failed: {result.stderr}")
+    return result.stdout
+
+
+def sql(url: str, statement: str, params=None):
+    with psycopg.connect(url, autocommit=True) as conn:
+        cursor = conn.execute(statement, params)
+        return cursor.fetchall() if cursor.description else []
+
+
+def operator_token(env: dict) -> str:
+    answer = requests.post(f"{env['SUPABASE_URL']}/auth/v1/token?grant_type=password",
+                           headers={"apikey": env["SUPABASE_ANON_KEY"]}, timeout=10,
+                           json={"email": env["DEMO_OPERATOR_EMAIL"],
+                                 "password": env["DEMO_OPERATOR_PASSWORD"]})
+    return answer.json()["access_token"]
+
+
+class PacedWriter:
+    """PATCHes the operator's packages at `rate` requests/s from several threads; keeps
+    (start time, seconds, status) of each request."""
+
+    def __init__(self, env: dict, token: str, package_ids: list[str], rate: float,
+                 threads: int = 16):
+        self.url = env["GATEWAY_URL"]
+        self.headers = {"Authorization": f"Bearer {token}"}
+        self.ids = package_ids
+        self.interval = threads / rate
+        self.samples: list[tuple[float, float, int]] = []
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run, args=(i,)) for i in range(threads)]
+
+    def _run(self, number: int) -> None:
+        session = requests.Session()
+        next_at = time.monotonic() + number * self.interval / len(self._threads)
+        i = number
+        while not self._stop.is_set():
+            delay = next_at - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            next_at += self.interval
+            started = time.monotonic()
+            try:
+                answer = session.patch(
+                    f"{self.url}/api/operators/me/packages/{self.ids[i % len(self.ids)]}",
+                    headers=self.headers, json={"title": f"Bench {uuid.uuid4().hex[:8]}"},
+                    timeout=10)
+                code = answer.status_code
+            except requests.RequestException:
+                code = 0
+            self.samples.append((started, time.monotonic() - started, code))
+            i += len(self._threads)
+
+    def __enter__(self):
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
+
+
+def percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--writes-per-second", type=float, default=300)
+    parser.add_argument("--seconds", type=float, default=12)
+    args = parser.parse_args()
+
+    layout = Layout(state=REPO / ".dev-bench-migration", port_offset=2000)
+    stack.down(layout)
+    shutil.rmtree(layout.state, ignore_errors=True)
+    env = stack.up(layout)
+    try:
+        return run(env, args)
+    finally:
+        stack.down(layout)
+
+
+def run(env: dict, args) -> int:
+    supabase, rds = env["SUPABASE_DB_ADMIN_URL"], env["RDS_ADMIN_URL"]
+    operator_id = sql(supabase, "select id from users where contact_email = %s",
+                      (env["DEMO_OPERATOR_EMAIL"],))[0][0]
+    print(f"loading {args.rows:,} packages into Supabase ...", flush=True)
+    sql(supabase, f"insert into {PACKAGES} (operator_id, title, description, price_per_traveller)"
+                  " select %s, 'Bench package ' || g, repeat('x', 120), 1000 + g % 500"
+                  " from generate_series(1, %s) g", (operator_id, args.rows))
+    sql(supabase, "vacuum analyze")
+    rows = sql(supabase, f"select count(*) from {PACKAGES}")[0][0]
+    for unit in ("addons", "exclusions", "packages"):
+        migrate(env, "backup", unit)
+    migrate(env, "start", "addons")
+    migrate(env, "start", "exclusions")
+
+    # 1. pg_dump | psql of the package table into RDS (schema applied by the tool's start
+    # of addons), then emptied again.
+    started = time.monotonic()
+    dump = subprocess.Popen([str(PG_BIN / "pg_dump"), "--data-only", f"--table=public.{PACKAGES}",
+                             f"--dbname={supabase}"], stdout=subprocess.PIPE)
+    load = subprocess.run([str(PG_BIN / "psql"), "-q", "-v", "ON_ERROR_STOP=1", f"--dbname={rds}",
+                           "-c", "set session_replication_role = replica", "-f", "-"],
+                          stdin=dump.stdout, capture_output=True, text=True)
+    dump.wait()
+    dump_seconds = time.monotonic() - started
+    if load.returncode != 0:
+        raise SystemExit(f"pg_dump | psql failed: {load.stderr[-500:]}")
+    sql(rds, f"truncate {PACKAGES} cascade")
+
+    # 2. The tool's copy, then verify.
+    migrate(env, "start", "packages")
+    copy_seconds = sql(rds, "select (details->>'seconds')::float from migration.events "
+                            "where unit = 'packages' and command = 'start' and outcome = 'done' "
+                            "order by id desc limit 1")[0][0]
+    started = time.monotonic()
+    migrate(env, "verify", "packages")
+    verify_seconds = time.monotonic() - started
+    for unit in ("addons", "exclusions"):
+        migrate(env, "verify", unit)
+
+    # 3. The cutover under a paced writer.
+    token = operator_token(env)
+    own = [str(r[0]) for r in sql(supabase, f"select id from {PACKAGES} where operator_id = %s "
+                                            "and title not like 'Bench package %%'",
+                                  (operator_id,))]
+    migrate(env, "shadow", "packages", "on")
+    requests.get(f"{env['GATEWAY_URL']}/api/packages", headers={"Authorization": f"Bearer {token}"},
+                 timeout=10)
+    migrate(env, "switch-reads", "packages")
+    migrate(env, "verify", "packages")
+    with PacedWriter(env, token, own, args.writes_per_second) as writer:
+        time.sleep(args.seconds / 2)
+        cutover_at = time.monotonic()
+        out = migrate(env, "switch-writes", "packages")
+        cutover_done = time.monotonic()
+        time.sleep(args.seconds / 2)
+    hold_ms = float(re.search(r"writes were held (\d+) ms", out).group(1))
+    samples = writer.samples
+    latencies = [s[1] * 1000 for s in samples]
+    around = [s[1] * 1000 for s in samples if cutover_at - 0.5 <= s[0] <= cutover_done + 0.5]
+    failed = sum(1 for s in samples if s[2] != 200)
+    achieved = len(samples) / (max(s[0] for s in samples) - min(s[0] for s in samples))
+    result = {
+        "rows": rows,
+        "pg_dump_psql_rows_per_s": rows / dump_seconds, "tool_copy_rows_per_s": rows / copy_seconds,
+        "copy_ratio_tool_vs_dump": dump_seconds / copy_seconds,
+        "verify_seconds": verify_seconds, "copy_seconds": copy_seconds,
+        "verify_vs_copy": verify_seconds / copy_seconds,
+        "hold_ms": hold_ms, "writes_per_s": achieved, "write_requests": len(samples),
+        "failed_writes": failed,
+        "api_p50_ms": percentile(latencies, 50), "api_p99_ms": percentile(latencies, 99),
+        "cutover_p99_ms": percentile(around, 99) if around else None,
+        "cutover_max_ms": max(around) if around else None,
+    }
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,385 @@
+"""`python -m migrate` on a real stack: both PostgreSQL servers with logical replication,
+operator-service routing by the migration state, the gateway, bookings. These tests move
+tables for good (finalize), so they get a stack of their own on other ports, started for
+this module and stopped after it, also when tests fail. They run in order: each one leaves
+the move where the next expects it."""
+from __future__ import annotations
+
+import datetime
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import psycopg
+import pytest
+import requests
+
+from devstack import stack
+from devstack.layout import REPO, Layout
+from tests.conftest import TEST_PORT_OFFSET, TEST_STATE
+from tests.helpers import Operator, api
+from tests.integration.agents import new_agent, set_status
+from tests.integration.packages import package_fields
+
+pytestmark = pytest.mark.stack
+
+PACKAGES = "multi_city_hotel_packages"
+TODAY = datetime.date.today()
+
+
+@pytest.fixture(scope="module")
+def moving_stack() -> dict:
+    """A fresh whole stack whose operator tables the tests move to RDS."""
+    layout = Layout(state=Path(f"{TEST_STATE}-migration"), port_offset=TEST_PORT_OFFSET + 1000)
+    stack.down(layout)
+    shutil.rmtree(layout.state, ignore_errors=True)
+    try:
+        yield stack.up(layout)
+    finally:
+        stack.down(layout)
+
+
+def migrate(env: dict, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run `python -m migrate` as a user would, with the stack's settings."""
+    return subprocess.run([sys.executable, "-m", "migrate", *args], cwd=REPO,
+                          env={**env, "PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def ok(env: dict, *args: str) -> str:
+    """Run a step that must succeed; its output."""
+    result = migrate(env, *args)
+    assert result.returncode == 0, f"migrate {' '.join(args)}: {result.stderr}{result.stdout}"
+    return result.stdout
+
+
+def make_operator(env: dict) -> Operator:
+    """A Supabase user signed in through the Auth API."""
+    admin = {"apikey": env["SUPABASE_SERVICE_ROLE_KEY"],
+             "Authorization": f"Bearer {env['SUPABASE_SERVICE_ROLE_KEY']}"}
+    email, password = f"mover-{uuid.uuid4().hex[:10]}@example.com", f"Pw-{uuid.uuid4().hex}"
+    created = requests.post(f"{env['SUPABASE_URL']}/auth/v1/admin/users", headers=admin,
+                            json={"email": email, "password": password, "email_confirm": True},
+                            timeout=10)
+    assert created.status_code == 200, created.text
+    session = requests.post(f"{env['SUPABASE_URL']}/auth/v1/token?grant_type=password",
+                            headers={"apikey": env["SUPABASE_ANON_KEY"]},
+                            json={"email": email, "password": password}, timeout=10)
+    assert session.status_code == 200, session.text
+    return Operator(id=created.json()["id"], email=email, token=session.json()["access_token"])
+
+
+def sql(env: dict, side: str, statement: str, params=(), *, replica: bool = False):
+    """Rows of a statement run as the superuser of one side ('supabase' or 'rds')."""
+    url = env["SUPABASE_DB_ADMIN_URL" if side == "supabase" else "RDS_ADMIN_URL"]
+    with psycopg.connect(url, autocommit=True) as conn:
+        if replica:
+            conn.execute("set session_replication_role = replica")
+        cursor = conn.execute(statement, params or None)
+        return cursor.fetchall() if cursor.description else []
+
+
+def status(env: dict) -> dict[str, dict]:
+    """`status --json`, by unit."""
+    import json
+    return {u["unit"]: u for u in json.loads(ok(env, "status", "--json"))}
+
+
+def replication_objects(env: dict) -> list:
+    """Every publication, slot and subscription the tool could leave behind."""
+    return (sql(env, "supabase", "select pubname from pg_publication where pubname like 'migrate_%'")
+            + sql(env, "supabase", "select slot_name from pg_replication_slots")
+            + sql(env, "rds", "select subname from pg_subscription"))
+
+
+# Gates: each step refuses, with a one-line reason and what to do, and changes nothing ---------
+
+@pytest.mark.parametrize("args, code, says", [
+    (("start", "nowhere"), 2, "no unit 'nowhere'; the units, in order: addons, exclusions"),
+    (("start", "addons"), 3, "no backup of addons: run `python -m migrate backup addons`"),
+    (("switch-reads", "packages"), 3, "it is new, and switch-reads needs replicating"),
+    (("switch-writes", "packages"), 3, "it is new, and switch-writes needs reads_switched"),
+    (("verify", "packages"), 3, "cannot verify packages: it is new"),
+    (("shadow", "addons", "on"), 3, "run `python -m migrate shadow packages on`"),
+    (("switch-writes", "addons"), 3, "run `python -m migrate switch-writes packages`"),
+    (("finalize", "packages"), 3, "it is new, and finalize needs writes_switched"),
+])
+def test_a_step_out_of_order_is_refused_in_one_line(moving_stack, args, code, says):
+    before = status(moving_stack)
+    result = migrate(moving_stack, *args)
+    assert result.returncode == code
+    assert says in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert status(moving_stack) == before and replication_objects(moving_stack) == []
+
+
+def test_an_unreachable_database_is_named(moving_stack):
+    env = {**moving_stack, "SUPABASE_DB_ADMIN_URL": moving_stack["SUPABASE_DB_ADMIN_URL"]
+           .replace(f":{moving_stack['SUPABASE_DB_ADMIN_URL'].split(':')[3].split('/')[0]}/",
+                    ":1/")}
+    result = migrate(env, "status")
+    assert result.returncode == 1
+    assert "cannot reach the supabase database" in result.stderr
+    assert "check SUPABASE_DB_ADMIN_URL" in result.stderr
+
+
+def test_plan_says_what_each_unit_does_and_why(moving_stack):
+    out = ok(moving_stack, "plan")
+    assert "all met" in out
+    assert "1. addons" in out and "4. operators" in out
+    assert "switch-writes, rollback, finalize: with packages, because every package write" in out
+
+
+def test_a_second_run_is_refused_naming_the_one_holding_the_lock(moving_stack):
+    with psycopg.connect(moving_stack["RDS_ADMIN_URL"], autocommit=True,
+                         application_name="migrate start packages by someone@elsewhere") as conn:
+        conn.execute("select pg_advisory_lock(7201127)")
+        result = migrate(moving_stack, "backup", "addons")
+    assert result.returncode == 4
+    assert "another run holds the lock: 'migrate start packages by someone@elsewhere'" in result.stderr
+
+
+# Backups ------------------------------------------------------------------------------------
+
+def test_a_backup_restores_the_rows_it_was_taken_from(moving_stack):
+    env = moving_stack
+    table = "multi_city_hotel_package_addons"
+    before = sql(env, "supabase", f"select * from {table} order by id")
+    assert before, "the demo data has add-ons"
+    ok(env, "backup", "addons")
+    dump = status(env)["addons"]["backups"]["supabase"]
+    sql(env, "supabase", f"delete from {table}", replica=True)
+    from migrate.backup import restore
+    restore(pg_bin=Path("/usr/lib/postgresql/15/bin"), url=env["SUPABASE_DB_ADMIN_URL"],
+            path=Path(dump["path"]), expected_sha256=dump["sha256"])
+    assert sql(env, "supabase", f"select * from {table} order by id") == before
+
+
+# The initial copy survives kill -9 -----------------------------------------------------------
+
+def test_kill_9_during_the_initial_copy_then_the_same_command_goes_on(moving_stack):
+    env = moving_stack
+    operator_id = sql(env, "supabase", "select id from users limit 1")[0][0]
+    sql(env, "supabase", f"insert into {PACKAGES} (operator_id, title) select %s, 'bulk ' || g "
+                         "from generate_series(1, 300000) g", (operator_id,))
+    for unit in ("exclusions", "packages"):
+        ok(env, "backup", unit)
+    ok(env, "start", "exclusions")
+    tool = subprocess.Popen([sys.executable, "-m", "migrate", "start", "packages"], cwd=REPO,
+                            env={**env, "PATH": os.environ["PATH"]}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    copying = False
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and tool.poll() is None:
+        progress = sql(env, "rds", "select tuples_processed from pg_stat_progress_copy")
+        if progress and progress[0][0] > 0:
+            copying = True
+            break
+        time.sleep(0.02)
+    assert copying, "the copy was over before the test could interrupt it"
+    tool.send_signal(signal.SIGKILL)
+    tool.wait()
+    # The server's copy worker dies too, half way: PostgreSQL redoes that table's copy.
+    sql(env, "rds", "select pg_terminate_backend(pid) from pg_stat_activity "
+                    "where backend_type = 'logical replication worker'")
+    out = ok(env, "start", "packages")
+    assert "replicating" in out
+    counts = status(env)["packages"]
+    assert counts["rows_rds"] == counts["rows_supabase"]
+    assert counts["rows_rds"][PACKAGES] >= 300000
+    ok(env, "verify", "packages")
+    # The bulk rows go again, by replication.
+    sql(env, "supabase", f"delete from {PACKAGES} where title like 'bulk %%'")
+
+
+def test_verify_names_a_row_changed_behind_its_back(moving_stack):
+    env = moving_stack
+    stop_id, nights = sql(env, "rds", "select id, nights from multi_city_hotel_package_cities "
+                                      "order by id limit 1")[0]
+    sql(env, "rds", "update multi_city_hotel_package_cities set nights = nights + 1 "
+                    "where id = %s", (stop_id,), replica=True)
+    result = migrate(env, "verify", "packages")
+    assert result.returncode == 1
+    assert f"multi_city_hotel_package_cities {stop_id}: differs" in result.stdout
+    assert "1 of" in result.stderr and "rows differ" in result.stderr
+    assert status(env)["packages"]["mismatches"] == 1
+    sql(env, "rds", "update multi_city_hotel_package_cities set nights = %s where id = %s",
+        (nights, stop_id), replica=True)
+    ok(env, "verify", "packages")
+
+
+# The whole move under load ----------------------------------------------------------------------
+
+class Traffic:
+    """Operators create, edit, publish and delete packages and agents book them, through the
+    gateway, until stopped; every answer is kept, and what each acknowledged write left."""
+
+    def __init__(self, gateway: str, operators: list[Operator], agents: list[str]):
+        self.gateway, self.operators, self.agents = gateway, operators, agents
+        self.failures: list[str] = []
+        self.answers: Counter = Counter()
+        self.packages: dict[str, dict] = {}     # id -> what the API last acknowledged
+        self.deleted: set[str] = set()
+        self.bookings: list[str] = []
+        self.published: list[str] = []
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._operate, args=(o,)) for o in operators]
+        self._threads += [threading.Thread(target=self._book, args=(a,)) for a in agents]
+
+    def __enter__(self) -> "Traffic":
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
+
+    def _call(self, method: str, path: str, token: str, expect: int, **kwargs):
+        try:
+            answer = api(self.gateway, method, path, token, **kwargs)
+        except requests.RequestException as exc:
+            self.failures.append(f"{method} {path}: {type(exc).__name__}")
+            return None
+        self.answers[answer.status_code] += 1
+        if answer.status_code != expect:
+            self.failures.append(f"{method} {path}: {answer.status_code} {answer.text[:300]}")
+            return None
+        return answer.json() if answer.content else {}
+
+    def _operate(self, operator: Operator) -> None:
+        n = 0
+        while not self._stop.is_set():
+            n += 1
+            body = {**package_fields(capacity=1000), "title": f"Moving {uuid.uuid4().hex[:8]}"}
+            made = self._call("POST", "/api/operators/me/packages", operator.token, 201, json=body)
+            if made is None:
+                continue
+            pid = made["id"]
+            self.packages[pid] = {"title": made["title"], "status": "draft"}
+            title = f"Renamed {uuid.uuid4().hex[:8]}"
+            if self._call("PATCH", f"/api/operators/me/packages/{pid}", operator.token, 200,
+                          json={"title": title}) is not None:
+                self.packages[pid]["title"] = title
+            if n % 2:
+                if self._call("POST", f"/api/operators/me/packages/{pid}/publish",
+                              operator.token, 200) is not None:
+                    self.packages[pid]["status"] = "published"
+                    with self._lock:
+                        self.published.append(pid)
+            elif self._call("DELETE", f"/api/operators/me/packages/{pid}", operator.token,
+                            204) is not None:
+                self.deleted.add(pid)
+                del self.packages[pid]
+
+    def _book(self, token: str) -> None:
+        departure = str(TODAY + datetime.timedelta(days=30))
+        while not self._stop.is_set():
+            page = self._call("GET", "/api/packages?limit=20&sort=newest", token, 200)
+            with self._lock:
+                ours = set(self.published)
+            choices = [p for p in (page or {}).get("data", []) if p["id"] in ours]
+            if not choices:
+                time.sleep(0.05)
+                continue
+            body = {"package_id": choices[0]["id"], "departure_date": departure,
+                    "travellers": [{"full_name": "A Traveller", "email": "t@example.com"}],
+                    "addon_ids": []}
+            booked = self._call("POST", "/api/bookings", token, 201, json=body,
+                                headers={"Idempotency-Key": uuid.uuid4().hex})
+            if booked is not None:
+                self.bookings.append(booked["id"])
+
+
+def _shadow_reads(env: dict, token: str, at_least: int = 5) -> None:
+    for _ in range(at_least):
+        assert api(env["GATEWAY_URL"], "GET", "/api/packages", token).status_code == 200
+    deadline = time.monotonic() + 10
+    while status(env)["packages"]["shadow_compared"] < at_least and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def _start_verify(env: dict) -> None:
+    for unit in ("addons", "exclusions", "packages"):
+        ok(env, "start", unit)
+        ok(env, "verify", unit)
+
+
+def test_the_whole_move_of_packages_under_load_loses_nothing(moving_stack):
+    env = moving_stack
+    gateway = env["GATEWAY_URL"]
+    operators = [make_operator(env) for _ in range(2)]
+    agents = []
+    for _ in range(2):
+        agent = new_agent(gateway)
+        set_status(env, agent["profile"]["id"], "active")
+        agents.append(agent["token"])
+    ok(env, "backup", "addons")
+    with Traffic(gateway, operators, agents) as traffic:
+        ok(env, "start", "addons")
+        for unit in ("addons", "exclusions", "packages"):
+            ok(env, "verify", unit)
+        ok(env, "shadow", "packages", "on")
+        _shadow_reads(env, agents[0])
+        ok(env, "switch-reads", "packages")
+        ok(env, "verify", "packages")
+        first = ok(env, "switch-writes", "packages")
+        time.sleep(2)   # writes land on RDS, and are captured for the way back
+        back = ok(env, "rollback", "packages")
+        time.sleep(1)
+        _start_verify(env)
+        ok(env, "shadow", "packages", "on")
+        _shadow_reads(env, agents[0])
+        ok(env, "switch-reads", "packages")
+        ok(env, "verify", "packages")
+        second = ok(env, "switch-writes", "packages")
+        time.sleep(2)
+        ok(env, "finalize", "packages")
+        time.sleep(1)
+    assert "writes were held" in first and "writes were held" in second
+    assert "rows written on RDS replayed there and verified" in back
+    assert traffic.failures == [], traffic.failures[:10]
+    assert len(traffic.packages) > 20 and traffic.bookings, traffic.answers
+
+    # Every write the API acknowledged is where the tables now live, exactly as acknowledged.
+    ids = list(traffic.packages) + list(traffic.deleted)
+    rows = {str(r[0]): {"title": r[1], "status": r[2]} for r in sql(
+        env, "rds", f"select id, title, status from {PACKAGES} where id = any(%s::uuid[])",
+        (ids,))}
+    assert rows == traffic.packages
+    booked = sql(env, "rds", "select count(*) from bookings.bookings where id = any(%s::uuid[])",
+                 (traffic.bookings,))[0][0]
+    assert booked == len(traffic.bookings)
+
+    units = status(env)
+    assert {units[u]["state"] for u in ("addons", "exclusions", "packages")} == {"finalized"}
+    assert units["packages"]["writes_to"] == units["packages"]["reads_from"] == "rds"
+    assert replication_objects(env) == []
+    assert sql(env, "supabase", "select to_regclass('public.multi_city_hotel_packages')") == [(None,)]
+    assert sql(env, "supabase", "select count(*) from supabase_backup.multi_city_hotel_packages")
+
+    # Operators stay isolated on RDS: one cannot see or change the other's draft.
+    mine = api(gateway, "POST", "/api/operators/me/packages", operators[0].token,
+               json=package_fields()).json()
+    assert mine["id"] in {str(r[0]) for r in sql(env, "rds", f"select id from {PACKAGES}")}
+    other = operators[1].token
+    assert api(gateway, "GET", f"/api/packages/{mine['id']}", other).status_code == 404
+    assert api(gateway, "PATCH", f"/api/operators/me/packages/{mine['id']}", other,
+               json={"title": "mine now"}).status_code == 404
+    # And bookings keep working: booking-service reads packages through operator-service.
+    published = api(gateway, "POST", f"/api/operators/me/packages/{mine['id']}/publish",
+                    operators[0].token)
+    assert published.status_code == 200, published.text
+    booking = api(gateway, "POST", "/api/bookings", agents[0], headers={
+        "Idempotency-Key": uuid.uuid4().hex}, json={
+        "package_id": mine["id"], "departure_date": str(TODAY + datetime.timedelta(days=30)),
+        "travellers": [{"full_name": "A", "email": "a@example.com"}], "addon_ids": []})
+    assert booking.status_code == 201, booking.text
