@@ -383,3 +383,34 @@ def test_the_whole_move_of_packages_under_load_loses_nothing(moving_stack):
         "package_id": mine["id"], "departure_date": str(TODAY + datetime.timedelta(days=30)),
         "travellers": [{"full_name": "A", "email": "a@example.com"}], "addon_ids": []})
     assert booking.status_code == 201, booking.text
+
+
+def test_operators_move_last_and_the_suspended_foreign_key_comes_back(moving_stack):
+    env = moving_stack
+    fk = "multi_city_hotel_packages_operator_id_fkey"
+    suspended = status(env)["packages"]
+    assert sql(env, "rds", "select 1 from pg_constraint where conname = %s", (fk,)) == []
+    operator = make_operator(env)
+    gateway = env["GATEWAY_URL"]
+    ok(env, "backup", "operators")
+    ok(env, "start", "operators")
+    ok(env, "verify", "operators")
+    ok(env, "shadow", "operators", "on")
+    assert api(gateway, "GET", "/api/operators/me", operator.token).status_code == 200
+    deadline = time.monotonic() + 10
+    while status(env)["operators"]["shadow_compared"] < 1 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    ok(env, "switch-reads", "operators")
+    out = ok(env, "switch-writes", "operators")
+    assert "writes were held" in out and suspended["writes_to"] == "rds"
+    # Both ends of packages.operator_id now live on RDS: the key is back, every row checked.
+    assert sql(env, "rds", "select convalidated from pg_constraint where conname = %s",
+               (fk,)) == [(True,)]
+    renamed = api(gateway, "PATCH", "/api/operators/me", operator.token,
+                  json={"company_name": "Moved Tours"})
+    assert renamed.status_code == 200, renamed.text
+    assert sql(env, "rds", "select company_name from users where id = %s",
+               (operator.id,)) == [("Moved Tours",)]
+    made = api(gateway, "POST", "/api/operators/me/packages", operator.token,
+               json=package_fields())
+    assert made.status_code == 201, made.text
