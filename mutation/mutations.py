@@ -123,7 +123,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation("algorithm-from-token", "the token chooses the algorithm its key is used with",
              AUTH, "key, key_alg = jwk.key, jwk.algorithm_name\n            if key_alg != alg:",
              "key, key_alg = jwk.key, alg\n            if key_alg != alg:",
-             (TOKENS,), k="algorithm"),
+             (TOKENS,), k="algorithm_from_key"),
     Mutation("expiry-ignored", "an expired token is accepted",
              AUTH, "leeway=leeway, options=options)", "leeway=leeway + 86400, options=options)",
              (TOKENS,), k="expiry"),

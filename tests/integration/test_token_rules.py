@@ -40,9 +40,9 @@ def _cognito_cases(access_token: str) -> dict[str, tuple[str, str]]:
         "token_use": (cognito_token(access_token, token_use="id"), "token_not_access_token"),
         "client_id": (cognito_token(access_token, client_id="another-app-client"),
                       "token_unknown_client"),
-        # The pool's own key, but RS512: only the key's algorithm (RS256) may be used.
-        "algorithm_from_key": (cognito_token(access_token, alg="RS512"),
-                               "token_algorithm_not_allowed"),
+        # The pool's own key, but RS512: Cognito signs with RS256 only.
+        "algorithm_of_issuer": (cognito_token(access_token, alg="RS512"),
+                                "token_algorithm_not_allowed"),
         "signature": (cognito_token(access_token, key=another_rsa_key(),
                                     **{"cognito:groups": ["admins"]}), "token_invalid_signature"),
         "expiry": (cognito_token(access_token, iat=int(time.time()) - 7200,
@@ -54,6 +54,7 @@ def _cognito_cases(access_token: str) -> dict[str, tuple[str, str]]:
 
 def _supabase_cases(stack_env, test_layout, operator_token: str) -> dict[str, tuple[str, str]]:
     header, payload, signature = jwt_parts(operator_token)
+    stand_in_kid = header["kid"]
     return {
         "audience": (supabase_token(stack_env, test_layout, aud="anon"), "token_wrong_audience"),
         "role_anon": (supabase_token(stack_env, test_layout, role="anon"), "token_not_a_user"),
@@ -61,14 +62,20 @@ def _supabase_cases(stack_env, test_layout, operator_token: str) -> dict[str, tu
                               "token_not_a_user"),
         "signature": (supabase_token(stack_env, test_layout, key=another_ec_key()),
                       "token_invalid_signature"),
+        # RS256 is an algorithm the project may use, but the key this token names is ES256:
+        # only the key's own algorithm may verify with it, never the one the token names.
+        "algorithm_from_key": (forge({"alg": "RS256", "typ": "JWT", "kid": stand_in_kid},
+                                     jwt_parts(supabase_token(stack_env, test_layout))[1],
+                                     "c2lnbmF0dXJl"), "token_algorithm_not_allowed"),
         # The operator's real token with another subject: readable, but the signature fails.
         "tampered": (forge(header, {**payload, "sub": "someone-else"}, signature),
                      "token_invalid_signature"),
     }
 
 
-COGNITO_RULES = ["token_use", "client_id", "algorithm_from_key", "signature", "expiry", "issuer"]
-SUPABASE_RULES = ["audience", "role_anon", "role_service_role", "signature", "tampered"]
+COGNITO_RULES = ["token_use", "client_id", "algorithm_of_issuer", "signature", "expiry", "issuer"]
+SUPABASE_RULES = ["audience", "role_anon", "role_service_role", "signature", "tampered",
+                  "algorithm_from_key"]
 
 
 @pytest.mark.parametrize("target", TARGETS)
