@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY     := $(VENV)/bin/python
 STATE  ?= .dev
 
-.PHONY: up down status test bench bench-migration system-deps venv
+.PHONY: up down status test bench bench-migration mutation system-deps venv
 
 venv: $(VENV)/.installed
 
@@ -30,6 +30,11 @@ status: venv
 ## Unit and integration tests; starts (and stops) its own stack on other ports.
 test: venv system-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## Mutation check (not part of `make test`): break each security and money rule in a
+## scratch copy, run the tests named for it, report caught/survived. MUTATIONS="a b" for some.
+mutation: venv system-deps
+	$(PY) -m mutation $(MUTATIONS)
 
 ## Benchmarks on a running `make up` stack: gateway overhead (wrk), bookings page cost.
 bench: venv

@@ -38,6 +38,9 @@ class Identity:
         return self.source == SOURCE_SUPABASE
 
 
+# Each claim rule refuses with its own code (token_not_access_token, token_unknown_client,
+# token_wrong_audience, token_not_a_user), so a client, a log reader and a test can tell
+# which rule refused a token; token_invalid_claims is left for missing or ill-typed claims.
 def _fail(code: str, message: str) -> Unauthorized:
     return Unauthorized(message, code=code)
 
@@ -78,6 +81,12 @@ def _decode(token: str, key: Any, algorithm: str, *, issuer: str, audience: str 
         raise _fail("token_unknown_issuer", "the token was issued by an unknown issuer") from None
     except jwt.InvalidAlgorithmError:
         raise _fail("token_algorithm_not_allowed", "the token algorithm is not allowed") from None
+    except jwt.InvalidAudienceError:
+        raise _fail("token_wrong_audience", "the token is not meant for this API") from None
+    except jwt.MissingRequiredClaimError as error:
+        if error.claim == "aud":
+            raise _fail("token_wrong_audience", "the token is not meant for this API") from None
+        raise _fail("token_invalid_claims", f"the token claims are invalid: {error}") from None
     except jwt.DecodeError:
         raise _fail("token_malformed", "the token is not a well-formed JWT") from None
     except jwt.InvalidTokenError as error:   # missing claim, wrong aud, bad sub type...
@@ -133,9 +142,9 @@ class CognitoVerifier(_JwksVerifier):
         """Verify a Cognito access token and return who it identifies."""
         claims = self._verified_claims(token)
         if claims.get("token_use") != "access":
-            raise _fail("token_invalid_claims", "an access token is required")
+            raise _fail("token_not_access_token", "an access token is required")
         if claims.get("client_id") not in self._client_ids:
-            raise _fail("token_invalid_claims", "the token was issued to an unknown app client")
+            raise _fail("token_unknown_client", "the token was issued to an unknown app client")
         groups = claims.get("cognito:groups", [])
         if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
             raise _fail("token_invalid_claims", "the token groups are invalid")
@@ -159,7 +168,7 @@ class SupabaseVerifier(_JwksVerifier):
         claims = self._verified_claims(token)
         # The anon and service_role API keys are signed by the same secret: not users.
         if claims.get("role") != "authenticated":
-            raise _fail("token_invalid_claims", "a signed-in user's token is required")
+            raise _fail("token_not_a_user", "a signed-in user's token is required")
         return _identity(self.source, claims, groups=(), role=claims["role"])
 
 

@@ -266,3 +266,20 @@ def test_admins_review_an_agents_documents(gateway, admin):
     for token in (agent["token"], new_agent(gateway)["token"]):
         refused = api(gateway, "GET", base, token)
         assert refused.status_code == 403 and refused.json()["error"]["code"] == "admin_required"
+
+
+def test_only_admins_download_an_agents_document_by_the_admin_route(gateway, test_layout,
+                                                                    admin):
+    agent = new_agent(gateway)
+    document = uploaded_document(gateway, agent["token"])
+    path = f"/api/agents/{agent['profile']['id']}/documents/{document['id']}/download"
+    assert api(gateway, "GET", path, admin["token"]).status_code == 200
+    # Neither the owner (who has their own route) nor another agent, through the gateway or
+    # straight to agent-service.
+    for base in (gateway, test_layout.url("agent-service")):
+        for token in (agent["token"], new_agent(gateway)["token"]):
+            refused = api(base, "GET", path, token)
+            assert refused.status_code == 403, (base, refused.text)
+            assert refused.json()["error"]["code"] == "admin_required"
+            assert "url" not in refused.text
+

@@ -168,9 +168,11 @@ def standin(auth_db_url: str) -> Iterator[Standin]:
             if process.poll() is not None:
                 pytest.fail(f"gunicorn exited: {(workdir / 'gunicorn.log').read_text()}")
             try:
-                if requests.get(f"{url}/auth/v1/health", timeout=1).ok:
+                if requests.get(f"{url}/auth/v1/health", timeout=5).ok:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
+                # Not listening yet, or listening but a worker still booting (slow under
+                # load): both mean "not ready yet", only the deadline means "failed".
                 pass
             if time.monotonic() > deadline:
                 pytest.fail(f"stand-in did not start: {(workdir / 'gunicorn.log').read_text()}")

@@ -139,6 +139,49 @@ def test_cancelling_gives_the_seats_back(gateway, operator_token, active_agent):
     assert book(gateway, active_agent["token"], booking_body(tiny, 2)).status_code == 201
 
 
+def test_declining_gives_the_seats_back(gateway, operator_token, active_agent):
+    tiny = publish_package(gateway, operator_token, capacity=2)
+    first = book(gateway, active_agent["token"], booking_body(tiny, 2)).json()
+    assert book(gateway, active_agent["token"], booking_body(tiny, 1)).status_code == 409
+    declined = api(gateway, "POST", f"/api/bookings/{first['id']}/decline", operator_token)
+    assert declined.status_code == 200 and declined.json()["status"] == "declined"
+    assert book(gateway, active_agent["token"], booking_body(tiny, 2)).status_code == 201
+
+
+@pytest.mark.parametrize("days_ago", [0, 1])
+def test_an_agent_cannot_cancel_once_the_departure_date_is_reached(
+        gateway, package, active_agent, stack_env, days_ago):
+    booking = book(gateway, active_agent["token"], booking_body(package, 1)).json()
+    # Arranging the passage of time: the departure date arrives (0) or has passed (1).
+    with psycopg.connect(stack_env["RDS_ADMIN_URL"]) as conn:
+        conn.execute("update bookings.bookings set departure_date = %s where id = %s",
+                     (TODAY - datetime.timedelta(days=days_ago), booking["id"]))
+    response = api(gateway, "POST", f"/api/bookings/{booking['id']}/cancel",
+                   active_agent["token"])
+    assert response.status_code == 409, response.text
+    assert response.json()["error"]["code"] == "departure_passed"
+    mine = api(gateway, "GET", f"/api/bookings/{booking['id']}", active_agent["token"]).json()
+    assert mine["status"] == "pending"
+
+
+def test_an_idempotency_key_belongs_to_the_agent_who_sent_it(gateway, package, active_agent,
+                                                             stack_env):
+    other = new_agent(gateway)
+    set_status(stack_env, other["profile"]["id"], "active")
+    key, body = uuid.uuid4().hex, booking_body(package, 1)
+    mine = book(gateway, active_agent["token"], body, key)
+    theirs = book(gateway, other["token"], body, key)
+    assert (mine.status_code, theirs.status_code) == (201, 201), theirs.text
+    assert theirs.json()["id"] != mine.json()["id"]
+    assert theirs.json()["agent_sub"] != mine.json()["agent_sub"]
+    assert rows_with_key(stack_env, key) == 2
+    # Nor does another agent's key tell them it was used: a different body books as well.
+    key = uuid.uuid4().hex
+    assert book(gateway, active_agent["token"], body, key).status_code == 201
+    different = book(gateway, other["token"], booking_body(package, 2), key)
+    assert different.status_code == 201, different.text
+
+
 @pytest.mark.parametrize("action, actor, start, expected", [
     ("cancel", "agent", "pending", 200), ("cancel", "agent", "confirmed", 200),
     ("cancel", "agent", "cancelled", 409), ("cancel", "agent", "declined", 409),

@@ -11,6 +11,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.helpers import access_log, api, forge, jwt_parts, logged_request_ids
+from tests.integration.tokens import cognito_token, supabase_secret_token, supabase_token
 
 pytestmark = pytest.mark.stack
 
@@ -64,55 +65,70 @@ def test_wrong_issuer_is_403_and_never_reaches_the_service(
     assert rid not in logged_request_ids(test_layout.logs, service)
 
 
-def _signed_supabase_token(stack_env, test_layout, **overrides) -> str:
-    """A token signed with the stand-in's real key, with chosen claims."""
-    from auth_standin.keys import load_signing_key
-
-    key = load_signing_key(test_layout.state / "supabase" / "signing-key.pem")
-    now = int(time.time())
-    claims = {"iss": f"{stack_env['SUPABASE_URL']}/auth/v1", "aud": "authenticated",
-              "sub": str(uuid.uuid4()), "role": "authenticated", "iat": now, "exp": now + 600,
-              **overrides}
-    return jwt.encode(claims, key.private_key, algorithm="ES256", headers={"kid": key.kid})
-
-
-def _bad_tokens(stack_env, test_layout, agent_tokens, operator_token) -> dict[str, str]:
+def _bad_tokens(stack_env, test_layout, agent_tokens, operator_token) -> dict[str, tuple[str, str]]:
+    """Kind: (token, the code it must be refused with). Each token breaks the one rule its
+    kind names; the signed ones use the issuers' real keys (tests/integration/tokens.py)."""
     header, payload, signature = jwt_parts(operator_token)
     tampered = forge(header, {**payload, "sub": str(uuid.uuid4())}, signature)
     now = int(time.time())
-    expired = _signed_supabase_token(stack_env, test_layout, iat=now - 7200, exp=now - 3600)
+    expired = supabase_token(stack_env, test_layout, iat=now - 7200, exp=now - 3600)
     stranger = ec.generate_private_key(ec.SECP256R1())
     unknown_kid = jwt.encode({**payload, "exp": now + 600}, stranger, algorithm="ES256",
                              headers={"kid": "not-a-published-key"})
+    # Cognito's ID token, with the app client named as an access token names it: only its
+    # token_use is wrong.
+    id_claims = jwt_parts(agent_tokens["IdToken"])[1]
+    id_token = cognito_token(agent_tokens["AccessToken"], **{
+        **id_claims, "client_id": stack_env["AWS_COGNITO_CLIENT_ID"], "token_use": "id"})
+    # The API keys' roles in user tokens signed with the project's secret: only the role is
+    # wrong. (The keys as issued name issuer "supabase": `api_key_as_issued`.)
     return {
-        "garbage": "not-a-jwt",
-        "tampered": tampered,
-        "expired": expired,
-        "alg_none": forge({"alg": "none", "typ": "JWT"}, payload),
-        "unknown_kid": unknown_kid,
-        "cognito_id_token": agent_tokens["IdToken"],
-        "anon_key": stack_env["SUPABASE_ANON_KEY"],
-        "service_role_key": stack_env["SUPABASE_SERVICE_ROLE_KEY"],
-        "unknown_issuer": jwt.encode({"iss": "https://evil.example", "sub": "x", "exp": now + 60},
-                                     "an-unrelated-secret-of-32-bytes!", algorithm="HS256"),
+        "garbage": ("not-a-jwt", "token_malformed"),
+        "tampered": (tampered, "token_invalid_signature"),
+        "expired": (expired, "token_expired"),
+        "alg_none": (forge({"alg": "none", "typ": "JWT"}, payload), "token_algorithm_not_allowed"),
+        "unknown_kid": (unknown_kid, "token_unknown_key"),
+        "cognito_id_token": (id_token, "token_not_access_token"),
+        "anon_role": (supabase_secret_token(stack_env, role="anon"), "token_not_a_user"),
+        "service_role_role": (supabase_secret_token(stack_env, role="service_role"),
+                              "token_not_a_user"),
+        "api_key_as_issued": (stack_env["SUPABASE_ANON_KEY"], "token_unknown_issuer"),
+        "unknown_issuer": (jwt.encode({"iss": "https://evil.example", "sub": "x", "exp": now + 60},
+                                      "an-unrelated-secret-of-32-bytes!", algorithm="HS256"),
+                           "token_unknown_issuer"),
     }
 
 
 @pytest.mark.parametrize("kind", ["garbage", "tampered", "expired", "alg_none", "unknown_kid",
-                                  "cognito_id_token", "anon_key", "service_role_key",
-                                  "unknown_issuer"])
+                                  "cognito_id_token", "anon_role", "service_role_role",
+                                  "api_key_as_issued", "unknown_issuer"])
 def test_bad_tokens_are_401_and_never_reach_a_service(
         gateway, stack_env, test_layout, agent_tokens, operator_token, kind):
-    token = _bad_tokens(stack_env, test_layout, agent_tokens, operator_token)[kind]
+    token, code = _bad_tokens(stack_env, test_layout, agent_tokens, operator_token)[kind]
     response = call(gateway, "/api/packages", token)
     assert response.status_code == 401, response.text
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
     error = response.json()["error"]
-    assert error["code"].startswith("token_") and error["message"]
+    assert error["code"] == code and error["message"]
     rid = response.headers["X-Request-ID"]
     assert error["request_id"] == rid
     assert rid in logged_request_ids(test_layout.logs, "gateway")
     assert rid not in logged_request_ids(test_layout.logs, "operator-service")
+
+
+def test_a_verdict_is_not_cached_past_the_tokens_expiry(gateway, stack_env, test_layout):
+    # Expired 57 s ago: still inside the 60 s clock-skew allowance, so accepted now, and
+    # beyond it a few seconds later. Had nginx kept the first verdict, the second request
+    # would slip past the gateway (and only the service's own check would stop it).
+    now = int(time.time())
+    token = supabase_token(stack_env, test_layout, iat=now - 600, exp=now - 57)
+    assert call(gateway, "/api/packages", token).status_code == 200
+    time.sleep(max(0.0, now - 57 + 62 - time.time()))
+    response = call(gateway, "/api/packages", token)
+    assert response.status_code == 401, response.text
+    assert response.json()["error"]["code"] == "token_expired"
+    assert response.headers["X-Request-ID"] not in logged_request_ids(test_layout.logs,
+                                                                     "operator-service")
 
 
 def test_missing_token_is_401_with_a_bearer_challenge(gateway):

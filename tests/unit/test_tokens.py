@@ -196,12 +196,12 @@ def test_cognito_token_without_groups_has_no_groups(cognito, rsa_key):
 
 def test_cognito_id_token_refused(cognito, rsa_key):
     token = sign(cognito_claims(token_use="id", aud=CLIENT_ID, email="a@example.com"), rsa_key)
-    assert refused(cognito, token) == "token_invalid_claims"
+    assert refused(cognito, token) == "token_not_access_token"
 
 
 def test_cognito_wrong_client_id_refused(cognito, rsa_key):
     assert refused(cognito, sign(cognito_claims(client_id="other"), rsa_key)) == \
-        "token_invalid_claims"
+        "token_unknown_client"
 
 
 @pytest.mark.parametrize("claim", ["exp", "iat", "sub"])
@@ -437,26 +437,36 @@ def api_key_claims(role: str) -> dict:
 
 
 @pytest.mark.parametrize("role", ["anon", "service_role"])
-def test_supabase_api_keys_refused(supabase, cognito, role):
+def test_supabase_api_keys_as_issued_are_refused_by_their_issuer(supabase, cognito, role):
     token = sign(api_key_claims(role), SECRET, kid=None, alg="HS256")
     assert refused(TokenVerifier(cognito, supabase), token) == "token_unknown_issuer"
-    assert refused(supabase, token) in {"token_invalid_claims", "token_unknown_issuer"}
+    assert refused(supabase, token) == "token_invalid_claims"     # and they name no subject
+
+
+@pytest.mark.parametrize("role", ["anon", "service_role"])
+def test_supabase_api_key_roles_are_refused_by_the_role_rule(supabase, role):
+    # The API key's role in an otherwise valid user token (project issuer, audience, subject,
+    # signed with the project's secret): only the role rule can refuse it.
+    claims = {**api_key_claims(role), "iss": SUPABASE_ISS, "aud": "authenticated", "sub": "op-1"}
+    assert supabase.verify(sign({**claims, "role": "authenticated"}, SECRET, kid=None,
+                                alg="HS256")).subject == "op-1"
+    assert refused(supabase, sign(claims, SECRET, kid=None, alg="HS256")) == "token_not_a_user"
 
 
 @pytest.mark.parametrize("role", ["anon", "service_role", "admin", None])
 def test_supabase_role_other_than_authenticated_refused(supabase, ec_key, role):
     token = sign(supabase_claims(role=role), ec_key, kid="ec-1", alg="ES256")
-    assert refused(supabase, token) == "token_invalid_claims"
+    assert refused(supabase, token) == "token_not_a_user"
 
 
 def test_supabase_wrong_audience_refused(supabase, ec_key):
     token = sign(supabase_claims(aud="anon"), ec_key, kid="ec-1", alg="ES256")
-    assert refused(supabase, token) == "token_invalid_claims"
+    assert refused(supabase, token) == "token_wrong_audience"
 
 
 def test_supabase_missing_audience_refused(supabase, ec_key):
     token = sign(supabase_claims(aud=None), ec_key, kid="ec-1", alg="ES256")
-    assert refused(supabase, token) == "token_invalid_claims"
+    assert refused(supabase, token) == "token_wrong_audience"
 
 
 def test_supabase_expired_refused(supabase):

@@ -1,0 +1,130 @@
+"""Named mutations of the security and money rules, and the tests that must notice each.
+
+A mutation is one small text replacement in one file: the rule broken the way a careless
+edit would break it. `tests` (pytest files or node ids, narrowed by `k`) are kept small
+so that the whole check runs in minutes; each selection must fail once the rule is broken
+(and pass on the unmutated code, which the baseline run checks)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """One rule broken in one place."""
+
+    name: str
+    rule: str          # what a user would see go wrong
+    path: str          # file, relative to the repository
+    old: str           # text that must occur exactly once in the file
+    new: str
+    tests: tuple[str, ...]     # pytest files or node ids
+    k: str | None = None       # and a `-k` expression selecting among them
+
+
+BOOKINGS = "tests/integration/test_bookings.py"
+TOKENS = "tests/integration/test_token_rules.py"
+GATEWAY = "tests/integration/test_gateway.py"
+BOOKING_SERVICE = "services/booking-service/booking_service"
+AUTH = "shared/auth/tokens.py"
+
+MUTATIONS: tuple[Mutation, ...] = (
+    # --- money ---------------------------------------------------------------------------
+    Mutation("decline-keeps-seats", "declining a booking does not give its seats back",
+             f"{BOOKING_SERVICE}/service.py",
+             'FREES_SEATS = {"cancelled", "declined"}', 'FREES_SEATS = {"cancelled"}',
+             (f"{BOOKINGS}::test_declining_gives_the_seats_back",)),
+    Mutation("cancel-keeps-seats", "cancelling a booking does not give its seats back",
+             f"{BOOKING_SERVICE}/service.py",
+             'FREES_SEATS = {"cancelled", "declined"}', 'FREES_SEATS = {"declined"}',
+             (f"{BOOKINGS}::test_cancelling_gives_the_seats_back",)),
+    Mutation("cancel-after-departure", "an agent can cancel after the departure date",
+             f"{BOOKING_SERVICE}/service.py",
+             'if action == "cancel" and booking["departure_date"] <= today:',
+             'if action == "cancel" and booking["departure_date"] is None:',
+             (BOOKINGS,), k="cancel_once_the_departure_date"),
+    Mutation("cancel-on-departure-day", "an agent can cancel on the departure day itself",
+             f"{BOOKING_SERVICE}/service.py",
+             'if action == "cancel" and booking["departure_date"] <= today:',
+             'if action == "cancel" and booking["departure_date"] < today:',
+             (BOOKINGS,), k="cancel_once_the_departure_date"),
+    Mutation("idempotency-key-any-agent", "agent B sending agent A's key is handed A's booking",
+             f"{BOOKING_SERVICE}/repository.py",
+             'where agent_sub = %s and idempotency_key = %s""", (agent_sub, key)',
+             'where idempotency_key = %s""", (key,)',
+             (f"{BOOKINGS}::test_an_idempotency_key_belongs_to_the_agent_who_sent_it",)),
+    Mutation("idempotency-fingerprint-ignored",
+             "a different request under a used key silently returns the first booking",
+             f"{BOOKING_SERVICE}/service.py",
+             'if existing.pop("request_fingerprint") != body_fingerprint:',
+             'if existing.pop("request_fingerprint") is None:',
+             (f"{BOOKINGS}::test_the_same_idempotency_key_returns_the_same_booking",)),
+    Mutation("capacity-doubled", "a departure sells more seats than it has",
+             f"{BOOKING_SERVICE}/service.py",
+             "capacity=package.capacity_per_departure,",
+             "capacity=package.capacity_per_departure * 2,",
+             (f"{BOOKINGS}::test_cancelling_gives_the_seats_back",)),
+    Mutation("commission-on-base-price", "commission is computed without the add-ons",
+             f"{BOOKING_SERVICE}/pricing.py",
+             "commission=_money(total * commission_rate)",
+             "commission=_money(base * commission_rate)",
+             (f"{BOOKINGS}::test_full_journey_agent_books_operator_confirms_both_see_it",)),
+    Mutation("booking-owner-unchecked", "anyone can read or move anyone's booking by its id",
+             f"{BOOKING_SERVICE}/repository.py",
+             "where id = %(id)s and {owner_column} = %(who)s",
+             "where id = %(id)s and %(who)s is not null",
+             (f"{BOOKINGS}::test_other_peoples_bookings_are_404",)),
+    Mutation("inactive-agents-book", "a pending or suspended agent can book",
+             f"{BOOKING_SERVICE}/service.py",
+             'if agent is None or agent.status != "active":', "if agent is None:",
+             (f"{BOOKINGS}::test_only_active_agents_book",)),
+    # --- access ----------------------------------------------------------------------------
+    Mutation("admin-download-open", "any agent can download any agent's document",
+             "services/agent-service/agent_service/routes.py",
+             '@admin_only\ndef agent_document_download',
+             '@require_identity(SOURCE_COGNITO)\ndef agent_document_download',
+             ("tests/integration/test_agent_documents.py::"
+              "test_only_admins_download_an_agents_document_by_the_admin_route",)),
+    Mutation("admins-check-open", "any agent passes the administrators' check",
+             "services/agent-service/agent_service/service.py",
+             "if ADMIN_GROUP not in identity.groups:", "if ADMIN_GROUP is None:",
+             ("tests/integration/test_agent_admin.py::"
+              "test_agents_who_are_not_admins_get_403_on_every_admin_route",)),
+    # --- tokens ----------------------------------------------------------------------------
+    Mutation("verdict-cached-past-expiry",
+             "the gateway keeps letting a token through after it expired",
+             "gateway/gateway_auth/__init__.py",
+             "min(MAX_CACHE_SECONDS, identity.expires_at - int(time.time()))",
+             "MAX_CACHE_SECONDS",
+             (f"{GATEWAY}::test_a_verdict_is_not_cached_past_the_tokens_expiry",)),
+    Mutation("signature-unchecked", "a token signed by anyone is accepted",
+             AUTH,
+             'options = {"require": REQUIRED_CLAIMS, "verify_aud": audience is not None}',
+             'options = {"require": REQUIRED_CLAIMS, "verify_aud": audience is not None,\n'
+             '               "verify_signature": False}',
+             # Only tests that call the services straight: no gateway in front to hide it.
+             ("tests/integration/test_services_direct.py", TOKENS),
+             k="tampered_token_itself or (signature and service)"),
+    Mutation("id-token-accepted", "a Cognito ID token works as an access token",
+             AUTH, 'if claims.get("token_use") != "access":',
+             'if claims.get("token_use") not in ("access", "id"):',
+             (TOKENS,), k="token_use"),
+    Mutation("any-app-client", "a token of another app client of the pool is accepted",
+             AUTH, 'if claims.get("client_id") not in self._client_ids:',
+             'if claims.get("client_id") is None:',
+             (TOKENS,), k="client_id"),
+    Mutation("any-audience", "a Supabase token meant for another audience is accepted",
+             AUTH, '"verify_aud": audience is not None}', '"verify_aud": False}',
+             (TOKENS,), k="audience"),
+    Mutation("api-key-roles-accepted", "a token with the anon or service_role role is a user",
+             AUTH, 'if claims.get("role") != "authenticated":',
+             'if claims.get("role") not in ("authenticated", "anon", "service_role"):',
+             (TOKENS,), k="role"),
+    Mutation("algorithm-from-token", "the token chooses the algorithm its key is used with",
+             AUTH, "key, key_alg = jwk.key, jwk.algorithm_name\n            if key_alg != alg:",
+             "key, key_alg = jwk.key, alg\n            if key_alg != alg:",
+             (TOKENS,), k="algorithm_from_key"),
+    Mutation("expiry-ignored", "an expired token is accepted",
+             AUTH, "leeway=leeway, options=options)", "leeway=leeway + 86400, options=options)",
+             (TOKENS,), k="expiry"),
+)

@@ -1,0 +1,122 @@
+"""Every token rule, end to end: through the gateway and straight to each service's own port.
+
+Each case is a well-formed token signed by the issuer's real key that breaks exactly one
+rule; the same token without that one change is accepted everywhere (the controls below), so
+a refusal with the rule's own code can only come from that rule. A service checks tokens
+itself because it trusts no caller on the network: the gateway's check must not hide a
+service's."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.helpers import api, forge, jwt_parts
+from tests.integration.tokens import (
+    another_ec_key,
+    another_rsa_key,
+    cognito_token,
+    supabase_secret_token,
+    supabase_token,
+)
+
+pytestmark = pytest.mark.stack
+
+# Where each target is asked: a route that takes any verified token, whatever its issuer.
+TARGETS = {"gateway": ("gateway", "/api/packages"),
+           "agent-service": ("agent-service", "/internal/agents?sub=nobody"),
+           "operator-service": ("operator-service", "/api/packages"),
+           "booking-service": ("booking-service", "/api/bookings")}
+
+
+def ask(test_layout, target: str, token: str):
+    part, path = TARGETS[target]
+    return api(test_layout.url(part), "GET", path, token)
+
+
+def _cognito_cases(access_token: str) -> dict[str, tuple[str, str]]:
+    """Rule name: (token breaking only that rule, the code it must be refused with)."""
+    return {
+        "token_use": (cognito_token(access_token, token_use="id"), "token_not_access_token"),
+        "client_id": (cognito_token(access_token, client_id="another-app-client"),
+                      "token_unknown_client"),
+        # The pool's own key, but RS512: Cognito signs with RS256 only.
+        "algorithm_of_issuer": (cognito_token(access_token, alg="RS512"),
+                                "token_algorithm_not_allowed"),
+        "signature": (cognito_token(access_token, key=another_rsa_key(),
+                                    **{"cognito:groups": ["admins"]}), "token_invalid_signature"),
+        "expiry": (cognito_token(access_token, iat=int(time.time()) - 7200,
+                                 exp=int(time.time()) - 3600), "token_expired"),
+        "issuer": (cognito_token(access_token, iss=jwt_parts(access_token)[1]["iss"] + "x"),
+                   "token_unknown_issuer"),
+    }
+
+
+def _supabase_cases(stack_env, test_layout, operator_token: str) -> dict[str, tuple[str, str]]:
+    header, payload, signature = jwt_parts(operator_token)
+    stand_in_kid = header["kid"]
+    return {
+        "audience": (supabase_token(stack_env, test_layout, aud="anon"), "token_wrong_audience"),
+        "role_anon": (supabase_token(stack_env, test_layout, role="anon"), "token_not_a_user"),
+        "role_service_role": (supabase_secret_token(stack_env, role="service_role"),
+                              "token_not_a_user"),
+        "signature": (supabase_token(stack_env, test_layout, key=another_ec_key()),
+                      "token_invalid_signature"),
+        # RS256 is an algorithm the project may use, but the key this token names is ES256:
+        # only the key's own algorithm may verify with it, never the one the token names.
+        "algorithm_from_key": (forge({"alg": "RS256", "typ": "JWT", "kid": stand_in_kid},
+                                     jwt_parts(supabase_token(stack_env, test_layout))[1],
+                                     "c2lnbmF0dXJl"), "token_algorithm_not_allowed"),
+        # The operator's real token with another subject: readable, but the signature fails.
+        "tampered": (forge(header, {**payload, "sub": "someone-else"}, signature),
+                     "token_invalid_signature"),
+    }
+
+
+COGNITO_RULES = ["token_use", "client_id", "algorithm_of_issuer", "signature", "expiry", "issuer"]
+SUPABASE_RULES = ["audience", "role_anon", "role_service_role", "signature", "tampered",
+                  "algorithm_from_key"]
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_the_unbroken_tokens_are_accepted(test_layout, agent_token, stack_env, target):
+    controls = {"cognito": cognito_token(agent_token),
+                "supabase (ES256)": supabase_token(stack_env, test_layout),
+                "supabase (legacy HS256 secret)": supabase_secret_token(stack_env)}
+    for name, token in controls.items():
+        response = ask(test_layout, target, token)
+        assert response.status_code == 200, (name, response.text)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("rule", COGNITO_RULES)
+def test_a_cognito_token_breaking_one_rule_is_refused_by_that_rule(
+        test_layout, agent_token, target, rule):
+    token, code = _cognito_cases(agent_token)[rule]
+    response = ask(test_layout, target, token)
+    assert response.status_code == 401, response.text
+    assert response.json()["error"]["code"] == code
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("rule", SUPABASE_RULES)
+def test_a_supabase_token_breaking_one_rule_is_refused_by_that_rule(
+        test_layout, stack_env, operator_token, target, rule):
+    token, code = _supabase_cases(stack_env, test_layout, operator_token)[rule]
+    response = ask(test_layout, target, token)
+    assert response.status_code == 401, response.text
+    assert response.json()["error"]["code"] == code
+
+
+@pytest.mark.parametrize("part", ["gateway", "agent-service"])
+def test_a_forged_admin_token_opens_no_admin_route(test_layout, agent_token, part):
+    # The demo agent's claims with the admins group: signed by the pool it opens the admin
+    # list, signed by anyone else it is refused, whether or not the gateway is in front.
+    admin_claims = {"cognito:groups": ["admins"]}
+    genuine = cognito_token(agent_token, **admin_claims)
+    forged = cognito_token(agent_token, key=another_rsa_key(), **admin_claims)
+    url = test_layout.url(part)
+    assert api(url, "GET", "/api/agents?limit=1", genuine).status_code == 200
+    response = api(url, "GET", "/api/agents?limit=1", forged)
+    assert response.status_code == 401, response.text
+    assert response.json()["error"]["code"] == "token_invalid_signature"
