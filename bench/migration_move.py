@@ -134,7 +134,7 @@ def run(env: dict, args) -> int:
                       (env["DEMO_OPERATOR_EMAIL"],))[0][0]
     print(f"loading {args.rows:,} packages into Supabase ...", flush=True)
     sql(supabase, f"insert into {PACKAGES} (operator_id, title, description, price_per_traveller)"
-                  " select %s, 'Bench package ' || g, repeat('x', 120), 1000 + g % 500"
+                  " select %s, 'Bench package ' || g, repeat('x', 120), 1000 + g %% 500"
                   " from generate_series(1, %s) g", (operator_id, args.rows))
     sql(supabase, "vacuum analyze")
     rows = sql(supabase, f"select count(*) from {PACKAGES}")[0][0]
@@ -155,7 +155,7 @@ def run(env: dict, args) -> int:
     dump_seconds = time.monotonic() - started
     if load.returncode != 0:
         raise SystemExit(f"pg_dump | psql failed: {load.stderr[-500:]}")
-    sql(rds, f"truncate {PACKAGES} cascade")
+    sql(rds, f"set session_replication_role = replica; delete from {PACKAGES}")
 
     # 2. The tool's copy, then verify.
     migrate(env, "start", "packages")
