@@ -13,7 +13,7 @@ from psycopg import sql
 
 from migrate import backup as backups
 from migrate import cutover, replication, verify
-from migrate.replication import name_of, qualified
+from migrate.replication import qualified
 from migrate.settings import MigrateSettings
 from migrate.state import GateRefused, State, ToolError, connect
 from migrate.units import UNITS, Unit, switch_group
@@ -318,6 +318,7 @@ def start(run: Run, unit: Unit) -> int:
         replication.ensure_publication(run.supabase, unit)
         replication.ensure_subscription(run.rds, run.supabase, unit,
                                         publisher_url=run.settings.publisher_url)
+    cutover.install_touch(run.supabase, unit)
     expected = replication.row_counts(run.supabase, unit.tables)
     run.say(f"copying {unit.name}: {sum(v or 0 for v in expected.values()):,} rows")
     seconds = replication.wait_for_copy(run.rds, unit, expected)
@@ -349,16 +350,7 @@ def _now(run: Run):
 def verify_unit(run: Run, unit: Unit) -> int:
     """Compare both copies; record and print the result; non-zero on any mismatch."""
     _require_state(run, unit, ("replicating", "reads_switched"), "verify")
-
-    def settle() -> None:
-        replication.wait_applied(run.rds, unit, replication.beat(run.supabase, unit), timeout=30)
-
-    started = time.monotonic()
-    counts, mismatches = verify.compare(run.supabase, run.rds, unit.tables, settle=settle)
-    seconds = time.monotonic() - started
-    run.state.update(unit, verified_at=_now(run), verify_mismatches=len(mismatches),
-                     verify_details={"rows": counts, "seconds": seconds,
-                                     "mismatches": mismatches[:100]})
+    counts, mismatches, seconds = _full_verify(run, unit)
     total = sum(counts.values())
     if mismatches:
         run.state.event(unit, "verify", "failed", f"{len(mismatches)} rows differ",
@@ -371,6 +363,23 @@ def verify_unit(run: Run, unit: Unit) -> int:
     run.state.event(unit, "verify", "done", f"{total} rows identical", {"seconds": seconds})
     run.say(f"{unit.name}: {total:,} rows identical on both sides ({seconds:.2f} s)")
     return 0
+
+
+def _full_verify(run: Run, unit: Unit) -> tuple[dict[str, int], list[dict], float]:
+    """Compare every row of the unit, record the result; (rows, mismatches, seconds). The
+    keys written on Supabase are tracked afresh from its start (see switch_writes)."""
+
+    def settle() -> None:
+        replication.wait_applied(run.rds, unit, replication.beat(run.supabase, unit), timeout=30)
+
+    cutover.reset_touched(run.supabase, unit)
+    started = time.monotonic()
+    counts, mismatches = verify.compare(run.supabase, run.rds, unit.tables, settle=settle)
+    seconds = time.monotonic() - started
+    run.state.update(unit, verified_at=_now(run), verify_mismatches=len(mismatches),
+                     verify_details={"rows": counts, "seconds": seconds,
+                                     "mismatches": mismatches[:100]})
+    return counts, mismatches, seconds
 
 
 # shadow -------------------------------------------------------------------------------------------
@@ -448,16 +457,16 @@ def switch_writes(run: Run, unit: Unit) -> int:
     tables = [t for m in group for t in m.tables]
     max_hold = run.settings.migrate_max_hold_seconds
     suspended = _foreign_keys_to_suspend(run, group)
-    held_at = time.monotonic()
+    # A full verify just before the hold; inside it, only what was written since.
     for member in group:
-        run.rds.execute("update migration.units set hold_until = now() + make_interval("
-                        "secs => %s) where unit = %s", (max_hold, member.name))
+        _, mismatches, _ = _full_verify(run, member)
+        if mismatches:
+            raise GateRefused(f"cannot switch-writes: {len(mismatches)} rows of {member.name} "
+                              f"differ (first: {mismatches[0]['table']} {mismatches[0]['key']}); "
+                              f"see `verify {member.name}`")
+    held_at = time.monotonic()
     try:
-        with run.supabase.transaction():
-            cutover.set_fence(run.supabase, tables, accepting=False,
-                              reason="moved to RDS: writes go there")
-            run.supabase.execute(sql.SQL("lock table {} in exclusive mode").format(
-                sql.SQL(", ").join(qualified(t) for t in tables)))
+        _hold_writes(run, group, tables, on=run.supabase, reason="moved to RDS: writes go there")
         closed = time.monotonic() - held_at
         beats = {member.name: replication.beat(run.supabase, member) for member in group}
         for member in group:
@@ -465,7 +474,8 @@ def switch_writes(run: Run, unit: Unit) -> int:
             replication.wait_applied(run.rds, member, beats[member.name],
                                      timeout=max(remaining, 0.1))
         caught_up = time.monotonic() - held_at
-        _, mismatches = verify.compare(run.supabase, run.rds, tuple(tables))
+        written = cutover.touched(run.supabase, tables)
+        mismatches = verify.compare_changed(run.supabase, run.rds, written)
         if mismatches:
             raise ToolError(f"the final verify found {len(mismatches)} differing rows (first: "
                             f"{mismatches[0]['table']} {mismatches[0]['key']} "
@@ -499,9 +509,11 @@ def switch_writes(run: Run, unit: Unit) -> int:
         raise
     for member in group:
         replication.drop_subscription(run.rds, run.supabase, member)
+        cutover.remove_touch(run.supabase, member)
     restored = _restore_foreign_keys(run)
     details = {"hold_seconds": hold, "fence_closed_after": closed, "caught_up_after": caught_up,
-               "verified_after": verified, "sequences": sequences,
+               "verified_after": verified,
+               "rows_checked_in_hold": sum(len(keys) for keys in written.values()), "sequences": sequences,
                "suspended_fks": [fk["name"] for fk in suspended], "restored_fks": restored}
     run.state.event(unit, "switch-writes", "done", f"writes on RDS; held {hold:.3f} s", details)
     run.say(f"writes of {', '.join(m.name for m in group)} now go to RDS; writes were held "
@@ -511,6 +523,20 @@ def switch_writes(run: Run, unit: Unit) -> int:
         run.say(f"  foreign key {fk['name']} ({fk['table']} -> {fk['references']}) suspended on "
                 f"RDS until {fk['references']} takes writes there")
     return 0
+
+
+def _hold_writes(run: Run, group: tuple[Unit, ...], tables: list[str], *,
+                 on: psycopg.Connection, reason: str) -> None:
+    """Start a write hold: operator-service's writers of `group` wait (hold_until), then the
+    fence of `tables` closes on the side `on`, waiting for the writes in flight there."""
+    for member in group:
+        run.rds.execute("update migration.units set hold_until = now() + make_interval("
+                        "secs => %s) where unit = %s",
+                        (run.settings.migrate_max_hold_seconds, member.name))
+    with on.transaction():
+        cutover.set_fence(on, tables, accepting=False, reason=reason)
+        on.execute(sql.SQL("lock table {} in exclusive mode").format(
+            sql.SQL(", ").join(qualified(t) for t in tables)))
 
 
 def _reopen_supabase(run: Run, group: tuple[Unit, ...], tables: list[str]) -> None:
@@ -573,6 +599,7 @@ def rollback(run: Run, unit: Unit) -> int:
             continue
         replication.drop_subscription(run.rds, run.supabase, member)
         replication.drop_publication(run.supabase, member)
+        cutover.remove_touch(run.supabase, member)
         with run.rds.transaction():
             cutover.set_fence(run.rds, member.tables, accepting=False,
                               reason="stale copy after rollback; `start` copies it again")
@@ -588,17 +615,10 @@ def rollback(run: Run, unit: Unit) -> int:
 
 
 def _replay_to_supabase(run: Run, unit: Unit, group: tuple[Unit, ...], tables: list[str]) -> int:
-    max_hold = run.settings.migrate_max_hold_seconds
     held_at = time.monotonic()
-    for member in group:
-        run.rds.execute("update migration.units set hold_until = now() + make_interval("
-                        "secs => %s) where unit = %s", (max_hold, member.name))
     try:
-        with run.rds.transaction():
-            cutover.set_fence(run.rds, tables, accepting=False,
-                              reason="rolling back to Supabase: writes go there")
-            run.rds.execute(sql.SQL("lock table {} in exclusive mode").format(
-                sql.SQL(", ").join(qualified(t) for t in tables)))
+        _hold_writes(run, group, tables, on=run.rds,
+                     reason="rolling back to Supabase: writes go there")
         with run.supabase.transaction():
             run.supabase.execute("set local session_replication_role = replica")
             run.supabase.execute("set constraints all deferred")
@@ -607,7 +627,10 @@ def _replay_to_supabase(run: Run, unit: Unit, group: tuple[Unit, ...], tables: l
             replayed = sum(cutover.replay(run.rds, run.supabase, m) for m in group)
             for member in group:
                 cutover.copy_sequences(run.rds, run.supabase, member)
-        _, mismatches = verify.compare(run.supabase, run.rds, tuple(tables))
+        # Both sides were equal when writes moved (checked in that hold); since then only
+        # the captured rows changed on RDS, and nothing on Supabase.
+        mismatches = verify.compare_changed(run.supabase, run.rds,
+                                            cutover.changed_on_rds(run.rds, group))
         if mismatches:
             raise ToolError(f"after replay {len(mismatches)} rows still differ (first: "
                             f"{mismatches[0]['table']} {mismatches[0]['key']}); writes stay on RDS")

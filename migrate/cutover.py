@@ -66,6 +66,59 @@ def clear_fence(conn: psycopg.Connection, tables) -> None:
     conn.execute("delete from migration.fence where table_name = any(%s)", (list(tables),))
 
 
+# Keys written on Supabase since the last verify ----------------------------------------------
+
+def touch_trigger(table: str) -> str:
+    """Name of the trigger recording written keys on a Supabase table."""
+    return f"migration_touched_{table}"[:63]
+
+
+def install_touch(supabase: psycopg.Connection, unit: Unit) -> None:
+    """Record the key of every row written on the unit's Supabase tables (idempotent).
+    Only single-column keys: the operator tables all have one."""
+    for table in unit.tables:
+        pk = primary_key(supabase, table)
+        if len(pk) != 1:
+            raise ValueError(f"public.{table}: a composite key cannot be tracked")
+        supabase.execute(sql.SQL("create or replace trigger {} after insert or update or delete "
+                                 "on {} for each row execute function migration.touch({})").format(
+            sql.Identifier(touch_trigger(table)), qualified(table), sql.Literal(pk[0])))
+
+
+def remove_touch(supabase: psycopg.Connection, unit: Unit) -> None:
+    """Stop recording written keys of the unit, and forget them (idempotent)."""
+    for table in unit.tables:
+        if supabase.execute("select to_regclass(%s) is not null as ok",
+                            (f"public.{table}",)).fetchone()["ok"]:
+            supabase.execute(sql.SQL("drop trigger if exists {} on {}").format(
+                sql.Identifier(touch_trigger(table)), qualified(table)))
+    reset_touched(supabase, unit)
+
+
+def reset_touched(supabase: psycopg.Connection, unit: Unit) -> None:
+    """Forget the keys written so far (a full verify is starting)."""
+    supabase.execute("delete from migration.touched where table_name = any(%s)",
+                     (list(unit.tables),))
+
+
+def touched(supabase: psycopg.Connection, tables) -> dict[str, list[str]]:
+    """Keys written since the last reset, per table."""
+    found: dict[str, list[str]] = {t: [] for t in tables}
+    for row in supabase.execute("select table_name, key from migration.touched "
+                                "where table_name = any(%s)", (list(tables),)):
+        found[row["table_name"]].append(row["key"])
+    return found
+
+
+def changed_on_rds(rds: psycopg.Connection, units) -> dict[str, list[str]]:
+    """Keys of the rows captured on RDS since the write cutover, per table."""
+    found: dict[str, list[str]] = {t: [] for u in units for t in u.tables}
+    for row in rds.execute("select distinct table_name, pk from migration.changelog "
+                           "where unit = any(%s)", ([u.name for u in units],)):
+        found[row["table_name"]].append(str(next(iter(row["pk"].values()))))
+    return found
+
+
 # Change capture on RDS ----------------------------------------------------------------------
 
 def install_capture(rds: psycopg.Connection, unit: Unit) -> None:
