@@ -140,11 +140,16 @@ def run(env: dict, args) -> int:
     rows = sql(supabase, f"select count(*) from {PACKAGES}")[0][0]
     for unit in ("addons", "exclusions", "packages"):
         migrate(env, "backup", unit)
-    migrate(env, "start", "addons")
-    migrate(env, "start", "exclusions")
 
-    # 1. pg_dump | psql of the package table into RDS (schema applied by the tool's start
-    # of addons), then emptied again.
+    # 1. pg_dump | psql of the package table into RDS, into the schema the tool's `start`
+    # would apply, then emptied again (truncated: a fresh table for the tool, as for psql).
+    from migrate.commands import apply_rds_schema, open_run
+    from migrate.settings import MigrateSettings
+    bench_run = open_run(MigrateSettings(supabase_db_admin_url=supabase, rds_admin_url=rds),
+                         "bench", "bench migration_move")
+    apply_rds_schema(bench_run)
+    bench_run.rds.close()
+    bench_run.supabase.close()
     started = time.monotonic()
     dump = subprocess.Popen([str(PG_BIN / "pg_dump"), "--data-only", f"--table=public.{PACKAGES}",
                              f"--dbname={supabase}"], stdout=subprocess.PIPE)
@@ -155,13 +160,16 @@ def run(env: dict, args) -> int:
     dump_seconds = time.monotonic() - started
     if load.returncode != 0:
         raise SystemExit(f"pg_dump | psql failed: {load.stderr[-500:]}")
-    sql(rds, f"set session_replication_role = replica; delete from {PACKAGES}")
+    sql(rds, f"truncate {PACKAGES} cascade")
 
     # 2. The tool's copy, then verify.
+    migrate(env, "start", "addons")
+    migrate(env, "start", "exclusions")
     migrate(env, "start", "packages")
-    copy_seconds = sql(rds, "select (details->>'seconds')::float from migration.events "
-                            "where unit = 'packages' and command = 'start' and outcome = 'done' "
-                            "order by id desc limit 1")[0][0]
+    copy_seconds, phases = sql(rds, "select (details->>'seconds')::float, details->'phases' "
+                                    "from migration.events where unit = 'packages' and "
+                                    "command = 'start' and outcome = 'done' "
+                                    "order by id desc limit 1")[0]
     started = time.monotonic()
     migrate(env, "verify", "packages")
     verify_seconds = time.monotonic() - started
@@ -194,7 +202,8 @@ def run(env: dict, args) -> int:
         "rows": rows,
         "pg_dump_psql_rows_per_s": rows / dump_seconds, "tool_copy_rows_per_s": rows / copy_seconds,
         "copy_ratio_tool_vs_dump": dump_seconds / copy_seconds,
-        "verify_seconds": verify_seconds, "copy_seconds": copy_seconds,
+        "verify_seconds": verify_seconds, "copy_seconds": copy_seconds, "copy_phases": phases,
+        "pg_dump_psql_seconds": dump_seconds,
         "verify_vs_copy": verify_seconds / copy_seconds,
         "hold_ms": hold_ms, "writes_per_s": achieved, "write_requests": len(samples),
         "failed_writes": failed,

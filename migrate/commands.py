@@ -321,11 +321,12 @@ def start(run: Run, unit: Unit) -> int:
     cutover.install_touch(run.supabase, unit)
     expected = replication.row_counts(run.supabase, unit.tables)
     run.say(f"copying {unit.name}: {sum(v or 0 for v in expected.values()):,} rows")
-    seconds = replication.wait_for_copy(run.rds, unit, expected)
+    phases = replication.wait_for_copy(run.rds, unit, expected)
+    seconds = phases["ready"]
     total = sum(v or 0 for v in expected.values())
     run.state.update(unit, state="replicating")
     run.state.event(unit, "start", "done", f"copied {total} rows, now replicating",
-                    {"rows": total, "seconds": seconds})
+                    {"rows": total, "seconds": seconds, "phases": phases})
     run.say(f"{unit.name}: copied {total:,} rows in {seconds:.1f} s; replicating. "
             f"Next: `python -m migrate verify {unit.name}`")
     return 0

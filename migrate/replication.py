@@ -165,22 +165,28 @@ def copy_state(rds: psycopg.Connection, unit: Unit, expected: dict[str, int | No
 
 
 def wait_for_copy(rds: psycopg.Connection, unit: Unit, expected: dict[str, int | None], *,
-                  timeout: float = 3600.0) -> float:
-    """Show a progress bar until the initial copy is done; seconds it took."""
+                  timeout: float = 3600.0) -> dict[str, float]:
+    """Show a progress bar until the initial copy is done; seconds until the first row was
+    copied, until every row was, and until the subscription was ready."""
     total = sum(v or 0 for v in expected.values())
     started = time.monotonic()
     last_line = 0.0
     tty = sys.stderr.isatty()
+    phases: dict[str, float] = {}
     while True:
         state = copy_state(rds, unit, expected)
         elapsed = time.monotonic() - started
+        if state.copied_rows and "first_row" not in phases:
+            phases["first_row"] = elapsed
+        if state.tables_ready == state.tables and "copied" not in phases:
+            phases["copied"] = elapsed
         if state.ready or elapsed - last_line >= (0.25 if tty else 2.0):
             _progress(state, total, elapsed, tty=tty)
             last_line = elapsed
         if state.ready:
             if tty:
                 print(file=sys.stderr)
-            return elapsed
+            return {**phases, "ready": elapsed}
         failure = rds.execute(
             """select 1 from pg_stat_subscription s
                 where s.subname = %s and s.pid is null""", (name_of(unit),)).fetchone()
