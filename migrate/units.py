@@ -1,5 +1,5 @@
-"""The units of the move, in the design note's order (least risky first), and why each
-switches where it does.
+"""The units of the move, in the design note's order (least risky first, after a rehearsal
+on a table of no value), and why each switches where it does.
 
 A unit is a set of tables copied, replicated and verified together. Its writes can only
 move with every table that one transaction writes together with it: a transaction cannot
@@ -18,6 +18,7 @@ PACKAGES = "multi_city_hotel_packages"
 STOPS = "multi_city_hotel_package_cities"
 CHANGES = "multi_city_hotel_package_changes"
 USERS = "users"
+REHEARSAL = "migration_rehearsal"
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,9 @@ class Unit:
 
 
 UNITS: tuple[Unit, ...] = (
+    Unit("rehearsal", (REHEARSAL,),
+         why="a table holding nothing anyone needs, to rehearse every step on the real "
+             "servers before operator data moves"),
     Unit("addons", (ADDONS,), switches_with="packages",
          why="every package write changes its add-ons in the same transaction, and every "
              "read of an add-on reads its package (one query; its RLS policies look the "

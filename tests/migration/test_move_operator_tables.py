@@ -102,7 +102,7 @@ def replication_objects(env: dict) -> list:
 # Gates: each step refuses, with a one-line reason and what to do, and changes nothing ---------
 
 @pytest.mark.parametrize("args, code, says", [
-    (("start", "nowhere"), 2, "no unit 'nowhere'; the units, in order: addons, exclusions"),
+    (("start", "nowhere"), 2, "no unit 'nowhere'; the units, in order: rehearsal, addons, exclusions"),
     (("start", "addons"), 3, "no backup of addons: run `python -m migrate backup addons`"),
     (("switch-reads", "packages"), 3, "it is new, and switch-reads needs replicating"),
     (("switch-writes", "packages"), 3, "it is new, and switch-writes needs reads_switched"),
@@ -132,7 +132,7 @@ def test_an_unreachable_database_is_named(moving_stack):
 def test_plan_says_what_each_unit_does_and_why(moving_stack):
     out = ok(moving_stack, "plan")
     assert "all met" in out
-    assert "1. addons" in out and "4. operators" in out
+    assert "1. rehearsal" in out and "2. addons" in out and "5. operators" in out
     assert "switch-writes, rollback, finalize: with packages, because every package write" in out
 
 
@@ -212,6 +212,114 @@ def test_verify_names_a_row_changed_behind_its_back(moving_stack):
     sql(env, "rds", "update multi_city_hotel_package_cities set nights = %s where id = %s",
         (nights, stop_id), replica=True)
     ok(env, "verify", "packages")
+
+
+# A rehearsal: the whole cycle on a table of no value, as a team would run it first --------
+
+class RehearsalWriter:
+    """Writes the rehearsal table through operator-service's own routing code (the same
+    DataSources, Routing and Shadow, on real pools) until stopped: inserts, updates and
+    deletes as two operators, and shadowed reads; keeps what each acknowledged write left."""
+
+    def __init__(self, env: dict):
+        from operator_service.datasource import RDS, SUPABASE, DataSources, Routing, Shadow
+        from psycopg_pool import ConnectionPool
+
+        from shared.auth import Identity
+
+        self.pools = [ConnectionPool(env[k], min_size=1, max_size=4, open=True,
+                                     kwargs={"row_factory": psycopg.rows.dict_row})
+                      for k in ("SUPABASE_DB_ADMIN_URL", "RDS_ADMIN_URL")]
+        self.data = DataSources({SUPABASE: self.pools[0], RDS: self.pools[1]},
+                                routing=Routing(self.pools[1]), shadow=Shadow(self.pools[1]))
+        self.identities = []
+        for _ in range(2):
+            sub = str(uuid.uuid4())
+            self.identities.append(Identity(
+                source="supabase", subject=sub, email=None, groups=(), role="authenticated",
+                expires_at=0, claims={"sub": sub, "role": "authenticated"}))
+        self.rows: dict[str, dict] = {}
+        self.failures: list[str] = []
+        self.reads = 0
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._write, args=(i,)) for i in self.identities]
+
+    def __enter__(self):
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
+        for pool in self.pools:
+            pool.close()
+
+    def _write(self, identity) -> None:
+        table = ["migration_rehearsal"]
+        n = 0
+        while not self._stop.is_set():
+            n += 1
+            try:
+                with self.data.transaction(identity=identity, tables=table) as conn:
+                    row = conn.execute("insert into migration_rehearsal (note) values (%s) "
+                                       "returning id, note, version", (f"note {n}",)).fetchone()
+                key = str(row["id"])
+                self.rows[key] = {"note": row["note"], "version": 1, "owner": identity.subject}
+                with self.data.transaction(identity=identity, tables=table) as conn:
+                    conn.execute("update migration_rehearsal set version = version + 1, "
+                                 "note = %s where id = %s", (f"edited {n}", key))
+                self.rows[key].update(note=f"edited {n}", version=2)
+                if n % 3 == 0:
+                    with self.data.transaction(identity=identity, tables=table) as conn:
+                        conn.execute("delete from migration_rehearsal where id = %s", (key,))
+                    del self.rows[key]
+                mine = self.data.read(identity=identity, tables=table, query=lambda c: c.execute(
+                    "select id, note, version from migration_rehearsal order by id").fetchall())
+                self.reads += 1 if mine is not None else 0
+            except Exception as exc:  # every failure is the test's finding
+                self.failures.append(f"{type(exc).__name__}: {exc}")
+            time.sleep(0.01)
+
+
+def test_a_rehearsal_runs_every_step_with_its_writer_losing_nothing(moving_stack):
+    env = moving_stack
+    with RehearsalWriter(env) as writer:
+        ok(env, "backup", "rehearsal")
+        ok(env, "start", "rehearsal")
+        ok(env, "verify", "rehearsal")
+        ok(env, "shadow", "rehearsal", "on")
+        time.sleep(1)
+        ok(env, "switch-reads", "rehearsal")
+        ok(env, "switch-writes", "rehearsal")
+        time.sleep(1)
+        ok(env, "rollback", "rehearsal")
+        time.sleep(0.5)
+        ok(env, "start", "rehearsal")
+        ok(env, "verify", "rehearsal")
+        ok(env, "shadow", "rehearsal", "on")
+        time.sleep(1)
+        ok(env, "switch-reads", "rehearsal")
+        ok(env, "switch-writes", "rehearsal")
+        time.sleep(1)
+        ok(env, "finalize", "rehearsal")
+        time.sleep(0.5)
+    assert writer.failures == [], writer.failures[:5]
+    assert len(writer.rows) > 20 and writer.reads > 20
+    found = {str(r[0]): {"note": r[1], "version": r[2], "owner": str(r[3])} for r in sql(
+        env, "rds", "select id, note, version, owner from migration_rehearsal")}
+    assert found == writer.rows
+    assert status(env)["rehearsal"]["state"] == "finalized"
+    assert [o for o in replication_objects(env) if "rehearsal" in o[0]] == []
+    # Each rehearsing operator still sees only their own rows, on RDS.
+    theirs = writer.identities[1].subject
+    with psycopg.connect(env["RDS_ADMIN_URL"]) as conn:
+        conn.execute("select set_config('request.jwt.claims', %s, true)",
+                     (f'{{"sub": "{writer.identities[0].subject}", "role": "authenticated"}}',))
+        conn.execute("set local role authenticated")
+        owners = {r[0] for r in conn.execute("select distinct owner::text from migration_rehearsal")}
+    assert owners == {writer.identities[0].subject} and theirs not in owners
 
 
 # The whole move under load ----------------------------------------------------------------------

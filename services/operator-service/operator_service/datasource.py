@@ -54,6 +54,8 @@ STOPS = "multi_city_hotel_package_cities"
 ADDONS = "multi_city_hotel_package_addons"
 EXCLUSIONS = "multi_city_hotel_package_exclusions"
 CHANGES = "multi_city_hotel_package_changes"
+# Rehearses the move to RDS (migrate/units.py); nothing in the product reads it.
+REHEARSAL = "migration_rehearsal"
 
 # A package with its parts, read or written as one; the audit triggers write the changes
 # table in the same transaction as any change to a published package.
@@ -67,6 +69,7 @@ TABLE_SOURCES: Mapping[str, str] = {
     ADDONS: SUPABASE,
     EXCLUSIONS: SUPABASE,
     CHANGES: SUPABASE,
+    REHEARSAL: SUPABASE,
 }
 
 ROUTING_MAX_AGE = 0.5   # seconds a worker trusts what it read of migration.routing
