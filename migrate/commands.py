@@ -351,6 +351,7 @@ def _now(run: Run):
 def verify_unit(run: Run, unit: Unit) -> int:
     """Compare both copies; record and print the result; non-zero on any mismatch."""
     _require_state(run, unit, ("replicating", "reads_switched"), "verify")
+    _require_replication(run, unit, "verify")
     counts, mismatches, seconds = _full_verify(run, unit)
     total = sum(counts.values())
     if mismatches:
@@ -406,6 +407,18 @@ def shadow(run: Run, unit: Unit, on: bool) -> int:
 
 # switches -----------------------------------------------------------------------------------------
 
+def _require_replication(run: Run, member: Unit, step: str) -> None:
+    """The unit's subscription on RDS and its slot on Supabase both exist."""
+    carrier = member.switches_with or member.name
+    if not replication.subscription_exists(run.rds, member):
+        raise GateRefused(f"cannot {step}: the subscription of {member.name} is missing on RDS; "
+                          f"run `rollback {carrier}` then `start {member.name}`")
+    if not replication.slot_exists(run.supabase, member):
+        raise GateRefused(f"cannot {step}: the replication slot {replication.name_of(member)} "
+                          f"is missing on Supabase, so RDS no longer receives changes; run "
+                          f"`rollback {carrier}` then `start {member.name}`")
+
+
 def _require_verified(run: Run, member: Unit, row: dict, step: str) -> None:
     fresh = run.rds.execute(
         "select %s::timestamptz > now() - make_interval(secs => %s) as ok",
@@ -425,6 +438,7 @@ def switch_reads(run: Run, unit: Unit) -> int:
     group = switch_group(unit)
     rows = {m.name: _require_state(run, m, ("replicating",), "switch-reads") for m in group}
     for member in group:
+        _require_replication(run, member, "switch-reads")
         _require_verified(run, member, rows[member.name], "switch-reads")
     compared = max(r["shadow_compared"] for r in rows.values())
     mismatched = max(r["shadow_mismatched"] for r in rows.values())
@@ -451,10 +465,8 @@ def switch_writes(run: Run, unit: Unit) -> int:
     group = switch_group(unit)
     rows = {m.name: _require_state(run, m, ("reads_switched",), "switch-writes") for m in group}
     for member in group:
+        _require_replication(run, member, "switch-writes")
         _require_verified(run, member, rows[member.name], "switch-writes")
-        if not replication.subscription_exists(run.rds, member):
-            raise GateRefused(f"cannot switch-writes: the subscription of {member.name} is "
-                              f"missing on RDS; run `rollback {unit.name}` then `start`")
     tables = [t for m in group for t in m.tables]
     max_hold = run.settings.migrate_max_hold_seconds
     suspended = _foreign_keys_to_suspend(run, group)

@@ -113,11 +113,21 @@ def ensure_subscription(rds: psycopg.Connection, supabase: psycopg.Connection, u
     return True
 
 
+def slot_exists(supabase: psycopg.Connection, unit: Unit) -> bool:
+    """Whether Supabase has the unit's replication slot."""
+    return supabase.execute("select 1 from pg_replication_slots where slot_name = %s",
+                            (name_of(unit),)).fetchone() is not None
+
+
 def drop_subscription(rds: psycopg.Connection, supabase: psycopg.Connection, unit: Unit) -> None:
-    """Remove the unit's subscription and its slot on Supabase (idempotent)."""
+    """Remove the unit's subscription and its slot on Supabase (idempotent, also when the
+    slot is already gone)."""
     name = name_of(unit)
     if subscription_exists(rds, unit):
         rds.execute(sql.SQL("alter subscription {} disable").format(sql.Identifier(name)))
+        if not slot_exists(supabase, unit):
+            rds.execute(sql.SQL("alter subscription {} set (slot_name = none)").format(
+                sql.Identifier(name)))
         rds.execute(sql.SQL("drop subscription {}").format(sql.Identifier(name)))
     # The slot goes with the subscription, unless Supabase was unreachable then.
     deadline = time.monotonic() + 10

@@ -288,8 +288,37 @@ def test_a_rehearsal_runs_every_step_with_its_writer_losing_nothing(moving_stack
     with RehearsalWriter(env) as writer:
         ok(env, "backup", "rehearsal")
         ok(env, "start", "rehearsal")
+        # The slot dropped behind the tool's back: steps that need replication say so, and
+        # rollback then start recover.
+        sql(env, "rds", "alter subscription migrate_rehearsal disable")
+        deadline = time.monotonic() + 10
+        while sql(env, "supabase", "select active from pg_replication_slots where slot_name = "
+                                   "'migrate_rehearsal'") != [(False,)]:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        sql(env, "supabase", "select pg_drop_replication_slot('migrate_rehearsal')")
+        refused = migrate(env, "verify", "rehearsal")
+        assert refused.returncode == 3
+        assert "replication slot migrate_rehearsal is missing on Supabase" in refused.stderr
+        ok(env, "rollback", "rehearsal")
+        ok(env, "start", "rehearsal")
         ok(env, "verify", "rehearsal")
+        refused = migrate(env, "switch-reads", "rehearsal")
+        assert refused.returncode == 3 and "no shadow read of rehearsal was compared" in refused.stderr
         ok(env, "shadow", "rehearsal", "on")
+        time.sleep(1)
+        # A row changed on RDS behind the tool's back: verify names it, the gate holds.
+        key = next(iter(writer.rows))
+        sql(env, "rds", "update migration_rehearsal set note = 'tampered' where id = %s", (key,),
+            replica=True)
+        named = migrate(env, "verify", "rehearsal")
+        assert named.returncode == 1 and f"migration_rehearsal {key}: differs" in named.stdout
+        refused = migrate(env, "switch-reads", "rehearsal")
+        assert refused.returncode == 3 and "found 1 mismatching rows" in refused.stderr
+        sql(env, "rds", "update migration_rehearsal set note = %s where id = %s",
+            (writer.rows[key]["note"], key), replica=True)
+        ok(env, "verify", "rehearsal")
+        ok(env, "shadow", "rehearsal", "on")   # counts afresh: reads saw the tampered row
         time.sleep(1)
         ok(env, "switch-reads", "rehearsal")
         ok(env, "switch-writes", "rehearsal")
@@ -442,6 +471,7 @@ def test_the_whole_move_of_packages_under_load_loses_nothing(moving_stack):
         first = ok(env, "switch-writes", "packages")
         time.sleep(2)   # writes land on RDS, and are captured for the way back
         back = ok(env, "rollback", "packages")
+        assert replication_objects(env) == []
         time.sleep(1)
         _start_verify(env)
         ok(env, "shadow", "packages", "on")
