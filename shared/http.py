@@ -1,16 +1,17 @@
 """HTTP client for calls between services: timeouts, a bounded retry for reads, a circuit
-breaker, and the caller's request id and token on every call."""
+breaker, and the caller's request id and token on every call (from `shared.call_context`,
+so this module has no Flask in it)."""
 from __future__ import annotations
 
 import logging
 
 import pybreaker
 import requests
-from flask import has_request_context, request
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from shared import call_context
 from shared.errors import ServiceUnavailable
-from shared.observability import REQUEST_ID_HEADER, current_request_id
+from shared.observability import REQUEST_ID_HEADER
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +35,13 @@ class ServiceClient:
                                                 name=name)
 
     def _headers(self) -> dict[str, str]:
+        caller = call_context.current()
         headers = {}
-        request_id = current_request_id()
-        if request_id:
-            headers[REQUEST_ID_HEADER] = request_id
+        if caller.request_id:
+            headers[REQUEST_ID_HEADER] = caller.request_id
         # The callee verifies the caller's own token: nothing is trusted for where it comes from.
-        if has_request_context() and request.headers.get("Authorization"):
-            headers["Authorization"] = request.headers["Authorization"]
+        if caller.authorization:
+            headers["Authorization"] = caller.authorization
         return headers
 
     @retry(retry=retry_if_exception_type(requests.ConnectionError), reraise=True,

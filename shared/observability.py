@@ -9,6 +9,8 @@ import uuid
 
 from flask import Flask, g, has_request_context, request
 
+from shared import call_context
+
 REQUEST_ID_HEADER = "X-Request-ID"
 # Accept the caller's id only if it looks like one: it ends up in every log line.
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
@@ -24,8 +26,9 @@ class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"), "level": record.levelname,
                  "service": self.service, "logger": record.name, "message": record.getMessage()}
-        if has_request_context():
-            entry["request_id"] = g.get("request_id")
+        request_id = current_request_id()
+        if request_id:
+            entry["request_id"] = request_id
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry)
@@ -41,8 +44,9 @@ def configure_logging(service: str, level: str = "INFO") -> None:
 
 
 def current_request_id() -> str | None:
-    """The id of the request being served, if any."""
-    return g.get("request_id") if has_request_context() else None
+    """The id of the request being served (also in threads it started), if any."""
+    return call_context.current().request_id or (
+        g.get("request_id") if has_request_context() else None)
 
 
 def register_request_id(app: Flask) -> None:

@@ -14,6 +14,7 @@ from shared.api import api_meta
 from shared.auth import CognitoVerifier, Identity, SupabaseVerifier, TokenVerifier, bearer_token
 from shared.auth.tokens import SOURCE_COGNITO, SOURCE_SUPABASE
 from shared.errors import APIError, Forbidden, register_error_handlers
+from shared import call_context
 from shared.observability import configure_logging, register_request_id
 from shared.openapi import register_openapi
 from shared.settings import BaseServiceSettings
@@ -60,8 +61,27 @@ def configure_service(app: Flask, *, name: str, settings: BaseServiceSettings) -
     app.json = ApiJSONProvider(app)
     app.extensions["token_verifier"] = build_token_verifier(settings)
     register_request_id(app)
+    forward_caller_context(app)
     register_error_handlers(app)
     register_openapi(app, title=name)
+
+
+def forward_caller_context(app: Flask) -> None:
+    """Every call this service makes to another one while serving a request carries the
+    caller's token and the request id (see shared.call_context): set here, once, for
+    every request, and nowhere else."""
+
+    @app.before_request
+    def enter_caller_context():
+        g.call_context_token = call_context.enter(call_context.CallContext(
+            authorization=request.headers.get("Authorization"),
+            request_id=g.get("request_id")))
+
+    @app.teardown_request
+    def leave_caller_context(_exc):
+        token = g.pop("call_context_token", None)
+        if token is not None:
+            call_context.leave(token)
 
 
 def authenticate() -> Identity:

@@ -7,16 +7,21 @@ Values only the provider can know (a real agent's sub, a published package's id,
 it accepts) come from its provider state ("ProviderState" generators), not from here."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from booking_service import clients
-from flask import Flask, g
 from pact import Pact, match
 
+from shared.call_context import CallContext, calling_as
 from shared.http import ServiceClient
 
-PACTS = Path(__file__).parent / "pacts"
+# The committed pacts are the contract the providers are verified against; a run writes
+# its own into the build folder and a test compares the two, so a change of booking-service's
+# expectations is a failing test and a reviewed copy, never a silent rewrite.
+COMMITTED = Path(__file__).parent / "pacts"
+PACTS = Path(__file__).resolve().parents[2] / "build" / "pacts"
 EXAMPLE_SUB = "5b0c2a3e-4c1e-4e8b-9a51-2f2d8b7a9c10"
 EXAMPLE_PACKAGE = "7f3e4d2c-1b0a-4f9e-8d7c-6b5a4e3d2c1b"
 EXAMPLE_TOKEN = "example-token"
@@ -27,17 +32,15 @@ MONEY = r"^\d+\.\d{2}$"
 @pytest.fixture(scope="module", autouse=True)
 def fresh_pact_files():
     """Each run writes the pacts anew; interactions are merged into one file per provider."""
-    PACTS.mkdir(exist_ok=True)
+    PACTS.mkdir(parents=True, exist_ok=True)
     for stale in PACTS.glob("booking-service-*.json"):
         stale.unlink()
 
 
 @pytest.fixture(autouse=True)
 def caller_request():
-    """A request of booking-service's own, whose token and request id must be forwarded."""
-    app = Flask(__name__)
-    with app.test_request_context(headers={"Authorization": f"Bearer {EXAMPLE_TOKEN}"}):
-        g.request_id = REQUEST_ID
+    """A call booking-service serves, whose token and request id must be forwarded."""
+    with calling_as(CallContext(authorization=f"Bearer {EXAMPLE_TOKEN}", request_id=REQUEST_ID)):
         yield
 
 
@@ -135,3 +138,15 @@ def test_operator_service_hides_packages_the_caller_may_not_see():
         assert clients.lookup_packages(_client("operator-service", server.url),
                                        [EXAMPLE_PACKAGE]) == {}
     pact.write_file(PACTS)
+
+
+def test_the_pacts_written_are_the_committed_contract():
+    """Runs last in this module: every interaction above has been written by now."""
+    for committed in sorted(COMMITTED.glob("booking-service-*.json")):
+        written = json.loads((PACTS / committed.name).read_text())
+        expected = json.loads(committed.read_text())
+        assert written["interactions"] == expected["interactions"], (
+            f"booking-service's expectations of {expected['provider']['name']} changed: review "
+            f"{PACTS / committed.name} and copy it over {committed} if the change is meant")
+        assert (written["consumer"], written["provider"]) == (expected["consumer"],
+                                                              expected["provider"])

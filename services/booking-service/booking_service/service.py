@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import datetime
+import contextvars
 import functools
 import hashlib
 import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from flask import copy_current_request_context, g
 from psycopg import errors as pg_errors
 
 from booking_service import clients, repository
@@ -164,18 +164,10 @@ _LOOKUPS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="lookup")
 
 
 def _in_parallel(**calls):
-    """Run callables concurrently in this request's context; each result or its
-    ServiceUnavailable."""
-    request_id = g.get("request_id")
-
-    def in_context(call):
-        @copy_current_request_context
-        def run():
-            g.request_id = request_id  # `g` is not carried into the copied context
-            return call()
-        return run
-
-    futures = {name: _LOOKUPS.submit(in_context(call)) for name, call in calls.items()}
+    """Run callables concurrently, each in a copy of this call's context (so each forwards
+    the caller's token and request id); each result or its ServiceUnavailable."""
+    futures = {name: _LOOKUPS.submit(contextvars.copy_context().run, call)
+               for name, call in calls.items()}
     results = {}
     for name, future in futures.items():
         try:
