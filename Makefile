@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY     := $(VENV)/bin/python
 STATE  ?= .dev
 
-.PHONY: up down status test bench bench-migration mutation system-deps venv
+.PHONY: up down status test unit bench bench-migration mutation system-deps venv
 
 venv: $(VENV)/.installed
 
@@ -27,7 +27,11 @@ down:
 status: venv
 	$(PY) -m devstack status --state $(STATE)
 
-## Unit and integration tests; starts (and stops) its own stack on other ports.
+## The unit tier alone: logic, no I/O, seconds.
+unit: venv
+	$(PY) -m pytest tests/unit -q $(PYTEST_ARGS)
+
+## Every tier: unit, integration (one PostgreSQL), contract, e2e (whole stacks on other ports).
 test: venv system-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 

@@ -22,9 +22,9 @@ class Mutation:
     k: str | None = None       # and a `-k` expression selecting among them
 
 
-BOOKINGS = "tests/integration/test_bookings.py"
-TOKENS = "tests/integration/test_token_rules.py"
-GATEWAY = "tests/integration/test_gateway.py"
+BOOKINGS = "tests/e2e/test_bookings.py"
+TOKENS = "tests/e2e/test_token_rules.py"
+GATEWAY = "tests/e2e/test_gateway.py"
 BOOKING_SERVICE = "services/booking-service/booking_service"
 AUTH = "shared/auth/tokens.py"
 
@@ -83,12 +83,12 @@ MUTATIONS: tuple[Mutation, ...] = (
              "services/agent-service/agent_service/routes.py",
              '@admin_only\ndef agent_document_download',
              '@require_identity(SOURCE_COGNITO)\ndef agent_document_download',
-             ("tests/integration/test_agent_documents.py::"
+             ("tests/e2e/test_agent_documents.py::"
               "test_only_admins_download_an_agents_document_by_the_admin_route",)),
     Mutation("admins-check-open", "any agent passes the administrators' check",
              "services/agent-service/agent_service/service.py",
              "if ADMIN_GROUP not in identity.groups:", "if ADMIN_GROUP is None:",
-             ("tests/integration/test_agent_admin.py::"
+             ("tests/e2e/test_agent_admin.py::"
               "test_agents_who_are_not_admins_get_403_on_every_admin_route",)),
     # --- tokens ----------------------------------------------------------------------------
     Mutation("verdict-cached-past-expiry",
@@ -103,7 +103,7 @@ MUTATIONS: tuple[Mutation, ...] = (
              'options = {"require": REQUIRED_CLAIMS, "verify_aud": audience is not None,\n'
              '               "verify_signature": False}',
              # Only tests that call the services straight: no gateway in front to hide it.
-             ("tests/integration/test_services_direct.py", TOKENS),
+             ("tests/e2e/test_services_direct.py", TOKENS),
              k="tampered_token_itself or (signature and service)"),
     Mutation("id-token-accepted", "a Cognito ID token works as an access token",
              AUTH, 'if claims.get("token_use") != "access":',

@@ -18,7 +18,7 @@ import requests
 from devstack import postgres, processes, stack
 from devstack.layout import REPO, Layout
 from tests.helpers import Operator
-from tests.integration.agents import PASSWORD, login, new_email
+from tests.e2e.agents import PASSWORD, login, new_email
 
 
 def _test_state() -> Path:

@@ -6,7 +6,7 @@ import uuid
 import pytest
 
 from tests.contract.state_server import verify_provider
-from tests.integration.agents import agent_row, new_agent, set_status
+from tests.e2e.agents import agent_row, new_agent, set_status
 
 pytestmark = pytest.mark.stack
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from tests.contract.state_server import verify_provider
-from tests.integration.packages import draft_package, publish_package
+from tests.e2e.packages import draft_package, publish_package
 
 pytestmark = pytest.mark.stack
 

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-pytestmark = pytest.mark.stack
+
 
 PART_TABLES = ["multi_city_hotel_package_cities", "multi_city_hotel_package_addons",
                "multi_city_hotel_package_exclusions"]
@@ -20,12 +20,12 @@ OPERATOR_TABLES = ["users", "multi_city_hotel_packages", *PART_TABLES,
 
 
 @pytest.fixture(scope="module")
-def world(stack_env):
+def world(databases):
     """Operators A and B (as the admin would make them), each with a draft and a published
     package with one row in every part table, and an audited change."""
     ids = {"a": str(uuid.uuid4()), "b": str(uuid.uuid4())}
     packages = {}
-    with psycopg.connect(stack_env["SUPABASE_DB_ADMIN_URL"], row_factory=dict_row) as conn:
+    with psycopg.connect(databases["SUPABASE_DB_ADMIN_URL"], row_factory=dict_row) as conn:
         for name, user_id in ids.items():
             email = f"rls-{name}-{user_id[:8]}@example.com"
             conn.execute("insert into auth.users (id, email, aud, role) "
@@ -52,7 +52,7 @@ def world(stack_env):
             conn.execute("update multi_city_hotel_packages set title = title || '!' where id = %s",
                          (packages[(name, "published")],))
     yield ids, packages
-    with psycopg.connect(stack_env["SUPABASE_DB_ADMIN_URL"]) as conn:
+    with psycopg.connect(databases["SUPABASE_DB_ADMIN_URL"]) as conn:
         conn.execute("delete from auth.users where id = any(%s::uuid[])", (list(ids.values()),))
 
 
@@ -78,18 +78,18 @@ class Caller:
 
 
 @pytest.fixture(scope="module")
-def as_a(stack_env, world):
-    return Caller(stack_env["SUPABASE_DB_ADMIN_URL"], world[0]["a"])
+def as_a(databases, world):
+    return Caller(databases["SUPABASE_DB_ADMIN_URL"], world[0]["a"])
 
 
 @pytest.fixture(scope="module")
-def as_b(stack_env, world):
-    return Caller(stack_env["SUPABASE_DB_ADMIN_URL"], world[0]["b"])
+def as_b(databases, world):
+    return Caller(databases["SUPABASE_DB_ADMIN_URL"], world[0]["b"])
 
 
 @pytest.fixture(scope="module")
-def as_anon(stack_env, world):
-    return Caller(stack_env["SUPABASE_DB_ADMIN_URL"], None)
+def as_anon(databases, world):
+    return Caller(databases["SUPABASE_DB_ADMIN_URL"], None)
 
 
 def _rows_of(caller: Caller, table: str, package_id: str) -> int:
@@ -193,8 +193,8 @@ def test_clients_can_neither_write_the_audit_nor_truncate(world, as_a, as_anon):
         as_anon.run("update multi_city_hotel_packages set title = 'x'")
 
 
-def test_every_operator_table_has_row_level_security(stack_env):
-    with psycopg.connect(stack_env["SUPABASE_DB_ADMIN_URL"]) as conn:
+def test_every_operator_table_has_row_level_security(databases):
+    with psycopg.connect(databases["SUPABASE_DB_ADMIN_URL"]) as conn:
         rows = conn.execute("select relname, relrowsecurity from pg_class "
                             "where relnamespace = 'public'::regnamespace and relname = any(%s)",
                             (OPERATOR_TABLES,)).fetchall()

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from tests.helpers import api, forge, jwt_parts
-from tests.integration.tokens import (
+from tests.e2e.tokens import (
     another_ec_key,
     another_rsa_key,
     cognito_token,

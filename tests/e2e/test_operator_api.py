@@ -10,7 +10,7 @@ import requests
 
 from tests.helpers import Operator, bearer, logged_request_ids
 from tests.helpers import api as call
-from tests.integration.packages import draft_package, publish_package
+from tests.e2e.packages import draft_package, publish_package
 
 pytestmark = pytest.mark.stack
 

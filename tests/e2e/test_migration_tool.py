@@ -25,8 +25,8 @@ from devstack import stack
 from devstack.layout import REPO, Layout
 from tests.conftest import TEST_PORT_OFFSET, TEST_STATE
 from tests.helpers import Operator, api
-from tests.integration.agents import new_agent, set_status
-from tests.integration.packages import package_fields
+from tests.e2e.agents import new_agent, set_status
+from tests.e2e.packages import package_fields
 
 pytestmark = pytest.mark.stack
 

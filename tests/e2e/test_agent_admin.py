@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from tests.helpers import api, bearer, logged_request_ids
-from tests.integration.agents import new_agent, set_status
+from tests.e2e.agents import new_agent, set_status
 
 pytestmark = pytest.mark.stack
 

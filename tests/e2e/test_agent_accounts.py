@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.agents import (
+from tests.e2e.agents import (
     PASSWORD,
     agent_row,
     api,

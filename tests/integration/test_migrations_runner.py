@@ -10,14 +10,14 @@ from psycopg.conninfo import make_conninfo
 
 from shared.migrations import MigrationError, apply_migrations
 
-pytestmark = pytest.mark.stack
+
 
 
 @pytest.fixture
-def scratch_db(stack_env):
+def scratch_db(databases):
     """An empty database on the stack's RDS server, dropped afterwards."""
     name = f"scratch_{uuid.uuid4().hex[:8]}"
-    admin = stack_env["RDS_ADMIN_URL"]
+    admin = databases["RDS_ADMIN_URL"]
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
     yield make_conninfo(admin, dbname=name)
@@ -62,8 +62,8 @@ def test_badly_named_files_are_refused(scratch_db, tmp_path):
         apply_migrations(conninfo=scratch_db, directory=tmp_path)
 
 
-def test_supabase_roles_and_auth_functions_exist_as_on_a_real_project(stack_env):
-    with psycopg.connect(stack_env["SUPABASE_DB_ADMIN_URL"]) as conn:
+def test_supabase_roles_and_auth_functions_exist_as_on_a_real_project(databases):
+    with psycopg.connect(databases["SUPABASE_DB_ADMIN_URL"]) as conn:
         roles = {r for (r,) in conn.execute("select rolname from pg_roles")}
         assert {"anon", "authenticated", "service_role", "authenticator"} <= roles
         conn.execute("select set_config('request.jwt.claims', %s, true)",
@@ -72,15 +72,20 @@ def test_supabase_roles_and_auth_functions_exist_as_on_a_real_project(stack_env)
     assert uid == "8d0fd2b3-9ca7-4d9e-a95f-9e13dded323e" and role == "authenticated"
 
 
-def test_rls_hides_another_operators_draft(stack_env, operator_session):
+def test_rls_hides_another_operators_draft(databases):
     """As `authenticated` with another operator's claims, a draft is invisible."""
-    with psycopg.connect(stack_env["SUPABASE_DB_ADMIN_URL"]) as conn:
+    operator_id = str(uuid.uuid4())
+    with psycopg.connect(databases["SUPABASE_DB_ADMIN_URL"]) as conn:
+        conn.execute("insert into auth.users (id, email) values (%s, %s)",
+                     (operator_id, f"{operator_id}@example.com"))
+        conn.execute("insert into users (id, company_name) values (%s, 'Secretive Tours')",
+                     (operator_id,))
         package_id = conn.execute(
             """insert into multi_city_hotel_packages (operator_id, title, status)
                values (%s, 'Secret draft', 'draft') returning id""",
-            (operator_session.user.id,)).fetchone()[0]
+            (operator_id,)).fetchone()[0]
         conn.commit()
-        for sub, visible in ((str(uuid.uuid4()), 0), (operator_session.user.id, 1)):
+        for sub, visible in ((str(uuid.uuid4()), 0), (operator_id, 1)):
             with conn.transaction():
                 conn.execute("select set_config('request.jwt.claims', %s, true)",
                              (f'{{"sub": "{sub}", "role": "authenticated"}}',))

@@ -11,7 +11,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.helpers import access_log, api, forge, jwt_parts, logged_request_ids
-from tests.integration.tokens import cognito_token, supabase_secret_token, supabase_token
+from tests.e2e.tokens import cognito_token, supabase_secret_token, supabase_token
 
 pytestmark = pytest.mark.stack
 
@@ -67,7 +67,7 @@ def test_wrong_issuer_is_403_and_never_reaches_the_service(
 
 def _bad_tokens(stack_env, test_layout, agent_tokens, operator_token) -> dict[str, tuple[str, str]]:
     """Kind: (token, the code it must be refused with). Each token breaks the one rule its
-    kind names; the signed ones use the issuers' real keys (tests/integration/tokens.py)."""
+    kind names; the signed ones use the issuers' real keys (tests/e2e/tokens.py)."""
     header, payload, signature = jwt_parts(operator_token)
     tampered = forge(header, {**payload, "sub": str(uuid.uuid4())}, signature)
     now = int(time.time())

@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from tests.helpers import api
-from tests.integration.agents import new_agent, set_status
+from tests.e2e.agents import new_agent, set_status
 
 pytestmark = pytest.mark.stack
 

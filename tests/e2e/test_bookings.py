@@ -15,8 +15,8 @@ import pytest
 
 from devstack import processes, stack
 from tests.helpers import access_log, api
-from tests.integration.agents import new_agent, set_status
-from tests.integration.packages import publish_package
+from tests.e2e.agents import new_agent, set_status
+from tests.e2e.packages import publish_package
 
 pytestmark = pytest.mark.stack
 

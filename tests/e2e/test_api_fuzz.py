@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.agents import new_agent
+from tests.e2e.agents import new_agent
 
 pytestmark = pytest.mark.stack
 
