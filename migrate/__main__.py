@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from pydantic import ValidationError
+
 from migrate import commands
 from migrate.settings import MigrateSettings
 from migrate.state import ToolError, acquire_lock, who
@@ -44,9 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         settings = MigrateSettings()
-    except Exception as exc:
-        missing = ", ".join(sorted({str(e["loc"][0]).upper() for e in getattr(exc, "errors", lambda: [])()}))
-        print(f"migrate: bad or missing settings ({missing or exc}); set them, e.g. "
+    except ValidationError as exc:
+        missing = ", ".join(sorted({str(e["loc"][0]).upper() for e in exc.errors()}))
+        print(f"migrate: bad or missing settings ({missing}); set them, e.g. "
               "`set -a; . .dev/stack.env; set +a`", file=sys.stderr)
         return 2
     try:
@@ -56,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         run = commands.open_run(settings, args.command,
                                 who(args.command, unit.name if unit else None))
         try:
-            if args.command == "status":
+            if unit is None:   # the one command without a unit besides plan
                 return commands.status(run, as_json=args.json)
             acquire_lock(run.rds)
             if args.command == "shadow":

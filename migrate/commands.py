@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
 import psycopg
@@ -15,7 +16,7 @@ from migrate import backup as backups
 from migrate import cutover, replication, verify
 from migrate.replication import qualified
 from migrate.settings import MigrateSettings
-from migrate.state import GateRefused, State, ToolError, connect
+from migrate.state import Conn, GateRefused, State, ToolError, connect, one
 from migrate.units import UNITS, Unit, switch_group
 
 REPO = Path(__file__).resolve().parent.parent
@@ -32,8 +33,8 @@ class Run:
     """One command's connections and state."""
 
     settings: MigrateSettings
-    supabase: psycopg.Connection
-    rds: psycopg.Connection
+    supabase: Conn
+    rds: Conn
     state: State
     command: str
 
@@ -137,13 +138,13 @@ Steps:
     return 1 if problems else 0
 
 
-def _supabase_prerequisites(conn: psycopg.Connection) -> list[str]:
+def _supabase_prerequisites(conn: Conn) -> list[str]:
     problems = []
     if replication.server_setting(conn, "wal_level") != "logical":
         problems.append("Supabase: wal_level is not logical (set wal_level=logical and restart; "
                         "hosted Supabase projects have it)")
-    me = conn.execute("select rolsuper, rolreplication from pg_roles where rolname = current_user"
-                      ).fetchone()
+    me = one(conn.execute("select rolsuper, rolreplication from pg_roles "
+                          "where rolname = current_user").fetchone())
     if not (me["rolsuper"] or me["rolreplication"]):
         problems.append("Supabase: the connecting role lacks REPLICATION (connect as `postgres`, "
                         "directly, not through the pooler)")
@@ -158,12 +159,12 @@ def _supabase_prerequisites(conn: psycopg.Connection) -> list[str]:
             elif not owned["ok"]:
                 problems.append(f"Supabase: the connecting role does not own public.{table} "
                                 "and cannot publish it")
-    if conn.execute("select to_regprocedure('migration.claim_writes(text[])') is null as no"
-                    ).fetchone()["no"]:
+    if one(conn.execute("select to_regprocedure('migration.claim_writes(text[])') is null as no"
+                    ).fetchone())["no"]:
         problems.append("Supabase: no write fence (apply supabase/migrations)")
-    slots = conn.execute(
+    slots = one(conn.execute(
         """select current_setting('max_replication_slots')::int - count(*) as free
-             from pg_replication_slots""").fetchone()["free"]
+             from pg_replication_slots""").fetchone())["free"]
     sync = int(replication.server_setting(conn, "max_wal_senders"))
     if slots < 3:
         problems.append(f"Supabase: only {slots} free replication slots; a start needs 1 plus "
@@ -173,16 +174,16 @@ def _supabase_prerequisites(conn: psycopg.Connection) -> list[str]:
     return problems
 
 
-def _rds_prerequisites(conn: psycopg.Connection) -> list[str]:
+def _rds_prerequisites(conn: Conn) -> list[str]:
     problems = []
-    if conn.execute("select to_regclass('migration.units') is null as no").fetchone()["no"]:
+    if one(conn.execute("select to_regclass('migration.units') is null as no").fetchone())["no"]:
         problems.append("RDS: no migration schema (apply aws/migrations: python -m "
                         "shared.migrations --database-url \"$RDS_ADMIN_URL\" --dir aws/migrations)")
-    can = conn.execute(
-        """select rolsuper or pg_has_role(current_user, 'rds_superuser', 'MEMBER') as ok
-             from pg_roles where rolname = current_user""").fetchone() if conn.execute(
-        "select 1 from pg_roles where rolname = 'rds_superuser'").fetchone() else conn.execute(
-        "select rolsuper as ok from pg_roles where rolname = current_user").fetchone()
+    # On RDS the master user is not a superuser but a member of rds_superuser.
+    on_rds = conn.execute("select 1 from pg_roles where rolname = 'rds_superuser'").fetchone()
+    member = "pg_has_role(current_user, 'rds_superuser', 'MEMBER')" if on_rds else "false"
+    can = one(conn.execute(f"select rolsuper or {member} as ok from pg_roles "
+                           "where rolname = current_user").fetchone())
     if not can["ok"]:
         problems.append("RDS: the connecting role cannot create subscriptions (use the master "
                         "user, a member of rds_superuser)")
@@ -197,7 +198,7 @@ def _rds_prerequisites(conn: psycopg.Connection) -> list[str]:
 
 def status(run: Run, *, as_json: bool) -> int:
     """Per unit: state, rows on each side, lag, verification, shadow, routing, backups."""
-    report = []
+    report: list[dict[str, Any]] = []
     for row in run.state.rows():
         unit = next(u for u in UNITS if u.name == row["unit"])
         tables = list(unit.tables)
@@ -233,9 +234,9 @@ def status(run: Run, *, as_json: bool) -> int:
         for table in item["tables"]:
             print(f"  {table:<38} supabase {_n(item['rows_supabase'][table]):>10}   "
                   f"rds {_n(item['rows_rds'][table]):>10}")
-        lag = ("no replication" if item["lag_bytes"] is None else
-               f"{item['lag_bytes']:,} bytes, {item['lag_seconds'] or 0:.1f} s")
-        print(f"  lag: {lag}")
+        lag_text = ("no replication" if item["lag_bytes"] is None else
+                    f"{item['lag_bytes']:,} bytes, {item['lag_seconds'] or 0:.1f} s")
+        print(f"  lag: {lag_text}")
         print(f"  verified: {item['verified_at'] or 'never'}"
               + (f", {item['mismatches']} mismatching rows" if item["verified_at"] else ""))
         rate = item["shadow_mismatch_rate"]
@@ -271,7 +272,8 @@ def backup(run: Run, unit: Unit) -> int:
                                           folder=folder)
         run.state.record_backup(unit, side=side, path=str(path), sha256=digest, size=size,
                                 row_counts=counts)
-        run.say(f"{side}: {path} ({size:,} bytes, {sum(counts.values()):,} rows, sha256 {digest})")
+        rows = sum(v or 0 for v in counts.values())
+        run.say(f"{side}: {path} ({size:,} bytes, {rows:,} rows, sha256 {digest})")
     run.state.event(unit, "backup", "done", "backed up")
     return 0
 
@@ -343,7 +345,7 @@ def _empty_rds_copy(run: Run, unit: Unit) -> None:
 
 
 def _now(run: Run):
-    return run.rds.execute("select now() as t").fetchone()["t"]
+    return one(run.rds.execute("select now() as t").fetchone())["t"]
 
 
 # verify -------------------------------------------------------------------------------------------
@@ -420,9 +422,9 @@ def _require_replication(run: Run, member: Unit, step: str) -> None:
 
 
 def _require_verified(run: Run, member: Unit, row: dict, step: str) -> None:
-    fresh = run.rds.execute(
+    fresh = one(run.rds.execute(
         "select %s::timestamptz > now() - make_interval(secs => %s) as ok",
-        (row["verified_at"], VERIFY_FRESH_SECONDS)).fetchone()["ok"]
+        (row["verified_at"], VERIFY_FRESH_SECONDS)).fetchone())["ok"]
     if row["verified_at"] is None or row["verified_at"] < row["started_at"] or not fresh:
         raise GateRefused(f"cannot {step}: {member.name} has no clean verification since it "
                           f"was started (within the last hour); run `verify {member.name}`")
@@ -539,7 +541,7 @@ def switch_writes(run: Run, unit: Unit) -> int:
 
 
 def _hold_writes(run: Run, group: tuple[Unit, ...], tables: list[str], *,
-                 on: psycopg.Connection, reason: str) -> None:
+                 on: Conn, reason: str) -> None:
     """Start a write hold: operator-service's writers of `group` wait (hold_until), then the
     fence of `tables` closes on the side `on`, waiting for the writes in flight there."""
     for member in group:
@@ -678,8 +680,8 @@ def finalize(run: Run, unit: Unit) -> int:
         replication.drop_publication(run.supabase, member)
         with run.supabase.transaction():
             for table in member.tables:
-                if run.supabase.execute("select to_regclass(%s) is not null as ok",
-                                        (f"public.{table}",)).fetchone()["ok"]:
+                if one(run.supabase.execute("select to_regclass(%s) is not null as ok",
+                                        (f"public.{table}",)).fetchone())["ok"]:
                     run.supabase.execute(sql.SQL("alter table {} set schema {}").format(
                         qualified(table), sql.Identifier(BACKUP_SCHEMA)))
             run.supabase.execute("delete from migration.heartbeat where unit = %s",

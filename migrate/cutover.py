@@ -10,12 +10,12 @@ is captured exactly when it commits. The triggers fire only for local writes
 `rollback` replays the last state of each changed row onto Supabase by primary key."""
 from __future__ import annotations
 
-import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from migrate.replication import identity_sequences, primary_key, qualified
 from migrate.units import Unit
+from migrate.state import Conn, one
 
 CAPTURE_FUNCTION = """
 create or replace function migration.capture() returns trigger
@@ -50,7 +50,7 @@ def trigger_name(table: str) -> str:
 
 # Fences ------------------------------------------------------------------------------------
 
-def set_fence(conn: psycopg.Connection, tables, *, accepting: bool, reason: str) -> None:
+def set_fence(conn: Conn, tables, *, accepting: bool, reason: str) -> None:
     """Open or close the write fence of `tables` on one database. Closing waits for the
     write transactions that claimed it and holds back new ones until this commits."""
     conn.execute(
@@ -61,7 +61,7 @@ def set_fence(conn: psycopg.Connection, tables, *, accepting: bool, reason: str)
         (accepting, reason, list(tables)))
 
 
-def clear_fence(conn: psycopg.Connection, tables) -> None:
+def clear_fence(conn: Conn, tables) -> None:
     """Forget the fence rows of `tables` (writes accepted, as before any move)."""
     conn.execute("delete from migration.fence where table_name = any(%s)", (list(tables),))
 
@@ -73,7 +73,7 @@ def touch_trigger(table: str) -> str:
     return f"migration_touched_{table}"[:63]
 
 
-def install_touch(supabase: psycopg.Connection, unit: Unit) -> None:
+def install_touch(supabase: Conn, unit: Unit) -> None:
     """Record the key of every row written on the unit's Supabase tables (idempotent).
     Only single-column keys: the operator tables all have one."""
     for table in unit.tables:
@@ -85,23 +85,23 @@ def install_touch(supabase: psycopg.Connection, unit: Unit) -> None:
             sql.Identifier(touch_trigger(table)), qualified(table), sql.Literal(pk[0])))
 
 
-def remove_touch(supabase: psycopg.Connection, unit: Unit) -> None:
+def remove_touch(supabase: Conn, unit: Unit) -> None:
     """Stop recording written keys of the unit, and forget them (idempotent)."""
     for table in unit.tables:
-        if supabase.execute("select to_regclass(%s) is not null as ok",
-                            (f"public.{table}",)).fetchone()["ok"]:
+        if one(supabase.execute("select to_regclass(%s) is not null as ok",
+                            (f"public.{table}",)).fetchone())["ok"]:
             supabase.execute(sql.SQL("drop trigger if exists {} on {}").format(
                 sql.Identifier(touch_trigger(table)), qualified(table)))
     reset_touched(supabase, unit)
 
 
-def reset_touched(supabase: psycopg.Connection, unit: Unit) -> None:
+def reset_touched(supabase: Conn, unit: Unit) -> None:
     """Forget the keys written so far (a full verify is starting)."""
     supabase.execute("delete from migration.touched where table_name = any(%s)",
                      (list(unit.tables),))
 
 
-def touched(supabase: psycopg.Connection, tables) -> dict[str, list[str]]:
+def touched(supabase: Conn, tables) -> dict[str, list[str]]:
     """Keys written since the last reset, per table."""
     found: dict[str, list[str]] = {t: [] for t in tables}
     for row in supabase.execute("select table_name, key from migration.touched "
@@ -110,7 +110,7 @@ def touched(supabase: psycopg.Connection, tables) -> dict[str, list[str]]:
     return found
 
 
-def changed_on_rds(rds: psycopg.Connection, units) -> dict[str, list[str]]:
+def changed_on_rds(rds: Conn, units) -> dict[str, list[str]]:
     """Keys of the rows captured on RDS since the write cutover, per table."""
     found: dict[str, list[str]] = {t: [] for u in units for t in u.tables}
     for row in rds.execute("select distinct table_name, pk from migration.changelog "
@@ -121,7 +121,7 @@ def changed_on_rds(rds: psycopg.Connection, units) -> dict[str, list[str]]:
 
 # Change capture on RDS ----------------------------------------------------------------------
 
-def install_capture(rds: psycopg.Connection, unit: Unit) -> None:
+def install_capture(rds: Conn, unit: Unit) -> None:
     """Capture triggers on the unit's tables (idempotent)."""
     rds.execute(CAPTURE_FUNCTION)
     for table in unit.tables:
@@ -135,7 +135,7 @@ def install_capture(rds: psycopg.Connection, unit: Unit) -> None:
             sql.Identifier(trigger_name(table)), qualified(table), args))
 
 
-def remove_capture(rds: psycopg.Connection, unit: Unit) -> None:
+def remove_capture(rds: Conn, unit: Unit) -> None:
     """Drop the unit's capture triggers and forget its captured changes."""
     for table in unit.tables:
         rds.execute(sql.SQL("drop trigger if exists {} on {}").format(
@@ -143,7 +143,7 @@ def remove_capture(rds: psycopg.Connection, unit: Unit) -> None:
     rds.execute("delete from migration.changelog where unit = %s", (unit.name,))
 
 
-def replay(rds: psycopg.Connection, supabase: psycopg.Connection, unit: Unit) -> int:
+def replay(rds: Conn, supabase: Conn, unit: Unit) -> int:
     """Write the last captured state of every row the unit's tables changed on RDS onto
     Supabase, in the caller's Supabase transaction; the number of rows written."""
     written = 0
@@ -181,34 +181,34 @@ def replay(rds: psycopg.Connection, supabase: psycopg.Connection, unit: Unit) ->
     return written
 
 
-def _type_of(conn: psycopg.Connection, table: str, column: str) -> str:
-    return conn.execute(
+def _type_of(conn: Conn, table: str, column: str) -> str:
+    return one(conn.execute(
         """select format_type(atttypid, atttypmod) as t from pg_attribute
             where attrelid = %s::regclass and attname = %s""",
-        (f"public.{table}", column)).fetchone()["t"]
+        (f"public.{table}", column)).fetchone())["t"]
 
 
 # Sequences and foreign keys -------------------------------------------------------------------
 
-def copy_sequences(source: psycopg.Connection, target: psycopg.Connection, unit: Unit) -> dict:
+def copy_sequences(source: Conn, target: Conn, unit: Unit) -> dict:
     """Set each identity/serial sequence of the unit on `target` past both the source's
     sequence and the target's rows (sequences are not replicated)."""
     done = {}
     for table in unit.tables:
         for column, seq in identity_sequences(source, table):
-            last = source.execute(sql.SQL(
+            last = one(source.execute(sql.SQL(
                 "select greatest((select last_value from {seq}), "
                 "(select coalesce(max({col}), 0) from {t})) as v").format(
-                seq=sql.SQL(seq), col=sql.Identifier(column), t=qualified(table))).fetchone()["v"]
-            target_max = target.execute(sql.SQL("select coalesce(max({col}), 0) as v from {t}").format(
-                col=sql.Identifier(column), t=qualified(table))).fetchone()["v"]
+                seq=sql.SQL(seq), col=sql.Identifier(column), t=qualified(table))).fetchone())["v"]
+            target_max = one(target.execute(sql.SQL("select coalesce(max({col}), 0) as v from {t}").format(
+                col=sql.Identifier(column), t=qualified(table))).fetchone())["v"]
             value = max(last, target_max, 1)
             target.execute("select setval(%s, %s, true)", (seq, value))
             done[seq] = value
     return done
 
 
-def foreign_keys_out(conn: psycopg.Connection, tables: tuple[str, ...]) -> list[dict]:
+def foreign_keys_out(conn: Conn, tables: tuple[str, ...]) -> list[dict]:
     """Foreign keys from `tables` to tables outside them."""
     return conn.execute(
         """select c.conname as name, src.relname as "table", dst.relname as references,
@@ -221,13 +221,13 @@ def foreign_keys_out(conn: psycopg.Connection, tables: tuple[str, ...]) -> list[
               and not dst.relname = any(%s)""", (list(tables), list(tables))).fetchall()
 
 
-def drop_foreign_key(conn: psycopg.Connection, fk: dict) -> None:
+def drop_foreign_key(conn: Conn, fk: dict) -> None:
     """Drop one foreign key (its definition is kept by the caller)."""
     conn.execute(sql.SQL("alter table {} drop constraint if exists {}").format(
         qualified(fk["table"]), sql.Identifier(fk["name"])))
 
 
-def restore_foreign_key(conn: psycopg.Connection, fk: dict) -> None:
+def restore_foreign_key(conn: Conn, fk: dict) -> None:
     """Re-create a dropped foreign key and check every existing row against it."""
     exists = conn.execute("select 1 from pg_constraint where conname = %s and conrelid = %s::regclass",
                           (fk["name"], f"public.{fk['table']}")).fetchone()

@@ -9,10 +9,9 @@ import sys
 import time
 from dataclasses import dataclass
 
-import psycopg
 from psycopg import sql
 
-from migrate.state import ToolError
+from migrate.state import Conn, ToolError, one
 from migrate.units import Unit
 
 
@@ -28,7 +27,7 @@ def qualified(table: str) -> sql.Composable:
 
 # Table facts -----------------------------------------------------------------------------
 
-def primary_key(conn: psycopg.Connection, table: str) -> list[str]:
+def primary_key(conn: Conn, table: str) -> list[str]:
     """Primary key columns of public.<table>, in key order."""
     rows = conn.execute(
         """select a.attname from pg_index i
@@ -40,7 +39,7 @@ def primary_key(conn: psycopg.Connection, table: str) -> list[str]:
     return [r["attname"] for r in rows]
 
 
-def identity_sequences(conn: psycopg.Connection, table: str) -> list[tuple[str, str]]:
+def identity_sequences(conn: Conn, table: str) -> list[tuple[str, str]]:
     """(column, sequence) of the table's identity and serial columns."""
     rows = conn.execute(
         """select a.attname as col, pg_get_serial_sequence(%s, a.attname) as seq
@@ -49,27 +48,27 @@ def identity_sequences(conn: psycopg.Connection, table: str) -> list[tuple[str, 
     return [(r["col"], r["seq"]) for r in rows if r["seq"]]
 
 
-def row_counts(conn: psycopg.Connection, tables: tuple[str, ...]) -> dict[str, int | None]:
+def row_counts(conn: Conn, tables: tuple[str, ...]) -> dict[str, int | None]:
     """Exact rows per table (None where the table does not exist)."""
     counts: dict[str, int | None] = {}
     for table in tables:
-        if conn.execute("select to_regclass(%s) is not null as ok",
-                        (f"public.{table}",)).fetchone()["ok"]:
-            counts[table] = conn.execute(sql.SQL("select count(*) as n from {}").format(
-                qualified(table))).fetchone()["n"]
+        if one(conn.execute("select to_regclass(%s) is not null as ok",
+                        (f"public.{table}",)).fetchone())["ok"]:
+            counts[table] = one(conn.execute(sql.SQL("select count(*) as n from {}").format(
+                qualified(table))).fetchone())["n"]
         else:
             counts[table] = None
     return counts
 
 
-def server_setting(conn: psycopg.Connection, name: str) -> str:
+def server_setting(conn: Conn, name: str) -> str:
     """A server setting's current value."""
-    return conn.execute("select current_setting(%s) as v", (name,)).fetchone()["v"]
+    return one(conn.execute("select current_setting(%s) as v", (name,)).fetchone())["v"]
 
 
 # Publication and subscription -------------------------------------------------------------
 
-def ensure_publication(supabase: psycopg.Connection, unit: Unit) -> None:
+def ensure_publication(supabase: Conn, unit: Unit) -> None:
     """The unit's publication with its tables and its heartbeat row (idempotent)."""
     name = name_of(unit)
     supabase.execute("insert into migration.heartbeat (unit) values (%s) on conflict do nothing",
@@ -83,19 +82,19 @@ def ensure_publication(supabase: psycopg.Connection, unit: Unit) -> None:
             sql.Literal(unit.name)))
 
 
-def drop_publication(supabase: psycopg.Connection, unit: Unit) -> None:
+def drop_publication(supabase: Conn, unit: Unit) -> None:
     """Remove the unit's publication (idempotent)."""
     supabase.execute(sql.SQL("drop publication if exists {}").format(
         sql.Identifier(name_of(unit))))
 
 
-def subscription_exists(rds: psycopg.Connection, unit: Unit) -> bool:
+def subscription_exists(rds: Conn, unit: Unit) -> bool:
     """Whether RDS has the unit's subscription."""
     return rds.execute("select 1 from pg_subscription where subname = %s",
                        (name_of(unit),)).fetchone() is not None
 
 
-def ensure_subscription(rds: psycopg.Connection, supabase: psycopg.Connection, unit: Unit, *,
+def ensure_subscription(rds: Conn, supabase: Conn, unit: Unit, *,
                         publisher_url: str) -> bool:
     """The unit's subscription, copying the tables first; True if created now."""
     name = name_of(unit)
@@ -113,13 +112,13 @@ def ensure_subscription(rds: psycopg.Connection, supabase: psycopg.Connection, u
     return True
 
 
-def slot_exists(supabase: psycopg.Connection, unit: Unit) -> bool:
+def slot_exists(supabase: Conn, unit: Unit) -> bool:
     """Whether Supabase has the unit's replication slot."""
     return supabase.execute("select 1 from pg_replication_slots where slot_name = %s",
                             (name_of(unit),)).fetchone() is not None
 
 
-def drop_subscription(rds: psycopg.Connection, supabase: psycopg.Connection, unit: Unit) -> None:
+def drop_subscription(rds: Conn, supabase: Conn, unit: Unit) -> None:
     """Remove the unit's subscription and its slot on Supabase (idempotent, also when the
     slot is already gone)."""
     name = name_of(unit)
@@ -154,7 +153,7 @@ class CopyState:
     tables: int
 
 
-def copy_state(rds: psycopg.Connection, unit: Unit, expected: dict[str, int | None]) -> CopyState:
+def copy_state(rds: Conn, unit: Unit, expected: dict[str, int | None]) -> CopyState:
     """Tables done and rows copied so far, from the subscription's own bookkeeping."""
     rels = rds.execute(
         """select c.relname, r.srsubstate from pg_subscription_rel r
@@ -174,7 +173,7 @@ def copy_state(rds: psycopg.Connection, unit: Unit, expected: dict[str, int | No
                      tables=len(unit.tables))
 
 
-def wait_for_copy(rds: psycopg.Connection, unit: Unit, expected: dict[str, int | None], *,
+def wait_for_copy(rds: Conn, unit: Unit, expected: dict[str, int | None], *,
                   timeout: float = 3600.0) -> dict[str, float]:
     """Show a progress bar until the initial copy is done; seconds until the first row was
     copied, until every row was, and until the subscription was ready."""
@@ -220,17 +219,17 @@ def _progress(state: CopyState, total: int, elapsed: float, *, tty: bool) -> Non
     print(("\r" if tty else "") + line, end="" if tty else "\n", file=sys.stderr, flush=True)
 
 
-def beat(supabase: psycopg.Connection, unit: Unit) -> int:
+def beat(supabase: Conn, unit: Unit) -> int:
     """Bump the unit's heartbeat on Supabase; its new value. The commit is flushed at once
     (a WAL sender only sends flushed WAL), whatever the server's synchronous_commit."""
     with supabase.transaction():
         supabase.execute("set local synchronous_commit = on")
-        return supabase.execute(
+        return one(supabase.execute(
             "update migration.heartbeat set beat = beat + 1, beat_at = now() where unit = %s "
-            "returning beat", (unit.name,)).fetchone()["beat"]
+            "returning beat", (unit.name,)).fetchone())["beat"]
 
 
-def wait_applied(rds: psycopg.Connection, unit: Unit, value: int, *, timeout: float) -> float:
+def wait_applied(rds: Conn, unit: Unit, value: int, *, timeout: float) -> float:
     """Wait until RDS has applied heartbeat `value` (so everything before it); seconds."""
     started = time.monotonic()
     while True:
@@ -244,14 +243,14 @@ def wait_applied(rds: psycopg.Connection, unit: Unit, value: int, *, timeout: fl
         time.sleep(0.005)
 
 
-def lag(supabase: psycopg.Connection, rds: psycopg.Connection, unit: Unit) -> dict:
+def lag(supabase: Conn, rds: Conn, unit: Unit) -> dict:
     """Replication lag of the unit: bytes behind on Supabase's slot, and seconds."""
     slot = supabase.execute(
         """select pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint as bytes
              from pg_replication_slots where slot_name = %s""", (name_of(unit),)).fetchone()
     if slot is None:
         return {"bytes": None, "seconds": None}
-    seconds = 0.0
+    seconds: float | None = 0.0
     if slot["bytes"]:
         sub = rds.execute(
             """select extract(epoch from now() - max(latest_end_time))::float as s

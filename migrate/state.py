@@ -9,12 +9,22 @@ import os
 import socket
 
 import psycopg
-from psycopg.rows import dict_row
+from psycopg.rows import DictRow, dict_row
 from psycopg.types.json import Jsonb
 
 from migrate.units import UNITS, Unit
 
 _LOCK_KEY = 7_201_127   # any constant: one `python -m migrate` run at a time per RDS
+
+# Every connection of the tool returns rows as dicts (see `connect`).
+Conn = psycopg.Connection[DictRow]
+
+
+def one(row: DictRow | None) -> DictRow:
+    """The row of a query that always returns one (an aggregate, a function call)."""
+    if row is None:
+        raise ToolError("the database returned no row where one is always expected")
+    return row
 
 
 class ToolError(RuntimeError):
@@ -35,7 +45,7 @@ class Busy(ToolError):
     exit_code = 4
 
 
-def connect(url: str, *, side: str, purpose: str) -> psycopg.Connection:
+def connect(url: str, *, side: str, purpose: str) -> Conn:
     """An autocommit connection returning dict rows, named after the run in
     pg_stat_activity; an unreachable server is a ToolError naming the side."""
     try:
@@ -60,9 +70,9 @@ def who(command: str, unit: str | None) -> str:
             f"pid {os.getpid()}").replace("  ", " ")
 
 
-def acquire_lock(conn: psycopg.Connection) -> None:
+def acquire_lock(conn: Conn) -> None:
     """Take the run lock on this RDS session (released when it closes), or say who holds it."""
-    if conn.execute("select pg_try_advisory_lock(%s) as got", (_LOCK_KEY,)).fetchone()["got"]:
+    if one(conn.execute("select pg_try_advisory_lock(%s) as got", (_LOCK_KEY,)).fetchone())["got"]:
         return
     holder = conn.execute(
         """select a.application_name, a.pid, a.backend_start
@@ -79,9 +89,10 @@ def acquire_lock(conn: psycopg.Connection) -> None:
 class State:
     """Reads and writes `migration.units` and `migration.events` on RDS."""
 
-    def __init__(self, rds: psycopg.Connection):
+    def __init__(self, rds: Conn):
         self.rds = rds
-        exists = rds.execute("select to_regclass('migration.units') is not null as ok").fetchone()
+        exists = one(rds.execute("select to_regclass('migration.units') is not null as ok"
+                                 ).fetchone())
         if not exists["ok"]:
             raise ToolError("RDS has no migration schema: apply aws/migrations first "
                             "(python -m shared.migrations --database-url \"$RDS_ADMIN_URL\" "
@@ -95,14 +106,14 @@ class State:
 
     def row(self, unit: Unit) -> dict:
         """The unit's state row."""
-        return self.rds.execute("select * from migration.units where unit = %s",
-                                (unit.name,)).fetchone()
+        return one(self.rds.execute("select * from migration.units where unit = %s",
+                                    (unit.name,)).fetchone())
 
     def rows(self) -> list[dict]:
         """Every unit's state row, in order."""
         return self.rds.execute("select * from migration.units order by position").fetchall()
 
-    def update(self, unit: Unit, *, conn: psycopg.Connection | None = None, **fields) -> None:
+    def update(self, unit: Unit, *, conn: Conn | None = None, **fields) -> None:
         """Set columns of the unit's row (in `conn`'s transaction if given)."""
         assignments = ", ".join(f"{name} = %s" for name in fields)
         values = [Jsonb(v) if isinstance(v, (dict, list)) else v for v in fields.values()]

@@ -12,10 +12,10 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
-import psycopg
 from psycopg import sql
 
 from migrate.replication import primary_key, qualified
+from migrate.state import Conn, one
 
 CHUNKS = 256
 MAX_RECHECKS = 5
@@ -32,7 +32,7 @@ def _chunk_expr(pk: list[str]) -> sql.Composable:
     return sql.SQL("(hashtextextended({}, 7) & {})").format(_key_expr(pk), sql.Literal(CHUNKS - 1))
 
 
-def chunk_sums(conn: psycopg.Connection, table: str, pk: list[str]) -> dict[int, tuple[int, int]]:
+def chunk_sums(conn: Conn, table: str, pk: list[str]) -> dict[int, tuple[int, int]]:
     """chunk -> (rows, XOR of row hashes) for the whole table, in one scan."""
     rows = conn.execute(sql.SQL(
         "select {chunk} as chunk, count(*) as n, bit_xor(hashtextextended(t::text, 0)) as h "
@@ -40,7 +40,7 @@ def chunk_sums(conn: psycopg.Connection, table: str, pk: list[str]) -> dict[int,
     return {r["chunk"]: (r["n"], r["h"]) for r in rows}
 
 
-def row_hashes(conn: psycopg.Connection, table: str, pk: list[str],
+def row_hashes(conn: Conn, table: str, pk: list[str],
                chunks: list[int]) -> dict[str, int]:
     """key text -> row hash, for the rows in `chunks`."""
     rows = conn.execute(sql.SQL(
@@ -50,14 +50,14 @@ def row_hashes(conn: psycopg.Connection, table: str, pk: list[str],
     return {r["k"]: r["h"] for r in rows}
 
 
-def _both(fn: Callable, supabase: psycopg.Connection, rds: psycopg.Connection, *args):
+def _both(fn: Callable, supabase: Conn, rds: Conn, *args):
     with ThreadPoolExecutor(2) as pool:
         left = pool.submit(fn, supabase, *args)
         right = pool.submit(fn, rds, *args)
         return left.result(), right.result()
 
 
-def differing_rows(supabase: psycopg.Connection, rds: psycopg.Connection, table: str,
+def differing_rows(supabase: Conn, rds: Conn, table: str,
                    pk: list[str], chunks: list[int]) -> list[dict]:
     """The exact keys that differ within `chunks`."""
     ours, theirs = _both(row_hashes, supabase, rds, table, pk, chunks)
@@ -72,7 +72,7 @@ def differing_rows(supabase: psycopg.Connection, rds: psycopg.Connection, table:
     return found
 
 
-def compare_table(supabase: psycopg.Connection, rds: psycopg.Connection, table: str, *,
+def compare_table(supabase: Conn, rds: Conn, table: str, *,
                   settle: Callable[[], None] | None = None) -> tuple[int, list[dict]]:
     """(rows on Supabase, mismatching rows) of one table. `settle` waits until RDS has
     applied what Supabase committed; without it the first answer is final."""
@@ -94,12 +94,12 @@ def compare_table(supabase: psycopg.Connection, rds: psycopg.Connection, table: 
     return total, previous or []
 
 
-def _chunk_of(conn: psycopg.Connection, pk: list[str], key: str) -> int:
-    return conn.execute(sql.SQL("select (hashtextextended(%s::text, 7) & {}) as c").format(
-        sql.Literal(CHUNKS - 1)), (key,)).fetchone()["c"]
+def _chunk_of(conn: Conn, pk: list[str], key: str) -> int:
+    return one(conn.execute(sql.SQL("select (hashtextextended(%s::text, 7) & {}) as c").format(
+        sql.Literal(CHUNKS - 1)), (key,)).fetchone())["c"]
 
 
-def compare(supabase: psycopg.Connection, rds: psycopg.Connection, tables: tuple[str, ...], *,
+def compare(supabase: Conn, rds: Conn, tables: tuple[str, ...], *,
             settle: Callable[[], None] | None = None) -> tuple[dict[str, int], list[dict]]:
     """Rows per table and every mismatching row of `tables`."""
     counts, mismatches = {}, []
@@ -109,16 +109,16 @@ def compare(supabase: psycopg.Connection, rds: psycopg.Connection, tables: tuple
     return counts, mismatches
 
 
-def _counts(conn: psycopg.Connection, tables: tuple[str, ...]) -> dict[str, int]:
-    return {t: conn.execute(sql.SQL("select count(*) as n from {}").format(qualified(t))
-                            ).fetchone()["n"] for t in tables}
+def _counts(conn: Conn, tables: tuple[str, ...]) -> dict[str, int]:
+    return {t: one(conn.execute(sql.SQL("select count(*) as n from {}").format(qualified(t))
+                            ).fetchone())["n"] for t in tables}
 
 
-def _hashes_of(conn: psycopg.Connection, table: str, pk: list[str], keys: list[str]) -> dict[str, int]:
-    pk_type = conn.execute(
+def _hashes_of(conn: Conn, table: str, pk: list[str], keys: list[str]) -> dict[str, int]:
+    pk_type = one(conn.execute(
         """select format_type(atttypid, atttypmod) as t from pg_attribute
             where attrelid = %s::regclass and attname = %s""",
-        (f"public.{table}", pk[0])).fetchone()["t"]
+        (f"public.{table}", pk[0])).fetchone())["t"]
     rows = conn.execute(sql.SQL(
         "select {key} as k, hashtextextended(t::text, 0) as h from {table} t "
         "where t.{col} = any(%s::text[]::{type}[])").format(
@@ -127,7 +127,7 @@ def _hashes_of(conn: psycopg.Connection, table: str, pk: list[str], keys: list[s
     return {r["k"]: r["h"] for r in rows}
 
 
-def compare_changed(supabase: psycopg.Connection, rds: psycopg.Connection,
+def compare_changed(supabase: Conn, rds: Conn,
                     changed: dict[str, list[str]]) -> list[dict]:
     """The quick check for a moment when neither side takes writes, after a full verify
     found both equal: the row counts of every table, and the rows of the keys written

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from functools import cached_property
+from typing import TypeVar
 
 from pydantic import SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -75,7 +76,10 @@ class RdsSettings(BaseSettings):
     aws_rds_sslrootcert: str | None = None
 
 
-def load_settings(cls: type[BaseSettings], overrides: dict | None = None) -> BaseSettings:
+S = TypeVar("S", bound=BaseSettings)
+
+
+def load_settings(cls: type[S], overrides: dict | None = None) -> S:
     """Build settings from the environment plus overrides, naming every missing variable."""
     try:
         return cls(**{k.lower(): v for k, v in (overrides or {}).items()})

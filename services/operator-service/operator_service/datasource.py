@@ -35,10 +35,12 @@ import logging
 import threading
 import time
 from contextlib import ExitStack, contextmanager
+from functools import partial
 from dataclasses import dataclass
 from typing import Callable, Collection, Iterator, Mapping, TypeVar
 
 import psycopg
+from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from shared.auth import Identity
@@ -162,9 +164,12 @@ class Routing:
             return self._table
 
     def _reload(self) -> None:
+        if self._pool is None:
+            return
+        rows: list[dict] | None
         try:
             with self._pool.connection(timeout=1.0) as conn:
-                rows = conn.execute(_ROUTING_QUERY).fetchall()
+                rows = conn.cursor(row_factory=dict_row).execute(_ROUTING_QUERY).fetchall()
         except Exception as exc:  # RDS down or no migration schema yet: keep what we know
             log.warning("cannot read migration.routing (%s); keeping the last routing",
                         type(exc).__name__)
@@ -280,8 +285,7 @@ class DataSources:
 
     def health_checks(self) -> dict[str, Callable[[], None]]:
         """One readiness check per database in use, named `<source>-db`."""
-        return {f"{name}-db": (lambda pool=pool: ping(pool))
-                for name, pool in sorted(self._pools.items())}
+        return {f"{name}-db": partial(ping, pool) for name, pool in sorted(self._pools.items())}
 
 
 class Shadow:
