@@ -24,7 +24,7 @@ def _tool(pg_bin: Path, name: str) -> str:
 def dump(*, pg_bin: Path, url: str, unit: Unit, side: str, folder: Path) -> tuple[Path, str, int]:
     """Dump the unit's tables of one side; (file, sha256, bytes)."""
     folder.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     path = folder / f"{unit.name}-{side}-{stamp}.dump"
     args = [_tool(pg_bin, "pg_dump"), "--data-only", "--format=custom", f"--file={path}",
             *[f"--table=public.{t}" for t in unit.tables], f"--dbname={url}"]

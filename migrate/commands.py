@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -362,7 +362,8 @@ def verify_unit(run: Run, unit: Unit) -> int:
         for m in mismatches[:20]:
             run.say(f"  {m['table']} {m['key']}: {m['problem']}")
         raise ToolError(f"verify {unit.name}: {len(mismatches)} of {total:,} rows differ "
-                        f"(listed above); find why, then `rollback {unit.switches_with or unit.name}` "
+                        "(listed above); find why, then "
+                        f"`rollback {unit.switches_with or unit.name}` "
                         f"and `start {unit.name}` again")
     run.state.event(unit, "verify", "done", f"{total} rows identical", {"seconds": seconds})
     run.say(f"{unit.name}: {total:,} rows identical on both sides ({seconds:.2f} s)")
@@ -528,7 +529,8 @@ def switch_writes(run: Run, unit: Unit) -> int:
     restored = _restore_foreign_keys(run)
     details = {"hold_seconds": hold, "fence_closed_after": closed, "caught_up_after": caught_up,
                "verified_after": verified,
-               "rows_checked_in_hold": sum(len(keys) for keys in written.values()), "sequences": sequences,
+               "rows_checked_in_hold": sum(len(keys) for keys in written.values()),
+               "sequences": sequences,
                "suspended_fks": [fk["name"] for fk in suspended], "restored_fks": restored}
     run.state.event(unit, "switch-writes", "done", f"writes on RDS; held {hold:.3f} s", details)
     run.say(f"writes of {', '.join(m.name for m in group)} now go to RDS; writes were held "

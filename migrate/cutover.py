@@ -14,8 +14,8 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from migrate.replication import identity_sequences, primary_key, qualified
-from migrate.units import Unit
 from migrate.state import Conn, one
+from migrate.units import Unit
 
 CAPTURE_FUNCTION = """
 create or replace function migration.capture() returns trigger
@@ -157,7 +157,8 @@ def replay(rds: Conn, supabase: Conn, unit: Unit) -> int:
         upserts = [r["row_data"] for r in latest if r["operation"] == "upsert"]
         key_match = sql.SQL(" and ").join(
             sql.SQL("t.{c} = (d.k ->> {name})::{type}").format(
-                c=sql.Identifier(c), name=sql.Literal(c), type=sql.SQL(_type_of(supabase, table, c)))
+                c=sql.Identifier(c), name=sql.Literal(c),
+                type=sql.SQL(_type_of(supabase, table, c)))
             for c in pk)
         if deletes:
             supabase.execute(sql.SQL(
@@ -200,7 +201,8 @@ def copy_sequences(source: Conn, target: Conn, unit: Unit) -> dict:
                 "select greatest((select last_value from {seq}), "
                 "(select coalesce(max({col}), 0) from {t})) as v").format(
                 seq=sql.SQL(seq), col=sql.Identifier(column), t=qualified(table))).fetchone())["v"]
-            target_max = one(target.execute(sql.SQL("select coalesce(max({col}), 0) as v from {t}").format(
+            target_max = one(target.execute(sql.SQL(
+                "select coalesce(max({col}), 0) as v from {t}").format(
                 col=sql.Identifier(column), t=qualified(table))).fetchone())["v"]
             value = max(last, target_max, 1)
             target.execute("select setval(%s, %s, true)", (seq, value))
@@ -229,7 +231,8 @@ def drop_foreign_key(conn: Conn, fk: dict) -> None:
 
 def restore_foreign_key(conn: Conn, fk: dict) -> None:
     """Re-create a dropped foreign key and check every existing row against it."""
-    exists = conn.execute("select 1 from pg_constraint where conname = %s and conrelid = %s::regclass",
+    exists = conn.execute("select 1 from pg_constraint "
+                          "where conname = %s and conrelid = %s::regclass",
                           (fk["name"], f"public.{fk['table']}")).fetchone()
     if not exists:
         conn.execute(sql.SQL("alter table {} add constraint {} {} not valid").format(

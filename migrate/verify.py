@@ -9,8 +9,8 @@ print values alike (UTC, ISO dates: see state.connect) and both tables must have
 columns in the same order, which one set of migrations guarantees."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
 
 from psycopg import sql
 

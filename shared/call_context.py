@@ -10,10 +10,10 @@ started (run the work in `contextvars.copy_context()`), in a script or in a test
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Iterator
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,9 @@ class CallContext:
     request_id: str | None = None
 
 
-_CURRENT: ContextVar[CallContext] = ContextVar("call_context", default=CallContext())
+# A frozen dataclass: the shared default cannot be changed through it.
+_CURRENT: ContextVar[CallContext] = ContextVar("call_context",
+                                              default=CallContext())  # noqa: B039
 
 
 def current() -> CallContext:

@@ -24,9 +24,9 @@ import requests
 from devstack import stack
 from devstack.layout import REPO, Layout
 from tests.conftest import TEST_PORT_OFFSET, TEST_STATE
-from tests.helpers import Operator, api
 from tests.e2e.agents import new_agent, set_status
 from tests.e2e.packages import package_fields
+from tests.helpers import Operator, api
 
 pytestmark = pytest.mark.stack
 
@@ -94,7 +94,8 @@ def status(env: dict) -> dict[str, dict]:
 
 def replication_objects(env: dict) -> list:
     """Every publication, slot and subscription the tool could leave behind."""
-    return (sql(env, "supabase", "select pubname from pg_publication where pubname like 'migrate_%'")
+    return (sql(env, "supabase",
+                "select pubname from pg_publication where pubname like 'migrate_%'")
             + sql(env, "supabase", "select slot_name from pg_replication_slots")
             + sql(env, "rds", "select subname from pg_subscription"))
 
@@ -102,7 +103,8 @@ def replication_objects(env: dict) -> list:
 # Gates: each step refuses, with a one-line reason and what to do, and changes nothing ---------
 
 @pytest.mark.parametrize("args, code, says", [
-    (("start", "nowhere"), 2, "no unit 'nowhere'; the units, in order: rehearsal, addons, exclusions"),
+    (("start", "nowhere"), 2,
+     "no unit 'nowhere'; the units, in order: rehearsal, addons, exclusions"),
     (("start", "addons"), 3, "no backup of addons: run `python -m migrate backup addons`"),
     (("switch-reads", "packages"), 3, "it is new, and switch-reads needs replicating"),
     (("switch-writes", "packages"), 3, "it is new, and switch-writes needs reads_switched"),
@@ -142,7 +144,8 @@ def test_a_second_run_is_refused_naming_the_one_holding_the_lock(moving_stack):
         conn.execute("select pg_advisory_lock(7201127)")
         result = migrate(moving_stack, "backup", "addons")
     assert result.returncode == 4
-    assert "another run holds the lock: 'migrate start packages by someone@elsewhere'" in result.stderr
+    holder = "another run holds the lock: 'migrate start packages by someone@elsewhere'"
+    assert holder in result.stderr
 
 
 # Backups ------------------------------------------------------------------------------------
@@ -304,7 +307,8 @@ def test_a_rehearsal_runs_every_step_with_its_writer_losing_nothing(moving_stack
         ok(env, "start", "rehearsal")
         ok(env, "verify", "rehearsal")
         refused = migrate(env, "switch-reads", "rehearsal")
-        assert refused.returncode == 3 and "no shadow read of rehearsal was compared" in refused.stderr
+        assert refused.returncode == 3
+        assert "no shadow read of rehearsal was compared" in refused.stderr
         ok(env, "shadow", "rehearsal", "on")
         time.sleep(1)
         # A row changed on RDS behind the tool's back: verify names it, the gate holds.
@@ -347,7 +351,8 @@ def test_a_rehearsal_runs_every_step_with_its_writer_losing_nothing(moving_stack
         conn.execute("select set_config('request.jwt.claims', %s, true)",
                      (f'{{"sub": "{writer.identities[0].subject}", "role": "authenticated"}}',))
         conn.execute("set local role authenticated")
-        owners = {r[0] for r in conn.execute("select distinct owner::text from migration_rehearsal")}
+        owners = {r[0] for r in conn.execute(
+            "select distinct owner::text from migration_rehearsal")}
     assert owners == {writer.identities[0].subject} and theirs not in owners
 
 
@@ -370,7 +375,7 @@ class Traffic:
         self._threads = [threading.Thread(target=self._operate, args=(o,)) for o in operators]
         self._threads += [threading.Thread(target=self._book, args=(a,)) for a in agents]
 
-    def __enter__(self) -> "Traffic":
+    def __enter__(self) -> Traffic:
         for thread in self._threads:
             thread.start()
         return self
@@ -501,7 +506,8 @@ def test_the_whole_move_of_packages_under_load_loses_nothing(moving_stack):
     assert {units[u]["state"] for u in ("addons", "exclusions", "packages")} == {"finalized"}
     assert units["packages"]["writes_to"] == units["packages"]["reads_from"] == "rds"
     assert replication_objects(env) == []
-    assert sql(env, "supabase", "select to_regclass('public.multi_city_hotel_packages')") == [(None,)]
+    moved = sql(env, "supabase", "select to_regclass('public.multi_city_hotel_packages')")
+    assert moved == [(None,)]
     assert sql(env, "supabase", "select count(*) from supabase_backup.multi_city_hotel_packages")
 
     # Operators stay isolated on RDS: one cannot see or change the other's draft.

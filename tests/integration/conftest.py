@@ -40,6 +40,7 @@ def databases() -> dict[str, str]:
         postgres.run_sql_file(admin("supabase"), REPO / "supabase" / "local" / "bootstrap.sql")
         apply_migrations(conninfo=admin("supabase"), directory=REPO / "supabase" / "migrations")
         apply_migrations(conninfo=admin("travel_agent_db"), directory=REPO / "aws" / "migrations")
-        yield {"SUPABASE_DB_ADMIN_URL": admin("supabase"), "RDS_ADMIN_URL": admin("travel_agent_db")}
+        yield {"SUPABASE_DB_ADMIN_URL": admin("supabase"),
+               "RDS_ADMIN_URL": admin("travel_agent_db")}
     finally:
         postgres.stop(layout, "rds")

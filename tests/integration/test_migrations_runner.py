@@ -11,8 +11,6 @@ from psycopg.conninfo import make_conninfo
 from shared.migrations import MigrationError, apply_migrations
 
 
-
-
 @pytest.fixture
 def scratch_db(databases):
     """An empty database on the stack's RDS server, dropped afterwards."""

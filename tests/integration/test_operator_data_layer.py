@@ -61,9 +61,11 @@ def test_a_draft_written_as_its_operator_is_invisible_to_another(databases, data
     owner, other = _operator(databases), _operator(databases)
     package_id = _new_draft(data, owner)
     seen = data.read(identity=other, tables=PACKAGE_TABLES,
-                     query=lambda conn: repository.get_packages(conn=conn, package_ids=[package_id]))
+                     query=lambda conn: repository.get_packages(conn=conn,
+                                                                package_ids=[package_id]))
     mine = data.read(identity=owner, tables=PACKAGE_TABLES, own=True,
-                     query=lambda conn: repository.get_packages(conn=conn, package_ids=[package_id]))
+                     query=lambda conn: repository.get_packages(conn=conn,
+                                                                package_ids=[package_id]))
     assert seen == [] and [str(p["id"]) for p in mine] == [package_id]
 
 

@@ -11,8 +11,6 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-
-
 PART_TABLES = ["multi_city_hotel_package_cities", "multi_city_hotel_package_addons",
                "multi_city_hotel_package_exclusions"]
 OPERATOR_TABLES = ["users", "multi_city_hotel_packages", *PART_TABLES,

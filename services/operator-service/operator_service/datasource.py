@@ -34,10 +34,11 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
-from functools import partial
 from dataclasses import dataclass
-from typing import Callable, Collection, Iterator, Mapping, TypeVar
+from functools import partial
+from typing import TypeVar
 
 import psycopg
 from psycopg.rows import dict_row
@@ -110,13 +111,13 @@ class RoutingTable:
     held: frozenset[str] = frozenset()
 
     @classmethod
-    def static(cls, table_sources: Mapping[str, str] = TABLE_SOURCES) -> "RoutingTable":
+    def static(cls, table_sources: Mapping[str, str] = TABLE_SOURCES) -> RoutingTable:
         """Reads and writes both where `table_sources` says; nothing shadowed or held."""
         return cls(writes=dict(table_sources), reads=dict(table_sources), shadowed={})
 
     @classmethod
     def from_rows(cls, rows: list[dict], *,
-                  defaults: Mapping[str, str] = TABLE_SOURCES) -> "RoutingTable":
+                  defaults: Mapping[str, str] = TABLE_SOURCES) -> RoutingTable:
         """From the rows of `migration.routing`."""
         writes, reads = dict(defaults), dict(defaults)
         shadowed, held = {}, set()
@@ -203,7 +204,7 @@ class DataSources:
 
     def __init__(self, pools: Mapping[str, ConnectionPool], *,
                  table_sources: Mapping[str, str] = TABLE_SOURCES,
-                 routing: Routing | None = None, shadow: "Shadow | None" = None,
+                 routing: Routing | None = None, shadow: Shadow | None = None,
                  hold_wait: float = HOLD_WAIT):
         missing = sorted(set(table_sources.values()) - set(pools))
         if missing:
