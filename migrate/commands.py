@@ -611,20 +611,23 @@ def rollback(run: Run, unit: Unit) -> int:
     replayed = 0
     if "writes_switched" in states.values():
         replayed = _replay_to_supabase(run, unit, group, tables)
-    for member in group:
-        if states[member.name] == "new":
-            continue
-        replication.drop_subscription(run.rds, run.supabase, member)
-        replication.drop_publication(run.supabase, member)
-        cutover.remove_touch(run.supabase, member)
-        with run.rds.transaction():
-            cutover.set_fence(run.rds, member.tables, accepting=False,
-                              reason="stale copy after rollback; `start` copies it again")
+    moving = [m for m in group if states[m.name] != "new"]
+    moving_tables = [t for m in moving for t in m.tables]
+    # Supabase takes writes again before the routing says so; the routing of every unit of
+    # the group flips in one transaction (a package write spans all of them).
+    cutover.set_fence(run.supabase, moving_tables, accepting=True,
+                      reason="Supabase holds the table")
+    with run.rds.transaction():
+        cutover.set_fence(run.rds, moving_tables, accepting=False,
+                          reason="stale copy after rollback; `start` copies it again")
+        for member in moving:
             cutover.remove_capture(run.rds, member)
             run.state.update(member, conn=run.rds, state="rolled_back", shadow=False,
                              hold_until=None)
-        cutover.set_fence(run.supabase, member.tables, accepting=True,
-                          reason="Supabase holds the table")
+    for member in moving:
+        replication.drop_subscription(run.rds, run.supabase, member)
+        replication.drop_publication(run.supabase, member)
+        cutover.remove_touch(run.supabase, member)
     run.state.event(unit, "rollback", "done", f"back on Supabase; {replayed} rows replayed")
     run.say(f"{', '.join(m.name for m in group)}: reads and writes on Supabase again"
             + (f"; {replayed} rows written on RDS replayed there and verified" if replayed else ""))

@@ -52,13 +52,22 @@ def trigger_name(table: str) -> str:
 
 def set_fence(conn: Conn, tables, *, accepting: bool, reason: str) -> None:
     """Open or close the write fence of `tables` on one database. Closing waits for the
-    write transactions that claimed it and holds back new ones until this commits."""
-    conn.execute(
-        """insert into migration.fence (table_name, accepting, reason)
-           select t, %s, %s from unnest(%s::text[]) t
-           on conflict (table_name) do update set accepting = excluded.accepting,
-                                                  reason = excluded.reason""",
-        (accepting, reason, list(tables)))
+    write transactions that claimed it and holds back new ones until this commits.
+
+    The rows are locked in table-name order, the order in which writers claim them
+    (migration.claim_writes): in any other order a writer holding one row and a cutover
+    holding another would wait for each other for ever."""
+    ordered = sorted(set(tables))
+    with conn.transaction():
+        conn.execute("select 1 from migration.fence where table_name = any(%s) "
+                     "order by table_name for update", (ordered,))
+        for table in ordered:
+            conn.execute(
+                """insert into migration.fence (table_name, accepting, reason)
+                   values (%s, %s, %s)
+                   on conflict (table_name) do update set accepting = excluded.accepting,
+                                                          reason = excluded.reason""",
+                (table, accepting, reason))
 
 
 def clear_fence(conn: Conn, tables) -> None:
