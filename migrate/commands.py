@@ -472,7 +472,15 @@ def switch_writes(run: Run, unit: Unit) -> int:
         _require_verified(run, member, rows[member.name], "switch-writes")
     tables = [t for m in group for t in m.tables]
     max_hold = run.settings.migrate_max_hold_seconds
+    # Foreign keys to tables whose writes stay on Supabase are dropped on RDS now, while it
+    # takes no writes (replication does not check them), and recorded at once so that a
+    # later switch restores them; they are not the hold's business.
     suspended = _foreign_keys_to_suspend(run, group)
+    for fk in suspended:
+        owner = next(m for m in group if fk["table"] in m.tables)
+        kept = [k for k in run.state.row(owner)["suspended_fks"] if k["name"] != fk["name"]]
+        run.state.update(owner, suspended_fks=[*kept, fk])
+        cutover.drop_foreign_key(run.rds, fk)
     # A full verify just before the hold; inside it, only what was written since.
     for member in group:
         _, mismatches, _ = _full_verify(run, member)
@@ -507,14 +515,8 @@ def switch_writes(run: Run, unit: Unit) -> int:
             for member in group:
                 sequences.update(cutover.copy_sequences(run.supabase, run.rds, member))
                 cutover.install_capture(run.rds, member)
-            for fk in suspended:
-                cutover.drop_foreign_key(run.rds, fk)
             for member in group:
-                kept = [fk for fk in rows[member.name]["suspended_fks"]
-                        if fk["name"] not in {s["name"] for s in suspended}]
-                run.state.update(member, conn=run.rds, state="writes_switched", hold_until=None,
-                                 suspended_fks=kept + [fk for fk in suspended
-                                                       if fk["table"] in member.tables])
+                run.state.update(member, conn=run.rds, state="writes_switched", hold_until=None)
         hold = time.monotonic() - held_at
     except BaseException as exc:
         _reopen_supabase(run, group, tables)
@@ -621,10 +623,10 @@ def rollback(run: Run, unit: Unit) -> int:
         cutover.set_fence(run.rds, moving_tables, accepting=False,
                           reason="stale copy after rollback; `start` copies it again")
         for member in moving:
-            cutover.remove_capture(run.rds, member)
             run.state.update(member, conn=run.rds, state="rolled_back", shadow=False,
                              hold_until=None)
     for member in moving:
+        cutover.remove_capture(run.rds, member)
         replication.drop_subscription(run.rds, run.supabase, member)
         replication.drop_publication(run.supabase, member)
         cutover.remove_touch(run.supabase, member)
@@ -683,18 +685,16 @@ def finalize(run: Run, unit: Unit) -> int:
     for member in group:
         replication.drop_subscription(run.rds, run.supabase, member)
         replication.drop_publication(run.supabase, member)
-        with run.supabase.transaction():
-            for table in member.tables:
-                if one(run.supabase.execute("select to_regclass(%s) is not null as ok",
+        for table in member.tables:
+            if one(run.supabase.execute("select to_regclass(%s) is not null as ok",
                                         (f"public.{table}",)).fetchone())["ok"]:
-                    run.supabase.execute(sql.SQL("alter table {} set schema {}").format(
-                        qualified(table), sql.Identifier(BACKUP_SCHEMA)))
-            run.supabase.execute("delete from migration.heartbeat where unit = %s",
-                                 (member.name,))
+                cutover.ddl(run.supabase, sql.SQL("alter table {} set schema {}").format(
+                    qualified(table), sql.Identifier(BACKUP_SCHEMA)))
+        run.supabase.execute("delete from migration.heartbeat where unit = %s", (member.name,))
         with run.rds.transaction():
             cutover.clear_fence(run.rds, member.tables)
-            cutover.remove_capture(run.rds, member)
             run.state.update(member, conn=run.rds, state="finalized", shadow=False)
+        cutover.remove_capture(run.rds, member)
     run.state.event(unit, "finalize", "done", "replication dropped; Supabase tables kept")
     run.say(f"{', '.join(m.name for m in group)} finalized: no publication, subscription, slot "
             f"or capture left; the Supabase tables are kept in schema {BACKUP_SCHEMA} until "

@@ -10,11 +10,13 @@ is captured exactly when it commits. The triggers fire only for local writes
 `rollback` replays the last state of each changed row onto Supabase by primary key."""
 from __future__ import annotations
 
-from psycopg import sql
+import time
+
+from psycopg import errors, sql
 from psycopg.types.json import Jsonb
 
 from migrate.replication import identity_sequences, primary_key, qualified
-from migrate.state import Conn, one
+from migrate.state import Conn, ToolError, one
 from migrate.units import Unit
 
 CAPTURE_FUNCTION = """
@@ -75,6 +77,26 @@ def clear_fence(conn: Conn, tables) -> None:
     conn.execute("delete from migration.fence where table_name = any(%s)", (list(tables),))
 
 
+# Schema changes on tables that serve traffic ----------------------------------------------------
+
+def ddl(conn: Conn, statement: sql.Composed, *, lock_timeout_ms: int = 200,
+        attempts: int = 100) -> None:
+    """Run one schema change on a table in use, in a transaction of its own that waits at
+    most `lock_timeout_ms` for its lock, and try again until it gets it. Waiting longer
+    would queue every reader behind it, and a deadlock with a request would fail the
+    request; this way the tool is the one that backs off."""
+    for attempt in range(attempts):
+        try:
+            with conn.transaction():
+                conn.execute(f"set local lock_timeout = '{int(lock_timeout_ms)}ms'")
+                conn.execute(statement)
+            return
+        except (errors.LockNotAvailable, errors.DeadlockDetected):
+            time.sleep(min(0.02 * (attempt + 1), 0.5))
+    raise ToolError(f"could not lock a table for `{statement.as_string(conn)[:80]}` in "
+                    f"{attempts} tries; the tables are busy: run the command again")
+
+
 # Keys written on Supabase since the last verify ----------------------------------------------
 
 def touch_trigger(table: str) -> str:
@@ -89,8 +111,8 @@ def install_touch(supabase: Conn, unit: Unit) -> None:
         pk = primary_key(supabase, table)
         if len(pk) != 1:
             raise ValueError(f"public.{table}: a composite key cannot be tracked")
-        supabase.execute(sql.SQL("create or replace trigger {} after insert or update or delete "
-                                 "on {} for each row execute function migration.touch({})").format(
+        ddl(supabase, sql.SQL("create or replace trigger {} after insert or update or delete "
+                              "on {} for each row execute function migration.touch({})").format(
             sql.Identifier(touch_trigger(table)), qualified(table), sql.Literal(pk[0])))
 
 
@@ -99,7 +121,7 @@ def remove_touch(supabase: Conn, unit: Unit) -> None:
     for table in unit.tables:
         if one(supabase.execute("select to_regclass(%s) is not null as ok",
                             (f"public.{table}",)).fetchone())["ok"]:
-            supabase.execute(sql.SQL("drop trigger if exists {} on {}").format(
+            ddl(supabase, sql.SQL("drop trigger if exists {} on {}").format(
                 sql.Identifier(touch_trigger(table)), qualified(table)))
     reset_touched(supabase, unit)
 
@@ -131,23 +153,24 @@ def changed_on_rds(rds: Conn, units) -> dict[str, list[str]]:
 # Change capture on RDS ----------------------------------------------------------------------
 
 def install_capture(rds: Conn, unit: Unit) -> None:
-    """Capture triggers on the unit's tables (idempotent)."""
+    """Capture triggers on the unit's tables (idempotent), in the caller's transaction.
+    `create or replace trigger` takes a lock that readers do not wait for; writers are
+    held off by the write fence while this runs."""
     rds.execute(CAPTURE_FUNCTION)
     for table in unit.tables:
         pk = primary_key(rds, table)
         args = sql.SQL(", ").join(sql.Literal(a) for a in (unit.name, *pk))
-        rds.execute(sql.SQL("drop trigger if exists {} on {}").format(
-            sql.Identifier(trigger_name(table)), qualified(table)))
         rds.execute(sql.SQL(
-            "create trigger {} after insert or update or delete on {} "
+            "create or replace trigger {} after insert or update or delete on {} "
             "for each row execute function migration.capture({})").format(
             sql.Identifier(trigger_name(table)), qualified(table), args))
 
 
 def remove_capture(rds: Conn, unit: Unit) -> None:
-    """Drop the unit's capture triggers and forget its captured changes."""
+    """Drop the unit's capture triggers and forget its captured changes (not in a
+    transaction: each drop waits for its lock on its own, see `ddl`)."""
     for table in unit.tables:
-        rds.execute(sql.SQL("drop trigger if exists {} on {}").format(
+        ddl(rds, sql.SQL("drop trigger if exists {} on {}").format(
             sql.Identifier(trigger_name(table)), qualified(table)))
     rds.execute("delete from migration.changelog where unit = %s", (unit.name,))
 
@@ -234,7 +257,7 @@ def foreign_keys_out(conn: Conn, tables: tuple[str, ...]) -> list[dict]:
 
 def drop_foreign_key(conn: Conn, fk: dict) -> None:
     """Drop one foreign key (its definition is kept by the caller)."""
-    conn.execute(sql.SQL("alter table {} drop constraint if exists {}").format(
+    ddl(conn, sql.SQL("alter table {} drop constraint if exists {}").format(
         qualified(fk["table"]), sql.Identifier(fk["name"])))
 
 
@@ -244,7 +267,7 @@ def restore_foreign_key(conn: Conn, fk: dict) -> None:
                           "where conname = %s and conrelid = %s::regclass",
                           (fk["name"], f"public.{fk['table']}")).fetchone()
     if not exists:
-        conn.execute(sql.SQL("alter table {} add constraint {} {} not valid").format(
+        ddl(conn, sql.SQL("alter table {} add constraint {} {} not valid").format(
             qualified(fk["table"]), sql.Identifier(fk["name"]), sql.SQL(fk["definition"])))
-    conn.execute(sql.SQL("alter table {} validate constraint {}").format(
+    ddl(conn, sql.SQL("alter table {} validate constraint {}").format(
         qualified(fk["table"]), sql.Identifier(fk["name"])))
