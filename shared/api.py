@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import wraps
 from typing import Annotated, Any, Callable, TypeVar
 
-from flask import request
+from flask import Response, jsonify, request
 from pydantic import BaseModel, BeforeValidator, ValidationError
 
 from shared.errors import BadRequest
@@ -115,3 +115,28 @@ def responds(status: int, model: type[BaseModel] | None = None, description: str
         api_meta(view).setdefault("responses", {})[status] = (model, description)
         return view
     return decorate
+
+
+class PageFields(BaseModel):
+    """What every page carries besides its `data` (each service's page models add that)."""
+
+    total: int
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+def page(rows: list, *, total: int, limit: int, offset: int) -> dict:
+    """The one shape of every list: `next_offset` is where the next page starts, null on
+    the last one, so a client pages without arithmetic; `total` counts every match."""
+    return {"data": rows, "total": total, "limit": limit, "offset": offset,
+            "next_offset": offset + limit if offset + limit < total else None}
+
+
+def created(document: Any, *, location: str, status: int = 201) -> Response:
+    """Answer a creation: the new resource as JSON and its URL in `Location` (the one way
+    every service answers 201; `status` lets an idempotent replay answer 200 alike)."""
+    response = jsonify(document)
+    response.status_code = status
+    response.headers["Location"] = location
+    return response

@@ -51,6 +51,16 @@ class Conflict(APIError):
     default_message = "the request conflicts with the current state"
 
 
+class InvalidTransition(Conflict):
+    """A status change the resource's current status does not allow. Every service answers
+    it alike (409, `invalid_status_transition`, the current status in `details`), so a
+    client handles an illegal approve, publish or cancel with one piece of code."""
+
+    def __init__(self, message: str, *, current_status: str, **details: Any):
+        super().__init__(message, code="invalid_status_transition",
+                         details=[{"current_status": current_status, **details}])
+
+
 class PayloadTooLarge(APIError):
     default_message = "the request body is too large"
 

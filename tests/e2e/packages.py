@@ -4,9 +4,10 @@ from __future__ import annotations
 import datetime
 import uuid
 
+from shared.clock import utc_today
 from tests.helpers import api
 
-TODAY = datetime.date.today()
+TODAY = utc_today()  # the services' clock
 
 
 def package_fields(*, capacity: int = 10, price: str = "1000.00") -> dict:

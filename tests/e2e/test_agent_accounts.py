@@ -24,6 +24,7 @@ def test_sign_up_confirm_login_refresh_me_patch_and_sign_out(gateway, stack_env,
     created = sign_up(gateway, email.upper(), agency_name="  Atlas Voyages ", country="fr",
                       phone="+33 6 12-34-56-78")
     assert created.status_code == 201, created.text
+    assert created.headers["Location"] == "/api/agents/me"
     agent = created.json()["agent"]
     assert agent == {**agent, "email": email, "agency_name": "Atlas Voyages", "country": "FR",
                      "phone": "+33612345678", "status": "pending", "commission_rate": "0.1000"}

@@ -23,7 +23,7 @@ def test_approve_suspend_reactivate_with_illegal_steps_refused(gateway, admin):
         assert response.status_code == expected, (action, response.text)
         if expected == 409:
             error = response.json()["error"]
-            assert error["code"] == "illegal_status_transition"
+            assert error["code"] == "invalid_status_transition"
             assert error["details"][0]["current_status"] == current
         return response.json()
 
@@ -74,14 +74,17 @@ def test_list_by_status_is_paginated_with_a_hard_maximum(gateway, admin, stack_e
     ids = {a["profile"]["id"] for a in fresh}
 
     def all_pages(status: str) -> list[dict]:
-        rows, offset = [], 0
+        rows, offset, totals = [], 0, set()
         while offset is not None:
             page = api(gateway, "GET", "/api/agents", admin["token"],
                        params={"status": status, "limit": 2, "offset": offset})
             assert page.status_code == 200, page.text
             assert len(page.json()["data"]) <= 2
+            assert (page.json()["limit"], page.json()["offset"]) == (2, offset)
             rows += page.json()["data"]
+            totals.add(page.json()["total"])
             offset = page.json()["next_offset"]
+        assert totals == {len(rows)}  # every page counts every match, and pages cover them
         return rows
 
     pending = all_pages("pending")

@@ -58,6 +58,8 @@ def uploaded_document(gateway, token, content=PDF, **kwargs) -> dict:
     """A document announced, uploaded and confirmed."""
     announced = announce(gateway, token, content=content, **kwargs)
     assert announced.status_code == 201, announced.text
+    assert announced.headers["Location"] == (
+        f"/api/agents/me/documents/{announced.json()['document']['id']}/download")
     assert upload(announced.json()["upload"], content).status_code == 204
     confirmed = api(gateway, "POST", f"/api/agents/me/documents/"
                     f"{announced.json()['document']['id']}/confirm", token)

@@ -14,13 +14,14 @@ import psycopg
 import pytest
 
 from devstack import processes, stack
+from shared.clock import utc_today
 from tests.helpers import access_log, api
 from tests.e2e.agents import new_agent, set_status
 from tests.e2e.packages import publish_package
 
 pytestmark = pytest.mark.stack
 
-TODAY = datetime.date.today()
+TODAY = utc_today()  # the services' clock
 DEPARTURE = TODAY + datetime.timedelta(days=30)
 
 
@@ -202,7 +203,24 @@ def test_transition_table(gateway, package, active_agent, operator_token, action
     response = api(gateway, "POST", f"/api/bookings/{booking['id']}/{action}", tokens[actor])
     assert response.status_code == expected, response.text
     if expected == 409:
-        assert response.json()["error"]["details"] == [{"current_status": start}]
+        error = response.json()["error"]
+        assert error["code"] == "invalid_status_transition"
+        assert error["details"] == [{"current_status": start, "action": action}]
+
+
+def test_bookings_come_in_pages_that_say_where_the_next_one_starts(gateway, package, stack_env):
+    agent = new_agent(gateway)
+    set_status(stack_env, agent["profile"]["id"], "active")
+    made = [book(gateway, agent["token"], booking_body(package, 1)).json()["id"] for _ in range(3)]
+    seen, offset, pages = [], 0, []
+    while offset is not None:
+        page = api(gateway, "GET", "/api/bookings", agent["token"],
+                   params={"limit": 2, "offset": offset}).json()
+        pages.append((page["offset"], page["limit"], page["total"], page["next_offset"]))
+        seen += [row["id"] for row in page["data"]]
+        offset = page["next_offset"]
+    assert pages == [(0, 2, 3, 2), (2, 2, 3, None)]
+    assert seen == made[::-1]  # newest first, each once
 
 
 def test_other_peoples_bookings_are_404(gateway, package, active_agent, other_operator_token):

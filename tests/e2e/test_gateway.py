@@ -238,3 +238,23 @@ def test_access_logs_stay_json_whatever_the_path(gateway, test_layout, agent_tok
     time.sleep(0.3)
     [line] = [e for e in access_log(test_layout.logs, "agent-service") if e["request_id"] == rid]
     assert line["path"] == '/api/agents/me\x01"},{"forged":"1' and "forged" not in line
+
+
+def test_verdicts_are_reused_but_no_token_is_ever_written_to_disk(gateway, stack_env,
+                                                                   test_layout):
+    token = supabase_token(stack_env, test_layout)
+    ids = []
+    for _ in range(4):
+        response = call(gateway, "/api/packages", token)
+        assert response.status_code == 200, response.text
+        ids.append(response.headers["X-Request-ID"])
+    time.sleep(0.3)  # the gateway's access log is buffered
+    verdicts = [e["auth_cache"] for e in access_log(test_layout.logs, "gateway")
+                if e["request_id"] in ids]
+    # gateway-auth runs two workers, each with its own cache: at most two misses.
+    assert len(verdicts) == 4 and verdicts.count("HIT") >= 2, verdicts
+    secret = jwt_parts(token)[2].encode()  # the signature: what makes the token usable
+    written = [path for folder in (test_layout.state / "gateway", test_layout.logs)
+               for path in folder.rglob("*")
+               if path.is_file() and secret in path.read_bytes()]
+    assert written == []

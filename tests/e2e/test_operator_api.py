@@ -8,13 +8,15 @@ import uuid
 import pytest
 import requests
 
+from shared.clock import utc_today
 from tests.helpers import Operator, bearer, logged_request_ids
+from shared.clock import utc_today
 from tests.helpers import api as call
 from tests.e2e.packages import draft_package, publish_package
 
 pytestmark = pytest.mark.stack
 
-TODAY = datetime.date.today()
+TODAY = utc_today()  # the services' clock
 
 
 def days(n: int) -> str:
@@ -67,11 +69,18 @@ def problems(response: requests.Response) -> dict[str, str]:
 
 # The operator's profile -----------------------------------------------------------------------
 
-def test_profile_is_made_on_first_use_from_the_token_and_can_be_changed(gateway, new_operator):
+def test_profile_is_made_on_first_write_from_the_token_and_can_be_changed(gateway, new_operator):
     operator = new_operator()
-    first = call(gateway, "GET", "/api/operators/me", operator.token)
-    assert first.status_code == 200, first.text
-    profile = first.json()["profile"]
+    for _ in range(2):  # reading never creates the profile
+        first = call(gateway, "GET", "/api/operators/me", operator.token)
+        assert first.status_code == 200, first.text
+        assert first.json()["profile"] is None
+        assert first.json()["identity"]["subject"] == operator.id
+        assert first.json()["identity"]["email"] == operator.email
+
+    made = call(gateway, "PATCH", "/api/operators/me", operator.token, json={})
+    assert made.status_code == 200, made.text
+    profile = call(gateway, "GET", "/api/operators/me", operator.token).json()["profile"]
     assert (profile["id"], profile["contact_email"], profile["company_name"],
             profile["contact_phone"]) == (operator.id, operator.email, operator.email, None)
 
@@ -146,6 +155,7 @@ def test_stops_addons_and_exclusions_can_be_added_and_removed_one_by_one(gateway
     added = call(gateway, "POST", own(package["id"], "/stops"), op_x.token,
                  json={**stop("Madrid", "ES", 1), "position": 1})
     assert added.status_code == 201, added.text
+    assert added.headers["Location"] == own(package["id"])
     assert [s["city"] for s in added.json()["stops"]] == ["Madrid", "Lisbon", "Porto", "Seville"]
     assert added.json()["total_nights"] == 10
 
@@ -159,10 +169,11 @@ def test_stops_addons_and_exclusions_can_be_added_and_removed_one_by_one(gateway
 
     addon = call(gateway, "POST", own(package["id"], "/addons"), op_x.token,
                  json={"name": "Wine tasting", "price": "12.5", "pricing": "per_traveller"})
-    assert addon.status_code == 201
+    assert addon.status_code == 201 and addon.headers["Location"] == own(package["id"])
     assert addon.json()["addons"][-1]["price"] == "12.50"
     exclusion = call(gateway, "POST", own(package["id"], "/exclusions"), op_x.token,
                      json={"text": "Travel insurance"})
+    assert exclusion.status_code == 201 and exclusion.headers["Location"] == own(package["id"])
     assert [e["text"] for e in exclusion.json()["exclusions"]][-1] == "Travel insurance"
     first_addon = addon.json()["addons"][0]["id"]
     after = call(gateway, "DELETE", own(package["id"], f"/addons/{first_addon}"), op_x.token).json()
@@ -246,7 +257,8 @@ def test_status_moves_draft_to_published_to_archived_and_no_other_way(gateway, o
     assert package["status"] == "published"
     again = call(gateway, "POST", own(package["id"], "/publish"), op_x.token)
     assert again.status_code == 409
-    assert again.json()["error"]["details"][0]["status"] == "published"
+    assert again.json()["error"]["code"] == "invalid_status_transition"
+    assert again.json()["error"]["details"][0]["current_status"] == "published"
     not_deleted = call(gateway, "DELETE", own(package["id"]), op_x.token)
     assert not_deleted.status_code == 409
 
@@ -258,7 +270,8 @@ def test_status_moves_draft_to_published_to_archived_and_no_other_way(gateway, o
                                  ("DELETE", "", None)):
         refused = call(gateway, method, own(package["id"], suffix), op_x.token, json=body)
         assert refused.status_code == 409, (method, suffix, refused.text)
-        assert refused.json()["error"]["details"][0]["status"] == "archived"
+        assert refused.json()["error"]["code"] == "invalid_status_transition"
+        assert refused.json()["error"]["details"][0]["current_status"] == "archived"
     assert call(gateway, "GET", own(package["id"]), op_x.token).json()["title"] == package["title"]
 
 

@@ -62,13 +62,21 @@ def update_profile(*, conn, cognito_sub: str, changes: dict) -> dict | None:
     return conn.execute(query, {**changes, "cognito_sub": cognito_sub}).fetchone()
 
 
-def list_agents(*, conn, status: str | None, limit: int, offset: int) -> list[dict]:
-    """Agents, optionally of one status, oldest first (the order they wait for review)."""
-    return conn.execute(
-        f"""select {_AGENT_COLUMNS} from travel_agents
-             where %(status)s::text is null or status = %(status)s
-             order by created_at, id limit %(limit)s offset %(offset)s""",
-        {"status": status, "limit": limit, "offset": offset}).fetchall()
+def list_agents(*, conn, status: str | None, limit: int, offset: int) -> tuple[list[dict], int]:
+    """A page of agents, optionally of one status, oldest first (the order they wait for
+    review), and how many match in all."""
+    params = {"status": status, "limit": limit, "offset": offset}
+    where = "%(status)s::text is null or status = %(status)s"
+    rows = conn.execute(
+        f"""select {_AGENT_COLUMNS}, count(*) over () as total from travel_agents
+             where {where}
+             order by created_at, id limit %(limit)s offset %(offset)s""", params).fetchall()
+    # A page past the end has no row to carry the count.
+    total = rows[0]["total"] if rows else conn.execute(
+        f"select count(*) as total from travel_agents where {where}", params).fetchone()["total"]
+    for row in rows:
+        row.pop("total")
+    return rows, total
 
 
 def change_status(*, conn, agent_id, from_status: str, to_status: str,

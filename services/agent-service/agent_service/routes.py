@@ -2,7 +2,7 @@
 from functools import wraps
 from typing import Callable
 
-from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, jsonify, request, url_for
 
 from agent_service import service
 from agent_service.schemas import (
@@ -23,10 +23,11 @@ from agent_service.schemas import (
     ProfileUpdate,
     RefreshRequest,
     SignUpRequest,
+    SignUpConfirmed,
     SignUpResult,
     Tokens,
 )
-from shared.api import body, query, responds
+from shared.api import body, created, query, responds
 from shared.auth import bearer_token
 from shared.web import SOURCE_COGNITO, current_identity, require_identity
 
@@ -75,11 +76,15 @@ def admin_only(view: Callable) -> Callable:
 @responds(422, None, "The password does not meet the pool's password policy")
 @body(SignUpRequest)
 def sign_up(body: SignUpRequest):
-    """Sign up as a travel agent (public): Cognito account plus pending agent profile."""
-    return jsonify(service.sign_up(pool=_pool(), accounts=_accounts(), request=body)), 201
+    """Sign up as a travel agent (public): Cognito account plus pending agent profile.
+
+    `Location` is the profile's URL for its owner once they log in."""
+    return created(service.sign_up(pool=_pool(), accounts=_accounts(), request=body),
+                   location=url_for("agents.me"))
 
 
 @agents.post("/confirm-signup")
+@responds(200, SignUpConfirmed)
 @responds(409, None, "The account is already confirmed")
 @body(ConfirmSignUpRequest)
 def confirm_sign_up(body: ConfirmSignUpRequest):
@@ -156,9 +161,13 @@ def my_documents():
 @body(DocumentUploadRequest)
 def request_upload(body: DocumentUploadRequest):
     """Announce a document (PDF, JPEG or PNG, at most 10 MB) and get a presigned S3 POST
-    for exactly that file; then upload it and confirm. Suspended agents may not."""
-    return jsonify(service.request_upload(pool=_pool(), store=_store(),
-                                          identity=current_identity(), request=body)), 201
+    for exactly that file; then upload it and confirm. Suspended agents may not.
+
+    `Location` is the document's download link (the one URL that reads one document)."""
+    upload = service.request_upload(pool=_pool(), store=_store(), identity=current_identity(),
+                                    request=body)
+    return created(upload, location=url_for("agents.download_document",
+                                            document_id=upload["document"]["id"]))
 
 
 @agents.post("/me/documents/<uuid:document_id>/confirm")

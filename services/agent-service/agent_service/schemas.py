@@ -19,7 +19,7 @@ from pydantic import (
 )
 
 from agent_service.countries import COUNTRY_CODES
-from shared.api import QueryList
+from shared.api import PageFields, QueryList
 
 AGENT_STATUSES = ("pending", "active", "suspended")
 DOCUMENT_KINDS = ("licence", "id", "contract", "other")
@@ -218,6 +218,12 @@ class SignUpResult(BaseModel):
     code_delivery: dict | None
 
 
+class SignUpConfirmed(BaseModel):
+    """The account is confirmed: the agent can log in."""
+
+    confirmed: bool
+
+
 class Me(BaseModel):
     """The caller's verified identity and agent profile."""
 
@@ -225,13 +231,10 @@ class Me(BaseModel):
     profile: AgentProfile
 
 
-class AgentPage(BaseModel):
+class AgentPage(PageFields):
     """A page of agents; `next_offset` is null on the last page."""
 
     data: list[AgentAdminView]
-    limit: int
-    offset: int
-    next_offset: int | None
 
 
 class Document(BaseModel):

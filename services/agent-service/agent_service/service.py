@@ -12,7 +12,8 @@ from agent_service.cognito import CognitoAccounts, UsernameTaken
 from agent_service.schemas import DocumentUploadRequest, SignUpRequest
 from agent_service.storage import DocumentStore, storage_file_name
 from shared.auth import Identity
-from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
+from shared.api import page
+from shared.errors import Conflict, Forbidden, InvalidTransition, NotFound, Unprocessable
 from shared.web import identity_view
 
 log = logging.getLogger(__name__)
@@ -171,9 +172,9 @@ def _agent(*, conn, agent_id) -> dict:
 def list_agents(*, pool, status: str | None, limit: int, offset: int) -> dict:
     """A page of agents, optionally of one status, oldest first."""
     with pool.connection() as conn:
-        rows = repository.list_agents(conn=conn, status=status, limit=limit + 1, offset=offset)
-    return {"data": rows[:limit], "limit": limit, "offset": offset,
-            "next_offset": offset + limit if len(rows) > limit else None}
+        rows, total = repository.list_agents(conn=conn, status=status, limit=limit,
+                                             offset=offset)
+    return page(rows, total=total, limit=limit, offset=offset)
 
 
 def get_agent(*, pool, agent_id) -> dict:
@@ -190,9 +191,8 @@ def change_status(*, pool, admin: Identity, agent_id, action: str) -> dict:
                                          to_status=target, changed_by=admin.subject)
         if agent is None:
             current = _agent(conn=conn, agent_id=agent_id)["status"]
-            raise Conflict(f"cannot {action} an agent who is {current}: needs {needed}",
-                           code="illegal_status_transition",
-                           details=[{"current_status": current, "required_status": needed}])
+            raise InvalidTransition(f"cannot {action} an agent who is {current}: needs {needed}",
+                                    current_status=current, required_status=needed)
     return agent
 
 

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
+from typing import Literal
 
 from psycopg.types.json import Jsonb
 
@@ -13,6 +15,25 @@ _COLUMNS = """id, agent_sub, package_id, operator_id, departure_date, traveller_
 _LIST_COLUMNS = """id, agent_sub, package_id, operator_id, departure_date, traveller_count,
                    lead_traveller_name, total_price, commission_amount, currency, status,
                    created_at, updated_at"""
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Whose bookings a query may reach. Made only by `agent_owner` and `operator_owner`,
+    so the column pasted into the SQL is one of two fixed names, never a caller's string."""
+
+    column: Literal["agent_sub", "operator_id"]
+    subject: str
+
+
+def agent_owner(agent_sub: str) -> Owner:
+    """The bookings an agent made."""
+    return Owner("agent_sub", agent_sub)
+
+
+def operator_owner(operator_id: str) -> Owner:
+    """The bookings of an operator's packages."""
+    return Owner("operator_id", operator_id)
 
 
 def find_by_idempotency_key(*, conn, agent_sub: str, key: str) -> dict | None:
@@ -69,14 +90,12 @@ def insert_booking(*, conn, booking: dict) -> dict | None:
             returning {_COLUMNS}""", values).fetchone()
 
 
-def get_booking(*, conn, booking_id, owner_column: str, owner: str,
-                lock: bool = False) -> dict | None:
-    """One booking if `owner_column` (agent_sub or operator_id, never client input) is the
-    caller."""
+def get_booking(*, conn, booking_id, owner: Owner, lock: bool = False) -> dict | None:
+    """One booking, if it belongs to `owner`."""
     return conn.execute(
         f"""select {_COLUMNS} from bookings.bookings
-             where id = %(id)s and {owner_column} = %(who)s
-             {"for update" if lock else ""}""", {"id": booking_id, "who": owner}).fetchone()
+             where id = %(id)s and {owner.column} = %(who)s
+             {"for update" if lock else ""}""", {"id": booking_id, "who": owner.subject}).fetchone()
 
 
 def set_status(*, conn, booking_id, status: str) -> dict:
@@ -86,11 +105,11 @@ def set_status(*, conn, booking_id, status: str) -> dict:
             returning {_COLUMNS}""", (status, booking_id)).fetchone()
 
 
-def list_bookings(*, conn, owner_column: str, owner: str, status: str | None,
-                  departure_from, departure_to, limit: int, offset: int) -> tuple[list[dict], int]:
-    """A page of the caller's bookings, newest first, and how many match in all."""
-    where = [f"{owner_column} = %(who)s"]
-    params = {"who": owner, "status": status, "from": departure_from, "to": departure_to,
+def list_bookings(*, conn, owner: Owner, status: str | None, departure_from, departure_to,
+                  limit: int, offset: int) -> tuple[list[dict], int]:
+    """A page of `owner`'s bookings, newest first, and how many match in all."""
+    where = [f"{owner.column} = %(who)s"]
+    params = {"who": owner.subject, "status": status, "from": departure_from, "to": departure_to,
               "limit": limit, "offset": offset}
     if status:
         where.append("status = %(status)s")

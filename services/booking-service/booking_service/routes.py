@@ -1,11 +1,17 @@
 """HTTP routes of booking-service: thin, they parse, call the service layer and answer."""
-import datetime
-
-from flask import Blueprint, Flask, current_app, jsonify, request
+from flask import Blueprint, Flask, current_app, jsonify, request, url_for
 
 from booking_service import service
-from booking_service.schemas import BookingFilter, NewBooking
-from shared.api import body, query, responds
+from booking_service.schemas import (
+    Booking,
+    BookingFilter,
+    BookingPage,
+    BookingShown,
+    BookingSummary,
+    NewBooking,
+)
+from shared.api import body, created, query, responds
+from shared.clock import utc_today
 from shared.web import current_identity, require_identity
 
 blueprint = Blueprint("bookings", __name__, url_prefix="/api/bookings")
@@ -30,25 +36,27 @@ def _fresh() -> bool:
 
 
 @blueprint.post("")
+@responds(201, Booking, "Booked")
+@responds(200, Booking, "The booking this Idempotency-Key already made")
+@responds(409, None, "Not enough seats left on this departure")
+@responds(422, None, "The package cannot be booked like this, or the key was used for "
+                     "another request")
 @require_identity()
-@responds(201, description="Booked")
-@responds(200, description="The booking this Idempotency-Key already made")
 @body(NewBooking)
 def create_booking(body: NewBooking):
     """Book a package (active travel agents; needs an Idempotency-Key header).
 
     Price and commission are computed from the package and the agent's rate, and frozen.
     Repeating the request with the same key and body returns the same booking."""
-    booking, created = service.create_booking(
+    booking, is_new = service.create_booking(
         pool=_pool(), deps=_deps(), identity=current_identity(), body=body,
-        idempotency_key=request.headers.get("Idempotency-Key"), today=datetime.date.today())
-    response = jsonify(booking)
-    response.status_code = 201 if created else 200
-    response.headers["Location"] = f"/api/bookings/{booking['id']}"
-    return response
+        idempotency_key=request.headers.get("Idempotency-Key"), today=utc_today())
+    return created(booking, location=url_for("bookings.get_booking", booking_id=booking["id"]),
+                   status=201 if is_new else 200)
 
 
 @blueprint.get("")
+@responds(200, BookingPage)
 @require_identity()
 @query(BookingFilter)
 def list_bookings(query: BookingFilter):
@@ -63,6 +71,7 @@ def list_bookings(query: BookingFilter):
 
 
 @blueprint.get("/summary")
+@responds(200, BookingSummary)
 @require_identity()
 def summary():
     """Dashboard figures: an agent's counts and commission per month, or an operator's
@@ -71,6 +80,7 @@ def summary():
 
 
 @blueprint.get("/<uuid:booking_id>")
+@responds(200, BookingShown)
 @require_identity()
 def get_booking(booking_id):
     """One booking of the caller."""
@@ -79,10 +89,13 @@ def get_booking(booking_id):
 
 
 @blueprint.post("/<uuid:booking_id>/<any(cancel, confirm, decline):action>")
+@responds(200, Booking)
+@responds(409, None, "The booking's status does not allow this (details give the status), "
+                     "or the departure date has passed")
 @require_identity()
 def change_status(booking_id, action: str):
     """Cancel (the agent, before departure), confirm or decline (the package's operator,
     while pending); an illegal move is 409 with the current status."""
     return jsonify(service.transition(pool=_pool(), identity=current_identity(),
                                       booking_id=booking_id, action=action,
-                                      today=datetime.date.today()))
+                                      today=utc_today()))

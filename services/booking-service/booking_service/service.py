@@ -13,13 +13,15 @@ from psycopg import errors as pg_errors
 
 from booking_service import clients, repository
 from booking_service.display_cache import DisplayCache
-from booking_service.pricing import quote
+from booking_service.pricing import Quote, quote
 from booking_service.schemas import BookingFilter, NewBooking
 from shared.auth import Identity
+from shared.api import page
 from shared.errors import (
     BadRequest,
     Conflict,
     Forbidden,
+    InvalidTransition,
     NotFound,
     ServiceUnavailable,
     Unprocessable,
@@ -44,8 +46,10 @@ class Dependencies:
     display: DisplayCache
 
 
-def _owner(identity: Identity) -> tuple[str, str]:
-    return ("agent_sub", identity.subject) if identity.is_agent else ("operator_id", identity.subject)
+def _owner(identity: Identity) -> repository.Owner:
+    if identity.is_agent:
+        return repository.agent_owner(identity.subject)
+    return repository.operator_owner(identity.subject)
 
 
 def fingerprint(body: NewBooking) -> str:
@@ -92,12 +96,40 @@ def create_booking(*, pool, deps: Dependencies, identity: Identity, body: NewBoo
         raise BadRequest("an Idempotency-Key header (1-200 characters) is required",
                          code="idempotency_key_required")
     body_fingerprint = fingerprint(body)
-    with pool.connection() as conn:
-        existing = repository.find_by_idempotency_key(conn=conn, agent_sub=identity.subject,
-                                                      key=idempotency_key)
-    if existing:
-        return _replay(existing, body_fingerprint), False
+    earlier = _earlier_booking(pool=pool, agent_sub=identity.subject, key=idempotency_key,
+                               body_fingerprint=body_fingerprint)
+    if earlier is not None:
+        return earlier, False
+    package, chosen, price = _quote(deps=deps, identity=identity, body=body, today=today)
+    travellers = [t.model_dump(mode="json") for t in body.travellers]
+    row = {
+        "agent_sub": identity.subject, "package_id": package.id,
+        "operator_id": package.operator_id, "departure_date": body.departure_date,
+        "traveller_count": len(travellers), "travellers": travellers,
+        "lead_traveller_name": travellers[0]["full_name"],
+        "lead_traveller_email": travellers[0]["email"],
+        "addons": [{"id": a.id, "name": a.name, "price": str(a.price),
+                    "per_traveller": a.per_traveller} for a in chosen],
+        "price_breakdown": list(price.lines), "total_price": price.total,
+        "commission_rate": price.commission_rate, "commission_amount": price.commission,
+        "currency": price.currency, "idempotency_key": idempotency_key,
+        "request_fingerprint": body_fingerprint}
+    return _store(pool=pool, row=row, capacity=package.capacity_per_departure)
 
+
+def _earlier_booking(*, pool, agent_sub: str, key: str, body_fingerprint: str) -> dict | None:
+    """The booking this agent already made with this key (the replay), checked first so a
+    retry is answered even while the other services are down."""
+    with pool.connection() as conn:
+        existing = repository.find_by_idempotency_key(conn=conn, agent_sub=agent_sub, key=key)
+    return _replay(existing, body_fingerprint) if existing else None
+
+
+def _quote(*, deps: Dependencies, identity: Identity, body: NewBooking,
+           today: datetime.date) -> tuple[clients.PackageInfo, list[clients.Addon], Quote]:
+    """The package, the chosen add-ons and the frozen price, from fresh facts of both
+    services (never the display cache): an inactive agent or an unbookable package stops
+    here, before anything is written."""
     agent = clients.lookup_agents(deps.agents, [identity.subject]).get(identity.subject)
     if agent is None or agent.status != "active":
         raise Forbidden("only active agents can book; ask an administrator to approve your account",
@@ -117,41 +149,34 @@ def create_booking(*, pool, deps: Dependencies, identity: Identity, body: NewBoo
     chosen = [offered[str(a)] for a in body.addon_ids]
     price = quote(package=package, travellers=len(body.travellers), addons=chosen,
                   commission_rate=agent.commission_rate)
-    travellers = [t.model_dump(mode="json") for t in body.travellers]
-    row = {
-        "agent_sub": identity.subject, "package_id": package.id,
-        "operator_id": package.operator_id, "departure_date": body.departure_date,
-        "traveller_count": len(travellers), "travellers": travellers,
-        "lead_traveller_name": travellers[0]["full_name"],
-        "lead_traveller_email": travellers[0]["email"],
-        "addons": [{"id": a.id, "name": a.name, "price": str(a.price),
-                    "per_traveller": a.per_traveller} for a in chosen],
-        "price_breakdown": list(price.lines), "total_price": price.total,
-        "commission_rate": price.commission_rate, "commission_amount": price.commission,
-        "currency": price.currency, "idempotency_key": idempotency_key,
-        "request_fingerprint": body_fingerprint}
+    return package, chosen, price
+
+
+def _store(*, pool, row: dict, capacity: int) -> tuple[dict, bool]:
+    """Insert the booking and take its seats in one transaction; the database's capacity
+    check decides a race for the last seats, and its unique key a race of two retries."""
+    seats = row["traveller_count"]
     with pool.connection() as conn:
         try:
             with conn.transaction():
                 booking = repository.insert_booking(conn=conn, booking=row)
                 if booking is None:  # a concurrent retry with the same key got there first
                     raise _LostRace()
-                repository.take_seats(conn=conn, package_id=package.id,
-                                      departure_date=body.departure_date,
-                                      capacity=package.capacity_per_departure,
-                                      seats=len(travellers))
+                repository.take_seats(conn=conn, package_id=row["package_id"],
+                                      departure_date=row["departure_date"],
+                                      capacity=capacity, seats=seats)
         except _LostRace:
-            existing = repository.find_by_idempotency_key(conn=conn, agent_sub=identity.subject,
-                                                          key=idempotency_key)
-            return _replay(existing, body_fingerprint), False
+            existing = repository.find_by_idempotency_key(conn=conn, agent_sub=row["agent_sub"],
+                                                          key=row["idempotency_key"])
+            return _replay(existing, row["request_fingerprint"]), False
         except pg_errors.CheckViolation as exc:
             if exc.diag.constraint_name != "departures_within_capacity":
                 raise
-            left = repository.seats_left(conn=conn, package_id=package.id,
-                                         departure_date=body.departure_date)
+            left = repository.seats_left(conn=conn, package_id=row["package_id"],
+                                         departure_date=row["departure_date"])
             raise Conflict("not enough seats left on this departure", code="sold_out",
                            details=[{"seats_left": left if left is not None else 0,
-                                     "seats_requested": len(travellers)}]) from None
+                                     "seats_requested": seats}]) from None
     return booking, True
 
 
@@ -209,31 +234,29 @@ def _enrich(rows: list[dict], *, deps: Dependencies, caller: str,
 def list_bookings(*, pool, deps: Dependencies, identity: Identity, query: BookingFilter,
                   fresh: bool = False) -> dict:
     """The caller's bookings (an agent's own, or an operator's packages'), enriched."""
-    column, owner = _owner(identity)
+    owner = _owner(identity)
     with pool.connection() as conn:
         rows, total = repository.list_bookings(
-            conn=conn, owner_column=column, owner=owner, status=query.status,
-            departure_from=query.departure_from, departure_to=query.departure_to,
-            limit=query.limit, offset=query.offset)
-    caller = f"{identity.source}:{owner}"
+            conn=conn, owner=owner, status=query.status, departure_from=query.departure_from,
+            departure_to=query.departure_to, limit=query.limit, offset=query.offset)
+    caller = f"{identity.source}:{owner.subject}"
     rows, degraded = _enrich(rows, deps=deps, caller=caller, fresh=fresh) if rows else (rows, [])
-    page = {"data": rows, "total": total, "limit": query.limit, "offset": query.offset}
+    result = page(rows, total=total, limit=query.limit, offset=query.offset)
     if degraded:
-        page["degraded"] = degraded
-    return page
+        result["degraded"] = degraded
+    return result
 
 
 def get_booking(*, pool, deps: Dependencies, identity: Identity, booking_id,
                 fresh: bool = False) -> dict:
     """One booking of the caller, enriched; someone else's is 404."""
-    column, owner = _owner(identity)
+    owner = _owner(identity)
     with pool.connection() as conn:
-        booking = repository.get_booking(conn=conn, booking_id=booking_id, owner_column=column,
-                                         owner=owner)
+        booking = repository.get_booking(conn=conn, booking_id=booking_id, owner=owner)
     if booking is None:
         raise NotFound("no such booking", code="booking_not_found")
-    [booking], degraded = _enrich([booking], deps=deps, caller=f"{identity.source}:{owner}",
-                                   fresh=fresh)
+    [booking], degraded = _enrich([booking], deps=deps,
+                                   caller=f"{identity.source}:{owner.subject}", fresh=fresh)
     if degraded:
         booking["degraded"] = degraded
     return booking
@@ -246,16 +269,14 @@ def transition(*, pool, identity: Identity, booking_id, action: str,
     if (actor == "agent") != identity.is_agent:
         raise Forbidden(f"only the {'agent who booked' if actor == 'agent' else 'operator'} "
                         f"can {action} a booking", code="wrong_party")
-    column, owner = _owner(identity)
     with pool.connection() as conn, conn.transaction():
-        booking = repository.get_booking(conn=conn, booking_id=booking_id, owner_column=column,
-                                         owner=owner, lock=True)
+        booking = repository.get_booking(conn=conn, booking_id=booking_id,
+                                         owner=_owner(identity), lock=True)
         if booking is None:
             raise NotFound("no such booking", code="booking_not_found")
         if booking["status"] not in allowed_from:
-            raise Conflict(f"a {booking['status']} booking cannot be {target}",
-                           code="illegal_transition",
-                           details=[{"current_status": booking["status"]}])
+            raise InvalidTransition(f"a {booking['status']} booking cannot be {target}",
+                                    current_status=booking["status"], action=action)
         if action == "cancel" and booking["departure_date"] <= today:
             raise Conflict("the departure date has passed", code="departure_passed",
                            details=[{"current_status": booking["status"]}])

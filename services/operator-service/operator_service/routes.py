@@ -25,7 +25,7 @@ from operator_service.schemas import (
     PageQuery,
     StopAdd,
 )
-from shared.api import body, query, responds
+from shared.api import body, created, query, responds
 from shared.web import SOURCE_SUPABASE, current_identity, require_identity
 
 operators = Blueprint("operators", __name__, url_prefix="/api/operators")
@@ -49,26 +49,29 @@ def _data() -> DataSources:
 
 
 def _created(package: dict):
-    location = url_for("operators.get_own_package", package_id=package["id"])
-    return jsonify(package), 201, {"Location": location}
+    """201 with the package; `Location` is its URL, also when a part of it was added."""
+    return created(package, location=url_for("operators.get_own_package",
+                                             package_id=package["id"]))
 
 
 # The operator's profile -----------------------------------------------------------------------
 
 @operators.get("/me")
-@require_identity(SOURCE_SUPABASE)
 @responds(200, OperatorMe)
+@require_identity(SOURCE_SUPABASE)
 def me():
-    """The calling tour operator: verified identity and profile (created on first use)."""
+    """The calling tour operator: verified identity and profile (null until the first
+    write, PATCH /me or a new package, creates it)."""
     return jsonify(service.describe_operator(data=_data(), identity=current_identity()))
 
 
 @operators.patch("/me")
-@require_identity(SOURCE_SUPABASE)
 @responds(200, OperatorMe)
+@require_identity(SOURCE_SUPABASE)
 @body(OperatorUpdate)
 def update_me(body: OperatorUpdate):
-    """Change the calling operator's company name or contact details."""
+    """Change the calling operator's company name or contact details (creating the profile
+    on first use)."""
     return jsonify(service.update_operator(data=_data(), identity=current_identity(),
                                            changes=body.model_dump(exclude_unset=True)))
 
@@ -76,8 +79,8 @@ def update_me(body: OperatorUpdate):
 # The operator's packages -----------------------------------------------------------------------
 
 @operators.get("/me/packages")
-@require_identity(SOURCE_SUPABASE)
 @responds(200, PackagePage)
+@require_identity(SOURCE_SUPABASE)
 @query(OwnPackagesQuery)
 def list_own_packages(query: OwnPackagesQuery):
     """The calling operator's packages, drafts and archived ones included, newest first."""
@@ -87,9 +90,9 @@ def list_own_packages(query: OwnPackagesQuery):
 
 
 @operators.post("/me/packages")
-@require_identity(SOURCE_SUPABASE)
 @responds(201, Package, "Created as a draft")
 @responds(422, None, "The fields contradict each other")
+@require_identity(SOURCE_SUPABASE)
 @body(PackageCreate)
 def create_package(body: PackageCreate):
     """Create a draft package with its stops, add-ons and exclusions, in one transaction."""
@@ -97,8 +100,8 @@ def create_package(body: PackageCreate):
 
 
 @operators.get(OWN)
-@require_identity(SOURCE_SUPABASE)
 @responds(200, Package)
+@require_identity(SOURCE_SUPABASE)
 def get_own_package(package_id):
     """One of the calling operator's packages, whatever its status."""
     return jsonify(service.get_own_package(data=_data(), identity=current_identity(),
@@ -106,10 +109,10 @@ def get_own_package(package_id):
 
 
 @operators.patch(OWN)
-@require_identity(SOURCE_SUPABASE)
 @responds(200, Package)
 @responds(409, None, WRONG_STATUS)
 @responds(422, None, "Contradicting fields, or a published package left incomplete")
+@require_identity(SOURCE_SUPABASE)
 @body(PackageUpdate)
 def update_package(package_id, body: PackageUpdate):
     """Change a draft or published package; a list given replaces the whole list."""
@@ -118,9 +121,9 @@ def update_package(package_id, body: PackageUpdate):
 
 
 @operators.delete(OWN)
-@require_identity(SOURCE_SUPABASE)
 @responds(204, None, "Deleted")
 @responds(409, None, "Only drafts can be deleted; archive a published package")
+@require_identity(SOURCE_SUPABASE)
 def delete_package(package_id):
     """Delete a draft package."""
     service.delete_package(data=_data(), identity=current_identity(), package_id=package_id)
@@ -128,10 +131,10 @@ def delete_package(package_id):
 
 
 @operators.post(f"{OWN}/publish")
-@require_identity(SOURCE_SUPABASE)
 @responds(200, Package)
 @responds(409, None, WRONG_STATUS)
 @responds(422, None, INCOMPLETE)
+@require_identity(SOURCE_SUPABASE)
 def publish_package(package_id):
     """Publish a complete draft: it appears in the catalogue."""
     return jsonify(service.publish_package(data=_data(), identity=current_identity(),
@@ -139,9 +142,9 @@ def publish_package(package_id):
 
 
 @operators.post(f"{OWN}/archive")
-@require_identity(SOURCE_SUPABASE)
 @responds(200, Package)
 @responds(409, None, WRONG_STATUS)
+@require_identity(SOURCE_SUPABASE)
 def archive_package(package_id):
     """Archive a draft or published package: it leaves the catalogue for good."""
     return jsonify(service.archive_package(data=_data(), identity=current_identity(),
@@ -149,8 +152,8 @@ def archive_package(package_id):
 
 
 @operators.get(f"{OWN}/changes")
-@require_identity(SOURCE_SUPABASE)
 @responds(200, ChangePage)
+@require_identity(SOURCE_SUPABASE)
 @query(PageQuery)
 def list_changes(package_id, query: PageQuery):
     """The audit of a package's changes while published, newest first."""
@@ -160,50 +163,50 @@ def list_changes(package_id, query: PageQuery):
 
 
 @operators.post(f"{OWN}/stops")
-@require_identity(SOURCE_SUPABASE)
 @responds(201, Package, "Added; answers with the whole package")
 @responds(409, None, WRONG_STATUS)
 @responds(422, None, "Too many stops, or a position past the end")
+@require_identity(SOURCE_SUPABASE)
 @body(StopAdd)
 def add_stop(package_id, body: StopAdd):
     """Insert a stop (at `position`, by default after the last one)."""
     package = service.add_part(data=_data(), identity=current_identity(), package_id=package_id,
                                part="stops", row=body.model_dump(exclude={"position"}),
                                position=body.position)
-    return jsonify(package), 201
+    return _created(package)
 
 
 @operators.post(f"{OWN}/addons")
-@require_identity(SOURCE_SUPABASE)
 @responds(201, Package, "Added; answers with the whole package")
 @responds(409, None, WRONG_STATUS)
 @responds(422, None, "Too many add-ons")
+@require_identity(SOURCE_SUPABASE)
 @body(AddonIn)
 def add_addon(package_id, body: AddonIn):
     """Add an add-on after the last one."""
     package = service.add_part(data=_data(), identity=current_identity(), package_id=package_id,
                                part="addons", row=body.model_dump())
-    return jsonify(package), 201
+    return _created(package)
 
 
 @operators.post(f"{OWN}/exclusions")
-@require_identity(SOURCE_SUPABASE)
 @responds(201, Package, "Added; answers with the whole package")
 @responds(409, None, WRONG_STATUS)
 @responds(422, None, "Too many exclusions")
+@require_identity(SOURCE_SUPABASE)
 @body(ExclusionIn)
 def add_exclusion(package_id, body: ExclusionIn):
     """Add an exclusion after the last one."""
     package = service.add_part(data=_data(), identity=current_identity(), package_id=package_id,
                                part="exclusions", row=body.model_dump())
-    return jsonify(package), 201
+    return _created(package)
 
 
 @operators.delete(f"{OWN}/<any(stops, addons, exclusions):part>/<uuid:part_id>")
-@require_identity(SOURCE_SUPABASE)
 @responds(200, Package, "Removed; answers with the whole package")
 @responds(409, None, WRONG_STATUS)
 @responds(422, None, "A published package would be left without stops")
+@require_identity(SOURCE_SUPABASE)
 def remove_part(package_id, part, part_id):
     """Remove a stop, add-on or exclusion; the later ones move up."""
     return jsonify(service.remove_part(data=_data(), identity=current_identity(),
@@ -213,8 +216,8 @@ def remove_part(package_id, part, part_id):
 # The catalogue -------------------------------------------------------------------------------
 
 @packages.get("")
-@require_identity()
 @responds(200, PackagePage)
+@require_identity()
 @query(CatalogueQuery)
 def list_packages(query: CatalogueQuery):
     """The published catalogue, filtered, sorted and paged (at most 100 per page)."""
@@ -222,8 +225,8 @@ def list_packages(query: CatalogueQuery):
 
 
 @packages.get("/<uuid:package_id>")
-@require_identity()
 @responds(200, Package)
+@require_identity()
 def get_package(package_id):
     """One package the caller may see: published, or their own (anything else is 404)."""
     return jsonify(service.get_package(data=_data(), identity=current_identity(),
@@ -233,8 +236,8 @@ def get_package(package_id):
 # For other services --------------------------------------------------------------------------
 
 @internal.get("/packages")
-@require_identity()
 @responds(200, PackageBatch)
+@require_identity()
 @query(BatchQuery)
 def packages_by_ids(query: BatchQuery):
     """Up to 100 packages by id, as the caller's token may see them, in one query."""

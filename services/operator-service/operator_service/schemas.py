@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.api import QueryList
+from shared.api import PageFields, QueryList
 
 MAX_STOPS = 30
 MAX_ADDONS = 30
@@ -207,14 +207,10 @@ class Package(BaseModel):
     exclusions: list[Exclusion]
 
 
-class PackagePage(BaseModel):
+class PackagePage(PageFields):
     """A page of packages; `next_offset` is null on the last page."""
 
     data: list[Package]
-    total: int
-    limit: int
-    offset: int
-    next_offset: int | None
 
 
 class PackageBatch(BaseModel):
@@ -236,10 +232,11 @@ class OperatorProfile(BaseModel):
 
 
 class OperatorMe(BaseModel):
-    """The verified identity and the profile of the calling operator."""
+    """The verified identity and the profile of the calling operator; `profile` is null
+    until their first write (PATCH /me or a new package) creates it."""
 
     identity: dict[str, Any]
-    profile: OperatorProfile
+    profile: OperatorProfile | None
 
 
 class Change(BaseModel):
@@ -251,11 +248,7 @@ class Change(BaseModel):
     change: dict[str, Any]
 
 
-class ChangePage(BaseModel):
+class ChangePage(PageFields):
     """A page of changes, newest first."""
 
     data: list[Change]
-    total: int
-    limit: int
-    offset: int
-    next_offset: int | None

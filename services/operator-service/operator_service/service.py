@@ -20,7 +20,9 @@ from operator_service.schemas import (
     PackageUpdate,
 )
 from shared.auth import Identity
-from shared.errors import Conflict, NotFound, Unprocessable
+from shared.api import page
+from shared.clock import utc_today
+from shared.errors import InvalidTransition, NotFound, Unprocessable
 from shared.web import identity_view
 
 PARTS = ("stops", "addons", "exclusions")
@@ -32,8 +34,9 @@ EDITABLE = ("draft", "published")
 # Operator profile ----------------------------------------------------------------------------
 
 def describe_operator(*, data: DataSources, identity: Identity) -> dict:
-    """The verified identity of the operator with their profile, created on first use."""
-    _ensure_profile(data, identity)
+    """The verified identity of the operator with their profile, or `"profile": null` until
+    their first write (PATCH /me or a new package) creates it: a read never writes, so it
+    needs no write fence, cannot fail while writes are held, and a GET stays safe."""
     profile = data.read(identity=identity, tables=[USERS], own=True,
                         query=lambda conn: repository.get_operator(conn=conn,
                                                                    user_id=identity.subject))
@@ -50,9 +53,9 @@ def update_operator(*, data: DataSources, identity: Identity, changes: dict) -> 
 
 
 def _ensure_profile(data: DataSources, identity: Identity) -> None:
-    """Create the operator's profile unless it exists, in a transaction of its own: the
-    profile and the packages that reference it may live in different databases while the
-    tables move (see migrate/units.py)."""
+    """Create the operator's profile unless it exists (on their first write), in a
+    transaction of its own: the profile and the packages that reference it may live in
+    different databases while the tables move (see migrate/units.py)."""
     # Until the operator names their company, their e-mail is the most telling name.
     placeholder = (identity.email or f"Operator {identity.subject[:8]}")[:200]
     with data.transaction(identity=identity, tables=[USERS]) as conn:
@@ -70,7 +73,7 @@ def list_own_packages(*, data: DataSources, identity: Identity, status: str | No
         total = repository.count_packages(conn=conn, where=where)
         rows = repository.list_packages(conn=conn, where=where, sort="newest", descending=True,
                                         limit=limit, offset=offset)
-        return _page(rows, total=total, limit=limit, offset=offset)
+        return page(rows, total=total, limit=limit, offset=offset)
 
     return data.read(identity=identity, tables=PACKAGE_TABLES, query=query, own=True)
 
@@ -121,7 +124,7 @@ def update_package(*, data: DataSources, identity: Identity, package_id,
 def publish_package(*, data: DataSources, identity: Identity, package_id) -> dict:
     """Publish a complete draft; 422 lists what is missing."""
     with _editing(data, identity, package_id, allowed=("draft",), action="publish") as (conn, _):
-        missing = missing_for_publish(_read(conn, package_id), today=_today())
+        missing = missing_for_publish(_read(conn, package_id), today=utc_today())
         if missing:
             raise Unprocessable("the package is not complete enough to publish",
                                 code="package_incomplete", details=missing)
@@ -183,12 +186,12 @@ def list_changes(*, data: DataSources, identity: Identity, package_id, limit: in
         total = repository.count_changes(conn=conn, package_id=package_id)
         rows = repository.list_changes(conn=conn, package_id=package_id, limit=limit,
                                        offset=offset)
-        return _page(rows, total=total, limit=limit, offset=offset)
+        return page(rows, total=total, limit=limit, offset=offset)
 
-    page = data.read(identity=identity, tables=(PACKAGES, CHANGES), query=query, own=True)
-    if page is None:
+    found = data.read(identity=identity, tables=(PACKAGES, CHANGES), query=query, own=True)
+    if found is None:
         raise _no_such_package()
-    return page
+    return found
 
 
 # What anyone may read ------------------------------------------------------------------------
@@ -201,14 +204,14 @@ def catalogue(*, data: DataSources, identity: Identity, query: CatalogueQuery) -
         currency=query.currency, min_nights=query.min_nights, max_nights=query.max_nights,
         travel_date=query.travel_date)
     order = query.order or ("desc" if query.sort == "newest" else "asc")
-    def page(conn) -> dict:
+    def read_page(conn) -> dict:
         total = repository.count_packages(conn=conn, where=where)
         rows = repository.list_packages(conn=conn, where=where, sort=query.sort,
                                         descending=order == "desc", limit=query.limit,
                                         offset=query.offset)
-        return _page(rows, total=total, limit=query.limit, offset=query.offset)
+        return page(rows, total=total, limit=query.limit, offset=query.offset)
 
-    return data.read(identity=identity, tables=PACKAGE_TABLES, query=page)
+    return data.read(identity=identity, tables=PACKAGE_TABLES, query=read_page)
 
 
 def get_package(*, data: DataSources, identity: Identity, package_id) -> dict:
@@ -289,9 +292,8 @@ def _editing(data: DataSources, identity: Identity, package_id, *, allowed: tupl
         if current is None:
             raise _no_such_package()
         if current["status"] not in allowed:
-            raise Conflict(f"cannot {action} a package that is {current['status']}",
-                           code="invalid_status_transition",
-                           details=[{"status": current["status"], "action": action}])
+            raise InvalidTransition(f"cannot {action} a package that is {current['status']}",
+                                    current_status=current["status"], action=action)
         yield conn, current
 
 
@@ -299,7 +301,7 @@ def _finish(conn, package_id) -> dict:
     """The package after a change; a published one must still be complete."""
     package = _read(conn, package_id)
     if package["status"] == "published":
-        missing = missing_for_publish(package, today=_today())
+        missing = missing_for_publish(package, today=utc_today())
         if missing:
             raise Unprocessable("a published package must stay complete",
                                 code="package_incomplete", details=missing)
@@ -314,11 +316,3 @@ def _no_such_package() -> NotFound:
     return NotFound("no such package", code="package_not_found")
 
 
-def _page(rows: list[dict], *, total: int, limit: int, offset: int) -> dict:
-    next_offset = offset + limit if offset + limit < total else None
-    return {"data": rows, "total": total, "limit": limit, "offset": offset,
-            "next_offset": next_offset}
-
-
-def _today() -> datetime.date:
-    return datetime.datetime.now(datetime.timezone.utc).date()
