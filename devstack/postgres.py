@@ -38,12 +38,57 @@ def admin_conninfo(layout: Layout, part: str, *, password: str, dbname: str) -> 
             f"{dbname}?sslmode=verify-full&sslrootcert={quote(str(layout.tls / 'ca.pem'))}")
 
 
+def _postmaster_pid(data: Path) -> int | None:
+    try:
+        return int((data / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] == "Z"
+    except OSError:
+        return False
+
+
 def is_running(layout: Layout, part: str) -> bool:
     """Whether the server of `part` is up."""
     data = layout.pgdata(part)
     if not (data / "PG_VERSION").exists():
         return False
+    pid = _postmaster_pid(data)
+    if pid is not None and _is_zombie(pid):
+        # A postmaster killed (-9) and not yet reaped still "exists" for pg_ctl.
+        return False
     return _pg("pg_ctl", "status", "-D", str(data)).returncode == 0
+
+
+def started_at(layout: Layout, part: str) -> str:
+    """When the running server of `part` started (from its postmaster.pid), or ''."""
+    try:
+        return (layout.pgdata(part) / "postmaster.pid").read_text().splitlines()[2]
+    except (OSError, IndexError):
+        return ""
+
+
+def _remove_stale_locks(layout: Layout, part: str) -> None:
+    # PostgreSQL refuses to start while the pid in its lock files exists, and a killed
+    # postmaster may linger as a zombie until init reaps it; a zombie holds no memory,
+    # socket or file, so its lock files may go (crash recovery then runs as usual).
+    data = layout.pgdata(part)
+    pid = _postmaster_pid(data)
+    if pid is not None and _is_zombie(pid):
+        (data / "postmaster.pid").unlink(missing_ok=True)
+        socket_lock = layout.run / f"pg-{part}" / f".s.PGSQL.{layout.port(part)}.lock"
+        socket_lock.unlink(missing_ok=True)
+
+
+def accepts_connections(layout: Layout, part: str) -> bool:
+    """The server's own health check (pg_isready) on its TCP port."""
+    result = subprocess.run([str(PG_BIN / "pg_isready"), "-q", "-h", layout.host, "-p",
+                             str(layout.port(part)), "-t", "3"], capture_output=True)
+    return result.returncode == 0
 
 
 def ensure_cluster(layout: Layout, part: str, *, password: str) -> None:
@@ -73,6 +118,7 @@ def ensure_cluster(layout: Layout, part: str, *, password: str) -> None:
 
 def start(layout: Layout, part: str) -> None:
     """Start the server of `part` and wait until it accepts connections."""
+    _remove_stale_locks(layout, part)
     socket_dir = layout.run / f"pg-{part}"
     socket_dir.mkdir(parents=True, exist_ok=True)
     log = layout.logs / f"{part}.log"

@@ -1,5 +1,7 @@
 """Demo data: a travel agent in Cognito and a tour operator in Supabase Auth, with the
-rows that make them useful. Safe to run again."""
+rows that make them useful. `make up` runs it once, when the data is created (a later run
+would undo what users did: re-activate a suspended agent, rename an operator back).
+Safe to run again."""
 from __future__ import annotations
 
 import boto3
@@ -176,10 +178,14 @@ def seed_operators(env: dict[str, str], keys: dict[str, str]) -> None:
                 seed_package(conn=conn, operator_id=operator_id, package=package)
 
 
-def seed_demo_data(env: dict[str, str], keys: dict[str, str]) -> dict[str, str]:
-    """Create the demo accounts and rows; return their credentials for stack.env."""
+def seed_demo_data(env: dict[str, str], keys: dict[str, str]) -> None:
+    """Create the demo accounts and rows."""
     seed_agents(env, keys)
     seed_operators(env, keys)
+
+
+def demo_credentials(keys: dict[str, str]) -> dict[str, str]:
+    """The demo accounts' logins, for stack.env."""
     return {"DEMO_AGENT_EMAIL": DEMO_AGENT_EMAIL,
             "DEMO_AGENT_PASSWORD": keys["demo_agent_password"],
             "DEMO_ADMIN_EMAIL": DEMO_ADMIN_EMAIL,

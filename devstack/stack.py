@@ -4,11 +4,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pwd
 import re
 import shlex
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import psycopg
 from psycopg import sql
@@ -27,6 +29,9 @@ SERVICES = {"agent-service": "agent_service", "operator-service": "operator_serv
 # Started in this order, stopped in the reverse one.
 PROCESS_ORDER = ["moto", "supabase-auth", *SERVICES, "gateway-auth", "gateway"]
 AWS_REGION = "us-east-1"
+_SYSTEM_PATH = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+# Written once the demo data exists; its absence is what makes `up` seed.
+SEEDED_MARKER = "demo-data-seeded"
 
 
 class StackError(RuntimeError):
@@ -39,10 +44,12 @@ def _say(message: str) -> None:
 
 def _python_env(layout: Layout, *paths: str) -> dict[str, str]:
     # Only what we choose: a part's environment is part of its restart fingerprint, and
-    # nothing from the caller's shell (AWS profiles, say) should leak into a part.
-    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8",
-            "HOME": os.environ.get("HOME", "/tmp"), "PYTHONUNBUFFERED": "1",
-            "PYTHONPATH": os.pathsep.join([str(REPO), *paths])}
+    # nothing from the caller's shell (AWS profiles, say) should leak into a part. Not even
+    # PATH and HOME: after `. .venv/bin/activate` (another PATH) or under sudo (another
+    # HOME) a `make up` must not restart every part.
+    return {"PATH": os.pathsep.join([str(layout.python.parent), *_SYSTEM_PATH]),
+            "LANG": "C.UTF-8", "HOME": pwd.getpwuid(os.getuid()).pw_dir,
+            "PYTHONUNBUFFERED": "1", "PYTHONPATH": os.pathsep.join([str(REPO), *paths])}
 
 
 def _aws_env(layout: Layout) -> dict[str, str]:
@@ -52,13 +59,32 @@ def _aws_env(layout: Layout) -> dict[str, str]:
             "AWS_SECRET_ACCESS_KEY": "local"}
 
 
-def _code_fingerprint(*folders: str) -> str:
-    """Changes when any Python file the part runs changes, so `make up` restarts it."""
-    digest = hashlib.sha256()
-    for folder in folders:
-        for path in sorted((REPO / folder).rglob("*.py")):
-            digest.update(f"{path}:{path.stat().st_mtime_ns}".encode())
+def _dependencies_fingerprint(layout: Layout) -> str:
+    """Changes when the interpreter or the pinned packages change (`make venv` reinstalls
+    from these files), so a part runs with the dependencies it was started with."""
+    digest = hashlib.sha256(str(layout.python.resolve()).encode())
+    for name in ("requirements.txt", "requirements-dev.txt", "constraints.txt"):
+        digest.update((REPO / name).read_bytes())
     return digest.hexdigest()
+
+
+def _code_fingerprint(layout: Layout, *folders: str) -> str:
+    """Changes when the content of a Python file the part runs changes (not its mtime: a
+    `git checkout` back and forth restarts nothing), or its dependencies do."""
+    digest = hashlib.sha256(_dependencies_fingerprint(layout).encode())
+    for folder in folders:
+        root = REPO / folder
+        for path in ([root] if root.is_file() else sorted(root.rglob("*.py"))):
+            digest.update(f"{path.relative_to(REPO)}:".encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _databases_fingerprint(layout: Layout) -> str:
+    # A service's pooled connections die with a PostgreSQL server that crashed, and the
+    # pool hands each dead one out once (a 500) before replacing it; so a server that
+    # (re)started since a service did restarts the service too, and every request after
+    # `make up` finds live connections.
+    return ",".join(postgres.started_at(layout, part) for part in ("supabase-db", "rds"))
 
 
 def _gunicorn(layout: Layout, name: str, app: str, env: dict[str, str], *, chdir: str,
@@ -68,8 +94,9 @@ def _gunicorn(layout: Layout, name: str, app: str, env: dict[str, str], *, chdir
            "ACCESS_LOG": str(layout.logs / f"{name}.access.log")}
     return Process(name=name, argv=[layout.bin("gunicorn"), "-c", "python:shared.gunicorn_config",
                                     "--chdir", str(REPO / chdir), app],
-                   env=env, ready_url=f"{layout.url(name)}{ready_path}",
-                   config_fingerprint=_code_fingerprint("shared", chdir))
+                   env=env, ready_url=f"{layout.url(name)}{ready_path}", url=layout.url(name),
+                   config_fingerprint=(_code_fingerprint(layout, "shared", chdir) + ":"
+                                       + _databases_fingerprint(layout)))
 
 
 def _render_nginx(layout: Layout) -> tuple[str, str]:
@@ -205,10 +232,16 @@ def up(layout: Layout) -> dict[str, str]:
     admins = _prepare_databases(layout, keys)
 
     report = {}
+    # moto's state is replayed from its journal on every start (devstack/aws_emulator.py),
+    # so ids, users and their subs, objects and secrets survive a restart or a crash.
     report["moto"] = processes.ensure(layout, Process(
-        name="moto", argv=[layout.bin("moto_server"), "-H", layout.host, "-p",
-                           str(layout.port("moto"))],
-        env=_python_env(layout), ready_url=f"{layout.url('moto')}/moto-api/data.json"))
+        name="moto", argv=[str(layout.python), "-m", "devstack.aws_emulator", "--host",
+                           layout.host, "--port", str(layout.port("moto")),
+                           "--journal", str(aws_journal(layout))],
+        env=_python_env(layout), ready_url=f"{layout.url('moto')}/moto-api/data.json",
+        url=layout.url("moto"),
+        config_fingerprint=_code_fingerprint(layout, "devstack/aws_emulator.py")),
+        timeout=300)
     aws = _provision_aws(layout, admins)
     env = stack_env(layout, keys, aws)
     # Superuser connections of the local databases, for seeding and for tests.
@@ -225,21 +258,35 @@ def up(layout: Layout) -> dict[str, str]:
          "AUTH_DB_URL": admins["supabase-db"], "AUTH_SIGNING_KEY_FILE": str(signing_key)},
         chdir="supabase/local", ready_path="/auth/v1/health"))
 
-    env.update(seed.seed_demo_data(env, keys))
+    # Seeded once, with the data: a later `up` must not undo what a user did since (an
+    # agent suspended, an operator renamed). Deleting the state folder starts afresh.
+    marker = layout.state / SEEDED_MARKER
+    if not marker.exists():
+        seed.seed_demo_data(env, keys)
+        marker.write_text("The demo data was created; `make up` will not seed again.\n")
+        _say("demo data: seeded")
+    env.update(seed.demo_credentials(keys))
 
     for proc in _service_processes(layout, env, aws, keys):
         report[proc.name] = processes.ensure(layout, proc)
     nginx_conf, nginx_fingerprint = _render_nginx(layout)
+    nginx = _nginx_binary()
     report["gateway"] = processes.ensure(layout, Process(
-        name="gateway",
-        argv=[_nginx_binary(), "-c", nginx_conf, "-p", str(layout.state / "gateway")],
+        name="gateway", argv=[nginx, "-c", nginx_conf, "-p", str(layout.state / "gateway")],
         env=_python_env(layout), ready_url=f"{layout.url('gateway')}/health",
-        config_fingerprint=nginx_fingerprint))
+        url=layout.url("gateway"),
+        # an upgraded nginx package is a new dependency
+        config_fingerprint=f"{nginx_fingerprint}:{os.stat(nginx).st_mtime_ns}"))
 
     for name, what in report.items():
         _say(f"{name}: {what} ({layout.url(name)})")
     write_env_file(layout, env)
     return env
+
+
+def aws_journal(layout: Layout) -> Path:
+    """The file moto's state is kept in (its requests that changed state)."""
+    return layout.state / "aws" / "journal.jsonl"
 
 
 def write_env_file(layout: Layout, env: dict[str, str]) -> None:
@@ -262,13 +309,31 @@ def down(layout: Layout) -> None:
 
 
 def status(layout: Layout) -> int:
-    """Print what runs; non-zero if a part has crashed."""
-    dead = processes.crashed(layout, PROCESS_ORDER)
+    """Per part: its state from its health check, URL and log; then where the settings
+    are. Non-zero if a part has crashed or is unhealthy."""
+    bad = 0
+    print(f"{'part':18} {'state':34} {'url':28} log")
     for name in PROCESS_ORDER:
-        pid = processes.running_pid(layout, name)
-        state = f"running (pid {pid})" if pid else (
-            f"CRASHED, log: {layout.logs / (name + '.log')}" if name in dead else "stopped")
-        print(f"{name:18} {state}")
+        record = processes.read_record(layout, name)
+        url, log = layout.url(name), layout.logs / f"{name}.log"
+        if record is None:
+            state = "stopped"
+        elif processes.running_pid(layout, name) is None:
+            state, bad = "CRASHED (`make up` restarts it)", bad + 1
+        else:
+            state = processes.health(record.get("ready_url") or url)
+            bad += state != "healthy"
+        print(f"{name:18} {state:34} {url:28} {log}")
     for part in ("supabase-db", "rds"):
-        print(f"{part:18} {'running' if postgres.is_running(layout, part) else 'stopped'}")
-    return 1 if dead else 0
+        url = f"postgresql://{layout.host}:{layout.port(part)}"
+        if not postgres.is_running(layout, part):
+            state = "stopped"
+        else:
+            state = "healthy" if postgres.accepts_connections(layout, part) else (
+                "UNHEALTHY (not accepting connections)")
+            bad += state != "healthy"
+        print(f"{part:18} {state:34} {url:28} {layout.logs / (part + '.log')}")
+    env_file = layout.state / "stack.env"
+    print(f"\nsettings: {env_file}" + ("" if env_file.exists() else " (not written yet: `make up`)")
+          + f"\nlogs:     {layout.logs}")
+    return 1 if bad else 0

@@ -51,7 +51,8 @@ def stack_env(test_layout: Layout):
         yield stack.up(test_layout)
     finally:
         stack.down(test_layout)
-        left = [n for n in stack.PROCESS_ORDER if processes.running_pid(test_layout, n)]
+        # A record is removed only once no process of the part's group is left.
+        left = [n for n in stack.PROCESS_ORDER if processes.read_record(test_layout, n)]
         left += [p for p in ("supabase-db", "rds") if postgres.is_running(test_layout, p)]
         assert not left, f"`down` left these running: {left}"
 

@@ -2,6 +2,8 @@
 reach a service."""
 from __future__ import annotations
 
+import json
+import socket
 import time
 import uuid
 
@@ -258,3 +260,30 @@ def test_verdicts_are_reused_but_no_token_is_ever_written_to_disk(gateway, stack
                for path in folder.rglob("*")
                if path.is_file() and secret in path.read_bytes()]
     assert written == []
+
+
+def _raw(gateway: str, request: bytes) -> tuple[str, dict]:
+    """Send bytes no HTTP client would; the status line and the JSON body of the answer."""
+    host, port = gateway.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(request)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return head.split(b"\r\n")[0].decode(), json.loads(body)
+
+
+@pytest.mark.parametrize("request_bytes, status, code", [
+    (b"GET /api/x% HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 400, "bad_request"),
+    (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 414,
+     "uri_too_long"),
+    (b"GET /health HTTP/1.1\r\nHost: a\r\nConnection: close\r\nX-Big: " + b"a" * 20000
+     + b"\r\n\r\n", 400, "header_too_large"),
+])
+def test_requests_nginx_cannot_read_get_the_one_json_error_shape(
+        gateway, request_bytes, status, code):
+    status_line, body = _raw(gateway, request_bytes)
+    assert status_line.split()[1] == str(status), status_line
+    assert body["error"]["status"] == status and body["error"]["code"] == code
+    assert body["error"]["request_id"]

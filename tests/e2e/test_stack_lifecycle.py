@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-from devstack import processes, stack
+from devstack import postgres, processes, stack
 from tests.helpers import bearer
 
 pytestmark = pytest.mark.stack
@@ -54,3 +54,67 @@ def test_stack_env_reads_the_same_in_a_shell(test_layout, stack_env):
                             env={"PATH": "/usr/bin:/bin"}, check=True).stdout
     shell = dict(item.split("=", 1) for item in output.split("\0") if "=" in item)
     assert {k: shell.get(k) for k in stack_env} == stack_env
+
+
+def _platform_answers(gateway, stack_env) -> None:
+    """A login (Cognito), the caller's profile (agent-service, RDS), the catalogue
+    (operator-service, Supabase DB) and bookings (booking-service), through the gateway."""
+    login = requests.post(f"{gateway}/api/agents/login", timeout=10, json={
+        "email": stack_env["DEMO_AGENT_EMAIL"], "password": stack_env["DEMO_AGENT_PASSWORD"]})
+    assert login.status_code == 200, login.text
+    token = login.json()["access_token"]
+    for path in ("/api/agents/me", "/api/packages?limit=1", "/api/bookings?limit=1"):
+        response = requests.get(f"{gateway}{path}", headers=bearer(token), timeout=10)
+        assert response.status_code == 200, (path, response.text)
+        assert not response.json().get("degraded"), (path, response.json())
+
+
+def _postmaster(test_layout, part: str) -> int:
+    return int((test_layout.pgdata(part) / "postmaster.pid").read_text().split()[0])
+
+
+@pytest.mark.parametrize("part", [*stack.PROCESS_ORDER, "supabase-db", "rds"])
+def test_kill_9_of_any_parts_main_process_is_recovered_by_the_next_up(
+        part, gateway, stack_env, test_layout, capsys):
+    pid = (processes.running_pid(test_layout, part) if part in stack.PROCESS_ORDER
+           else _postmaster(test_layout, part))
+    os.kill(pid, signal.SIGKILL)   # the main process only: nginx's workers stay, say
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and (
+            processes.running_pid(test_layout, part) if part in stack.PROCESS_ORDER
+            else postgres.is_running(test_layout, part)):
+        time.sleep(0.1)
+
+    assert stack.status(test_layout) == 1
+    report = capsys.readouterr().out
+    assert any(line.startswith(part) and ("CRASHED" in line or "stopped" in line)
+               for line in report.splitlines()), report
+
+    stack.up(test_layout)
+    _platform_answers(gateway, stack_env)
+    if part in stack.PROCESS_ORDER:   # nothing of the crashed process tree is left
+        assert processes.group_members(pid) == []
+    assert stack.status(test_layout) == 0
+
+
+def test_status_shows_each_parts_health_url_and_log_then_the_settings(test_layout, capsys):
+    assert stack.status(test_layout) == 0
+    report = capsys.readouterr().out
+    for part in [*stack.PROCESS_ORDER, "supabase-db", "rds"]:
+        line = next(l for l in report.splitlines() if l.startswith(f"{part} "))
+        assert "healthy" in line and str(test_layout.port(part)) in line, line
+        assert str(test_layout.logs / f"{part}.log") in line, line
+    assert f"settings: {test_layout.state / 'stack.env'}" in report
+
+
+def test_status_reports_a_part_that_answers_but_is_unhealthy(test_layout, capsys):
+    """The state comes from the health check, not from a live pid: a stopped (SIGSTOP)
+    gateway-auth is alive but does not answer."""
+    pid = processes.running_pid(test_layout, "gateway-auth")
+    os.killpg(pid, signal.SIGSTOP)
+    try:
+        assert stack.status(test_layout) == 1
+    finally:
+        os.killpg(pid, signal.SIGCONT)
+    line = next(l for l in capsys.readouterr().out.splitlines() if l.startswith("gateway-auth"))
+    assert "UNHEALTHY" in line, line
