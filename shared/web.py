@@ -14,6 +14,7 @@ from shared.api import api_meta
 from shared.auth import CognitoVerifier, Identity, SupabaseVerifier, TokenVerifier, bearer_token
 from shared.auth.tokens import SOURCE_COGNITO, SOURCE_SUPABASE
 from shared.errors import APIError, Forbidden, register_error_handlers
+from shared.metrics import register_metrics
 from shared.observability import configure_logging, register_request_id
 from shared.openapi import register_openapi
 from shared.settings import BaseServiceSettings
@@ -62,6 +63,7 @@ def configure_service(app: Flask, *, name: str, settings: BaseServiceSettings) -
     register_request_id(app)
     register_error_handlers(app)
     register_openapi(app, title=name)
+    register_metrics(app, name=name)
 
 
 def authenticate() -> Identity:
