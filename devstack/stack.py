@@ -13,7 +13,7 @@ import sys
 import psycopg
 from psycopg import sql
 
-from devstack import postgres, processes, secrets, seed
+from devstack import monitoring, postgres, processes, secrets, seed
 from devstack.layout import REPO, Layout
 from devstack.processes import Process
 from shared.migrations import apply_migrations
@@ -25,7 +25,8 @@ from auth_standin.keys import generate_signing_key, make_api_key  # noqa: E402
 SERVICES = {"agent-service": "agent_service", "operator-service": "operator_service",
             "booking-service": "booking_service"}
 # Started in this order, stopped in the reverse one.
-PROCESS_ORDER = ["moto", "supabase-auth", *SERVICES, "gateway-auth", "gateway"]
+PROCESS_ORDER = ["moto", "supabase-auth", *SERVICES, "gateway-auth", "gateway",
+                 *monitoring.PARTS]
 AWS_REGION = "us-east-1"
 
 
@@ -65,7 +66,9 @@ def _gunicorn(layout: Layout, name: str, app: str, env: dict[str, str], *, chdir
               ready_path: str = "/ready") -> Process:
     env = {**_python_env(layout, str(REPO / chdir)), **env,
            "BIND": f"{layout.host}:{layout.port(name)}",
-           "ACCESS_LOG": str(layout.logs / f"{name}.access.log")}
+           "ACCESS_LOG": str(layout.logs / f"{name}.access.log"),
+           # Each worker's metrics, added up by whichever worker serves /metrics.
+           "PROMETHEUS_MULTIPROC_DIR": str(layout.run / "metrics" / name)}
     return Process(name=name, argv=[layout.bin("gunicorn"), "-c", "python:shared.gunicorn_config",
                                     "--chdir", str(REPO / chdir), app],
                    env=env, ready_url=f"{layout.url(name)}{ready_path}",
@@ -80,7 +83,7 @@ def _render_nginx(layout: Layout) -> tuple[str, str]:
               "GATEWAY_DIR": str(REPO / "gateway"), "GATEWAY_HOST": layout.host,
               "GATEWAY_PORT": str(layout.port("gateway")),
               **{f"{n.upper().replace('-', '_')}_PORT": str(layout.port(n))
-                 for n in ("gateway-auth", *SERVICES)}}
+                 for n in ("gateway-auth", "gateway-status", *SERVICES)}}
     template = (REPO / "gateway" / "nginx.conf.template").read_text()
     config = re.sub(r"\{\{(\w+)\}\}", lambda m: values[m.group(1)], template)
     for sub in ("tmp", "auth-cache"):
@@ -216,6 +219,8 @@ def up(layout: Layout) -> dict[str, str]:
     env["RDS_ADMIN_URL"] = admins["rds"]
     # Where `python -m migrate backup` writes its dumps.
     env["MIGRATE_BACKUP_DIR"] = str(layout.state / "backups")
+    # Prometheus of this stack (devstack/monitoring.py), with the alert rules of monitoring/.
+    env["PROMETHEUS_URL"] = layout.url("prometheus")
 
     signing_key = layout.state / "supabase" / "signing-key.pem"
     generate_signing_key(signing_key)
@@ -235,6 +240,8 @@ def up(layout: Layout) -> dict[str, str]:
         argv=[_nginx_binary(), "-c", nginx_conf, "-p", str(layout.state / "gateway")],
         env=_python_env(layout), ready_url=f"{layout.url('gateway')}/health",
         config_fingerprint=nginx_fingerprint))
+    for proc in monitoring.processes(layout, admins):
+        report[proc.name] = processes.ensure(layout, proc)
 
     for name, what in report.items():
         _say(f"{name}: {what} ({layout.url(name)})")
@@ -271,4 +278,5 @@ def status(layout: Layout) -> int:
         print(f"{name:18} {state}")
     for part in ("supabase-db", "rds"):
         print(f"{part:18} {'running' if postgres.is_running(layout, part) else 'stopped'}")
+    monitoring.print_targets(layout)
     return 1 if dead else 0
