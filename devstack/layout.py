@@ -14,6 +14,12 @@ BASE_PORTS = {
     "booking-service": 8103, "supabase-auth": 54321, "supabase-db": 54322, "rds": 5433,
     "moto": 5050,
 }
+# Monitoring (devstack/monitoring.py): nginx's local-only stub_status, the exporters, Prometheus.
+# Each port differs from every other one modulo 1000, so stacks at offsets of 1000 never
+# collide (Prometheus is not on its usual 9090: gateway-auth of a stack at +1000 is).
+BASE_PORTS.update({"gateway-status": 8081, "nginx-exporter": 9113,
+                   "postgres-exporter-supabase": 9187, "postgres-exporter-rds": 9188,
+                   "prometheus": 9095})
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from devstack import postgres, processes, secrets, seed
+from devstack import monitoring, postgres, processes, secrets, seed
 from devstack.layout import REPO, Layout
 from devstack.processes import Process
 from shared.migrations import apply_migrations
@@ -27,7 +27,8 @@ from auth_standin.keys import generate_signing_key, make_api_key  # noqa: E402
 SERVICES = {"agent-service": "agent_service", "operator-service": "operator_service",
             "booking-service": "booking_service"}
 # Started in this order, stopped in the reverse one.
-PROCESS_ORDER = ["moto", "supabase-auth", *SERVICES, "gateway-auth", "gateway"]
+PROCESS_ORDER = ["moto", "supabase-auth", *SERVICES, "gateway-auth", "gateway",
+                 *monitoring.PARTS]
 AWS_REGION = "us-east-1"
 _SYSTEM_PATH = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
 # Written once the demo data exists; its absence is what makes `up` seed.
@@ -91,7 +92,9 @@ def _gunicorn(layout: Layout, name: str, app: str, env: dict[str, str], *, chdir
               ready_path: str = "/ready") -> Process:
     env = {**_python_env(layout, str(REPO / chdir)), **env,
            "BIND": f"{layout.host}:{layout.port(name)}",
-           "ACCESS_LOG": str(layout.logs / f"{name}.access.log")}
+           "ACCESS_LOG": str(layout.logs / f"{name}.access.log"),
+           # Each worker's metrics, added up by whichever worker serves /metrics.
+           "PROMETHEUS_MULTIPROC_DIR": str(layout.run / "metrics" / name)}
     return Process(name=name, argv=[layout.bin("gunicorn"), "-c", "python:shared.gunicorn_config",
                                     "--chdir", str(REPO / chdir), app],
                    env=env, ready_url=f"{layout.url(name)}{ready_path}", url=layout.url(name),
@@ -107,7 +110,7 @@ def _render_nginx(layout: Layout) -> tuple[str, str]:
               "GATEWAY_DIR": str(REPO / "gateway"), "GATEWAY_HOST": layout.host,
               "GATEWAY_PORT": str(layout.port("gateway")),
               **{f"{n.upper().replace('-', '_')}_PORT": str(layout.port(n))
-                 for n in ("gateway-auth", *SERVICES)}}
+                 for n in ("gateway-auth", "gateway-status", *SERVICES)}}
     template = (REPO / "gateway" / "nginx.conf.template").read_text()
     config = re.sub(r"\{\{(\w+)\}\}", lambda m: values[m.group(1)], template)
     for sub in ("tmp", "auth-cache"):
@@ -249,6 +252,8 @@ def up(layout: Layout) -> dict[str, str]:
     env["RDS_ADMIN_URL"] = admins["rds"]
     # Where `python -m migrate backup` writes its dumps.
     env["MIGRATE_BACKUP_DIR"] = str(layout.state / "backups")
+    # Prometheus of this stack (devstack/monitoring.py), with the alert rules of monitoring/.
+    env["PROMETHEUS_URL"] = layout.url("prometheus")
 
     signing_key = layout.state / "supabase" / "signing-key.pem"
     generate_signing_key(signing_key)
@@ -277,6 +282,8 @@ def up(layout: Layout) -> dict[str, str]:
         url=layout.url("gateway"),
         # an upgraded nginx package is a new dependency
         config_fingerprint=f"{nginx_fingerprint}:{os.stat(nginx).st_mtime_ns}"))
+    for proc in monitoring.processes(layout, admins):
+        report[proc.name] = processes.ensure(layout, proc)
 
     for name, what in report.items():
         _say(f"{name}: {what} ({layout.url(name)})")
@@ -333,6 +340,7 @@ def status(layout: Layout) -> int:
                 "UNHEALTHY (not accepting connections)")
             bad += state != "healthy"
         print(f"{part:18} {state:34} {url:28} {layout.logs / (part + '.log')}")
+    monitoring.print_targets(layout)
     env_file = layout.state / "stack.env"
     print(f"\nsettings: {env_file}" + ("" if env_file.exists() else " (not written yet: `make up`)")
           + f"\nlogs:     {layout.logs}")

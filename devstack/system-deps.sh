@@ -5,6 +5,10 @@ set -euo pipefail
 missing=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15)
+# Monitoring (devstack/monitoring.py); promtool comes with prometheus.
+for prog in prometheus prometheus-postgres-exporter prometheus-nginx-exporter; do
+    command -v "$prog" >/dev/null 2>&1 || missing+=("$prog")
+done
 [ "${WITH_BENCH:-0}" = 1 ] && { command -v wrk >/dev/null 2>&1 || missing+=(wrk); }
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -13,7 +17,12 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     # Debian starts nginx's default site on port 80 when installing it; we run our own.
-    if command -v service >/dev/null 2>&1; then service nginx stop >/dev/null 2>&1 || true; fi
+    # The same for the monitoring packages' own services (9090, 9113, 9187): the stack runs its own.
+    if command -v service >/dev/null 2>&1; then
+        for svc in nginx prometheus prometheus-postgres-exporter prometheus-nginx-exporter; do
+            service "$svc" stop >/dev/null 2>&1 || true
+        done
+    fi
     exit 0
 fi
 echo "Missing programs: ${missing[*]}" >&2

@@ -13,17 +13,20 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from shared.errors import ServiceUnavailable
+from shared.metrics import track_pool
 from shared.settings import RdsSettings
 
 
 def create_pool(*, name: str, conninfo: str, credentials: Callable[[], dict] | None = None,
-                max_size: int = 8) -> ConnectionPool:
-    """A pool whose connections return rows as dicts; `credentials` is called per connect."""
+                max_size: int = 8, database: str | None = None) -> ConnectionPool:
+    """A pool whose connections return rows as dicts; `credentials` is called per connect.
+    Its statistics are published as metrics labelled `database` (default: the dbname)."""
     base = {"row_factory": dict_row, "connect_timeout": 3, "application_name": name}
     kwargs = (lambda: {**base, **credentials()}) if credentials else base
     pool = ConnectionPool(conninfo, kwargs=kwargs, name=name, min_size=1, max_size=max_size,
                           timeout=5.0, open=False, reconnect_timeout=30.0)
     pool.open(wait=False)
+    track_pool(pool, database=database or conninfo_to_dict(conninfo).get("dbname", name))
     return pool
 
 
@@ -64,7 +67,8 @@ def create_rds_pool(settings: RdsSettings, *, name: str) -> ConnectionPool:
     if settings.aws_rds_sslrootcert:
         params["sslrootcert"] = settings.aws_rds_sslrootcert
     return create_pool(name=name, conninfo=make_conninfo(**params),
-                       credentials=SecretsManagerCredentials(settings.aws_rds_secret_id))
+                       credentials=SecretsManagerCredentials(settings.aws_rds_secret_id),
+                       database="rds")
 
 
 def ping(pool: ConnectionPool) -> None:

@@ -1,6 +1,8 @@
 """Gunicorn settings shared by every service: `gunicorn -c python:shared.gunicorn_config`."""
 import os
 
+from shared.metrics import child_exit, on_starting  # noqa: F401  (gunicorn hooks)
+
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # Threads let a worker keep serving while another request waits on a database or service.

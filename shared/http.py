@@ -4,6 +4,7 @@ so this module has no Flask in it)."""
 from __future__ import annotations
 
 import logging
+import time
 
 import pybreaker
 import requests
@@ -11,6 +12,7 @@ from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_ex
 
 from shared import call_context
 from shared.errors import ServiceUnavailable
+from shared.metrics import BreakerMetrics, observe_downstream
 from shared.observability import REQUEST_ID_HEADER
 
 log = logging.getLogger(__name__)
@@ -32,7 +34,7 @@ class ServiceClient:
         self.timeout = (connect_timeout, read_timeout)
         self.session = requests.Session()
         self.breaker = pybreaker.CircuitBreaker(fail_max=fail_max, reset_timeout=reset_timeout,
-                                                name=name)
+                                                name=name, listeners=[BreakerMetrics(name)])
 
     def _headers(self) -> dict[str, str]:
         caller = call_context.current()
@@ -62,11 +64,17 @@ class ServiceClient:
     def get(self, path: str, *, params=None) -> requests.Response:
         """GET through the breaker (idempotent, so retried once on a connection failure);
         a 4xx answer is returned, a failure raises ServiceUnavailable naming the service."""
+        started = time.perf_counter()
         try:
-            return self.breaker.call(self._get_once, path, params)
+            response = self.breaker.call(self._get_once, path, params)
         except (pybreaker.CircuitBreakerError, requests.RequestException, DependencyFailed) as exc:
+            outcome = "breaker_open" if isinstance(exc, pybreaker.CircuitBreakerError) else "failed"
+            observe_downstream(self.name, outcome, time.perf_counter() - started)
             log.warning("call to %s %s failed: %s", self.name, path, exc)
             raise self.unavailable() from exc
+        outcome = "ok" if response.status_code < 400 else "client_error"
+        observe_downstream(self.name, outcome, time.perf_counter() - started)
+        return response
 
     def check_health(self) -> None:
         """Raise ServiceUnavailable unless the service answers /health now. It goes around

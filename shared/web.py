@@ -15,6 +15,7 @@ from shared.auth import CognitoVerifier, Identity, SupabaseVerifier, TokenVerifi
 from shared.auth.tokens import SOURCE_COGNITO, SOURCE_SUPABASE
 from shared.errors import APIError, Forbidden, register_error_handlers
 from shared import call_context
+from shared.metrics import register_metrics
 from shared.observability import configure_logging, register_request_id
 from shared.openapi import register_openapi
 from shared.settings import BaseServiceSettings
@@ -64,6 +65,7 @@ def configure_service(app: Flask, *, name: str, settings: BaseServiceSettings) -
     forward_caller_context(app)
     register_error_handlers(app)
     register_openapi(app, title=name)
+    register_metrics(app, name=name)
 
 
 def forward_caller_context(app: Flask) -> None:

@@ -10,6 +10,7 @@ import jwt
 from jwt import PyJWK, PyJWKClient
 
 from shared.errors import ServiceUnavailable, Unauthorized
+from shared.metrics import count_jwks_fetch
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +64,11 @@ class JwksCache:
         except (jwt.PyJWTError, OSError, ValueError) as error:   # ValueError: body not JSON
             # Known keys stay usable: an outage of the issuer must not log everyone out.
             self._failed = True
+            count_jwks_fetch(self.url, "failed")
             log.warning("JWKS fetch from %s failed: %s", self.url, error)
             return
         self._failed = False
         self._fetched_at = now
+        count_jwks_fetch(self.url, "ok")
         self._keys = {k.key_id: k for k in jwk_set.keys
                       if k.key_id and k.public_key_use in ("sig", None)}

@@ -8,6 +8,7 @@ import jwt
 
 from shared.auth.jwks import JwksCache
 from shared.errors import Unauthorized
+from shared.metrics import count_refused_token
 
 SOURCE_COGNITO = "cognito"
 SOURCE_SUPABASE = "supabase"
@@ -190,7 +191,15 @@ class TokenVerifier:
             raise ValueError("two verifiers share an issuer")
 
     def verify(self, token: str) -> Identity:
-        """Verify a token from any configured issuer."""
+        """Verify a token from any configured issuer; each refusal is counted by its code,
+        so a spike of one rule (expired tokens, forged signatures) shows on a graph."""
+        try:
+            return self._verify(token)
+        except Unauthorized as refusal:
+            count_refused_token(refusal.code)
+            raise
+
+    def _verify(self, token: str) -> Identity:
         _unverified_header(token)
         try:
             # Unverified, so only used to choose the verifier, which checks `iss` again.

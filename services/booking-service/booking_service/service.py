@@ -27,6 +27,7 @@ from shared.errors import (
     Unprocessable,
 )
 from shared.http import ServiceClient
+from shared.metrics import count_idempotent_replay
 
 # Which status a booking may move to, from which, and who moves it.
 TRANSITIONS = {
@@ -62,6 +63,7 @@ def _replay(existing: dict, body_fingerprint: str) -> dict:
     if existing.pop("request_fingerprint") != body_fingerprint:
         raise Unprocessable("this Idempotency-Key was already used for a different booking request",
                             code="idempotency_key_reused")
+    count_idempotent_replay()
     return existing
 
 

@@ -27,7 +27,7 @@ def create_app(config: dict | None = None) -> Flask:
 def open_data_sources(settings: OperatorSettings) -> DataSources:
     """The databases that hold operator tables, and the routing between them that the
     migration state in RDS decides."""
-    supabase = create_pool(name=SERVICE_NAME,
+    supabase = create_pool(name=SERVICE_NAME, database="supabase",
                            conninfo=with_default_tls(settings.supabase_db_url.get_secret_value()))
     rds = create_rds_pool(settings, name=SERVICE_NAME)
     return DataSources({SUPABASE: supabase, RDS: rds}, routing=Routing(rds), shadow=Shadow(rds))
