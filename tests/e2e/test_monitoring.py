@@ -17,8 +17,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from devstack import processes, stack
 from shared import gunicorn_config
 from tests.helpers import api
-from tests.integration.agents import new_agent, set_status
-from tests.integration.packages import publish_package
+from tests.e2e.agents import new_agent, set_status
+from tests.e2e.packages import publish_package
 
 pytestmark = pytest.mark.stack
 
