@@ -9,7 +9,6 @@ import re
 import shlex
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import psycopg
@@ -21,8 +20,7 @@ from devstack.processes import Process
 from shared.migrations import apply_migrations
 
 # The Supabase Auth stand-in mints the project's keys; it is not an installed package.
-sys.path.insert(0, str(REPO / "supabase" / "local"))
-from auth_standin.keys import generate_signing_key, make_api_key  # noqa: E402
+from devstack.supabase.auth_standin.keys import generate_signing_key, make_api_key  # noqa: E402
 
 SERVICES = {"agent-service": "agent_service", "operator-service": "operator_service",
             "booking-service": "booking_service"}
@@ -144,7 +142,7 @@ def _prepare_databases(layout: Layout, keys: dict[str, str]) -> dict[str, str]:
             dbname)
         admins[part] = postgres.admin_conninfo(layout, part, password=keys[password_key],
                                                dbname=dbname)
-    postgres.run_sql_file(admins["supabase-db"], REPO / "supabase" / "local" / "bootstrap.sql")
+    postgres.run_sql_file(admins["supabase-db"], REPO / "devstack" / "supabase" / "bootstrap.sql")
     for part, folder in (("supabase-db", REPO / "supabase" / "migrations"),
                          ("rds", REPO / "aws" / "migrations")):
         applied = apply_migrations(conninfo=admins[part], directory=folder)
@@ -261,7 +259,7 @@ def up(layout: Layout) -> dict[str, str]:
         layout, "supabase-auth", "auth_standin:create_app()",
         {"SUPABASE_URL": env["SUPABASE_URL"], "SUPABASE_JWT_SECRET": keys["supabase_jwt_secret"],
          "AUTH_DB_URL": admins["supabase-db"], "AUTH_SIGNING_KEY_FILE": str(signing_key)},
-        chdir="supabase/local", ready_path="/auth/v1/health"))
+        chdir="devstack/supabase", ready_path="/auth/v1/health"))
 
     # Seeded once, with the data: a later `up` must not undo what a user did since (an
     # agent suspended, an operator renamed). Deleting the state folder starts afresh.

@@ -1,5 +1,5 @@
-"""The local Supabase Auth stand-in (supabase/local/auth_standin), driven with the real
-supabase-py client and with plain HTTP, on a database prepared by supabase/local/bootstrap.sql.
+"""The local Supabase Auth stand-in (devstack/supabase/auth_standin), driven with the real
+supabase-py client and with plain HTTP, on a database prepared by devstack/supabase/bootstrap.sql.
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from supabase_auth.errors import AuthApiError, AuthWeakPasswordError
 from supabase import Client, create_client
 
 REPO = Path(__file__).resolve().parents[2]
-LOCAL = REPO / "supabase" / "local"
+LOCAL = REPO / "devstack" / "supabase"
 PG_BIN = Path(os.environ.get("AUTH_STANDIN_PG_BIN", "/usr/lib/postgresql/15/bin"))
 
 pytestmark = pytest.mark.skipif(
@@ -622,7 +622,7 @@ def test_legacy_error_shape_without_the_version_header(standin: Standin) -> None
 def _create_app(config: dict[str, str]):
     sys.path.insert(0, str(LOCAL))
     try:
-        from auth_standin import create_app
+        from devstack.supabase.auth_standin import create_app
     finally:
         sys.path.remove(str(LOCAL))
     return create_app(config)

@@ -39,7 +39,7 @@ def cognito_token(access_token: str, *, key=None, alg: str = "RS256", kid: str =
 def supabase_token(stack_env, test_layout, *, key=None, **overrides) -> str:
     """A Supabase user token as the Auth stand-in issues it, with `overrides`, signed with the
     stand-in's ES256 key (or `key`, under the stand-in's kid)."""
-    from auth_standin.keys import load_signing_key
+    from devstack.supabase.auth_standin.keys import load_signing_key
 
     signing = load_signing_key(test_layout.state / "supabase" / "signing-key.pem")
     now = int(time.time())

@@ -37,7 +37,7 @@ def databases() -> dict[str, str]:
 
         for dbname in ("supabase", "travel_agent_db"):
             postgres.ensure_database(admin("postgres"), dbname)
-        postgres.run_sql_file(admin("supabase"), REPO / "supabase" / "local" / "bootstrap.sql")
+        postgres.run_sql_file(admin("supabase"), REPO / "devstack" / "supabase" / "bootstrap.sql")
         apply_migrations(conninfo=admin("supabase"), directory=REPO / "supabase" / "migrations")
         apply_migrations(conninfo=admin("travel_agent_db"), directory=REPO / "aws" / "migrations")
         yield {"SUPABASE_DB_ADMIN_URL": admin("supabase"),

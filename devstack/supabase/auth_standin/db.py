@@ -1,4 +1,4 @@
-"""SQL against GoTrue's tables in schema auth (see supabase/local/bootstrap.sql).
+"""SQL against GoTrue's tables in schema auth (see devstack/supabase/bootstrap.sql).
 
 Every function takes an open connection and leaves the transaction to the caller.
 Connections use psycopg's dict_row, so rows come back as dicts.

@@ -1,10 +1,10 @@
 """A local stand-in for Supabase Auth (GoTrue): the part of its HTTP API that our code uses.
 
-    gunicorn --chdir supabase/local 'auth_standin:create_app()'
+    gunicorn --chdir devstack/supabase 'auth_standin:create_app()'
 
 Settings (environment): SUPABASE_URL, SUPABASE_JWT_SECRET, AUTH_DB_URL, AUTH_SIGNING_KEY_FILE,
 and optionally AUTH_JWT_EXPIRY (seconds, 3600), AUTH_AUTOCONFIRM (true), AUTH_DISABLE_SIGNUP
-(false). The database must have had supabase/local/bootstrap.sql applied.
+(false). The database must have had devstack/supabase/bootstrap.sql applied.
 """
 from __future__ import annotations
 
@@ -53,5 +53,5 @@ def _open_pool(db_url: str) -> ConnectionPool:
     if missing:
         pool.close()
         raise ConfigError(f"auth stand-in: {', '.join(missing)} missing in AUTH_DB_URL's "
-                          "database; apply supabase/local/bootstrap.sql first")
+                          "database; apply devstack/supabase/bootstrap.sql first")
     return pool
