@@ -4,11 +4,12 @@ PYTHON ?= python3
 PY     := $(VENV)/bin/python
 STATE  ?= .dev
 
-.PHONY: up down status test unit bench bench-migration mutation system-deps venv
+.PHONY: up down status test unit lint bench bench-migration mutation system-deps venv
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt pyproject.toml \
+		services/*/pyproject.toml gateway/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	touch $@
@@ -34,8 +35,12 @@ unit: venv
 	$(PY) -m pytest tests/unit -q $(PYTEST_ARGS)
 
 ## Every tier: unit, integration (one PostgreSQL), contract, e2e (whole stacks on other ports).
-test: venv system-deps
+test: venv system-deps lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## Lint (ruff: pycodestyle, pyflakes, import order, bugbear, pyupgrade; settings in pyproject.toml).
+lint: venv
+	$(VENV)/bin/ruff check .
 
 ## Mutation check (not part of `make test`): break each security and money rule in a
 ## scratch copy, run the tests named for it, report caught/survived. MUTATIONS="a b" for some.

@@ -32,7 +32,8 @@ def ensure_bookings(env: dict[str, str], session: requests.Session, token: str) 
     package = catalogue[0]
     first = datetime.date.fromisoformat(package["first_departure_date"])
     for i in range(ROWS):
-        body = {"package_id": package["id"], "departure_date": str(first + datetime.timedelta(days=i)),
+        departure = str(first + datetime.timedelta(days=i))
+        body = {"package_id": package["id"], "departure_date": departure,
                 "travellers": [{"full_name": f"Bench traveller {i}", "email": "bench@example.com"}]}
         response = session.post(f"{env['GATEWAY_URL']}/api/bookings", json=body, timeout=10,
                                 headers={**auth, "Idempotency-Key": f"bench-page-{i}"})
@@ -74,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     env = read_env(args.env)
     session = requests.Session()
     login = session.post(f"{env['GATEWAY_URL']}/api/agents/login", timeout=10,
-                         json={"email": env["DEMO_AGENT_EMAIL"], "password": env["DEMO_AGENT_PASSWORD"]})
+                         json={"email": env["DEMO_AGENT_EMAIL"],
+                               "password": env["DEMO_AGENT_PASSWORD"]})
     login.raise_for_status()
     token = login.json()["access_token"]
     sub = json.loads(__import__("base64").urlsafe_b64decode(token.split(".")[1] + "=="))["sub"]

@@ -55,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     targets = {"gateway": f"{env['GATEWAY_URL']}{PATH}",
                "direct": f"{env['AGENT_SERVICE_URL']}{PATH}"}
     for url in targets.values():  # warm up pools and caches; fail early on a bad setup
-        requests.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=10).raise_for_status()
+        requests.get(url, headers={"Authorization": f"Bearer {token}"},
+                     timeout=10).raise_for_status()
     runs: dict[str, list[dict]] = {name: [] for name in targets}
     for _ in range(args.rounds):  # alternate, so drift in the machine hits both alike
         for name, url in targets.items():
@@ -70,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, s in summary.items():
         print(f"{name:10} {s['rps']:10.0f} {s['p50']:8.2f} {s['p99']:8.2f} {errors[name]:8d}")
     # Each round's pair ran back to back, so their ratio is the least noisy figure.
-    ratios = [g["rps"] / d["rps"] for g, d in zip(runs["gateway"], runs["direct"])]
+    ratios = [g["rps"] / d["rps"] for g, d in zip(runs["gateway"], runs["direct"], strict=True)]
     print(f"throughput ratio gateway/direct per round: {', '.join(f'{r:.3f}' for r in ratios)}")
     print(f"median ratio: {statistics.median(ratios):.3f} (goal >= 0.9)")
     return 0 if not any(errors.values()) else 1

@@ -48,7 +48,7 @@ def ensure_tls(layout: Layout) -> None:
     ca_path, cert_path, key_path = (layout.tls / n for n in ("ca.pem", "server.crt", "server.key"))
     if ca_path.exists() and cert_path.exists() and key_path.exists():
         return
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "travel-platform local CA")])
     ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)

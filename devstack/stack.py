@@ -17,10 +17,10 @@ from psycopg import sql
 from devstack import monitoring, postgres, processes, secrets, seed
 from devstack.layout import REPO, Layout
 from devstack.processes import Process
-from shared.migrations import apply_migrations
 
 # The Supabase Auth stand-in mints the project's keys; it is not an installed package.
 from devstack.supabase.auth_standin.keys import generate_signing_key, make_api_key  # noqa: E402
+from travel_platform.migrations import apply_migrations
 
 SERVICES = {"agent-service": "agent_service", "operator-service": "operator_service",
             "booking-service": "booking_service"}
@@ -86,17 +86,20 @@ def _databases_fingerprint(layout: Layout) -> str:
     return ",".join(postgres.started_at(layout, part) for part in ("supabase-db", "rds"))
 
 
-def _gunicorn(layout: Layout, name: str, app: str, env: dict[str, str], *, chdir: str,
+def _gunicorn(layout: Layout, name: str, app: str, env: dict[str, str], *, code: str,
               ready_path: str = "/ready") -> Process:
-    env = {**_python_env(layout, str(REPO / chdir)), **env,
+    """A gunicorn part serving `app` from the installed distributions (`code` is the folder
+    whose changes restart it)."""
+    env = {**_python_env(layout), **env,
            "BIND": f"{layout.host}:{layout.port(name)}",
            "ACCESS_LOG": str(layout.logs / f"{name}.access.log"),
            # Each worker's metrics, added up by whichever worker serves /metrics.
            "PROMETHEUS_MULTIPROC_DIR": str(layout.run / "metrics" / name)}
-    return Process(name=name, argv=[layout.bin("gunicorn"), "-c", "python:shared.gunicorn_config",
-                                    "--chdir", str(REPO / chdir), app],
+    return Process(name=name,
+                   argv=[layout.bin("gunicorn"), "-c", "python:travel_platform.gunicorn_config",
+                         app],
                    env=env, ready_url=f"{layout.url(name)}{ready_path}", url=layout.url(name),
-                   config_fingerprint=(_code_fingerprint(layout, "shared", chdir) + ":"
+                   config_fingerprint=(_code_fingerprint(layout, "travel_platform", code) + ":"
                                        + _databases_fingerprint(layout)))
 
 
@@ -214,9 +217,9 @@ def _service_processes(layout: Layout, env: dict[str, str], aws: dict[str, str],
                             "OPERATOR_SERVICE_URL": env["OPERATOR_SERVICE_URL"]},
     }
     procs = [_gunicorn(layout, name, f"{module}:create_app()", service_env[name],
-                       chdir=f"services/{name}") for name, module in SERVICES.items()]
+                       code=f"services/{name}") for name, module in SERVICES.items()]
     procs.append(_gunicorn(layout, "gateway-auth", "gateway_auth:create_app()", common,
-                           chdir="gateway"))
+                           code="gateway"))
     return procs
 
 
@@ -256,10 +259,10 @@ def up(layout: Layout) -> dict[str, str]:
     signing_key = layout.state / "supabase" / "signing-key.pem"
     generate_signing_key(signing_key)
     report["supabase-auth"] = processes.ensure(layout, _gunicorn(
-        layout, "supabase-auth", "auth_standin:create_app()",
+        layout, "supabase-auth", "devstack.supabase.auth_standin:create_app()",
         {"SUPABASE_URL": env["SUPABASE_URL"], "SUPABASE_JWT_SECRET": keys["supabase_jwt_secret"],
          "AUTH_DB_URL": admins["supabase-db"], "AUTH_SIGNING_KEY_FILE": str(signing_key)},
-        chdir="devstack/supabase", ready_path="/auth/v1/health"))
+        code="devstack/supabase", ready_path="/auth/v1/health"))
 
     # Seeded once, with the data: a later `up` must not undo what a user did since (an
     # agent suspended, an operator renamed). Deleting the state folder starts afresh.

@@ -178,7 +178,8 @@ def _rds_prerequisites(conn: Conn) -> list[str]:
     problems = []
     if one(conn.execute("select to_regclass('migration.units') is null as no").fetchone())["no"]:
         problems.append("RDS: no migration schema (apply aws/migrations: python -m "
-                        "shared.migrations --database-url \"$RDS_ADMIN_URL\" --dir aws/migrations)")
+                        "travel_platform.migrations --database-url \"$RDS_ADMIN_URL\" "
+                        "--dir aws/migrations)")
     # On RDS the master user is not a superuser but a member of rds_superuser.
     on_rds = conn.execute("select 1 from pg_roles where rolname = 'rds_superuser'").fetchone()
     member = "pg_has_role(current_user, 'rds_superuser', 'MEMBER')" if on_rds else "false"
@@ -282,7 +283,7 @@ def backup(run: Run, unit: Unit) -> int:
 
 def apply_rds_schema(run: Run) -> list[str]:
     """The operator tables' schema on RDS, from the same migrations as Supabase's."""
-    from shared.migrations import apply_migrations
+    from travel_platform.migrations import apply_migrations
 
     run.rds.execute((SQL / "rds_compat_before.sql").read_text())
     applied = apply_migrations(conninfo=run.settings.rds_admin_url.get_secret_value(),

@@ -95,8 +95,8 @@ class State:
                                  ).fetchone())
         if not exists["ok"]:
             raise ToolError("RDS has no migration schema: apply aws/migrations first "
-                            "(python -m shared.migrations --database-url \"$RDS_ADMIN_URL\" "
-                            "--dir aws/migrations)")
+                            "(python -m travel_platform.migrations "
+                            "--database-url \"$RDS_ADMIN_URL\" --dir aws/migrations)")
         for number, unit in enumerate(UNITS, 1):
             rds.execute(
                 """insert into migration.units (unit, position, tables) values (%s, %s, %s)

@@ -26,7 +26,7 @@ BOOKINGS = "tests/e2e/test_bookings.py"
 TOKENS = "tests/e2e/test_token_rules.py"
 GATEWAY = "tests/e2e/test_gateway.py"
 BOOKING_SERVICE = "services/booking-service/booking_service"
-AUTH = "shared/auth/tokens.py"
+AUTH = "travel_platform/auth/tokens.py"
 
 MUTATIONS: tuple[Mutation, ...] = (
     # --- money ---------------------------------------------------------------------------

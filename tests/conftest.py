@@ -17,8 +17,8 @@ import requests
 
 from devstack import postgres, processes, stack
 from devstack.layout import REPO, Layout
-from tests.helpers import Operator
 from tests.e2e.agents import PASSWORD, login, new_email
+from tests.helpers import Operator
 
 
 def _test_state() -> Path:
@@ -94,7 +94,8 @@ def operator_session(stack_env):
 
     client = create_client(stack_env["SUPABASE_URL"], stack_env["SUPABASE_ANON_KEY"])
     response = client.auth.sign_in_with_password(
-        {"email": stack_env["DEMO_OPERATOR_EMAIL"], "password": stack_env["DEMO_OPERATOR_PASSWORD"]})
+        {"email": stack_env["DEMO_OPERATOR_EMAIL"],
+         "password": stack_env["DEMO_OPERATOR_PASSWORD"]})
     return response.session
 
 

@@ -12,10 +12,10 @@ import time
 from cachetools import TLRUCache
 from flask import Blueprint, Flask, current_app, request
 
-from shared.auth import Identity, bearer_token
-from shared.errors import APIError, NotFound, status_and_code
-from shared.settings import BaseServiceSettings, load_settings
-from shared.web import configure_service, register_health
+from travel_platform.auth import Identity, bearer_token
+from travel_platform.errors import APIError, NotFound, status_and_code
+from travel_platform.settings import BaseServiceSettings, load_settings
+from travel_platform.web import configure_service, register_health
 
 SERVICE_NAME = "gateway-auth"
 # Which token issuer a route family accepts; gateway/routes.conf names the policy.

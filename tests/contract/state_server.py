@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
 
 from pact import Verifier
 
@@ -50,7 +50,7 @@ class StateServer:
         """Where the verifier should send state changes."""
         return f"http://127.0.0.1:{self.httpd.server_address[1]}/pact-states"
 
-    def __enter__(self) -> "StateServer":
+    def __enter__(self) -> StateServer:
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
         return self
 

@@ -14,8 +14,8 @@ import pytest
 from booking_service import clients
 from pact import Pact, match
 
-from shared.call_context import CallContext, calling_as
-from shared.http import ServiceClient
+from travel_platform.call_context import CallContext, calling_as
+from travel_platform.http import ServiceClient
 
 # The committed pacts are the contract the providers are verified against; a run writes
 # its own into the build folder and a test compares the two, so a change of booking-service's

@@ -4,8 +4,8 @@ from __future__ import annotations
 import datetime
 import uuid
 
-from shared.clock import utc_today
 from tests.helpers import api
+from travel_platform.clock import utc_today
 
 TODAY = utc_today()  # the services' clock
 

@@ -8,8 +8,8 @@ import jwt
 import pytest
 import requests
 
-from tests.helpers import api, bearer, logged_request_ids
 from tests.e2e.agents import new_agent, set_status
+from tests.helpers import api, bearer, logged_request_ids
 
 pytestmark = pytest.mark.stack
 

@@ -14,8 +14,8 @@ import boto3
 import pytest
 import requests
 
-from tests.helpers import api
 from tests.e2e.agents import new_agent, set_status
+from tests.helpers import api
 
 pytestmark = pytest.mark.stack
 

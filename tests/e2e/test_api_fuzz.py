@@ -1,6 +1,7 @@
 """Property-based fuzzing of each service's documented API through the gateway
 (schemathesis): whatever the input, no 5xx, and every answer has the documented content
-type and matches the documented response schema (so a drifting answer fails here). Run with fresh accounts, so the fuzzer cannot disturb the demo data."""
+type and matches the documented response schema (so a drifting answer fails here). Run
+with fresh accounts, so the fuzzer cannot disturb the demo data."""
 from __future__ import annotations
 
 import subprocess

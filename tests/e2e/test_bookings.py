@@ -14,10 +14,10 @@ import psycopg
 import pytest
 
 from devstack import processes, stack
-from shared.clock import utc_today
-from tests.helpers import access_log, api
 from tests.e2e.agents import new_agent, set_status
 from tests.e2e.packages import publish_package
+from tests.helpers import access_log, api
+from travel_platform.clock import utc_today
 
 pytestmark = pytest.mark.stack
 

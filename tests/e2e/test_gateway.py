@@ -12,8 +12,8 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tests.helpers import access_log, api, forge, jwt_parts, logged_request_ids
 from tests.e2e.tokens import cognito_token, supabase_secret_token, supabase_token
+from tests.helpers import access_log, api, forge, jwt_parts, logged_request_ids
 
 pytestmark = pytest.mark.stack
 
@@ -179,7 +179,8 @@ def test_forged_identity_headers_are_dropped_on_public_routes(gateway, test_layo
 
 
 def test_request_id_reaches_the_service_and_comes_back(gateway, test_layout, agent_token):
-    response = call(gateway, "/api/agents/me", agent_token, headers={"X-Request-ID": "client-id-123"})
+    response = call(gateway, "/api/agents/me", agent_token,
+                    headers={"X-Request-ID": "client-id-123"})
     rid = response.headers["X-Request-ID"]
     assert rid and rid != "client-id-123"  # the gateway makes its own
     assert rid in logged_request_ids(test_layout.logs, "agent-service")
@@ -225,7 +226,8 @@ def test_every_service_is_ready(stack_env, test_layout):
 def test_gateway_serves_the_docs_of_all_three_services(gateway):
     page = requests.get(f"{gateway}/docs/", timeout=10)
     assert page.status_code == 200 and "swagger-ui-bundle.js" in page.text
-    assert requests.get(f"{gateway}/docs/vendor/swagger-ui-bundle.js", timeout=10).status_code == 200
+    bundle = requests.get(f"{gateway}/docs/vendor/swagger-ui-bundle.js", timeout=10)
+    assert bundle.status_code == 200
     families = {"agent-service": "/api/agents", "operator-service": "/api/packages",
                 "booking-service": "/api/bookings"}
     for service, prefix in families.items():

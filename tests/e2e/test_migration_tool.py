@@ -228,7 +228,7 @@ class RehearsalWriter:
         from operator_service.datasource import RDS, SUPABASE, DataSources, Routing, Shadow
         from psycopg_pool import ConnectionPool
 
-        from shared.auth import Identity
+        from travel_platform.auth import Identity
 
         self.pools = [ConnectionPool(env[k], min_size=1, max_size=4, open=True,
                                      kwargs={"row_factory": psycopg.rows.dict_row})

@@ -15,10 +15,10 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from devstack import processes, stack
-from shared import gunicorn_config
-from tests.helpers import api
 from tests.e2e.agents import new_agent, set_status
 from tests.e2e.packages import publish_package
+from tests.helpers import api
+from travel_platform import gunicorn_config
 
 pytestmark = pytest.mark.stack
 
@@ -36,7 +36,7 @@ def scrape(test_layout, part: str) -> dict[tuple, float]:
 def value(samples: dict, name: str, **labels) -> float:
     """Sum of the samples of `name` whose labels include `labels` (0 if none)."""
     wanted = set(labels.items())
-    return sum(v for (n, l), v in samples.items() if n == name and wanted <= l)
+    return sum(v for (n, labelled), v in samples.items() if n == name and wanted <= labelled)
 
 
 def query(test_layout, promql: str) -> list[dict]:
@@ -86,7 +86,8 @@ def test_unknown_ids_share_their_route_templates_series(gateway, agent_token, te
         missing = api(gateway, "GET", f"/api/bookings/{uuid.uuid4()}", agent_token)
         assert missing.status_code == 404
     samples = scrape(test_layout, "booking-service")
-    routes = {dict(l)["route"] for (n, l) in samples if n == "http_requests_total"}
+    routes = {dict(labelled)["route"] for (n, labelled) in samples
+              if n == "http_requests_total"}
     assert "/api/bookings/<uuid:booking_id>" in routes
     assert not [r for r in routes if r.count("-") >= 4], routes   # no raw uuid in a label
 
@@ -201,6 +202,7 @@ def test_an_abandoned_replication_slot_shows_as_inactive_and_retaining_wal(stack
 def test_database_connections_and_size_are_measured_on_both_servers(test_layout):
     for metric in ("pg_settings_max_connections", "pg_stat_activity_count",
                    "pg_database_size_bytes", "pg_locks_count", "pg_longest_transaction_seconds"):
-        servers = wait_for(lambda: {r["metric"]["server"] for r in query(test_layout, metric)}
+        servers = wait_for(lambda metric=metric: {r["metric"]["server"]
+                                                  for r in query(test_layout, metric)}
                            >= {"supabase-db", "rds"})
         assert servers, metric

@@ -8,11 +8,10 @@ import uuid
 import pytest
 import requests
 
-from shared.clock import utc_today
-from tests.helpers import Operator, bearer, logged_request_ids
-from shared.clock import utc_today
-from tests.helpers import api as call
 from tests.e2e.packages import draft_package, publish_package
+from tests.helpers import Operator, bearer, logged_request_ids
+from tests.helpers import api as call
+from travel_platform.clock import utc_today
 
 pytestmark = pytest.mark.stack
 

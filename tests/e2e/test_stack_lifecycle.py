@@ -101,7 +101,7 @@ def test_status_shows_each_parts_health_url_and_log_then_the_settings(test_layou
     assert stack.status(test_layout) == 0
     report = capsys.readouterr().out
     for part in [*stack.PROCESS_ORDER, "supabase-db", "rds"]:
-        line = next(l for l in report.splitlines() if l.startswith(f"{part} "))
+        line = next(row for row in report.splitlines() if row.startswith(f"{part} "))
         assert "healthy" in line and str(test_layout.port(part)) in line, line
         assert str(test_layout.logs / f"{part}.log") in line, line
     assert f"settings: {test_layout.state / 'stack.env'}" in report
@@ -116,5 +116,6 @@ def test_status_reports_a_part_that_answers_but_is_unhealthy(test_layout, capsys
         assert stack.status(test_layout) == 1
     finally:
         os.killpg(pid, signal.SIGCONT)
-    line = next(l for l in capsys.readouterr().out.splitlines() if l.startswith("gateway-auth"))
+    line = next(row for row in capsys.readouterr().out.splitlines()
+                if row.startswith("gateway-auth"))
     assert "UNHEALTHY" in line, line

@@ -9,11 +9,11 @@ import pytest
 import requests
 
 from devstack import processes, stack
-from tests.helpers import api
 from tests.e2e.agents import login, new_agent, set_status
 from tests.e2e.packages import publish_package
 from tests.e2e.test_agent_documents import PDF, uploaded_document
 from tests.e2e.test_bookings import book, booking_body
+from tests.helpers import api
 
 pytestmark = pytest.mark.stack
 
@@ -30,7 +30,8 @@ def test_down_and_up_keeps_every_login_agent_document_and_booking(
     package = publish_package(gateway, operator_token, capacity=50)
     booked = book(gateway, agent["token"], booking_body(package, 2))
     assert booked.status_code == 201, booked.text
-    demo_before = api(gateway, "GET", "/api/agents/me", _demo_login(gateway, stack_env)["access_token"])
+    demo_token = _demo_login(gateway, stack_env)["access_token"]
+    demo_before = api(gateway, "GET", "/api/agents/me", demo_token)
     assert demo_before.status_code == 200
 
     stack.down(test_layout)
@@ -49,7 +50,8 @@ def test_down_and_up_keeps_every_login_agent_document_and_booking(
     assert refreshed.status_code == 200, refreshed.text
     tokens = login(gateway, agent["email"])       # the same Cognito user, the same sub
     assert api(gateway, "GET", "/api/agents/me", tokens["access_token"]).json() == me.json()
-    demo_after = api(gateway, "GET", "/api/agents/me", _demo_login(gateway, stack_env)["access_token"])
+    demo_token = _demo_login(gateway, stack_env)["access_token"]
+    demo_after = api(gateway, "GET", "/api/agents/me", demo_token)
     assert demo_after.json() == demo_before.json()
 
     listed = api(gateway, "GET", "/api/agents/me/documents", tokens["access_token"])

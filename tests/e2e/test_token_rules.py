@@ -11,7 +11,6 @@ import time
 
 import pytest
 
-from tests.helpers import api, forge, jwt_parts
 from tests.e2e.tokens import (
     another_ec_key,
     another_rsa_key,
@@ -19,6 +18,7 @@ from tests.e2e.tokens import (
     supabase_secret_token,
     supabase_token,
 )
+from tests.helpers import api, forge, jwt_parts
 
 pytestmark = pytest.mark.stack
 

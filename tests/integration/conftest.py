@@ -14,8 +14,8 @@ import pytest
 
 from devstack import postgres, secrets
 from devstack.layout import REPO, Layout
-from shared.migrations import apply_migrations
 from tests.conftest import TEST_PORT_OFFSET, TEST_STATE
+from travel_platform.migrations import apply_migrations
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from shared.migrations import MigrationError, apply_migrations
+from travel_platform.migrations import MigrationError, apply_migrations
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ from operator_service.datasource import (
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from shared.auth import Identity
-from shared.errors import ServiceUnavailable
+from travel_platform.auth import Identity
+from travel_platform.errors import ServiceUnavailable
 
 
 def _operator(databases) -> Identity:

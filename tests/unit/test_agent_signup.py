@@ -12,7 +12,7 @@ from agent_service import repository, service
 from agent_service.cognito import UsernameTaken
 from agent_service.schemas import SignUpRequest
 
-from shared.errors import Conflict, ServiceUnavailable, Unprocessable
+from travel_platform.errors import Conflict, ServiceUnavailable, Unprocessable
 
 REQUEST = SignUpRequest(email="new@example.com", password="Sturdy-pass-2024",
                         agency_name="Atlas", country="PT")

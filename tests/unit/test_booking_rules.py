@@ -8,7 +8,7 @@ from booking_service.pricing import quote
 from booking_service.schemas import NewBooking
 from booking_service.service import _check_bookable, fingerprint
 
-from shared.errors import Unprocessable
+from travel_platform.errors import Unprocessable
 
 TODAY = datetime.date(2027, 1, 10)
 

@@ -5,9 +5,9 @@ import pytest
 from flask import Flask
 from pydantic import BaseModel, ConfigDict
 
-from shared.api import body
-from shared.errors import Conflict, NotFound, ServiceUnavailable, register_error_handlers
-from shared.observability import register_request_id
+from travel_platform.api import body
+from travel_platform.errors import Conflict, NotFound, ServiceUnavailable, register_error_handlers
+from travel_platform.observability import register_request_id
 
 
 class Thing(BaseModel):

@@ -2,9 +2,9 @@
 from flask import Blueprint, Flask
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.api import body, query, responds
-from shared.errors import register_error_handlers
-from shared.openapi import build_openapi
+from travel_platform.api import body, query, responds
+from travel_platform.errors import register_error_handlers
+from travel_platform.openapi import build_openapi
 
 
 class NewThing(BaseModel):

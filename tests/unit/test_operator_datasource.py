@@ -21,7 +21,7 @@ from operator_service.datasource import (
     source_of,
 )
 
-from shared.auth import Identity
+from travel_platform.auth import Identity
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "supabase" / "migrations"
 

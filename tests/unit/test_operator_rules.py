@@ -11,8 +11,8 @@ from operator_service import service
 from operator_service.schemas import BatchQuery, CatalogueQuery, PackageCreate, PackageUpdate
 from operator_service.service import inconsistencies, missing_for_publish
 
-from shared.api import parse_model
-from shared.errors import BadRequest
+from travel_platform.api import parse_model
+from travel_platform.errors import BadRequest
 
 TODAY = datetime.date(2027, 3, 1)
 STOP = {"city": "Lisbon", "country": "PT", "nights": 3, "hotel_name": "Tivoli", "star_rating": 5}

@@ -2,7 +2,7 @@
 import pytest
 from agent_service.settings import AgentSettings
 
-from shared.settings import SettingsError, load_settings
+from travel_platform.settings import SettingsError, load_settings
 
 COMPLETE = {"AWS_REGION": "eu-west-1", "AWS_COGNITO_USER_POOL_ID": "eu-west-1_abc",
             "AWS_COGNITO_CLIENT_ID": "one, two", "SUPABASE_URL": "https://proj.supabase.co/",

@@ -1,4 +1,5 @@
-"""shared.auth: Cognito and Supabase token verification against a real local JWKS server."""
+"""travel_platform.auth: Cognito and Supabase token verification against a real local JWKS
+server."""
 from __future__ import annotations
 
 import base64
@@ -17,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
-from shared.auth import (
+from travel_platform.auth import (
     CognitoVerifier,
     Identity,
     JwksCache,
@@ -25,7 +26,7 @@ from shared.auth import (
     TokenVerifier,
     bearer_token,
 )
-from shared.errors import ServiceUnavailable, Unauthorized, status_and_code
+from travel_platform.errors import ServiceUnavailable, Unauthorized, status_and_code
 
 COGNITO_ISS = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc"
 SUPABASE_ISS = "http://127.0.0.1:54321/auth/v1"

@@ -8,7 +8,8 @@ and optionally AUTH_JWT_EXPIRY (seconds, 3600), AUTH_AUTOCONFIRM (true), AUTH_DI
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from flask import Flask
 from psycopg.rows import dict_row

@@ -10,8 +10,9 @@ import re
 import secrets
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import bcrypt
 import jwt
@@ -199,8 +200,8 @@ def _optional(body: dict[str, Any], name: str, kind: type | tuple[type, ...]) ->
 
 def _timestamp(value: datetime | None) -> str:
     # GoTrue's zero time for a NULL it must print; pydantic still parses it as a datetime.
-    value = value or datetime(1, 1, 1, tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    value = value or datetime(1, 1, 1, tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _app_metadata(user: dict[str, Any]) -> dict[str, Any]:
@@ -272,7 +273,7 @@ def _valid_email(email: Any) -> str:
 
 
 def _is_banned(user: dict[str, Any]) -> bool:
-    return user["banned_until"] is not None and user["banned_until"] > datetime.now(timezone.utc)
+    return user["banned_until"] is not None and user["banned_until"] > datetime.now(UTC)
 
 
 def _ban_until(duration: Any) -> datetime | None:
@@ -283,7 +284,7 @@ def _ban_until(duration: Any) -> datetime | None:
         raise ApiError(400, "validation_failed", "invalid format for ban duration")
     seconds = sum(float(n) * _DURATION_UNITS[unit] for n, unit in _DURATION_PART.findall(duration))
     try:
-        return datetime.now(timezone.utc) + timedelta(seconds=seconds)
+        return datetime.now(UTC) + timedelta(seconds=seconds)
     except OverflowError:
         raise ApiError(400, "validation_failed", "invalid format for ban duration") from None
 
@@ -404,7 +405,7 @@ def _refresh_grant(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _rotate(conn: psycopg.Connection, row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    if row["not_after"] is not None and row["not_after"] < datetime.now(timezone.utc):
+    if row["not_after"] is not None and row["not_after"] < datetime.now(UTC):
         raise ApiError(400, "session_expired", "Invalid Refresh Token: Session Expired")
     user = db.find_user_by_id(conn=conn, user_id=row["user_id"])
     if user is None or user["deleted_at"] is not None:
@@ -600,9 +601,9 @@ def admin_update_user(user_id: str) -> Response:
     if body.get("password") is not None:
         changes["encrypted_password"] = _hash_new_password(body["password"])
     if _optional(body, "email_confirm", bool):
-        changes["email_confirmed_at"] = datetime.now(timezone.utc)
+        changes["email_confirmed_at"] = datetime.now(UTC)
     if _optional(body, "phone_confirm", bool):
-        changes["phone_confirmed_at"] = datetime.now(timezone.utc)
+        changes["phone_confirmed_at"] = datetime.now(UTC)
     if body.get("role"):
         changes["role"] = _optional(body, "role", str)
     if body.get("ban_duration"):

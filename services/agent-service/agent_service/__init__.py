@@ -6,9 +6,9 @@ from agent_service.cognito import CognitoAccounts
 from agent_service.routes import register_blueprints
 from agent_service.settings import AgentSettings
 from agent_service.storage import DocumentStore
-from shared.db import create_rds_pool, ping
-from shared.settings import load_settings
-from shared.web import configure_service, register_health
+from travel_platform.db import create_rds_pool, ping
+from travel_platform.settings import load_settings
+from travel_platform.web import configure_service, register_health
 
 SERVICE_NAME = "agent-service"
 

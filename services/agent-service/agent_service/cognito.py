@@ -3,11 +3,12 @@ API errors in one place."""
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.errors import (
+from travel_platform.errors import (
     APIError,
     BadRequest,
     Conflict,

@@ -1,6 +1,6 @@
 """HTTP routes of agent-service: thin, they parse, call the service layer and answer."""
+from collections.abc import Callable
 from functools import wraps
-from typing import Callable
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request, url_for
 
@@ -22,14 +22,14 @@ from agent_service.schemas import (
     Me,
     ProfileUpdate,
     RefreshRequest,
-    SignUpRequest,
     SignUpConfirmed,
+    SignUpRequest,
     SignUpResult,
     Tokens,
 )
-from shared.api import body, created, query, responds
-from shared.auth import bearer_token
-from shared.web import SOURCE_COGNITO, current_identity, require_identity
+from travel_platform.api import body, created, query, responds
+from travel_platform.auth import bearer_token
+from travel_platform.web import SOURCE_COGNITO, current_identity, require_identity
 
 agents = Blueprint("agents", __name__, url_prefix="/api/agents")
 # Not under /api: the gateway never routes it. booking-service calls it directly with its

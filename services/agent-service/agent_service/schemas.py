@@ -19,7 +19,7 @@ from pydantic import (
 )
 
 from agent_service.countries import COUNTRY_CODES
-from shared.api import PageFields, QueryList
+from travel_platform.api import PageFields, QueryList
 
 AGENT_STATUSES = ("pending", "active", "suspended")
 DOCUMENT_KINDS = ("licence", "id", "contract", "other")
@@ -136,7 +136,7 @@ class ProfileUpdate(_Strict):
     country: Country = None  # type: ignore[assignment]
 
     @model_validator(mode="after")
-    def _something_to_change(self) -> "ProfileUpdate":
+    def _something_to_change(self) -> ProfileUpdate:
         if not self.model_fields_set:
             raise ValueError("give at least one of agency_name, phone, country")
         return self

@@ -11,10 +11,10 @@ from agent_service import repository
 from agent_service.cognito import CognitoAccounts, UsernameTaken
 from agent_service.schemas import DocumentUploadRequest, SignUpRequest
 from agent_service.storage import DocumentStore, storage_file_name
-from shared.auth import Identity
-from shared.api import page
-from shared.errors import Conflict, Forbidden, InvalidTransition, NotFound, Unprocessable
-from shared.web import identity_view
+from travel_platform.api import page
+from travel_platform.auth import Identity
+from travel_platform.errors import Conflict, Forbidden, InvalidTransition, NotFound, Unprocessable
+from travel_platform.web import identity_view
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """agent-service settings."""
 from functools import cached_property
 
-from shared.settings import BaseServiceSettings, RdsSettings
+from travel_platform.settings import BaseServiceSettings, RdsSettings
 
 
 class AgentSettings(BaseServiceSettings, RdsSettings):

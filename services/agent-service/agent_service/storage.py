@@ -4,12 +4,12 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.errors import ServiceUnavailable
+from travel_platform.errors import ServiceUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -5,10 +5,10 @@ from booking_service.display_cache import DisplayCache
 from booking_service.routes import register_blueprints
 from booking_service.service import Dependencies
 from booking_service.settings import BookingSettings
-from shared.db import create_rds_pool, ping
-from shared.http import ServiceClient
-from shared.settings import load_settings
-from shared.web import configure_service, register_health
+from travel_platform.db import create_rds_pool, ping
+from travel_platform.http import ServiceClient
+from travel_platform.settings import load_settings
+from travel_platform.web import configure_service, register_health
 
 SERVICE_NAME = "booking-service"
 

@@ -4,12 +4,12 @@ only place that knows the other services' JSON: the pacts in tests/contract pin 
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Iterable
 
-from shared.errors import ServiceUnavailable
-from shared.http import ServiceClient
+from travel_platform.errors import ServiceUnavailable
+from travel_platform.http import ServiceClient
 
 MAX_BATCH = 100
 

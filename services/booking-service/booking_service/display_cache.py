@@ -8,7 +8,7 @@ a caller may see of a package depends on who they are. A request with
 from __future__ import annotations
 
 import threading
-from typing import Hashable, Iterable
+from collections.abc import Hashable, Iterable
 
 from cachetools import TTLCache
 

@@ -123,7 +123,8 @@ def list_bookings(*, conn, owner: Owner, status: str | None, departure_from, dep
              where {clause}
              order by created_at desc, id limit %(limit)s offset %(offset)s""", params).fetchall()
     total = rows[0]["total"] if rows else conn.execute(
-        f"select count(*) as total from bookings.bookings where {clause}", params).fetchone()["total"]
+        f"select count(*) as total from bookings.bookings where {clause}",
+        params).fetchone()["total"]
     for row in rows:
         row.pop("total")
     return rows, total

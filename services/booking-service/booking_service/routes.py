@@ -10,9 +10,9 @@ from booking_service.schemas import (
     BookingSummary,
     NewBooking,
 )
-from shared.api import body, created, query, responds
-from shared.clock import utc_today
-from shared.web import current_identity, require_identity
+from travel_platform.api import body, created, query, responds
+from travel_platform.clock import utc_today
+from travel_platform.web import current_identity, require_identity
 
 blueprint = Blueprint("bookings", __name__, url_prefix="/api/bookings")
 

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, RootModel, field_validator
 
-from shared.api import PageFields
+from travel_platform.api import PageFields
 
 STATUSES = ("pending", "confirmed", "declined", "cancelled")
 BookingStatus = Literal["pending", "confirmed", "declined", "cancelled"]
@@ -55,7 +55,8 @@ class BookingFilter(BaseModel):
     status: Literal["pending", "confirmed", "declined", "cancelled"] | None = None
     departure_from: datetime.date | None = Field(None, description="earliest departure date")
     departure_to: datetime.date | None = Field(None, description="latest departure date")
-    limit: int = Field(20, ge=1, le=MAX_PAGE_SIZE, description=f"page size, at most {MAX_PAGE_SIZE}")
+    limit: int = Field(20, ge=1, le=MAX_PAGE_SIZE,
+                       description=f"page size, at most {MAX_PAGE_SIZE}")
     offset: int = Field(0, ge=0, le=100_000)
 
 

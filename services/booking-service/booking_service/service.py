@@ -1,8 +1,8 @@
 """Rules of booking-service: who may book what, at which price, and how a booking moves."""
 from __future__ import annotations
 
-import datetime
 import contextvars
+import datetime
 import functools
 import hashlib
 import json
@@ -15,9 +15,9 @@ from booking_service import clients, repository
 from booking_service.display_cache import DisplayCache
 from booking_service.pricing import Quote, quote
 from booking_service.schemas import BookingFilter, NewBooking
-from shared.auth import Identity
-from shared.api import page
-from shared.errors import (
+from travel_platform.api import page
+from travel_platform.auth import Identity
+from travel_platform.errors import (
     BadRequest,
     Conflict,
     Forbidden,
@@ -26,8 +26,8 @@ from shared.errors import (
     ServiceUnavailable,
     Unprocessable,
 )
-from shared.http import ServiceClient
-from shared.metrics import count_idempotent_replay
+from travel_platform.http import ServiceClient
+from travel_platform.metrics import count_idempotent_replay
 
 # Which status a booking may move to, from which, and who moves it.
 TRANSITIONS = {
@@ -301,7 +301,8 @@ def summary(*, pool, deps: Dependencies, identity: Identity) -> dict:
     titles, degraded = {}, []
     if per_package:
         try:
-            found = clients.lookup_packages(deps.operators, {str(r["package_id"]) for r in per_package})
+            found = clients.lookup_packages(deps.operators,
+                                            {str(r["package_id"]) for r in per_package})
             titles = {pid: p.title for pid, p in found.items()}
         except ServiceUnavailable:
             degraded.append(deps.operators.name)

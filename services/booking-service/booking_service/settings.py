@@ -1,5 +1,5 @@
 """booking-service settings."""
-from shared.settings import BaseServiceSettings, RdsSettings
+from travel_platform.settings import BaseServiceSettings, RdsSettings
 
 
 class BookingSettings(BaseServiceSettings, RdsSettings):

@@ -5,9 +5,9 @@ from flask import Flask
 from operator_service.datasource import RDS, SUPABASE, DataSources, Routing, Shadow
 from operator_service.routes import register_blueprints
 from operator_service.settings import OperatorSettings
-from shared.db import create_pool, create_rds_pool, with_default_tls
-from shared.settings import load_settings
-from shared.web import configure_service, register_health
+from travel_platform.db import create_pool, create_rds_pool, with_default_tls
+from travel_platform.settings import load_settings
+from travel_platform.web import configure_service, register_health
 
 SERVICE_NAME = "operator-service"
 

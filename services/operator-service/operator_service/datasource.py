@@ -44,9 +44,9 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from shared.auth import Identity
-from shared.db import ping
-from shared.errors import ServiceUnavailable
+from travel_platform.auth import Identity
+from travel_platform.db import ping
+from travel_platform.errors import ServiceUnavailable
 
 SUPABASE = "supabase"
 RDS = "rds"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime
 import json
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
-from typing import Iterable
 
 from psycopg import sql
 from psycopg.types.json import set_json_loads
@@ -210,7 +210,8 @@ def delete_part(*, conn, part: str, package_id, part_id) -> bool:
     """Delete one part of a package and close the gap it leaves; False if there is none."""
     table = sql.Identifier(PART_TABLES[part])
     deleted = conn.execute(
-        sql.SQL("delete from {} where id = %s and package_id = %s returning position").format(table),
+        sql.SQL("delete from {} where id = %s and package_id = %s returning position"
+                ).format(table),
         (part_id, package_id)).fetchone()
     if deleted is None:
         return False

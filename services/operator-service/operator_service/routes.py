@@ -25,8 +25,8 @@ from operator_service.schemas import (
     PageQuery,
     StopAdd,
 )
-from shared.api import body, created, query, responds
-from shared.web import SOURCE_SUPABASE, current_identity, require_identity
+from travel_platform.api import body, created, query, responds
+from travel_platform.web import SOURCE_SUPABASE, current_identity, require_identity
 
 operators = Blueprint("operators", __name__, url_prefix="/api/operators")
 packages = Blueprint("packages", __name__, url_prefix="/api/packages")

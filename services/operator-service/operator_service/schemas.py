@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.api import PageFields, QueryList
+from travel_platform.api import PageFields, QueryList
 
 MAX_STOPS = 30
 MAX_ADDONS = 30

@@ -5,8 +5,8 @@ decide what may be done with them."""
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Iterable, Iterator
 
 from operator_service import repository
 from operator_service.datasource import CHANGES, PACKAGE_TABLES, PACKAGES, USERS, DataSources
@@ -19,11 +19,11 @@ from operator_service.schemas import (
     PackageCreate,
     PackageUpdate,
 )
-from shared.auth import Identity
-from shared.api import page
-from shared.clock import utc_today
-from shared.errors import InvalidTransition, NotFound, Unprocessable
-from shared.web import identity_view
+from travel_platform.api import page
+from travel_platform.auth import Identity
+from travel_platform.clock import utc_today
+from travel_platform.errors import InvalidTransition, NotFound, Unprocessable
+from travel_platform.web import identity_view
 
 PARTS = ("stops", "addons", "exclusions")
 PART_LIMITS = {"stops": MAX_STOPS, "addons": MAX_ADDONS, "exclusions": MAX_EXCLUSIONS}

@@ -1,7 +1,7 @@
 """operator-service settings."""
 from pydantic import SecretStr
 
-from shared.settings import BaseServiceSettings, RdsSettings
+from travel_platform.settings import BaseServiceSettings, RdsSettings
 
 
 class OperatorSettings(BaseServiceSettings, RdsSettings):

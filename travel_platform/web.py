@@ -4,21 +4,28 @@ from __future__ import annotations
 import datetime
 import decimal
 import uuid
+from collections.abc import Callable
 from functools import wraps
-from typing import Any, Callable
+from typing import Any
 
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 
-from shared.api import api_meta
-from shared.auth import CognitoVerifier, Identity, SupabaseVerifier, TokenVerifier, bearer_token
-from shared.auth.tokens import SOURCE_COGNITO, SOURCE_SUPABASE
-from shared.errors import APIError, Forbidden, register_error_handlers
-from shared import call_context
-from shared.metrics import register_metrics
-from shared.observability import configure_logging, register_request_id
-from shared.openapi import register_openapi
-from shared.settings import BaseServiceSettings
+from travel_platform import call_context
+from travel_platform.api import api_meta
+from travel_platform.auth import (
+    CognitoVerifier,
+    Identity,
+    SupabaseVerifier,
+    TokenVerifier,
+    bearer_token,
+)
+from travel_platform.auth.tokens import SOURCE_COGNITO, SOURCE_SUPABASE
+from travel_platform.errors import APIError, Forbidden, register_error_handlers
+from travel_platform.metrics import register_metrics
+from travel_platform.observability import configure_logging, register_request_id
+from travel_platform.openapi import register_openapi
+from travel_platform.settings import BaseServiceSettings
 
 __all__ = ["SOURCE_COGNITO", "SOURCE_SUPABASE", "authenticate", "configure_service",
            "current_identity", "identity_view", "register_health", "require_identity"]
@@ -43,7 +50,8 @@ class ApiJSONProvider(DefaultJSONProvider):
 
 def build_token_verifier(settings: BaseServiceSettings) -> TokenVerifier:
     """The verifier for both issuers, configured from settings."""
-    secret = settings.supabase_jwt_secret.get_secret_value() if settings.supabase_jwt_secret else None
+    secret = (settings.supabase_jwt_secret.get_secret_value()
+              if settings.supabase_jwt_secret else None)
     return TokenVerifier(
         CognitoVerifier(issuer=settings.cognito_issuer, jwks_url=settings.cognito_jwks_url,
                         client_ids=settings.cognito_client_ids),
@@ -70,7 +78,7 @@ def configure_service(app: Flask, *, name: str, settings: BaseServiceSettings) -
 
 def forward_caller_context(app: Flask) -> None:
     """Every call this service makes to another one while serving a request carries the
-    caller's token and the request id (see shared.call_context): set here, once, for
+    caller's token and the request id (see travel_platform.call_context): set here, once, for
     every request, and nowhere else."""
 
     @app.before_request

@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import boto3
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from shared.errors import ServiceUnavailable
-from shared.metrics import track_pool
-from shared.settings import RdsSettings
+from travel_platform.errors import ServiceUnavailable
+from travel_platform.metrics import track_pool
+from travel_platform.settings import RdsSettings
 
 
 def create_pool(*, name: str, conninfo: str, credentials: Callable[[], dict] | None = None,
@@ -53,7 +53,8 @@ class SecretsManagerCredentials:
             try:
                 raw = boto3.client("secretsmanager").get_secret_value(SecretId=self.secret_id)
             except Exception as exc:  # botocore raises many types; all mean "cannot connect now"
-                raise ServiceUnavailable(f"cannot read database credentials: {type(exc).__name__}") from exc
+                raise ServiceUnavailable(
+                    f"cannot read database credentials: {type(exc).__name__}") from exc
             secret = json.loads(raw["SecretString"])
             creds = {"user": secret["username"], "password": secret["password"]}
             self._cached = (time.monotonic(), creds)

@@ -1,5 +1,5 @@
 """The OpenAPI 3 document of a service, generated from its routes and the pydantic models
-that validate them (recorded by `shared.api`), served at GET /openapi.json."""
+that validate them (recorded by `travel_platform.api`), served at GET /openapi.json."""
 from __future__ import annotations
 
 import inspect
@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, Flask, jsonify
 from pydantic import BaseModel
 
-from shared.api import API_ATTR
+from travel_platform.api import API_ATTR
 
 _REF = "#/components/schemas/{model}"
 _CONVERTERS = {"uuid": {"type": "string", "format": "uuid"}, "int": {"type": "integer"},

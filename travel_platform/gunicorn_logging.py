@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from gunicorn.glogging import Logger
 
@@ -18,7 +18,7 @@ class JsonAccessLogger(Logger):
             return
         status = resp.status.split(None, 1)[0] if isinstance(resp.status, str) else resp.status
         entry = {
-            "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "request_id": environ.get("HTTP_X_REQUEST_ID", "-"),
             "method": environ.get("REQUEST_METHOD"),
             "path": environ.get("PATH_INFO"),

@@ -9,7 +9,7 @@ import uuid
 
 from flask import Flask, g, has_request_context, request
 
-from shared import call_context
+from travel_platform import call_context
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # Accept the caller's id only if it looks like one: it ends up in every log line.

@@ -1,5 +1,5 @@
 """HTTP client for calls between services: timeouts, a bounded retry for reads, a circuit
-breaker, and the caller's request id and token on every call (from `shared.call_context`,
+breaker, and the caller's request id and token on every call (from `travel_platform.call_context`,
 so this module has no Flask in it)."""
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import pybreaker
 import requests
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from shared import call_context
-from shared.errors import ServiceUnavailable
-from shared.metrics import BreakerMetrics, observe_downstream
-from shared.observability import REQUEST_ID_HEADER
+from travel_platform import call_context
+from travel_platform.errors import ServiceUnavailable
+from travel_platform.metrics import BreakerMetrics, observe_downstream
+from travel_platform.observability import REQUEST_ID_HEADER
 
 log = logging.getLogger(__name__)
 

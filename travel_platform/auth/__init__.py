@@ -1,6 +1,6 @@
 """Bearer token verification shared by every service and the gateway."""
-from shared.auth.jwks import JwksCache
-from shared.auth.tokens import (
+from travel_platform.auth.jwks import JwksCache
+from travel_platform.auth.tokens import (
                                 CognitoVerifier,
                                 Identity,
                                 SupabaseVerifier,

@@ -4,13 +4,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import jwt
 from jwt import PyJWK, PyJWKClient
 
-from shared.errors import ServiceUnavailable, Unauthorized
-from shared.metrics import count_jwks_fetch
+from travel_platform.errors import ServiceUnavailable, Unauthorized
+from travel_platform.metrics import count_jwks_fetch
 
 log = logging.getLogger(__name__)
 

@@ -1,14 +1,15 @@
 """Verification of Cognito (agent) and Supabase (operator) access tokens into an Identity."""
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Collection, Iterable, Mapping
+from typing import Any
 
 import jwt
 
-from shared.auth.jwks import JwksCache
-from shared.errors import Unauthorized
-from shared.metrics import count_refused_token
+from travel_platform.auth.jwks import JwksCache
+from travel_platform.errors import Unauthorized
+from travel_platform.metrics import count_refused_token
 
 SOURCE_COGNITO = "cognito"
 SOURCE_SUPABASE = "supabase"

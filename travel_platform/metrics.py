@@ -79,7 +79,7 @@ IDEMPOTENT_REPLAYS = Counter("booking_idempotent_replays_total",
                              "request with the same Idempotency-Key.", ["service"])
 
 _service = {"name": "unknown"}
-_pools: "weakref.WeakValueDictionary[str, object]" = weakref.WeakValueDictionary()
+_pools: weakref.WeakValueDictionary[str, object] = weakref.WeakValueDictionary()
 _sampler_lock = threading.Lock()
 _sampler_started = False
 
@@ -209,7 +209,7 @@ def count_idempotent_replay() -> None:
     IDEMPOTENT_REPLAYS.labels(service_name()).inc()
 
 
-# gunicorn hooks (shared/gunicorn_config.py): values of a previous run must not be added to
+# gunicorn hooks (travel_platform/gunicorn_config.py): values of a previous run must not be added to
 # this one's, and a dead worker's live gauges must stop counting.
 def on_starting(server) -> None:
     """Empty the multiprocess folder before the first worker starts."""

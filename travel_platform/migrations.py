@@ -1,6 +1,6 @@
 """Apply the SQL files of a migrations folder once each, in name order, recording them.
 
-    python -m shared.migrations --database-url URL --dir supabase/migrations
+    python -m travel_platform.migrations --database-url URL --dir supabase/migrations
 
 History goes to `supabase_migrations.schema_migrations (version, name, statements)`, the
 table the Supabase CLI keeps, so `supabase db push` and this runner agree on what ran.

@@ -1,7 +1,8 @@
-"""Gunicorn settings shared by every service: `gunicorn -c python:shared.gunicorn_config`."""
+"""Gunicorn settings shared by every service:
+`gunicorn -c python:travel_platform.gunicorn_config`."""
 import os
 
-from shared.metrics import child_exit, on_starting  # noqa: F401  (gunicorn hooks)
+from travel_platform.metrics import child_exit, on_starting  # noqa: F401  (gunicorn hooks)
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -13,8 +14,8 @@ graceful_timeout = 10
 keepalive = 15
 accesslog = os.environ.get("ACCESS_LOG", "-")
 errorlog = "-"
-# One JSON object per line (see shared/gunicorn_logging.py).
-logger_class = "shared.gunicorn_logging.JsonAccessLogger"
+# One JSON object per line (see travel_platform/gunicorn_logging.py).
+logger_class = "travel_platform.gunicorn_logging.JsonAccessLogger"
 # gunicorn's control socket lives at one path per user: with a dozen gunicorns on a machine
 # they would fight over it, and nothing here uses it.
 control_socket_disable = True

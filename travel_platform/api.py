@@ -1,14 +1,15 @@
 """Route decorators that validate input with pydantic models and record them, so the
-OpenAPI document (`shared.openapi`) is generated from the very schemas that validate."""
+OpenAPI document (`travel_platform.openapi`) is generated from the very schemas that validate."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
-from typing import Annotated, Any, Callable, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from flask import Response, jsonify, request
 from pydantic import BaseModel, BeforeValidator, ValidationError
 
-from shared.errors import BadRequest
+from travel_platform.errors import BadRequest
 
 Model = TypeVar("Model", bound=BaseModel)
 API_ATTR = "__api__"

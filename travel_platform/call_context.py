@@ -2,7 +2,7 @@
 verifies it again and applies its own rules to the same caller) and the request id (one id
 across every part's logs).
 
-It is a `contextvars` value, set in one visible place: `shared.web.forward_caller_context`,
+It is a `contextvars` value, set in one visible place: `travel_platform.web.forward_caller_context`,
 registered by `configure_service` for every incoming request. The HTTP client reads it here
 and knows nothing of Flask, so it works the same in a request, in a thread the request
 started (run the work in `contextvars.copy_context()`), in a script or in a test, where

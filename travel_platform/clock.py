@@ -8,7 +8,7 @@ import datetime
 
 def utc_now() -> datetime.datetime:
     """The current instant, timezone-aware, in UTC."""
-    return datetime.datetime.now(datetime.timezone.utc)
+    return datetime.datetime.now(datetime.UTC)
 
 
 def utc_today() -> datetime.date:
