@@ -26,6 +26,9 @@ BACKUP_SCHEMA = "supabase_backup"
 # How long a verification stays good enough to switch on.
 VERIFY_FRESH_SECONDS = 3600
 MOVING = ("copying", "replicating", "reads_switched")
+# operator-service re-reads the routing at most every 0.5 s per worker
+# (operator_service.datasource.ROUTING_MAX_AGE); twice that, and every worker has.
+ROUTING_SETTLE_SECONDS = 1.0
 
 
 @dataclass
@@ -436,14 +439,22 @@ def _require_verified(run: Run, member: Unit, row: dict, step: str) -> None:
                           f"{member.name}` until clean")
 
 
+def _switch_gate(run: Run, unit: Unit, step: str, *,
+                 from_state: str) -> tuple[tuple[Unit, ...], dict[str, dict]]:
+    """What every switch checks first, for each unit of the group: it is in `from_state`,
+    still replicating, and verified clean since it started; (group, state rows)."""
+    _carrier(unit, step)
+    group = switch_group(unit)
+    rows = {m.name: _require_state(run, m, (from_state,), step) for m in group}
+    for member in group:
+        _require_replication(run, member, step)
+        _require_verified(run, member, rows[member.name], step)
+    return group, rows
+
+
 def switch_reads(run: Run, unit: Unit) -> int:
     """Serve published data of the unit's group from RDS."""
-    _carrier(unit, "switch-reads")
-    group = switch_group(unit)
-    rows = {m.name: _require_state(run, m, ("replicating",), "switch-reads") for m in group}
-    for member in group:
-        _require_replication(run, member, "switch-reads")
-        _require_verified(run, member, rows[member.name], "switch-reads")
+    group, rows = _switch_gate(run, unit, "switch-reads", from_state="replicating")
     compared = max(r["shadow_compared"] for r in rows.values())
     mismatched = max(r["shadow_mismatched"] for r in rows.values())
     if compared == 0:
@@ -465,12 +476,7 @@ def switch_reads(run: Run, unit: Unit) -> int:
 
 def switch_writes(run: Run, unit: Unit) -> int:
     """The write cutover: hold writes, let RDS catch up, verify, flip; prints the hold."""
-    _carrier(unit, "switch-writes")
-    group = switch_group(unit)
-    rows = {m.name: _require_state(run, m, ("reads_switched",), "switch-writes") for m in group}
-    for member in group:
-        _require_replication(run, member, "switch-writes")
-        _require_verified(run, member, rows[member.name], "switch-writes")
+    group, _ = _switch_gate(run, unit, "switch-writes", from_state="reads_switched")
     tables = [t for m in group for t in m.tables]
     max_hold = run.settings.migrate_max_hold_seconds
     # Foreign keys to tables whose writes stay on Supabase are dropped on RDS now, while it
@@ -616,16 +622,21 @@ def rollback(run: Run, unit: Unit) -> int:
         replayed = _replay_to_supabase(run, unit, group, tables)
     moving = [m for m in group if states[m.name] != "new"]
     moving_tables = [t for m in moving for t in m.tables]
-    # Supabase takes writes again before the routing says so; the routing of every unit of
-    # the group flips in one transaction (a package write spans all of them).
-    cutover.set_fence(run.supabase, moving_tables, accepting=True,
-                      reason="Supabase holds the table")
+    # The routing of every unit of the group flips in one transaction (a package write
+    # spans all of them); writes stay held.
     with run.rds.transaction():
         cutover.set_fence(run.rds, moving_tables, accepting=False,
                           reason="stale copy after rollback; `start` copies it again")
         for member in moving:
-            run.state.update(member, conn=run.rds, state="rolled_back", shadow=False,
-                             hold_until=None)
+            run.state.update(member, conn=run.rds, state="rolled_back", shadow=False)
+    # Until every worker has re-read the routing, some still read RDS. Nothing may change
+    # meanwhile that RDS would not show: after a replay Supabase's fence stays closed (writes
+    # wait), otherwise the subscription keeps RDS up to date until it is dropped below.
+    time.sleep(ROUTING_SETTLE_SECONDS)
+    cutover.set_fence(run.supabase, moving_tables, accepting=True,
+                      reason="Supabase holds the table")
+    for member in moving:
+        run.state.update(member, hold_until=None)
     for member in moving:
         cutover.remove_capture(run.rds, member)
         replication.drop_subscription(run.rds, run.supabase, member)

@@ -61,6 +61,11 @@ def differing_rows(supabase: Conn, rds: Conn, table: str,
                    pk: list[str], chunks: list[int]) -> list[dict]:
     """The exact keys that differ within `chunks`."""
     ours, theirs = _both(row_hashes, supabase, rds, table, pk, chunks)
+    return _differences(table, ours, theirs)
+
+
+def _differences(table: str, ours: dict[str, int], theirs: dict[str, int]) -> list[dict]:
+    """Each key whose row hash differs between Supabase (`ours`) and RDS, and how."""
     found = []
     for key in sorted(set(ours) | set(theirs)):
         if key not in theirs:
@@ -142,11 +147,5 @@ def compare_changed(supabase: Conn, rds: Conn,
             continue
         pk = primary_key(supabase, table)
         left, right = _both(_hashes_of, supabase, rds, table, pk, keys)
-        for key in sorted(set(left) | set(right)):
-            if key not in right:
-                found.append({"table": table, "key": key, "problem": "missing on rds"})
-            elif key not in left:
-                found.append({"table": table, "key": key, "problem": "only on rds"})
-            elif left[key] != right[key]:
-                found.append({"table": table, "key": key, "problem": "differs"})
+        found.extend(_differences(table, left, right))
     return found

@@ -122,6 +122,7 @@ def test_the_migration_state_decides_where_reads_and_writes_go():
     assert (_roles_set(pools["rds"]), _roles_set(pools["supabase"])) == (1, 2)
     # Tables the migration state does not mention stay where they were.
     assert data.source_of([USERS]) == SUPABASE
+    assert data.reads_apart(PACKAGE_TABLES) and not data.reads_apart([USERS])
 
 
 def test_routing_rows_name_shadowed_and_held_tables():

@@ -144,6 +144,9 @@ class OneConnection:
     def read(self, *, identity, tables, query, own=False):
         return query(self.conn)
 
+    def reads_apart(self, tables):
+        return False
+
 
 def test_a_batch_of_a_hundred_packages_is_read_in_one_query():
     ids = [uuid.uuid4() for _ in range(100)]

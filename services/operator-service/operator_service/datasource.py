@@ -220,6 +220,13 @@ class DataSources:
         table = self._routing.current()
         return source_of(tables, table_sources=table.reads if reads else table.writes)
 
+    def reads_apart(self, tables: Collection[str]) -> bool:
+        """Whether published reads of `tables` come from another database than their writes
+        (a move between its switch-reads and switch-writes): then the reads can lag."""
+        table = self._routing.current()
+        return (source_of(tables, table_sources=table.reads)
+                != source_of(tables, table_sources=table.writes))
+
     @contextmanager
     def transaction(self, *, identity: Identity, tables: Collection[str],
                     write: bool = True) -> Iterator:

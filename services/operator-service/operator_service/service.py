@@ -218,9 +218,7 @@ def get_package(*, data: DataSources, identity: Identity, package_id) -> dict:
     """A package visible to the caller: published, or their own."""
     # Anything else is 404, never 403, so that another operator's draft does not leak.
     # An operator reads where they write, so their own draft is there the moment they made it.
-    found = data.read(identity=identity, tables=PACKAGE_TABLES, own=identity.is_operator,
-                      query=lambda conn: repository.get_packages(conn=conn,
-                                                                 package_ids=[package_id]))
+    found = _published(data, identity, [package_id], own=identity.is_operator)
     if not found:
         raise _no_such_package()
     return found[0]
@@ -229,11 +227,26 @@ def get_package(*, data: DataSources, identity: Identity, package_id) -> dict:
 def packages_by_ids(*, data: DataSources, identity: Identity, package_ids: Iterable) -> dict:
     """The packages among `package_ids` the caller may see, in the order asked, and the rest."""
     wanted = list(dict.fromkeys(package_ids))
-    rows = data.read(identity=identity, tables=PACKAGE_TABLES,
-                     query=lambda conn: repository.get_packages(conn=conn, package_ids=wanted))
-    by_id = {row["id"]: row for row in rows}
+    by_id = {row["id"]: row for row in _published(data, identity, wanted)}
     return {"data": [by_id[i] for i in wanted if i in by_id],
             "missing": [i for i in wanted if i not in by_id]}
+
+
+def _published(data: DataSources, identity: Identity, package_ids: list, *,
+               own: bool = False) -> list[dict]:
+    """The packages among `package_ids` the caller may see. While their tables move, the
+    side that serves reads can lag the side that takes writes by a moment (replication):
+    ids it does not know are asked of the writing side before they are called missing, so
+    a package published a moment ago can be booked at once."""
+    def query(ids: list):
+        return lambda conn: repository.get_packages(conn=conn, package_ids=ids)
+
+    rows = data.read(identity=identity, tables=PACKAGE_TABLES, own=own, query=query(package_ids))
+    missing = [i for i in package_ids if i not in {row["id"] for row in rows}]
+    if missing and not own and data.reads_apart(PACKAGE_TABLES):
+        rows += data.read(identity=identity, tables=PACKAGE_TABLES, own=True,
+                          query=query(missing))
+    return rows
 
 
 # The rules -----------------------------------------------------------------------------------
