@@ -1,12 +1,22 @@
 """Where each part of a local stack listens and keeps its files."""
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
+# Where each distribution's code lives in a checkout (see the pyproject.toml files).
+CODE_FOLDERS = (".", "services/agent-service", "services/operator-service",
+                "services/booking-service", "gateway")
+
+
+def code_path(repo: Path = REPO) -> str:
+    """PYTHONPATH that runs this checkout's code, ahead of whatever checkout the virtualenv's
+    in-place installs point to (a mutation copy or a second worktree shares one venv)."""
+    return os.pathsep.join(str(repo / folder) for folder in CODE_FOLDERS)
 
 # Ports of a stack at offset 0 (`make up`); the test stack adds an offset to each.
 BASE_PORTS = {

@@ -15,7 +15,7 @@ import psycopg
 from psycopg import sql
 
 from devstack import monitoring, postgres, processes, secrets, seed
-from devstack.layout import REPO, Layout
+from devstack.layout import REPO, Layout, code_path
 from devstack.processes import Process
 
 # The Supabase Auth stand-in mints the project's keys; it is not an installed package.
@@ -48,7 +48,7 @@ def _python_env(layout: Layout, *paths: str) -> dict[str, str]:
     # HOME) a `make up` must not restart every part.
     return {"PATH": os.pathsep.join([str(layout.python.parent), *_SYSTEM_PATH]),
             "LANG": "C.UTF-8", "HOME": pwd.getpwuid(os.getuid()).pw_dir,
-            "PYTHONUNBUFFERED": "1", "PYTHONPATH": os.pathsep.join([str(REPO), *paths])}
+            "PYTHONUNBUFFERED": "1", "PYTHONPATH": os.pathsep.join([code_path(), *paths])}
 
 
 def _aws_env(layout: Layout) -> dict[str, str]:

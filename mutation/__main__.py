@@ -7,7 +7,7 @@ run the tests named for it, and report which mutations the tests caught.
 
 A mutation is caught when its tests fail; it survives when they pass: then no test would
 notice that rule breaking. Each run has its own copy and its own stack (ports shifted by
-TEST_PORT_OFFSET, 20000 unless set), so the working tree and other stacks are untouched.
+TEST_PORT_OFFSET, 3000 unless set), so the working tree and other stacks are untouched.
 Exit status 1 if any mutation survived or could not be applied, or the baseline failed."""
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from devstack.layout import code_path
 from mutation.mutations import MUTATIONS, Mutation
 
 REPO = Path(__file__).resolve().parent.parent
@@ -53,8 +54,10 @@ def _apply(copy: Path, mutation: Mutation) -> str | None:
 
 
 def _pytest(copy: Path, tests: list[str], k: str | None) -> tuple[int, str]:
-    env = {**os.environ, "TEST_PORT_OFFSET": os.environ.get("TEST_PORT_OFFSET", "20000"),
-           "TEST_STATE_DIR": str(copy.parent / "state"), "PYTHONDONTWRITEBYTECODE": "1"}
+    # The copy's code, not the checkout the venv's in-place installs point to.
+    env = {**os.environ, "TEST_PORT_OFFSET": os.environ.get("TEST_PORT_OFFSET", "3000"),
+           "TEST_STATE_DIR": str(copy.parent / "state"), "PYTHONDONTWRITEBYTECODE": "1",
+           "PYTHONPATH": code_path(copy)}
     command = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests]
     if k:
         command += ["-k", k]
