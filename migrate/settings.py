@@ -30,4 +30,5 @@ class MigrateSettings(BaseSettings):
     @property
     def publisher_url(self) -> str:
         """Connection string the subscription on RDS uses."""
-        return (self.migrate_publisher_url or self.supabase_db_admin_url).get_secret_value()
+        own = self.migrate_publisher_url.get_secret_value() if self.migrate_publisher_url else ""
+        return own or self.supabase_db_admin_url.get_secret_value()
