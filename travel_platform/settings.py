@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TypeVar
+from ipaddress import ip_address
+from typing import Literal, TypeVar
+from urllib.parse import parse_qs, urlsplit
 
-from pydantic import SecretStr, ValidationError
+from pydantic import SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -33,6 +35,19 @@ class BaseServiceSettings(BaseSettings):
     # Outbound HTTP to other services: seconds.
     http_connect_timeout: float = 1.0
     http_read_timeout: float = 2.0
+
+    # `production` refuses what only a local stack may use (see refuse_dev_defaults).
+    environment: Literal["local", "production"] = "local"
+    # Set only for an AWS emulator (moto); boto3 reads it from the environment too.
+    aws_endpoint_url: str | None = None
+
+    @model_validator(mode="after")
+    def _production_refuses_dev_defaults(self):
+        if self.environment == "production":
+            problems = refuse_dev_defaults(self)
+            if problems:
+                raise ValueError("production refuses local settings: " + "; ".join(problems))
+        return self
 
     @cached_property
     def cognito_issuer(self) -> str:
@@ -79,12 +94,58 @@ class RdsSettings(BaseSettings):
 S = TypeVar("S", bound=BaseSettings)
 
 
+# The example secret of .env.example and devstack's placeholders: never in production.
+_DEV_MARKERS = ("change-me", "changethis", "dev-only", "dev-password")
+
+
+def _local(url: str | None) -> bool:
+    host = urlsplit(url or "").hostname or ""
+    try:
+        return host == "localhost" or ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def refuse_dev_defaults(settings: BaseSettings) -> list[str]:
+    """What in `settings` only a local stack may use, one problem per variable: an AWS
+    emulator, plain HTTP or loopback addresses for token issuers, unverified TLS to a
+    database, and example secrets."""
+    problems = []
+    if getattr(settings, "aws_endpoint_url", None):
+        problems.append("AWS_ENDPOINT_URL is set (an emulator): real AWS needs none")
+    for name in ("supabase_url", "aws_cognito_jwks_url", "supabase_jwks_url"):
+        url = getattr(settings, name, None)
+        if url and (not url.startswith("https://") or _local(url)):
+            problems.append(f"{name.upper()} must be a public https:// address")
+    if getattr(settings, "aws_rds_sslmode", "verify-full") != "verify-full":
+        problems.append("AWS_RDS_SSLMODE must be verify-full")
+    for name in ("supabase_jwt_secret", "supabase_db_url"):
+        secret = getattr(settings, name, None)
+        value = secret.get_secret_value() if secret is not None else ""
+        if any(marker in value for marker in _DEV_MARKERS):
+            problems.append(f"{name.upper()} holds an example value")
+    db_url = getattr(settings, "supabase_db_url", None)
+    if db_url is not None:
+        url = db_url.get_secret_value()
+        modes = parse_qs(urlsplit(url).query).get("sslmode", ["verify-full"])
+        if modes != ["verify-full"] or _local(url):
+            problems.append("SUPABASE_DB_URL must reach the project with sslmode=verify-full")
+    return problems
+
+
 def load_settings(cls: type[S], overrides: dict | None = None) -> S:
     """Build settings from the environment plus overrides, naming every missing variable."""
     try:
         return cls(**{k.lower(): v for k, v in (overrides or {}).items()})
     except ValidationError as exc:
-        problems = ", ".join(
-            f"{'_'.join(str(p) for p in err['loc']).upper()} ({err['msg'].lower()})"
-            for err in exc.errors())
+        problems = ", ".join(_problem(err) for err in exc.errors())
         raise SettingsError(f"{cls.__name__}: bad or missing environment: {problems}") from None
+
+
+def _problem(err) -> str:
+    # A variable's own problem names the variable; a check across several says its own.
+    message = err["msg"].removeprefix("Value error, ")
+    message = message[:1].lower() + message[1:]
+    if not err["loc"]:
+        return message
+    return f"{'_'.join(str(p) for p in err['loc']).upper()} ({message})"

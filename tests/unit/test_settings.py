@@ -32,3 +32,37 @@ def test_jwks_location_can_differ_from_the_issuer():
                                              "AWS_COGNITO_JWKS_URL": "http://127.0.0.1:5050/p/jwks"})
     assert settings.cognito_jwks_url == "http://127.0.0.1:5050/p/jwks"
     assert settings.cognito_issuer.startswith("https://cognito-idp.")
+
+
+LOCAL_STACK = {**COMPLETE, "SUPABASE_URL": "http://127.0.0.1:54321",
+               "AWS_ENDPOINT_URL": "http://127.0.0.1:5050",
+               "AWS_COGNITO_JWKS_URL": "http://127.0.0.1:5050/p/.well-known/jwks.json",
+               "AWS_RDS_SSLMODE": "require",
+               "SUPABASE_JWT_SECRET": "dev-only-jwt-secret-change-me-32-bytes"}
+
+
+def test_a_local_stack_starts_as_it_is_by_default():
+    assert load_settings(AgentSettings, LOCAL_STACK).environment == "local"
+
+
+def test_production_refuses_every_local_setting_by_name():
+    with pytest.raises(SettingsError) as error:
+        load_settings(AgentSettings, {**LOCAL_STACK, "ENVIRONMENT": "production"})
+    message = str(error.value)
+    for name in ("AWS_ENDPOINT_URL", "SUPABASE_URL", "AWS_COGNITO_JWKS_URL", "AWS_RDS_SSLMODE",
+                 "SUPABASE_JWT_SECRET"):
+        assert name in message, name
+
+
+def test_production_refuses_an_operator_database_without_verified_tls():
+    from operator_service.settings import OperatorSettings
+
+    url = "postgresql://operator_service:s3cret@db.proj.supabase.co/postgres?sslmode=require"
+    with pytest.raises(SettingsError, match="SUPABASE_DB_URL must reach the project"):
+        load_settings(OperatorSettings, {**COMPLETE, "ENVIRONMENT": "production",
+                                         "SUPABASE_DB_URL": url})
+
+
+def test_production_takes_real_endpoints():
+    settings = load_settings(AgentSettings, {**COMPLETE, "ENVIRONMENT": "production"})
+    assert settings.environment == "production"
