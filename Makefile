@@ -38,9 +38,11 @@ unit: venv
 test: venv system-deps lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-## Lint (ruff: pycodestyle, pyflakes, import order, bugbear, pyupgrade; settings in pyproject.toml).
+## Lint and types (ruff: pycodestyle, pyflakes, import order, bugbear, pyupgrade; mypy;
+## settings in pyproject.toml).
 lint: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 ## Mutation check (not part of `make test`): break each security and money rule in a
 ## scratch copy, run the tests named for it, report caught/survived. MUTATIONS="a b" for some.

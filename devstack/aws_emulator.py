@@ -144,7 +144,8 @@ class JournallingApp:
             environ.pop("HTTP_TRANSFER_ENCODING", None)
             environ["CONTENT_LENGTH"] = str(len(body))
             environ["wsgi.input"] = io.BytesIO(body)
-            entry = {"seed": int.from_bytes(os.urandom(8), "big"), "time": int(time.time()),
+            entry: dict[str, Any] = {"seed": int.from_bytes(os.urandom(8), "big"),
+                                     "time": int(time.time()),
                      "environ": {k: v for k, v in environ.items()
                                  if k in _REQUEST_KEYS or k.startswith("HTTP_")},
                      "body": base64.b64encode(body).decode("ascii")}

@@ -74,8 +74,10 @@ def _start_time(pid: int) -> str | None:
 
 def _alive(pid: int, started: str | None = None) -> bool:
     fields = _stat(pid)
+    if not fields:
+        return False
     # A zombie is dead for our purpose; a different start time is a reused pid.
-    return bool(fields) and fields[0] != "Z" and (started is None or fields[19] == started)
+    return fields[0] != "Z" and (started is None or fields[19] == started)
 
 
 def group_members(pgid: int) -> list[int]:
@@ -128,7 +130,7 @@ def ensure(layout: Layout, proc: Process, *, timeout: float = 60.0) -> str:
     log = layout.logs / f"{proc.name}.log"
     note = "started"
     if running_pid(layout, proc.name) is not None:
-        if record["spec"] == proc.spec_hash():
+        if record is not None and record["spec"] == proc.spec_hash():
             return "running"
         stop(layout, proc.name)
         note = "restarted (its code, configuration or dependencies changed)"

@@ -99,8 +99,8 @@ MUTATIONS: tuple[Mutation, ...] = (
              (f"{GATEWAY}::test_a_verdict_is_not_cached_past_the_tokens_expiry",)),
     Mutation("signature-unchecked", "a token signed by anyone is accepted",
              AUTH,
-             'options = {"require": REQUIRED_CLAIMS, "verify_aud": audience is not None}',
-             'options = {"require": REQUIRED_CLAIMS, "verify_aud": audience is not None,\n'
+             'options: Options = {"require": REQUIRED_CLAIMS, "verify_aud": audience is not None}',
+             'options: Options = {"require": REQUIRED_CLAIMS, "verify_aud": audience is not None,\n'
              '               "verify_signature": False}',
              # Only tests that call the services straight: no gateway in front to hide it.
              ("tests/e2e/test_services_direct.py", TOKENS),

@@ -6,6 +6,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import boto3
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -26,7 +27,7 @@ def create_pool(*, name: str, conninfo: str, credentials: Callable[[], dict] | N
     pool = ConnectionPool(conninfo, kwargs=kwargs, name=name, min_size=1, max_size=max_size,
                           timeout=5.0, open=False, reconnect_timeout=30.0)
     pool.open(wait=False)
-    track_pool(pool, database=database or conninfo_to_dict(conninfo).get("dbname", name))
+    track_pool(pool, database=database or str(conninfo_to_dict(conninfo).get("dbname", name)))
     return pool
 
 
@@ -63,7 +64,7 @@ class SecretsManagerCredentials:
 
 def create_rds_pool(settings: RdsSettings, *, name: str) -> ConnectionPool:
     """Pool on RDS `travel_agent_db` with the service's own credentials."""
-    params = {"host": settings.aws_rds_host, "port": settings.aws_rds_port,
+    params: dict[str, Any] = {"host": settings.aws_rds_host, "port": settings.aws_rds_port,
               "dbname": settings.aws_rds_database, "sslmode": settings.aws_rds_sslmode}
     if settings.aws_rds_sslrootcert:
         params["sslrootcert"] = settings.aws_rds_sslrootcert

@@ -18,6 +18,7 @@ import time
 import weakref
 from pathlib import Path
 
+import pybreaker
 from flask import Blueprint, Flask, Response, g, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -29,6 +30,7 @@ from prometheus_client import (
     multiprocess,
 )
 from prometheus_client import REGISTRY as PROCESS_REGISTRY
+from psycopg_pool import ConnectionPool
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # Requests are mostly milliseconds; the top buckets show a stuck database or dependency.
@@ -79,7 +81,8 @@ IDEMPOTENT_REPLAYS = Counter("booking_idempotent_replays_total",
                              "request with the same Idempotency-Key.", ["service"])
 
 _service = {"name": "unknown"}
-_pools: weakref.WeakValueDictionary[str, object] = weakref.WeakValueDictionary()
+_pools: weakref.WeakValueDictionary[str, ConnectionPool] = weakref.WeakValueDictionary()
+_errors_seen: dict[str, int] = {}   # per database: pool errors already counted
 _sampler_lock = threading.Lock()
 _sampler_started = False
 
@@ -126,7 +129,7 @@ def register_metrics(app: Flask, *, name: str) -> None:
         return response
 
 
-def track_pool(pool, *, database: str) -> None:
+def track_pool(pool: ConnectionPool, *, database: str) -> None:
     """Publish a psycopg_pool's statistics (size, in use, waiting, timeouts) as `database`."""
     global _sampler_started
     _pools[database] = pool
@@ -149,10 +152,10 @@ def sample_pools() -> None:
         DB_POOL_MAX.labels(*labels).set(stats.get("pool_max", pool.max_size))
         DB_POOL_WAITING.labels(*labels).set(stats.get("requests_waiting", 0))
         errors = stats.get("requests_errors", 0)     # cumulative in this process
-        seen = getattr(pool, "_metrics_errors_seen", 0)
+        seen = _errors_seen.get(database, 0)
         if errors > seen:
             DB_POOL_TIMEOUTS.labels(*labels).inc(errors - seen)
-            pool._metrics_errors_seen = errors
+            _errors_seen[database] = errors
 
 
 def _sample_pools_forever() -> None:
@@ -164,7 +167,7 @@ def _sample_pools_forever() -> None:
             pass
 
 
-class BreakerMetrics:
+class BreakerMetrics(pybreaker.CircuitBreakerListener):
     """pybreaker listener: the breaker's state as a gauge, and a count of openings."""
 
     _VALUES = {"closed": 0.0, "half-open": 0.5, "open": 1.0}

@@ -50,7 +50,7 @@ class _Document:
 def _path_and_parameters(rule) -> tuple[str, list[dict]]:
     params = []
     for converter, args, name in re.findall(r"<(?:(\w+)(?:\(([^)]*)\))?:)?(\w+)>", rule.rule):
-        schema = _CONVERTERS.get(converter or "default", {"type": "string"})
+        schema: dict[str, Any] = _CONVERTERS.get(converter or "default", {"type": "string"})
         if converter == "any":  # <any(a, b):name> takes one of the listed words
             schema = {"type": "string", "enum": [a.strip() for a in args.split(",")]}
         params.append({"name": name, "in": "path", "required": True, "schema": schema})
@@ -108,7 +108,7 @@ def build_openapi(app: Flask, *, title: str, version: str, description: str = ""
             continue
         path, path_params = _path_and_parameters(rule)
         view = app.view_functions[rule.endpoint]
-        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             paths.setdefault(path, {})[method.lower()] = _operation(
                 doc, rule.endpoint, view, path_params)
     return {"openapi": "3.1.0",

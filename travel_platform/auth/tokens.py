@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
+from jwt.types import Options
 
 from travel_platform.auth.jwks import JwksCache
 from travel_platform.errors import Unauthorized
@@ -69,7 +70,7 @@ def _unverified_header(token: str) -> dict[str, Any]:
 def _decode(token: str, key: Any, algorithm: str, *, issuer: str, audience: str | None,
             leeway: float) -> dict[str, Any]:
     # The one algorithm passed here comes from our key or config, never from the token.
-    options = {"require": REQUIRED_CLAIMS, "verify_aud": audience is not None}
+    options: Options = {"require": REQUIRED_CLAIMS, "verify_aud": audience is not None}
     try:
         return jwt.decode(token, key, algorithms=[algorithm], issuer=issuer, audience=audience,
                           leeway=leeway, options=options)

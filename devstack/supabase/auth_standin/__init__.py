@@ -12,10 +12,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
-from psycopg.rows import dict_row
+from psycopg import Connection
+from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from . import routes
+from .db import DictPool, _one
 from .settings import ConfigError, Settings, load_settings
 
 __all__ = ["ConfigError", "Settings", "create_app"]
@@ -37,8 +39,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
-def _open_pool(db_url: str) -> ConnectionPool:
-    pool = ConnectionPool(db_url, min_size=1, max_size=POOL_SIZE, open=False,
+def _open_pool(db_url: str) -> DictPool:
+    pool: DictPool = ConnectionPool(db_url, min_size=1, max_size=POOL_SIZE, open=False,
+                                    connection_class=Connection[DictRow],
                           kwargs={"row_factory": dict_row}, name="auth_standin",
                           check=ConnectionPool.check_connection)
     # Fail at start-up, not on the first sign-in, when the database is unreachable or bare.
@@ -50,7 +53,8 @@ def _open_pool(db_url: str) -> ConnectionPool:
                           f"within {DB_CONNECT_TIMEOUT:g}s") from None
     with pool.connection() as conn:
         missing = [name for name in AUTH_TABLES
-                   if conn.execute("select to_regclass(%s) as t", (name,)).fetchone()["t"] is None]
+                   if _one(conn.execute("select to_regclass(%s) as t", (name,)).fetchone())["t"]
+                   is None]
     if missing:
         pool.close()
         raise ConfigError(f"auth stand-in: {', '.join(missing)} missing in AUTH_DB_URL's "

@@ -18,7 +18,6 @@ import bcrypt
 import jwt
 import psycopg
 from flask import Blueprint, Response, current_app, jsonify, request
-from psycopg_pool import ConnectionPool
 from werkzeug.exceptions import HTTPException
 
 from . import db, keys
@@ -69,7 +68,7 @@ def _settings() -> Settings:
     return current_app.extensions["auth_standin"]["settings"]
 
 
-def _pool() -> ConnectionPool:
+def _pool() -> db.DictPool:
     return current_app.extensions["auth_standin"]["pool"]
 
 
@@ -82,6 +81,7 @@ def _wants_2024_errors() -> bool:
 
 def _error_response(error: ApiError) -> Response:
     # Clients that send the version header get {code, message}; older ones the legacy shape.
+    body: dict[str, Any]
     if _wants_2024_errors():
         body = {"code": error.code, "message": error.message}
     else:
@@ -102,8 +102,9 @@ def _http_error(error: HTTPException) -> Response:
     code = {404: "not_found", 405: "method_not_allowed"}.get(
         status, error.name.lower().replace(" ", "_"))
     response = _error_response(ApiError(status, code, error.name))
-    if status == 405 and getattr(error, "valid_methods", None):
-        response.headers["Allow"] = ", ".join(error.valid_methods)
+    valid_methods = getattr(error, "valid_methods", None)
+    if status == 405 and valid_methods:
+        response.headers["Allow"] = ", ".join(valid_methods)
     return response
 
 
@@ -310,7 +311,7 @@ def _new_refresh_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-def _start_session(conn: psycopg.Connection, user_id: uuid.UUID) -> dict[str, Any]:
+def _start_session(conn: db.Conn, user_id: uuid.UUID) -> dict[str, Any]:
     """Sign a user in: new session and refresh token; returns the Session JSON."""
     user = db.record_sign_in(conn=conn, user_id=user_id)
     session = db.create_session(conn=conn, user_id=user_id)
@@ -366,9 +367,10 @@ def _password_grant(body: dict[str, Any]) -> dict[str, Any]:
     with _pool().connection() as conn:
         user = db.find_user_by_email(conn=conn, email=email)
     # The bcrypt check runs outside any transaction: it is slow and needs no connection.
-    usable = user is not None and user["deleted_at"] is None and user["encrypted_password"]
-    matches = _password_matches(password, user["encrypted_password"] if usable else _DUMMY_HASH)
-    if not (usable and matches):
+    stored = user["encrypted_password"] if user and user["deleted_at"] is None else None
+    usable = bool(stored)
+    matches = _password_matches(password, stored if stored else _DUMMY_HASH)
+    if not (usable and matches) or user is None:
         raise ApiError(400, "invalid_credentials", INVALID_LOGIN)
     # Unlike GoTrue, ban and confirmation are told only to someone who knows the password.
     if _is_banned(user):
@@ -404,7 +406,7 @@ def _refresh_grant(body: dict[str, Any]) -> dict[str, Any]:
                          signed_in_at=row["session_created_at"], refresh_token=new_token)
 
 
-def _rotate(conn: psycopg.Connection, row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def _rotate(conn: db.Conn, row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     if row["not_after"] is not None and row["not_after"] < datetime.now(UTC):
         raise ApiError(400, "session_expired", "Invalid Refresh Token: Session Expired")
     user = db.find_user_by_id(conn=conn, user_id=row["user_id"])
@@ -452,7 +454,7 @@ def signup() -> Response:
 
 # Signed-in user ---------------------------------------------------------------------------
 
-def _authenticated(conn: psycopg.Connection) -> tuple[dict[str, Any], dict[str, Any]]:
+def _authenticated(conn: db.Conn) -> tuple[dict[str, Any], dict[str, Any]]:
     """(user, session) of the request's access token, still live in the database."""
     settings = _settings()
     try:
@@ -620,6 +622,8 @@ def admin_update_user(user_id: str) -> Response:
                     changes[column] = _merge_metadata(user[column], update)
             if changes:
                 user = db.update_user(conn=conn, user_id=uid, changes=changes)
+                if user is None:   # deleted meanwhile
+                    raise ApiError(404, "user_not_found", "User not found")
     except psycopg.errors.UniqueViolation as error:
         raise _unique_violation(error) from None
     return jsonify(user_json(user))

@@ -49,17 +49,23 @@ def load_settings(config: Mapping[str, Any] | None = None) -> Settings:
     if missing:
         raise ConfigError(f"auth stand-in: missing setting(s) {', '.join(missing)}; "
                           "set them in the environment")
-    url, secret = get("SUPABASE_URL"), get("SUPABASE_JWT_SECRET")
+    def need(name: str) -> str:
+        value = get(name)
+        if value is None:   # checked above; says so to the type checker too
+            raise ConfigError(f"auth stand-in: missing setting {name}")
+        return value
+
+    url, secret = need("SUPABASE_URL"), need("SUPABASE_JWT_SECRET")
     if not url.startswith(("http://", "https://")):
         raise ConfigError("auth stand-in: SUPABASE_URL must be an http(s) URL")
     if len(secret) < MIN_SECRET_LENGTH:
         raise ConfigError(f"auth stand-in: SUPABASE_JWT_SECRET must be at least "
                           f"{MIN_SECRET_LENGTH} characters")
     try:
-        signing_key = load_signing_key(get("AUTH_SIGNING_KEY_FILE"))
+        signing_key = load_signing_key(need("AUTH_SIGNING_KEY_FILE"))
     except ValueError as error:
         raise ConfigError(f"auth stand-in: AUTH_SIGNING_KEY_FILE: {error}") from None
-    return Settings(supabase_url=url, jwt_secret=secret, db_url=get("AUTH_DB_URL"),
+    return Settings(supabase_url=url, jwt_secret=secret, db_url=need("AUTH_DB_URL"),
                     signing_key=signing_key,
                     jwt_expiry=_int(get("AUTH_JWT_EXPIRY"), "AUTH_JWT_EXPIRY", default=3600,
                                     low=1, high=MAX_JWT_EXPIRY),

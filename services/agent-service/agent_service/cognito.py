@@ -3,7 +3,7 @@ API errors in one place."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -111,7 +111,7 @@ class CognitoAccounts:
         self._pool_id = user_pool_id
         self._client_id = client_id
 
-    def _call(self, operation: str, errors: dict[str, Callable[[str], Exception]],
+    def _call(self, operation: str, errors: Mapping[str, Callable[[str], Exception]],
               **params: Any) -> dict:
         try:
             return getattr(self._client, operation)(**params)

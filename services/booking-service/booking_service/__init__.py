@@ -30,11 +30,10 @@ def create_app(config: dict | None = None) -> Flask:
 
 def open_dependencies(settings: BookingSettings) -> Dependencies:
     """HTTP clients of the two services a booking is composed from."""
-    timeouts = {"connect_timeout": settings.http_connect_timeout,
-                "read_timeout": settings.http_read_timeout}
+    connect, read = settings.http_connect_timeout, settings.http_read_timeout
     return Dependencies(
         agents=ServiceClient(name="agent-service", base_url=settings.agent_service_url,
-                             **timeouts),
+                             connect_timeout=connect, read_timeout=read),
         operators=ServiceClient(name="operator-service", base_url=settings.operator_service_url,
-                                **timeouts),
+                                connect_timeout=connect, read_timeout=read),
         display=DisplayCache(ttl=settings.display_cache_seconds))

@@ -100,7 +100,7 @@ def lookup_packages(client: ServiceClient, ids: Iterable[str]) -> dict[str, Pack
                 capacity_per_departure=row["capacity_per_departure"],
                 first_departure_date=_date(row["first_departure_date"]),
                 last_departure_date=_date(row["last_departure_date"]),
-                addons=tuple(Addon(id=a["id"], name=a["name"], price=_decimal(a["price"]),
+                addons=tuple(Addon(id=a["id"], name=a["name"], price=Decimal(str(a["price"])),
                                    per_traveller=a["pricing"] == "per_traveller")
                              for a in row.get("addons", [])),
                 stops=tuple(row.get("stops", [])))

@@ -28,6 +28,8 @@ def quote(*, package: PackageInfo, travellers: int, addons: list[Addon],
           commission_rate: Decimal) -> Quote:
     """Per-traveller price x travellers, plus each add-on (per traveller or per booking);
     commission is the agent's rate of the total, rounded half-up to the cent."""
+    if package.price_per_traveller is None:   # the booking rules refuse such a package first
+        raise ValueError("a package without a price cannot be quoted")
     base = _money(package.price_per_traveller * travellers)
     lines = [{"item": "package", "unit_price": str(package.price_per_traveller),
               "quantity": travellers, "amount": str(base)}]

@@ -8,6 +8,7 @@ import hashlib
 import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from psycopg import errors as pg_errors
 
@@ -71,8 +72,8 @@ def _check_bookable(package: clients.PackageInfo, body: NewBooking, today: datet
     problems = []
     if package.status != "published":
         problems.append("the package is not published")
-    window = (package.first_departure_date, package.last_departure_date)
-    if None in window or not window[0] <= body.departure_date <= window[1]:
+    first, last = package.first_departure_date, package.last_departure_date
+    if first is None or last is None or not first <= body.departure_date <= last:
         problems.append("the departure date is outside the package's bookable window")
     if body.departure_date <= today:
         problems.append("the departure date must be in the future")
@@ -116,7 +117,9 @@ def create_booking(*, pool, deps: Dependencies, identity: Identity, body: NewBoo
         "commission_rate": price.commission_rate, "commission_amount": price.commission,
         "currency": price.currency, "idempotency_key": idempotency_key,
         "request_fingerprint": body_fingerprint}
-    return _store(pool=pool, row=row, capacity=package.capacity_per_departure)
+    capacity = package.capacity_per_departure
+    assert capacity, "_check_bookable refuses a package without capacity"
+    return _store(pool=pool, row=row, capacity=capacity)
 
 
 def _earlier_booking(*, pool, agent_sub: str, key: str, body_fingerprint: str) -> dict | None:
@@ -139,7 +142,8 @@ def _quote(*, deps: Dependencies, identity: Identity, body: NewBooking,
     if agent.commission_rate is None:
         raise ServiceUnavailable("agent-service did not give the agent's commission rate",
                                  code="dependency_error")
-    package = clients.lookup_packages(deps.operators, [body.package_id]).get(str(body.package_id))
+    package_id = str(body.package_id)
+    package = clients.lookup_packages(deps.operators, [package_id]).get(package_id)
     if package is None:
         raise NotFound("no such package", code="package_not_found")
     _check_bookable(package, body, today)
@@ -170,6 +174,7 @@ def _store(*, pool, row: dict, capacity: int) -> tuple[dict, bool]:
         except _LostRace:
             existing = repository.find_by_idempotency_key(conn=conn, agent_sub=row["agent_sub"],
                                                           key=row["idempotency_key"])
+            assert existing is not None, "the retry that won the race has committed its booking"
             return _replay(existing, row["request_fingerprint"]), False
         except pg_errors.CheckViolation as exc:
             if exc.diag.constraint_name != "departures_within_capacity":
@@ -308,7 +313,7 @@ def summary(*, pool, deps: Dependencies, identity: Identity) -> dict:
             degraded.append(deps.operators.name)
     for row in per_package:
         row["title"] = titles.get(str(row["package_id"]))
-    result = {"packages": per_package}
+    result: dict[str, Any] = {"packages": per_package}
     if degraded:
         result["degraded"] = degraded
     return result

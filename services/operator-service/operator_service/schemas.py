@@ -42,7 +42,7 @@ class OperatorUpdate(_Input):
     """Fields of the operator's own profile to change."""
 
     # Typed without None but defaulting to it: omitted leaves the value, null is refused.
-    company_name: str = Field(None, min_length=1, max_length=200)
+    company_name: str = Field(None, min_length=1, max_length=200)  # type: ignore[assignment]
     contact_email: str | None = Field(None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
     contact_phone: str | None = Field(None, pattern=r"^\+?[0-9][0-9 ()./-]{3,30}$")
 
@@ -103,12 +103,12 @@ class PackageUpdate(_Input):
     """Fields to change; a list given (stops, addons, exclusions) replaces the whole list."""
 
     # Typed without None but defaulting to it: omitted leaves the value, null is refused.
-    title: str = Field(None, min_length=1, max_length=200)
-    description: str = Field(None, max_length=5000)
-    currency: Currency = None
-    stops: list[StopIn] = Field(None, max_length=MAX_STOPS)
-    addons: list[AddonIn] = Field(None, max_length=MAX_ADDONS)
-    exclusions: list[ExclusionIn] = Field(None, max_length=MAX_EXCLUSIONS)
+    title: str = Field(None, min_length=1, max_length=200)  # type: ignore[assignment]
+    description: str = Field(None, max_length=5000)  # type: ignore[assignment]
+    currency: Currency = None  # type: ignore[assignment]
+    stops: list[StopIn] = Field(None, max_length=MAX_STOPS)  # type: ignore[arg-type]
+    addons: list[AddonIn] = Field(None, max_length=MAX_ADDONS)  # type: ignore[arg-type]
+    exclusions: list[ExclusionIn] = Field(None, max_length=MAX_EXCLUSIONS)  # type: ignore[arg-type]
     price_per_traveller: Money | None = None
     min_travellers: Travellers | None = None
     max_travellers: Travellers | None = None
