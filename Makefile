@@ -9,7 +9,7 @@ STATE  ?= .dev
 venv: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt pyproject.toml \
-		services/*/pyproject.toml gateway/pyproject.toml
+		services/*/pyproject.toml gateway/pyproject.toml aws/lambdas/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	touch $@

@@ -82,7 +82,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation("admin-download-open", "any agent can download any agent's document",
              "services/agent-service/agent_service/routes.py",
              '@admin_only\ndef agent_document_download',
-             '@require_identity(SOURCE_COGNITO)\ndef agent_document_download',
+             '@require_identity(AGENT)\ndef agent_document_download',
              ("tests/e2e/test_agent_documents.py::"
               "test_only_admins_download_an_agents_document_by_the_admin_route",)),
     Mutation("admins-check-open", "any agent passes the administrators' check",
