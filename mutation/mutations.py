@@ -131,7 +131,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation("supabase-after-finalize", "after finalize an old Supabase token still works",
              "travel_platform/auth/operator_logins.py",
              '"finalized": frozenset({SOURCE_COGNITO_OPERATORS}),', '"finalized": BOTH,',
-             ("tests/unit/test_operator_logins.py",), k="phase or moved"),
+             ("tests/unit/test_operator_admission.py",), k="phase or moved"),
     Mutation("migration-without-password", "a first sign-in moves an operator whatever the "
              "password", "aws/lambdas/user_migration.py",
              "user = supabase.check_password(email=email, password=password)",
@@ -142,5 +142,5 @@ MUTATIONS: tuple[Mutation, ...] = (
              "as the operator it is linked to", "travel_platform/auth/operator_logins.py",
              "return dataclasses.replace(identity, subject=operator_id, email=email,",
              "return dataclasses.replace(identity, email=email,",
-             ("tests/unit/test_operator_logins.py",), k="stands_for"),
+             ("tests/unit/test_operator_admission.py",), k="stands_for"),
 )
