@@ -10,6 +10,7 @@ import psycopg
 from agent_service import repository
 from agent_service.schemas import DocumentUploadRequest, SignUpRequest
 from agent_service.storage import DocumentStore, storage_file_name
+from travel_platform.accounts import TRANSITIONS
 from travel_platform.api import page
 from travel_platform.auth import Identity
 from travel_platform.cognito import CognitoAccounts, UsernameTaken
@@ -18,10 +19,6 @@ from travel_platform.web import identity_view
 
 log = logging.getLogger(__name__)
 
-ADMIN_GROUP = "admins"
-# action -> (status it needs, status it leads to)
-TRANSITIONS = {"approve": ("pending", "active"), "suspend": ("active", "suspended"),
-               "reactivate": ("suspended", "active")}
 MAX_DOCUMENTS_PER_AGENT = 20
 UPLOAD_FORM_SECONDS = 300
 DOWNLOAD_LINK_SECONDS = 120
@@ -155,12 +152,6 @@ def update_profile(*, pool, identity: Identity, changes: dict) -> dict:
 
 
 # --- administration ---------------------------------------------------------------------
-
-def ensure_admin(identity: Identity) -> None:
-    """403 unless the caller is in the Cognito group of administrators."""
-    if ADMIN_GROUP not in identity.groups:
-        raise Forbidden("only administrators may do this", code="admin_required")
-
 
 def _agent(*, conn, agent_id) -> dict:
     agent = repository.get_agent(conn=conn, agent_id=agent_id)
