@@ -15,12 +15,14 @@ supervised processes (`PROCESSES`, in start order) and the two PostgreSQL server
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
-from devstack import databases, postgres, processes, secrets, stack
+from devstack import databases, postgres, processes, python_parts, secrets, stack
 from devstack.layout import Layout, StackError
 
-__all__ = ["DATABASES", "PARTS", "PROCESSES", "Layout", "StackError", "down", "main_pid",
-           "process_group", "running_parts", "start_database", "status", "stop_part", "up"]
+__all__ = ["DATABASES", "PARTS", "PROCESSES", "Layout", "StackError", "auth_signing_key_file",
+           "down", "main_pid", "process_group", "running_parts", "start_database", "status",
+           "stop_part", "up"]
 
 # Supervised processes, in the order `up` starts them (`down` stops them in reverse).
 PROCESSES: tuple[str, ...] = tuple(stack.PROCESS_ORDER)
@@ -88,6 +90,12 @@ def start_database(layout: Layout, part: str = "rds") -> Callable[[str], str]:
     secrets.ensure_tls(layout)
     databases.start(layout, part, keys)
     return lambda dbname: databases.admin_url(layout, part, keys, dbname)
+
+
+def auth_signing_key_file(layout: Layout) -> Path:
+    """The private key the stack's Supabase Auth stand-in signs user tokens with (for
+    tests that forge tokens exactly as it issues them)."""
+    return python_parts.signing_key_file(layout)
 
 
 def _process(part: str) -> str:

@@ -68,7 +68,7 @@ def test_down_and_up_keeps_every_login_agent_document_and_booking(
 def test_up_does_not_undo_what_users_did_to_the_demo_data(
         gateway, stack_env, test_layout, admin, operator_token):
     pending = api(gateway, "GET", "/api/agents?status=pending&limit=100", admin.token)
-    seeded = next(a for a in pending.json()["data"] if a.email == "pending2@demo.travel")
+    seeded = next(a for a in pending.json()["data"] if a["email"] == "pending2@demo.travel")
     approved = api(gateway, "POST", f"/api/agents/{seeded['id']}/approve", admin.token)
     assert approved.status_code == 200, approved.text
     renamed = api(gateway, "PATCH", "/api/operators/me", operator_token,
