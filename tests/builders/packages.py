@@ -27,8 +27,9 @@ class Package:
         return [addon["id"] for addon in self.answer["addons"]]
 
 
-def package_fields(*, capacity: int = 10, price: str = "1000.00") -> dict:
-    """A complete package: two stops, two add-ons, a window from next week."""
+def package_fields(*, capacity: int = 10, price: str = "1000.00", **overrides) -> dict:
+    """A complete package: two stops, two add-ons, a window from next week; `overrides`
+    replace whole fields."""
     return {
         "title": f"Test tour {uuid.uuid4().hex[:6]}", "description": "for tests",
         "price_per_traveller": price, "currency": "EUR", "min_travellers": 1,
@@ -41,7 +42,7 @@ def package_fields(*, capacity: int = 10, price: str = "1000.00") -> dict:
                    "star_rating": 4}],
         "addons": [{"name": "Insurance", "price": "45.00", "pricing": "per_traveller"},
                    {"name": "Airport transfer", "price": "100.00", "pricing": "per_booking"}],
-        "exclusions": [{"text": "Flights"}]}
+        "exclusions": [{"text": "Flights"}], **overrides}
 
 
 def _package(answer: dict[str, Any]) -> Package:

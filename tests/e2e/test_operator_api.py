@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from tests.builders.operators import Operator
-from tests.builders.packages import Package, draft_package, publish_package
+from tests.builders.packages import Package, draft_package, package_fields, publish_package
 from tests.helpers import api as call
 from tests.helpers import bearer, logged_request_ids
 from travel_platform.clock import utc_today
@@ -39,16 +39,16 @@ def stop(city: str, country: str = "PT", nights: int = 2, stars: int = 4) -> dic
 
 
 def package_body(**overrides) -> dict:
-    """A complete, publishable package with a unique title."""
-    body = {"title": f"Iberia {uuid.uuid4().hex[:8]}", "description": "Three cities by train",
-            "price_per_traveller": "1290.50", "currency": "EUR", "min_travellers": 1,
-            "max_travellers": 6, "capacity_per_departure": 20,
-            "first_departure_date": days(10), "last_departure_date": days(120),
-            "stops": [stop("Lisbon", nights=3, stars=5), stop("Porto"), stop("Seville", "ES", 4)],
-            "addons": [{"name": "Airport transfer", "price": "35.10", "pricing": "per_booking"},
-                       {"name": "Fado evening", "price": 49, "pricing": "per_traveller"}],
-            "exclusions": [{"text": "International flights"}, {"text": "City taxes"}]}
-    return {**body, **overrides}
+    """A complete, publishable package with a unique title: three cities by train."""
+    return package_fields(**{
+        "price": "1290.50", "capacity": 20,
+        "title": f"Iberia {uuid.uuid4().hex[:8]}", "description": "Three cities by train",
+        "first_departure_date": days(10), "last_departure_date": days(120),
+        "stops": [stop("Lisbon", nights=3, stars=5), stop("Porto"), stop("Seville", "ES", 4)],
+        "addons": [{"name": "Airport transfer", "price": "35.10", "pricing": "per_booking"},
+                   {"name": "Fado evening", "price": 49, "pricing": "per_traveller"}],
+        "exclusions": [{"text": "International flights"}, {"text": "City taxes"}],
+        **overrides})
 
 
 def create(gateway: str, operator: Operator, **overrides) -> Package:
