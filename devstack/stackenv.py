@@ -15,6 +15,7 @@ def stack_env(layout: Layout, keys: dict[str, str], aws: dict[str, str],
               admins: dict[str, str]) -> dict[str, str]:
     """Everything a client of the stack, or a service, is configured with."""
     pool_id = aws["AWS_COGNITO_USER_POOL_ID"]
+    operator_pool_id = aws["AWS_COGNITO_OPERATOR_POOL_ID"]
     return {
         "GATEWAY_URL": layout.url("gateway"),
         "SUPABASE_URL": layout.url("supabase-auth"),
@@ -27,6 +28,10 @@ def stack_env(layout: Layout, keys: dict[str, str], aws: dict[str, str],
         "AWS_COGNITO_USER_POOL_ID": pool_id,
         "AWS_COGNITO_CLIENT_ID": aws["AWS_COGNITO_CLIENT_ID"],
         "AWS_COGNITO_JWKS_URL": f"{layout.url('moto')}/{pool_id}/.well-known/jwks.json",
+        "AWS_COGNITO_OPERATOR_POOL_ID": operator_pool_id,
+        "AWS_COGNITO_OPERATOR_CLIENT_ID": aws["AWS_COGNITO_OPERATOR_CLIENT_ID"],
+        "AWS_COGNITO_OPERATOR_JWKS_URL":
+            f"{layout.url('moto')}/{operator_pool_id}/.well-known/jwks.json",
         "AWS_S3_BUCKET": aws["AWS_S3_BUCKET"],
         "AWS_RDS_HOST": layout.host,
         "AWS_RDS_PORT": str(layout.port("rds")),

@@ -2,6 +2,7 @@
 supabase client, as a frontend does."""
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass
 
@@ -10,11 +11,13 @@ import requests
 
 @dataclass(frozen=True)
 class Operator:
-    """A signed-in tour operator (no profile row until their first write)."""
+    """A tour operator's Supabase Auth user (no profile row until their first write); `token`
+    is their access token once signed in."""
 
     id: str
     email: str
-    token: str
+    password: str
+    token: str | None = None
 
 
 def _admin_headers(stack_env) -> dict[str, str]:
@@ -22,19 +25,24 @@ def _admin_headers(stack_env) -> dict[str, str]:
     return {"apikey": key, "Authorization": f"Bearer {key}"}
 
 
-def new_operator(stack_env, *, prefix: str = "op") -> Operator:
-    """A new confirmed Supabase user, signed in."""
+def new_operator(stack_env, *, prefix: str = "op", sign_in: bool = True, **extra) -> Operator:
+    """A new confirmed Supabase user (`extra`: more fields of the admin API, such as
+    `ban_duration`), signed in unless `sign_in` is false."""
     from supabase import create_client
 
     email, password = f"{prefix}-{uuid.uuid4().hex[:12]}@example.com", f"Pw-{uuid.uuid4().hex}"
     created = requests.post(f"{stack_env['SUPABASE_URL']}/auth/v1/admin/users",
                             headers=_admin_headers(stack_env), timeout=10,
-                            json={"email": email, "password": password, "email_confirm": True})
+                            json={"email": email, "password": password, "email_confirm": True,
+                                  **extra})
     assert created.status_code == 200, created.text
+    operator = Operator(id=created.json()["id"], email=email, password=password)
+    if not sign_in:
+        return operator
     client = create_client(stack_env["SUPABASE_URL"], stack_env["SUPABASE_ANON_KEY"])
     session = client.auth.sign_in_with_password({"email": email, "password": password}).session
-    assert session is not None and session.user.id == created.json()["id"]
-    return Operator(id=session.user.id, email=email, token=session.access_token)
+    assert session is not None and session.user.id == operator.id
+    return dataclasses.replace(operator, token=session.access_token)
 
 
 def delete_operator(stack_env, operator: Operator) -> None:
