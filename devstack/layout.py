@@ -18,6 +18,10 @@ def code_path(repo: Path = REPO) -> str:
     in-place installs point to (a mutation copy or a second worktree shares one venv)."""
     return os.pathsep.join(str(repo / folder) for folder in CODE_FOLDERS)
 
+class StackError(RuntimeError):
+    """A part of the stack could not be brought up (the message says what to do)."""
+
+
 # Ports of a stack at offset 0 (`make up`); the test stack adds an offset to each.
 BASE_PORTS = {
     "gateway": 8080, "gateway-auth": 8090, "agent-service": 8101, "operator-service": 8102,
@@ -32,6 +36,9 @@ BASE_PORTS.update({"gateway-status": 8081, "nginx-exporter": 9113,
                    "prometheus": 9095})
 
 
+_WRAP = 64_000
+
+
 @dataclass(frozen=True)
 class Layout:
     """Paths and ports of one stack, derived from its state folder and port offset."""
@@ -42,8 +49,11 @@ class Layout:
     host: str = "127.0.0.1"
 
     def port(self, part: str) -> int:
-        """The TCP port a part listens on."""
-        return BASE_PORTS[part] + self.port_offset
+        """The TCP port a part listens on. Past the top of the port range it wraps around
+        by 64,000 (a multiple of 1000, so stacks at offsets of 1000 still never share a
+        port), which keeps large offsets (+20000: the Supabase ports) usable."""
+        port = BASE_PORTS[part] + self.port_offset
+        return port - _WRAP if port > 65535 else port
 
     def url(self, part: str) -> str:
         """http://host:port of a part."""

@@ -12,6 +12,8 @@ from psycopg import sql
 
 from devstack.layout import PG_BIN, Layout
 
+# The stack's two servers: the Supabase project's database and RDS, started in this order.
+SERVERS = ("supabase-db", "rds")
 # PostgreSQL refuses to run as root: as root, run its programs as the `postgres` user.
 _AS_POSTGRES = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
 _HBA = """# Written by devstack: TLS and a password for TCP, like RDS and Supabase.
@@ -62,6 +64,11 @@ def is_running(layout: Layout, part: str) -> bool:
         # A postmaster killed (-9) and not yet reaped still "exists" for pg_ctl.
         return False
     return _pg("pg_ctl", "status", "-D", str(data)).returncode == 0
+
+
+def postmaster_pid(layout: Layout, part: str) -> int | None:
+    """The pid in the server's postmaster.pid (the server may have died since)."""
+    return _postmaster_pid(layout.pgdata(part))
 
 
 def started_at(layout: Layout, part: str) -> str:

@@ -8,7 +8,22 @@ threads all live in the group of the process we started. When that main process 
 (`kill -9` of nginx's master, say) its children may live on, holding the part's port; the
 group outlives them all, so stopping or restarting a part signals the whole group and
 waits until no member is left. Linux does not hand out a pid that is still some group's
-id, so a group id in a record can only ever name that part's processes."""
+id, so a group id in a record can only ever name that part's processes.
+
+Why not supervisord or honcho (issue 7 asked; decided on a trial, supervisor 4.3.0):
+- honcho (like foreman) runs in the foreground and stops every process when one exits;
+  `make up` must return once all is healthy and leave a crashed part to be reported and
+  restarted alone, with the others untouched.
+- supervisord with `autorestart=false, stopasgroup, killasgroup` reports a `kill -9`ed
+  main process as EXITED but leaves its process group alone: a fake nginx whose worker
+  held the port stayed up, and `supervisorctl start` then failed with EADDRINUSE. The
+  group cleanup below would still be needed, and so would this module's records, for
+  the case supervisord itself is killed (its children are orphaned, and a new supervisord
+  starts duplicates beside them). Its restart on a changed program section would need our
+  fingerprints written into its config, and the readiness checks stay ours. So it would
+  add a daemon and a rendered config and remove little: record, spawn and stop are about
+  60 of these lines. With it `autorestart=true` would also change what a user sees
+  (`make status` would no longer show a crash as CRASHED until `make up`)."""
 from __future__ import annotations
 
 import hashlib

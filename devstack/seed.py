@@ -4,10 +4,14 @@ would undo what users did: re-activate a suspended agent, rename an operator bac
 Safe to run again."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import boto3
 import psycopg
 import requests
 
+# Written once the demo data exists; its absence is what makes `up` seed.
+SEEDED_MARKER = "demo-data-seeded"
 DEMO_AGENT_EMAIL = "agent@demo.travel"
 DEMO_ADMIN_EMAIL = "admin@demo.travel"
 DEMO_OPERATOR_EMAIL = "operator@demo.travel"
@@ -184,6 +188,19 @@ def seed_demo_data(env: dict[str, str], keys: dict[str, str]) -> None:
     """Create the demo accounts and rows."""
     seed_agents(env, keys)
     seed_operators(env, keys)
+
+
+def seed_once(state: Path, env: dict[str, str], keys: dict[str, str]) -> bool:
+    """Seed unless this state folder's data was seeded before; True if it seeded now.
+
+    Once, with the data: a later `up` must not undo what a user did since (an agent
+    suspended, an operator renamed). Deleting the state folder starts afresh."""
+    marker = state / SEEDED_MARKER
+    if marker.exists():
+        return False
+    seed_demo_data(env, keys)
+    marker.write_text("The demo data was created; `make up` will not seed again.\n")
+    return True
 
 
 def demo_credentials(keys: dict[str, str]) -> dict[str, str]:

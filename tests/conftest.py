@@ -8,17 +8,17 @@ import os
 import shutil
 import subprocess
 import tempfile
-import uuid
 from pathlib import Path
 
 import boto3
 import pytest
-import requests
 
-from devstack import postgres, processes, stack
-from devstack.layout import REPO, Layout
-from tests.e2e.agents import PASSWORD, login, new_email
-from tests.helpers import Operator
+from devstack import api as devstack
+from devstack.api import Layout
+from tests.builders import operators
+from tests.builders.admins import Admin, new_admin
+from tests.builders.operators import Operator
+from tests.helpers import REPO
 
 
 def _test_state() -> Path:
@@ -45,15 +45,13 @@ def test_layout() -> Layout:
 @pytest.fixture(scope="session")
 def stack_env(test_layout: Layout):
     """Start a fresh stack for this session; yield its settings; always stop it."""
-    stack.down(test_layout)
+    devstack.down(test_layout)
     shutil.rmtree(test_layout.state, ignore_errors=True)
     try:
-        yield stack.up(test_layout)
+        yield devstack.up(test_layout)
     finally:
-        stack.down(test_layout)
-        # A record is removed only once no process of the part's group is left.
-        left = [n for n in stack.PROCESS_ORDER if processes.read_record(test_layout, n)]
-        left += [p for p in ("supabase-db", "rds") if postgres.is_running(test_layout, p)]
+        devstack.down(test_layout)
+        left = devstack.running_parts(test_layout)
         assert not left, f"`down` left these running: {left}"
 
 
@@ -106,39 +104,21 @@ def operator_token(operator_session) -> str:
 
 
 @pytest.fixture(scope="module")
-def admin(stack_env, cognito, gateway) -> dict:
+def admin(stack_env, cognito, gateway) -> Admin:
     """A member of the Cognito group `admins`, made with the admin APIs (no agent row)."""
-    pool_id, email = stack_env["AWS_COGNITO_USER_POOL_ID"], new_email("admin")
-    cognito.admin_create_user(UserPoolId=pool_id, Username=email, MessageAction="SUPPRESS",
-                              UserAttributes=[{"Name": "email", "Value": email},
-                                              {"Name": "email_verified", "Value": "true"}])
-    cognito.admin_set_user_password(UserPoolId=pool_id, Username=email, Password=PASSWORD,
-                                    Permanent=True)
-    cognito.admin_add_user_to_group(UserPoolId=pool_id, Username=email, GroupName="admins")
-    return {"email": email, "token": login(gateway, email)["access_token"]}
+    return new_admin(gateway, stack_env, cognito)
 
 
 @pytest.fixture(scope="module")
 def new_operator(stack_env):
-    """Make tour operators: Supabase users via the admin API, signed in with the real
-    supabase client. They are deleted (and their rows with them) after the module."""
-    from supabase import create_client
-
-    admin = {"apikey": stack_env["SUPABASE_SERVICE_ROLE_KEY"],
-             "Authorization": f"Bearer {stack_env['SUPABASE_SERVICE_ROLE_KEY']}"}
-    users_url = f"{stack_env['SUPABASE_URL']}/auth/v1/admin/users"
-    made: list[str] = []
+    """Make tour operators (`new_operator()`); they are deleted, and their rows with them,
+    after the module."""
+    made: list[Operator] = []
 
     def make() -> Operator:
-        email, password = f"op-{uuid.uuid4().hex[:12]}@example.com", f"Pw-{uuid.uuid4().hex}"
-        created = requests.post(users_url, headers=admin, timeout=10,
-                                json={"email": email, "password": password, "email_confirm": True})
-        assert created.status_code == 200, created.text
-        made.append(created.json()["id"])
-        client = create_client(stack_env["SUPABASE_URL"], stack_env["SUPABASE_ANON_KEY"])
-        session = client.auth.sign_in_with_password({"email": email, "password": password}).session
-        return Operator(id=session.user.id, email=email, token=session.access_token)
+        made.append(operators.new_operator(stack_env))
+        return made[-1]
 
     yield make
-    for user_id in made:
-        requests.delete(f"{users_url}/{user_id}", headers=admin, timeout=10)
+    for operator in made:
+        operators.delete_operator(stack_env, operator)

@@ -4,19 +4,12 @@ from __future__ import annotations
 import base64
 import json
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 
-
-@dataclass(frozen=True)
-class Operator:
-    """A signed-in tour operator."""
-
-    id: str
-    email: str
-    token: str
+# The checkout the tests run from.
+REPO = Path(__file__).resolve().parent.parent
 
 
 def bearer(token: str) -> dict[str, str]:

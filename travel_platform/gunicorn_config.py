@@ -1,18 +1,38 @@
 """Gunicorn settings shared by every service:
-`gunicorn -c python:travel_platform.gunicorn_config`."""
-import os
+`gunicorn -c python:travel_platform.gunicorn_config`.
+
+What varies by deployment comes from the environment through `GunicornSettings`
+(pydantic-settings, like each service's own settings), so a bad value fails at start-up
+naming its variable."""
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from travel_platform.metrics import child_exit, on_starting  # noqa: F401  (gunicorn hooks)
+from travel_platform.settings import load_settings
 
-bind = os.environ.get("BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-# Threads let a worker keep serving while another request waits on a database or service.
+
+class GunicornSettings(BaseSettings):
+    """Where a service listens, how many workers and threads serve it, where its access
+    log goes ("-": standard output)."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    bind: str = "127.0.0.1:8000"
+    web_concurrency: int = 2
+    # Threads let a worker keep serving while another request waits on a database or service.
+    web_threads: int = 4
+    access_log: str = "-"
+
+
+settings = load_settings(GunicornSettings)
+
+bind = settings.bind
+workers = settings.web_concurrency
 worker_class = "gthread"
-threads = int(os.environ.get("WEB_THREADS", "4"))
+threads = settings.web_threads
 timeout = 30
 graceful_timeout = 10
 keepalive = 15
-accesslog = os.environ.get("ACCESS_LOG", "-")
+accesslog = settings.access_log
 errorlog = "-"
 # One JSON object per line (see travel_platform/gunicorn_logging.py).
 logger_class = "travel_platform.gunicorn_logging.JsonAccessLogger"

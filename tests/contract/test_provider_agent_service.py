@@ -5,8 +5,8 @@ import uuid
 
 import pytest
 
+from tests.builders.agents import active_agent
 from tests.contract.state_server import verify_provider
-from tests.e2e.agents import agent_row, new_agent, set_status
 
 pytestmark = pytest.mark.stack
 
@@ -16,10 +16,8 @@ PACT = "tests/contract/pacts/booking-service-agent-service.json"
 def test_agent_service_honours_booking_services_pact(gateway, stack_env, test_layout,
                                                      operator_token):
     def active_agent_calling() -> dict:
-        agent = new_agent(gateway)
-        set_status(stack_env, agent["profile"]["id"], "active")
-        return {"sub": agent_row(stack_env, agent["email"])["cognito_sub"],
-                "token": agent["token"]}
+        agent = active_agent(gateway, stack_env)
+        return {"sub": agent.sub, "token": agent.token}
 
     def not_an_agent() -> dict:
         return {"sub": str(uuid.uuid4()), "token": operator_token}

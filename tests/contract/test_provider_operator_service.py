@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.builders.packages import draft_package, publish_package
 from tests.contract.state_server import verify_provider
-from tests.e2e.packages import draft_package, publish_package
 
 pytestmark = pytest.mark.stack
 
@@ -14,10 +14,10 @@ PACT = "tests/contract/pacts/booking-service-operator-service.json"
 def test_operator_service_honours_booking_services_pact(gateway, test_layout, agent_token,
                                                         operator_token, new_operator):
     def published_package() -> dict:
-        return {"id": publish_package(gateway, operator_token)["id"], "token": agent_token}
+        return {"id": publish_package(gateway, operator_token).id, "token": agent_token}
 
     def draft_of_another_operator() -> dict:
-        return {"id": draft_package(gateway, new_operator().token)["id"], "token": operator_token}
+        return {"id": draft_package(gateway, new_operator().token).id, "token": operator_token}
 
     verify_provider("operator-service", url=test_layout.url("operator-service"), pact=PACT,
                     setups={"a published package with add-ons": published_package,

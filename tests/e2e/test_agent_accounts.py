@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.agents import (
+from tests.builders.agents import (
     PASSWORD,
     agent_row,
-    api,
     cognito_user,
     login,
     new_agent,
@@ -15,6 +14,7 @@ from tests.e2e.agents import (
     rds,
     sign_up,
 )
+from tests.helpers import api
 
 pytestmark = pytest.mark.stack
 
@@ -85,7 +85,7 @@ def test_wrong_password_and_unknown_user_get_the_same_answer(gateway):
     agent = new_agent(gateway)
     answers = [api(gateway, "POST", "/api/agents/login", json={"email": email,
                                                               "password": "Wrong-pass-123"})
-               for email in (agent["email"], new_email("nobody"))]
+               for email in (agent.email, new_email("nobody"))]
     assert [a.status_code for a in answers] == [401, 401]
     bodies = [{k: v for k, v in a.json()["error"].items() if k != "request_id"} for a in answers]
     assert bodies[0] == bodies[1]
@@ -153,15 +153,15 @@ def test_an_orphaned_unconfirmed_cognito_user_makes_way_for_a_new_sign_up(
 
 def test_a_confirmed_cognito_user_without_a_row_is_not_replaced(gateway, stack_env, cognito,
                                                                 admin):
-    response = sign_up(gateway, admin["email"])
+    response = sign_up(gateway, admin.email)
     assert response.status_code == 409
-    assert cognito_user(cognito, stack_env, admin["email"])["UserStatus"] == "CONFIRMED"
-    assert agent_row(stack_env, admin["email"]) is None
+    assert cognito_user(cognito, stack_env, admin.email)["UserStatus"] == "CONFIRMED"
+    assert agent_row(stack_env, admin.email) is None
 
 
 def test_a_token_without_an_agent_profile_gets_404(gateway, admin):
     for method, kwargs in (("GET", {}), ("PATCH", {"json": {"country": "PT"}})):
-        response = api(gateway, method, "/api/agents/me", admin["token"], **kwargs)
+        response = api(gateway, method, "/api/agents/me", admin.token, **kwargs)
         assert response.status_code == 404, response.text
         assert response.json()["error"]["code"] == "agent_profile_not_found"
 
@@ -210,7 +210,7 @@ def test_sign_up_lists_every_bad_field(gateway):
 ])
 def test_profile_update_refuses_bad_fields(gateway, payload, field):
     agent = new_agent(gateway)
-    assert _fields(api(gateway, "PATCH", "/api/agents/me", agent["token"], json=payload)) == {field}
+    assert _fields(api(gateway, "PATCH", "/api/agents/me", agent.token, json=payload)) == {field}
 
 
 def test_bodies_must_be_json_objects(gateway):

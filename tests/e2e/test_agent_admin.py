@@ -8,7 +8,7 @@ import jwt
 import pytest
 import requests
 
-from tests.e2e.agents import new_agent, set_status
+from tests.builders.agents import new_agent, set_status
 from tests.helpers import api, bearer, logged_request_ids
 
 pytestmark = pytest.mark.stack
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.stack
 
 def test_approve_suspend_reactivate_with_illegal_steps_refused(gateway, admin):
     agent = new_agent(gateway)
-    path, token = f"/api/agents/{agent['profile']['id']}", admin["token"]
+    path, token = f"/api/agents/{agent.id}", admin.token
 
     def step(action: str, expected: int, current: str | None = None):
         response = api(gateway, "POST", f"{path}/{action}", token)
@@ -31,7 +31,7 @@ def test_approve_suspend_reactivate_with_illegal_steps_refused(gateway, admin):
     step("reactivate", 409, "pending")
     approved = step("approve", 200)
     assert approved["status"] == "active"
-    assert approved["status_changed_by"] == _sub(admin["token"])
+    assert approved["status_changed_by"] == _sub(admin.token)
     assert approved["status_changed_at"]
     step("approve", 409, "active")
     step("reactivate", 409, "active")
@@ -39,7 +39,7 @@ def test_approve_suspend_reactivate_with_illegal_steps_refused(gateway, admin):
     step("suspend", 409, "suspended")
     step("approve", 409, "suspended")
     assert step("reactivate", 200)["status"] == "active"
-    me = api(gateway, "GET", "/api/agents/me", agent["token"]).json()["profile"]
+    me = api(gateway, "GET", "/api/agents/me", agent.token).json()["profile"]
     assert me["status"] == "active" and "status_changed_by" not in me
 
 
@@ -51,32 +51,32 @@ def _sub(token: str) -> str:
                                           ("1", "1.0000")])
 def test_commission_rate_is_exact(gateway, admin, rate, stored):
     agent = new_agent(gateway)
-    response = api(gateway, "PUT", f"/api/agents/{agent['profile']['id']}/commission-rate",
-                   admin["token"], json={"commission_rate": rate})
+    response = api(gateway, "PUT", f"/api/agents/{agent.id}/commission-rate",
+                   admin.token, json={"commission_rate": rate})
     assert response.status_code == 200, response.text
     assert response.json()["commission_rate"] == stored
-    assert api(gateway, "GET", "/api/agents/me", agent["token"]).json()["profile"][
+    assert api(gateway, "GET", "/api/agents/me", agent.token).json()["profile"][
         "commission_rate"] == stored
 
 
 @pytest.mark.parametrize("rate", ["1.0001", -0.1, "0.12345", "NaN", "abc", None, True])
 def test_commission_rate_outside_0_to_1_or_inexact_is_400(gateway, admin, rate):
     agent = new_agent(gateway)
-    response = api(gateway, "PUT", f"/api/agents/{agent['profile']['id']}/commission-rate",
-                   admin["token"], json={"commission_rate": rate})
+    response = api(gateway, "PUT", f"/api/agents/{agent.id}/commission-rate",
+                   admin.token, json={"commission_rate": rate})
     assert response.status_code == 400, response.text
     assert [d["field"] for d in response.json()["error"]["details"]] == ["commission_rate"]
 
 
 def test_list_by_status_is_paginated_with_a_hard_maximum(gateway, admin, stack_env):
     fresh = [new_agent(gateway) for _ in range(3)]
-    set_status(stack_env, fresh[2]["profile"]["id"], "suspended")
-    ids = {a["profile"]["id"] for a in fresh}
+    set_status(stack_env, fresh[2].id, "suspended")
+    ids = {a.id for a in fresh}
 
     def all_pages(status: str) -> list[dict]:
         rows, offset, totals = [], 0, set()
         while offset is not None:
-            page = api(gateway, "GET", "/api/agents", admin["token"],
+            page = api(gateway, "GET", "/api/agents", admin.token,
                        params={"status": status, "limit": 2, "offset": offset})
             assert page.status_code == 200, page.text
             assert len(page.json()["data"]) <= 2
@@ -89,24 +89,24 @@ def test_list_by_status_is_paginated_with_a_hard_maximum(gateway, admin, stack_e
 
     pending = all_pages("pending")
     assert {r["status"] for r in pending} == {"pending"}
-    assert {fresh[0]["profile"]["id"], fresh[1]["profile"]["id"]} <= {r["id"] for r in pending}
+    assert {fresh[0].id, fresh[1].id} <= {r["id"] for r in pending}
     suspended_ids = {r["id"] for r in all_pages("suspended")}
-    assert suspended_ids & ids == {fresh[2]["profile"]["id"]}
-    unfiltered = api(gateway, "GET", "/api/agents", admin["token"], params={"limit": 100})
+    assert suspended_ids & ids == {fresh[2].id}
+    unfiltered = api(gateway, "GET", "/api/agents", admin.token, params={"limit": 100})
     assert unfiltered.status_code == 200 and len(unfiltered.json()["data"]) >= 3
 
     for params, field in (({"limit": 101}, "limit"), ({"limit": 0}, "limit"),
                           ({"status": "deleted"}, "status"), ({"offset": -1}, "offset"),
                           ({"sort": "email"}, "sort")):
-        refused = api(gateway, "GET", "/api/agents", admin["token"], params=params)
+        refused = api(gateway, "GET", "/api/agents", admin.token, params=params)
         assert refused.status_code == 400, (params, refused.text)
         assert [d["field"] for d in refused.json()["error"]["details"]] == [field]
 
 
 def test_admins_see_one_agent_and_unknown_agents_are_404(gateway, admin):
     agent = new_agent(gateway)
-    shown = api(gateway, "GET", f"/api/agents/{agent['profile']['id']}", admin["token"])
-    assert shown.status_code == 200 and shown.json()["email"] == agent["email"]
+    shown = api(gateway, "GET", f"/api/agents/{agent.id}", admin.token)
+    assert shown.status_code == 200 and shown.json()["email"] == agent.email
     nobody = uuid.uuid4()
     for method, path, kwargs in (("GET", f"/api/agents/{nobody}", {}),
                                  ("POST", f"/api/agents/{nobody}/approve", {}),
@@ -115,7 +115,7 @@ def test_admins_see_one_agent_and_unknown_agents_are_404(gateway, admin):
                                  ("PUT", f"/api/agents/{nobody}/commission-rate",
                                   {"json": {"commission_rate": "0.2"}}),
                                  ("GET", f"/api/agents/{nobody}/documents", {})):
-        response = api(gateway, method, path, admin["token"], **kwargs)
+        response = api(gateway, method, path, admin.token, **kwargs)
         assert response.status_code == 404, (path, response.text)
         assert response.json()["error"]["code"] == "agent_not_found"
 
@@ -131,18 +131,18 @@ def _admin_calls(agent_id: str):
 
 def test_agents_who_are_not_admins_get_403_on_every_admin_route(gateway, stack_env):
     caller, target = new_agent(gateway), new_agent(gateway)
-    set_status(stack_env, caller["profile"]["id"], "active")
-    for method, path, kwargs in _admin_calls(target["profile"]["id"]):
-        response = api(gateway, method, path, caller["token"], **kwargs)
+    set_status(stack_env, caller.id, "active")
+    for method, path, kwargs in _admin_calls(target.id):
+        response = api(gateway, method, path, caller.token, **kwargs)
         assert response.status_code == 403, (path, response.text)
         assert response.json()["error"]["code"] == "admin_required"
-    assert api(gateway, "GET", f"/api/agents/{target['profile']['id']}",
-               caller["token"]).status_code == 403
+    assert api(gateway, "GET", f"/api/agents/{target.id}",
+               caller.token).status_code == 403
 
 
 def test_operator_tokens_are_stopped_at_the_gateway(gateway, test_layout, operator_token):
     agent = new_agent(gateway)
-    for method, path, kwargs in [*_admin_calls(agent["profile"]["id"]),
+    for method, path, kwargs in [*_admin_calls(agent.id),
                                  ("GET", "/api/agents/me/documents", {}),
                                  ("POST", "/api/agents/logout", {})]:
         response = api(gateway, method, path, operator_token, **kwargs)
@@ -164,11 +164,11 @@ def _lookup(test_layout, token: str | None, subs: list[str], *, comma: bool = Fa
 def test_lookup_gives_status_to_everyone_and_commission_only_to_the_agent(
         gateway, test_layout, operator_token, admin):
     first, second = new_agent(gateway), new_agent(gateway)
-    subs = [first["profile"]["cognito_sub"], second["profile"]["cognito_sub"]]
-    api(gateway, "POST", f"/api/agents/{first['profile']['id']}/approve", admin["token"])
+    subs = [first.sub, second.sub]
+    api(gateway, "POST", f"/api/agents/{first.id}/approve", admin.token)
     unknown = str(uuid.uuid4())
 
-    as_first = _lookup(test_layout, first["token"], [*subs, unknown, subs[0]])
+    as_first = _lookup(test_layout, first.token, [*subs, unknown, subs[0]])
     assert as_first.status_code == 200, as_first.text
     by_sub = {e["sub"]: e for e in as_first.json()["data"]}
     assert set(by_sub) == set(subs)                     # unknown subs are left out
@@ -181,7 +181,7 @@ def test_lookup_gives_status_to_everyone_and_commission_only_to_the_agent(
     assert all("commission_rate" not in e for e in as_operator.json()["data"])
     assert {e["status"] for e in as_operator.json()["data"]} == {"active", "pending"}
 
-    single = _lookup(test_layout, first["token"], subs[:1])
+    single = _lookup(test_layout, first.token, subs[:1])
     assert [e["sub"] for e in single.json()["data"]] == subs[:1]
     comma = _lookup(test_layout, operator_token, subs, comma=True)
     assert comma.json() == as_operator.json()

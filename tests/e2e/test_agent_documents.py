@@ -8,20 +8,16 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 
 import boto3
 import pytest
 import requests
 
-from tests.e2e.agents import new_agent, set_status
+from tests.builders.agents import new_agent, set_status
+from tests.builders.documents import PDF, PNG, announce, upload, uploaded_document
 from tests.helpers import api
 
 pytestmark = pytest.mark.stack
-
-PDF = b"%PDF-1.7\n" + os.urandom(2000) + b"\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n" + os.urandom(500)
-
 
 @pytest.fixture(scope="module")
 def s3(stack_env):
@@ -40,37 +36,10 @@ def _stored(s3, stack_env, key: str) -> bool:
         return False
 
 
-def announce(gateway, token, *, content=PDF, content_type="application/pdf",
-             file_name="licence.pdf", kind="licence", size=None):
-    """POST /me/documents for a file; returns the response."""
-    return api(gateway, "POST", "/api/agents/me/documents", token, json={
-        "file_name": file_name, "content_type": content_type,
-        "size": len(content) if size is None else size, "kind": kind})
-
-
-def upload(form: dict, content: bytes, **field_overrides):
-    """Send the file with the presigned POST, as a browser would."""
-    return requests.post(form["url"], data={**form["fields"], **field_overrides},
-                         files={"file": ("upload", content)}, timeout=10)
-
-
-def uploaded_document(gateway, token, content=PDF, **kwargs) -> dict:
-    """A document announced, uploaded and confirmed."""
-    announced = announce(gateway, token, content=content, **kwargs)
-    assert announced.status_code == 201, announced.text
-    assert announced.headers["Location"] == (
-        f"/api/agents/me/documents/{announced.json()['document']['id']}/download")
-    assert upload(announced.json()["upload"], content).status_code == 204
-    confirmed = api(gateway, "POST", f"/api/agents/me/documents/"
-                    f"{announced.json()['document']['id']}/confirm", token)
-    assert confirmed.status_code == 200, confirmed.text
-    return confirmed.json()
-
-
 def test_full_cycle_for_a_pending_agent(gateway, stack_env, s3):
     agent = new_agent(gateway)
-    assert agent["profile"]["status"] == "pending"
-    token, sub = agent["token"], agent["profile"]["cognito_sub"]
+    assert agent.profile["status"] == "pending"
+    token, sub = agent.token, agent.sub
 
     announced = announce(gateway, token, file_name="Licença de agência.pdf")
     assert announced.status_code == 201, announced.text
@@ -114,7 +83,7 @@ def test_full_cycle_for_a_pending_agent(gateway, stack_env, s3):
 
 def test_the_upload_policy_pins_key_type_and_exact_size(gateway):
     agent = new_agent(gateway)
-    form = announce(gateway, agent["token"], content=PNG, content_type="image/png",
+    form = announce(gateway, agent.token, content=PNG, content_type="image/png",
                     file_name="id.png", kind="id").json()["upload"]
     policy = json.loads(base64.b64decode(form["fields"]["policy"]))
     conditions = policy["conditions"]
@@ -141,48 +110,48 @@ def test_wrong_types_and_sizes_are_refused_before_presigning(gateway, change, fi
     agent = new_agent(gateway)
     payload = {"file_name": "a.pdf", "content_type": "application/pdf", "size": 10, "kind": "other",
                **change}
-    response = api(gateway, "POST", "/api/agents/me/documents", agent["token"], json=payload)
+    response = api(gateway, "POST", "/api/agents/me/documents", agent.token, json=payload)
     assert response.status_code == 400, response.text
     assert {d["field"] for d in response.json()["error"]["details"]} == {field}
-    assert api(gateway, "GET", "/api/agents/me/documents", agent["token"]).json()["data"] == []
+    assert api(gateway, "GET", "/api/agents/me/documents", agent.token).json()["data"] == []
 
 
 def test_the_largest_allowed_file_is_ten_megabytes(gateway):
     agent = new_agent(gateway)
-    response = announce(gateway, agent["token"], size=10 * 1024 * 1024)
+    response = announce(gateway, agent.token, size=10 * 1024 * 1024)
     assert response.status_code == 201, response.text
 
 
 def test_a_bigger_file_than_announced_is_caught_by_confirm(gateway, stack_env, s3):
     agent = new_agent(gateway)
-    announced = announce(gateway, agent["token"], size=len(PDF))
+    announced = announce(gateway, agent.token, size=len(PDF))
     form, document = announced.json()["upload"], announced.json()["document"]
     # Real S3 refuses this POST (content-length-range); moto stores it.
     assert upload(form, PDF + b"x" * 100).status_code == 204
     path = f"/api/agents/me/documents/{document['id']}"
-    refused = api(gateway, "POST", f"{path}/confirm", agent["token"])
+    refused = api(gateway, "POST", f"{path}/confirm", agent.token)
     assert refused.status_code == 422, refused.text
     error = refused.json()["error"]
     assert error["code"] == "upload_mismatch"
     assert [d["field"] for d in error["details"]] == ["size"]
     assert not _stored(s3, stack_env, form["fields"]["key"])      # the wrong file is gone
-    listed = api(gateway, "GET", "/api/agents/me/documents", agent["token"]).json()["data"]
+    listed = api(gateway, "GET", "/api/agents/me/documents", agent.token).json()["data"]
     assert [d["status"] for d in listed] == ["pending_upload"]
-    assert api(gateway, "GET", f"{path}/download", agent["token"]).status_code == 409
+    assert api(gateway, "GET", f"{path}/download", agent.token).status_code == 409
 
     # The same form, with the announced file, then goes through.
     assert upload(form, PDF).status_code == 204
-    assert api(gateway, "POST", f"{path}/confirm", agent["token"]).status_code == 200
+    assert api(gateway, "POST", f"{path}/confirm", agent.token).status_code == 200
 
 
 def test_another_content_type_than_announced_is_caught_by_confirm(gateway):
     agent = new_agent(gateway)
-    announced = announce(gateway, agent["token"])
+    announced = announce(gateway, agent.token)
     # Real S3 refuses a Content-Type the policy does not name; moto stores it.
     sent = upload(announced.json()["upload"], PDF, **{"Content-Type": "text/html"})
     assert sent.status_code == 204
     refused = api(gateway, "POST", f"/api/agents/me/documents/"
-                  f"{announced.json()['document']['id']}/confirm", agent["token"])
+                  f"{announced.json()['document']['id']}/confirm", agent.token)
     assert refused.status_code == 422
     assert [d["field"] for d in refused.json()["error"]["details"]] == ["content_type"]
 
@@ -191,81 +160,81 @@ def test_bytes_that_are_not_the_announced_type_are_caught_by_confirm(gateway):
     # Even real S3 accepts this one: the policy cannot look inside the file.
     agent = new_agent(gateway)
     fake_png = b"<html><script>alert(1)</script></html>"
-    announced = announce(gateway, agent["token"], content=fake_png, content_type="image/png",
+    announced = announce(gateway, agent.token, content=fake_png, content_type="image/png",
                          file_name="photo.png", kind="id")
     assert upload(announced.json()["upload"], fake_png).status_code == 204
     refused = api(gateway, "POST", f"/api/agents/me/documents/"
-                  f"{announced.json()['document']['id']}/confirm", agent["token"])
+                  f"{announced.json()['document']['id']}/confirm", agent.token)
     assert refused.status_code == 422
     assert [d["field"] for d in refused.json()["error"]["details"]] == ["content"]
 
 
 def test_file_names_are_sanitised_in_the_key_and_get_their_type_extension(gateway):
     agent = new_agent(gateway)
-    announced = announce(gateway, agent["token"], file_name="../../etc/pässwd .exe")
+    announced = announce(gateway, agent.token, file_name="../../etc/pässwd .exe")
     assert announced.status_code == 201, announced.text
     key = announced.json()["upload"]["fields"]["key"]
-    assert key.startswith(f"agents/{agent['profile']['cognito_sub']}/documents/")
+    assert key.startswith(f"agents/{agent.sub}/documents/")
     assert key.endswith("/passwd_.exe.pdf") and ".." not in key
     assert announced.json()["document"]["file_name"] == "../../etc/pässwd .exe"
 
 
 def test_another_agents_document_is_404(gateway):
     owner, other = new_agent(gateway), new_agent(gateway)
-    document = uploaded_document(gateway, owner["token"])
-    path = f"/api/agents/me/documents/{document['id']}"
+    document = uploaded_document(gateway, owner.token)
+    path = f"/api/agents/me/documents/{document.id}"
     for method, suffix in (("POST", "/confirm"), ("GET", "/download"), ("DELETE", "")):
-        response = api(gateway, method, f"{path}{suffix}", other["token"])
+        response = api(gateway, method, f"{path}{suffix}", other.token)
         assert response.status_code == 404, (method, response.text)
         assert response.json()["error"]["code"] == "document_not_found"
-    assert api(gateway, "GET", "/api/agents/me/documents", other["token"]).json()["data"] == []
-    assert len(api(gateway, "GET", "/api/agents/me/documents", owner["token"]).json()["data"]) == 1
+    assert api(gateway, "GET", "/api/agents/me/documents", other.token).json()["data"] == []
+    assert len(api(gateway, "GET", "/api/agents/me/documents", owner.token).json()["data"]) == 1
 
 
 def test_a_suspended_agent_may_read_but_not_change_documents(gateway, stack_env):
     agent = new_agent(gateway)
-    document = uploaded_document(gateway, agent["token"])
-    pending = announce(gateway, agent["token"]).json()["document"]
-    set_status(stack_env, agent["profile"]["id"], "suspended")
-    path = f"/api/agents/me/documents/{document['id']}"
+    document = uploaded_document(gateway, agent.token)
+    pending = announce(gateway, agent.token).json()["document"]
+    set_status(stack_env, agent.id, "suspended")
+    path = f"/api/agents/me/documents/{document.id}"
     for method, url in (("POST", "/api/agents/me/documents"),
                         ("POST", f"/api/agents/me/documents/{pending['id']}/confirm"),
                         ("DELETE", path)):
         kwargs = {"json": {"file_name": "a.pdf", "content_type": "application/pdf", "size": 9,
                            "kind": "other"}} if url.endswith("documents") else {}
-        response = api(gateway, method, url, agent["token"], **kwargs)
+        response = api(gateway, method, url, agent.token, **kwargs)
         assert response.status_code == 403, (url, response.text)
         assert response.json()["error"]["code"] == "agent_suspended"
-    assert len(api(gateway, "GET", "/api/agents/me/documents", agent["token"]).json()["data"]) == 2
-    assert api(gateway, "GET", f"{path}/download", agent["token"]).status_code == 200
+    assert len(api(gateway, "GET", "/api/agents/me/documents", agent.token).json()["data"]) == 2
+    assert api(gateway, "GET", f"{path}/download", agent.token).status_code == 200
 
 
 def test_an_active_agent_may_upload(gateway, stack_env):
     agent = new_agent(gateway)
-    set_status(stack_env, agent["profile"]["id"], "active")
-    assert uploaded_document(gateway, agent["token"], content=PNG, content_type="image/png",
-                             file_name="id.png", kind="id")["status"] == "uploaded"
+    set_status(stack_env, agent.id, "active")
+    assert uploaded_document(gateway, agent.token, content=PNG, content_type="image/png",
+                             file_name="id.png", kind="id").answer["status"] == "uploaded"
 
 
 def test_an_agent_keeps_at_most_twenty_documents(gateway):
     agent = new_agent(gateway)
     for _ in range(20):
-        assert announce(gateway, agent["token"], size=100).status_code == 201
-    refused = announce(gateway, agent["token"], size=100)
+        assert announce(gateway, agent.token, size=100).status_code == 201
+    refused = announce(gateway, agent.token, size=100)
     assert refused.status_code == 409
     assert refused.json()["error"]["code"] == "too_many_documents"
 
 
 def test_admins_review_an_agents_documents(gateway, admin):
     agent = new_agent(gateway)
-    document = uploaded_document(gateway, agent["token"])
-    base = f"/api/agents/{agent['profile']['id']}/documents"
-    listed = api(gateway, "GET", base, admin["token"])
-    assert listed.status_code == 200 and listed.json()["data"] == [document]
-    link = api(gateway, "GET", f"{base}/{document['id']}/download", admin["token"])
+    document = uploaded_document(gateway, agent.token)
+    base = f"/api/agents/{agent.id}/documents"
+    listed = api(gateway, "GET", base, admin.token)
+    assert listed.status_code == 200 and listed.json()["data"] == [document.answer]
+    link = api(gateway, "GET", f"{base}/{document.id}/download", admin.token)
     assert link.status_code == 200, link.text
     assert requests.get(link.json()["url"], timeout=10).content == PDF
-    for token in (agent["token"], new_agent(gateway)["token"]):
+    for token in (agent.token, new_agent(gateway).token):
         refused = api(gateway, "GET", base, token)
         assert refused.status_code == 403 and refused.json()["error"]["code"] == "admin_required"
 
@@ -273,13 +242,13 @@ def test_admins_review_an_agents_documents(gateway, admin):
 def test_only_admins_download_an_agents_document_by_the_admin_route(gateway, test_layout,
                                                                     admin):
     agent = new_agent(gateway)
-    document = uploaded_document(gateway, agent["token"])
-    path = f"/api/agents/{agent['profile']['id']}/documents/{document['id']}/download"
-    assert api(gateway, "GET", path, admin["token"]).status_code == 200
+    document = uploaded_document(gateway, agent.token)
+    path = f"/api/agents/{agent.id}/documents/{document.id}/download"
+    assert api(gateway, "GET", path, admin.token).status_code == 200
     # Neither the owner (who has their own route) nor another agent, through the gateway or
     # straight to agent-service.
     for base in (gateway, test_layout.url("agent-service")):
-        for token in (agent["token"], new_agent(gateway)["token"]):
+        for token in (agent.token, new_agent(gateway).token):
             refused = api(base, "GET", path, token)
             assert refused.status_code == 403, (base, refused.text)
             assert refused.json()["error"]["code"] == "admin_required"

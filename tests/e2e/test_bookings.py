@@ -13,28 +13,14 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from devstack import processes, stack
-from tests.e2e.agents import new_agent, set_status
-from tests.e2e.packages import publish_package
+from devstack import api as devstack
+from tests.builders import agents
+from tests.builders.agents import new_agent, set_status
+from tests.builders.bookings import DEPARTURE, book, booking_body
+from tests.builders.packages import TODAY, publish_package
 from tests.helpers import access_log, api
-from travel_platform.clock import utc_today
 
 pytestmark = pytest.mark.stack
-
-TODAY = utc_today()  # the services' clock
-DEPARTURE = TODAY + datetime.timedelta(days=30)
-
-
-def booking_body(package, travellers=2, addons=(), date=DEPARTURE) -> dict:
-    people = [{"full_name": f"Traveller {i}", "email": f"t{i}@example.com"}
-              for i in range(travellers)]
-    return {"package_id": package["id"], "departure_date": str(date), "travellers": people,
-            "addon_ids": list(addons)}
-
-
-def book(gateway, token, body, key=None):
-    return api(gateway, "POST", "/api/bookings", token, json=body,
-               headers={"Idempotency-Key": key or uuid.uuid4().hex})
 
 
 @pytest.fixture(scope="module")
@@ -52,9 +38,7 @@ def other_operator_token(new_operator):
 @pytest.fixture(scope="module")
 def active_agent(gateway, stack_env):
     """A fresh agent, approved, with commission rate 0.1000."""
-    agent = new_agent(gateway)
-    set_status(stack_env, agent["profile"]["id"], "active")
-    return agent
+    return agents.active_agent(gateway, stack_env)
 
 
 def rows_with_key(stack_env, key):
@@ -65,8 +49,8 @@ def rows_with_key(stack_env, key):
 
 def test_full_journey_agent_books_operator_confirms_both_see_it(
         gateway, package, active_agent, operator_token):
-    addons = [a["id"] for a in package["addons"]]
-    created = book(gateway, active_agent["token"], booking_body(package, 2, addons))
+    addons = package.addon_ids
+    created = book(gateway, active_agent.token, booking_body(package, 2, addons))
     assert created.status_code == 201, created.text
     booking = created.json()
     assert booking["status"] == "pending"
@@ -77,39 +61,39 @@ def test_full_journey_agent_books_operator_confirms_both_see_it(
     operator_view = api(gateway, "GET", "/api/bookings", operator_token).json()
     row = next(r for r in operator_view["data"] if r["id"] == booking["id"])
     assert row["agent"]["agency_name"] == "Test Travel"
-    assert row["package"]["title"] == package["title"]
+    assert row["package"]["title"] == package.title
     assert [s["city"] for s in row["package"]["stops"]] == ["Lisbon", "Porto"]
 
     confirmed = api(gateway, "POST", f"/api/bookings/{booking['id']}/confirm", operator_token)
     assert confirmed.status_code == 200 and confirmed.json()["status"] == "confirmed"
-    mine = api(gateway, "GET", f"/api/bookings/{booking['id']}", active_agent["token"]).json()
+    mine = api(gateway, "GET", f"/api/bookings/{booking['id']}", active_agent.token).json()
     assert mine["status"] == "confirmed"
 
-    summary = api(gateway, "GET", "/api/bookings/summary", active_agent["token"]).json()
+    summary = api(gateway, "GET", "/api/bookings/summary", active_agent.token).json()
     assert summary["counts"]["confirmed"] == 1
     month = DEPARTURE.strftime("%Y-%m")
     assert [Decimal(m["commission"]) for m in summary["commission_by_month"]
             if m["month"] == month] == [Decimal("219.00")]
     per_package = api(gateway, "GET", "/api/bookings/summary", operator_token).json()["packages"]
-    line = next(p for p in per_package if p["package_id"] == package["id"])
-    assert line["confirmed"] == 1 and line["title"] == package["title"]
+    line = next(p for p in per_package if p["package_id"] == package.id)
+    assert line["confirmed"] == 1 and line["title"] == package.title
 
 
 def test_the_same_idempotency_key_returns_the_same_booking(gateway, package, active_agent,
                                                            stack_env):
     key, body = uuid.uuid4().hex, booking_body(package, 1)
-    first = book(gateway, active_agent["token"], body, key)
-    again = book(gateway, active_agent["token"], body, key)
+    first = book(gateway, active_agent.token, body, key)
+    again = book(gateway, active_agent.token, body, key)
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.json()["id"] == again.json()["id"]
     assert rows_with_key(stack_env, key) == 1
-    different = book(gateway, active_agent["token"], booking_body(package, 2), key)
+    different = book(gateway, active_agent.token, booking_body(package, 2), key)
     assert different.status_code == 422
     assert different.json()["error"]["code"] == "idempotency_key_reused"
 
 
 def test_a_booking_needs_an_idempotency_key(gateway, package, active_agent):
-    response = api(gateway, "POST", "/api/bookings", active_agent["token"],
+    response = api(gateway, "POST", "/api/bookings", active_agent.token,
                    json=booking_body(package, 1))
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "idempotency_key_required"
@@ -120,66 +104,66 @@ def test_racing_agents_never_overbook_the_last_seats(gateway, operator_token, ac
     small = publish_package(gateway, operator_token, capacity=5)
     body = booking_body(small, 1)
     with ThreadPoolExecutor(max_workers=30) as pool:
-        answers = list(pool.map(lambda _: book(gateway, active_agent["token"], body), range(30)))
+        answers = list(pool.map(lambda _: book(gateway, active_agent.token, body), range(30)))
     statuses = sorted(a.status_code for a in answers)
     assert statuses.count(201) == 5, statuses
     assert statuses.count(409) == 25, statuses
     assert all(a.json()["error"]["code"] == "sold_out" for a in answers if a.status_code == 409)
     with psycopg.connect(stack_env["RDS_ADMIN_URL"]) as conn:
         taken = conn.execute("select seats_taken from bookings.departures where package_id = %s",
-                             (small["id"],)).fetchone()[0]
+                             (small.id,)).fetchone()[0]
     assert taken == 5
 
 
 def test_cancelling_gives_the_seats_back(gateway, operator_token, active_agent):
     tiny = publish_package(gateway, operator_token, capacity=2)
-    first = book(gateway, active_agent["token"], booking_body(tiny, 2)).json()
-    assert book(gateway, active_agent["token"], booking_body(tiny, 1)).status_code == 409
-    cancelled = api(gateway, "POST", f"/api/bookings/{first['id']}/cancel", active_agent["token"])
+    first = book(gateway, active_agent.token, booking_body(tiny, 2)).json()
+    assert book(gateway, active_agent.token, booking_body(tiny, 1)).status_code == 409
+    cancelled = api(gateway, "POST", f"/api/bookings/{first['id']}/cancel", active_agent.token)
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
-    assert book(gateway, active_agent["token"], booking_body(tiny, 2)).status_code == 201
+    assert book(gateway, active_agent.token, booking_body(tiny, 2)).status_code == 201
 
 
 def test_declining_gives_the_seats_back(gateway, operator_token, active_agent):
     tiny = publish_package(gateway, operator_token, capacity=2)
-    first = book(gateway, active_agent["token"], booking_body(tiny, 2)).json()
-    assert book(gateway, active_agent["token"], booking_body(tiny, 1)).status_code == 409
+    first = book(gateway, active_agent.token, booking_body(tiny, 2)).json()
+    assert book(gateway, active_agent.token, booking_body(tiny, 1)).status_code == 409
     declined = api(gateway, "POST", f"/api/bookings/{first['id']}/decline", operator_token)
     assert declined.status_code == 200 and declined.json()["status"] == "declined"
-    assert book(gateway, active_agent["token"], booking_body(tiny, 2)).status_code == 201
+    assert book(gateway, active_agent.token, booking_body(tiny, 2)).status_code == 201
 
 
 @pytest.mark.parametrize("days_ago", [0, 1])
 def test_an_agent_cannot_cancel_once_the_departure_date_is_reached(
         gateway, package, active_agent, stack_env, days_ago):
-    booking = book(gateway, active_agent["token"], booking_body(package, 1)).json()
+    booking = book(gateway, active_agent.token, booking_body(package, 1)).json()
     # Arranging the passage of time: the departure date arrives (0) or has passed (1).
     with psycopg.connect(stack_env["RDS_ADMIN_URL"]) as conn:
         conn.execute("update bookings.bookings set departure_date = %s where id = %s",
                      (TODAY - datetime.timedelta(days=days_ago), booking["id"]))
     response = api(gateway, "POST", f"/api/bookings/{booking['id']}/cancel",
-                   active_agent["token"])
+                   active_agent.token)
     assert response.status_code == 409, response.text
     assert response.json()["error"]["code"] == "departure_passed"
-    mine = api(gateway, "GET", f"/api/bookings/{booking['id']}", active_agent["token"]).json()
+    mine = api(gateway, "GET", f"/api/bookings/{booking['id']}", active_agent.token).json()
     assert mine["status"] == "pending"
 
 
 def test_an_idempotency_key_belongs_to_the_agent_who_sent_it(gateway, package, active_agent,
                                                              stack_env):
     other = new_agent(gateway)
-    set_status(stack_env, other["profile"]["id"], "active")
+    set_status(stack_env, other.id, "active")
     key, body = uuid.uuid4().hex, booking_body(package, 1)
-    mine = book(gateway, active_agent["token"], body, key)
-    theirs = book(gateway, other["token"], body, key)
+    mine = book(gateway, active_agent.token, body, key)
+    theirs = book(gateway, other.token, body, key)
     assert (mine.status_code, theirs.status_code) == (201, 201), theirs.text
     assert theirs.json()["id"] != mine.json()["id"]
     assert theirs.json()["agent_sub"] != mine.json()["agent_sub"]
     assert rows_with_key(stack_env, key) == 2
     # Nor does another agent's key tell them it was used: a different body books as well.
     key = uuid.uuid4().hex
-    assert book(gateway, active_agent["token"], body, key).status_code == 201
-    different = book(gateway, other["token"], booking_body(package, 2), key)
+    assert book(gateway, active_agent.token, body, key).status_code == 201
+    different = book(gateway, other.token, booking_body(package, 2), key)
     assert different.status_code == 201, different.text
 
 
@@ -192,8 +176,8 @@ def test_an_idempotency_key_belongs_to_the_agent_who_sent_it(gateway, package, a
     ("cancel", "operator", "pending", 403)])
 def test_transition_table(gateway, package, active_agent, operator_token, action, actor,
                           start, expected):
-    tokens = {"agent": active_agent["token"], "operator": operator_token}
-    booking = book(gateway, active_agent["token"], booking_body(package, 1)).json()
+    tokens = {"agent": active_agent.token, "operator": operator_token}
+    booking = book(gateway, active_agent.token, booking_body(package, 1)).json()
     moves = {"confirmed": ("confirm", "operator"), "cancelled": ("cancel", "agent"),
              "declined": ("decline", "operator")}
     if start != "pending":
@@ -210,11 +194,11 @@ def test_transition_table(gateway, package, active_agent, operator_token, action
 
 def test_bookings_come_in_pages_that_say_where_the_next_one_starts(gateway, package, stack_env):
     agent = new_agent(gateway)
-    set_status(stack_env, agent["profile"]["id"], "active")
-    made = [book(gateway, agent["token"], booking_body(package, 1)).json()["id"] for _ in range(3)]
+    set_status(stack_env, agent.id, "active")
+    made = [book(gateway, agent.token, booking_body(package, 1)).json()["id"] for _ in range(3)]
     seen, offset, pages = [], 0, []
     while offset is not None:
-        page = api(gateway, "GET", "/api/bookings", agent["token"],
+        page = api(gateway, "GET", "/api/bookings", agent.token,
                    params={"limit": 2, "offset": offset}).json()
         pages.append((page["offset"], page["limit"], page["total"], page["next_offset"]))
         seen += [row["id"] for row in page["data"]]
@@ -224,25 +208,25 @@ def test_bookings_come_in_pages_that_say_where_the_next_one_starts(gateway, pack
 
 
 def test_other_peoples_bookings_are_404(gateway, package, active_agent, other_operator_token):
-    booking = book(gateway, active_agent["token"], booking_body(package, 1)).json()
+    booking = book(gateway, active_agent.token, booking_body(package, 1)).json()
     stranger = new_agent(gateway)
-    for token in (stranger["token"], other_operator_token):
+    for token in (stranger.token, other_operator_token):
         assert api(gateway, "GET", f"/api/bookings/{booking['id']}", token).status_code == 404
         assert booking["id"] not in {r["id"] for r in
                                      api(gateway, "GET", "/api/bookings", token).json()["data"]}
     assert api(gateway, "POST", f"/api/bookings/{booking['id']}/confirm",
                other_operator_token).status_code == 404
     assert api(gateway, "POST", f"/api/bookings/{booking['id']}/cancel",
-               stranger["token"]).status_code == 404
+               stranger.token).status_code == 404
 
 
 def test_only_active_agents_book(gateway, package, stack_env):
     pending = new_agent(gateway)
-    response = book(gateway, pending["token"], booking_body(package, 1))
+    response = book(gateway, pending.token, booking_body(package, 1))
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "agent_not_active"
-    set_status(stack_env, pending["profile"]["id"], "suspended")
-    assert book(gateway, pending["token"], booking_body(package, 1)).status_code == 403
+    set_status(stack_env, pending.id, "suspended")
+    assert book(gateway, pending.token, booking_body(package, 1)).status_code == 403
 
 
 def test_operators_cannot_book(gateway, package, operator_token):
@@ -256,13 +240,13 @@ def test_operators_cannot_book(gateway, package, operator_token):
      "not_bookable"),
     ({"addon_ids": [str(uuid.uuid4())]}, "unknown_addons")])
 def test_unbookable_requests_are_422(gateway, package, active_agent, change, code):
-    response = book(gateway, active_agent["token"], {**booking_body(package, 1), **change})
+    response = book(gateway, active_agent.token, {**booking_body(package, 1), **change})
     assert response.status_code == 422, response.text
     assert response.json()["error"]["code"] == code
 
 
 def test_prices_sent_by_the_client_are_refused(gateway, package, active_agent):
-    response = book(gateway, active_agent["token"], {**booking_body(package, 1), "total_price": 1})
+    response = book(gateway, active_agent.token, {**booking_body(package, 1), "total_price": 1})
     assert response.status_code == 400
     assert {d["field"] for d in response.json()["error"]["details"]} == {"total_price"}
 
@@ -279,8 +263,8 @@ def _downstream_calls(test_layout, request_id) -> dict[str, int]:
 
 def test_a_page_costs_one_call_to_each_other_service(gateway, package, active_agent, test_layout):
     for _ in range(3):
-        assert book(gateway, active_agent["token"], booking_body(package, 1)).status_code == 201
-    page = api(gateway, "GET", "/api/bookings?limit=50", active_agent["token"], headers=FRESH)
+        assert book(gateway, active_agent.token, booking_body(package, 1)).status_code == 201
+    page = api(gateway, "GET", "/api/bookings?limit=50", active_agent.token, headers=FRESH)
     assert page.status_code == 200 and len(page.json()["data"]) >= 3
     assert _downstream_calls(test_layout, page.headers["X-Request-ID"]) == {
         "agent-service": 1, "operator-service": 1}
@@ -289,10 +273,10 @@ def test_a_page_costs_one_call_to_each_other_service(gateway, package, active_ag
 def test_reloads_reuse_what_was_fetched(gateway, package, active_agent, test_layout):
     """Each booking-service worker (2 in the stack) fetches a caller's details once and
     reuses them for reloads, so 8 reloads cost at most one call per worker."""
-    assert book(gateway, active_agent["token"], booking_body(package, 1)).status_code == 201
-    pages = [api(gateway, "GET", "/api/bookings", active_agent["token"]) for _ in range(8)]
+    assert book(gateway, active_agent.token, booking_body(package, 1)).status_code == 201
+    pages = [api(gateway, "GET", "/api/bookings", active_agent.token) for _ in range(8)]
     assert all(p.json()["data"] == pages[0].json()["data"] for p in pages)
-    assert pages[0].json()["data"][0]["package"]["title"] == package["title"]
+    assert pages[0].json()["data"][0]["package"]["title"] == package.title
     calls = [_downstream_calls(test_layout, p.headers["X-Request-ID"]) for p in pages]
     for service in ("agent-service", "operator-service"):
         assert sum(c[service] for c in calls) <= 2, calls
@@ -301,21 +285,21 @@ def test_reloads_reuse_what_was_fetched(gateway, package, active_agent, test_lay
 @pytest.mark.parametrize("dependency", ["operator-service", "agent-service"])
 def test_a_dead_dependency_degrades_lists_and_refuses_new_bookings(
         gateway, package, active_agent, test_layout, stack_env, dependency):
-    assert book(gateway, active_agent["token"], booking_body(package, 1)).status_code == 201
-    processes.stop(test_layout, dependency)
+    assert book(gateway, active_agent.token, booking_body(package, 1)).status_code == 201
+    devstack.stop_part(test_layout, dependency)
     try:
-        listed = api(gateway, "GET", "/api/bookings", active_agent["token"], headers=FRESH)
+        listed = api(gateway, "GET", "/api/bookings", active_agent.token, headers=FRESH)
         assert listed.status_code == 200
         assert listed.json()["degraded"] == [dependency]
         assert len(listed.json()["data"]) >= 1
         key = uuid.uuid4().hex
-        refused = book(gateway, active_agent["token"], booking_body(package, 1), key)
+        refused = book(gateway, active_agent.token, booking_body(package, 1), key)
         assert refused.status_code == 503
         assert refused.json()["error"]["details"] == [{"dependency": dependency}]
         assert rows_with_key(stack_env, key) == 0
     finally:
-        stack.up(test_layout)
-        _wait_until_enriched(gateway, active_agent["token"])
+        devstack.up(test_layout)
+        _wait_until_enriched(gateway, active_agent.token)
 
 
 def _wait_until_enriched(gateway, token, timeout=30.0):
@@ -333,13 +317,13 @@ def test_a_hung_dependency_costs_one_timeout_then_the_breaker_fails_fast(
         gateway, package, active_agent, test_layout):
     """A dependency that accepts connections but never answers (SIGSTOP) is cut off by the
     read timeout, and after a few failures each worker's circuit breaker stops waiting."""
-    assert book(gateway, active_agent["token"], booking_body(package, 1)).status_code == 201
-    pid = processes.running_pid(test_layout, "operator-service")
+    assert book(gateway, active_agent.token, booking_body(package, 1)).status_code == 201
+    pid = devstack.main_pid(test_layout, "operator-service")
     os.killpg(pid, signal.SIGSTOP)
 
     def timed_list():
         start = time.monotonic()
-        response = api(gateway, "GET", "/api/bookings", active_agent["token"], headers=FRESH)
+        response = api(gateway, "GET", "/api/bookings", active_agent.token, headers=FRESH)
         return response, time.monotonic() - start
 
     try:
@@ -360,4 +344,4 @@ def test_a_hung_dependency_costs_one_timeout_then_the_breaker_fails_fast(
         assert fast_in_a_row == 4, "the circuit breakers did not open"
     finally:
         os.killpg(pid, signal.SIGCONT)
-        _wait_until_enriched(gateway, active_agent["token"])
+        _wait_until_enriched(gateway, active_agent.token)

@@ -21,12 +21,13 @@ import psycopg
 import pytest
 import requests
 
-from devstack import stack
-from devstack.layout import REPO, Layout
+from devstack import api as devstack
+from devstack.api import Layout
+from tests.builders.agents import active_agent
+from tests.builders.operators import Operator, new_operator
+from tests.builders.packages import package_fields
 from tests.conftest import TEST_PORT_OFFSET, TEST_STATE
-from tests.e2e.agents import new_agent, set_status
-from tests.e2e.packages import package_fields
-from tests.helpers import Operator, api
+from tests.helpers import REPO, api
 
 pytestmark = pytest.mark.stack
 
@@ -38,12 +39,12 @@ TODAY = datetime.date.today()
 def moving_stack() -> dict:
     """A fresh whole stack whose operator tables the tests move to RDS."""
     layout = Layout(state=Path(f"{TEST_STATE}-migration"), port_offset=TEST_PORT_OFFSET + 1000)
-    stack.down(layout)
+    devstack.down(layout)
     shutil.rmtree(layout.state, ignore_errors=True)
     try:
-        yield stack.up(layout)
+        yield devstack.up(layout)
     finally:
-        stack.down(layout)
+        devstack.down(layout)
 
 
 def migrate(env: dict, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -58,22 +59,6 @@ def ok(env: dict, *args: str) -> str:
     result = migrate(env, *args)
     assert result.returncode == 0, f"migrate {' '.join(args)}: {result.stderr}{result.stdout}"
     return result.stdout
-
-
-def make_operator(env: dict) -> Operator:
-    """A Supabase user signed in through the Auth API."""
-    admin = {"apikey": env["SUPABASE_SERVICE_ROLE_KEY"],
-             "Authorization": f"Bearer {env['SUPABASE_SERVICE_ROLE_KEY']}"}
-    email, password = f"mover-{uuid.uuid4().hex[:10]}@example.com", f"Pw-{uuid.uuid4().hex}"
-    created = requests.post(f"{env['SUPABASE_URL']}/auth/v1/admin/users", headers=admin,
-                            json={"email": email, "password": password, "email_confirm": True},
-                            timeout=10)
-    assert created.status_code == 200, created.text
-    session = requests.post(f"{env['SUPABASE_URL']}/auth/v1/token?grant_type=password",
-                            headers={"apikey": env["SUPABASE_ANON_KEY"]},
-                            json={"email": email, "password": password}, timeout=10)
-    assert session.status_code == 200, session.text
-    return Operator(id=created.json()["id"], email=email, token=session.json()["access_token"])
 
 
 def sql(env: dict, side: str, statement: str, params=(), *, replica: bool = False):
@@ -458,12 +443,8 @@ def _start_verify(env: dict) -> None:
 def test_the_whole_move_of_packages_under_load_loses_nothing(moving_stack):
     env = moving_stack
     gateway = env["GATEWAY_URL"]
-    operators = [make_operator(env) for _ in range(2)]
-    agents = []
-    for _ in range(2):
-        agent = new_agent(gateway)
-        set_status(env, agent["profile"]["id"], "active")
-        agents.append(agent["token"])
+    operators = [new_operator(env, prefix="mover") for _ in range(2)]
+    agents = [active_agent(gateway, env).token for _ in range(2)]
     ok(env, "backup", "addons")
     with Traffic(gateway, operators, agents) as traffic:
         ok(env, "start", "addons")
@@ -534,7 +515,7 @@ def test_operators_move_last_and_the_suspended_foreign_key_comes_back(moving_sta
     fk = "multi_city_hotel_packages_operator_id_fkey"
     suspended = status(env)["packages"]
     assert sql(env, "rds", "select 1 from pg_constraint where conname = %s", (fk,)) == []
-    operator = make_operator(env)
+    operator = new_operator(env, prefix="mover")
     gateway = env["GATEWAY_URL"]
     ok(env, "backup", "operators")
     ok(env, "start", "operators")

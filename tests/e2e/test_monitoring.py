@@ -4,7 +4,6 @@ databases' replication slots included."""
 from __future__ import annotations
 
 import contextlib
-import datetime
 import io
 import time
 import uuid
@@ -14,9 +13,10 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from devstack import processes, stack
-from tests.e2e.agents import new_agent, set_status
-from tests.e2e.packages import publish_package
+from devstack import api as devstack
+from tests.builders.agents import active_agent
+from tests.builders.bookings import booking_body
+from tests.builders.packages import publish_package
 from tests.helpers import api
 from travel_platform import gunicorn_config
 
@@ -118,20 +118,17 @@ def test_refused_tokens_are_counted_by_the_rule_that_refused_them(gateway, test_
 def booking(gateway, operator_token, stack_env, test_layout):
     """A fresh active agent, a booking of theirs, and the replay counter before a retry."""
     package = publish_package(gateway, operator_token, capacity=10)
-    agent = new_agent(gateway)
-    set_status(stack_env, agent["profile"]["id"], "active")
-    departure = datetime.date.today() + datetime.timedelta(days=30)
-    body = {"package_id": package["id"], "departure_date": str(departure),
-            "travellers": [{"full_name": "Ada", "email": "ada@example.com"}], "addon_ids": []}
+    agent = active_agent(gateway, stack_env)
+    body = booking_body(package, travellers=1)
     headers = {"Idempotency-Key": uuid.uuid4().hex}
     replays = value(scrape(test_layout, "booking-service"), "booking_idempotent_replays_total")
-    first = api(gateway, "POST", "/api/bookings", agent["token"], json=body, headers=headers)
+    first = api(gateway, "POST", "/api/bookings", agent.token, json=body, headers=headers)
     assert first.status_code == 201, first.text
     return {"agent": agent, "body": body, "headers": headers, "replays_before": replays}
 
 
 def test_a_retried_booking_counts_as_an_idempotent_replay(gateway, booking, test_layout):
-    again = api(gateway, "POST", "/api/bookings", booking["agent"]["token"],
+    again = api(gateway, "POST", "/api/bookings", booking["agent"].token,
                 json=booking["body"], headers=booking["headers"])
     assert again.status_code == 200, again.text
     after = scrape(test_layout, "booking-service")
@@ -141,13 +138,13 @@ def test_a_retried_booking_counts_as_an_idempotent_replay(gateway, booking, test
 
 
 def test_a_dead_dependency_opens_the_breaker_metric(gateway, booking, test_layout):
-    token = booking["agent"]["token"]
+    token = booking["agent"].token
     # Earlier tests opened breakers too, and a worker's gauge keeps its last state until its
     # next call: what this test may claim about the healthy dependency is that its breaker
     # did not open again.
     opened = value(scrape(test_layout, "booking-service"), "circuit_breaker_opened_total",
                    dependency="operator-service")
-    processes.stop(test_layout, "agent-service")
+    devstack.stop_part(test_layout, "agent-service")
     try:
         for _ in range(16):   # 5 failures in a row open a worker's breaker
             listed = api(gateway, "GET", "/api/bookings", token,
@@ -162,7 +159,7 @@ def test_a_dead_dependency_opens_the_breaker_metric(gateway, booking, test_layou
         wait_for(lambda: query(test_layout,
                                'circuit_breaker_open{dependency="agent-service"} == 1'))
     finally:
-        stack.up(test_layout)
+        devstack.up(test_layout)
 
 
 def test_prometheus_scrapes_every_part_and_make_status_says_so(test_layout):
@@ -177,7 +174,7 @@ def test_prometheus_scrapes_every_part_and_make_status_says_so(test_layout):
     assert query(test_layout, "nginx_up == 1")
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        stack.status(test_layout)
+        devstack.status(test_layout)
     targets_line = [line for line in out.getvalue().splitlines() if line.startswith("targets")]
     assert targets_line and " 8/8 up" in targets_line[0], out.getvalue()
     assert "prometheus" in out.getvalue()

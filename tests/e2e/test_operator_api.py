@@ -8,9 +8,10 @@ import uuid
 import pytest
 import requests
 
-from tests.e2e.packages import draft_package, publish_package
-from tests.helpers import Operator, bearer, logged_request_ids
+from tests.builders.operators import Operator
+from tests.builders.packages import Package, draft_package, package_fields, publish_package
 from tests.helpers import api as call
+from tests.helpers import bearer, logged_request_ids
 from travel_platform.clock import utc_today
 
 pytestmark = pytest.mark.stack
@@ -38,23 +39,23 @@ def stop(city: str, country: str = "PT", nights: int = 2, stars: int = 4) -> dic
 
 
 def package_body(**overrides) -> dict:
-    """A complete, publishable package with a unique title."""
-    body = {"title": f"Iberia {uuid.uuid4().hex[:8]}", "description": "Three cities by train",
-            "price_per_traveller": "1290.50", "currency": "EUR", "min_travellers": 1,
-            "max_travellers": 6, "capacity_per_departure": 20,
-            "first_departure_date": days(10), "last_departure_date": days(120),
-            "stops": [stop("Lisbon", nights=3, stars=5), stop("Porto"), stop("Seville", "ES", 4)],
-            "addons": [{"name": "Airport transfer", "price": "35.10", "pricing": "per_booking"},
-                       {"name": "Fado evening", "price": 49, "pricing": "per_traveller"}],
-            "exclusions": [{"text": "International flights"}, {"text": "City taxes"}]}
-    return {**body, **overrides}
+    """A complete, publishable package with a unique title: three cities by train."""
+    return package_fields(**{
+        "price": "1290.50", "capacity": 20,
+        "title": f"Iberia {uuid.uuid4().hex[:8]}", "description": "Three cities by train",
+        "first_departure_date": days(10), "last_departure_date": days(120),
+        "stops": [stop("Lisbon", nights=3, stars=5), stop("Porto"), stop("Seville", "ES", 4)],
+        "addons": [{"name": "Airport transfer", "price": "35.10", "pricing": "per_booking"},
+                   {"name": "Fado evening", "price": 49, "pricing": "per_traveller"}],
+        "exclusions": [{"text": "International flights"}, {"text": "City taxes"}],
+        **overrides})
 
 
-def create(gateway: str, operator: Operator, **overrides) -> dict:
+def create(gateway: str, operator: Operator, **overrides) -> Package:
     return draft_package(gateway, operator.token, package_body(**overrides))
 
 
-def published(gateway: str, operator: Operator, **overrides) -> dict:
+def published(gateway: str, operator: Operator, **overrides) -> Package:
     return publish_package(gateway, operator.token, package_body(**overrides))
 
 
@@ -136,7 +137,7 @@ def test_a_draft_needs_only_a_title(gateway, op_x):
 
 def test_patch_changes_given_fields_and_replaces_given_lists(gateway, op_x):
     package = create(gateway, op_x)
-    response = call(gateway, "PATCH", own(package["id"]), op_x.token,
+    response = call(gateway, "PATCH", own(package.id), op_x.token,
                     json={"price_per_traveller": 999.99, "stops": [stop("Madrid", "ES", 5)],
                           "addons": []})
     assert response.status_code == 200, response.text
@@ -144,54 +145,55 @@ def test_patch_changes_given_fields_and_replaces_given_lists(gateway, op_x):
     assert changed["price_per_traveller"] == "999.99"
     assert [(s["city"], s["position"]) for s in changed["stops"]] == [("Madrid", 1)]
     assert changed["total_nights"] == 5 and changed["addons"] == []
-    assert changed["exclusions"] == package["exclusions"]          # not given: kept
-    assert (changed["title"], changed["description"]) == (package["title"], package["description"])
-    assert changed["updated_at"] > package["updated_at"]
+    assert changed["exclusions"] == package.answer["exclusions"]          # not given: kept
+    assert (changed["title"], changed["description"]) == (package.title,
+                                                          package.answer["description"])
+    assert changed["updated_at"] > package.answer["updated_at"]
 
 
 def test_stops_addons_and_exclusions_can_be_added_and_removed_one_by_one(gateway, op_x):
     package = create(gateway, op_x)
-    added = call(gateway, "POST", own(package["id"], "/stops"), op_x.token,
+    added = call(gateway, "POST", own(package.id, "/stops"), op_x.token,
                  json={**stop("Madrid", "ES", 1), "position": 1})
     assert added.status_code == 201, added.text
-    assert added.headers["Location"] == own(package["id"])
+    assert added.headers["Location"] == own(package.id)
     assert [s["city"] for s in added.json()["stops"]] == ["Madrid", "Lisbon", "Porto", "Seville"]
     assert added.json()["total_nights"] == 10
 
-    last = call(gateway, "POST", own(package["id"], "/stops"), op_x.token, json=stop("Faro"))
+    last = call(gateway, "POST", own(package.id, "/stops"), op_x.token, json=stop("Faro"))
     assert [s["position"] for s in last.json()["stops"]] == [1, 2, 3, 4, 5]
     porto = next(s for s in last.json()["stops"] if s["city"] == "Porto")
-    removed = call(gateway, "DELETE", own(package["id"], f"/stops/{porto['id']}"), op_x.token)
+    removed = call(gateway, "DELETE", own(package.id, f"/stops/{porto['id']}"), op_x.token)
     assert removed.status_code == 200, removed.text
     assert [(s["position"], s["city"]) for s in removed.json()["stops"]] == [
         (1, "Madrid"), (2, "Lisbon"), (3, "Seville"), (4, "Faro")]
 
-    addon = call(gateway, "POST", own(package["id"], "/addons"), op_x.token,
+    addon = call(gateway, "POST", own(package.id, "/addons"), op_x.token,
                  json={"name": "Wine tasting", "price": "12.5", "pricing": "per_traveller"})
-    assert addon.status_code == 201 and addon.headers["Location"] == own(package["id"])
+    assert addon.status_code == 201 and addon.headers["Location"] == own(package.id)
     assert addon.json()["addons"][-1]["price"] == "12.50"
-    exclusion = call(gateway, "POST", own(package["id"], "/exclusions"), op_x.token,
+    exclusion = call(gateway, "POST", own(package.id, "/exclusions"), op_x.token,
                      json={"text": "Travel insurance"})
-    assert exclusion.status_code == 201 and exclusion.headers["Location"] == own(package["id"])
+    assert exclusion.status_code == 201 and exclusion.headers["Location"] == own(package.id)
     assert [e["text"] for e in exclusion.json()["exclusions"]][-1] == "Travel insurance"
     first_addon = addon.json()["addons"][0]["id"]
-    after = call(gateway, "DELETE", own(package["id"], f"/addons/{first_addon}"), op_x.token).json()
+    after = call(gateway, "DELETE", own(package.id, f"/addons/{first_addon}"), op_x.token).json()
     assert [a["name"] for a in after["addons"]] == ["Fado evening", "Wine tasting"]
     exclusion_id = exclusion.json()["exclusions"][0]["id"]
-    after = call(gateway, "DELETE", own(package["id"], f"/exclusions/{exclusion_id}"),
+    after = call(gateway, "DELETE", own(package.id, f"/exclusions/{exclusion_id}"),
                  op_x.token).json()
     assert [e["text"] for e in after["exclusions"]] == ["City taxes", "Travel insurance"]
 
-    gone = call(gateway, "DELETE", own(package["id"], f"/stops/{porto['id']}"), op_x.token)
+    gone = call(gateway, "DELETE", own(package.id, f"/stops/{porto['id']}"), op_x.token)
     assert gone.status_code == 404 and gone.json()["error"]["code"] == "stop_not_found"
-    past_end = call(gateway, "POST", own(package["id"], "/stops"), op_x.token,
+    past_end = call(gateway, "POST", own(package.id, "/stops"), op_x.token,
                     json={**stop("Evora"), "position": 9})
     assert past_end.status_code == 422 and "position" in problems(past_end)
 
 
 def test_a_package_has_at_most_thirty_stops(gateway, op_x):
     package = create(gateway, op_x, stops=[stop(f"Town {i}", nights=1) for i in range(30)])
-    response = call(gateway, "POST", own(package["id"], "/stops"), op_x.token,
+    response = call(gateway, "POST", own(package.id, "/stops"), op_x.token,
                     json=stop("One more"))
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "too_many_parts"
@@ -228,7 +230,7 @@ def test_contradicting_fields_are_422(gateway, op_x):
     assert response.status_code == 422
     assert set(problems(response)) == {"max_travellers", "last_departure_date"}
     package = create(gateway, op_x)
-    over = call(gateway, "PATCH", own(package["id"]), op_x.token,
+    over = call(gateway, "PATCH", own(package.id), op_x.token,
                 json={"capacity_per_departure": 3})        # max_travellers is 6
     assert over.status_code == 422 and set(problems(over)) == {"max_travellers"}
 
@@ -246,63 +248,63 @@ def test_publishing_needs_a_complete_package_and_lists_what_is_missing(gateway, 
         "capacity_per_departure", "min_travellers", "max_travellers"}
 
     stale = create(gateway, op_x, first_departure_date=days(-60), last_departure_date=days(-2))
-    response = call(gateway, "POST", own(stale["id"], "/publish"), op_x.token)
+    response = call(gateway, "POST", own(stale.id, "/publish"), op_x.token)
     assert response.status_code == 422 and set(problems(response)) == {"last_departure_date"}
-    assert call(gateway, "GET", own(stale["id"]), op_x.token).json()["status"] == "draft"
+    assert call(gateway, "GET", own(stale.id), op_x.token).json()["status"] == "draft"
 
 
 def test_status_moves_draft_to_published_to_archived_and_no_other_way(gateway, op_x):
     package = published(gateway, op_x)
-    assert package["status"] == "published"
-    again = call(gateway, "POST", own(package["id"], "/publish"), op_x.token)
+    assert package.answer["status"] == "published"
+    again = call(gateway, "POST", own(package.id, "/publish"), op_x.token)
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "invalid_status_transition"
     assert again.json()["error"]["details"][0]["current_status"] == "published"
-    not_deleted = call(gateway, "DELETE", own(package["id"]), op_x.token)
+    not_deleted = call(gateway, "DELETE", own(package.id), op_x.token)
     assert not_deleted.status_code == 409
 
-    archived = call(gateway, "POST", own(package["id"], "/archive"), op_x.token)
+    archived = call(gateway, "POST", own(package.id, "/archive"), op_x.token)
     assert archived.status_code == 200 and archived.json()["status"] == "archived"
     for method, suffix, body in (("POST", "/publish", None), ("POST", "/archive", None),
                                  ("PATCH", "", {"title": "Revived"}),
                                  ("POST", "/exclusions", {"text": "Anything"}),
                                  ("DELETE", "", None)):
-        refused = call(gateway, method, own(package["id"], suffix), op_x.token, json=body)
+        refused = call(gateway, method, own(package.id, suffix), op_x.token, json=body)
         assert refused.status_code == 409, (method, suffix, refused.text)
         assert refused.json()["error"]["code"] == "invalid_status_transition"
         assert refused.json()["error"]["details"][0]["current_status"] == "archived"
-    assert call(gateway, "GET", own(package["id"]), op_x.token).json()["title"] == package["title"]
+    assert call(gateway, "GET", own(package.id), op_x.token).json()["title"] == package.title
 
 
 def test_only_drafts_can_be_deleted(gateway, op_x):
     package = create(gateway, op_x)
-    assert call(gateway, "DELETE", own(package["id"]), op_x.token).status_code == 204
-    assert call(gateway, "GET", own(package["id"]), op_x.token).status_code == 404
+    assert call(gateway, "DELETE", own(package.id), op_x.token).status_code == 204
+    assert call(gateway, "GET", own(package.id), op_x.token).status_code == 404
 
 
 def test_a_published_package_must_stay_complete(gateway, op_x):
     package = published(gateway, op_x, stops=[stop("Lisbon")])
-    only_stop = package["stops"][0]["id"]
-    removed = call(gateway, "DELETE", own(package["id"], f"/stops/{only_stop}"), op_x.token)
+    only_stop = package.answer["stops"][0]["id"]
+    removed = call(gateway, "DELETE", own(package.id, f"/stops/{only_stop}"), op_x.token)
     assert removed.status_code == 422 and set(problems(removed)) == {"stops"}
-    emptied = call(gateway, "PATCH", own(package["id"]), op_x.token,
+    emptied = call(gateway, "PATCH", own(package.id), op_x.token,
                    json={"stops": [], "price_per_traveller": None})
     assert emptied.status_code == 422
     assert set(problems(emptied)) == {"stops", "price_per_traveller"}
-    after = call(gateway, "GET", own(package["id"]), op_x.token).json()
-    assert (after["stops"], after["price_per_traveller"]) == (package["stops"], "1290.50")
+    after = call(gateway, "GET", own(package.id), op_x.token).json()
+    assert (after["stops"], after["price_per_traveller"]) == (package.answer["stops"], "1290.50")
 
 
 def test_changes_to_a_published_package_are_audited(gateway, op_x):
     package = create(gateway, op_x)
-    call(gateway, "PATCH", own(package["id"]), op_x.token, json={"title": "Draft edit"})
-    assert call(gateway, "GET", own(package["id"], "/changes"), op_x.token).json()["total"] == 0
+    call(gateway, "PATCH", own(package.id), op_x.token, json={"title": "Draft edit"})
+    assert call(gateway, "GET", own(package.id, "/changes"), op_x.token).json()["total"] == 0
 
-    call(gateway, "POST", own(package["id"], "/publish"), op_x.token)
-    changed = call(gateway, "PATCH", own(package["id"]), op_x.token,
+    call(gateway, "POST", own(package.id, "/publish"), op_x.token)
+    changed = call(gateway, "PATCH", own(package.id), op_x.token,
                    json={"price_per_traveller": "1399.00"}).json()
-    call(gateway, "POST", own(package["id"], "/exclusions"), op_x.token, json={"text": "Tips"})
-    changes = call(gateway, "GET", own(package["id"], "/changes"), op_x.token).json()
+    call(gateway, "POST", own(package.id, "/exclusions"), op_x.token, json={"text": "Tips"})
+    changes = call(gateway, "GET", own(package.id, "/changes"), op_x.token).json()
     assert changes["total"] == 3
     newest, price, publish = changes["data"]
     assert publish["change"] == {"table": "multi_city_hotel_packages", "operation": "update",
@@ -313,14 +315,14 @@ def test_changes_to_a_published_package_are_audited(gateway, op_x):
         "multi_city_hotel_package_exclusions", "insert")
     assert newest["change"]["new"][0]["text"] == "Tips"
     assert {c["changed_by"] for c in changes["data"]} == {op_x.id}
-    assert changed["updated_at"] > package["updated_at"]
+    assert changed["updated_at"] > package.answer["updated_at"]
 
 
 # Who may touch which package ------------------------------------------------------------------
 
-def _attempts(package: dict) -> list[tuple[str, str, dict | None]]:
-    stop_id, addon_id = package["stops"][0]["id"], package["addons"][0]["id"]
-    exclusion_id = package["exclusions"][0]["id"]
+def _attempts(package: Package) -> list[tuple[str, str, dict | None]]:
+    stop_id, addon_id = package.answer["stops"][0]["id"], package.addon_ids[0]
+    exclusion_id = package.answer["exclusions"][0]["id"]
     return [("GET", "", None), ("PATCH", "", {"title": "Taken over"}), ("DELETE", "", None),
             ("POST", "/publish", None), ("POST", "/archive", None), ("GET", "/changes", None),
             ("POST", "/stops", stop("Intruder")),
@@ -334,10 +336,10 @@ def _attempts(package: dict) -> list[tuple[str, str, dict | None]]:
 def test_another_operators_package_is_404_on_every_operator_route(gateway, op_x, op_y, status):
     package = published(gateway, op_x) if status == "published" else create(gateway, op_x)
     for method, suffix, body in _attempts(package):
-        response = call(gateway, method, own(package["id"], suffix), op_y.token, json=body)
+        response = call(gateway, method, own(package.id, suffix), op_y.token, json=body)
         assert response.status_code == 404, (method, suffix, response.text)
         assert response.json()["error"]["code"] == "package_not_found"
-    assert call(gateway, "GET", own(package["id"]), op_x.token).json() == package
+    assert call(gateway, "GET", own(package.id), op_x.token).json() == package.answer
 
 
 def test_an_agent_token_is_refused_on_operator_routes_by_the_gateway(
@@ -346,7 +348,7 @@ def test_an_agent_token_is_refused_on_operator_routes_by_the_gateway(
     attempts = [("GET", "/api/operators/me/packages", None),
                 ("POST", "/api/operators/me/packages", package_body()),
                 ("PATCH", "/api/operators/me", {"company_name": "Agents Inc"}),
-                *((method, own(package["id"], suffix), body)
+                *((method, own(package.id, suffix), body)
                   for method, suffix, body in _attempts(package))]
     for method, path, body in attempts:
         response = call(gateway, method, path, agent_token, json=body)
@@ -361,21 +363,21 @@ def test_drafts_and_archived_packages_are_invisible_to_others(
     draft = create(gateway, op_x)
     live = published(gateway, op_x)
     archived = published(gateway, op_x)
-    call(gateway, "POST", own(archived["id"], "/archive"), op_x.token)
+    call(gateway, "POST", own(archived.id, "/archive"), op_x.token)
     for token in (op_y.token, agent_token):
-        assert call(gateway, "GET", f"/api/packages/{draft['id']}", token).status_code == 404
-        assert call(gateway, "GET", f"/api/packages/{archived['id']}", token).status_code == 404
-        seen = call(gateway, "GET", f"/api/packages/{live['id']}", token)
-        assert seen.status_code == 200 and seen.json()["stops"] == live["stops"]
+        assert call(gateway, "GET", f"/api/packages/{draft.id}", token).status_code == 404
+        assert call(gateway, "GET", f"/api/packages/{archived.id}", token).status_code == 404
+        seen = call(gateway, "GET", f"/api/packages/{live.id}", token)
+        assert seen.status_code == 200 and seen.json()["stops"] == live.answer["stops"]
         listed = call(gateway, "GET", f"/api/packages?operator_id={op_x.id}&limit=100",
                       token).json()
-        assert live["id"] in {p["id"] for p in listed["data"]}
+        assert live.id in {p["id"] for p in listed["data"]}
         assert {p["status"] for p in listed["data"]} == {"published"}
     for package in (draft, archived):
-        assert call(gateway, "GET", f"/api/packages/{package['id']}", op_x.token).status_code == 200
+        assert call(gateway, "GET", f"/api/packages/{package.id}", op_x.token).status_code == 200
     # A draft of another operator answers exactly as an id that does not exist.
     unknown = call(gateway, "GET", f"/api/packages/{uuid.uuid4()}", op_y.token).json()["error"]
-    hidden = call(gateway, "GET", f"/api/packages/{draft['id']}", op_y.token).json()["error"]
+    hidden = call(gateway, "GET", f"/api/packages/{draft.id}", op_y.token).json()["error"]
     assert {**unknown, "request_id": None} == {**hidden, "request_id": None}
     assert hidden["code"] == "package_not_found"
 
@@ -385,7 +387,7 @@ def test_own_list_shows_only_own_packages(gateway, op_y, op_x):
     mine = published(gateway, op_y)
     listed = call(gateway, "GET", "/api/operators/me/packages?limit=100", op_y.token).json()
     assert {p["operator_id"] for p in listed["data"]} == {op_y.id}
-    assert mine["id"] in [p["id"] for p in listed["data"]]
+    assert mine.id in [p["id"] for p in listed["data"]]
     assert listed["total"] == len(listed["data"])
 
 
@@ -415,9 +417,9 @@ def catalogue_set(gateway, new_operator):
                      stops=[stop(f"Dresden-{tag}", "DE", 2), stop(f"Prague-{tag}", "CZ", 5)],
                      first_departure_date=days(100), last_departure_date=days(101)),
     }
-    ids = {name: published(gateway, operator, **spec)["id"] for name, spec in specs.items()}
+    ids = {name: published(gateway, operator, **spec).id for name, spec in specs.items()}
     ids["draft"] = create(gateway, operator, title=f"Draft {tag}",
-                          stops=[stop(f"Lisbon-{tag}", "PT", 4)])["id"]
+                          stops=[stop(f"Lisbon-{tag}", "PT", 4)]).id
     return operator, tag, ids
 
 

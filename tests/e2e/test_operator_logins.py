@@ -5,7 +5,6 @@ stack of its own (started here, stopped after, also when tests fail). The tests 
 order: each leaves the move where the next expects it."""
 from __future__ import annotations
 
-import datetime
 import shutil
 import threading
 import time
@@ -17,15 +16,16 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from devstack import stack
-from devstack.layout import Layout
+from devstack import api as devstack
+from devstack.api import Layout
 from supabase import create_client
+from tests.builders.agents import login
+from tests.builders.bookings import new_booking
+from tests.builders.operators import new_operator
+from tests.builders.packages import package_fields, publish_package
 from tests.conftest import TEST_PORT_OFFSET, TEST_STATE
-from tests.e2e.agents import login
-from tests.e2e.packages import package_fields, publish_package
 from tests.e2e.test_migration_tool import migrate, ok, sql, status
 from tests.helpers import api, logged_request_ids
-from travel_platform.clock import utc_today
 
 pytestmark = pytest.mark.stack
 GROUPS = (("packages", ("addons", "exclusions", "packages")), ("operators", ("operators",)))
@@ -38,12 +38,12 @@ LAYOUT = Layout(state=Path(f"{TEST_STATE}-logins"), port_offset=TEST_PORT_OFFSET
 def env() -> dict:
     """A fresh whole stack whose operators' logins the tests move."""
     layout = LAYOUT
-    stack.down(layout)
+    devstack.down(layout)
     shutil.rmtree(layout.state, ignore_errors=True)
     try:
-        yield stack.up(layout)
+        yield devstack.up(layout)
     finally:
-        stack.down(layout)
+        devstack.down(layout)
 
 
 def cognito(env: dict):
@@ -85,18 +85,6 @@ def cognito_user(env: dict, email: str) -> dict | None:
         return None
 
 
-def new_supabase_operator(env: dict, **extra) -> tuple[str, str, str]:
-    """(id, e-mail, password) of a new Supabase Auth user, confirmed."""
-    email, password = f"op-{uuid.uuid4().hex[:10]}@example.com", f"Pw-{uuid.uuid4().hex[:12]}"
-    admin = {"apikey": env["SUPABASE_SERVICE_ROLE_KEY"],
-             "Authorization": f"Bearer {env['SUPABASE_SERVICE_ROLE_KEY']}"}
-    created = requests.post(f"{env['SUPABASE_URL']}/auth/v1/admin/users", headers=admin,
-                            json={"email": email, "password": password, "email_confirm": True,
-                                  **extra}, timeout=10)
-    assert created.status_code == 200, created.text
-    return created.json()["id"], email, password
-
-
 def views(env: dict, token: str) -> dict:
     """What an operator sees of their own: profile, packages, bookings."""
     gateway = env["GATEWAY_URL"]
@@ -131,12 +119,7 @@ def test_before_the_move_operators_sign_in_with_supabase_only(env):
     gateway = env["GATEWAY_URL"]
     package = publish_package(gateway, token)
     agent = login(gateway, env["DEMO_AGENT_EMAIL"], env["DEMO_AGENT_PASSWORD"])["access_token"]
-    departure = utc_today() + datetime.timedelta(days=30)
-    booked = api(gateway, "POST", "/api/bookings", agent, headers={"Idempotency-Key": "b1"},
-                 json={"package_id": package["id"], "departure_date": str(departure),
-                       "travellers": [{"full_name": "Ana Lopes", "email": "ana@example.com"}],
-                       "addon_ids": []})
-    assert booked.status_code == 201, booked.text
+    new_booking(gateway, agent, package, travellers=1)
 
 
 def test_the_first_sign_in_moves_the_demo_operator_with_the_same_password(env):
@@ -158,27 +141,29 @@ def test_the_first_sign_in_moves_the_demo_operator_with_the_same_password(env):
 
 
 def test_a_wrong_password_or_a_banned_or_deleted_user_creates_nothing(env):
-    _, email, password = new_supabase_operator(env)
-    wrong = log_in(env, email, password + "x")
+    user = new_operator(env, sign_in=False)
+    wrong = log_in(env, user.email, user.password + "x")
     assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "invalid_credentials"
-    _, banned, banned_password = new_supabase_operator(env, ban_duration="24h")
-    deleted_id, deleted, deleted_password = new_supabase_operator(env)
+    banned = new_operator(env, sign_in=False, ban_duration="24h")
+    deleted = new_operator(env, sign_in=False)
     admin = {"apikey": env["SUPABASE_SERVICE_ROLE_KEY"],
              "Authorization": f"Bearer {env['SUPABASE_SERVICE_ROLE_KEY']}"}
-    assert requests.delete(f"{env['SUPABASE_URL']}/auth/v1/admin/users/{deleted_id}",
+    assert requests.delete(f"{env['SUPABASE_URL']}/auth/v1/admin/users/{deleted.id}",
                            headers=admin, timeout=10).status_code == 200
-    for who, secret in ((banned, banned_password), (deleted, deleted_password)):
-        refused = log_in(env, who, secret)
+    for who in (banned, deleted):
+        refused = log_in(env, who.email, who.password)
         assert refused.status_code == 401, refused.text
         assert refused.json()["error"]["code"] == "invalid_credentials"
-    for who in (email, banned, deleted):
+    emails = [user.email, banned.email, deleted.email]
+    for who in emails:
         assert cognito_user(env, who) is None, who
     assert sql(env, "rds", "select count(*) from operator_identities where email = any(%s)",
-               ([email, banned, deleted],)) == [(0,)]
+               (emails,)) == [(0,)]
 
 
 def test_a_race_of_first_sign_ins_makes_one_cognito_user(env):
-    operator_id, email, password = new_supabase_operator(env)
+    operator = new_operator(env, sign_in=False)
+    operator_id, email, password = operator.id, operator.email, operator.password
     answers: list[int] = []
     barrier = threading.Barrier(8)
 
@@ -200,7 +185,8 @@ def test_a_race_of_first_sign_ins_makes_one_cognito_user(env):
 
 
 def test_a_password_changed_in_the_window_changes_on_both_sides(env):
-    _, email, password = new_supabase_operator(env)
+    operator = new_operator(env, sign_in=False)
+    email, password = operator.email, operator.password
     token = log_in(env, email, password).json()["access_token"]
     new_password = "Changed-" + uuid.uuid4().hex[:10] + "A1"
     weak = api(env["GATEWAY_URL"], "POST", "/api/operators/me/password", token,
@@ -259,7 +245,9 @@ def _move(env: dict, carrier: str, members: tuple[str, ...], token: str) -> None
 
 
 def test_status_counts_who_moved_and_the_rest_are_imported_once(env):
-    never_id, never, never_password = new_supabase_operator(env)
+    never_signed_in = new_operator(env, sign_in=False)
+    never_id, never, never_password = (never_signed_in.id, never_signed_in.email,
+                                       never_signed_in.password)
     logins = status(env)["operators"]["logins"]
     assert logins["remaining"] >= 1 and logins["by_login"] >= 3
     refused = migrate(env, "finalize", "operators")

@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-from devstack import postgres, processes, stack
+from devstack import api as devstack
 from tests.helpers import bearer
 
 pytestmark = pytest.mark.stack
@@ -18,31 +18,31 @@ pytestmark = pytest.mark.stack
 
 def test_a_dead_service_is_a_json_503_then_reported_and_restarted(
         gateway, test_layout, agent_token, capsys):
-    pid = processes.running_pid(test_layout, "booking-service")
+    pid = devstack.main_pid(test_layout, "booking-service")
     os.killpg(pid, signal.SIGKILL)
     deadline = time.monotonic() + 10
-    while processes.running_pid(test_layout, "booking-service") and time.monotonic() < deadline:
+    while devstack.main_pid(test_layout, "booking-service") and time.monotonic() < deadline:
         time.sleep(0.1)
 
     response = requests.get(f"{gateway}/api/bookings", headers=bearer(agent_token), timeout=10)
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "service_unavailable"
 
-    assert stack.status(test_layout) == 1
+    assert devstack.status(test_layout) == 1
     report = capsys.readouterr().out
     assert "booking-service" in report and "CRASHED" in report
     assert str(test_layout.logs / "booking-service.log") in report
 
-    stack.up(test_layout)
+    devstack.up(test_layout)
     assert "booking-service had crashed" in capsys.readouterr().out
     response = requests.get(f"{gateway}/api/bookings", headers=bearer(agent_token), timeout=10)
     assert response.status_code == 200
 
 
 def test_a_second_up_changes_nothing(test_layout, stack_env, capsys):
-    pids = {name: processes.running_pid(test_layout, name) for name in stack.PROCESS_ORDER}
-    stack.up(test_layout)
-    assert {name: processes.running_pid(test_layout, name) for name in stack.PROCESS_ORDER} == pids
+    pids = {part: devstack.main_pid(test_layout, part) for part in devstack.PARTS}
+    devstack.up(test_layout)
+    assert {part: devstack.main_pid(test_layout, part) for part in devstack.PARTS} == pids
     out = capsys.readouterr().out
     assert "started" not in out and "restarted" not in out
 
@@ -69,38 +69,31 @@ def _platform_answers(gateway, stack_env) -> None:
         assert not response.json().get("degraded"), (path, response.json())
 
 
-def _postmaster(test_layout, part: str) -> int:
-    return int((test_layout.pgdata(part) / "postmaster.pid").read_text().split()[0])
-
-
-@pytest.mark.parametrize("part", [*stack.PROCESS_ORDER, "supabase-db", "rds"])
+@pytest.mark.parametrize("part", devstack.PARTS)
 def test_kill_9_of_any_parts_main_process_is_recovered_by_the_next_up(
         part, gateway, stack_env, test_layout, capsys):
-    pid = (processes.running_pid(test_layout, part) if part in stack.PROCESS_ORDER
-           else _postmaster(test_layout, part))
+    pid = devstack.main_pid(test_layout, part)
     os.kill(pid, signal.SIGKILL)   # the main process only: nginx's workers stay, say
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and (
-            processes.running_pid(test_layout, part) if part in stack.PROCESS_ORDER
-            else postgres.is_running(test_layout, part)):
+    while time.monotonic() < deadline and devstack.main_pid(test_layout, part):
         time.sleep(0.1)
 
-    assert stack.status(test_layout) == 1
+    assert devstack.status(test_layout) == 1
     report = capsys.readouterr().out
     assert any(line.startswith(part) and ("CRASHED" in line or "stopped" in line)
                for line in report.splitlines()), report
 
-    stack.up(test_layout)
+    devstack.up(test_layout)
     _platform_answers(gateway, stack_env)
-    if part in stack.PROCESS_ORDER:   # nothing of the crashed process tree is left
-        assert processes.group_members(pid) == []
-    assert stack.status(test_layout) == 0
+    if part in devstack.PROCESSES:   # nothing of the crashed process tree is left
+        assert devstack.process_group(pid) == []
+    assert devstack.status(test_layout) == 0
 
 
 def test_status_shows_each_parts_health_url_and_log_then_the_settings(test_layout, capsys):
-    assert stack.status(test_layout) == 0
+    assert devstack.status(test_layout) == 0
     report = capsys.readouterr().out
-    for part in [*stack.PROCESS_ORDER, "supabase-db", "rds"]:
+    for part in devstack.PARTS:
         line = next(row for row in report.splitlines() if row.startswith(f"{part} "))
         assert "healthy" in line and str(test_layout.port(part)) in line, line
         assert str(test_layout.logs / f"{part}.log") in line, line
@@ -110,10 +103,10 @@ def test_status_shows_each_parts_health_url_and_log_then_the_settings(test_layou
 def test_status_reports_a_part_that_answers_but_is_unhealthy(test_layout, capsys):
     """The state comes from the health check, not from a live pid: a stopped (SIGSTOP)
     gateway-auth is alive but does not answer."""
-    pid = processes.running_pid(test_layout, "gateway-auth")
+    pid = devstack.main_pid(test_layout, "gateway-auth")
     os.killpg(pid, signal.SIGSTOP)
     try:
-        assert stack.status(test_layout) == 1
+        assert devstack.status(test_layout) == 1
     finally:
         os.killpg(pid, signal.SIGCONT)
     line = next(row for row in capsys.readouterr().out.splitlines()

@@ -10,11 +10,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import psycopg
 import pytest
+from psycopg import sql
 
-from devstack import postgres, secrets
-from devstack.layout import REPO, Layout
+from devstack import api as devstack
+from devstack.api import Layout
 from tests.conftest import TEST_PORT_OFFSET, TEST_STATE
+from tests.helpers import REPO
 from travel_platform.migrations import apply_migrations
 
 
@@ -22,25 +25,18 @@ from travel_platform.migrations import apply_migrations
 def databases() -> dict[str, str]:
     """Superuser URLs of the two migrated databases: SUPABASE_DB_ADMIN_URL, RDS_ADMIN_URL."""
     layout = Layout(state=Path(f"{TEST_STATE}-db"), port_offset=TEST_PORT_OFFSET + 500)
-    postgres.stop(layout, "rds")
+    devstack.stop_part(layout, "rds")
     shutil.rmtree(layout.state, ignore_errors=True)
-    for folder in (layout.logs, layout.run):
-        folder.mkdir(parents=True, exist_ok=True)
-    keys = secrets.load_or_create(layout)
-    secrets.ensure_tls(layout)
-    password = keys["rds_admin_password"]
-    postgres.ensure_cluster(layout, "rds", password=password)
-    postgres.start(layout, "rds")
+    admin = devstack.start_database(layout, "rds")
     try:
-        def admin(dbname: str) -> str:
-            return postgres.admin_conninfo(layout, "rds", password=password, dbname=dbname)
-
-        for dbname in ("supabase", "travel_agent_db"):
-            postgres.ensure_database(admin("postgres"), dbname)
-        postgres.run_sql_file(admin("supabase"), REPO / "devstack" / "supabase" / "bootstrap.sql")
+        with psycopg.connect(admin("postgres"), autocommit=True) as conn:
+            for dbname in ("supabase", "travel_agent_db"):
+                conn.execute(sql.SQL("create database {}").format(sql.Identifier(dbname)))
+        with psycopg.connect(admin("supabase"), autocommit=True) as conn:
+            conn.execute((REPO / "devstack" / "supabase" / "bootstrap.sql").read_text())
         apply_migrations(conninfo=admin("supabase"), directory=REPO / "supabase" / "migrations")
         apply_migrations(conninfo=admin("travel_agent_db"), directory=REPO / "aws" / "migrations")
         yield {"SUPABASE_DB_ADMIN_URL": admin("supabase"),
                "RDS_ADMIN_URL": admin("travel_agent_db")}
     finally:
-        postgres.stop(layout, "rds")
+        devstack.stop_part(layout, "rds")

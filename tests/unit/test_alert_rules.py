@@ -54,3 +54,7 @@ def test_no_two_parts_share_a_port_across_stacks_at_offsets_of_1000():
     residues = [port % 1000 for port in BASE_PORTS.values()]
     assert len(set(residues)) == len(residues), BASE_PORTS
     assert max(BASE_PORTS.values()) + 11000 < 65536
+    # Larger offsets wrap past 65535 and still give each stack its own valid ports.
+    ports = [Layout(state=Path("/x"), port_offset=offset).port(part)
+             for offset in range(0, 50000, 1000) for part in BASE_PORTS]
+    assert len(set(ports)) == len(ports) and all(1024 < p < 65536 for p in ports)

@@ -2,9 +2,8 @@
 
     gunicorn --chdir devstack/supabase 'auth_standin:create_app()'
 
-Settings (environment): SUPABASE_URL, SUPABASE_JWT_SECRET, AUTH_DB_URL, AUTH_SIGNING_KEY_FILE,
-and optionally AUTH_JWT_EXPIRY (seconds, 3600), AUTH_AUTOCONFIRM (true), AUTH_DISABLE_SIGNUP
-(false). The database must have had devstack/supabase/bootstrap.sql applied.
+Settings (environment): see settings.AuthStandinSettings. The database must have had
+devstack/supabase/bootstrap.sql applied.
 """
 from __future__ import annotations
 
@@ -18,9 +17,9 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from . import routes
 from .db import DictPool, _one
-from .settings import ConfigError, Settings, load_settings
+from .settings import AuthStandinSettings, ConfigError, load_settings
 
-__all__ = ["ConfigError", "Settings", "create_app"]
+__all__ = ["AuthStandinSettings", "ConfigError", "create_app"]
 
 POOL_SIZE = 10
 DB_CONNECT_TIMEOUT = 10.0   # seconds to reach the database at start-up before giving up
@@ -31,7 +30,7 @@ AUTH_TABLES = ("auth.users", "auth.sessions", "auth.refresh_tokens")
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """The stand-in as a Flask app; `config` keys (env var names) override the environment."""
     settings = load_settings(config)
-    pool = _open_pool(settings.db_url)
+    pool = _open_pool(settings.auth_db_url.get_secret_value())
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.extensions["auth_standin"] = {"settings": settings, "pool": pool}

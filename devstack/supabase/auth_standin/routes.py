@@ -21,7 +21,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from . import db, keys
-from .settings import Settings
+from .settings import AuthStandinSettings
 
 bp = Blueprint("auth", __name__, url_prefix="/auth/v1")
 
@@ -64,7 +64,7 @@ class ApiError(Exception):
         self.status, self.code, self.message, self.extra = status, code, message, extra
 
 
-def _settings() -> Settings:
+def _settings() -> AuthStandinSettings:
     return current_app.extensions["auth_standin"]["settings"]
 
 
@@ -146,7 +146,7 @@ def _gateway() -> Response | None:
     if not key:
         return _gateway_error("No API key found in request",
                               "No `apikey` request header or url param was found.")
-    if keys.api_key_role(key, secret=_settings().jwt_secret) is None:
+    if keys.api_key_role(key, secret=_settings().supabase_jwt_secret.get_secret_value()) is None:
         return _gateway_error("Invalid API key",
                               "Double check your Supabase `anon` or `service_role` API key.")
     return None
@@ -230,7 +230,7 @@ def _session_json(user: dict[str, Any], *, session_id: uuid.UUID, signed_in_at: 
     now = int(time.time())
     claims = {
         "iss": settings.issuer, "sub": str(user["id"]), "aud": user["aud"] or keys.USER_AUDIENCE,
-        "exp": now + settings.jwt_expiry, "iat": now,
+        "exp": now + settings.auth_jwt_expiry, "iat": now,
         "email": user["email"] or "", "phone": user["phone"] or "",
         "app_metadata": _app_metadata(user), "user_metadata": user["raw_user_meta_data"] or {},
         "role": user["role"] or "authenticated", "aal": "aal1",
@@ -238,8 +238,8 @@ def _session_json(user: dict[str, Any], *, session_id: uuid.UUID, signed_in_at: 
         "session_id": str(session_id), "is_anonymous": user["is_anonymous"],
     }
     return {"access_token": keys.issue_access_token(claims, key=settings.signing_key),
-            "token_type": "bearer", "expires_in": settings.jwt_expiry,
-            "expires_at": now + settings.jwt_expiry, "refresh_token": refresh_token,
+            "token_type": "bearer", "expires_in": settings.auth_jwt_expiry,
+            "expires_at": now + settings.auth_jwt_expiry, "refresh_token": refresh_token,
             "user": user_json(user)}
 
 
@@ -427,7 +427,7 @@ def _rotate(conn: db.Conn, row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 def signup() -> Response:
     """Email sign-up; with AUTH_AUTOCONFIRM the user is signed in at once."""
     settings = _settings()
-    if settings.disable_signup:
+    if settings.auth_disable_signup:
         raise ApiError(422, "signup_disabled", "Signups not allowed for this instance")
     body = _json_body()
     if body.get("phone") and not body.get("email"):
@@ -441,11 +441,11 @@ def signup() -> Response:
         with _pool().connection() as conn:
             user = db.create_user(conn=conn, user_id=uuid.uuid4(), email=email, phone=None,
                                   encrypted_password=encrypted,
-                                  email_confirmed=settings.autoconfirm, phone_confirmed=False,
+                                  email_confirmed=settings.auth_autoconfirm, phone_confirmed=False,
                                   role="authenticated", app_metadata=_app_metadata(
                                       {"email": email, "phone": None, "raw_app_meta_data": None}),
                                   user_metadata=data)
-            if settings.autoconfirm:
+            if settings.auth_autoconfirm:
                 return jsonify(_start_session(conn, user["id"]))
             return jsonify(user_json(user))
     except psycopg.errors.UniqueViolation:
@@ -503,7 +503,7 @@ def _admin_only(view: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         settings, token = _settings(), _bearer_token()
-        role = keys.hs256_role(token, secret=settings.jwt_secret)
+        role = keys.hs256_role(token, secret=settings.supabase_jwt_secret.get_secret_value())
         if role is None:
             try:
                 role = keys.verify_access_token(token, key=settings.signing_key,

@@ -1,35 +1,82 @@
-"""Settings, read once at start-up from the environment, or from a dict that overrides it."""
+"""Settings, read once at start-up from the environment (or a dict that overrides it), with
+pydantic-settings like every service of the platform; a bad or missing value fails at once
+with ConfigError naming the variable."""
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
+
+from pydantic import (
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .keys import SigningKey, load_signing_key
 
-REQUIRED = ("SUPABASE_URL", "SUPABASE_JWT_SECRET", "AUTH_DB_URL", "AUTH_SIGNING_KEY_FILE")
 # Supabase refuses shorter project secrets; an HS256 secret much shorter is guessable offline.
 MIN_SECRET_LENGTH = 32
 MAX_JWT_EXPIRY = 7 * 24 * 3600   # GoTrue's upper bound for GOTRUE_JWT_EXP
-_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
 class ConfigError(RuntimeError):
     """The environment (or the config passed in) does not configure the stand-in."""
 
 
-@dataclass(frozen=True)
-class Settings:
+class AuthStandinSettings(BaseSettings):
     """What the stand-in needs to run; secrets stay out of repr()."""
 
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
     supabase_url: str
-    jwt_secret: str = field(repr=False)
-    db_url: str = field(repr=False)
-    signing_key: SigningKey = field(repr=False)
-    jwt_expiry: int
-    autoconfirm: bool
-    disable_signup: bool
+    supabase_jwt_secret: SecretStr
+    auth_db_url: SecretStr
+    # A PEM EC P-256 private key (`python -m auth_standin signing-key FILE` makes one).
+    auth_signing_key_file: str
+    auth_jwt_expiry: int = Field(3600, ge=1, le=MAX_JWT_EXPIRY)
+    auth_autoconfirm: bool = True
+    auth_disable_signup: bool = False
+    _signing_key: SigningKey = PrivateAttr()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_missing(cls, values: Any) -> Any:
+        # An empty variable is as good as none: it must fail as missing, not as a bad value.
+        if isinstance(values, dict):
+            return {k: v for k, v in values.items()
+                    if v is not None and not (isinstance(v, str) and not v.strip())}
+        return values
+
+    @field_validator("supabase_url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return url
+
+    @field_validator("supabase_jwt_secret")
+    @classmethod
+    def _long_secret(cls, secret: SecretStr) -> SecretStr:
+        if len(secret.get_secret_value()) < MIN_SECRET_LENGTH:
+            raise ValueError(f"must be at least {MIN_SECRET_LENGTH} characters")
+        return secret
+
+    @model_validator(mode="after")
+    def _load_signing_key(self):
+        try:
+            self._signing_key = load_signing_key(self.auth_signing_key_file)
+        except ValueError as error:
+            raise ValueError(f"AUTH_SIGNING_KEY_FILE: {error}") from None
+        return self
+
+    @property
+    def signing_key(self) -> SigningKey:
+        """The key user access tokens are signed with (ES256)."""
+        return self._signing_key
 
     @property
     def issuer(self) -> str:
@@ -37,60 +84,22 @@ class Settings:
         return f"{self.supabase_url.rstrip('/')}/auth/v1"
 
 
-def load_settings(config: Mapping[str, Any] | None = None) -> Settings:
-    """Build Settings from os.environ overridden by `config`; ConfigError names what is wrong."""
-    values = {**os.environ, **{k: v for k, v in (config or {}).items() if v is not None}}
+def load_settings(config: Mapping[str, Any] | None = None) -> AuthStandinSettings:
+    """Settings from the environment overridden by `config` (keys are variable names);
+    ConfigError names every variable that is missing or wrong."""
+    overrides = {k.lower(): v for k, v in (config or {}).items() if v is not None}
+    try:
+        return AuthStandinSettings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc)) from None
 
-    def get(name: str) -> str | None:
-        value = values.get(name)
-        return None if value is None or str(value).strip() == "" else str(value).strip()
 
-    missing = [name for name in REQUIRED if get(name) is None]
+def _explain(exc: ValidationError) -> str:
+    missing = [str(e["loc"][0]).upper() for e in exc.errors() if e["type"] == "missing"]
+    wrong = [(f"{str(e['loc'][0]).upper()}: " if e["loc"] else "")
+             + e["msg"].removeprefix("Value error, ")
+             for e in exc.errors() if e["type"] != "missing"]
     if missing:
-        raise ConfigError(f"auth stand-in: missing setting(s) {', '.join(missing)}; "
-                          "set them in the environment")
-    def need(name: str) -> str:
-        value = get(name)
-        if value is None:   # checked above; says so to the type checker too
-            raise ConfigError(f"auth stand-in: missing setting {name}")
-        return value
-
-    url, secret = need("SUPABASE_URL"), need("SUPABASE_JWT_SECRET")
-    if not url.startswith(("http://", "https://")):
-        raise ConfigError("auth stand-in: SUPABASE_URL must be an http(s) URL")
-    if len(secret) < MIN_SECRET_LENGTH:
-        raise ConfigError(f"auth stand-in: SUPABASE_JWT_SECRET must be at least "
-                          f"{MIN_SECRET_LENGTH} characters")
-    try:
-        signing_key = load_signing_key(need("AUTH_SIGNING_KEY_FILE"))
-    except ValueError as error:
-        raise ConfigError(f"auth stand-in: AUTH_SIGNING_KEY_FILE: {error}") from None
-    return Settings(supabase_url=url, jwt_secret=secret, db_url=need("AUTH_DB_URL"),
-                    signing_key=signing_key,
-                    jwt_expiry=_int(get("AUTH_JWT_EXPIRY"), "AUTH_JWT_EXPIRY", default=3600,
-                                    low=1, high=MAX_JWT_EXPIRY),
-                    autoconfirm=_bool(get("AUTH_AUTOCONFIRM"), "AUTH_AUTOCONFIRM", default=True),
-                    disable_signup=_bool(get("AUTH_DISABLE_SIGNUP"), "AUTH_DISABLE_SIGNUP",
-                                         default=False))
-
-
-def _int(value: str | None, name: str, *, default: int, low: int, high: int) -> int:
-    if value is None:
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise ConfigError(f"auth stand-in: {name} must be a whole number of seconds") from None
-    if not low <= number <= high:
-        raise ConfigError(f"auth stand-in: {name} must be between {low} and {high}")
-    return number
-
-
-def _bool(value: str | None, name: str, *, default: bool) -> bool:
-    if value is None:
-        return default
-    if value.lower() in _TRUE:
-        return True
-    if value.lower() in _FALSE:
-        return False
-    raise ConfigError(f"auth stand-in: {name} must be true or false")
+        return (f"auth stand-in: missing setting(s) {', '.join(missing)}; "
+                "set them in the environment")
+    return "auth stand-in: " + "; ".join(wrong)

@@ -1,16 +1,43 @@
-"""Helpers shared by the tests that need travel agents.
-
-Every agent is made through the public API (sign-up, confirm, login) with a unique
-e-mail, so the tests never depend on each other or on the demo data."""
+"""Travel agents: signed up, confirmed and logged in through the public API; and the few
+direct reads and writes of their row that arrange or inspect a test."""
 from __future__ import annotations
 
+import dataclasses
 import uuid
+from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 
 from tests.helpers import api
 
 PASSWORD = "Sturdy-pass-2024"
+
+
+@dataclass(frozen=True)
+class Agent:
+    """A travel agent with a Cognito login and an agent row."""
+
+    email: str
+    # Cognito's answer to the login: access_token, refresh_token, id_token, ...
+    tokens: dict[str, Any]
+    # The agent row as the API showed it (status kept in step by `active_agent`).
+    profile: dict[str, Any]
+
+    @property
+    def token(self) -> str:
+        """The access token the API takes."""
+        return self.tokens["access_token"]
+
+    @property
+    def id(self) -> str:
+        """The agent row's id."""
+        return self.profile["id"]
+
+    @property
+    def sub(self) -> str:
+        """The Cognito user's `sub`."""
+        return self.profile["cognito_sub"]
 
 
 def new_email(prefix: str = "agent") -> str:
@@ -33,17 +60,23 @@ def login(gateway: str, email: str, password: str = PASSWORD) -> dict:
     return response.json()
 
 
-def new_agent(gateway: str, **fields) -> dict:
-    """A confirmed, logged-in, pending agent: email, tokens, token (access) and profile."""
+def new_agent(gateway: str, **fields) -> Agent:
+    """A confirmed, logged-in, pending agent (`fields` go to the sign-up)."""
     email = new_email()
     created = sign_up(gateway, email, **fields)
     assert created.status_code == 201, created.text
     confirmed = api(gateway, "POST", "/api/agents/confirm-signup",
                     json={"email": email, "code": "123456"})
     assert confirmed.status_code == 200, confirmed.text
-    tokens = login(gateway, email)
-    return {"email": email, "tokens": tokens, "token": tokens["access_token"],
-            "profile": created.json()["agent"]}
+    return Agent(email=email, tokens=login(gateway, email), profile=created.json()["agent"])
+
+
+def active_agent(gateway: str, stack_env, **fields) -> Agent:
+    """A new agent already approved (set directly: arranging a test, not the rule under
+    test), so it may book."""
+    agent = new_agent(gateway, **fields)
+    set_status(stack_env, agent.id, "active")
+    return dataclasses.replace(agent, profile={**agent.profile, "status": "active"})
 
 
 def rds(stack_env):

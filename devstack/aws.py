@@ -1,0 +1,42 @@
+"""The stack's AWS: moto as the emulator (its state replayed from a journal on every start,
+devstack/aws_emulator.py), provisioned by the same script that provisions real AWS."""
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from devstack import environment, fingerprints
+from devstack.layout import REPO, Layout, StackError
+from devstack.processes import Process
+
+
+def journal(layout: Layout) -> Path:
+    """The file moto's state is kept in (its requests that changed state)."""
+    return layout.state / "aws" / "journal.jsonl"
+
+
+def emulator(layout: Layout) -> Process:
+    """moto, replaying its journal, so ids, users and their subs, objects and secrets
+    survive a restart or a crash."""
+    return Process(
+        name="moto", argv=[str(layout.python), "-m", "devstack.aws_emulator", "--host",
+                           layout.host, "--port", str(layout.port("moto")),
+                           "--journal", str(journal(layout))],
+        env=environment.python_env(layout), ready_url=f"{layout.url('moto')}/moto-api/data.json",
+        url=layout.url("moto"),
+        config_fingerprint=fingerprints.code(layout, "devstack/aws_emulator.py"))
+
+
+def provision(layout: Layout, admins: dict[str, str]) -> dict[str, str]:
+    """Run the provisioning script against moto, as one would against AWS; what it made
+    (pool and client ids, bucket, each service's RDS secret)."""
+    result = subprocess.run(
+        [str(layout.python), str(REPO / "aws" / "scripts" / "provision.py"),
+         "--rds-admin-url", admins["rds"], "--rds-host", layout.host,
+         "--rds-port", str(layout.port("rds"))],
+        env={**environment.python_env(layout), **environment.aws_sdk_env(layout)},
+        capture_output=True, text=True)
+    if result.returncode != 0:
+        raise StackError(f"AWS provisioning failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout)

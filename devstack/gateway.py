@@ -1,0 +1,56 @@
+"""The gateway part: nginx with the configuration rendered from gateway/nginx.conf.template
+for this stack's ports and folders."""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+
+from devstack import environment
+from devstack.layout import REPO, Layout, StackError
+from devstack.processes import Process
+
+# Services whose ports the template names ({{AGENT_SERVICE_PORT}}, ...).
+_UPSTREAMS = ("gateway-auth", "gateway-status", "agent-service", "operator-service",
+              "booking-service")
+
+
+def _render_nginx(layout: Layout) -> tuple[str, str]:
+    import openapi_ui_bundles.swagger_ui as swagger_ui
+
+    values = {"STATE_DIR": str(layout.state), "LOG_DIR": str(layout.logs),
+              "SWAGGER_UI_DIR": str(swagger_ui.static_path),
+              "GATEWAY_DIR": str(REPO / "gateway"), "GATEWAY_HOST": layout.host,
+              "GATEWAY_PORT": str(layout.port("gateway")),
+              **{f"{n.upper().replace('-', '_')}_PORT": str(layout.port(n)) for n in _UPSTREAMS}}
+    template = (REPO / "gateway" / "nginx.conf.template").read_text()
+    config = re.sub(r"\{\{(\w+)\}\}", lambda m: values[m.group(1)], template)
+    for sub in ("tmp", "auth-cache"):
+        (layout.state / "gateway" / sub).mkdir(parents=True, exist_ok=True)
+    path = layout.state / "gateway" / "nginx.conf"
+    path.write_text(config)
+    includes = "".join(p.read_text() for p in sorted((REPO / "gateway").glob("*.conf")))
+    return str(path), hashlib.sha256((config + includes).encode()).hexdigest()
+
+
+def _nginx_binary() -> str:
+    # Debian puts nginx in /usr/sbin, which a non-root PATH may lack.
+    found = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
+    if not found:
+        raise StackError("nginx is not installed: run `apt-get install nginx` (Debian/Ubuntu) "
+                         "or install nginx >= 1.18 with the auth_request module")
+    return found
+
+
+def process(layout: Layout) -> Process:
+    """nginx as the gateway, restarted when its rendered configuration, an included file or
+    the nginx binary changes."""
+    nginx_conf, nginx_fingerprint = _render_nginx(layout)
+    nginx = _nginx_binary()
+    return Process(
+        name="gateway", argv=[nginx, "-c", nginx_conf, "-p", str(layout.state / "gateway")],
+        env=environment.python_env(layout), ready_url=f"{layout.url('gateway')}/health",
+        url=layout.url("gateway"),
+        # an upgraded nginx package is a new dependency
+        config_fingerprint=f"{nginx_fingerprint}:{os.stat(nginx).st_mtime_ns}")

@@ -1,0 +1,60 @@
+"""The stack's settings: every value a client of the stack, a tool or a service is
+configured with, written to `<state>/stack.env`."""
+from __future__ import annotations
+
+import shlex
+
+from devstack import environment
+from devstack.layout import Layout
+
+# The Supabase Auth stand-in mints the project's keys; it is not an installed package.
+from devstack.supabase.auth_standin.keys import make_api_key
+
+
+def stack_env(layout: Layout, keys: dict[str, str], aws: dict[str, str],
+              admins: dict[str, str]) -> dict[str, str]:
+    """Everything a client of the stack, or a service, is configured with."""
+    pool_id = aws["AWS_COGNITO_USER_POOL_ID"]
+    operator_pool_id = aws["AWS_COGNITO_OPERATOR_POOL_ID"]
+    return {
+        "GATEWAY_URL": layout.url("gateway"),
+        "SUPABASE_URL": layout.url("supabase-auth"),
+        "SUPABASE_ANON_KEY": make_api_key(keys["supabase_jwt_secret"], "anon",
+                                          issued_at=int(keys["api_keys_issued_at"])),
+        "SUPABASE_SERVICE_ROLE_KEY": make_api_key(keys["supabase_jwt_secret"], "service_role",
+                                                  issued_at=int(keys["api_keys_issued_at"])),
+        "SUPABASE_JWT_SECRET": keys["supabase_jwt_secret"],
+        **environment.aws_sdk_env(layout),
+        "AWS_COGNITO_USER_POOL_ID": pool_id,
+        "AWS_COGNITO_CLIENT_ID": aws["AWS_COGNITO_CLIENT_ID"],
+        "AWS_COGNITO_JWKS_URL": f"{layout.url('moto')}/{pool_id}/.well-known/jwks.json",
+        "AWS_COGNITO_OPERATOR_POOL_ID": operator_pool_id,
+        "AWS_COGNITO_OPERATOR_CLIENT_ID": aws["AWS_COGNITO_OPERATOR_CLIENT_ID"],
+        "AWS_COGNITO_OPERATOR_JWKS_URL":
+            f"{layout.url('moto')}/{operator_pool_id}/.well-known/jwks.json",
+        "AWS_S3_BUCKET": aws["AWS_S3_BUCKET"],
+        "AWS_RDS_HOST": layout.host,
+        "AWS_RDS_PORT": str(layout.port("rds")),
+        "AWS_RDS_DATABASE": "travel_agent_db",
+        "AWS_RDS_SSLMODE": "verify-full",
+        "AWS_RDS_SSLROOTCERT": str(layout.tls / "ca.pem"),
+        "AGENT_SERVICE_URL": layout.url("agent-service"),
+        "OPERATOR_SERVICE_URL": layout.url("operator-service"),
+        "BOOKING_SERVICE_URL": layout.url("booking-service"),
+        # Superuser connections of the local databases, for seeding and for tests.
+        "SUPABASE_DB_ADMIN_URL": admins["supabase-db"],
+        "RDS_ADMIN_URL": admins["rds"],
+        # Where `python -m migrate backup` writes its dumps.
+        "MIGRATE_BACKUP_DIR": str(layout.state / "backups"),
+        # Prometheus of this stack (devstack/monitoring.py), with the alert rules of monitoring/.
+        "PROMETHEUS_URL": layout.url("prometheus"),
+    }
+
+
+def write(layout: Layout, env: dict[str, str]) -> None:
+    """KEY=value lines, quoted where a shell needs it, so `set -a; . .dev/stack.env` and
+    env-file readers (docker, python-dotenv) read the same values."""
+    lines = [f"{key}={shlex.quote(value)}" for key, value in env.items()]
+    path = layout.state / "stack.env"
+    path.write_text("\n".join(lines) + "\n")
+    path.chmod(0o600)
