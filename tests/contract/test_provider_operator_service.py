@@ -17,7 +17,8 @@ def test_operator_service_honours_booking_services_pact(gateway, test_layout, ag
         return {"id": publish_package(gateway, operator_token).id, "token": agent_token}
 
     def draft_of_another_operator() -> dict:
-        return {"id": draft_package(gateway, new_operator().token).id, "token": operator_token}
+        return {"id": draft_package(gateway, new_operator(active=False).token).id,
+                "token": operator_token}
 
     verify_provider("operator-service", url=test_layout.url("operator-service"), pact=PACT,
                     setups={"a published package with add-ons": published_package,
