@@ -9,8 +9,8 @@ import uuid
 
 import pytest
 
-from tests.e2e.agents import new_agent, set_status
-from tests.e2e.packages import draft_package, package_fields
+from tests.builders.agents import active_agent
+from tests.builders.packages import draft_package, package_fields
 from tests.helpers import api
 from travel_platform.clock import utc_today
 
@@ -36,24 +36,23 @@ def act(gateway: str, admin_token: str, operator_id: str, action: str):
 
 @pytest.fixture(scope="module")
 def booking_agent(gateway, stack_env) -> str:
-    agent = new_agent(gateway)
-    set_status(stack_env, agent["profile"]["id"], "active")
-    return agent["token"]
+    """An active travel agent's token."""
+    return active_agent(gateway, stack_env).token
 
 
 def test_a_new_operator_drafts_but_cannot_publish_until_an_admin_approves(
         gateway, new_operator, admin):
     operator = new_operator(active=False)
-    package = draft_package(gateway, operator.token)
+    package = draft_package(gateway, operator.token).answer
     me = api(gateway, "GET", "/api/operators/me", operator.token).json()
     assert me["profile"]["status"] == "pending"
     refused = publish(gateway, operator.token, package["id"])
     assert refused.status_code == 403, refused.text
     assert refused.json()["error"]["code"] == "operator_not_active"
-    queue = api(gateway, "GET", "/api/operators?status=pending&limit=100", admin["token"])
+    queue = api(gateway, "GET", "/api/operators?status=pending&limit=100", admin.token)
     assert queue.status_code == 200, queue.text
     assert operator.id in {row["id"] for row in queue.json()["data"]}
-    approved = act(gateway, admin["token"], operator.id, "approve")
+    approved = act(gateway, admin.token, operator.id, "approve")
     assert approved.status_code == 200 and approved.json()["status"] == "active"
     assert publish(gateway, operator.token, package["id"]).status_code == 200
 
@@ -68,7 +67,7 @@ def test_only_administrators_manage_operators(gateway, new_operator, admin, book
             answer = api(gateway, method, path, token)
             assert answer.status_code == status, (method, path, answer.text)
     assert api(gateway, "GET", f"/api/operators/{operator.id}",
-               admin["token"]).json()["status"] == "pending"
+               admin.token).json()["status"] == "pending"
     # An operator cannot approve themselves through their own profile either.
     sneaky = api(gateway, "PATCH", "/api/operators/me", operator.token,
                  json={"status": "active"})
@@ -78,27 +77,27 @@ def test_only_administrators_manage_operators(gateway, new_operator, admin, book
 def test_a_suspended_operator_cannot_publish_or_confirm_until_reactivated(
         gateway, new_operator, admin, booking_agent):
     operator = new_operator()
-    package = draft_package(gateway, operator.token, body=package_fields())
+    package = draft_package(gateway, operator.token, body=package_fields()).answer
     assert publish(gateway, operator.token, package["id"]).status_code == 200
     booking = book(gateway, booking_agent, package["id"])
     assert booking.status_code == 201, booking.text
     booking_id = booking.json()["id"]
-    assert act(gateway, admin["token"], operator.id, "suspend").json()["status"] == "suspended"
+    assert act(gateway, admin.token, operator.id, "suspend").json()["status"] == "suspended"
     other = draft_package(gateway, operator.token, body=package_fields())
-    assert publish(gateway, operator.token, other["id"]).json()["error"]["code"] == \
+    assert publish(gateway, operator.token, other.id).json()["error"]["code"] == \
         "operator_not_active"
     refused = api(gateway, "POST", f"/api/bookings/{booking_id}/confirm", operator.token)
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "operator_not_active"
-    assert act(gateway, admin["token"], operator.id, "reactivate").status_code == 200
+    assert act(gateway, admin.token, operator.id, "reactivate").status_code == 200
     confirmed = api(gateway, "POST", f"/api/bookings/{booking_id}/confirm", operator.token)
     assert confirmed.status_code == 200 and confirmed.json()["status"] == "confirmed"
 
 
 def test_an_illegal_status_change_is_409_with_the_current_status(gateway, new_operator, admin):
     operator = new_operator()
-    answer = act(gateway, admin["token"], operator.id, "approve")
+    answer = act(gateway, admin.token, operator.id, "approve")
     assert answer.status_code == 409
     assert answer.json()["error"]["code"] == "invalid_status_transition"
     assert answer.json()["error"]["details"][0]["current_status"] == "active"
-    missing = act(gateway, admin["token"], str(uuid.uuid4()), "suspend")
+    missing = act(gateway, admin.token, str(uuid.uuid4()), "suspend")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "operator_not_found"
