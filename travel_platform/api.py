@@ -66,6 +66,37 @@ def _nul_fields(value: Any, path: str = "") -> list[str]:
     return found
 
 
+# Our bodies nest three levels at most; 32 leaves room and keeps every recursive walk of a
+# payload (ours, pydantic's) far from Python's recursion limit.
+MAX_JSON_DEPTH = 32
+
+
+def _too_deep(value: Any) -> bool:
+    # Iterative on purpose: a recursive walk is what a deeply nested body would break.
+    level = [value] if isinstance(value, (dict, list)) else []
+    for _ in range(MAX_JSON_DEPTH):
+        level = [child for item in level
+                 for child in (item.values() if isinstance(item, dict) else item)
+                 if isinstance(child, (dict, list))]
+        if not level:
+            return False
+    return True
+
+
+def _json_payload() -> Any:
+    """The request's JSON body, None if it is not JSON; 400 if it nests too deeply (the
+    JSON parser itself raises RecursionError from about 1000 levels)."""
+    too_deep = BadRequest(f"the body nests deeper than {MAX_JSON_DEPTH} levels",
+                          code="too_deeply_nested")
+    try:
+        payload = request.get_json(silent=True)
+    except RecursionError:
+        raise too_deep from None
+    if _too_deep(payload):
+        raise too_deep
+    return payload
+
+
 def parse_model(model: type[Model], payload: Any, *, what: str) -> Model:
     """Validate `payload` into `model`; 400 listing each bad field otherwise."""
     bad = _nul_fields(payload)
@@ -85,7 +116,7 @@ def body(model: type[BaseModel]) -> Callable:
 
     def decorate(view: Callable) -> Callable:
         def inner(*args, **kwargs):
-            payload = request.get_json(silent=True)
+            payload = _json_payload()
             if payload is None:
                 raise BadRequest("the body must be a JSON object", code="invalid_json")
             return view(*args, body=parse_model(model, payload, what="body"), **kwargs)

@@ -103,3 +103,23 @@ def test_nul_characters_are_refused_with_the_field_named(client):
     assert response.status_code == 400
     assert response.get_json()["error"]["details"] == [
         {"field": "name", "problem": "must not contain NUL characters"}]
+
+
+@pytest.mark.parametrize("levels", [33, 1000, 100_000])
+def test_deeply_nested_json_is_400_not_500(client, levels):
+    # 1000 levels is 2 KB: Python's JSON parser raises RecursionError; fewer levels would
+    # reach the recursive walks after it.
+    client.application.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    response = client.post("/things", data="[" * levels + "]" * levels,
+                           content_type="application/json")
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "too_deeply_nested"
+
+
+def test_json_nested_as_deep_as_allowed_is_validated_as_usual(client):
+    nested: object = "x"
+    for _ in range(31):
+        nested = [nested]
+    response = client.post("/things", json={"name": nested})
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "validation_failed"
