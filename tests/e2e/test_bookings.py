@@ -165,6 +165,17 @@ def test_an_agent_cannot_cancel_once_the_departure_date_is_reached(
     assert mine["status"] == "pending"
 
 
+def test_a_total_larger_than_the_platform_holds_is_422_and_writes_nothing(
+        gateway, operator_token, active_agent, stack_env):
+    # The largest price operator-service accepts: one traveller fits, two overflow.
+    dearest = publish_package(gateway, operator_token, price="9999999999.99")
+    key = uuid.uuid4().hex
+    response = book(gateway, active_agent["token"], booking_body(dearest, 2), key)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == "total_too_large"
+    assert rows_with_key(stack_env, key) == 0
+
+
 def test_an_idempotency_key_belongs_to_the_agent_who_sent_it(gateway, package, active_agent,
                                                              stack_env):
     other = new_agent(gateway)
