@@ -84,10 +84,17 @@ def _too_deep(value: Any) -> bool:
 
 
 def _json_payload() -> Any:
-    """The request's JSON body, None if it is not JSON; 400 if it nests too deeply (the
-    JSON parser itself raises RecursionError from about 1000 levels)."""
+    """The request's JSON body, None if it is not JSON; 413 if it is over the size limit,
+    whatever its type or framing; 400 if it nests too deeply (the JSON parser itself raises
+    RecursionError from about 1000 levels)."""
     too_deep = BadRequest(f"the body nests deeper than {MAX_JSON_DEPTH} levels",
                           code="too_deeply_nested")
+    data = request.get_data()  # 413 here when Content-Length is over the limit
+    limit = request.max_content_length
+    if limit is not None and len(data) >= limit:
+        # A body without Content-Length (chunked) is cut at the limit and would parse as
+        # truncated JSON; reading on past the limit raises the 413 it deserves.
+        request.stream.read(1)
     try:
         payload = request.get_json(silent=True)
     except RecursionError:

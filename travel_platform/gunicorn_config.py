@@ -2,6 +2,7 @@
 `gunicorn -c python:travel_platform.gunicorn_config`."""
 import os
 
+from travel_platform import gunicorn_errors
 from travel_platform.metrics import child_exit, on_starting  # noqa: F401  (gunicorn hooks)
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
@@ -19,3 +20,8 @@ logger_class = "travel_platform.gunicorn_logging.JsonAccessLogger"
 # gunicorn's control socket lives at one path per user: with a dozen gunicorns on a machine
 # they would fight over it, and nothing here uses it.
 control_socket_disable = True
+
+
+def post_worker_init(worker) -> None:
+    """gunicorn's own 400/414/431/501 answers are JSON too (see gunicorn_errors)."""
+    gunicorn_errors.install()

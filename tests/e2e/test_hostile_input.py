@@ -22,3 +22,34 @@ def test_deeply_nested_json_is_a_400_on_every_json_route(gateway, agent_token, o
                    headers={"Content-Type": "application/json", "Idempotency-Key": "nested"})
     assert response.status_code == 400, response.text
     assert response.json()["error"]["code"] == "too_deeply_nested"
+
+
+def _chunks(data: bytes, size: int = 64 * 1024):
+    for start in range(0, len(data), size):
+        yield data[start:start + size]
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+@pytest.mark.parametrize("service, path", [("agent-service", "/api/agents/login"),
+                                           ("operator-service", "/api/operators/me/packages"),
+                                           ("booking-service", "/api/bookings")])
+def test_a_body_over_1_mb_sent_straight_to_a_service_is_a_json_413(
+        test_layout, agent_token, operator_token, service, path, framing):
+    token = {"agent-service": None, "operator-service": operator_token,
+             "booking-service": agent_token}[service]
+    body = b'{"title": "' + b"x" * (1024 * 1024 + 10) + b'"}'
+    data = _chunks(body) if framing == "chunked" else body
+    response = api(test_layout.url(service), "POST", path, token, data=data,
+                   headers={"Content-Type": "application/json", "Idempotency-Key": "big"})
+    assert response.status_code == 413, response.text
+    assert response.json()["error"]["code"] == "payload_too_large"
+
+
+@pytest.mark.parametrize("service", ["agent-service", "operator-service", "booking-service"])
+def test_too_many_headers_sent_straight_to_a_service_is_a_json_431(test_layout, service):
+    # gunicorn refuses more than 100 header fields before any app sees the request.
+    headers = {f"X-Filler-{n}": "v" for n in range(120)}
+    response = api(test_layout.url(service), "GET", "/health", headers=headers)
+    assert response.status_code == 431
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.json()["error"]["code"] == "header_too_large"

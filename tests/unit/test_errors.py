@@ -1,12 +1,16 @@
 """Every failure of a service is the shared JSON error shape, never HTML."""
 from __future__ import annotations
 
+import io
+import json
+
 import pytest
 from flask import Flask
 from pydantic import BaseModel, ConfigDict
 
 from travel_platform.api import body
 from travel_platform.errors import Conflict, NotFound, ServiceUnavailable, register_error_handlers
+from travel_platform.gunicorn_errors import error_response
 from travel_platform.observability import register_request_id
 
 
@@ -74,6 +78,34 @@ def test_oversized_body_is_json_413(client):
     response = client.post("/things", data="x" * 500, content_type="application/json")
     assert response.status_code == 413
     assert response.get_json()["error"]["code"] == "payload_too_large"
+
+
+def test_oversized_body_of_another_type_is_413_not_400(client):
+    response = client.post("/things", data="x" * 500, content_type="text/plain")
+    assert response.status_code == 413
+    assert response.get_json()["error"]["code"] == "payload_too_large"
+
+
+def test_oversized_chunked_body_is_413_not_truncated_json(client):
+    # No Content-Length (chunked): the server terminates the stream (gunicorn sets
+    # wsgi.input_terminated), and Werkzeug stops reading at the limit.
+    response = client.post("/things", input_stream=io.BytesIO(b'{"name": "' + b"x" * 500),
+                           content_type="application/json",
+                           headers={"Transfer-Encoding": "chunked"},
+                           environ_overrides={"wsgi.input_terminated": True})
+    assert response.status_code == 413
+    assert response.get_json()["error"]["code"] == "payload_too_large"
+
+
+def test_gunicorns_own_errors_are_the_json_shape():
+    head, body = error_response(431, "Request Header Fields Too Large",
+                                "Error parsing headers: 'limit request headers fields'"
+                                ).split(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 431 ") and b"Content-Type: application/json" in head
+    assert f"Content-Length: {len(body)}".encode() in head
+    assert json.loads(body)["error"] == {
+        "status": 431, "code": "header_too_large", "request_id": None,
+        "message": "Error parsing headers: 'limit request headers fields'"}
 
 
 @pytest.mark.parametrize("body, fields", [({"name": 3}, {"name"}), ({}, {"name"}),
