@@ -149,20 +149,39 @@ def test_declining_gives_the_seats_back(gateway, operator_token, active_agent):
     assert book(gateway, active_agent["token"], booking_body(tiny, 2)).status_code == 201
 
 
-@pytest.mark.parametrize("days_ago", [0, 1])
-def test_an_agent_cannot_cancel_once_the_departure_date_is_reached(
-        gateway, package, active_agent, stack_env, days_ago):
-    booking = book(gateway, active_agent["token"], booking_body(package, 1)).json()
+def _departed(stack_env, booking: dict, days_ago: int) -> None:
     # Arranging the passage of time: the departure date arrives (0) or has passed (1).
     with psycopg.connect(stack_env["RDS_ADMIN_URL"]) as conn:
         conn.execute("update bookings.bookings set departure_date = %s where id = %s",
                      (TODAY - datetime.timedelta(days=days_ago), booking["id"]))
+
+
+@pytest.mark.parametrize("days_ago", [0, 1])
+def test_an_agent_cannot_cancel_once_the_departure_date_is_reached(
+        gateway, package, active_agent, stack_env, days_ago):
+    booking = book(gateway, active_agent["token"], booking_body(package, 1)).json()
+    _departed(stack_env, booking, days_ago)
     response = api(gateway, "POST", f"/api/bookings/{booking['id']}/cancel",
                    active_agent["token"])
     assert response.status_code == 409, response.text
     assert response.json()["error"]["code"] == "departure_passed"
     mine = api(gateway, "GET", f"/api/bookings/{booking['id']}", active_agent["token"]).json()
     assert mine["status"] == "pending"
+
+
+@pytest.mark.parametrize("days_ago", [0, 1])
+def test_an_operator_cannot_confirm_once_the_departure_date_is_reached(
+        gateway, package, active_agent, operator_token, stack_env, days_ago):
+    booking = book(gateway, active_agent["token"], booking_body(package, 1)).json()
+    _departed(stack_env, booking, days_ago)
+    response = api(gateway, "POST", f"/api/bookings/{booking['id']}/confirm", operator_token)
+    assert response.status_code == 409, response.text
+    assert response.json()["error"]["code"] == "departure_passed"
+    assert api(gateway, "GET", f"/api/bookings/{booking['id']}",
+               active_agent["token"]).json()["status"] == "pending"
+    # Declining it only gives the seats back: still allowed.
+    declined = api(gateway, "POST", f"/api/bookings/{booking['id']}/decline", operator_token)
+    assert declined.status_code == 200 and declined.json()["status"] == "declined"
 
 
 def test_a_total_larger_than_the_platform_holds_is_422_and_writes_nothing(

@@ -37,6 +37,9 @@ TRANSITIONS = {
     "decline": ({"pending"}, "declined", "operator"),
 }
 FREES_SEATS = {"cancelled", "declined"}
+# A trip that has begun can no longer be called off, nor promised; declining a pending one
+# only gives its seats back, which is harmless at any time.
+BEFORE_DEPARTURE_ONLY = {"cancel", "confirm"}
 
 
 @dataclass(frozen=True)
@@ -284,7 +287,7 @@ def transition(*, pool, identity: Identity, booking_id, action: str,
         if booking["status"] not in allowed_from:
             raise InvalidTransition(f"a {booking['status']} booking cannot be {target}",
                                     current_status=booking["status"], action=action)
-        if action == "cancel" and booking["departure_date"] <= today:
+        if action in BEFORE_DEPARTURE_ONLY and booking["departure_date"] <= today:
             raise Conflict("the departure date has passed", code="departure_passed",
                            details=[{"current_status": booking["status"]}])
         if target in FREES_SEATS:
