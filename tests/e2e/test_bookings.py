@@ -184,6 +184,22 @@ def test_an_operator_cannot_confirm_once_the_departure_date_is_reached(
     assert declined.status_code == 200 and declined.json()["status"] == "declined"
 
 
+def test_operators_never_see_the_agents_commission(gateway, package, active_agent,
+                                                   operator_token):
+    booking = book(gateway, active_agent["token"], booking_body(package, 1)).json()
+    assert booking["commission_rate"] == "0.1000"   # the agent who booked sees it
+    path = f"/api/bookings/{booking['id']}"
+    shown = [api(gateway, "GET", path, operator_token).json(),
+             next(r for r in api(gateway, "GET", "/api/bookings", operator_token,
+                                 params={"limit": 100}).json()["data"]
+                  if r["id"] == booking["id"]),
+             api(gateway, "POST", f"{path}/confirm", operator_token).json()]
+    for seen in shown:
+        assert seen["id"] == booking["id"] and seen["total_price"] == booking["total_price"]
+        assert "commission_rate" not in seen and "commission_amount" not in seen, seen
+    assert shown[0]["agent"] == {"agency_name": "Test Travel"}
+
+
 def test_a_total_larger_than_the_platform_holds_is_422_and_writes_nothing(
         gateway, operator_token, active_agent, stack_env):
     # The largest price operator-service accepts: one traveller fits, two overflow.

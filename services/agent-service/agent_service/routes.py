@@ -290,9 +290,10 @@ def agent_document_download(agent_id, document_id):
 def lookup_agents(query: AgentLookupQuery):
     """Agents by Cognito sub (?sub=a,b,c or ?sub=a&sub=b; at most 100), for booking-service.
 
-    Any verified token (the caller's, forwarded). Each agent found gives sub, agency_name
-    and status; commission_rate only when the caller is that agent. Subs without an agent
-    are left out. Booking is for `active` agents only. Send large batches in the comma
-    form: 100 repeated `sub=` parameters exceed the 4094-byte request line."""
+    Any verified token (the caller's, forwarded). An agent is told about themselves only
+    (sub, agency_name, status, commission_rate); an operator gets sub and agency_name of
+    active and suspended agents (those who can have booked). Other subs are left out.
+    Booking is for `active` agents only. Send large batches in the comma form: 100 repeated
+    `sub=` parameters exceed the 4094-byte request line."""
     return jsonify(service.lookup_agents(pool=_pool(), identity=current_identity(),
                                          subs=query.sub))

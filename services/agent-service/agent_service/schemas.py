@@ -280,11 +280,12 @@ class DownloadLink(BaseModel):
 
 
 class AgentLookupEntry(BaseModel):
-    """One agent; `commission_rate` only when the caller is that agent."""
+    """One agent: to that agent, with status and commission rate; to an operator, the
+    agency name only."""
 
     sub: str
     agency_name: str
-    status: AgentStatus
+    status: AgentStatus | None = None
     commission_rate: str | None = None
 
 

@@ -22,6 +22,8 @@ ADMIN_GROUP = "admins"
 # action -> (status it needs, status it leads to)
 TRANSITIONS = {"approve": ("pending", "active"), "suspend": ("active", "suspended"),
                "reactivate": ("suspended", "active")}
+# Agents an operator may see the agency name of: those who can have booked their packages.
+SHOWN_TO_OPERATORS = ("active", "suspended")
 MAX_DOCUMENTS_PER_AGENT = 20
 UPLOAD_FORM_SECONDS = 300
 DOWNLOAD_LINK_SECONDS = 120
@@ -209,17 +211,19 @@ def set_commission_rate(*, pool, agent_id, commission_rate: Decimal) -> dict:
 # --- lookup for other services ----------------------------------------------------------
 
 def lookup_agents(*, pool, identity: Identity, subs: list[str]) -> dict:
-    """Agency name and status of agents by Cognito sub; the commission rate only to the
-    agent it belongs to."""
+    """What booking-service may show its caller of agents, by Cognito sub. An agent learns
+    about themselves only: status and commission rate, which booking needs. An operator
+    learns the agency name, and nothing else, of agents who can have booked (active or
+    suspended, never pending): what their bookings' pages show of the agents in them."""
     with pool.connection() as conn:
         rows = repository.find_agents_by_subs(conn=conn, cognito_subs=sorted(set(subs)))
-    entries = []
-    for row in rows:
-        entry = {"sub": row["cognito_sub"], "agency_name": row["agency_name"],
-                 "status": row["status"]}
-        if identity.is_agent and identity.subject == row["cognito_sub"]:
-            entry["commission_rate"] = row["commission_rate"]
-        entries.append(entry)
+    if identity.is_agent:
+        entries = [{"sub": row["cognito_sub"], "agency_name": row["agency_name"],
+                    "status": row["status"], "commission_rate": row["commission_rate"]}
+                   for row in rows if row["cognito_sub"] == identity.subject]
+    else:
+        entries = [{"sub": row["cognito_sub"], "agency_name": row["agency_name"]}
+                   for row in rows if row["status"] in SHOWN_TO_OPERATORS]
     return {"data": entries}
 
 

@@ -86,7 +86,7 @@ class BookingRow(BaseModel):
     traveller_count: int
     lead_traveller_name: str
     total_price: str
-    commission_amount: str
+    commission_amount: str | None = Field(None, description="only to the agent who booked")
     currency: str
     status: BookingStatus
     created_at: datetime.datetime
@@ -130,8 +130,8 @@ class Booking(BaseModel):
     addons: list[BookedAddon]
     price_breakdown: list[PriceLine]
     total_price: str
-    commission_rate: str
-    commission_amount: str
+    commission_rate: str | None = Field(None, description="only to the agent who booked")
+    commission_amount: str | None = Field(None, description="only to the agent who booked")
     currency: str
     status: BookingStatus
     created_at: datetime.datetime

@@ -57,6 +57,17 @@ def _owner(identity: Identity) -> repository.Owner:
     return repository.operator_owner(identity.subject)
 
 
+# What only the agent who booked sees of a booking: agent-service tells an agent's rate to
+# that agent alone, and the amount would give the rate away.
+AGENT_ONLY_FIELDS = ("commission_rate", "commission_amount")
+
+
+def _shown_to(identity: Identity, booking: dict) -> dict:
+    if identity.is_agent:
+        return booking
+    return {k: v for k, v in booking.items() if k not in AGENT_ONLY_FIELDS}
+
+
 def fingerprint(body: NewBooking) -> str:
     """Stable digest of a booking request, to tell a retry from a different request."""
     canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
@@ -251,6 +262,7 @@ def list_bookings(*, pool, deps: Dependencies, identity: Identity, query: Bookin
             departure_to=query.departure_to, limit=query.limit, offset=query.offset)
     caller = f"{identity.source}:{owner.subject}"
     rows, degraded = _enrich(rows, deps=deps, caller=caller, fresh=fresh) if rows else (rows, [])
+    rows = [_shown_to(identity, row) for row in rows]
     result = page(rows, total=total, limit=query.limit, offset=query.offset)
     if degraded:
         result["degraded"] = degraded
@@ -269,7 +281,7 @@ def get_booking(*, pool, deps: Dependencies, identity: Identity, booking_id,
                                    caller=f"{identity.source}:{owner.subject}", fresh=fresh)
     if degraded:
         booking["degraded"] = degraded
-    return booking
+    return _shown_to(identity, booking)
 
 
 def transition(*, pool, identity: Identity, booking_id, action: str,
@@ -294,7 +306,8 @@ def transition(*, pool, identity: Identity, booking_id, action: str,
             repository.release_seats(conn=conn, package_id=booking["package_id"],
                                      departure_date=booking["departure_date"],
                                      seats=booking["traveller_count"])
-        return repository.set_status(conn=conn, booking_id=booking_id, status=target)
+        return _shown_to(identity, repository.set_status(conn=conn, booking_id=booking_id,
+                                                         status=target))
 
 
 def summary(*, pool, deps: Dependencies, identity: Identity) -> dict:
