@@ -53,3 +53,30 @@ def test_too_many_headers_sent_straight_to_a_service_is_a_json_431(test_layout, 
     assert response.status_code == 431
     assert response.headers["Content-Type"] == "application/json"
     assert response.json()["error"]["code"] == "header_too_large"
+
+
+DISGUISED = "licence\u202efdp.exe"   # displays as licenceexe.pdf
+
+
+@pytest.mark.parametrize("path, caller, body, field", [
+    ("/api/agents/signup", None, {"email": "x@example.com", "password": "Sturdy-pass-2024",
+                                  "agency_name": DISGUISED, "country": "PT"}, "agency_name"),
+    ("/api/agents/me/documents", "agent", {"file_name": DISGUISED, "size": 10,
+                                           "content_type": "application/pdf",
+                                           "kind": "licence"}, "file_name"),
+    ("/api/bookings", "agent", {"package_id": "8d0fd2b3-9ca7-4d9e-a95f-9e13dded323e",
+                                "departure_date": "2031-05-01",
+                                "travellers": [{"full_name": "Ana\r\nX-Injected: 1",
+                                                "email": "ana@example.com"}]},
+     "travellers.0.full_name"),
+    ("/api/operators/me/packages", "operator", {"title": "\x1b[2J\x1b[31mSALE"}, "title"),
+])
+def test_control_characters_in_display_text_are_refused(gateway, agent_token, operator_token,
+                                                        path, caller, body, field):
+    token = {"agent": agent_token, "operator": operator_token, None: None}[caller]
+    response = api(gateway, "POST", path, token, json=body,
+                   headers={"Idempotency-Key": "display-text"})
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["code"] == "validation_failed"
+    assert [d["field"] for d in error["details"]] == [field]

@@ -20,6 +20,7 @@ from pydantic import (
 
 from agent_service.countries import COUNTRY_CODES
 from travel_platform.api import PageFields, QueryList
+from travel_platform.text import display_text
 
 AGENT_STATUSES = ("pending", "active", "suspended")
 DOCUMENT_KINDS = ("licence", "id", "contract", "other")
@@ -33,15 +34,8 @@ AgentStatus = Literal["pending", "active", "suspended"]
 DocumentKind = Literal["licence", "id", "contract", "other"]
 DocumentContentType = Literal["application/pdf", "image/jpeg", "image/png"]
 
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 _PHONE_SEPARATORS = re.compile(r"[\s().-]")
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
-
-
-def _printable(value: str) -> str:
-    if _CONTROL_CHARS.search(value):
-        raise ValueError("must not contain control characters")
-    return value
 
 
 def _phone(value: str) -> str:
@@ -75,14 +69,14 @@ Email = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, m
 # Cognito's password policy decides what is strong enough; this only bounds the size.
 Password = Annotated[str, Field(min_length=1, max_length=256)]
 AgencyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-                       AfterValidator(_printable)]
+                       AfterValidator(display_text)]
 Phone = Annotated[str, StringConstraints(max_length=32), AfterValidator(_phone),
                   Field(description="E.164, e.g. +351912345678 (spaces and dashes are dropped)")]
 Country = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=2),
                     AfterValidator(_country),
                     Field(description="ISO 3166-1 alpha-2 country code, e.g. PT")]
 FileName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255),
-                     AfterValidator(_printable)]
+                     AfterValidator(display_text)]
 CognitoSub = Annotated[str, StringConstraints(min_length=1, max_length=128,
                                               pattern=r"^[A-Za-z0-9-]+$")]
 
