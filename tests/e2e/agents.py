@@ -25,6 +25,12 @@ def sign_up(gateway: str, email: str | None = None, **fields):
     return api(gateway, "POST", "/api/agents/signup", json=payload)
 
 
+def confirm(gateway: str, email: str, password: str = PASSWORD):
+    """POST /api/agents/confirm-signup (moto accepts any code); returns the response."""
+    return api(gateway, "POST", "/api/agents/confirm-signup",
+               json={"email": email, "password": password, "code": "123456"})
+
+
 def login(gateway: str, email: str, password: str = PASSWORD) -> dict:
     """Tokens of an agent, through the API."""
     response = api(gateway, "POST", "/api/agents/login",
@@ -38,8 +44,7 @@ def new_agent(gateway: str, **fields) -> dict:
     email = new_email()
     created = sign_up(gateway, email, **fields)
     assert created.status_code == 201, created.text
-    confirmed = api(gateway, "POST", "/api/agents/confirm-signup",
-                    json={"email": email, "code": "123456"})
+    confirmed = confirm(gateway, email)
     assert confirmed.status_code == 200, confirmed.text
     tokens = login(gateway, email)
     return {"email": email, "tokens": tokens, "token": tokens["access_token"],

@@ -28,6 +28,19 @@ def insert_agent(*, conn, cognito_sub: str, email: str, agency_name: str, countr
         (cognito_sub, email, agency_name, country, phone)).fetchone()
 
 
+def restart_agent(*, conn, agent_id, cognito_sub: str, agency_name: str, country: str,
+                  phone: str | None) -> dict:
+    """Give an agent row to a new sign-up of its address: new sub and profile, and pending
+    again with the default commission, as if just inserted."""
+    return conn.execute(
+        f"""update travel_agents
+               set cognito_sub = %s, agency_name = %s, country = %s, phone = %s,
+                   status = 'pending', commission_rate = default, status_changed_at = null,
+                   status_changed_by = null, created_at = now()
+             where id = %s returning {_AGENT_COLUMNS}""",
+        (cognito_sub, agency_name, country, phone, agent_id)).fetchone()
+
+
 def get_agent_by_sub(*, conn, cognito_sub: str, for_update: bool = False) -> dict | None:
     """The travel agent row for a Cognito user, or None."""
     lock = " for update" if for_update else ""

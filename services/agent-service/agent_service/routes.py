@@ -72,7 +72,7 @@ def admin_only(view: Callable) -> Callable:
 
 @agents.post("/signup")
 @responds(201, SignUpResult, "Created: a pending agent; Cognito e-mails a confirmation code")
-@responds(409, None, "The e-mail already has an account")
+@responds(409, None, "The e-mail already has a confirmed account")
 @responds(422, None, "The password does not meet the pool's password policy")
 @body(SignUpRequest)
 def sign_up(body: SignUpRequest):
@@ -88,9 +88,9 @@ def sign_up(body: SignUpRequest):
 @responds(409, None, "The account is already confirmed")
 @body(ConfirmSignUpRequest)
 def confirm_sign_up(body: ConfirmSignUpRequest):
-    """Confirm a new account with the code Cognito e-mailed (public)."""
+    """Confirm a new account with the code Cognito e-mailed and its password (public)."""
     return jsonify(service.confirm_sign_up(accounts=_accounts(), email=body.email,
-                                           code=body.code))
+                                           password=body.password, code=body.code))
 
 
 @agents.post("/login")

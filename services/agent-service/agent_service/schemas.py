@@ -100,9 +100,11 @@ class SignUpRequest(_Strict):
 
 
 class ConfirmSignUpRequest(_Strict):
-    """The code Cognito e-mailed to confirm an account."""
+    """The code Cognito e-mailed to confirm an account, and the account's password (the
+    code alone could confirm an account someone else signed up with the address)."""
 
     email: Email
+    password: Password
     code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64,
                                            pattern=r"^\S+$")]
 

@@ -35,8 +35,9 @@ _SIGNATURES = {"application/pdf": b"%PDF-", "image/jpeg": b"\xff\xd8\xff",
 def _email_taken() -> Conflict:
     # Cognito's SignUp answers UsernameExistsException whatever PreventUserExistenceErrors
     # says, to anyone holding the public client id: hiding it here would protect nothing.
-    return Conflict("an account with this e-mail already exists: log in, or confirm it with "
-                    "the code you were sent", code="email_already_registered")
+    # Only a confirmed account (or an agent row an administrator acted on) holds an address.
+    return Conflict("an account with this e-mail already exists: log in",
+                    code="email_already_registered")
 
 
 # --- accounts ---------------------------------------------------------------------------
@@ -44,50 +45,70 @@ def _email_taken() -> Conflict:
 def sign_up(*, pool, accounts: CognitoAccounts, request: SignUpRequest) -> dict:
     """Create the Cognito user and the pending agent row, both or neither.
 
+    An unconfirmed sign-up never holds an address: nobody has shown they own it, so a new
+    sign-up replaces it (Cognito user and agent row), as Cognito itself lets a sign-up
+    replace an unconfirmed user. Otherwise squatting works: anyone signs up someone else's
+    address, and its owner is refused for ever. Confirming takes the password too
+    (`confirm_sign_up`), so the code e-mailed to the owner never confirms someone else's.
+
     Cognito first (it gives the sub), then the row in the same transaction; if anything
     fails after the user was created, the user is deleted again. Should that deletion fail
-    too, the next sign-up with the address finds an unconfirmed user without a row and
-    replaces it. A per-address lock keeps two sign-ups of one address from interleaving."""
+    too, the next sign-up with the address finds an unconfirmed user and replaces it. A
+    per-address lock keeps two sign-ups of one address from interleaving."""
     created_sub = None
     try:
         with pool.connection() as conn, conn.transaction():
             repository.lock_sign_up(conn=conn, email=request.email)
-            result = _create_cognito_user(conn=conn, accounts=accounts, request=request)
+            result, replaced = _create_cognito_user(accounts=accounts, request=request)
             created_sub = result["UserSub"]
-            agent = repository.insert_agent(
-                conn=conn, cognito_sub=created_sub, email=request.email,
-                agency_name=request.agency_name, country=request.country, phone=request.phone)
+            agent = _store_agent(conn=conn, cognito_sub=created_sub, request=request,
+                                 replaced=replaced)
     except Exception as exc:
         if created_sub is not None:
             _undo_cognito_user(accounts=accounts, sub=created_sub)
         if isinstance(exc, psycopg.errors.UniqueViolation):
-            # An agent row with this address but another sub: its Cognito user is gone.
+            # A row with this address, written by a sign-up that ran past the lock.
             raise _email_taken() from None
         raise
     return {"agent": _profile(agent), "user_confirmed": result["UserConfirmed"],
             "code_delivery": result.get("CodeDeliveryDetails")}
 
 
-def _create_cognito_user(*, conn, accounts: CognitoAccounts, request: SignUpRequest) -> dict:
+def _create_cognito_user(*, accounts: CognitoAccounts,
+                         request: SignUpRequest) -> tuple[dict, bool]:
+    """The new Cognito user, and whether it replaced an unconfirmed one."""
     try:
-        return accounts.sign_up(email=request.email, password=request.password)
+        return accounts.sign_up(email=request.email, password=request.password), False
     except UsernameTaken:
         pass
-    if repository.get_agent_by_email(conn=conn, email=request.email) is not None:
-        raise _email_taken()
     existing = accounts.user_status(email=request.email)
     if existing is not None:
         username, status = existing
         if status != "UNCONFIRMED":
             raise _email_taken()
-        # Unconfirmed and without an agent row: left by a sign-up whose undo failed, or
-        # made outside this API. Nobody can use it, so it makes way for this sign-up.
-        log.info("replacing unconfirmed Cognito user %s that has no agent row", username)
+        log.info("a new sign-up replaces unconfirmed Cognito user %s", username)
         accounts.delete_user(username=username)
     try:
-        return accounts.sign_up(email=request.email, password=request.password)
+        return accounts.sign_up(email=request.email, password=request.password), True
     except UsernameTaken:
         raise _email_taken() from None
+
+
+def _store_agent(*, conn, cognito_sub: str, request: SignUpRequest, replaced: bool) -> dict:
+    """A new pending agent row, or the address's row taken over when nobody can log in to
+    it: its Cognito user was unconfirmed (just replaced) or is gone, and no administrator
+    acted on it since (pending). An unconfirmed user never had a token, so such a row has
+    no documents or bookings; it restarts as pending with the default commission."""
+    existing = repository.get_agent_by_email(conn=conn, email=request.email)
+    if existing is None:
+        return repository.insert_agent(
+            conn=conn, email=request.email, cognito_sub=cognito_sub,
+            agency_name=request.agency_name, country=request.country, phone=request.phone)
+    if not replaced and existing["status"] != "pending":
+        raise _email_taken()
+    return repository.restart_agent(
+        conn=conn, agent_id=existing["id"], cognito_sub=cognito_sub,
+        agency_name=request.agency_name, country=request.country, phone=request.phone)
 
 
 def _undo_cognito_user(*, accounts: CognitoAccounts, sub: str) -> None:
@@ -98,8 +119,12 @@ def _undo_cognito_user(*, accounts: CognitoAccounts, sub: str) -> None:
         log.exception("could not delete Cognito user %s after a failed sign-up", sub)
 
 
-def confirm_sign_up(*, accounts: CognitoAccounts, email: str, code: str) -> dict:
-    """Confirm a new account with the code Cognito e-mailed."""
+def confirm_sign_up(*, accounts: CognitoAccounts, email: str, password: str,
+                    code: str) -> dict:
+    """Confirm a new account with the code Cognito e-mailed, for whoever knows its
+    password: the code goes to the address, whose unconfirmed account someone else may
+    have signed up since, and it must not confirm an account for someone who cannot use it."""
+    accounts.check_unconfirmed_password(email=email, password=password)
     accounts.confirm_sign_up(email=email, code=code)
     return {"confirmed": True}
 
