@@ -149,12 +149,13 @@ def get_document(*, conn, agent_id, document_id) -> dict | None:
         (document_id, agent_id)).fetchone()
 
 
-def mark_document_uploaded(*, conn, document_id) -> dict:
-    """Record that a document's file arrived and was checked."""
+def mark_document_uploaded(*, conn, document_id, s3_key: str) -> dict:
+    """Record that a document's file arrived and was checked, and the key of the checked
+    copy that downloads serve."""
     return conn.execute(
-        f"""update agent_documents set status = 'uploaded', uploaded_at = now()
+        f"""update agent_documents set status = 'uploaded', uploaded_at = now(), s3_key = %s
              where id = %s returning {_DOCUMENT_COLUMNS}""",
-        (document_id,)).fetchone()
+        (s3_key, document_id)).fetchone()
 
 
 def delete_document(*, conn, document_id) -> None:

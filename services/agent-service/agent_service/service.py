@@ -282,8 +282,8 @@ def request_upload(*, pool, store: DocumentStore, identity: Identity,
             raise Conflict(f"an agent may keep at most {MAX_DOCUMENTS_PER_AGENT} documents: "
                            "delete one first", code="too_many_documents")
         document_id = uuid.uuid4()
-        key = (f"agents/{agent['cognito_sub']}/documents/{document_id}/"
-               f"{storage_file_name(request.file_name, request.content_type)}")
+        key = _upload_key(agent=agent, document_id=document_id,
+                          file=storage_file_name(request.file_name, request.content_type))
         document = repository.insert_document(
             conn=conn, document_id=document_id, agent_id=agent["id"], s3_key=key,
             file_name=request.file_name, content_type=request.content_type,
@@ -296,7 +296,22 @@ def request_upload(*, pool, store: DocumentStore, identity: Identity,
                        "expires_in": UPLOAD_FORM_SECONDS}}
 
 
-def _upload_problems(*, store: DocumentStore, document: dict, stored: dict) -> list[dict]:
+def _upload_key(*, agent: dict, document_id, file: str) -> str:
+    # Where the presigned POST writes; the form stays usable for its whole lifetime.
+    return f"agents/{agent['cognito_sub']}/documents/{document_id}/{file}"
+
+
+def _checked_key(*, agent: dict, document_id, file: str) -> str:
+    # Where a checked file is kept: no upload form names this key, so nobody can write it.
+    return f"agents/{agent['cognito_sub']}/checked/{document_id}/{file}"
+
+
+def _file_part(key: str) -> str:
+    return key.rsplit("/", 1)[1]
+
+
+def _upload_problems(*, store: DocumentStore, document: dict, key: str,
+                     stored: dict) -> list[dict]:
     problems = []
     if stored["size"] != document["size_bytes"]:
         problems.append({"field": "size", "problem": f"announced {document['size_bytes']} "
@@ -307,7 +322,7 @@ def _upload_problems(*, store: DocumentStore, document: dict, stored: dict) -> l
                          f"{document['content_type']}, uploaded {stored_type or 'none'}"})
     else:
         signature = _SIGNATURES[document["content_type"]]
-        if store.first_bytes(key=document["s3_key"], count=len(signature)) != signature:
+        if store.first_bytes(key=key, count=len(signature)) != signature:
             problems.append({"field": "content", "problem": "the file is not really "
                              f"{document['content_type']}"})
     return problems
@@ -315,26 +330,41 @@ def _upload_problems(*, store: DocumentStore, document: dict, stored: dict) -> l
 
 def confirm_upload(*, pool, store: DocumentStore, identity: Identity, document_id) -> dict:
     """Check with S3 that the announced file arrived (size, type, first bytes) and mark the
-    document uploaded; a wrong file is deleted and the document stays pending."""
+    document uploaded; a wrong file is deleted and the document stays pending.
+
+    The upload form stays usable until it expires, and S3 lets it overwrite its key, so
+    the file is first copied to a key no form can write, and that copy is what is checked
+    and, from then on, downloaded: what was checked is what is served, whatever is
+    uploaded to the form's key afterwards."""
     with pool.connection() as conn:
         agent = _own_agent(conn=conn, identity=identity)
         _ensure_may_change_documents(agent)
         document = _document(conn=conn, agent_id=agent["id"], document_id=document_id)
         if document["status"] == "uploaded":
             return _document_view(document)
-        stored = store.describe(key=document["s3_key"])
-        if stored is None:
+        upload_key = document["s3_key"]
+        checked_key = _checked_key(agent=agent, document_id=document["id"],
+                                   file=_file_part(upload_key))
+        if not store.copy(source=upload_key, target=checked_key):
             raise Conflict("no file has been uploaded for this document yet",
                            code="document_not_uploaded")
-        problems = _upload_problems(store=store, document=document, stored=stored)
+        stored = store.describe(key=checked_key)
+        problems = (_upload_problems(store=store, document=document, key=checked_key,
+                                     stored=stored) if stored is not None
+                    else [{"field": "content", "problem": "the copied file vanished"}])
         if problems:
             # What S3 holds is not what was announced: it must not stay where it could be
             # taken for the checked document. The upload form can be used again.
-            store.delete(key=document["s3_key"])
+            store.delete(key=checked_key)
+            store.delete(key=upload_key)
             raise Unprocessable("the uploaded file is not the one announced; it was removed",
                                 code="upload_mismatch", details=problems)
-        return _document_view(repository.mark_document_uploaded(conn=conn,
-                                                                document_id=document["id"]))
+        checked = repository.mark_document_uploaded(conn=conn, document_id=document["id"],
+                                                    s3_key=checked_key)
+        # Nothing reads the form's key any more; what the form may still write there is
+        # removed with the document.
+        store.delete(key=upload_key)
+        return _document_view(checked)
 
 
 def _documents_of(*, conn, agent_id) -> dict:
@@ -348,7 +378,7 @@ def _download(*, store: DocumentStore, document: dict) -> dict:
                        code="document_not_uploaded")
     url = store.download_url(
         key=document["s3_key"], content_type=document["content_type"],
-        file_name=document["s3_key"].rsplit("/", 1)[1],
+        file_name=_file_part(document["s3_key"]),
         expires_in=DOWNLOAD_LINK_SECONDS)
     return {"url": url, "expires_in": DOWNLOAD_LINK_SECONDS}
 
@@ -376,6 +406,9 @@ def delete_document(*, pool, store: DocumentStore, identity: Identity, document_
         _ensure_may_change_documents(agent)
         document = _document(conn=conn, agent_id=agent["id"], document_id=document_id)
         store.delete(key=document["s3_key"])
+        # A checked document's upload form may have written its key again since.
+        store.delete(key=_upload_key(agent=agent, document_id=document["id"],
+                                     file=_file_part(document["s3_key"])))
         repository.delete_document(conn=conn, document_id=document["id"])
 
 
