@@ -4,31 +4,23 @@
 -- same public.is_display_text (the operator tables move here with it): keep the two equal.
 create or replace function public.is_display_text(value text, multiline boolean default false)
   returns boolean language sql immutable parallel safe
-as $$
-  select value !~ case when multiline
-    then '[\u0001-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]'
-    else '[\u0001-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]'
-  end
-$$;
+  return value !~ ('[' || case when multiline then '\u0001-\u0008\u000b-\u001f' else '\u0001-\u001f' end
+                   || '\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]');
 
 -- The `full_name` of each person in a jsonb array (a booking's travellers).
+-- (SQL-standard bodies are bound when made: booking_service calls them without any access
+-- to schema public.)
 create or replace function public.are_display_names(people jsonb)
   returns boolean language sql immutable parallel safe
-as $$
-  select coalesce(bool_and(public.is_display_text(person ->> 'full_name')), true)
-    from jsonb_array_elements(people) as person
-$$;
-
--- booking-service's constraints call these: it may look them up, and has no table in public.
-grant usage on schema public to booking_service;
+  return (select coalesce(bool_and(public.is_display_text(person ->> 'full_name')), true)
+            from jsonb_array_elements(people) as person);
 
 -- Rows written before the rule: what it refuses becomes U+FFFD, visible rather than silently
 -- dropped, so that the constraints below hold for every row.
-create or replace function pg_temp.displayable(value text) returns text language sql immutable as $$
-  select regexp_replace(value,
-    '[\u0001-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]',
-    U&'\FFFD', 'g')
-$$;
+create or replace function pg_temp.displayable(value text, multiline boolean default false)
+  returns text language sql immutable
+  return (select string_agg(case when public.is_display_text(c, multiline) then c else U&'\FFFD' end,
+                            '' order by n) from regexp_split_to_table(value, '') with ordinality t (c, n));
 
 update travel_agents set agency_name = pg_temp.displayable(agency_name)
  where not public.is_display_text(agency_name);

@@ -4,22 +4,15 @@
 -- public.is_display_text on RDS: keep the two equal. Descriptions may span lines.
 create or replace function public.is_display_text(value text, multiline boolean default false)
   returns boolean language sql immutable parallel safe
-as $$
-  select value !~ case when multiline
-    then '[\u0001-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]'
-    else '[\u0001-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]'
-  end
-$$;
+  return value !~ ('[' || case when multiline then '\u0001-\u0008\u000b-\u001f' else '\u0001-\u001f' end
+                   || '\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]');
 
 -- Rows written before the rule: what it refuses becomes U+FFFD, visible rather than silently
 -- dropped (a description keeps its line breaks), so that the constraints below hold.
 create or replace function pg_temp.displayable(value text, multiline boolean default false)
-  returns text language sql immutable as $$
-  select regexp_replace(value, case when multiline
-    then '[\u0001-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]'
-    else '[\u0001-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]'
-  end, U&'\FFFD', 'g')
-$$;
+  returns text language sql immutable
+  return (select string_agg(case when public.is_display_text(c, multiline) then c else U&'\FFFD' end,
+                            '' order by n) from regexp_split_to_table(value, '') with ordinality t (c, n));
 
 update public.users set company_name = pg_temp.displayable(company_name)
  where not public.is_display_text(company_name);
