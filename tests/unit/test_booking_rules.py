@@ -7,6 +7,8 @@ from booking_service.clients import Addon, PackageInfo
 from booking_service.pricing import MAX_AMOUNT, quote
 from booking_service.schemas import NewBooking
 from booking_service.service import _check_bookable, fingerprint
+from operator_service.schemas import PackageCreate
+from pydantic import ValidationError
 
 from travel_platform.errors import Unprocessable
 
@@ -50,6 +52,14 @@ def test_the_largest_price_operators_may_set_is_bookable_once():
     result = quote(package=package(price_per_traveller=Decimal("9999999999.99")), travellers=1,
                    addons=[], commission_rate=Decimal("1"))
     assert result.total == result.commission == MAX_AMOUNT
+
+
+def test_the_largest_price_operators_may_set_is_the_largest_total_bookings_hold():
+    # Operator-service's Money and the bookings columns are both numeric(12, 2).
+    largest = PackageCreate(title="T", price_per_traveller=MAX_AMOUNT)
+    assert largest.price_per_traveller == MAX_AMOUNT
+    with pytest.raises(ValidationError):
+        PackageCreate(title="T", price_per_traveller=MAX_AMOUNT + Decimal("0.01"))
 
 
 @pytest.mark.parametrize("travellers, addon_price", [(2, None), (1, "0.01")])
