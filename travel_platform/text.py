@@ -1,6 +1,6 @@
 """Text people read (names, titles, file names, descriptions): the one rule of which
 characters it may hold, for every service's request schemas, mirrored by the databases'
-`is_display_text` check constraints (aws/migrations/012_display_text.sql,
+`is_display_text` check constraints (aws/migrations/013_display_text.sql,
 supabase/migrations/20261127120000_display_text.sql).
 
 Refused are the characters that change how text around them displays, or what a terminal,

@@ -1,6 +1,6 @@
 -- Text people read holds no control characters, line breaks or bidirectional controls
 -- (a title with U+202E displays backwards): the rule of travel_platform/text.py, kept by
--- the database too. aws/migrations/012_display_text.sql makes the same
+-- the database too. aws/migrations/013_display_text.sql makes the same
 -- public.is_display_text on RDS: keep the two equal. Descriptions may span lines.
 create or replace function public.is_display_text(value text, multiline boolean default false)
   returns boolean language sql immutable parallel safe
