@@ -10,6 +10,19 @@ import requests
 
 # The checkout the tests run from.
 REPO = Path(__file__).resolve().parent.parent
+# Text that must never be stored for display (travel_platform/text.py and the databases'
+# is_display_text), and names in many scripts that must always be accepted.
+HOSTILE_TEXT = {
+    "carriage return": "Ana\rSilva", "line feed": "Ana\nSilva", "tab": "Ana\tSilva",
+    "escape code": "\x1b[31mAna\x1b[0m", "bell": "Ana\x07", "delete": "Ana\x7f",
+    "C1 control": "Ana\x85Silva", "right-to-left override": "licence\u202efdp.exe",
+    "left-to-right embedding": "\u202aAna", "isolate": "Ana\u2067x\u2069",
+    "right-to-left mark": "Ana\u200f", "arabic letter mark": "Ana\u061c",
+    "line separator": "Ana\u2028Silva", "paragraph separator": "Ana\u2029Silva",
+}
+DISPLAYABLE_TEXT = ["Ana Silva", "Zoë Ångström-Øre", "José da Conceição", "محمد علي", "李小龙",
+                    "Ana 👩‍👩‍👧", "O'Brien & Sons, Lda."]
+
 
 
 def bearer(token: str) -> dict[str, str]:

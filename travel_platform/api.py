@@ -66,6 +66,44 @@ def _nul_fields(value: Any, path: str = "") -> list[str]:
     return found
 
 
+# Our bodies nest three levels at most; 32 leaves room and keeps every recursive walk of a
+# payload (ours, pydantic's) far from Python's recursion limit.
+MAX_JSON_DEPTH = 32
+
+
+def _too_deep(value: Any) -> bool:
+    # Iterative on purpose: a recursive walk is what a deeply nested body would break.
+    level = [value] if isinstance(value, (dict, list)) else []
+    for _ in range(MAX_JSON_DEPTH):
+        level = [child for item in level
+                 for child in (item.values() if isinstance(item, dict) else item)
+                 if isinstance(child, (dict, list))]
+        if not level:
+            return False
+    return True
+
+
+def _json_payload() -> Any:
+    """The request's JSON body, None if it is not JSON; 413 if it is over the size limit,
+    whatever its type or framing; 400 if it nests too deeply (the JSON parser itself raises
+    RecursionError from about 1000 levels)."""
+    too_deep = BadRequest(f"the body nests deeper than {MAX_JSON_DEPTH} levels",
+                          code="too_deeply_nested")
+    data = request.get_data()  # 413 here when Content-Length is over the limit
+    limit = request.max_content_length
+    if limit is not None and len(data) >= limit:
+        # A body without Content-Length (chunked) is cut at the limit and would parse as
+        # truncated JSON; reading on past the limit raises the 413 it deserves.
+        request.stream.read(1)
+    try:
+        payload = request.get_json(silent=True)
+    except RecursionError:
+        raise too_deep from None
+    if _too_deep(payload):
+        raise too_deep
+    return payload
+
+
 def parse_model(model: type[Model], payload: Any, *, what: str) -> Model:
     """Validate `payload` into `model`; 400 listing each bad field otherwise."""
     bad = _nul_fields(payload)
@@ -85,7 +123,7 @@ def body(model: type[BaseModel]) -> Callable:
 
     def decorate(view: Callable) -> Callable:
         def inner(*args, **kwargs):
-            payload = request.get_json(silent=True)
+            payload = _json_payload()
             if payload is None:
                 raise BadRequest("the body must be a JSON object", code="invalid_json")
             return view(*args, body=parse_model(model, payload, what="body"), **kwargs)

@@ -42,7 +42,8 @@ def _invalid_credentials(message: str) -> APIError:
 
 
 def _invalid_code(message: str) -> APIError:
-    return BadRequest("the confirmation code is wrong or has expired",
+    # One answer for a wrong code, a wrong password and an unknown address.
+    return BadRequest("the confirmation code or the password is wrong, or the code has expired",
                       code="invalid_confirmation_code")
 
 
@@ -68,6 +69,17 @@ _CONFIRM_ERRORS = {
         "the account is already confirmed: log in", code="already_confirmed"),
     "AliasExistsException": lambda message: Conflict(
         "an account with this e-mail already exists", code="email_already_registered"),
+}
+class _Unconfirmed(Exception):
+    """The password is right and the user is not confirmed yet."""
+
+
+_UNCONFIRMED_CHECK_ERRORS = {
+    **_THROTTLING,
+    "UserNotConfirmedException": lambda message: _Unconfirmed(),
+    "NotAuthorizedException": _invalid_code,
+    "UserNotFoundException": _invalid_code,
+    "PasswordResetRequiredException": _invalid_code,
 }
 _LOGIN_ERRORS = {
     **_THROTTLING,
@@ -133,6 +145,21 @@ class CognitoAccounts:
         return self._call("sign_up", {**_SIGN_UP_ERRORS, **taken},
                           ClientId=self._client_id, Username=email, Password=password,
                           UserAttributes=[{"Name": "email", "Value": email}])
+
+    def check_unconfirmed_password(self, *, email: str, password: str) -> None:
+        """Pass if `password` is the password of the unconfirmed user with this e-mail.
+
+        Cognito checks the password before it says a user is unconfirmed, so an attempt to
+        sign in tells exactly this; a wrong password or unknown user is answered as a wrong
+        code, and a confirmed account as already confirmed."""
+        try:
+            self._call("initiate_auth", _UNCONFIRMED_CHECK_ERRORS, ClientId=self._client_id,
+                       AuthFlow="USER_PASSWORD_AUTH",
+                       AuthParameters={"USERNAME": email, "PASSWORD": password})
+        except _Unconfirmed:
+            return
+        # Signed in (the tokens are not handed out): there is nothing left to confirm.
+        raise Conflict("the account is already confirmed: log in", code="already_confirmed")
 
     def confirm_sign_up(self, *, email: str, code: str) -> None:
         """Confirm a user with the code Cognito sent them."""

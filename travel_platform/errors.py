@@ -89,7 +89,14 @@ ERROR_TABLE: dict[type[APIError], tuple[int, str]] = {
 # their status and get a code in the same style.
 _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
-               415: "unsupported_media_type", 422: "unprocessable", 429: "too_many_requests"}
+               414: "uri_too_long", 415: "unsupported_media_type", 417: "expectation_failed",
+               422: "unprocessable", 429: "too_many_requests", 431: "header_too_large",
+               500: "internal_error", 501: "not_implemented"}
+
+
+def code_for_status(status: int) -> str:
+    """The error code of an HTTP status that no rule of ours named (Werkzeug's, gunicorn's)."""
+    return _HTTP_CODES.get(status, "http_error")
 
 
 def status_and_code(error: APIError) -> tuple[int, str]:
@@ -131,7 +138,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def handle_http_exception(error: HTTPException):
         status = error.code or 500
-        code = _HTTP_CODES.get(status, "http_error")
+        code = code_for_status(status)
         methods = getattr(error, "valid_methods", None)
         headers = {"Allow": ", ".join(methods)} if methods else {}
         return error_response(status, code, error.description or code, headers=headers)

@@ -6,6 +6,7 @@ What varies by deployment comes from the environment through `GunicornSettings`
 naming its variable."""
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from travel_platform import gunicorn_errors
 from travel_platform.metrics import child_exit, on_starting  # noqa: F401  (gunicorn hooks)
 from travel_platform.settings import load_settings
 
@@ -39,3 +40,8 @@ logger_class = "travel_platform.gunicorn_logging.JsonAccessLogger"
 # gunicorn's control socket lives at one path per user: with a dozen gunicorns on a machine
 # they would fight over it, and nothing here uses it.
 control_socket_disable = True
+
+
+def post_worker_init(worker) -> None:
+    """gunicorn's own 400/414/431/501 answers are JSON too (see gunicorn_errors)."""
+    gunicorn_errors.install()

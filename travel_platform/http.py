@@ -25,7 +25,14 @@ class DependencyFailed(Exception):
 class ServiceClient:
     """Calls one other service. Every call has a connect and a read timeout; after
     `fail_max` failures in a row the breaker opens and calls fail at once for
-    `reset_timeout` seconds, so a dead dependency does not tie up our workers."""
+    `reset_timeout` seconds, so a dead dependency does not tie up our workers.
+
+    One breaker per dependency (per worker process), shared by every caller and route, on
+    purpose: it answers "is the dependency up?", which is the same for everyone; a breaker
+    per caller would let each new caller wait out the timeouts of a dead service again.
+    What makes sharing safe is what counts as a failure: only the dependency's own (5xx,
+    timeout, refused connection); a 4xx is an answer about the caller's request (a refused
+    token, an unknown id) and never counts, so no caller can open it for the others."""
 
     def __init__(self, *, name: str, base_url: str, connect_timeout: float, read_timeout: float,
                  fail_max: int = 5, reset_timeout: float = 10.0):

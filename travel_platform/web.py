@@ -78,7 +78,8 @@ def configure_service(app: Flask, *, name: str, settings: BaseServiceSettings) -
     configure_logging(name)
     app.config["SERVICE_NAME"] = name
     app.config["SETTINGS"] = settings
-    app.config.setdefault("MAX_CONTENT_LENGTH", MAX_BODY_BYTES)
+    # Not setdefault: Flask's defaults already hold MAX_CONTENT_LENGTH = None (no limit).
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json = ApiJSONProvider(app)
     app.extensions["token_verifier"] = build_token_verifier(settings)
     register_request_id(app)

@@ -52,6 +52,12 @@ def sign_up(gateway: str, email: str | None = None, **fields):
     return api(gateway, "POST", "/api/agents/signup", json=payload)
 
 
+def confirm(gateway: str, email: str, password: str = PASSWORD):
+    """POST /api/agents/confirm-signup (moto accepts any code); returns the response."""
+    return api(gateway, "POST", "/api/agents/confirm-signup",
+               json={"email": email, "password": password, "code": "123456"})
+
+
 def login(gateway: str, email: str, password: str = PASSWORD) -> dict:
     """Tokens of an agent, through the API."""
     response = api(gateway, "POST", "/api/agents/login",
@@ -65,8 +71,7 @@ def new_agent(gateway: str, **fields) -> Agent:
     email = new_email()
     created = sign_up(gateway, email, **fields)
     assert created.status_code == 201, created.text
-    confirmed = api(gateway, "POST", "/api/agents/confirm-signup",
-                    json={"email": email, "code": "123456"})
+    confirmed = confirm(gateway, email)
     assert confirmed.status_code == 200, confirmed.text
     return Agent(email=email, tokens=login(gateway, email), profile=created.json()["agent"])
 

@@ -84,6 +84,21 @@ def test_agent_service_tells_the_calling_agents_status_and_commission_rate():
     pact.write_file(PACTS)
 
 
+def test_agent_service_tells_an_operator_the_agency_of_an_agent_and_nothing_more():
+    pact, interaction = _interaction("agent-service", "a lookup of an agent by an operator",
+                                     "an operator is calling about an active agent",
+                                     "/internal/agents", ("sub", EXAMPLE_SUB))
+    (interaction.will_respond_with(200)
+     .with_body({"data": [{"sub": match.str(EXAMPLE_SUB),
+                           "agency_name": match.str("Demo Travel Agency")}]},
+                content_type="application/json"))
+    with pact.serve() as server:
+        found = clients.lookup_agents(_client("agent-service", server.url), [EXAMPLE_SUB])
+    assert found[EXAMPLE_SUB].agency_name == "Demo Travel Agency"
+    assert found[EXAMPLE_SUB].status is None and found[EXAMPLE_SUB].commission_rate is None
+    pact.write_file(PACTS)
+
+
 def test_agent_service_leaves_out_subs_that_are_no_agent():
     pact, interaction = _interaction("agent-service", "a lookup of a sub that is no agent",
                                      "the caller is not a travel agent", "/internal/agents",

@@ -8,6 +8,7 @@ from tests.builders.agents import (
     PASSWORD,
     agent_row,
     cognito_user,
+    confirm,
     login,
     new_agent,
     new_email,
@@ -35,8 +36,7 @@ def test_sign_up_confirm_login_refresh_me_patch_and_sign_out(gateway, stack_env,
     assert not_yet.status_code == 403
     assert not_yet.json()["error"]["code"] == "account_not_confirmed"
 
-    confirmed = api(gateway, "POST", "/api/agents/confirm-signup",
-                    json={"email": email, "code": "123456"})
+    confirmed = confirm(gateway, email)
     assert confirmed.status_code == 200, confirmed.text
     tokens = login(gateway, email.title())      # the address is matched in any case
     assert tokens["token_type"] == "Bearer" and tokens["refresh_token"]
@@ -106,9 +106,8 @@ def test_weak_password_is_422_and_leaves_nothing_behind(gateway, stack_env, cogn
     assert agent_row(stack_env, email) is None
 
 
-def test_duplicate_email_is_409_in_any_case(gateway):
-    email = new_email()
-    assert sign_up(gateway, email).status_code == 201
+def test_a_confirmed_accounts_email_is_409_in_any_case(gateway):
+    email = new_agent(gateway)["email"]
     for again in (email, email.upper()):
         response = sign_up(gateway, again, agency_name="Someone Else")
         assert response.status_code == 409, response.text
@@ -117,12 +116,13 @@ def test_duplicate_email_is_409_in_any_case(gateway):
 
 def test_a_failed_insert_deletes_the_cognito_user_and_a_retry_then_works(
         gateway, stack_env, cognito):
-    # A stale row holds the address (its Cognito user is gone): SignUp succeeds, the insert
-    # hits the unique e-mail index, and the new Cognito user must be deleted again.
+    # A row an administrator acted on holds the address (its Cognito user is gone): SignUp
+    # succeeds, the row refuses it, and the new Cognito user must be deleted again.
     email = new_email()
     with rds(stack_env) as conn:
-        conn.execute("""insert into travel_agents (cognito_sub, email, agency_name)
-                        values (gen_random_uuid()::text, %s, 'Stale Row')""", (email,))
+        conn.execute("""insert into travel_agents (cognito_sub, email, agency_name, status)
+                        values (gen_random_uuid()::text, %s, 'Stale Row', 'suspended')""",
+                     (email,))
     refused = sign_up(gateway, email)
     assert refused.status_code == 409, refused.text
     assert refused.json()["error"]["code"] == "email_already_registered"
@@ -151,6 +151,42 @@ def test_an_orphaned_unconfirmed_cognito_user_makes_way_for_a_new_sign_up(
     assert agent_row(stack_env, email)["cognito_sub"] == new_sub
 
 
+def test_a_squatters_sign_up_neither_blocks_nor_captures_the_owner(gateway, stack_env):
+    email = new_email("owner")
+    squatter_password, owner_password = "Squatter-pass-2024", "Owners-pass-2024"
+    squatted = sign_up(gateway, email, password=squatter_password, agency_name="Squat Ltd")
+    assert squatted.status_code == 201, squatted.text
+
+    # The owner signs up their own address: the unconfirmed account makes way.
+    owned = sign_up(gateway, email, password=owner_password, agency_name="Owner Travel")
+    assert owned.status_code == 201, owned.text
+    profile = owned.json()["agent"]
+    assert profile["cognito_sub"] != squatted.json()["agent"]["cognito_sub"]
+    assert profile["agency_name"] == "Owner Travel" and profile["status"] == "pending"
+    assert agent_row(stack_env, email)["cognito_sub"] == profile["cognito_sub"]
+
+    # The code goes to the owner's inbox; with it, only the owner's password confirms, so a
+    # squatter who signs up again cannot have the owner confirm an account they hold.
+    assert sign_up(gateway, email, password=squatter_password).status_code == 201
+    refused = confirm(gateway, email, owner_password)
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["error"]["code"] == "invalid_confirmation_code"
+    assert sign_up(gateway, email, password=owner_password,
+                   agency_name="Owner Travel").status_code == 201
+    assert confirm(gateway, email, squatter_password).status_code == 400
+    assert confirm(gateway, email, owner_password).status_code == 200
+    assert login(gateway, email, owner_password)["access_token"]
+    bad = api(gateway, "POST", "/api/agents/login",
+              json={"email": email, "password": squatter_password})
+    assert bad.status_code == 401
+
+    # Confirmed, the address is the owner's: a new sign-up is 409, and so is a new confirm.
+    again = sign_up(gateway, email, password=squatter_password)
+    assert again.status_code == 409 and "confirm" not in again.json()["error"]["message"]
+    twice = confirm(gateway, email, owner_password)
+    assert twice.status_code == 409 and twice.json()["error"]["code"] == "already_confirmed"
+
+
 def test_a_confirmed_cognito_user_without_a_row_is_not_replaced(gateway, stack_env, cognito,
                                                                 admin):
     response = sign_up(gateway, admin.email)
@@ -169,8 +205,7 @@ def test_a_token_without_an_agent_profile_gets_404(gateway, admin):
 def test_confirming_an_unknown_address_says_nothing_about_accounts(gateway):
     # moto accepts any code for an existing user, so a wrong code cannot be shown here;
     # an unknown user gets the answer a wrong code gets.
-    response = api(gateway, "POST", "/api/agents/confirm-signup",
-                   json={"email": new_email("nobody"), "code": "123456"})
+    response = confirm(gateway, new_email("nobody"))
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_confirmation_code"
 

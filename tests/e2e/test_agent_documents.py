@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 
 import boto3
 import pytest
@@ -254,3 +255,28 @@ def test_only_admins_download_an_agents_document_by_the_admin_route(gateway, tes
             assert refused.json()["error"]["code"] == "admin_required"
             assert "url" not in refused.text
 
+
+
+def test_what_confirm_checked_is_what_downloads_serve_after_the_form_is_used_again(
+        gateway, stack_env, s3, admin):
+    agent = new_agent(gateway)
+    announced = announce(gateway, agent.token)
+    form, document = announced.json()["upload"], announced.json()["document"]
+    path = f"/api/agents/me/documents/{document['id']}"
+    assert upload(form, PDF).status_code == 204
+    assert api(gateway, "POST", f"{path}/confirm", agent.token).status_code == 200
+
+    # The form stays usable for its whole lifetime, on real S3 too: same key, same type,
+    # same size, other bytes.
+    swapped = b"%PDF-" + os.urandom(len(PDF) - 5)
+    assert upload(form, swapped).status_code == 204
+    assert api(gateway, "POST", f"{path}/confirm", agent.token).status_code == 200
+    admin_path = f"/api/agents/{agent['profile']['id']}/documents/{document['id']}/download"
+    for link in (api(gateway, "GET", f"{path}/download", agent.token),
+                 api(gateway, "GET", admin_path, admin.token)):
+        assert link.status_code == 200, link.text
+        assert requests.get(link.json()["url"], timeout=10).content == PDF
+
+    # Deleting the document removes what the form wrote again as well.
+    assert api(gateway, "DELETE", path, agent.token).status_code == 204
+    assert not _stored(s3, stack_env, form["fields"]["key"])

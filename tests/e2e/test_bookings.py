@@ -133,20 +133,66 @@ def test_declining_gives_the_seats_back(gateway, operator_token, active_agent):
     assert book(gateway, active_agent.token, booking_body(tiny, 2)).status_code == 201
 
 
-@pytest.mark.parametrize("days_ago", [0, 1])
-def test_an_agent_cannot_cancel_once_the_departure_date_is_reached(
-        gateway, package, active_agent, stack_env, days_ago):
-    booking = book(gateway, active_agent.token, booking_body(package, 1)).json()
+def _departed(stack_env, booking: dict, days_ago: int) -> None:
     # Arranging the passage of time: the departure date arrives (0) or has passed (1).
     with psycopg.connect(stack_env["RDS_ADMIN_URL"]) as conn:
         conn.execute("update bookings.bookings set departure_date = %s where id = %s",
                      (TODAY - datetime.timedelta(days=days_ago), booking["id"]))
+
+
+@pytest.mark.parametrize("days_ago", [0, 1])
+def test_an_agent_cannot_cancel_once_the_departure_date_is_reached(
+        gateway, package, active_agent, stack_env, days_ago):
+    booking = book(gateway, active_agent.token, booking_body(package, 1)).json()
+    _departed(stack_env, booking, days_ago)
     response = api(gateway, "POST", f"/api/bookings/{booking['id']}/cancel",
                    active_agent.token)
     assert response.status_code == 409, response.text
     assert response.json()["error"]["code"] == "departure_passed"
     mine = api(gateway, "GET", f"/api/bookings/{booking['id']}", active_agent.token).json()
     assert mine["status"] == "pending"
+
+
+@pytest.mark.parametrize("days_ago", [0, 1])
+def test_an_operator_cannot_confirm_once_the_departure_date_is_reached(
+        gateway, package, active_agent, operator_token, stack_env, days_ago):
+    booking = book(gateway, active_agent.token, booking_body(package, 1)).json()
+    _departed(stack_env, booking, days_ago)
+    response = api(gateway, "POST", f"/api/bookings/{booking['id']}/confirm", operator_token)
+    assert response.status_code == 409, response.text
+    assert response.json()["error"]["code"] == "departure_passed"
+    assert api(gateway, "GET", f"/api/bookings/{booking['id']}",
+               active_agent.token).json()["status"] == "pending"
+    # Declining it only gives the seats back: still allowed.
+    declined = api(gateway, "POST", f"/api/bookings/{booking['id']}/decline", operator_token)
+    assert declined.status_code == 200 and declined.json()["status"] == "declined"
+
+
+def test_operators_never_see_the_agents_commission(gateway, package, active_agent,
+                                                   operator_token):
+    booking = book(gateway, active_agent.token, booking_body(package, 1)).json()
+    assert booking["commission_rate"] == "0.1000"   # the agent who booked sees it
+    path = f"/api/bookings/{booking['id']}"
+    shown = [api(gateway, "GET", path, operator_token).json(),
+             next(r for r in api(gateway, "GET", "/api/bookings", operator_token,
+                                 params={"limit": 100}).json()["data"]
+                  if r["id"] == booking["id"]),
+             api(gateway, "POST", f"{path}/confirm", operator_token).json()]
+    for seen in shown:
+        assert seen["id"] == booking["id"] and seen["total_price"] == booking["total_price"]
+        assert "commission_rate" not in seen and "commission_amount" not in seen, seen
+    assert shown[0]["agent"] == {"agency_name": "Test Travel"}
+
+
+def test_a_total_larger_than_the_platform_holds_is_422_and_writes_nothing(
+        gateway, operator_token, active_agent, stack_env):
+    # The largest price operator-service accepts: one traveller fits, two overflow.
+    dearest = publish_package(gateway, operator_token, price="9999999999.99")
+    key = uuid.uuid4().hex
+    response = book(gateway, active_agent.token, booking_body(dearest, 2), key)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == "total_too_large"
+    assert rows_with_key(stack_env, key) == 0
 
 
 def test_an_idempotency_key_belongs_to_the_agent_who_sent_it(gateway, package, active_agent,

@@ -65,7 +65,7 @@ class FakePool:
 @pytest.fixture
 def database(monkeypatch):
     """Repository functions replaced; `state` says what they do."""
-    state = {"insert_error": None, "row_by_email": None, "inserted": []}
+    state = {"insert_error": None, "row_by_email": None, "inserted": [], "restarted": []}
 
     def insert_agent(**kwargs):
         if state["insert_error"]:
@@ -74,6 +74,12 @@ def database(monkeypatch):
         return {"id": "a-1", "cognito_sub": kwargs["cognito_sub"], "status": "pending",
                 "status_changed_by": None}
 
+    def restart_agent(**kwargs):
+        state["restarted"].append((kwargs["agent_id"], kwargs["cognito_sub"]))
+        return {"id": kwargs["agent_id"], "cognito_sub": kwargs["cognito_sub"],
+                "status": "pending", "status_changed_by": None}
+
+    monkeypatch.setattr(repository, "restart_agent", restart_agent)
     monkeypatch.setattr(repository, "lock_sign_up", lambda **kwargs: None)
     monkeypatch.setattr(repository, "insert_agent", insert_agent)
     monkeypatch.setattr(repository, "get_agent_by_email", lambda **kwargs: state["row_by_email"])
@@ -130,12 +136,44 @@ def test_a_cognito_refusal_leaves_nothing_to_undo(database):
     assert database["inserted"] == []
 
 
-def test_a_taken_address_with_an_agent_row_is_409_without_touching_cognito(database):
-    database["row_by_email"] = {"id": "a-0"}
-    accounts = FakeAccounts(sign_up_results=[UsernameTaken("new@example.com")])
+@pytest.mark.parametrize("row_status", ["pending", "active"])
+def test_a_squatters_unconfirmed_sign_up_makes_way_for_the_owner(database, row_status):
+    # Someone signed up the owner's address and never confirmed it (even if an
+    # administrator approved the row): the owner's sign-up replaces user and row.
+    database["row_by_email"] = {"id": "a-0", "status": row_status}
+    accounts = FakeAccounts(sign_up_results=[UsernameTaken("x"),
+                                             {"UserSub": "sub-2", "UserConfirmed": False}],
+                            existing=("u-0", "UNCONFIRMED"))
+    result = service.sign_up(pool=FakePool(), accounts=accounts, request=REQUEST)
+    assert result["agent"] == {"id": "a-0", "cognito_sub": "sub-2", "status": "pending"}
+    assert ("delete_user", "u-0") in accounts.calls
+    assert database["restarted"] == [("a-0", "sub-2")] and database["inserted"] == []
+
+
+def test_a_confirmed_account_holds_its_address_and_the_409_does_not_advise_confirming(
+        database):
+    database["row_by_email"] = {"id": "a-0", "status": "pending"}
+    accounts = FakeAccounts(sign_up_results=[UsernameTaken("x")], existing=("u-0", "CONFIRMED"))
+    with pytest.raises(Conflict) as error:
+        service.sign_up(pool=FakePool(), accounts=accounts, request=REQUEST)
+    assert "confirm" not in error.value.message
+    assert "delete_user" not in [c[0] for c in accounts.calls]
+    assert database["restarted"] == []
+
+
+def test_a_pending_row_whose_cognito_user_is_gone_is_taken_over(database):
+    database["row_by_email"] = {"id": "a-0", "status": "pending"}
+    result = service.sign_up(pool=FakePool(), accounts=FakeAccounts(), request=REQUEST)
+    assert result["agent"]["id"] == "a-0" and database["restarted"] == [("a-0", "sub-1")]
+
+
+def test_a_row_an_administrator_acted_on_keeps_its_address_after_its_user_is_gone(database):
+    database["row_by_email"] = {"id": "a-0", "status": "suspended"}
+    accounts = FakeAccounts()
     with pytest.raises(Conflict):
         service.sign_up(pool=FakePool(), accounts=accounts, request=REQUEST)
-    assert [c[0] for c in accounts.calls] == ["sign_up"]
+    assert accounts.calls[-1] == ("delete_user", "sub-1")
+    assert database["restarted"] == [] and database["inserted"] == []
 
 
 def test_a_confirmed_user_without_a_row_is_kept(database):

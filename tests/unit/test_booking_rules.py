@@ -4,9 +4,11 @@ from decimal import Decimal
 
 import pytest
 from booking_service.clients import Addon, PackageInfo
-from booking_service.pricing import quote
+from booking_service.pricing import MAX_AMOUNT, quote
 from booking_service.schemas import NewBooking
 from booking_service.service import _check_bookable, fingerprint
+from operator_service.schemas import PackageCreate
+from pydantic import ValidationError
 
 from travel_platform.errors import Unprocessable
 
@@ -44,6 +46,30 @@ def test_commission_rounds_half_up_to_the_cent():
     result = quote(package=package(price_per_traveller=Decimal("0.05")), travellers=1, addons=[],
                    commission_rate=Decimal("0.1"))
     assert result.commission == Decimal("0.01")  # 0.005 rounds up, not to even
+
+
+def test_the_largest_price_operators_may_set_is_bookable_once():
+    result = quote(package=package(price_per_traveller=Decimal("9999999999.99")), travellers=1,
+                   addons=[], commission_rate=Decimal("1"))
+    assert result.total == result.commission == MAX_AMOUNT
+
+
+def test_the_largest_price_operators_may_set_is_the_largest_total_bookings_hold():
+    # Operator-service's Money and the bookings columns are both numeric(12, 2).
+    largest = PackageCreate(title="T", price_per_traveller=MAX_AMOUNT)
+    assert largest.price_per_traveller == MAX_AMOUNT
+    with pytest.raises(ValidationError):
+        PackageCreate(title="T", price_per_traveller=MAX_AMOUNT + Decimal("0.01"))
+
+
+@pytest.mark.parametrize("travellers, addon_price", [(2, None), (1, "0.01")])
+def test_a_total_the_bookings_table_cannot_hold_is_422(travellers, addon_price):
+    addons = [Addon(id="a1", name="Extra", price=Decimal(addon_price), per_traveller=False)
+              ] if addon_price else []
+    with pytest.raises(Unprocessable) as error:
+        quote(package=package(price_per_traveller=Decimal("9999999999.99")),
+              travellers=travellers, addons=addons, commission_rate=Decimal("0.1"))
+    assert error.value.code == "total_too_large"
 
 
 def test_fingerprint_tells_a_retry_from_a_different_request():

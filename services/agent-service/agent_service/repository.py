@@ -28,6 +28,19 @@ def insert_agent(*, conn, cognito_sub: str, email: str, agency_name: str, countr
         (cognito_sub, email, agency_name, country, phone)).fetchone()
 
 
+def restart_agent(*, conn, agent_id, cognito_sub: str, agency_name: str, country: str,
+                  phone: str | None) -> dict:
+    """Give an agent row to a new sign-up of its address: new sub and profile, and pending
+    again with the default commission, as if just inserted."""
+    return conn.execute(
+        f"""update travel_agents
+               set cognito_sub = %s, agency_name = %s, country = %s, phone = %s,
+                   status = 'pending', commission_rate = default, status_changed_at = null,
+                   status_changed_by = null, created_at = now()
+             where id = %s returning {_AGENT_COLUMNS}""",
+        (cognito_sub, agency_name, country, phone, agent_id)).fetchone()
+
+
 def get_agent_by_sub(*, conn, cognito_sub: str, for_update: bool = False) -> dict | None:
     """The travel agent row for a Cognito user, or None."""
     lock = " for update" if for_update else ""
@@ -136,12 +149,13 @@ def get_document(*, conn, agent_id, document_id) -> dict | None:
         (document_id, agent_id)).fetchone()
 
 
-def mark_document_uploaded(*, conn, document_id) -> dict:
-    """Record that a document's file arrived and was checked."""
+def mark_document_uploaded(*, conn, document_id, s3_key: str) -> dict:
+    """Record that a document's file arrived and was checked, and the key of the checked
+    copy that downloads serve."""
     return conn.execute(
-        f"""update agent_documents set status = 'uploaded', uploaded_at = now()
+        f"""update agent_documents set status = 'uploaded', uploaded_at = now(), s3_key = %s
              where id = %s returning {_DOCUMENT_COLUMNS}""",
-        (document_id,)).fetchone()
+        (s3_key, document_id)).fetchone()
 
 
 def delete_document(*, conn, document_id) -> None:

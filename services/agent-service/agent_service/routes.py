@@ -61,7 +61,7 @@ def _no_content() -> Response:
 
 @agents.post("/signup")
 @responds(201, SignUpResult, "Created: a pending agent; Cognito e-mails a confirmation code")
-@responds(409, None, "The e-mail already has an account")
+@responds(409, None, "The e-mail already has a confirmed account")
 @responds(422, None, "The password does not meet the pool's password policy")
 @body(SignUpRequest)
 def sign_up(body: SignUpRequest):
@@ -77,9 +77,9 @@ def sign_up(body: SignUpRequest):
 @responds(409, None, "The account is already confirmed")
 @body(ConfirmSignUpRequest)
 def confirm_sign_up(body: ConfirmSignUpRequest):
-    """Confirm a new account with the code Cognito e-mailed (public)."""
+    """Confirm a new account with the code Cognito e-mailed and its password (public)."""
     return jsonify(service.confirm_sign_up(accounts=_accounts(), email=body.email,
-                                           code=body.code))
+                                           password=body.password, code=body.code))
 
 
 @agents.post("/login")
@@ -279,9 +279,10 @@ def agent_document_download(agent_id, document_id):
 def lookup_agents(query: AgentLookupQuery):
     """Agents by Cognito sub (?sub=a,b,c or ?sub=a&sub=b; at most 100), for booking-service.
 
-    Any verified token (the caller's, forwarded). Each agent found gives sub, agency_name
-    and status; commission_rate only when the caller is that agent. Subs without an agent
-    are left out. Booking is for `active` agents only. Send large batches in the comma
-    form: 100 repeated `sub=` parameters exceed the 4094-byte request line."""
+    Any verified token (the caller's, forwarded). An agent is told about themselves only
+    (sub, agency_name, status, commission_rate); an operator gets sub and agency_name of
+    active and suspended agents (those who can have booked). Other subs are left out.
+    Booking is for `active` agents only. Send large batches in the comma form: 100 repeated
+    `sub=` parameters exceed the 4094-byte request line."""
     return jsonify(service.lookup_agents(pool=_pool(), identity=current_identity(),
                                          subs=query.sub))

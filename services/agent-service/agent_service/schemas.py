@@ -27,6 +27,7 @@ from travel_platform.accounts import (  # noqa: F401  (the agents' login routes 
     Tokens,
 )
 from travel_platform.api import PageFields, QueryList
+from travel_platform.text import display_text
 
 AGENT_STATUSES = ("pending", "active", "suspended")
 DOCUMENT_KINDS = ("licence", "id", "contract", "other")
@@ -40,15 +41,8 @@ AgentStatus = Literal["pending", "active", "suspended"]
 DocumentKind = Literal["licence", "id", "contract", "other"]
 DocumentContentType = Literal["application/pdf", "image/jpeg", "image/png"]
 
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 _PHONE_SEPARATORS = re.compile(r"[\s().-]")
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
-
-
-def _printable(value: str) -> str:
-    if _CONTROL_CHARS.search(value):
-        raise ValueError("must not contain control characters")
-    return value
 
 
 def _phone(value: str) -> str:
@@ -78,14 +72,14 @@ NewEmail = Annotated[EmailStr, AfterValidator(_lower_email)]
 # Login and confirmation accept anything address-shaped: an unknown address is answered
 # like a wrong password, never with a validation hint.
 AgencyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-                       AfterValidator(_printable)]
+                       AfterValidator(display_text)]
 Phone = Annotated[str, StringConstraints(max_length=32), AfterValidator(_phone),
                   Field(description="E.164, e.g. +351912345678 (spaces and dashes are dropped)")]
 Country = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=2),
                     AfterValidator(_country),
                     Field(description="ISO 3166-1 alpha-2 country code, e.g. PT")]
 FileName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255),
-                     AfterValidator(_printable)]
+                     AfterValidator(display_text)]
 CognitoSub = Annotated[str, StringConstraints(min_length=1, max_length=128,
                                               pattern=r"^[A-Za-z0-9-]+$")]
 
@@ -109,9 +103,11 @@ class SignUpRequest(_Strict):
 
 
 class ConfirmSignUpRequest(_Strict):
-    """The code Cognito e-mailed to confirm an account."""
+    """The code Cognito e-mailed to confirm an account, and the account's password (the
+    code alone could confirm an account someone else signed up with the address)."""
 
     email: Email
+    password: Password
     code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64,
                                            pattern=r"^\S+$")]
 
@@ -260,11 +256,12 @@ class DownloadLink(BaseModel):
 
 
 class AgentLookupEntry(BaseModel):
-    """One agent; `commission_rate` only when the caller is that agent."""
+    """One agent: to that agent, with status and commission rate; to an operator, the
+    agency name only."""
 
     sub: str
     agency_name: str
-    status: AgentStatus
+    status: AgentStatus | None = None
     commission_rate: str | None = None
 
 

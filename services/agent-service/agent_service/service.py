@@ -19,6 +19,8 @@ from travel_platform.web import identity_view
 
 log = logging.getLogger(__name__)
 
+# Agents an operator may see the agency name of: those who can have booked their packages.
+SHOWN_TO_OPERATORS = ("active", "suspended")
 MAX_DOCUMENTS_PER_AGENT = 20
 UPLOAD_FORM_SECONDS = 300
 DOWNLOAD_LINK_SECONDS = 120
@@ -30,8 +32,9 @@ _SIGNATURES = {"application/pdf": b"%PDF-", "image/jpeg": b"\xff\xd8\xff",
 def _email_taken() -> Conflict:
     # Cognito's SignUp answers UsernameExistsException whatever PreventUserExistenceErrors
     # says, to anyone holding the public client id: hiding it here would protect nothing.
-    return Conflict("an account with this e-mail already exists: log in, or confirm it with "
-                    "the code you were sent", code="email_already_registered")
+    # Only a confirmed account (or an agent row an administrator acted on) holds an address.
+    return Conflict("an account with this e-mail already exists: log in",
+                    code="email_already_registered")
 
 
 # --- accounts ---------------------------------------------------------------------------
@@ -39,50 +42,70 @@ def _email_taken() -> Conflict:
 def sign_up(*, pool, accounts: CognitoAccounts, request: SignUpRequest) -> dict:
     """Create the Cognito user and the pending agent row, both or neither.
 
+    An unconfirmed sign-up never holds an address: nobody has shown they own it, so a new
+    sign-up replaces it (Cognito user and agent row), as Cognito itself lets a sign-up
+    replace an unconfirmed user. Otherwise squatting works: anyone signs up someone else's
+    address, and its owner is refused for ever. Confirming takes the password too
+    (`confirm_sign_up`), so the code e-mailed to the owner never confirms someone else's.
+
     Cognito first (it gives the sub), then the row in the same transaction; if anything
     fails after the user was created, the user is deleted again. Should that deletion fail
-    too, the next sign-up with the address finds an unconfirmed user without a row and
-    replaces it. A per-address lock keeps two sign-ups of one address from interleaving."""
+    too, the next sign-up with the address finds an unconfirmed user and replaces it. A
+    per-address lock keeps two sign-ups of one address from interleaving."""
     created_sub = None
     try:
         with pool.connection() as conn, conn.transaction():
             repository.lock_sign_up(conn=conn, email=request.email)
-            result = _create_cognito_user(conn=conn, accounts=accounts, request=request)
+            result, replaced = _create_cognito_user(accounts=accounts, request=request)
             created_sub = result["UserSub"]
-            agent = repository.insert_agent(
-                conn=conn, cognito_sub=created_sub, email=request.email,
-                agency_name=request.agency_name, country=request.country, phone=request.phone)
+            agent = _store_agent(conn=conn, cognito_sub=created_sub, request=request,
+                                 replaced=replaced)
     except Exception as exc:
         if created_sub is not None:
             _undo_cognito_user(accounts=accounts, sub=created_sub)
         if isinstance(exc, psycopg.errors.UniqueViolation):
-            # An agent row with this address but another sub: its Cognito user is gone.
+            # A row with this address, written by a sign-up that ran past the lock.
             raise _email_taken() from None
         raise
     return {"agent": _profile(agent), "user_confirmed": result["UserConfirmed"],
             "code_delivery": result.get("CodeDeliveryDetails")}
 
 
-def _create_cognito_user(*, conn, accounts: CognitoAccounts, request: SignUpRequest) -> dict:
+def _create_cognito_user(*, accounts: CognitoAccounts,
+                         request: SignUpRequest) -> tuple[dict, bool]:
+    """The new Cognito user, and whether it replaced an unconfirmed one."""
     try:
-        return accounts.sign_up(email=request.email, password=request.password)
+        return accounts.sign_up(email=request.email, password=request.password), False
     except UsernameTaken:
         pass
-    if repository.get_agent_by_email(conn=conn, email=request.email) is not None:
-        raise _email_taken()
     existing = accounts.user_status(email=request.email)
     if existing is not None:
         username, status = existing
         if status != "UNCONFIRMED":
             raise _email_taken()
-        # Unconfirmed and without an agent row: left by a sign-up whose undo failed, or
-        # made outside this API. Nobody can use it, so it makes way for this sign-up.
-        log.info("replacing unconfirmed Cognito user %s that has no agent row", username)
+        log.info("a new sign-up replaces unconfirmed Cognito user %s", username)
         accounts.delete_user(username=username)
     try:
-        return accounts.sign_up(email=request.email, password=request.password)
+        return accounts.sign_up(email=request.email, password=request.password), True
     except UsernameTaken:
         raise _email_taken() from None
+
+
+def _store_agent(*, conn, cognito_sub: str, request: SignUpRequest, replaced: bool) -> dict:
+    """A new pending agent row, or the address's row taken over when nobody can log in to
+    it: its Cognito user was unconfirmed (just replaced) or is gone, and no administrator
+    acted on it since (pending). An unconfirmed user never had a token, so such a row has
+    no documents or bookings; it restarts as pending with the default commission."""
+    existing = repository.get_agent_by_email(conn=conn, email=request.email)
+    if existing is None:
+        return repository.insert_agent(
+            conn=conn, email=request.email, cognito_sub=cognito_sub,
+            agency_name=request.agency_name, country=request.country, phone=request.phone)
+    if not replaced and existing["status"] != "pending":
+        raise _email_taken()
+    return repository.restart_agent(
+        conn=conn, agent_id=existing["id"], cognito_sub=cognito_sub,
+        agency_name=request.agency_name, country=request.country, phone=request.phone)
 
 
 def _undo_cognito_user(*, accounts: CognitoAccounts, sub: str) -> None:
@@ -93,8 +116,12 @@ def _undo_cognito_user(*, accounts: CognitoAccounts, sub: str) -> None:
         log.exception("could not delete Cognito user %s after a failed sign-up", sub)
 
 
-def confirm_sign_up(*, accounts: CognitoAccounts, email: str, code: str) -> dict:
-    """Confirm a new account with the code Cognito e-mailed."""
+def confirm_sign_up(*, accounts: CognitoAccounts, email: str, password: str,
+                    code: str) -> dict:
+    """Confirm a new account with the code Cognito e-mailed, for whoever knows its
+    password: the code goes to the address, whose unconfirmed account someone else may
+    have signed up since, and it must not confirm an account for someone who cannot use it."""
+    accounts.check_unconfirmed_password(email=email, password=password)
     accounts.confirm_sign_up(email=email, code=code)
     return {"confirmed": True}
 
@@ -200,17 +227,19 @@ def set_commission_rate(*, pool, agent_id, commission_rate: Decimal) -> dict:
 # --- lookup for other services ----------------------------------------------------------
 
 def lookup_agents(*, pool, identity: Identity, subs: list[str]) -> dict:
-    """Agency name and status of agents by Cognito sub; the commission rate only to the
-    agent it belongs to."""
+    """What booking-service may show its caller of agents, by Cognito sub. An agent learns
+    about themselves only: status and commission rate, which booking needs. An operator
+    learns the agency name, and nothing else, of agents who can have booked (active or
+    suspended, never pending): what their bookings' pages show of the agents in them."""
     with pool.connection() as conn:
         rows = repository.find_agents_by_subs(conn=conn, cognito_subs=sorted(set(subs)))
-    entries = []
-    for row in rows:
-        entry = {"sub": row["cognito_sub"], "agency_name": row["agency_name"],
-                 "status": row["status"]}
-        if identity.is_agent and identity.subject == row["cognito_sub"]:
-            entry["commission_rate"] = row["commission_rate"]
-        entries.append(entry)
+    if identity.is_agent:
+        entries = [{"sub": row["cognito_sub"], "agency_name": row["agency_name"],
+                    "status": row["status"], "commission_rate": row["commission_rate"]}
+                   for row in rows if row["cognito_sub"] == identity.subject]
+    else:
+        entries = [{"sub": row["cognito_sub"], "agency_name": row["agency_name"]}
+                   for row in rows if row["status"] in SHOWN_TO_OPERATORS]
     return {"data": entries}
 
 
@@ -244,8 +273,8 @@ def request_upload(*, pool, store: DocumentStore, identity: Identity,
             raise Conflict(f"an agent may keep at most {MAX_DOCUMENTS_PER_AGENT} documents: "
                            "delete one first", code="too_many_documents")
         document_id = uuid.uuid4()
-        key = (f"agents/{agent['cognito_sub']}/documents/{document_id}/"
-               f"{storage_file_name(request.file_name, request.content_type)}")
+        key = _upload_key(agent=agent, document_id=document_id,
+                          file=storage_file_name(request.file_name, request.content_type))
         document = repository.insert_document(
             conn=conn, document_id=document_id, agent_id=agent["id"], s3_key=key,
             file_name=request.file_name, content_type=request.content_type,
@@ -258,7 +287,22 @@ def request_upload(*, pool, store: DocumentStore, identity: Identity,
                        "expires_in": UPLOAD_FORM_SECONDS}}
 
 
-def _upload_problems(*, store: DocumentStore, document: dict, stored: dict) -> list[dict]:
+def _upload_key(*, agent: dict, document_id, file: str) -> str:
+    # Where the presigned POST writes; the form stays usable for its whole lifetime.
+    return f"agents/{agent['cognito_sub']}/documents/{document_id}/{file}"
+
+
+def _checked_key(*, agent: dict, document_id, file: str) -> str:
+    # Where a checked file is kept: no upload form names this key, so nobody can write it.
+    return f"agents/{agent['cognito_sub']}/checked/{document_id}/{file}"
+
+
+def _file_part(key: str) -> str:
+    return key.rsplit("/", 1)[1]
+
+
+def _upload_problems(*, store: DocumentStore, document: dict, key: str,
+                     stored: dict) -> list[dict]:
     problems = []
     if stored["size"] != document["size_bytes"]:
         problems.append({"field": "size", "problem": f"announced {document['size_bytes']} "
@@ -269,7 +313,7 @@ def _upload_problems(*, store: DocumentStore, document: dict, stored: dict) -> l
                          f"{document['content_type']}, uploaded {stored_type or 'none'}"})
     else:
         signature = _SIGNATURES[document["content_type"]]
-        if store.first_bytes(key=document["s3_key"], count=len(signature)) != signature:
+        if store.first_bytes(key=key, count=len(signature)) != signature:
             problems.append({"field": "content", "problem": "the file is not really "
                              f"{document['content_type']}"})
     return problems
@@ -277,26 +321,41 @@ def _upload_problems(*, store: DocumentStore, document: dict, stored: dict) -> l
 
 def confirm_upload(*, pool, store: DocumentStore, identity: Identity, document_id) -> dict:
     """Check with S3 that the announced file arrived (size, type, first bytes) and mark the
-    document uploaded; a wrong file is deleted and the document stays pending."""
+    document uploaded; a wrong file is deleted and the document stays pending.
+
+    The upload form stays usable until it expires, and S3 lets it overwrite its key, so
+    the file is first copied to a key no form can write, and that copy is what is checked
+    and, from then on, downloaded: what was checked is what is served, whatever is
+    uploaded to the form's key afterwards."""
     with pool.connection() as conn:
         agent = _own_agent(conn=conn, identity=identity)
         _ensure_may_change_documents(agent)
         document = _document(conn=conn, agent_id=agent["id"], document_id=document_id)
         if document["status"] == "uploaded":
             return _document_view(document)
-        stored = store.describe(key=document["s3_key"])
-        if stored is None:
+        upload_key = document["s3_key"]
+        checked_key = _checked_key(agent=agent, document_id=document["id"],
+                                   file=_file_part(upload_key))
+        if not store.copy(source=upload_key, target=checked_key):
             raise Conflict("no file has been uploaded for this document yet",
                            code="document_not_uploaded")
-        problems = _upload_problems(store=store, document=document, stored=stored)
+        stored = store.describe(key=checked_key)
+        problems = (_upload_problems(store=store, document=document, key=checked_key,
+                                     stored=stored) if stored is not None
+                    else [{"field": "content", "problem": "the copied file vanished"}])
         if problems:
             # What S3 holds is not what was announced: it must not stay where it could be
             # taken for the checked document. The upload form can be used again.
-            store.delete(key=document["s3_key"])
+            store.delete(key=checked_key)
+            store.delete(key=upload_key)
             raise Unprocessable("the uploaded file is not the one announced; it was removed",
                                 code="upload_mismatch", details=problems)
-        return _document_view(repository.mark_document_uploaded(conn=conn,
-                                                                document_id=document["id"]))
+        checked = repository.mark_document_uploaded(conn=conn, document_id=document["id"],
+                                                    s3_key=checked_key)
+        # Nothing reads the form's key any more; what the form may still write there is
+        # removed with the document.
+        store.delete(key=upload_key)
+        return _document_view(checked)
 
 
 def _documents_of(*, conn, agent_id) -> dict:
@@ -310,7 +369,7 @@ def _download(*, store: DocumentStore, document: dict) -> dict:
                        code="document_not_uploaded")
     url = store.download_url(
         key=document["s3_key"], content_type=document["content_type"],
-        file_name=document["s3_key"].rsplit("/", 1)[1],
+        file_name=_file_part(document["s3_key"]),
         expires_in=DOWNLOAD_LINK_SECONDS)
     return {"url": url, "expires_in": DOWNLOAD_LINK_SECONDS}
 
@@ -338,6 +397,9 @@ def delete_document(*, pool, store: DocumentStore, identity: Identity, document_
         _ensure_may_change_documents(agent)
         document = _document(conn=conn, agent_id=agent["id"], document_id=document_id)
         store.delete(key=document["s3_key"])
+        # A checked document's upload form may have written its key again since.
+        store.delete(key=_upload_key(agent=agent, document_id=document["id"],
+                                     file=_file_part(document["s3_key"])))
         repository.delete_document(conn=conn, document_id=document["id"])
 
 

@@ -68,6 +68,19 @@ class DocumentStore:
                     "Bucket": self.bucket, "Key": key, "ResponseContentType": content_type,
                     "ResponseContentDisposition": f'attachment; filename="{file_name}"'})
 
+    def copy(self, *, source: str, target: str) -> bool:
+        """Copy an object within the bucket (S3 copies one version of it, whole); False if
+        there is no object at `source`."""
+        with _failures("copy_object"):
+            try:
+                self._client.copy_object(Bucket=self.bucket, Key=target,
+                                         CopySource={"Bucket": self.bucket, "Key": source})
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+                    return False
+                raise
+        return True
+
     def describe(self, *, key: str) -> dict | None:
         """Size and content type of the stored object, or None if there is none."""
         with _failures("head_object"):

@@ -20,8 +20,8 @@ class AgentInfo:
 
     sub: str
     agency_name: str
-    status: str
-    commission_rate: Decimal | None  # only when the caller is that agent
+    status: str | None  # these two only when the caller is that agent
+    commission_rate: Decimal | None
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ def lookup_agents(client: ServiceClient, subs: Iterable[str]) -> dict[str, Agent
         # One comma-separated parameter: 100 repeated ones would overflow a request line.
         for row in _get_data(client, "/internal/agents", [("sub", ",".join(chunk))]):
             found[row["sub"]] = AgentInfo(sub=row["sub"], agency_name=row["agency_name"],
-                                          status=row["status"],
+                                          status=row.get("status"),
                                           commission_rate=_decimal(row.get("commission_rate")))
     return found
 

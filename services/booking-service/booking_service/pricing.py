@@ -5,8 +5,13 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from booking_service.clients import Addon, PackageInfo
+from travel_platform.errors import Unprocessable
 
 CENT = Decimal("0.01")
+# The largest amount bookings.total_price and commission_amount hold (numeric(12, 2)), as
+# operator-service's prices do: a price each side accepts, times up to 50 travellers, can
+# still add up to more, and such a booking is refused as a rule, not by the column.
+MAX_AMOUNT = Decimal("9999999999.99")
 
 
 @dataclass(frozen=True)
@@ -27,7 +32,8 @@ def _money(value: Decimal) -> Decimal:
 def quote(*, package: PackageInfo, travellers: int, addons: list[Addon],
           commission_rate: Decimal) -> Quote:
     """Per-traveller price x travellers, plus each add-on (per traveller or per booking);
-    commission is the agent's rate of the total, rounded half-up to the cent."""
+    commission is the agent's rate of the total, rounded half-up to the cent. A total over
+    MAX_AMOUNT is a 422 `total_too_large`."""
     if package.price_per_traveller is None:   # the booking rules refuse such a package first
         raise ValueError("a package without a price cannot be quoted")
     base = _money(package.price_per_traveller * travellers)
@@ -41,5 +47,9 @@ def quote(*, package: PackageInfo, travellers: int, addons: list[Addon],
                       "unit_price": str(addon.price), "quantity": quantity,
                       "amount": str(amount)})
         total += amount
+    if total > MAX_AMOUNT:
+        raise Unprocessable("the booking's total is larger than the platform can hold",
+                            code="total_too_large",
+                            details=[{"total": str(total), "max_total": str(MAX_AMOUNT)}])
     return Quote(lines=tuple(lines), total=total, commission_rate=commission_rate,
                  commission=_money(total * commission_rate), currency=package.currency)

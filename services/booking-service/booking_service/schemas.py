@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, RootModel, field_validator
 
 from travel_platform.api import PageFields
+from travel_platform.text import DisplayText
 
 STATUSES = ("pending", "confirmed", "declined", "cancelled")
 BookingStatus = Literal["pending", "confirmed", "declined", "cancelled"]
@@ -20,7 +21,7 @@ class Traveller(BaseModel):
     """One traveller; the first one is the lead traveller and needs an e-mail."""
 
     model_config = ConfigDict(extra="forbid")
-    full_name: str = Field(min_length=1, max_length=200)
+    full_name: DisplayText = Field(min_length=1, max_length=200)
     email: EmailStr | None = None
 
 
@@ -86,7 +87,7 @@ class BookingRow(BaseModel):
     traveller_count: int
     lead_traveller_name: str
     total_price: str
-    commission_amount: str
+    commission_amount: str | None = Field(None, description="only to the agent who booked")
     currency: str
     status: BookingStatus
     created_at: datetime.datetime
@@ -130,8 +131,8 @@ class Booking(BaseModel):
     addons: list[BookedAddon]
     price_breakdown: list[PriceLine]
     total_price: str
-    commission_rate: str
-    commission_amount: str
+    commission_rate: str | None = Field(None, description="only to the agent who booked")
+    commission_amount: str | None = Field(None, description="only to the agent who booked")
     currency: str
     status: BookingStatus
     created_at: datetime.datetime

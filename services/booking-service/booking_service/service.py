@@ -37,6 +37,9 @@ TRANSITIONS = {
     "decline": ({"pending"}, "declined", "operator"),
 }
 FREES_SEATS = {"cancelled", "declined"}
+# A trip that has begun can no longer be called off, nor promised; declining a pending one
+# only gives its seats back, which is harmless at any time.
+BEFORE_DEPARTURE_ONLY = {"cancel", "confirm"}
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,17 @@ def _owner(identity: Identity) -> repository.Owner:
     if identity.is_agent:
         return repository.agent_owner(identity.subject)
     return repository.operator_owner(identity.subject)
+
+
+# What only the agent who booked sees of a booking: agent-service tells an agent's rate to
+# that agent alone, and the amount would give the rate away.
+AGENT_ONLY_FIELDS = ("commission_rate", "commission_amount")
+
+
+def _shown_to(identity: Identity, booking: dict) -> dict:
+    if identity.is_agent:
+        return booking
+    return {k: v for k, v in booking.items() if k not in AGENT_ONLY_FIELDS}
 
 
 def fingerprint(body: NewBooking) -> str:
@@ -248,6 +262,7 @@ def list_bookings(*, pool, deps: Dependencies, identity: Identity, query: Bookin
             departure_to=query.departure_to, limit=query.limit, offset=query.offset)
     caller = f"{identity.kind}:{owner.subject}"
     rows, degraded = _enrich(rows, deps=deps, caller=caller, fresh=fresh) if rows else (rows, [])
+    rows = [_shown_to(identity, row) for row in rows]
     result = page(rows, total=total, limit=query.limit, offset=query.offset)
     if degraded:
         result["degraded"] = degraded
@@ -266,7 +281,7 @@ def get_booking(*, pool, deps: Dependencies, identity: Identity, booking_id,
                                    caller=f"{identity.kind}:{owner.subject}", fresh=fresh)
     if degraded:
         booking["degraded"] = degraded
-    return booking
+    return _shown_to(identity, booking)
 
 
 def transition(*, pool, deps: Dependencies, identity: Identity, booking_id, action: str,
@@ -291,14 +306,15 @@ def transition(*, pool, deps: Dependencies, identity: Identity, booking_id, acti
         if booking["status"] not in allowed_from:
             raise InvalidTransition(f"a {booking['status']} booking cannot be {target}",
                                     current_status=booking["status"], action=action)
-        if action == "cancel" and booking["departure_date"] <= today:
+        if action in BEFORE_DEPARTURE_ONLY and booking["departure_date"] <= today:
             raise Conflict("the departure date has passed", code="departure_passed",
                            details=[{"current_status": booking["status"]}])
         if target in FREES_SEATS:
             repository.release_seats(conn=conn, package_id=booking["package_id"],
                                      departure_date=booking["departure_date"],
                                      seats=booking["traveller_count"])
-        return repository.set_status(conn=conn, booking_id=booking_id, status=target)
+        return _shown_to(identity, repository.set_status(conn=conn, booking_id=booking_id,
+                                                         status=target))
 
 
 def summary(*, pool, deps: Dependencies, identity: Identity) -> dict:

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from travel_platform.api import PageFields, QueryList
+from travel_platform.text import DisplayText, MultilineText
 
 MAX_STOPS = 30
 MAX_ADDONS = 30
@@ -42,7 +43,7 @@ class OperatorUpdate(_Input):
     """Fields of the operator's own profile to change."""
 
     # Typed without None but defaulting to it: omitted leaves the value, null is refused.
-    company_name: str = Field(None, min_length=1, max_length=200)  # type: ignore[assignment]
+    company_name: DisplayText = Field(None, min_length=1, max_length=200)  # type: ignore[assignment]
     contact_email: str | None = Field(None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
     contact_phone: str | None = Field(None, pattern=r"^\+?[0-9][0-9 ()./-]{3,30}$")
 
@@ -69,10 +70,10 @@ class PasswordChange(_Input):
 class StopIn(_Input):
     """A stop of the trip: nights in one hotel in one city."""
 
-    city: str = Field(min_length=1, max_length=100)
+    city: DisplayText = Field(min_length=1, max_length=100)
     country: Country
     nights: int = Field(ge=1, le=60)
-    hotel_name: str = Field(min_length=1, max_length=200)
+    hotel_name: DisplayText = Field(min_length=1, max_length=200)
     star_rating: int = Field(ge=1, le=5)
 
 
@@ -86,7 +87,7 @@ class StopAdd(StopIn):
 class AddonIn(_Input):
     """An optional extra, priced per traveller or once per booking."""
 
-    name: str = Field(min_length=1, max_length=200)
+    name: DisplayText = Field(min_length=1, max_length=200)
     price: Money
     pricing: Pricing
 
@@ -94,7 +95,7 @@ class AddonIn(_Input):
 class ExclusionIn(_Input):
     """Something the package does not include."""
 
-    text: str = Field(min_length=1, max_length=500)
+    text: DisplayText = Field(min_length=1, max_length=500)
 
 
 # Packages ------------------------------------------------------------------------------------
@@ -102,8 +103,8 @@ class ExclusionIn(_Input):
 class PackageCreate(_Input):
     """A new package (a draft), with its stops, add-ons and exclusions if already known."""
 
-    title: str = Field(min_length=1, max_length=200)
-    description: str = Field("", max_length=5000)
+    title: DisplayText = Field(min_length=1, max_length=200)
+    description: MultilineText = Field("", max_length=5000)
     price_per_traveller: Money | None = None
     currency: Currency = "EUR"
     min_travellers: Travellers | None = None
@@ -120,8 +121,8 @@ class PackageUpdate(_Input):
     """Fields to change; a list given (stops, addons, exclusions) replaces the whole list."""
 
     # Typed without None but defaulting to it: omitted leaves the value, null is refused.
-    title: str = Field(None, min_length=1, max_length=200)  # type: ignore[assignment]
-    description: str = Field(None, max_length=5000)  # type: ignore[assignment]
+    title: DisplayText = Field(None, min_length=1, max_length=200)  # type: ignore[assignment]
+    description: MultilineText = Field(None, max_length=5000)  # type: ignore[assignment]
     currency: Currency = None  # type: ignore[assignment]
     stops: list[StopIn] = Field(None, max_length=MAX_STOPS)  # type: ignore[arg-type]
     addons: list[AddonIn] = Field(None, max_length=MAX_ADDONS)  # type: ignore[arg-type]
