@@ -30,6 +30,10 @@ BASE_PORTS = {
 BASE_PORTS.update({"gateway-status": 8081, "nginx-exporter": 9113,
                    "postgres-exporter-supabase": 9187, "postgres-exporter-rds": 9188,
                    "prometheus": 9095})
+# The usual ports of a frontend's dev server (Vite, Create React App): their origins are
+# allowed by default (devstack.stack.cors_origins), so a dashboard in development can call
+# the API. Nothing of the stack listens on them.
+BASE_PORTS.update({"vite-dev": 5173, "react-dev": 3000})
 
 
 @dataclass(frozen=True)
@@ -42,8 +46,11 @@ class Layout:
     host: str = "127.0.0.1"
 
     def port(self, part: str) -> int:
-        """The TCP port a part listens on."""
-        return BASE_PORTS[part] + self.port_offset
+        """The TCP port a part listens on. Past 65535 it wraps down by 64000, which keeps
+        every part's port distinct modulo 1000 (so an offset of 40000 works for Supabase's
+        54321 too)."""
+        port = BASE_PORTS[part] + self.port_offset
+        return port - 64000 if port > 65535 else port
 
     def url(self, part: str) -> str:
         """http://host:port of a part."""
