@@ -20,6 +20,7 @@ from devstack.processes import Process
 
 # The Supabase Auth stand-in mints the project's keys; it is not an installed package.
 from devstack.supabase.auth_standin.keys import generate_signing_key, make_api_key  # noqa: E402
+from travel_platform.cors import CorsSettings
 from travel_platform.migrations import apply_migrations
 
 SERVICES = {"agent-service": "agent_service", "operator-service": "operator_service",
@@ -103,10 +104,32 @@ def _gunicorn(layout: Layout, name: str, app: str, env: dict[str, str], *, code:
                                        + _databases_fingerprint(layout)))
 
 
-def _render_nginx(layout: Layout) -> tuple[str, str]:
+def cors_origins(layout: Layout) -> tuple[str, ...]:
+    """CORS_ALLOWED_ORIGINS, or by default the dashboard's own origin (as 127.0.0.1 and as
+    localhost) and the usual dev servers' (Vite, Create React App) on this stack's offset."""
+    configured = CorsSettings().cors_allowed_origins
+    if configured is not None:
+        return configured
+    return tuple(f"http://{host}:{layout.port(part)}" for part in ("gateway", "vite-dev",
+                                                                   "react-dev")
+                 for host in (layout.host, "localhost"))
+
+
+def _dashboard_config(layout: Layout, env: dict[str, str]) -> None:
+    """What the dashboard needs to know at run time, served by the gateway at /config.json:
+    where Supabase Auth is and its anon key (public by design: it only identifies the
+    project; what a user may do comes from their own token)."""
+    path = layout.state / "gateway" / "dashboard-config.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"supabaseUrl": env["SUPABASE_URL"],
+                                "supabaseAnonKey": env["SUPABASE_ANON_KEY"]}))
+
+
+def _render_nginx(layout: Layout, origins: tuple[str, ...]) -> tuple[str, str]:
     import openapi_ui_bundles.swagger_ui as swagger_ui
 
-    values = {"STATE_DIR": str(layout.state), "LOG_DIR": str(layout.logs),
+    values = {"CORS_ORIGIN_MAP": " ".join(f'"{o}" $http_origin;' for o in origins),
+              "STATE_DIR": str(layout.state), "LOG_DIR": str(layout.logs),
               "SWAGGER_UI_DIR": str(swagger_ui.static_path),
               "GATEWAY_DIR": str(REPO / "gateway"), "GATEWAY_HOST": layout.host,
               "GATEWAY_PORT": str(layout.port("gateway")),
@@ -158,10 +181,11 @@ def _prepare_databases(layout: Layout, keys: dict[str, str]) -> dict[str, str]:
 
 def _provision_aws(layout: Layout, admins: dict[str, str]) -> dict[str, str]:
     """Run the provisioning script against moto, as one would against AWS."""
+    origins = [arg for origin in cors_origins(layout) for arg in ("--dashboard-origin", origin)]
     result = subprocess.run(
         [str(layout.python), str(REPO / "aws" / "scripts" / "provision.py"),
          "--rds-admin-url", admins["rds"], "--rds-host", layout.host,
-         "--rds-port", str(layout.port("rds"))],
+         "--rds-port", str(layout.port("rds")), *origins],
         env={**_python_env(layout), **_aws_env(layout)}, capture_output=True, text=True)
     if result.returncode != 0:
         raise StackError(f"AWS provisioning failed:\n{result.stderr[-3000:]}")
@@ -173,6 +197,9 @@ def stack_env(layout: Layout, keys: dict[str, str], aws: dict[str, str]) -> dict
     pool_id = aws["AWS_COGNITO_USER_POOL_ID"]
     return {
         "GATEWAY_URL": layout.url("gateway"),
+        # The Travel Agent Dashboard, served by the gateway.
+        "DASHBOARD_URL": f"{layout.url('gateway')}/",
+        "CORS_ALLOWED_ORIGINS": ",".join(cors_origins(layout)),
         "SUPABASE_URL": layout.url("supabase-auth"),
         "SUPABASE_ANON_KEY": make_api_key(keys["supabase_jwt_secret"], "anon",
                                           issued_at=int(keys["api_keys_issued_at"])),
@@ -275,7 +302,8 @@ def up(layout: Layout) -> dict[str, str]:
 
     for proc in _service_processes(layout, env, aws, keys):
         report[proc.name] = processes.ensure(layout, proc)
-    nginx_conf, nginx_fingerprint = _render_nginx(layout)
+    _dashboard_config(layout, env)
+    nginx_conf, nginx_fingerprint = _render_nginx(layout, cors_origins(layout))
     nginx = _nginx_binary()
     report["gateway"] = processes.ensure(layout, Process(
         name="gateway", argv=[nginx, "-c", nginx_conf, "-p", str(layout.state / "gateway")],
