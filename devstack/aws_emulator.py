@@ -174,6 +174,46 @@ class JournallingApp:
         return count
 
 
+def _install_resend_confirmation_code() -> None:
+    """moto 5.2 has no ResendConfirmationCode; agent-service's "resend the code" calls it.
+    What Cognito answers: code delivery details for an unconfirmed user, UserNotFound for
+    none, InvalidParameter "User is already confirmed." for a confirmed one. (moto checks
+    no confirmation codes anyway, so no new code is drawn.)"""
+    from moto.cognitoidp.exceptions import (
+        InvalidParameterException,
+        ResourceNotFoundError,
+        UserNotFoundError,
+    )
+    from moto.cognitoidp.models import (
+        UserStatus,
+        cognitoidp_backends,
+        find_account_region_by_value,
+    )
+    from moto.cognitoidp.responses import CognitoIdpResponse
+    from moto.core.responses import ActionResult
+
+    def resend_confirmation_code(self: CognitoIdpResponse) -> ActionResult:
+        client_id, username = self._get_param("ClientId"), self._get_param("Username")
+        account, region = find_account_region_by_value(
+            "client_id", client_id, fallback=(self.current_account, self.region))
+        pools = [p for p in cognitoidp_backends[account][region].user_pools.values()
+                 if client_id in p.clients]
+        if not pools:
+            raise ResourceNotFoundError(client_id)
+        user = pools[0]._get_user(username)
+        if user is None:
+            raise UserNotFoundError("Username/client id combination not found.")
+        if user.status == UserStatus.CONFIRMED:
+            raise InvalidParameterException("User is already confirmed.")
+        email = next((a["Value"] for a in user.attributes if a["Name"] == "email"), "")
+        local, _, domain = email.partition("@")
+        return ActionResult({"CodeDeliveryDetails": {
+            "Destination": f"{local[:1]}***@{domain[:1]}***", "DeliveryMedium": "EMAIL",
+            "AttributeName": "email"}})
+
+    CognitoIdpResponse.resend_confirmation_code = resend_confirmation_code  # type: ignore[attr-defined]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Replay the journal, then serve."""
     parser = argparse.ArgumentParser(prog="devstack.aws_emulator", description=__doc__)
@@ -184,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("MOTO_PORT", str(args.port))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
+    _install_resend_confirmation_code()
     app = DomainDispatcherApplication(create_backend_app)
     journalled = JournallingApp(app, Journal(args.journal), _install_token_clock())
     started = time.monotonic()

@@ -8,7 +8,7 @@ from decimal import Decimal
 import psycopg
 
 from agent_service import repository
-from agent_service.cognito import CognitoAccounts, UsernameTaken
+from agent_service.cognito import AlreadyConfirmed, CodeNotSent, CognitoAccounts, UsernameTaken
 from agent_service.schemas import DocumentUploadRequest, SignUpRequest
 from agent_service.storage import DocumentStore, storage_file_name
 from travel_platform.api import page
@@ -100,6 +100,49 @@ def confirm_sign_up(*, accounts: CognitoAccounts, email: str, code: str) -> dict
     """Confirm a new account with the code Cognito e-mailed."""
     accounts.confirm_sign_up(email=email, code=code)
     return {"confirmed": True}
+
+
+# The answer to a code request, whether or not the address has an account.
+CODE_REQUESTED = {"code_sent_if_account_exists": True}
+
+
+def resend_confirmation_code(*, accounts: CognitoAccounts, email: str) -> dict:
+    """E-mail a new sign-up confirmation code; the same answer whether or not the address
+    has an account, and 409 for a confirmed one (as confirming it again is)."""
+    try:
+        accounts.resend_confirmation_code(email=email)
+    except CodeNotSent:
+        log.info("no confirmation code resent: no unconfirmed account for this address")
+    except AlreadyConfirmed:
+        raise Conflict("the account is already confirmed: log in",
+                       code="already_confirmed") from None
+    return CODE_REQUESTED
+
+
+def forgot_password(*, accounts: CognitoAccounts, email: str) -> dict:
+    """E-mail a code that sets a new password; the same answer whether or not the address
+    has an account."""
+    try:
+        accounts.forgot_password(email=email)
+    except (CodeNotSent, AlreadyConfirmed):
+        log.info("no password reset code sent: no account that can receive one")
+    return CODE_REQUESTED
+
+
+def confirm_forgot_password(*, accounts: CognitoAccounts, email: str, code: str,
+                            new_password: str) -> dict:
+    """Set a new password with the code forgot_password e-mailed."""
+    accounts.confirm_forgot_password(email=email, code=code, new_password=new_password)
+    return {"password_changed": True}
+
+
+def change_password(*, accounts: CognitoAccounts, access_token: str, current_password: str,
+                    new_password: str) -> dict:
+    """Change the caller's password (Cognito checks the current one); other sessions keep
+    their tokens until they expire, as Cognito's ChangePassword leaves them."""
+    accounts.change_password(access_token=access_token, current_password=current_password,
+                             new_password=new_password)
+    return {"password_changed": True}
 
 
 def login(*, accounts: CognitoAccounts, email: str, password: str) -> dict:
