@@ -288,7 +288,8 @@ def up(layout: Layout) -> dict[str, str]:
     report["supabase-auth"] = processes.ensure(layout, _gunicorn(
         layout, "supabase-auth", "devstack.supabase.auth_standin:create_app()",
         {"SUPABASE_URL": env["SUPABASE_URL"], "SUPABASE_JWT_SECRET": keys["supabase_jwt_secret"],
-         "AUTH_DB_URL": admins["supabase-db"], "AUTH_SIGNING_KEY_FILE": str(signing_key)},
+         "AUTH_DB_URL": admins["supabase-db"], "AUTH_SIGNING_KEY_FILE": str(signing_key),
+         "AUTH_MAIL_FILE": str(auth_mail_file(layout))},
         code="devstack/supabase", ready_path="/auth/v1/health"))
 
     # Seeded once, with the data: a later `up` must not undo what a user did since (an
@@ -318,6 +319,11 @@ def up(layout: Layout) -> dict[str, str]:
         _say(f"{name}: {what} ({layout.url(name)})")
     write_env_file(layout, env)
     return env
+
+
+def auth_mail_file(layout: Layout) -> Path:
+    """The e-mails the Supabase Auth stand-in would have sent (JSON lines)."""
+    return layout.state / "supabase" / "mail.jsonl"
 
 
 def aws_journal(layout: Layout) -> Path:

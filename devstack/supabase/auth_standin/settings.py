@@ -30,6 +30,9 @@ class Settings:
     jwt_expiry: int
     autoconfirm: bool
     disable_signup: bool
+    # Where the e-mails GoTrue would send (codes to confirm a sign-up or reset a password)
+    # are written, one JSON line each, like Supabase's local Inbucket; None: the log only.
+    mail_file: str | None = None
 
     @property
     def issuer(self) -> str:
@@ -71,7 +74,8 @@ def load_settings(config: Mapping[str, Any] | None = None) -> Settings:
                                     low=1, high=MAX_JWT_EXPIRY),
                     autoconfirm=_bool(get("AUTH_AUTOCONFIRM"), "AUTH_AUTOCONFIRM", default=True),
                     disable_signup=_bool(get("AUTH_DISABLE_SIGNUP"), "AUTH_DISABLE_SIGNUP",
-                                         default=False))
+                                         default=False),
+                    mail_file=get("AUTH_MAIL_FILE"))
 
 
 def _int(value: str | None, name: str, *, default: int, low: int, high: int) -> int:
