@@ -174,17 +174,21 @@ class JournallingApp:
         return count
 
 
-def _install_resend_confirmation_code() -> None:
-    """moto 5.2 has no ResendConfirmationCode; agent-service's "resend the code" calls it.
-    What Cognito answers: code delivery details for an unconfirmed user, UserNotFound for
-    none, InvalidParameter "User is already confirmed." for a confirmed one. (moto checks
-    no confirmation codes anyway, so no new code is drawn.)"""
+def _install_cognito_account_flows() -> None:
+    """Where moto 5.2 differs from Cognito in the account flows agent-service uses.
+
+    ResendConfirmationCode is missing. What Cognito answers: code delivery details for an
+    unconfirmed user, UserNotFound for none, InvalidParameter "User is already confirmed."
+    for a confirmed one (moto checks no confirmation codes anyway, so none is drawn).
+    ConfirmForgotPassword for an unknown user answers ResourceNotFound (as if the app
+    client did not exist); Cognito says UserNotFound."""
     from moto.cognitoidp.exceptions import (
         InvalidParameterException,
         ResourceNotFoundError,
         UserNotFoundError,
     )
     from moto.cognitoidp.models import (
+        CognitoIdpBackend,
         UserStatus,
         cognitoidp_backends,
         find_account_region_by_value,
@@ -213,6 +217,17 @@ def _install_resend_confirmation_code() -> None:
 
     CognitoIdpResponse.resend_confirmation_code = resend_confirmation_code  # type: ignore[attr-defined]
 
+    confirm_forgot_password = CognitoIdpBackend.confirm_forgot_password
+
+    def confirm_for_known_users(self: CognitoIdpBackend, client_id: str, username: str,
+                                password: str, confirmation_code: str) -> None:
+        if any(client_id in p.clients and not p._get_user(username)
+               for p in self.user_pools.values()):
+            raise UserNotFoundError("Username/client id combination not found.")
+        confirm_forgot_password(self, client_id, username, password, confirmation_code)
+
+    CognitoIdpBackend.confirm_forgot_password = confirm_for_known_users  # type: ignore[method-assign]
+
 
 def main(argv: list[str] | None = None) -> int:
     """Replay the journal, then serve."""
@@ -224,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("MOTO_PORT", str(args.port))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
-    _install_resend_confirmation_code()
+    _install_cognito_account_flows()
     app = DomainDispatcherApplication(create_backend_app)
     journalled = JournallingApp(app, Journal(args.journal), _install_token_clock())
     started = time.monotonic()

@@ -37,6 +37,10 @@ def test_code_requests_do_not_tell_which_addresses_have_an_account(gateway):
         assert (answer.status_code, answer.json()) == (200, SAME_ANSWER), path
     known = _post(gateway, "forgot-password", email=agent["email"])
     assert (known.status_code, known.json()) == (200, SAME_ANSWER)
+    unknown = _post(gateway, "confirm-forgot-password", email=nobody, code="123456",
+                    new_password=NEW_PASSWORD)
+    assert unknown.status_code == 400 and \
+        unknown.json()["error"]["code"] == "invalid_confirmation_code"
 
 
 def test_a_forgotten_password_is_replaced_with_the_emailed_code(gateway):
