@@ -10,7 +10,7 @@ from booking_service.schemas import (
     BookingSummary,
     NewBooking,
 )
-from travel_platform.api import body, created, query, responds
+from travel_platform.api import body, created, header, query, responds
 from travel_platform.clock import utc_today
 from travel_platform.web import current_identity, require_identity
 
@@ -41,6 +41,10 @@ def _fresh() -> bool:
 @responds(409, None, "Not enough seats left on this departure")
 @responds(422, None, "The package cannot be booked like this, or the key was used for "
                      "another request")
+@header("Idempotency-Key", max_length=service.MAX_IDEMPOTENCY_KEY_LENGTH,
+        description="Any unique string per booking the agent means to make (a UUID): a "
+                    "retry or a double click with the same key and body books once and "
+                    "answers the first booking (200); the same key with another body is 422.")
 @require_identity()
 @body(NewBooking)
 def create_booking(body: NewBooking):

@@ -89,14 +89,18 @@ def _check_bookable(package: clients.PackageInfo, body: NewBooking, today: datet
                             details=[{"problem": p} for p in problems])
 
 
+MAX_IDEMPOTENCY_KEY_LENGTH = 200
+
+
 def create_booking(*, pool, deps: Dependencies, identity: Identity, body: NewBooking,
                    idempotency_key: str | None, today: datetime.date) -> tuple[dict, bool]:
     """Book a package for an active agent; (booking, created). A retry with the same
     Idempotency-Key and body returns the first booking, whatever the dependencies do."""
     if not identity.is_agent:
         raise Forbidden("only travel agents book packages", code="agents_only")
-    if not idempotency_key or len(idempotency_key) > 200:
-        raise BadRequest("an Idempotency-Key header (1-200 characters) is required",
+    if not idempotency_key or len(idempotency_key) > MAX_IDEMPOTENCY_KEY_LENGTH:
+        raise BadRequest(f"an Idempotency-Key header (1-{MAX_IDEMPOTENCY_KEY_LENGTH} "
+                         "characters) is required",
                          code="idempotency_key_required")
     body_fingerprint = fingerprint(body)
     earlier = _earlier_booking(pool=pool, agent_sub=identity.subject, key=idempotency_key,
