@@ -126,6 +126,18 @@ def create_booking(*, pool, deps: Dependencies, identity: Identity, body: NewBoo
     return _store(pool=pool, row=row, capacity=capacity)
 
 
+def preview_price(*, deps: Dependencies, identity: Identity, body: NewBooking,
+                  today: datetime.date) -> dict:
+    """The price a booking of `body` would have now, checked as a booking is (active
+    agent, bookable package, offered add-ons) but writing nothing: seats are not held."""
+    if not identity.is_agent:
+        raise Forbidden("only travel agents book packages", code="agents_only")
+    _, _, price = _quote(deps=deps, identity=identity, body=body, today=today)
+    return {"price_breakdown": list(price.lines), "total_price": price.total,
+            "commission_rate": price.commission_rate, "commission_amount": price.commission,
+            "currency": price.currency}
+
+
 def _earlier_booking(*, pool, agent_sub: str, key: str, body_fingerprint: str) -> dict | None:
     """The booking this agent already made with this key (the replay), checked first so a
     retry is answered even while the other services are down."""
