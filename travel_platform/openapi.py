@@ -74,7 +74,7 @@ def _path_and_parameters(rule) -> tuple[str, list[dict]]:
     for converter, args, name in re.findall(r"<(?:(\w+)(?:\(([^)]*)\))?:)?(\w+)>", rule.rule):
         schema: dict[str, Any] = _CONVERTERS.get(converter or "default", {"type": "string"})
         if converter == "any":  # <any(a, b):name> takes one of the listed words
-            schema = {"type": "string", "enum": [a.strip() for a in args.split(",")]}
+            schema = {"type": "string", "enum": [a.strip().strip("'\"") for a in args.split(",")]}
         params.append({"name": name, "in": "path", "required": True, "schema": schema})
     return re.sub(r"<(?:\w+(?:\([^)]*\))?:)?(\w+)>", r"{\1}", rule.rule), params
 

@@ -63,3 +63,15 @@ def test_the_gateways_document_lists_only_what_the_gateway_routes():
     client = app.test_client()
     assert set(client.get("/openapi.json?scope=gateway").get_json()["paths"]) == {"/api/things"}
     assert "/openapi.json" in client.get("/openapi.json").get_json()["paths"]
+
+
+def test_quoted_choices_in_the_path_are_a_plain_enum():
+    app = Flask(__name__)
+
+    @app.post("/api/codes/<any('resend-code', 'forgot-password'):purpose>")
+    def send(purpose):
+        """Send a code."""
+        return {}
+
+    op = build_openapi(app, title="t", version="1")["paths"]["/api/codes/{purpose}"]["post"]
+    assert op["parameters"][0]["schema"]["enum"] == ["resend-code", "forgot-password"]

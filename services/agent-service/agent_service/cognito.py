@@ -51,6 +51,10 @@ def _weak_password(field: str) -> Callable[[str], APIError]:
                                          details=[{"field": field, "problem": message}])
 
 
+def _already_confirmed(message: str) -> APIError:
+    return Conflict("the account is already confirmed: log in", code="already_confirmed")
+
+
 _THROTTLING = {"TooManyRequestsException": _throttled, "LimitExceededException": _throttled,
                "TooManyFailedAttemptsException": _throttled}
 
@@ -67,8 +71,7 @@ _CONFIRM_ERRORS = {
     "ExpiredCodeException": _invalid_code,
     # Where PreventUserExistenceErrors is off, Cognito would name an unknown user.
     "UserNotFoundException": _invalid_code,
-    "NotAuthorizedException": lambda message: Conflict(
-        "the account is already confirmed: log in", code="already_confirmed"),
+    "NotAuthorizedException": _already_confirmed,
     "AliasExistsException": lambda message: Conflict(
         "an account with this e-mail already exists", code="email_already_registered"),
 }
@@ -120,17 +123,13 @@ class CodeNotSent(Exception):
     """Cognito sent no code: no such user (not to be told to the caller)."""
 
 
-class AlreadyConfirmed(Exception):
-    """A confirmation code was asked for an account that is confirmed already."""
-
-
 _CODE_REQUEST_ERRORS = {
     **_THROTTLING,
     "UserNotFoundException": lambda message: CodeNotSent(message),
     # Cognito refuses to resend to a confirmed user, and to reset the password of one who
     # never confirmed (no verified address to send the code to).
     "InvalidParameterException": lambda message: (
-        AlreadyConfirmed(message) if "already confirmed" in message.lower()
+        _already_confirmed(message) if "already confirmed" in message.lower()
         else CodeNotSent(message)),
     "NotAuthorizedException": lambda message: CodeNotSent(message),
 }
@@ -202,7 +201,7 @@ class CognitoAccounts:
 
     def resend_confirmation_code(self, *, email: str) -> None:
         """E-mail a new sign-up confirmation code; CodeNotSent if there is no such user,
-        AlreadyConfirmed if the account needs none."""
+        409 `already_confirmed` if the account needs none."""
         self._call("resend_confirmation_code", _CODE_REQUEST_ERRORS,
                    ClientId=self._client_id, Username=email)
 

@@ -99,25 +99,16 @@ def confirm_sign_up(body: ConfirmSignUpRequest):
                                            code=body.code))
 
 
-@agents.post("/resend-confirmation-code")
+@agents.post("/<any('resend-confirmation-code', 'forgot-password'):purpose>")
 @responds(200, CodeRequested)
-@responds(409, None, "The account is already confirmed")
+@responds(409, None, "resend-confirmation-code: the account is already confirmed")
 @body(EmailRequest)
-def resend_confirmation_code(body: EmailRequest):
-    """E-mail a new code to confirm a sign-up with (public).
+def send_code(purpose: str, body: EmailRequest):
+    """E-mail a code (public): resend-confirmation-code, a new one to confirm a sign-up
+    with; forgot-password, one that sets a new password with confirm-forgot-password.
 
     The answer is the same whether or not the address has an account."""
-    return jsonify(service.resend_confirmation_code(accounts=_accounts(), email=body.email))
-
-
-@agents.post("/forgot-password")
-@responds(200, CodeRequested)
-@body(EmailRequest)
-def forgot_password(body: EmailRequest):
-    """E-mail a code that sets a new password (public); then confirm-forgot-password.
-
-    The answer is the same whether or not the address has an account."""
-    return jsonify(service.forgot_password(accounts=_accounts(), email=body.email))
+    return jsonify(service.send_code(accounts=_accounts(), email=body.email, purpose=purpose))
 
 
 @agents.post("/confirm-forgot-password")
@@ -136,13 +127,15 @@ def confirm_forgot_password(body: ConfirmForgotPasswordRequest):
 
 @agents.put("/me/password")
 @responds(200, PasswordChanged)
+@responds(400, None, "The current password is wrong (or the body is invalid)")
 @responds(422, None, "The password does not meet the pool's password policy")
 @require_identity(SOURCE_COGNITO)
 @body(ChangePasswordRequest)
 def change_password(body: ChangePasswordRequest):
     """Change the caller's password, given the current one (Cognito ChangePassword).
 
-    A wrong current password is 400 `wrong_current_password`."""
+    A wrong current password is 400 `wrong_current_password`; the caller's other sessions
+    keep their tokens until they expire."""
     return jsonify(service.change_password(
         accounts=_accounts(), access_token=bearer_token(request.headers.get("Authorization")),
         current_password=body.current_password, new_password=body.new_password))

@@ -8,7 +8,7 @@ from decimal import Decimal
 import psycopg
 
 from agent_service import repository
-from agent_service.cognito import AlreadyConfirmed, CodeNotSent, CognitoAccounts, UsernameTaken
+from agent_service.cognito import CodeNotSent, CognitoAccounts, UsernameTaken
 from agent_service.schemas import DocumentUploadRequest, SignUpRequest
 from agent_service.storage import DocumentStore, storage_file_name
 from travel_platform.api import page
@@ -106,26 +106,18 @@ def confirm_sign_up(*, accounts: CognitoAccounts, email: str, code: str) -> dict
 CODE_REQUESTED = {"code_sent_if_account_exists": True}
 
 
-def resend_confirmation_code(*, accounts: CognitoAccounts, email: str) -> dict:
-    """E-mail a new sign-up confirmation code; the same answer whether or not the address
-    has an account, and 409 for a confirmed one (as confirming it again is)."""
+def send_code(*, accounts: CognitoAccounts, email: str, purpose: str) -> dict:
+    """E-mail a code: a new sign-up confirmation code (`resend-confirmation-code`; 409 for a
+    confirmed account, as confirming it again is) or one that sets a new password
+    (`forgot-password`). The same answer whether or not the address has an account."""
+    # The Cognito layer raises the 409; CodeNotSent (no such user) is not to be told.
     try:
-        accounts.resend_confirmation_code(email=email)
+        if purpose == "forgot-password":
+            accounts.forgot_password(email=email)
+        else:
+            accounts.resend_confirmation_code(email=email)
     except CodeNotSent:
-        log.info("no confirmation code resent: no unconfirmed account for this address")
-    except AlreadyConfirmed:
-        raise Conflict("the account is already confirmed: log in",
-                       code="already_confirmed") from None
-    return CODE_REQUESTED
-
-
-def forgot_password(*, accounts: CognitoAccounts, email: str) -> dict:
-    """E-mail a code that sets a new password; the same answer whether or not the address
-    has an account."""
-    try:
-        accounts.forgot_password(email=email)
-    except (CodeNotSent, AlreadyConfirmed):
-        log.info("no password reset code sent: no account that can receive one")
+        log.info("no %s code sent: no account that can receive one", purpose)
     return CODE_REQUESTED
 
 
