@@ -1,24 +1,13 @@
 // Administrators (Cognito group `admins`): travel agents to approve, suspend, reactivate.
-import { request } from "./api.js";
-import { Badge, Empty, ErrorBox, Loaded, Pager, go, html, useAction, useAsync } from "./ui.js";
+import { Badge, Empty, ErrorBox, Loaded, Pager, StatusTabs, html, useRowActions } from "./ui.js";
 
 const ACTIONS = { pending: ["approve"], active: ["suspend"], suspended: ["reactivate"] };
 
 export function AgentApprovals({ params }) {
-  const status = params.get("status") ?? "pending";
-  const offset = Number(params.get("offset") || 0);
-  const list = useAsync(() => request("GET", "/api/agents", { query: { status, offset, limit: 20 } }),
-                        [status, offset]);
-  const [act, acting, actError] = useAction(async (id, action) => {
-    await request("POST", `/api/agents/${id}/${action}`);
-    list.reload();
-  });
+  const { status, list, act, acting, actError, toOffset } = useRowActions("/api/agents", params, "pending");
   return html`<section>
     <h1>Travel agents</h1>
-    <div class="tabs" role="group" aria-label="status">
-      ${["pending", "active", "suspended", ""].map((s) => html`<button type="button" aria-pressed=${s === status}
-        onClick=${() => go(`/admin/agents?status=${s}`)}>${s || "all"}</button>`)}
-    </div>
+    <${StatusTabs} statuses=${["pending", "active", "suspended", ""]} current=${status} route="/admin/agents" />
     <${ErrorBox} error=${actError} />
     <${Loaded} state=${list}>${(page) => page.data.length === 0
       ? html`<${Empty}>No ${status} agents.</${Empty}>`
@@ -32,7 +21,7 @@ export function AgentApprovals({ params }) {
             class=${action === "suspend" ? "danger" : "primary"} disabled=${acting}
             onClick=${() => act(a.id, action)}>${action[0].toUpperCase() + action.slice(1)}</button>`)}</div></td>
         </tr>`)}</tbody></table>
-        <${Pager} page=${page} onOffset=${(o) => go(`/admin/agents?status=${status}&offset=${o}`)} />`}
+        <${Pager} page=${page} onOffset=${toOffset} />`}
     </${Loaded}>
   </section>`;
 }

@@ -3,8 +3,8 @@
 import { request } from "./api.js";
 import { ChangePassword } from "./accounts.js";
 import {
-  Badge, Empty, ErrorBox, Field, Loaded, Notice, Pager, Submit, formValues, go, html, money,
-  useAction, useAsync,
+  Badge, Empty, ErrorBox, Field, Loaded, Notice, Pager, StatusTabs, Submit, formValues, go, html,
+  money, useAction, useAsync, useRowActions,
 } from "./ui.js";
 import { useState } from "../vendor/htm-preact-standalone.module.js";
 
@@ -194,21 +194,11 @@ function BookingForm({ pkg }) {
 }
 
 export function Bookings({ params }) {
-  const status = params.get("status") || "";
-  const offset = Number(params.get("offset") || 0);
-  const list = useAsync(() => request("GET", "/api/bookings", { query: { status, offset, limit: 20 } }),
-                        [status, offset]);
-  const [cancel, cancelling, cancelError] = useAction(async (id) => {
-    await request("POST", `/api/bookings/${id}/cancel`);
-    list.reload();
-  });
+  const { status, list, act, acting, actError, toOffset } = useRowActions("/api/bookings", params);
   return html`<section>
     <h1>My bookings</h1>
-    <div class="tabs" role="group" aria-label="status">
-      ${["", ...STATUSES].map((s) => html`<button type="button" aria-pressed=${s === status}
-        onClick=${() => go(s ? `/bookings?status=${s}` : "/bookings")}>${s || "all"}</button>`)}
-    </div>
-    <${ErrorBox} error=${cancelError} />
+    <${StatusTabs} statuses=${["", ...STATUSES]} current=${status} route="/bookings" />
+    <${ErrorBox} error=${actError} />
     <${Loaded} state=${list}>${(page) => page.data.length === 0
       ? html`<${Empty}>No bookings${status ? ` ${status}` : ""} yet. <a href="#/catalogue">Find a package</a>.</${Empty}>`
       : html`<table><thead><tr><th>Package</th><th>Departure</th><th>Travellers</th><th>Total</th><th>Status</th><th></th></tr></thead>
@@ -219,9 +209,9 @@ export function Bookings({ params }) {
           <td data-label="Total">${money(b.total_price, b.currency)}</td>
           <td data-label="Status"><${Badge} status=${b.status} /></td>
           <td>${(b.status === "pending" || b.status === "confirmed") && html`<button type="button"
-            class="danger" disabled=${cancelling} onClick=${() => cancel(b.id)}>Cancel</button>`}</td>
+            class="danger" disabled=${acting} onClick=${() => act(b.id, "cancel")}>Cancel</button>`}</td>
         </tr>`)}</tbody></table>
-        <${Pager} page=${page} onOffset=${(o) => go(`/bookings?${new URLSearchParams({ ...(status ? { status } : {}), offset: o })}`)} />`}
+        <${Pager} page=${page} onOffset=${toOffset} />`}
     </${Loaded}>
   </section>`;
 }

@@ -3,17 +3,13 @@
 import { request } from "./api.js";
 import { ChangePassword } from "./accounts.js";
 import {
-  Badge, Empty, ErrorBox, Field, Loaded, Pager, Submit, go, html, money, useAction, useAsync,
+  Badge, Empty, ErrorBox, Field, Loaded, Pager, StatusTabs, Submit, go, html, money, useAction,
+  useAsync, useRowActions,
 } from "./ui.js";
 import { useState } from "../vendor/htm-preact-standalone.module.js";
 
 export function Packages({ params }) {
-  const offset = Number(params.get("offset") || 0);
-  const list = useAsync(() => request("GET", "/api/operators/me/packages", { query: { offset, limit: 20 } }), [offset]);
-  const [act, acting, actError] = useAction(async (id, action) => {
-    await request("POST", `/api/operators/me/packages/${id}/${action}`);
-    list.reload();
-  });
+  const { list, act, acting, actError, toOffset } = useRowActions("/api/operators/me/packages", params);
   return html`<section>
     <h1>My packages</h1>
     <div class="actions"><a class="button primary" href="#/operator/packages/new">New package</a></div>
@@ -32,7 +28,7 @@ export function Packages({ params }) {
             ${p.status === "published" && html`<button type="button" disabled=${acting}
               onClick=${() => act(p.id, "archive")}>Archive</button>`}
           </div></td></tr>`)}</tbody></table>
-        <${Pager} page=${page} onOffset=${(o) => go(`/operator/packages?offset=${o}`)} />`}
+        <${Pager} page=${page} onOffset=${toOffset} />`}
     </${Loaded}>
   </section>`;
 }
@@ -158,20 +154,11 @@ function PackageForm({ pkg, isNew }) {
 }
 
 export function OperatorBookings({ params }) {
-  const status = params.get("status") ?? "pending";
-  const offset = Number(params.get("offset") || 0);
-  const list = useAsync(() => request("GET", "/api/bookings", { query: { status, offset, limit: 20 } }),
-                        [status, offset]);
-  const [act, acting, actError] = useAction(async (id, action) => {
-    await request("POST", `/api/bookings/${id}/${action}`);
-    list.reload();
-  });
+  const { status, list, act, acting, actError, toOffset } = useRowActions("/api/bookings", params, "pending");
   return html`<section>
     <h1>Bookings of my packages</h1>
-    <div class="tabs" role="group" aria-label="status">
-      ${["pending", "confirmed", "declined", "cancelled", ""].map((s) => html`<button type="button"
-        aria-pressed=${s === status} onClick=${() => go(`/operator/bookings?status=${s}`)}>${s || "all"}</button>`)}
-    </div>
+    <${StatusTabs} statuses=${["pending", "confirmed", "declined", "cancelled", ""]} current=${status}
+      route="/operator/bookings" />
     <${ErrorBox} error=${actError} />
     <${Loaded} state=${list}>${(page) => page.data.length === 0
       ? html`<${Empty}>No ${status || ""} bookings.</${Empty}>`
@@ -187,7 +174,7 @@ export function OperatorBookings({ params }) {
             <button type="button" class="primary" disabled=${acting} onClick=${() => act(b.id, "confirm")}>Confirm</button>
             <button type="button" class="danger" disabled=${acting} onClick=${() => act(b.id, "decline")}>Decline</button>
           </div>`}</td></tr>`)}</tbody></table>
-        <${Pager} page=${page} onOffset=${(o) => go(`/operator/bookings?status=${status}&offset=${o}`)} />`}
+        <${Pager} page=${page} onOffset=${toOffset} />`}
     </${Loaded}>
   </section>`;
 }

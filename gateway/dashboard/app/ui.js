@@ -1,4 +1,5 @@
 // Small pieces every screen uses: loading / empty / error states, forms, pages of results.
+import { request } from "./api.js";
 import { html, useCallback, useEffect, useState } from "../vendor/htm-preact-standalone.module.js";
 
 export { html };
@@ -113,4 +114,28 @@ export function Loaded({ state, children }) {
 
 export function go(path) {
   window.location.hash = path;
+}
+
+/** A list screen: the page of `path` for the route's `status` and `offset`, and `act(id,
+ *  action)`, which POSTs `path/id/action` (approve, publish, confirm, cancel...) and reloads. */
+export function useRowActions(path, params, defaultStatus = "") {
+  const status = params.get("status") ?? defaultStatus;
+  const offset = Number(params.get("offset") || 0);
+  const list = useAsync(() => request("GET", path, { query: { status, offset, limit: 20 } }),
+                        [path, status, offset]);
+  const [act, acting, actError] = useAction(async (id, action) => {
+    await request("POST", `${path}/${id}/${action}`);
+    list.reload();
+  });
+  const toOffset = (next) => go(`${window.location.hash.slice(1).split("?")[0]}?${
+    new URLSearchParams({ ...(status ? { status } : {}), offset: next })}`);
+  return { status, list, act, acting, actError, toOffset };
+}
+
+/** Buttons that filter a list by status ("" is all). */
+export function StatusTabs({ statuses, current, route }) {
+  return html`<div class="tabs" role="group" aria-label="status">
+    ${statuses.map((s) => html`<button type="button" aria-pressed=${s === current}
+      onClick=${() => go(`${route}?status=${s}`)}>${s || "all"}</button>`)}
+  </div>`;
 }
