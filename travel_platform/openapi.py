@@ -107,9 +107,12 @@ def _operation(doc: _Document, endpoint: str, view, path_params: list[dict]) -> 
         errors.add(404)
     responses = {}
     for status, (model, description) in sorted(meta.get("responses", {}).items()):
-        response = {"description": description or "OK"}
+        response: dict[str, Any] = {"description": description or "OK"}
         if model is not None:
             response["content"] = {"application/json": {"schema": doc.ref(model)}}
+        elif status >= 400:   # every error has the one error shape
+            response["content"] = {"application/json": {"schema": {"$ref": _REF.format(
+                model="Error")}}}
         responses[str(status)] = response
     if not any(s.startswith("2") for s in responses):
         responses["200"] = {"description": "OK", "content": {"application/json": {"schema": {}}}}

@@ -20,7 +20,7 @@ SCREENSHOT_DIR = os.environ.get("SCREENSHOT_DIR")
 def browser_fixture() -> Iterator[Browser]:
     """Headless chromium for the module (as root it needs --no-sandbox)."""
     if not Path(CHROMIUM).exists() and not shutil.which(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: `make system-deps` installs Debian's chromium")
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium (apt-get)")
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         yield launched

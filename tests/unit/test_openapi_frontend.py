@@ -15,6 +15,7 @@ def make_app() -> Flask:
 
     @bp.post("")
     @responds(201, None, "Made")
+    @responds(409, None, "Taken")
     @header("Idempotency-Key", max_length=200, description="one per thing")
     @require_identity(SOURCE_COGNITO)
     def make():
@@ -52,6 +53,13 @@ def test_a_header_the_route_needs_is_a_declared_parameter():
     [key] = [p for p in op["parameters"] if p["in"] == "header"]
     assert key["name"] == "Idempotency-Key" and key["required"] is True
     assert key["schema"] == {"type": "string", "minLength": 1, "maxLength": 200}
+
+
+def test_a_documented_error_has_the_one_error_shape():
+    op = build_openapi(make_app(), title="t", version="1")["paths"]["/api/things"]["post"]
+    assert op["responses"]["409"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Error"}
+    assert "content" not in op["responses"]["201"]
 
 
 def test_the_gateways_document_lists_only_what_the_gateway_routes():
