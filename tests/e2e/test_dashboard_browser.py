@@ -4,6 +4,7 @@ the app at a phone's width, and CORS as a browser enforces it."""
 from __future__ import annotations
 
 import datetime
+import json
 import threading
 import uuid
 from collections.abc import Iterator
@@ -11,8 +12,10 @@ from functools import partial
 from http.server import HTTPServer, SimpleHTTPRequestHandler
 
 import pytest
+import requests
 from playwright.sync_api import Page, expect
 
+from devstack.stack import auth_mail_file
 from tests.e2e.agents import PASSWORD, new_agent, new_email, set_status
 from tests.e2e.browser import browser_fixture, page_fixture, screenshot, sign_in  # noqa: F401
 from tests.e2e.packages import package_fields, publish_package
@@ -196,6 +199,29 @@ def test_an_operator_creates_and_publishes_a_package_an_agent_books_the_operator
                active_agent["token"]).json()["status"] == "confirmed"
     page.get_by_role("link", name="Profile", exact=True).click()
     expect(page.get_by_label("Company name")).to_have_value(company)
+
+
+def test_an_operator_resets_a_forgotten_password_with_the_mailed_code(
+        page: Page, gateway, stack_env, test_layout):
+    email = new_email("operator")
+    key = stack_env["SUPABASE_SERVICE_ROLE_KEY"]
+    created = requests.post(f"{stack_env['SUPABASE_URL']}/auth/v1/admin/users", timeout=10,
+                            headers={"apikey": key, "Authorization": f"Bearer {key}"},
+                            json={"email": email, "password": "forgotten-2024",
+                                  "email_confirm": True})
+    assert created.status_code == 200, created.text
+    page.goto(f"{gateway}/#/forgot?as=operator")   # supabase-js in the page from here on
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_role("button", name="E-mail me a code").click()
+    expect(page.get_by_text(f"If {email} has an account")).to_be_visible()
+    mails = [json.loads(line) for line in auth_mail_file(test_layout).read_text().splitlines()]
+    [code] = [m["code"] for m in mails if m["to"] == email and m["type"] == "recovery"]
+    page.get_by_label("Code from the e-mail").fill(code)
+    page.get_by_label("New password").fill("remembered-2025")
+    page.get_by_role("button", name="Set the new password").click()
+    expect(page.get_by_role("heading", name="My packages")).to_be_visible()
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, gateway, email, "remembered-2025", operator=True)
 
 
 def test_an_administrator_approves_a_pending_agent(page: Page, gateway, admin):

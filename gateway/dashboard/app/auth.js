@@ -121,8 +121,9 @@ export const forgotOperatorPassword = (email) =>
 
 /** The e-mailed recovery code signs the operator in; then the new password is set. */
 export async function resetOperatorPassword(email, code, newPassword) {
-  operatorSession(await gotrue((c) => c.auth.verifyOtp({ email, token: code, type: "recovery" })));
+  const signedIn = await gotrue((c) => c.auth.verifyOtp({ email, token: code, type: "recovery" }));
   await gotrue((c) => c.auth.updateUser({ password: newPassword }));
+  operatorSession(signedIn);   // only once the new password is set: its errors show on the form
 }
 
 // --- the signed-in person, whoever they are ---------------------------------------------
