@@ -10,7 +10,11 @@ from flask import Blueprint, Flask, jsonify, request
 from pydantic import BaseModel
 
 from travel_platform.api import API_ATTR
-from travel_platform.auth.tokens import SOURCE_COGNITO, SOURCE_SUPABASE
+from travel_platform.auth.tokens import (
+    SOURCE_COGNITO,
+    SOURCE_COGNITO_OPERATORS,
+    SOURCE_SUPABASE,
+)
 
 _REF = "#/components/schemas/{model}"
 _CONVERTERS = {"uuid": {"type": "string", "format": "uuid"}, "int": {"type": "integer"},
@@ -33,9 +37,18 @@ SECURITY_SCHEMES = {
                        "with POST /api/agents/refresh {refresh_token}); new agents sign up "
                        "with POST /api/agents/signup and confirm with the e-mailed code. Not "
                        "the id token."}),
-    SOURCE_SUPABASE: ("operatorToken", {
+    SOURCE_COGNITO_OPERATORS: ("operatorToken", {
         "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-        "description": "Tour operators: a Supabase Auth access token of the project. With "
+        "description": "Tour operators, once their move to Cognito has started "
+                       "(docs/operator-logins.md): an access token of the operators' pool from "
+                       "POST /api/operators/login {email, password}, their Supabase Auth "
+                       "password (its `access_token`; renew with POST /api/operators/refresh "
+                       "{refresh_token}). Before the move, 401 `operator_login_closed`: use "
+                       "operatorSupabaseToken."}),
+    SOURCE_SUPABASE: ("operatorSupabaseToken", {
+        "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+        "description": "Tour operators, until their move to Cognito is finalized: a "
+                       "Supabase Auth access token of the project. With "
                        "supabase-js: createClient(SUPABASE_URL, SUPABASE_ANON_KEY).auth."
                        "signInWithPassword({email, password}), then session.access_token "
                        "(the dashboard's /config.json names both values); over HTTP: POST "

@@ -4,9 +4,8 @@ routes the gateway serves."""
 from flask import Blueprint, Flask
 
 from travel_platform.api import header, responds
-from travel_platform.auth.tokens import SOURCE_COGNITO
 from travel_platform.openapi import GATEWAY_PREFIX, build_openapi, register_openapi
-from travel_platform.web import require_identity
+from travel_platform.web import AGENT, require_identity
 
 
 def make_app() -> Flask:
@@ -17,7 +16,7 @@ def make_app() -> Flask:
     @responds(201, None, "Made")
     @responds(409, None, "Taken")
     @header("Idempotency-Key", max_length=200, description="one per thing")
-    @require_identity(SOURCE_COGNITO)
+    @require_identity(AGENT)
     def make():
         """Make a thing (agents)."""
         return {}, 201
@@ -42,10 +41,11 @@ def test_each_issuer_has_a_bearer_scheme_saying_how_to_get_its_token():
     doc = build_openapi(make_app(), title="t", version="1")
     schemes = doc["components"]["securitySchemes"]
     assert "/api/agents/login" in schemes["agentToken"]["description"]
-    assert "signInWithPassword" in schemes["operatorToken"]["description"]
+    assert "/api/operators/login" in schemes["operatorToken"]["description"]
+    assert "signInWithPassword" in schemes["operatorSupabaseToken"]["description"]
     assert doc["paths"]["/api/things"]["post"]["security"] == [{"agentToken": []}]
-    assert doc["paths"]["/api/things"]["get"]["security"] == [{"agentToken": []},
-                                                              {"operatorToken": []}]
+    assert doc["paths"]["/api/things"]["get"]["security"] == [
+        {"agentToken": []}, {"operatorSupabaseToken": []}, {"operatorToken": []}]
 
 
 def test_a_header_the_route_needs_is_a_declared_parameter():

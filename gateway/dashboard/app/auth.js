@@ -128,15 +128,11 @@ export async function resetOperatorPassword(email, code, newPassword) {
 
 // --- the signed-in person, whoever they are ---------------------------------------------
 
+/** Through the API for both: operator-service changes an operator's password wherever
+ *  they can sign in with it (Supabase Auth and, during their move, the operators' pool). */
 export async function changePassword(currentPassword, newPassword) {
-  if (session?.role === "operator") {
-    // Supabase checks the session, not the old password: confirm it by signing in again.
-    await gotrue((c) => c.auth.signInWithPassword({ email: session.email, password: currentPassword }));
-    await gotrue((c) => c.auth.updateUser({ password: newPassword }));
-    return;
-  }
-  await request("PUT", "/api/agents/me/password",
-                { body: { current_password: currentPassword, new_password: newPassword } });
+  const path = session?.role === "operator" ? "/api/operators/me/password" : "/api/agents/me/password";
+  await request("POST", path, { body: { current_password: currentPassword, new_password: newPassword } });
 }
 
 export async function signOut() {

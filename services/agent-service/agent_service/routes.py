@@ -34,7 +34,7 @@ from agent_service.schemas import (
 )
 from travel_platform.api import body, created, query, responds
 from travel_platform.auth import bearer_token
-from travel_platform.web import SOURCE_COGNITO, current_identity, require_identity
+from travel_platform.web import AGENT, current_identity, require_identity
 
 agents = Blueprint("agents", __name__, url_prefix="/api/agents")
 # Not under /api: the gateway never routes it. booking-service calls it directly with its
@@ -70,7 +70,7 @@ def admin_only(view: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         service.ensure_admin(current_identity())
         return view(*args, **kwargs)
-    return require_identity(SOURCE_COGNITO)(wrapper)
+    return require_identity(AGENT)(wrapper)
 
 
 # --- accounts (sign-up, confirm-signup, login, refresh and the code requests are public at
@@ -125,20 +125,22 @@ def confirm_forgot_password(body: ConfirmForgotPasswordRequest):
                                                   new_password=body.new_password))
 
 
-@agents.put("/me/password")
-@responds(200, PasswordChanged)
-@responds(400, None, "The current password is wrong (or the body is invalid)")
+@agents.post("/me/password")
+@responds(204, None, "Changed")
+@responds(403, None, "The current password is wrong")
 @responds(422, None, "The password does not meet the pool's password policy")
-@require_identity(SOURCE_COGNITO)
+@require_identity(AGENT)
 @body(ChangePasswordRequest)
 def change_password(body: ChangePasswordRequest):
-    """Change the caller's password, given the current one (Cognito ChangePassword).
+    """Change the caller's password, given the current one (Cognito ChangePassword), as
+    operators do at POST /api/operators/me/password.
 
-    A wrong current password is 400 `wrong_current_password`; the caller's other sessions
-    keep their tokens until they expire."""
-    return jsonify(service.change_password(
+    A wrong current password is 403 `wrong_password`; the caller's other sessions keep
+    their tokens until they expire."""
+    service.change_password(
         accounts=_accounts(), access_token=bearer_token(request.headers.get("Authorization")),
-        current_password=body.current_password, new_password=body.new_password))
+        current_password=body.current_password, new_password=body.new_password)
+    return _no_content()
 
 
 @agents.post("/login")
@@ -161,7 +163,7 @@ def refresh(body: RefreshRequest):
 
 @agents.post("/logout")
 @responds(204, None, "Signed out")
-@require_identity(SOURCE_COGNITO)
+@require_identity(AGENT)
 def log_out():
     """Sign out everywhere (Cognito GlobalSignOut): refresh tokens are revoked at once;
     access tokens stay valid for JWT-checking APIs until they expire (at most 60 min)."""
@@ -175,7 +177,7 @@ def log_out():
 @agents.get("/me")
 @responds(200, Me)
 @responds(404, None, "This account has no agent profile")
-@require_identity(SOURCE_COGNITO)
+@require_identity(AGENT)
 def me():
     """The calling agent: verified identity and profile (404 without a profile)."""
     return jsonify(service.describe_agent(pool=_pool(), identity=current_identity()))
@@ -184,7 +186,7 @@ def me():
 @agents.patch("/me")
 @responds(200, Me)
 @responds(404, None, "This account has no agent profile")
-@require_identity(SOURCE_COGNITO)
+@require_identity(AGENT)
 @body(ProfileUpdate)
 def update_me(body: ProfileUpdate):
     """Change the caller's agency name, phone or country (not the e-mail)."""
@@ -195,7 +197,7 @@ def update_me(body: ProfileUpdate):
 @agents.get("/me/documents")
 @responds(200, DocumentList)
 @responds(404, None, "This account has no agent profile")
-@require_identity(SOURCE_COGNITO)
+@require_identity(AGENT)
 def my_documents():
     """The caller's documents, newest first."""
     return jsonify(service.list_documents(pool=_pool(), identity=current_identity()))
@@ -205,7 +207,7 @@ def my_documents():
 @responds(201, DocumentUpload, "Created: upload the file with the presigned POST")
 @responds(404, None, "This account has no agent profile")
 @responds(409, None, "Too many documents")
-@require_identity(SOURCE_COGNITO)
+@require_identity(AGENT)
 @body(DocumentUploadRequest)
 def request_upload(body: DocumentUploadRequest):
     """Announce a document (PDF, JPEG or PNG, at most 10 MB) and get a presigned S3 POST
@@ -222,7 +224,7 @@ def request_upload(body: DocumentUploadRequest):
 @responds(200, Document, "Checked and marked uploaded")
 @responds(409, None, "Nothing has been uploaded yet")
 @responds(422, None, "What was uploaded is not what was announced (it was removed)")
-@require_identity(SOURCE_COGNITO)
+@require_identity(AGENT)
 def confirm_upload(document_id):
     """Check with S3 that the announced file arrived, and mark the document uploaded."""
     return jsonify(service.confirm_upload(pool=_pool(), store=_store(),
@@ -232,7 +234,7 @@ def confirm_upload(document_id):
 @agents.get("/me/documents/<uuid:document_id>/download")
 @responds(200, DownloadLink)
 @responds(409, None, "The file has not been uploaded and checked yet")
-@require_identity(SOURCE_COGNITO)
+@require_identity(AGENT)
 def download_document(document_id):
     """A presigned GET, valid for two minutes, for one of the caller's documents."""
     return jsonify(service.download_link(pool=_pool(), store=_store(),
@@ -241,7 +243,7 @@ def download_document(document_id):
 
 @agents.delete("/me/documents/<uuid:document_id>")
 @responds(204, None, "Deleted")
-@require_identity(SOURCE_COGNITO)
+@require_identity(AGENT)
 def delete_document(document_id):
     """Delete one of the caller's documents and its file."""
     service.delete_document(pool=_pool(), store=_store(), identity=current_identity(),

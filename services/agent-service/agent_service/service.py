@@ -8,11 +8,11 @@ from decimal import Decimal
 import psycopg
 
 from agent_service import repository
-from agent_service.cognito import CodeNotSent, CognitoAccounts, UsernameTaken
 from agent_service.schemas import DocumentUploadRequest, SignUpRequest
 from agent_service.storage import DocumentStore, storage_file_name
 from travel_platform.api import page
 from travel_platform.auth import Identity
+from travel_platform.cognito import CodeNotSent, CognitoAccounts, UsernameTaken
 from travel_platform.errors import Conflict, Forbidden, InvalidTransition, NotFound, Unprocessable
 from travel_platform.web import identity_view
 
@@ -129,12 +129,11 @@ def confirm_forgot_password(*, accounts: CognitoAccounts, email: str, code: str,
 
 
 def change_password(*, accounts: CognitoAccounts, access_token: str, current_password: str,
-                    new_password: str) -> dict:
+                    new_password: str) -> None:
     """Change the caller's password (Cognito checks the current one); other sessions keep
     their tokens until they expire, as Cognito's ChangePassword leaves them."""
     accounts.change_password(access_token=access_token, current_password=current_password,
                              new_password=new_password)
-    return {"password_changed": True}
 
 
 def login(*, accounts: CognitoAccounts, email: str, password: str) -> dict:
