@@ -126,7 +126,7 @@ def confirm_forgot_password(body: ConfirmForgotPasswordRequest):
 
 
 @agents.post("/me/password")
-@responds(204, None, "Changed")
+@responds(204, description="Changed")
 @responds(403, None, "The current password is wrong")
 @responds(422, None, "The password does not meet the pool's password policy")
 @require_identity(AGENT)
