@@ -34,8 +34,10 @@ status: venv
 unit: venv
 	$(PY) -m pytest tests/unit -q $(PYTEST_ARGS)
 
-## Every tier: unit, integration (one PostgreSQL), contract, e2e (whole stacks on other ports).
+## Every tier: unit, integration (one PostgreSQL), contract, e2e (whole stacks on other
+## ports, and the dashboard in Debian's chromium, which this installs).
 test: venv system-deps lint
+	@WITH_BROWSER=1 devstack/system-deps.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 ## The operators' pool's UserMigration trigger as a Lambda deployment package (standard

@@ -56,8 +56,11 @@ def _ensure_profile(data: DataSources, identity: Identity) -> None:
     """Create the operator's profile unless it exists (on their first write), in a
     transaction of its own: the profile and the packages that reference it may live in
     different databases while the tables move (see migrate/units.py)."""
-    # Until the operator names their company, their e-mail is the most telling name.
-    placeholder = (identity.email or f"Operator {identity.subject[:8]}")[:200]
+    # The company name given at sign-up (supabase-js signUp's data.company_name, carried in
+    # the token's user_metadata); without one, the e-mail is the most telling name.
+    given = (identity.claims.get("user_metadata") or {}).get("company_name")
+    named = given.strip() if isinstance(given, str) and given.strip().isprintable() else ""
+    placeholder = (named or identity.email or f"Operator {identity.subject[:8]}")[:200]
     with data.transaction(identity=identity, tables=[USERS]) as conn:
         repository.ensure_operator(conn=conn, user_id=identity.subject,
                                    company_name=placeholder, contact_email=identity.email)
