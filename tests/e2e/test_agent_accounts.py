@@ -107,7 +107,7 @@ def test_weak_password_is_422_and_leaves_nothing_behind(gateway, stack_env, cogn
 
 
 def test_a_confirmed_accounts_email_is_409_in_any_case(gateway):
-    email = new_agent(gateway)["email"]
+    email = new_agent(gateway).email
     for again in (email, email.upper()):
         response = sign_up(gateway, again, agency_name="Someone Else")
         assert response.status_code == 409, response.text

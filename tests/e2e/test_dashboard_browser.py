@@ -16,9 +16,9 @@ import requests
 from playwright.sync_api import Page, expect
 
 from devstack.api import auth_mail_file
-from tests.e2e.agents import PASSWORD, new_agent, new_email, set_status
+from tests.builders.agents import PASSWORD, Agent, active_agent, new_agent, new_email
+from tests.builders.packages import Package, package_fields, publish_package
 from tests.e2e.browser import browser_fixture, page_fixture, screenshot, sign_in  # noqa: F401
-from tests.e2e.packages import package_fields, publish_package
 from tests.helpers import api
 from travel_platform.clock import utc_today
 
@@ -34,17 +34,16 @@ def city() -> str:
 
 
 @pytest.fixture(scope="module")
-def package(gateway, operator_token, city) -> dict:
+def package(gateway, operator_token, city) -> Package:
     fields = package_fields(capacity=20)
     fields["stops"][0]["city"] = city
     return publish_package(gateway, operator_token, fields)
 
 
 @pytest.fixture
-def active_agent(gateway, stack_env) -> dict:
-    agent = new_agent(gateway, agency_name="Browser Travel")
-    set_status(stack_env, agent["profile"]["id"], "active")
-    return agent
+def browsing_agent(gateway, stack_env) -> Agent:
+    """An active agent of the agency the dashboard greets."""
+    return active_agent(gateway, stack_env, agency_name="Browser Travel")
 
 
 def _bookings(gateway: str, token: str) -> list[dict]:
@@ -52,8 +51,8 @@ def _bookings(gateway: str, token: str) -> list[dict]:
 
 
 def test_an_agent_finds_a_package_books_it_once_sees_it_and_cancels(
-        page: Page, gateway, package, city, active_agent):
-    sign_in(page, gateway, active_agent["email"], PASSWORD)
+        page: Page, gateway, package, city, browsing_agent):
+    sign_in(page, gateway, browsing_agent.email, PASSWORD)
     expect(page.get_by_role("heading", name="Welcome, Browser Travel")).to_be_visible()
     expect(page.locator("[data-figure=pending] b")).to_have_text("0")
     # The tokens stay in the page's memory.
@@ -66,7 +65,7 @@ def test_an_agent_finds_a_package_books_it_once_sees_it_and_cancels(
     page.get_by_role("button", name="Search").click()
     expect(page.get_by_text("1 package", exact=True)).to_be_visible()
     screenshot(page, "catalogue")
-    page.get_by_role("link", name=package["title"]).click()
+    page.get_by_role("link", name=package.title).click()
     expect(page.get_by_role("heading", name="Stops")).to_be_visible()
     expect(page.get_by_text("Flights")).to_be_visible()   # an exclusion
 
@@ -81,7 +80,7 @@ def test_an_agent_finds_a_package_books_it_once_sees_it_and_cancels(
     screenshot(page, "booking")
     page.get_by_role("button", name="Book").dblclick()
     expect(page.get_by_text("Booked: EUR 2090.00")).to_be_visible()
-    assert len(_bookings(gateway, active_agent["token"])) == 1   # the double click booked once
+    assert len(_bookings(gateway, browsing_agent.token)) == 1   # the double click booked once
 
     page.get_by_role("link", name="See my bookings", exact=True).click()
     row = page.locator("tr[data-booking]")
@@ -90,20 +89,20 @@ def test_an_agent_finds_a_package_books_it_once_sees_it_and_cancels(
     screenshot(page, "my-bookings")
     row.get_by_role("button", name="Cancel").click()
     expect(row.locator(".badge")).to_have_text("cancelled")
-    assert _bookings(gateway, active_agent["token"])[0]["status"] == "cancelled"
+    assert _bookings(gateway, browsing_agent.token)[0]["status"] == "cancelled"
 
 
 def test_api_errors_are_shown_in_the_apis_words(page: Page, gateway, package):
     agent = new_agent(gateway)   # pending: not yet approved
     page.goto(f"{gateway}/#/login")
-    page.get_by_label("E-mail").fill(agent["email"])
+    page.get_by_label("E-mail").fill(agent.email)
     page.get_by_label("Password").fill("not-the-password")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("alert")).to_contain_text("invalid e-mail or password")
 
-    sign_in(page, gateway, agent["email"], PASSWORD)
+    sign_in(page, gateway, agent.email, PASSWORD)
     expect(page.get_by_text("Your account is pending")).to_be_visible()
-    page.goto(f"{gateway}/#/packages/{package['id']}")
+    page.goto(f"{gateway}/#/packages/{package.id}")
     page.get_by_label("Departure date").fill(DEPARTURE)
     page.get_by_label("Lead traveller's full name").fill("Ana Lima")
     page.get_by_label("Lead traveller's e-mail").fill("ana@example.com")
@@ -133,7 +132,7 @@ def test_an_upload_goes_straight_to_s3_and_is_confirmed(page: Page, gateway, tmp
     agent = new_agent(gateway)
     licence = tmp_path / "licence.pdf"
     licence.write_bytes(b"%PDF-1.4\n" + b"0" * 2000 + b"\n%%EOF\n")
-    sign_in(page, gateway, agent["email"], PASSWORD)
+    sign_in(page, gateway, agent.email, PASSWORD)
     page.get_by_role("link", name="Documents", exact=True).click()
     expect(page.get_by_text("No documents yet")).to_be_visible()
     page.get_by_label("File (PDF, JPEG or PNG, at most 10 MB)").set_input_files(str(licence))
@@ -141,12 +140,12 @@ def test_an_upload_goes_straight_to_s3_and_is_confirmed(page: Page, gateway, tmp
     row = page.locator("tr[data-document]")
     expect(row.locator(".badge")).to_have_text("uploaded")
     screenshot(page, "documents")
-    [document] = api(gateway, "GET", "/api/agents/me/documents", agent["token"]).json()["data"]
+    [document] = api(gateway, "GET", "/api/agents/me/documents", agent.token).json()["data"]
     assert (document["file_name"], document["status"]) == ("licence.pdf", "uploaded")
 
 
 def test_an_operator_creates_and_publishes_a_package_an_agent_books_the_operator_confirms(
-        page: Page, gateway, stack_env, active_agent):
+        page: Page, gateway, stack_env, browsing_agent):
     email, password, company = new_email("operator"), "operator-pass-2024", "Fjord Browser Tours"
     title = f"Fjords {uuid.uuid4().hex[:6]}"
     page.goto(f"{gateway}/#/signup?as=operator")
@@ -180,10 +179,10 @@ def test_an_operator_creates_and_publishes_a_package_an_agent_books_the_operator
     page.get_by_role("button", name="Save and publish").click()
     expect(page.locator(".badge")).to_have_text("published")
 
-    catalogue = api(gateway, "GET", "/api/packages", active_agent["token"],
+    catalogue = api(gateway, "GET", "/api/packages", browsing_agent.token,
                     params={"city": "Bergen", "limit": 100}).json()["data"]
     [listed] = [p for p in catalogue if p["title"] == title]
-    booked = api(gateway, "POST", "/api/bookings", active_agent["token"],
+    booked = api(gateway, "POST", "/api/bookings", browsing_agent.token,
                  headers={"Idempotency-Key": uuid.uuid4().hex},
                  json={"package_id": listed["id"], "departure_date": DEPARTURE,
                        "travellers": [{"full_name": "Ola Nordmann", "email": "ola@example.com"}]})
@@ -196,7 +195,7 @@ def test_an_operator_creates_and_publishes_a_package_an_agent_books_the_operator
     row.get_by_role("button", name="Confirm").click()
     expect(row).to_have_count(0)   # no longer pending
     assert api(gateway, "GET", f"/api/bookings/{booked.json()['id']}",
-               active_agent["token"]).json()["status"] == "confirmed"
+               browsing_agent.token).json()["status"] == "confirmed"
     page.get_by_role("link", name="Profile", exact=True).click()
     expect(page.get_by_label("Company name")).to_have_value(company)
 
@@ -226,26 +225,26 @@ def test_an_operator_resets_a_forgotten_password_with_the_mailed_code(
 
 def test_an_administrator_approves_a_pending_agent(page: Page, gateway, admin):
     agent = new_agent(gateway, agency_name=f"Pending {uuid.uuid4().hex[:6]}")
-    sign_in(page, gateway, admin["email"], PASSWORD)
+    sign_in(page, gateway, admin.email, PASSWORD)
     expect(page.get_by_role("heading", name="Travel agents")).to_be_visible()
     expect(page.locator("tr[data-agent]").first).to_be_visible()
     screenshot(page, "admin-approvals")
     # Oldest first: the newest pending agent is on the last page.
-    pending = api(gateway, "GET", "/api/agents", admin["token"], params={"status": "pending"})
+    pending = api(gateway, "GET", "/api/agents", admin.token, params={"status": "pending"})
     page.goto(f"{gateway}/#/admin/agents?status=pending&offset={pending.json()['total'] - 1}")
     row = page.locator(f"tr[data-agent='{agent['email']}']")
     row.get_by_role("button", name="Approve").click()
     expect(row).to_have_count(0)
-    me = api(gateway, "GET", "/api/agents/me", agent["token"]).json()
+    me = api(gateway, "GET", "/api/agents/me", agent.token).json()
     assert me["profile"]["status"] == "active"
 
 
-def test_the_app_fits_a_phones_width(browser, gateway, active_agent, package):
+def test_the_app_fits_a_phones_width(browser, gateway, browsing_agent, package):
     context = browser.new_context(viewport={"width": 375, "height": 812}, is_mobile=True)
     phone = context.new_page()
     try:
-        sign_in(phone, gateway, active_agent["email"], PASSWORD)
-        for route in ("/home", "/catalogue", f"/packages/{package['id']}", "/bookings",
+        sign_in(phone, gateway, browsing_agent.email, PASSWORD)
+        for route in ("/home", "/catalogue", f"/packages/{package.id}", "/bookings",
                       "/documents", "/profile"):
             phone.goto(f"{gateway}/#{route}")
             expect(phone.get_by_role("heading").first).to_be_visible()

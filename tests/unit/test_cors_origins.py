@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from devstack.layout import Layout
 from devstack.gateway import cors_origins
+from devstack.layout import Layout
 from travel_platform.cors import CorsSettings, parse_origins
 
 
