@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.agents import PASSWORD, api, login, new_agent, new_email, sign_up
+from tests.builders.agents import PASSWORD, login, new_agent, new_email, sign_up
+from tests.helpers import api
 
 pytestmark = pytest.mark.stack
 
@@ -35,7 +36,7 @@ def test_code_requests_do_not_tell_which_addresses_have_an_account(gateway):
     for path in ("resend-confirmation-code", "forgot-password"):
         answer = _post(gateway, path, email=nobody)
         assert (answer.status_code, answer.json()) == (200, SAME_ANSWER), path
-    known = _post(gateway, "forgot-password", email=agent["email"])
+    known = _post(gateway, "forgot-password", email=agent.email)
     assert (known.status_code, known.json()) == (200, SAME_ANSWER)
     unknown = _post(gateway, "confirm-forgot-password", email=nobody, code="123456",
                     new_password=NEW_PASSWORD)
@@ -45,37 +46,37 @@ def test_code_requests_do_not_tell_which_addresses_have_an_account(gateway):
 
 def test_a_forgotten_password_is_replaced_with_the_emailed_code(gateway):
     agent = new_agent(gateway)
-    assert _post(gateway, "forgot-password", email=agent["email"].upper()).status_code == 200
-    wrong = _post(gateway, "confirm-forgot-password", email=agent["email"], code=WRONG_CODE,
+    assert _post(gateway, "forgot-password", email=agent.email.upper()).status_code == 200
+    wrong = _post(gateway, "confirm-forgot-password", email=agent.email, code=WRONG_CODE,
                   new_password=NEW_PASSWORD)
     assert wrong.status_code == 400, wrong.text
     assert wrong.json()["error"]["code"] == "invalid_confirmation_code"
-    login(gateway, agent["email"])  # a wrong code changed nothing
+    login(gateway, agent.email)  # a wrong code changed nothing
 
-    done = _post(gateway, "confirm-forgot-password", email=agent["email"], code="123456",
+    done = _post(gateway, "confirm-forgot-password", email=agent.email, code="123456",
                  new_password=NEW_PASSWORD)
     assert (done.status_code, done.json()) == (200, {"password_changed": True})
-    assert login(gateway, agent["email"], NEW_PASSWORD)["access_token"]
-    old = _post(gateway, "login", email=agent["email"], password=PASSWORD)
+    assert login(gateway, agent.email, NEW_PASSWORD)["access_token"]
+    old = _post(gateway, "login", email=agent.email, password=PASSWORD)
     assert old.status_code == 401
 
 
 def test_an_agent_changes_their_password_knowing_the_current_one(gateway):
     agent = new_agent(gateway)
     change = "/api/agents/me/password"
-    wrong = api(gateway, "POST", change, agent["token"],
+    wrong = api(gateway, "POST", change, agent.token,
                 json={"current_password": "not-it", "new_password": NEW_PASSWORD})
     assert wrong.status_code == 403 and wrong.json()["error"]["code"] == "wrong_password"
-    weak = api(gateway, "POST", change, agent["token"],
+    weak = api(gateway, "POST", change, agent.token,
                json={"current_password": PASSWORD, "new_password": "short"})
     assert weak.status_code == 422, weak.text
     assert weak.json()["error"]["details"][0]["field"] == "new_password"
-    login(gateway, agent["email"])  # neither changed anything
+    login(gateway, agent.email)  # neither changed anything
 
-    done = api(gateway, "POST", change, agent["token"],
+    done = api(gateway, "POST", change, agent.token,
                json={"current_password": PASSWORD, "new_password": NEW_PASSWORD})
     assert done.status_code == 204, done.text
-    assert login(gateway, agent["email"], NEW_PASSWORD)["access_token"]
+    assert login(gateway, agent.email, NEW_PASSWORD)["access_token"]
 
 
 def test_changing_a_password_needs_an_agents_token(gateway, operator_token):
