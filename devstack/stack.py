@@ -207,7 +207,7 @@ def _service_processes(layout: Layout, env: dict[str, str], aws: dict[str, str],
         "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
         "AWS_COGNITO_USER_POOL_ID", "AWS_COGNITO_CLIENT_ID", "AWS_COGNITO_JWKS_URL",
         "AWS_COGNITO_OPERATOR_POOL_ID", "AWS_COGNITO_OPERATOR_CLIENT_ID",
-        "AWS_COGNITO_OPERATOR_JWKS_URL")}
+        "AWS_COGNITO_OPERATOR_JWKS_URL", "SUPABASE_ANON_KEY")}
     rds = {k: env[k] for k in ("AWS_RDS_HOST", "AWS_RDS_PORT", "AWS_RDS_DATABASE",
                                "AWS_RDS_SSLMODE", "AWS_RDS_SSLROOTCERT")}
     supabase_db = (f"postgresql://operator_service:{keys['operator_service_password']}@"
@@ -217,7 +217,6 @@ def _service_processes(layout: Layout, env: dict[str, str], aws: dict[str, str],
         "agent-service": {**common, **rds, "AWS_S3_BUCKET": env["AWS_S3_BUCKET"],
                           "AWS_RDS_SECRET_ID": aws["AGENT_SERVICE_RDS_SECRET_ID"]},
         "operator-service": {**common, **rds, "SUPABASE_DB_URL": supabase_db,
-                             "SUPABASE_ANON_KEY": env["SUPABASE_ANON_KEY"],
                              "SUPABASE_SERVICE_ROLE_KEY": env["SUPABASE_SERVICE_ROLE_KEY"],
                              "AWS_RDS_SECRET_ID": aws["OPERATOR_SERVICE_RDS_SECRET_ID"]},
         "booking-service": {**common, **rds,

@@ -459,7 +459,7 @@ def _authenticated(conn: db.Conn) -> tuple[dict[str, Any], dict[str, Any]]:
     settings = _settings()
     try:
         claims = keys.verify_access_token(_bearer_token(), key=settings.signing_key,
-                                          issuer=settings.issuer)
+                                          issuer=settings.issuer, secret=settings.jwt_secret)
     except jwt.PyJWTError as error:
         raise ApiError(403, "bad_jwt",
                        f"invalid JWT: unable to parse or verify signature, {error}") from None
