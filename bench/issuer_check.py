@@ -14,7 +14,7 @@ from pathlib import Path
 
 import boto3
 import requests
-from stackenv import read_env
+from stackenv import demo_agent_token, read_env
 
 from travel_platform.auth.liveness import CognitoCheck, Liveness, SupabaseCheck
 
@@ -40,10 +40,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=300)
     args = parser.parse_args(argv)
     env = read_env(args.env)
-    agent = requests.post(f"{env['GATEWAY_URL']}/api/agents/login", timeout=10,
-                          json={"email": env["DEMO_AGENT_EMAIL"],
-                                "password": env["DEMO_AGENT_PASSWORD"]})
-    agent.raise_for_status()
     operator = requests.post(
         f"{env['SUPABASE_URL']}/auth/v1/token?grant_type=password", timeout=10,
         headers={"apikey": env["SUPABASE_ANON_KEY"]},
@@ -53,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
                                         endpoint_url=env["AWS_ENDPOINT_URL"]))
     supabase = SupabaseCheck(url=env["SUPABASE_URL"], anon_key=env["SUPABASE_ANON_KEY"],
                              timeout=(1.0, 2.0))
-    tokens = {"cognito": agent.json()["access_token"],
+    tokens = {"cognito": demo_agent_token(env),
               "supabase": operator.json()["access_token"]}
     checks = {"cognito": cognito, "supabase": supabase}
     live = Liveness(checks, fresh_seconds=10, stale_seconds=20)
