@@ -78,11 +78,13 @@ def build_token_verifier(settings: BaseServiceSettings) -> TokenVerifier:
 def build_liveness(settings: BaseServiceSettings) -> Liveness:
     """Each issuer asked whether a verified token's session and user still stand: Cognito's
     GetUser for both pools (one client: it needs the token only), Supabase Auth's /user."""
+    # One attempt each, within gateway-auth's 5 s under nginx: a failed answer is replaced
+    # by the last one (or a 503), not retried while the caller waits.
     timeout = (settings.http_connect_timeout, settings.http_read_timeout)
     cognito = CognitoCheck(boto3.client("cognito-idp", region_name=settings.aws_region,
                                         config=Config(connect_timeout=timeout[0],
                                                       read_timeout=timeout[1],
-                                                      retries={"max_attempts": 2,
+                                                      retries={"max_attempts": 1,
                                                                "mode": "standard"})))
     supabase = SupabaseCheck(url=settings.supabase_url,
                              anon_key=settings.supabase_anon_key.get_secret_value(),
