@@ -7,13 +7,17 @@ AUTH_LIVENESS_SECONDS after the revocation on, every part refuses it with 401 an
 of what happened. All cases are revoked together, so the module waits for the bound once."""
 from __future__ import annotations
 
+import os
+import signal
 import time
 
 import pytest
 
+from devstack import processes
 from supabase import create_client
 from tests.e2e.agents import new_agent
 from tests.e2e.packages import package_fields
+from tests.e2e.tokens import session_of, supabase_token
 from tests.helpers import api, logged_request_ids
 from travel_platform.settings import BaseServiceSettings
 
@@ -124,3 +128,47 @@ def test_a_deleted_operators_write_is_401_at_once_never_500(stack_env, test_layo
             answer = api(base, method, path, operator.token, json=body)
             assert answer.status_code == 401, answer.text
             assert answer.json()["error"]["code"] == "account_deleted"
+
+
+def test_while_supabase_auth_cannot_answer_known_tokens_work_for_the_bound_only(
+        stack_env, test_layout, operator_token):
+    # Supabase Auth frozen (SIGSTOP: it accepts connections and never answers, the worst
+    # outage for a caller). A token a process has an answer for keeps working there until
+    # that answer is AUTH_LIVENESS_SECONDS + AUTH_LIVENESS_STALE_SECONDS old, then 503; a
+    # token no process has seen gets 503 at once: no token is accepted on an older word of
+    # its issuer, and a short outage logs nobody out.
+    stale = BaseServiceSettings.model_fields["auth_liveness_stale_seconds"].default
+    now = int(time.time())
+    known, unseen = (supabase_token(stack_env, test_layout, iat=now - age, exp=now + 600,
+                                    **session_of(operator_token)) for age in (0, 1))
+    targets = ("gateway", "operator-service")
+    for target in targets:
+        for _ in range(ASKS):
+            assert ask(test_layout, target, known).status_code == 200
+    answered = time.monotonic()
+    pid = processes.running_pid(test_layout, "supabase-auth")
+    os.killpg(pid, signal.SIGSTOP)
+    try:
+        time.sleep(BOUND + 0.5)         # every answer is stale now, and cannot be renewed
+        served = []
+        for target in targets:
+            # A worker that answered the token before serves its stale answer; one that
+            # never saw it (each part runs two, each with its own answers) cannot.
+            served += [ask(test_layout, target, known).status_code for _ in range(ASKS)]
+            refused = ask(test_layout, target, unseen)
+            assert refused.status_code == 503, refused.text
+            assert refused.json()["error"]["code"] == "auth_unavailable"
+        assert set(served) <= {200, 503} and 200 in served, served
+        time.sleep(max(0.0, answered + BOUND + stale + 0.5 - time.monotonic()))
+        for target in targets:
+            for _ in range(ASKS):
+                refused = ask(test_layout, target, known)
+                assert refused.status_code == 503, refused.text
+                assert refused.json()["error"]["code"] == "auth_unavailable"
+    finally:
+        os.killpg(pid, signal.SIGCONT)
+    # Back: answered again (each part's circuit breaker retries within 10 s).
+    deadline = time.monotonic() + 15
+    while ask(test_layout, "gateway", known).status_code != 200:
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
