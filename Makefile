@@ -65,6 +65,7 @@ bench: venv
 	@WITH_BENCH=1 devstack/system-deps.sh
 	$(PY) bench/gateway_overhead.py --env $(STATE)/stack.env
 	$(PY) bench/bookings_page.py --env $(STATE)/stack.env
+	$(PY) bench/issuer_check.py --env $(STATE)/stack.env
 
 ## The move of 1,000,000 packages to RDS, on a stack of its own (figures in docs/benchmarks.md).
 bench-migration: venv system-deps

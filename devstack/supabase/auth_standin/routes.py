@@ -464,8 +464,9 @@ def _authenticated(conn: db.Conn) -> tuple[dict[str, Any], dict[str, Any]]:
     """(user, session) of the request's access token, still live in the database."""
     settings = _settings()
     try:
-        claims = keys.verify_access_token(_bearer_token(), key=settings.signing_key,
-                                          issuer=settings.issuer)
+        claims = keys.verify_access_token(
+            _bearer_token(), key=settings.signing_key, issuer=settings.issuer,
+            secret=settings.supabase_jwt_secret.get_secret_value())
     except jwt.PyJWTError as error:
         raise ApiError(403, "bad_jwt",
                        f"invalid JWT: unable to parse or verify signature, {error}") from None

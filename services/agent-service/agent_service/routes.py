@@ -166,7 +166,7 @@ def refresh(body: RefreshRequest):
 @require_identity(AGENT)
 def log_out():
     """Sign out everywhere (Cognito GlobalSignOut): refresh tokens are revoked at once;
-    access tokens stay valid for JWT-checking APIs until they expire (at most 60 min)."""
+    access tokens are refused by every route within AUTH_LIVENESS_SECONDS (10 s)."""
     service.log_out(accounts=_accounts(),
                     access_token=bearer_token(request.headers.get("Authorization")))
     return _no_content()

@@ -8,6 +8,8 @@ import datetime
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
+import psycopg
+
 from operator_service import repository
 from operator_service.datasource import CHANGES, PACKAGE_TABLES, PACKAGES, USERS, DataSources
 from operator_service.repository import PackageFilter
@@ -22,7 +24,7 @@ from operator_service.schemas import (
 from travel_platform.api import page
 from travel_platform.auth import Identity
 from travel_platform.clock import utc_today
-from travel_platform.errors import InvalidTransition, NotFound, Unprocessable
+from travel_platform.errors import InvalidTransition, NotFound, Unauthorized, Unprocessable
 from travel_platform.web import identity_view
 
 PARTS = ("stops", "addons", "exclusions")
@@ -61,9 +63,21 @@ def _ensure_profile(data: DataSources, identity: Identity) -> None:
     given = (identity.claims.get("user_metadata") or {}).get("company_name")
     named = given.strip() if isinstance(given, str) and given.strip().isprintable() else ""
     placeholder = (named or identity.email or f"Operator {identity.subject[:8]}")[:200]
-    with data.transaction(identity=identity, tables=[USERS]) as conn:
+    with _account_must_exist(), data.transaction(identity=identity, tables=[USERS]) as conn:
         repository.ensure_operator(conn=conn, user_id=identity.subject,
                                    company_name=placeholder, contact_email=identity.email)
+
+
+@contextmanager
+def _account_must_exist() -> Iterator[None]:
+    """A write whose foreign key names the operator's account or profile (the profile's
+    `auth.users` row, a package's `users` row) fails when the account was deleted, with its
+    profile and packages, after the token was issued: until the issuer's answer reaches every
+    process (travel_platform/auth/liveness.py) that is the caller's 401, not our 500."""
+    try:
+        yield
+    except psycopg.errors.ForeignKeyViolation:
+        raise Unauthorized("this account no longer exists", code="account_deleted") from None
 
 
 # The operator's own packages -----------------------------------------------------------------
@@ -86,7 +100,8 @@ def create_package(*, data: DataSources, identity: Identity, new: PackageCreate)
     fields = new.model_dump(exclude=set(PARTS))
     _require_consistent(fields)
     _ensure_profile(data, identity)   # the package's operator_id references it
-    with data.transaction(identity=identity, tables=PACKAGE_TABLES) as conn:
+    with _account_must_exist(), data.transaction(identity=identity,
+                                                 tables=PACKAGE_TABLES) as conn:
         package_id = repository.insert_package(conn=conn, operator_id=identity.subject,
                                                fields=fields)
         for part in PARTS:
