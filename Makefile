@@ -34,8 +34,10 @@ status: venv
 unit: venv
 	$(PY) -m pytest tests/unit -q $(PYTEST_ARGS)
 
-## Every tier: unit, integration (one PostgreSQL), contract, e2e (whole stacks on other ports).
+## Every tier: unit, integration (one PostgreSQL), contract, e2e (whole stacks on other
+## ports, and the dashboard in Debian's chromium, which this installs).
 test: venv system-deps lint
+	@WITH_BROWSER=1 devstack/system-deps.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 ## The operators' pool's UserMigration trigger as a Lambda deployment package (standard
@@ -63,6 +65,7 @@ bench: venv
 	@WITH_BENCH=1 devstack/system-deps.sh
 	$(PY) bench/gateway_overhead.py --env $(STATE)/stack.env
 	$(PY) bench/bookings_page.py --env $(STATE)/stack.env
+	$(PY) bench/issuer_check.py --env $(STATE)/stack.env
 
 ## The move of 1,000,000 packages to RDS, on a stack of its own (figures in docs/benchmarks.md).
 bench-migration: venv system-deps

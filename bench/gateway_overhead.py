@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import requests
-from stackenv import read_env
+from stackenv import demo_agent_token, read_env
 
 PATH = "/api/agents/me"
 
@@ -47,11 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5, help="alternating runs of each target")
     args = parser.parse_args(argv)
     env = read_env(args.env)
-    login = requests.post(f"{env['GATEWAY_URL']}/api/agents/login", timeout=10,
-                          json={"email": env["DEMO_AGENT_EMAIL"],
-                                "password": env["DEMO_AGENT_PASSWORD"]})
-    login.raise_for_status()
-    token = login.json()["access_token"]
+    token = demo_agent_token(env)
     targets = {"gateway": f"{env['GATEWAY_URL']}{PATH}",
                "direct": f"{env['AGENT_SERVICE_URL']}{PATH}"}
     for url in targets.values():  # warm up pools and caches; fail early on a bad setup

@@ -28,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[devstack] FAILED: {exc}", file=sys.stderr)
         return 1
     print(f"\nThe platform is up. Gateway: {env['GATEWAY_URL']}\n"
+          f"  Travel Agent Dashboard: {env['DASHBOARD_URL']}\n"
           f"  demo travel agent: {env['DEMO_AGENT_EMAIL']} / {env['DEMO_AGENT_PASSWORD']}\n"
           f"  demo tour operator: {env['DEMO_OPERATOR_EMAIL']} / {env['DEMO_OPERATOR_PASSWORD']}\n"
           f"  settings: {layout.state / 'stack.env'}   logs: {layout.logs}")

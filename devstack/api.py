@@ -20,7 +20,8 @@ from pathlib import Path
 from devstack import databases, postgres, processes, python_parts, secrets, stack
 from devstack.layout import Layout, StackError
 
-__all__ = ["DATABASES", "PARTS", "PROCESSES", "Layout", "StackError", "auth_signing_key_file",
+__all__ = ["DATABASES", "PARTS", "PROCESSES", "Layout", "StackError", "auth_mail_file",
+           "auth_signing_key_file",
            "down", "main_pid", "process_group", "running_parts", "start_database", "status",
            "stop_part", "up"]
 
@@ -90,6 +91,12 @@ def start_database(layout: Layout, part: str = "rds") -> Callable[[str], str]:
     secrets.ensure_tls(layout)
     databases.start(layout, part, keys)
     return lambda dbname: databases.admin_url(layout, part, keys, dbname)
+
+
+def auth_mail_file(layout: Layout) -> Path:
+    """The e-mails the stack's Supabase Auth stand-in would have sent, one JSON line each
+    (for tests that read the codes a user receives)."""
+    return python_parts.auth_mail_file(layout)
 
 
 def auth_signing_key_file(layout: Layout) -> Path:

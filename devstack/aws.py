@@ -6,7 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from devstack import environment, fingerprints
+from devstack import environment, fingerprints, gateway
 from devstack.layout import REPO, Layout, StackError
 from devstack.processes import Process
 
@@ -30,11 +30,14 @@ def emulator(layout: Layout) -> Process:
 
 def provision(layout: Layout, admins: dict[str, str]) -> dict[str, str]:
     """Run the provisioning script against moto, as one would against AWS; what it made
-    (pool and client ids, bucket, each service's RDS secret)."""
+    (pool and client ids, bucket, each service's RDS secret). The bucket's CORS allows the
+    gateway's origins."""
+    origins = [arg for origin in gateway.cors_origins(layout)
+               for arg in ("--dashboard-origin", origin)]
     result = subprocess.run(
         [str(layout.python), str(REPO / "aws" / "scripts" / "provision.py"),
          "--rds-admin-url", admins["rds"], "--rds-host", layout.host,
-         "--rds-port", str(layout.port("rds"))],
+         "--rds-port", str(layout.port("rds")), *origins],
         env={**environment.python_env(layout), **environment.aws_sdk_env(layout)},
         capture_output=True, text=True)
     if result.returncode != 0:

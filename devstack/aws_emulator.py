@@ -174,6 +174,61 @@ class JournallingApp:
         return count
 
 
+def _install_cognito_account_flows() -> None:
+    """Where moto 5.2 differs from Cognito in the account flows agent-service uses.
+
+    ResendConfirmationCode is missing. What Cognito answers: code delivery details for an
+    unconfirmed user, UserNotFound for none, InvalidParameter "User is already confirmed."
+    for a confirmed one (moto checks no confirmation codes anyway, so none is drawn).
+    ConfirmForgotPassword for an unknown user answers ResourceNotFound (as if the app
+    client did not exist); Cognito says UserNotFound."""
+    from moto.cognitoidp.exceptions import (
+        InvalidParameterException,
+        ResourceNotFoundError,
+        UserNotFoundError,
+    )
+    from moto.cognitoidp.models import (
+        CognitoIdpBackend,
+        UserStatus,
+        cognitoidp_backends,
+        find_account_region_by_value,
+    )
+    from moto.cognitoidp.responses import CognitoIdpResponse
+    from moto.core.responses import ActionResult
+
+    def resend_confirmation_code(self: CognitoIdpResponse) -> ActionResult:
+        client_id, username = self._get_param("ClientId"), self._get_param("Username")
+        account, region = find_account_region_by_value(
+            "client_id", client_id, fallback=(self.current_account, self.region))
+        pools = [p for p in cognitoidp_backends[account][region].user_pools.values()
+                 if client_id in p.clients]
+        if not pools:
+            raise ResourceNotFoundError(client_id)
+        user = pools[0]._get_user(username)
+        if user is None:
+            raise UserNotFoundError("Username/client id combination not found.")
+        if user.status == UserStatus.CONFIRMED:
+            raise InvalidParameterException("User is already confirmed.")
+        email = next((a["Value"] for a in user.attributes if a["Name"] == "email"), "")
+        local, _, domain = email.partition("@")
+        return ActionResult({"CodeDeliveryDetails": {
+            "Destination": f"{local[:1]}***@{domain[:1]}***", "DeliveryMedium": "EMAIL",
+            "AttributeName": "email"}})
+
+    CognitoIdpResponse.resend_confirmation_code = resend_confirmation_code  # type: ignore[attr-defined]
+
+    confirm_forgot_password = CognitoIdpBackend.confirm_forgot_password
+
+    def confirm_for_known_users(self: CognitoIdpBackend, client_id: str, username: str,
+                                password: str, confirmation_code: str) -> None:
+        if any(client_id in p.clients and not p._get_user(username)
+               for p in self.user_pools.values()):
+            raise UserNotFoundError("Username/client id combination not found.")
+        confirm_forgot_password(self, client_id, username, password, confirmation_code)
+
+    CognitoIdpBackend.confirm_forgot_password = confirm_for_known_users  # type: ignore[method-assign]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Replay the journal, then serve."""
     parser = argparse.ArgumentParser(prog="devstack.aws_emulator", description=__doc__)
@@ -184,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("MOTO_PORT", str(args.port))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
+    _install_cognito_account_flows()
     app = DomainDispatcherApplication(create_backend_app)
     journalled = JournallingApp(app, Journal(args.journal), _install_token_clock())
     started = time.monotonic()

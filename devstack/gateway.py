@@ -3,6 +3,7 @@ for this stack's ports and folders."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -10,16 +11,39 @@ import shutil
 from devstack import environment
 from devstack.layout import REPO, Layout, StackError
 from devstack.processes import Process
+from travel_platform.cors import CorsSettings
 
 # Services whose ports the template names ({{AGENT_SERVICE_PORT}}, ...).
 _UPSTREAMS = ("gateway-auth", "gateway-status", "agent-service", "operator-service",
               "booking-service")
 
 
+def cors_origins(layout: Layout) -> tuple[str, ...]:
+    """CORS_ALLOWED_ORIGINS, or by default the dashboard's own origin (as 127.0.0.1 and as
+    localhost) and the usual dev servers' (Vite, Create React App) on this stack's offset."""
+    configured = CorsSettings().cors_allowed_origins
+    if configured is not None:
+        return configured
+    return tuple(f"http://{host}:{layout.port(part)}" for part in ("gateway", "vite-dev",
+                                                                   "react-dev")
+                 for host in (layout.host, "localhost"))
+
+
+def _dashboard_config(layout: Layout, env: dict[str, str]) -> None:
+    """What the dashboard needs to know at run time, served by the gateway at /config.json:
+    where Supabase Auth is and its anon key (public by design: it only identifies the
+    project; what a user may do comes from their own token)."""
+    path = layout.state / "gateway" / "dashboard-config.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"supabaseUrl": env["SUPABASE_URL"],
+                                "supabaseAnonKey": env["SUPABASE_ANON_KEY"]}))
+
+
 def _render_nginx(layout: Layout) -> tuple[str, str]:
     import openapi_ui_bundles.swagger_ui as swagger_ui
 
-    values = {"STATE_DIR": str(layout.state), "LOG_DIR": str(layout.logs),
+    values = {"CORS_ORIGIN_MAP": " ".join(f'"{o}" $http_origin;' for o in cors_origins(layout)),
+              "STATE_DIR": str(layout.state), "LOG_DIR": str(layout.logs),
               "SWAGGER_UI_DIR": str(swagger_ui.static_path),
               "GATEWAY_DIR": str(REPO / "gateway"), "GATEWAY_HOST": layout.host,
               "GATEWAY_PORT": str(layout.port("gateway")),
@@ -43,9 +67,10 @@ def _nginx_binary() -> str:
     return found
 
 
-def process(layout: Layout) -> Process:
-    """nginx as the gateway, restarted when its rendered configuration, an included file or
-    the nginx binary changes."""
+def process(layout: Layout, env: dict[str, str]) -> Process:
+    """nginx as the gateway (serving the dashboard and its settings too), restarted when its
+    rendered configuration, an included file or the nginx binary changes."""
+    _dashboard_config(layout, env)
     nginx_conf, nginx_fingerprint = _render_nginx(layout)
     nginx = _nginx_binary()
     return Process(

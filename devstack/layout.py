@@ -34,6 +34,10 @@ BASE_PORTS = {
 BASE_PORTS.update({"gateway-status": 8081, "nginx-exporter": 9113,
                    "postgres-exporter-supabase": 9187, "postgres-exporter-rds": 9188,
                    "prometheus": 9095})
+# The usual ports of a frontend's dev server (Vite, Create React App): their origins are
+# allowed by default (devstack.stack.cors_origins), so a dashboard in development can call
+# the API. Nothing of the stack listens on them.
+BASE_PORTS.update({"vite-dev": 5173, "react-dev": 3000})
 
 
 _WRAP = 64_000

@@ -47,13 +47,19 @@ def own_values(layout: Layout, keys: dict[str, str], aws: dict[str, str],
     RDS secret, operator-service's own database login, the stand-in's database and key."""
     own: dict[str, dict[str, str]] = {
         AUTH_STANDIN.name: {"AUTH_DB_URL": admins["supabase-db"],
-                            "AUTH_SIGNING_KEY_FILE": str(signing_key_file(layout))},
+                            "AUTH_SIGNING_KEY_FILE": str(signing_key_file(layout)),
+                            "AUTH_MAIL_FILE": str(auth_mail_file(layout))},
         "operator-service": {"SUPABASE_DB_URL": databases.operator_service_url(layout, keys)}}
     for part in SERVICES:
         secret = aws.get(f"{part.name.upper().replace('-', '_')}_RDS_SECRET_ID")
         if secret:
             own.setdefault(part.name, {})["AWS_RDS_SECRET_ID"] = secret
     return own
+
+
+def auth_mail_file(layout: Layout) -> Path:
+    """The e-mails the Supabase Auth stand-in would have sent (JSON lines)."""
+    return layout.state / "supabase" / "mail.jsonl"
 
 
 def signing_key_file(layout: Layout) -> Path:

@@ -64,7 +64,7 @@ def up(layout: Layout) -> dict[str, str]:
 
     parts = [*(python_parts.process(layout, part, {**env, **values.get(part.name, {})})
                for part in python_parts.SERVICES),
-             gateway.process(layout), *monitoring.processes(layout, admins)]
+             gateway.process(layout, env), *monitoring.processes(layout, admins)]
     for proc in parts:
         report[proc.name] = processes.ensure(layout, proc)
 

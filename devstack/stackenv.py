@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 
-from devstack import environment
+from devstack import environment, gateway
 from devstack.layout import Layout
 
 # The Supabase Auth stand-in mints the project's keys; it is not an installed package.
@@ -18,6 +18,9 @@ def stack_env(layout: Layout, keys: dict[str, str], aws: dict[str, str],
     operator_pool_id = aws["AWS_COGNITO_OPERATOR_POOL_ID"]
     return {
         "GATEWAY_URL": layout.url("gateway"),
+        # The Travel Agent Dashboard, served by the gateway.
+        "DASHBOARD_URL": f"{layout.url('gateway')}/",
+        "CORS_ALLOWED_ORIGINS": ",".join(gateway.cors_origins(layout)),
         "SUPABASE_URL": layout.url("supabase-auth"),
         "SUPABASE_ANON_KEY": make_api_key(keys["supabase_jwt_secret"], "anon",
                                           issued_at=int(keys["api_keys_issued_at"])),

@@ -9,6 +9,12 @@ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 for prog in prometheus prometheus-postgres-exporter prometheus-nginx-exporter; do
     command -v "$prog" >/dev/null 2>&1 || missing+=("$prog")
 done
+# `make test`: the dashboard's browser tests drive Debian's chromium (Playwright with
+# executable_path: no browser download); a font, so that pages render text as people see it.
+if [ "${WITH_BROWSER:-0}" = 1 ]; then
+    command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+    [ -d /usr/share/fonts/truetype/liberation ] || missing+=(fonts-liberation)
+fi
 [ "${WITH_BENCH:-0}" = 1 ] && { command -v wrk >/dev/null 2>&1 || missing+=(wrk); }
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -27,6 +27,9 @@ TOKENS = "tests/e2e/test_token_rules.py"
 GATEWAY = "tests/e2e/test_gateway.py"
 BOOKING_SERVICE = "services/booking-service/booking_service"
 AUTH = "travel_platform/auth/tokens.py"
+LIVENESS = "travel_platform/auth/liveness.py"
+LIVENESS_UNIT = "tests/unit/test_liveness.py"
+REVOCATION = "tests/e2e/test_revocation.py"
 
 MUTATIONS: tuple[Mutation, ...] = (
     # --- money ---------------------------------------------------------------------------
@@ -120,12 +123,14 @@ MUTATIONS: tuple[Mutation, ...] = (
              "checked_key = upload_key\n        if store.describe(key=upload_key) is None:",
              ("tests/e2e/test_agent_documents.py",), k="what_confirm_checked"),
     # --- tokens ----------------------------------------------------------------------------
+    # The issuer's own expiry check (liveness) refuses an expired token within seconds
+    # anyway, so the verdict cache's expiry cap is held by its unit test.
     Mutation("verdict-cached-past-expiry",
              "the gateway keeps letting a token through after it expired",
              "gateway/gateway_auth/__init__.py",
-             "min(MAX_CACHE_SECONDS, identity.expires_at - int(time.time()))",
-             "MAX_CACHE_SECONDS",
-             (f"{GATEWAY}::test_a_verdict_is_not_cached_past_the_tokens_expiry",)),
+             "min(MAX_CACHE_SECONDS, identity.expires_at - now, fresh_for)",
+             "min(MAX_CACHE_SECONDS, fresh_for)",
+             (LIVENESS_UNIT,), k="gateway_verdicts"),
     Mutation("signature-unchecked", "a token signed by anyone is accepted",
              AUTH,
              'options: Options = {"require": REQUIRED_CLAIMS, "verify_aud": audience is not None}',
@@ -153,9 +158,47 @@ MUTATIONS: tuple[Mutation, ...] = (
              AUTH, "key, key_alg = jwk.key, jwk.algorithm_name\n            if key_alg != alg:",
              "key, key_alg = jwk.key, alg\n            if key_alg != alg:",
              (TOKENS,), k="algorithm_from_key"),
+    # End to end the issuer refuses an expired token too (liveness): the unit tests hold
+    # our own check.
     Mutation("expiry-ignored", "an expired token is accepted",
              AUTH, "leeway=leeway, options=options)", "leeway=leeway + 86400, options=options)",
-             (TOKENS,), k="expiry"),
+             (TOKENS, "tests/unit/test_tokens.py"), k="expiry or expired"),
+    # --- revocation (travel_platform/auth/liveness.py) --------------------------------------
+    Mutation("issuer-never-asked", "a signed-out, banned or deleted user's token works until "
+             "it expires", "travel_platform/web.py",
+             "g.verdict_fresh_for = liveness.check(token, identity.source,\n"
+             "                                         expires_at=identity.expires_at)",
+             "g.verdict_fresh_for = 0.0",
+             (REVOCATION,), k="refused_everywhere and (supabase_logout or cognito_global)"),
+    Mutation("gateway-verdict-outlives-answer", "the gateway lets a revoked token through to "
+             "the services for up to 30 s", "gateway/gateway_auth/__init__.py",
+             "min(MAX_CACHE_SECONDS, identity.expires_at - now, fresh_for)",
+             "min(MAX_CACHE_SECONDS, identity.expires_at - now)",
+             (REVOCATION, LIVENESS_UNIT), k="gateway"),
+    Mutation("answer-reused-past-fresh", "a revoked token keeps working as long as an old "
+             "answer is remembered", LIVENESS,
+             "if answer is not None and now - answer.asked_at < self.fresh_seconds:",
+             "if answer is not None:",
+             (LIVENESS_UNIT,), k="reused_while_fresh"),
+    Mutation("stale-served-unbounded", "while an issuer is down, a revoked token works for "
+             "an hour", LIVENESS, "ttl=fresh_seconds + stale_seconds,", "ttl=3600,",
+             (LIVENESS_UNIT,), k="down"),
+    Mutation("supabase-ban-ignored", "a banned operator's token keeps working", LIVENESS,
+             "        if until > datetime.now(UTC):\n            return DISABLED",
+             "        if until is None:\n            return DISABLED",
+             (REVOCATION, LIVENESS_UNIT), k="ban or banned"),
+    Mutation("supabase-sign-out-ignored", "a signed-out operator's token keeps working",
+             LIVENESS, 'return DELETED if code == "user_not_found" else SIGNED_OUT',
+             'return DELETED if code == "user_not_found" else None',
+             (REVOCATION,), k="refused_everywhere and supabase_logout"),
+    Mutation("cognito-sign-out-ignored", "a signed-out or disabled agent's token keeps working",
+             LIVENESS, "                return SIGNED_OUT\n            raise IssuerUnreachable",
+             "                return None\n            raise IssuerUnreachable",
+             (REVOCATION, LIVENESS_UNIT), k="cognito_global or cognito_admin_disable or getuser"),
+    Mutation("deleted-operator-500", "a deleted operator's write is a 500 (a foreign-key "
+             "error)", "services/operator-service/operator_service/service.py",
+             "except psycopg.errors.ForeignKeyViolation:", "except psycopg.errors.UniqueViolation:",
+             ("tests/integration/test_operator_data_layer.py",), k="deleted"),
     # --- operators' logins (docs/operator-logins.md) ------------------------------------
     Mutation("supabase-after-finalize", "after finalize an old Supabase token still works",
              "travel_platform/auth/operator_logins.py",

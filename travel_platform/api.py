@@ -156,6 +156,22 @@ def responds(status: int, model: type[BaseModel] | None = None, description: str
     return decorate
 
 
+def header(name: str, *, description: str, required: bool = True,
+           max_length: int | None = None) -> Callable:
+    """Document a request header the view reads (no runtime effect: the service checks it),
+    so that generated clients and Swagger's "Try it out" send it."""
+
+    def decorate(view: Callable) -> Callable:
+        schema: dict[str, Any] = {"type": "string", "minLength": 1}
+        if max_length is not None:
+            schema["maxLength"] = max_length
+        api_meta(view).setdefault("headers", []).append(
+            {"name": name, "in": "header", "required": required, "description": description,
+             "schema": schema})
+        return view
+    return decorate
+
+
 class PageFields(BaseModel):
     """What every page carries besides its `data` (each service's page models add that)."""
 

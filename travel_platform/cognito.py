@@ -47,14 +47,22 @@ def _invalid_code(message: str) -> APIError:
                       code="invalid_confirmation_code")
 
 
+def _weak_password(field: str) -> Callable[[str], APIError]:
+    return lambda message: Unprocessable("the password does not meet the password policy",
+                                         code="weak_password",
+                                         details=[{"field": field, "problem": message}])
+
+
+def _already_confirmed(message: str) -> APIError:
+    return Conflict("the account is already confirmed: log in", code="already_confirmed")
+
+
 _THROTTLING = {"TooManyRequestsException": _throttled, "LimitExceededException": _throttled,
                "TooManyFailedAttemptsException": _throttled}
 
 _SIGN_UP_ERRORS = {
     **_THROTTLING,
-    "InvalidPasswordException": lambda message: Unprocessable(
-        "the password does not meet the password policy", code="weak_password",
-        details=[{"field": "password", "problem": message}]),
+    "InvalidPasswordException": _weak_password("password"),
     "InvalidParameterException": lambda message: BadRequest(
         "the account service refused the sign-up", code="invalid_sign_up",
         details=[{"field": "(body)", "problem": message}]),
@@ -65,8 +73,7 @@ _CONFIRM_ERRORS = {
     "ExpiredCodeException": _invalid_code,
     # Where PreventUserExistenceErrors is off, Cognito would name an unknown user.
     "UserNotFoundException": _invalid_code,
-    "NotAuthorizedException": lambda message: Conflict(
-        "the account is already confirmed: log in", code="already_confirmed"),
+    "NotAuthorizedException": _already_confirmed,
     "AliasExistsException": lambda message: Conflict(
         "an account with this e-mail already exists", code="email_already_registered"),
 }
@@ -101,6 +108,42 @@ _SIGN_OUT_ERRORS = {
     **_THROTTLING,
     "NotAuthorizedException": lambda message: Unauthorized(
         "the token has been signed out or revoked", code="token_revoked"),
+}
+
+# Codes for a new password. An unknown user is answered like a wrong code, so the API never
+# tells whether an account exists.
+_RESET_ERRORS = {
+    **_THROTTLING,
+    "CodeMismatchException": _invalid_code,
+    "ExpiredCodeException": _invalid_code,
+    "UserNotFoundException": _invalid_code,
+    "InvalidPasswordException": _weak_password("new_password"),
+}
+_CHANGE_PASSWORD_ERRORS = {
+    **_THROTTLING,
+    "InvalidPasswordException": _weak_password("new_password"),
+    # Cognito says NotAuthorized both for a wrong current password and for a signed-out
+    # token; its message tells which.
+    "NotAuthorizedException": lambda message: (
+        Unauthorized("the token has been signed out or revoked", code="token_revoked")
+        if "revoked" in message.lower() else
+        Forbidden("the current password is wrong", code="wrong_password")),
+}
+
+
+class CodeNotSent(Exception):
+    """Cognito sent no code: no such user (not to be told to the caller)."""
+
+
+_CODE_REQUEST_ERRORS = {
+    **_THROTTLING,
+    "UserNotFoundException": lambda message: CodeNotSent(message),
+    # Cognito refuses to resend to a confirmed user, and to reset the password of one who
+    # never confirmed (no verified address to send the code to).
+    "InvalidParameterException": lambda message: (
+        _already_confirmed(message) if "already confirmed" in message.lower()
+        else CodeNotSent(message)),
+    "NotAuthorizedException": lambda message: CodeNotSent(message),
 }
 
 _ADMIN_ERRORS = {**_THROTTLING, "UserNotFoundException": lambda message: UserMissing(message)}
@@ -182,6 +225,28 @@ class CognitoAccounts:
     def sign_out(self, *, access_token: str) -> None:
         """Revoke every refresh token of the token's user (GlobalSignOut)."""
         self._call("global_sign_out", _SIGN_OUT_ERRORS, AccessToken=access_token)
+
+    def resend_confirmation_code(self, *, email: str) -> None:
+        """E-mail a new sign-up confirmation code; CodeNotSent if there is no such user,
+        409 `already_confirmed` if the account needs none."""
+        self._call("resend_confirmation_code", _CODE_REQUEST_ERRORS,
+                   ClientId=self._client_id, Username=email)
+
+    def forgot_password(self, *, email: str) -> None:
+        """E-mail a code that sets a new password (CodeNotSent if none could be sent)."""
+        self._call("forgot_password", _CODE_REQUEST_ERRORS, ClientId=self._client_id,
+                   Username=email)
+
+    def confirm_forgot_password(self, *, email: str, code: str, new_password: str) -> None:
+        """Set a new password with the code forgot_password e-mailed."""
+        self._call("confirm_forgot_password", _RESET_ERRORS, ClientId=self._client_id,
+                   Username=email, ConfirmationCode=code, Password=new_password)
+
+    def change_password(self, *, access_token: str, current_password: str,
+                        new_password: str) -> None:
+        """Change the token's user's password, given the current one."""
+        self._call("change_password", _CHANGE_PASSWORD_ERRORS, AccessToken=access_token,
+                   PreviousPassword=current_password, ProposedPassword=new_password)
 
     def user_status(self, *, email: str) -> tuple[str, str] | None:
         """(user name, status) of the user with this e-mail, or None if there is none."""

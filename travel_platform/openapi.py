@@ -6,10 +6,15 @@ import inspect
 import re
 from typing import Any
 
-from flask import Blueprint, Flask, jsonify
+from flask import Blueprint, Flask, jsonify, request
 from pydantic import BaseModel
 
 from travel_platform.api import API_ATTR
+from travel_platform.auth.tokens import (
+    SOURCE_COGNITO,
+    SOURCE_COGNITO_OPERATORS,
+    SOURCE_SUPABASE,
+)
 
 _REF = "#/components/schemas/{model}"
 _CONVERTERS = {"uuid": {"type": "string", "format": "uuid"}, "int": {"type": "integer"},
@@ -23,6 +28,36 @@ ERROR_SCHEMA = {
                                             "message": {"type": "string"},
                                             "request_id": {"type": ["string", "null"]},
                                             "details": {"type": "array", "items": {}}}}}}
+# One bearer scheme per token issuer, each saying how a frontend gets its token.
+SECURITY_SCHEMES = {
+    SOURCE_COGNITO: ("agentToken", {
+        "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+        "description": "Travel agents: a Cognito access token. Get one with POST "
+                       "/api/agents/login {email, password} (its `access_token`; renew it "
+                       "with POST /api/agents/refresh {refresh_token}); new agents sign up "
+                       "with POST /api/agents/signup and confirm with the e-mailed code. Not "
+                       "the id token."}),
+    SOURCE_COGNITO_OPERATORS: ("operatorToken", {
+        "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+        "description": "Tour operators, once their move to Cognito has started "
+                       "(docs/operator-logins.md): an access token of the operators' pool from "
+                       "POST /api/operators/login {email, password}, their Supabase Auth "
+                       "password (its `access_token`; renew with POST /api/operators/refresh "
+                       "{refresh_token}). Before the move, 401 `operator_login_closed`: use "
+                       "operatorSupabaseToken."}),
+    SOURCE_SUPABASE: ("operatorSupabaseToken", {
+        "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+        "description": "Tour operators, until their move to Cognito is finalized: a "
+                       "Supabase Auth access token of the project. With "
+                       "supabase-js: createClient(SUPABASE_URL, SUPABASE_ANON_KEY).auth."
+                       "signInWithPassword({email, password}), then session.access_token "
+                       "(the dashboard's /config.json names both values); over HTTP: POST "
+                       "<SUPABASE_URL>/auth/v1/token?grant_type=password with the anon key in "
+                       "the `apikey` header. The anon and service-role keys themselves are "
+                       "refused."}),
+}
+# The gateway routes /api/* only: its docs leave out /internal, /ready, /metrics and the like.
+GATEWAY_PREFIX = "/api/"
 _ERROR_TEXT = {400: "Invalid input", 401: "Missing or invalid bearer token",
                403: "Not allowed for this caller", 404: "Not found",
                409: "Conflicts with the current state", 503: "A dependency is unavailable"}
@@ -52,7 +87,7 @@ def _path_and_parameters(rule) -> tuple[str, list[dict]]:
     for converter, args, name in re.findall(r"<(?:(\w+)(?:\(([^)]*)\))?:)?(\w+)>", rule.rule):
         schema: dict[str, Any] = _CONVERTERS.get(converter or "default", {"type": "string"})
         if converter == "any":  # <any(a, b):name> takes one of the listed words
-            schema = {"type": "string", "enum": [a.strip() for a in args.split(",")]}
+            schema = {"type": "string", "enum": [a.strip().strip("'\"") for a in args.split(",")]}
         params.append({"name": name, "in": "path", "required": True, "schema": schema})
     return re.sub(r"<(?:\w+(?:\([^)]*\))?:)?(\w+)>", r"{\1}", rule.rule), params
 
@@ -71,21 +106,26 @@ def _operation(doc: _Document, endpoint: str, view, path_params: list[dict]) -> 
     if "query" in meta:
         op["parameters"] += doc.query_parameters(meta["query"])
         errors.add(400)
+    op["parameters"] += meta.get("headers", [])
     if "body" in meta:
         op["requestBody"] = {"required": True,
                              "content": {"application/json": {"schema": doc.ref(meta["body"])}}}
         errors.add(400)
     if "security" in meta:
-        op["security"] = [{"bearerAuth": []}]
+        # Any one of the schemes listed will do.
+        op["security"] = [{SECURITY_SCHEMES[source][0]: []} for source in meta["security"]]
         op["x-token-issuers"] = list(meta["security"])
         errors.update({401, 403})
     if path_params:
         errors.add(404)
     responses = {}
     for status, (model, description) in sorted(meta.get("responses", {}).items()):
-        response = {"description": description or "OK"}
+        response: dict[str, Any] = {"description": description or "OK"}
         if model is not None:
             response["content"] = {"application/json": {"schema": doc.ref(model)}}
+        elif status >= 400:   # every error has the one error shape
+            response["content"] = {"application/json": {"schema": {"$ref": _REF.format(
+                model="Error")}}}
         responses[str(status)] = response
     if not any(s.startswith("2") for s in responses):
         responses["200"] = {"description": "OK", "content": {"application/json": {"schema": {}}}}
@@ -99,12 +139,13 @@ def _operation(doc: _Document, endpoint: str, view, path_params: list[dict]) -> 
     return op
 
 
-def build_openapi(app: Flask, *, title: str, version: str, description: str = "") -> dict:
-    """The OpenAPI 3.1 document of every route of `app`."""
+def build_openapi(app: Flask, *, title: str, version: str, description: str = "",
+                  prefix: str = "/") -> dict:
+    """The OpenAPI 3.1 document of the routes of `app` under `prefix` (all by default)."""
     doc = _Document()
     paths: dict[str, dict] = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-        if rule.endpoint == "static":
+        if rule.endpoint == "static" or not rule.rule.startswith(prefix):
             continue
         path, path_params = _path_and_parameters(rule)
         view = app.view_functions[rule.endpoint]
@@ -114,22 +155,25 @@ def build_openapi(app: Flask, *, title: str, version: str, description: str = ""
     return {"openapi": "3.1.0",
             "info": {"title": title, "version": version, "description": description},
             "paths": paths,
-            "components": {"schemas": doc.schemas, "securitySchemes": {
-                "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}}}
+            "components": {"schemas": doc.schemas,
+                           "securitySchemes": dict(SECURITY_SCHEMES.values())}}
 
 
 def register_openapi(app: Flask, *, title: str, version: str = "1.0.0",
                      description: str = "") -> None:
-    """Serve the service's OpenAPI document at GET /openapi.json (public)."""
+    """Serve the service's OpenAPI document at GET /openapi.json (public); with
+    ?scope=gateway only the routes the gateway serves (what its /docs/ shows)."""
     bp = Blueprint("openapi", __name__)
     cache: dict[str, dict] = {}
 
     @bp.get("/openapi.json")
     def openapi_document():
         """This service's OpenAPI 3 document."""
-        if "doc" not in cache:
-            cache["doc"] = build_openapi(app, title=title, version=version,
-                                         description=description)
-        return jsonify(cache["doc"])
+        scope = "gateway" if request.args.get("scope") == "gateway" else "all"
+        if scope not in cache:
+            cache[scope] = build_openapi(app, title=title, version=version,
+                                         description=description,
+                                         prefix=GATEWAY_PREFIX if scope == "gateway" else "/")
+        return jsonify(cache[scope])
 
     app.register_blueprint(bp)

@@ -6,8 +6,12 @@ from ipaddress import ip_address
 from typing import Literal, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
-from pydantic import SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# A revoked token is refused everywhere within this many seconds, issuer outages included
+# (travel_platform/auth/liveness.py).
+REVOCATION_BOUND_SECONDS = 30
 
 
 class SettingsError(RuntimeError):
@@ -36,6 +40,17 @@ class BaseServiceSettings(BaseSettings):
     supabase_url: str
     supabase_jwt_secret: SecretStr | None = None
     supabase_jwks_url: str | None = None
+    # The project's public anon key: Supabase's API gateway asks it of every call, here
+    # GET /auth/v1/user, which tells whether a token's session and user still stand.
+    supabase_anon_key: SecretStr
+
+    # Revocation (travel_platform/auth/liveness.py): each issuer's answer on whether a
+    # token's session and user still stand is reused for AUTH_LIVENESS_SECONDS, and, while
+    # the issuer cannot be asked, served up to AUTH_LIVENESS_STALE_SECONDS more, then 503.
+    # So a signed-out, banned or deleted user's token is refused everywhere within the
+    # first number, and never later than their sum (at most REVOCATION_BOUND_SECONDS, 30).
+    auth_liveness_seconds: float = Field(default=10.0, gt=0)
+    auth_liveness_stale_seconds: float = Field(default=20.0, ge=0)
 
     # Outbound HTTP to other services: seconds.
     http_connect_timeout: float = 1.0
@@ -45,6 +60,14 @@ class BaseServiceSettings(BaseSettings):
     environment: Literal["local", "production"] = "local"
     # Set only for an AWS emulator (moto); boto3 reads it from the environment too.
     aws_endpoint_url: str | None = None
+
+    @model_validator(mode="after")
+    def _revocation_bounded(self):
+        total = self.auth_liveness_seconds + self.auth_liveness_stale_seconds
+        if total > REVOCATION_BOUND_SECONDS:
+            raise ValueError(f"AUTH_LIVENESS_SECONDS + AUTH_LIVENESS_STALE_SECONDS is {total:g}: "
+                             f"at most {REVOCATION_BOUND_SECONDS} (the revocation bound)")
+        return self
 
     @model_validator(mode="after")
     def _production_refuses_dev_defaults(self):

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+import boto3
+from botocore.config import Config
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 
@@ -20,6 +22,7 @@ from travel_platform.auth import (
     TokenVerifier,
     bearer_token,
 )
+from travel_platform.auth.liveness import CognitoCheck, Liveness, SupabaseCheck
 from travel_platform.auth.operator_logins import OperatorLogins
 from travel_platform.auth.tokens import (
     AGENT,
@@ -36,7 +39,7 @@ from travel_platform.settings import BaseServiceSettings
 
 __all__ = ["AGENT", "OPERATOR", "admit_operators", "authenticate", "configure_service",
            "current_identity", "identity_view", "register_health", "require_admin",
-           "require_identity"]
+           "require_identity", "verdict_fresh_for"]
 MAX_BODY_BYTES = 1024 * 1024
 
 
@@ -72,6 +75,26 @@ def build_token_verifier(settings: BaseServiceSettings) -> TokenVerifier:
     )
 
 
+def build_liveness(settings: BaseServiceSettings) -> Liveness:
+    """Each issuer asked whether a verified token's session and user still stand: Cognito's
+    GetUser for both pools (one client: it needs the token only), Supabase Auth's /user."""
+    # One attempt each, within gateway-auth's 5 s under nginx: a failed answer is replaced
+    # by the last one (or a 503), not retried while the caller waits.
+    timeout = (settings.http_connect_timeout, settings.http_read_timeout)
+    cognito = CognitoCheck(boto3.client("cognito-idp", region_name=settings.aws_region,
+                                        config=Config(connect_timeout=timeout[0],
+                                                      read_timeout=timeout[1],
+                                                      retries={"max_attempts": 1,
+                                                               "mode": "standard"})))
+    supabase = SupabaseCheck(url=settings.supabase_url,
+                             anon_key=settings.supabase_anon_key.get_secret_value(),
+                             timeout=timeout)
+    return Liveness({SOURCE_COGNITO: cognito, SOURCE_COGNITO_OPERATORS: cognito,
+                     SOURCE_SUPABASE: supabase},
+                    fresh_seconds=settings.auth_liveness_seconds,
+                    stale_seconds=settings.auth_liveness_stale_seconds)
+
+
 def configure_service(app: Flask, *, name: str, settings: BaseServiceSettings) -> None:
     """Logging, request ids, JSON errors, body limit, token verification and the OpenAPI
     document for one service."""
@@ -82,6 +105,7 @@ def configure_service(app: Flask, *, name: str, settings: BaseServiceSettings) -
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json = ApiJSONProvider(app)
     app.extensions["token_verifier"] = build_token_verifier(settings)
+    app.extensions["liveness"] = build_liveness(settings)
     register_request_id(app)
     forward_caller_context(app)
     register_error_handlers(app)
@@ -115,13 +139,26 @@ def admit_operators(app: Flask, logins: OperatorLogins) -> None:
 
 
 def authenticate() -> Identity:
-    """Verify the request's bearer token (never the gateway's identity headers), then admit
-    it as an agent or as the operator it stands for."""
+    """Verify the request's bearer token (never the gateway's identity headers), admit it as
+    an agent or as the operator it stands for, then ask its issuer (at most every few
+    seconds per token, see travel_platform.auth.liveness) whether its session and user
+    still stand: a signed-out, banned or deleted user's token is refused everywhere within
+    the bound stated there."""
     verifier: TokenVerifier = current_app.extensions["token_verifier"]
     logins: OperatorLogins = current_app.extensions["operator_logins"]
-    identity = logins.admit(verifier.verify(bearer_token(request.headers.get("Authorization"))))
+    liveness: Liveness = current_app.extensions["liveness"]
+    token = bearer_token(request.headers.get("Authorization"))
+    identity = logins.admit(verifier.verify(token))
+    g.verdict_fresh_for = liveness.check(token, identity.source,
+                                         expires_at=identity.expires_at)
     g.identity = identity
     return identity
+
+
+def verdict_fresh_for() -> float:
+    """For how many more seconds this request's `authenticate` verdict may be reused
+    without asking the issuer again (gateway-auth caps its verdict cache by it)."""
+    return g.get("verdict_fresh_for", 0.0)
 
 
 # Issuers each kind of caller's tokens come from, for the OpenAPI document.

@@ -20,6 +20,9 @@ import boto3
 import psycopg
 from botocore.exceptions import ClientError
 from psycopg import sql
+from pydantic import ValidationError
+
+from travel_platform.cors import CorsSettings
 
 POOL_NAME = "travel-agents-pool"
 CLIENT_NAME = "travel-agent-dashboard"
@@ -176,11 +179,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rds-port", type=int, default=5432)
     parser.add_argument("--rds-database", default="travel_agent_db")
     parser.add_argument("--dashboard-origin", action="append", dest="origins",
-                        help="origin of the dashboard (repeatable); default http://localhost:3000")
+                        help="a browser origin that may upload to the bucket (repeatable); "
+                             "default: CORS_ALLOWED_ORIGINS, the gateway's own list")
     args = parser.parse_args(argv)
+    try:
+        origins = args.origins or list(CorsSettings().cors_allowed_origins or ())
+    except ValidationError as exc:
+        parser.error(f"CORS_ALLOWED_ORIGINS: {exc.errors()[0]['msg']}")
+    if not origins:
+        parser.error("say which browser origins may upload: set CORS_ALLOWED_ORIGINS (the "
+                     "gateway's list) or pass --dashboard-origin")
     print(json.dumps(provision(rds_admin_url=args.rds_admin_url, rds_host=args.rds_host,
                                rds_port=args.rds_port, rds_database=args.rds_database,
-                               cors_origins=args.origins or ["http://localhost:3000"])))
+                               cors_origins=origins)))
     return 0
 
 

@@ -93,6 +93,12 @@ create table if not exists auth.users (
   is_sso_user        boolean not null default false,
   is_anonymous       boolean not null default false
 );
+-- GoTrue's one-time codes (hashes only) for confirming a sign-up and recovering a password;
+-- added to tables made before the stand-in sent them.
+alter table auth.users add column if not exists confirmation_token   varchar(255);
+alter table auth.users add column if not exists confirmation_sent_at timestamptz;
+alter table auth.users add column if not exists recovery_token       varchar(255);
+alter table auth.users add column if not exists recovery_sent_at     timestamptz;
 create unique index if not exists users_email_lower_key
   on auth.users (lower(email)) where email is not null;
 create index if not exists users_instance_id_idx on auth.users (instance_id);

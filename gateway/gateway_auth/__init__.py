@@ -18,14 +18,22 @@ from travel_platform.auth.tokens import AGENT, OPERATOR
 from travel_platform.db import create_rds_pool, ping
 from travel_platform.errors import APIError, NotFound, status_and_code
 from travel_platform.settings import BaseServiceSettings, RdsSettings, load_settings
-from travel_platform.web import admit_operators, authenticate, configure_service, register_health
+from travel_platform.web import (
+    admit_operators,
+    authenticate,
+    configure_service,
+    register_health,
+    verdict_fresh_for,
+)
 
 SERVICE_NAME = "gateway-auth"
 # Which kinds of caller a route family admits; gateway/routes.conf names the policy. Which
 # issuers an operator's token may come from follows their move to Cognito (OperatorLogins).
 POLICIES = {"agent": {AGENT}, "operator": {OPERATOR}, "any": {AGENT, OPERATOR}}
 PUBLIC = "public"
-# A verdict is reused for at most this long, and never past the token's expiry.
+# A verdict is reused for at most this long, never past the token's expiry, and never longer
+# than the issuer's answer it was made from stays fresh (travel_platform.auth.liveness): so
+# the gateway adds nothing to the time a signed-out or deleted user's token keeps working.
 MAX_CACHE_SECONDS = 30
 MAX_CACHED_VERDICTS = 100_000
 
@@ -58,7 +66,7 @@ class VerdictCache:
             entry = self._entries.get(key)
         return entry[1] if entry else None
 
-    def put(self, key: bytes, answer, *, seconds: int) -> None:
+    def put(self, key: bytes, answer, *, seconds: float) -> None:
         """Keep `answer` for `seconds` (not at all if 0)."""
         if seconds > 0:
             with self._lock:
@@ -89,8 +97,10 @@ def _refusal(error: APIError):
                         "X-Auth-Error-Message": _header_safe(error.message)}
 
 
-def _cache_seconds(identity: Identity) -> int:
-    return max(0, min(MAX_CACHE_SECONDS, identity.expires_at - int(time.time())))
+def cache_seconds(identity: Identity, *, fresh_for: float, now: float) -> float:
+    """How long a verdict on `identity` may be reused: at most MAX_CACHE_SECONDS, not past
+    the token's expiry, not past the freshness of the issuer's answer (`fresh_for`)."""
+    return max(0.0, min(MAX_CACHE_SECONDS, identity.expires_at - now, fresh_for))
 
 
 def _decide(policy: str, allowed: set[str]):
@@ -99,12 +109,13 @@ def _decide(policy: str, allowed: set[str]):
         identity = authenticate()
     except APIError as error:
         return 0, _refusal(error)  # a refusal is never reused: the next token may be fixed
+    seconds = cache_seconds(identity, fresh_for=verdict_fresh_for(), now=time.time())
     if identity.kind not in allowed:
         wanted = " or ".join(f"an {kind}'s" for kind in sorted(allowed))
-        return _cache_seconds(identity), ("", 403, {
+        return seconds, ("", 403, {
             "X-Auth-Error-Code": "wrong_token_issuer",
             "X-Auth-Error-Message": f"this route needs {wanted} token"})
-    return _cache_seconds(identity), ("", 200, {
+    return seconds, ("", 200, {
         "X-Auth-Source": identity.source, "X-Auth-Subject": identity.subject,
         "X-Auth-Email": identity.email or "", "X-Auth-Groups": ",".join(identity.groups),
         "X-Auth-Role": identity.role or ""})

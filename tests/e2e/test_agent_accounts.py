@@ -2,6 +2,8 @@
 sign-out, their own profile, and what each mistake answers."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.builders.agents import (
@@ -16,6 +18,7 @@ from tests.builders.agents import (
     sign_up,
 )
 from tests.helpers import api
+from travel_platform.settings import BaseServiceSettings
 
 pytestmark = pytest.mark.stack
 
@@ -70,9 +73,12 @@ def test_sign_up_confirm_login_refresh_me_patch_and_sign_out(gateway, stack_env,
                 json={"refresh_token": tokens["refresh_token"]})
     assert stale.status_code == 401
     assert stale.json()["error"]["code"] == "invalid_refresh_token"
-    # ...while calls that verify the JWT alone accept the access token until it expires:
-    # that is how Cognito access tokens work, documented on the logout route.
-    assert api(gateway, "GET", "/api/agents/me", access).status_code == 200
+    # ...and every other call refuses the access token too, once Cognito's answer reaches
+    # every process (AUTH_LIVENESS_SECONDS; tests/e2e/test_revocation.py has each case).
+    time.sleep(BaseServiceSettings.model_fields["auth_liveness_seconds"].default + 0.5)
+    for _ in range(4):
+        refused = api(gateway, "GET", "/api/agents/me", access)
+        assert refused.status_code == 401 and refused.json()["error"]["code"] == "token_revoked"
 
 
 def test_sign_out_needs_a_token(gateway):
@@ -107,7 +113,7 @@ def test_weak_password_is_422_and_leaves_nothing_behind(gateway, stack_env, cogn
 
 
 def test_a_confirmed_accounts_email_is_409_in_any_case(gateway):
-    email = new_agent(gateway)["email"]
+    email = new_agent(gateway).email
     for again in (email, email.upper()):
         response = sign_up(gateway, again, agency_name="Someone Else")
         assert response.status_code == 409, response.text

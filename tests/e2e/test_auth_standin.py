@@ -487,8 +487,10 @@ def test_get_user_refuses_tampered_and_foreign_tokens(client: Client, standin: S
                                                       user: dict[str, str]) -> None:
     token = _sign_in(client, user).session.access_token
     claims = jwt.decode(token, options={"verify_signature": False})
-    # Right claims, signed with the project secret instead of our key: must not pass.
-    hs256 = jwt.encode(claims, standin.secret, algorithm="HS256")
+    # Right claims, signed with the project secret but naming our key: must not pass (GoTrue
+    # verifies a token naming a kid with that key only).
+    kid = jwt.get_unverified_header(token)["kid"]
+    hs256 = jwt.encode(claims, standin.secret, algorithm="HS256", headers={"kid": kid})
     header, _, signature = token.split(".")
     other_payload = base64url_encode(json.dumps({**claims, "sub": str(uuid.uuid4())}).encode())
     for bad in (hs256, f"{header}.{other_payload.decode()}.{signature}", standin.service_key):
@@ -498,6 +500,20 @@ def test_get_user_refuses_tampered_and_foreign_tokens(client: Client, standin: S
     response = requests.get(f"{standin.auth}/user", headers={"apikey": standin.anon_key},
                             timeout=5)
     assert response.status_code == 401
+
+
+def test_get_user_accepts_a_legacy_secret_token_of_a_live_session(
+        client: Client, standin: Standin, user: dict[str, str]) -> None:
+    # GoTrue keeps verifying HS256 tokens without a kid with the project's JWT secret
+    # (projects that sign with it); the session and user must still exist, as for any token.
+    token = _sign_in(client, user).session.access_token
+    claims = jwt.decode(token, options={"verify_signature": False})
+    legacy = jwt.encode(claims, standin.secret, algorithm="HS256")
+    assert client.auth.get_user(legacy).user.id == user["id"]
+    client.auth.admin.sign_out(token)
+    with pytest.raises(AuthApiError) as caught:
+        client.auth.get_user(legacy)
+    assert (caught.value.status, caught.value.code) == (403, "session_not_found")
 
 
 def test_refresh_rotates_and_the_old_token_is_refused(client: Client,

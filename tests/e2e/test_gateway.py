@@ -12,8 +12,9 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tests.e2e.tokens import cognito_token, supabase_secret_token, supabase_token
+from tests.e2e.tokens import cognito_token, session_of, supabase_secret_token, supabase_token
 from tests.helpers import access_log, api, forge, jwt_parts, logged_request_ids
+from travel_platform.settings import BaseServiceSettings
 
 pytestmark = pytest.mark.stack
 
@@ -118,17 +119,20 @@ def test_bad_tokens_are_401_and_never_reach_a_service(
     assert rid not in logged_request_ids(test_layout.logs, "operator-service")
 
 
-def test_a_verdict_is_not_cached_past_the_tokens_expiry(gateway, stack_env, test_layout):
-    # Expired 57 s ago: still inside the 60 s clock-skew allowance, so accepted now, and
-    # beyond it a few seconds later. Had nginx kept the first verdict, the second request
-    # would slip past the gateway (and only the service's own check would stop it).
-    # gateway-auth's workers each keep their own verdicts: ask often enough that every
-    # worker has made one, then every later answer must be a refusal.
+def test_an_expired_token_is_refused_at_the_gateway_within_the_revocation_bound(
+        gateway, stack_env, test_layout, operator_token):
+    # A token of the demo operator's live session that expires in 2 s. Its issuer judges
+    # expiry by its own clock, without our 60 s skew allowance, and every part asks it again
+    # at most AUTH_LIVENESS_SECONDS after its last answer; gateway-auth keeps no verdict past
+    # the token's expiry nor past that answer. So from expiry + that bound on, every answer
+    # is a refusal made at the gateway, whichever of its workers answers.
     now = int(time.time())
-    token = supabase_token(stack_env, test_layout, iat=now - 600, exp=now - 57)
+    token = supabase_token(stack_env, test_layout, iat=now, exp=now + 2,
+                           **session_of(operator_token))
     for _ in range(12):
         assert call(gateway, "/api/packages", token).status_code == 200
-    time.sleep(max(0.0, now - 57 + 62 - time.time()))
+    bound = BaseServiceSettings.model_fields["auth_liveness_seconds"].default
+    time.sleep(max(0.0, now + 2 + bound + 0.5 - time.time()))
     for _ in range(6):
         response = call(gateway, "/api/packages", token)
         assert response.status_code == 401, response.text
@@ -249,8 +253,8 @@ def test_access_logs_stay_json_whatever_the_path(gateway, test_layout, agent_tok
 
 
 def test_verdicts_are_reused_but_no_token_is_ever_written_to_disk(gateway, stack_env,
-                                                                   test_layout):
-    token = supabase_token(stack_env, test_layout)
+                                                                   test_layout, operator_token):
+    token = supabase_token(stack_env, test_layout, **session_of(operator_token))
     ids = []
     for _ in range(4):
         response = call(gateway, "/api/packages", token)

@@ -27,6 +27,7 @@ from tests.conftest import TEST_PORT_OFFSET, TEST_STATE
 from tests.e2e.test_migration_tool import migrate, ok, sql, status
 from tests.helpers import api, logged_request_ids
 from travel_platform.auth.operator_logins import MAX_AGE
+from travel_platform.settings import BaseServiceSettings
 
 pytestmark = pytest.mark.stack
 GROUPS = (("packages", ("addons", "exclusions", "packages")), ("operators", ("operators",)))
@@ -204,6 +205,31 @@ def test_a_password_changed_in_the_window_changes_on_both_sides(env):
     assert cognito_sign_in(env, email, new_password)
     assert log_in(env, email, password).status_code == 401
     LEFT_FOR_LATER["changed"] = (email, new_password)
+
+
+def test_a_signed_out_or_disabled_pool_token_is_refused_everywhere_within_the_bound(env):
+    # Tokens of the operators' pool, used at the gateway and at operator-service straight,
+    # then signed out with boto3's GlobalSignOut or their user disabled by an administrator.
+    tokens = {}
+    for case in ("sign_out", "disable"):
+        operator = new_operator(env, sign_in=False)
+        tokens[case] = (operator.email,
+                        log_in(env, operator.email, operator.password).json()["access_token"])
+    targets = (env["GATEWAY_URL"], LAYOUT.url("operator-service"))
+    for _, token in tokens.values():
+        for base in targets:
+            for _ in range(6):
+                assert api(base, "GET", "/api/operators/me", token).status_code == 200
+    cognito(env).global_sign_out(AccessToken=tokens["sign_out"][1])
+    cognito(env).admin_disable_user(UserPoolId=env["AWS_COGNITO_OPERATOR_POOL_ID"],
+                                    Username=tokens["disable"][0])
+    time.sleep(BaseServiceSettings.model_fields["auth_liveness_seconds"].default + 0.5)
+    for _, token in tokens.values():
+        for base in targets:
+            for _ in range(6):
+                refused = api(base, "GET", "/api/operators/me", token)
+                assert refused.status_code == 401, refused.text
+                assert refused.json()["error"]["code"] == "token_revoked"
 
 
 def test_rollback_goes_back_to_supabase_and_costs_nobody_their_password(env):

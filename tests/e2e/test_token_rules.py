@@ -15,6 +15,7 @@ from tests.e2e.tokens import (
     another_ec_key,
     another_rsa_key,
     cognito_token,
+    session_of,
     supabase_secret_token,
     supabase_token,
 )
@@ -79,13 +80,22 @@ SUPABASE_RULES = ["audience", "role_anon", "role_service_role", "signature", "ta
 
 
 @pytest.mark.parametrize("target", TARGETS)
-def test_the_unbroken_tokens_are_accepted(test_layout, agent_token, stack_env, target):
-    controls = {"cognito": cognito_token(agent_token),
-                "supabase (ES256)": supabase_token(stack_env, test_layout),
-                "supabase (legacy HS256 secret)": supabase_secret_token(stack_env)}
+def test_the_unbroken_tokens_are_accepted(test_layout, agent_token, operator_token, stack_env,
+                                          target):
+    # Built like the cases, on the demo operator's live session, which Supabase Auth still
+    # vouches for (every part also asks it: travel_platform/auth/liveness.py).
+    live = session_of(operator_token)
+    controls = {"cognito": agent_token,
+                "supabase (ES256)": supabase_token(stack_env, test_layout, **live),
+                "supabase (legacy HS256 secret)": supabase_secret_token(stack_env, **live)}
     for name, token in controls.items():
         response = ask(test_layout, target, token)
         assert response.status_code == 200, (name, response.text)
+    # The Cognito cases re-sign the agent's claims with the pool's key: unbroken, such a
+    # token passes every rule of ours, and only Cognito, which never issued it, refuses it.
+    resigned = ask(test_layout, target, cognito_token(agent_token))
+    assert resigned.status_code == 401, resigned.text
+    assert resigned.json()["error"]["code"] == "token_revoked"
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -109,14 +119,17 @@ def test_a_supabase_token_breaking_one_rule_is_refused_by_that_rule(
 
 
 @pytest.mark.parametrize("part", ["gateway", "agent-service"])
-def test_a_forged_admin_token_opens_no_admin_route(test_layout, agent_token, part):
-    # The demo agent's claims with the admins group: signed by the pool it opens the admin
-    # list, signed by anyone else it is refused, whether or not the gateway is in front.
+def test_a_forged_admin_token_opens_no_admin_route(test_layout, agent_token, admin, part):
+    # The demo agent's claims with the admins group: signed by anyone but the pool it is
+    # refused by the signature; signed with the pool's key (moto's is public) but never
+    # issued by Cognito, it is refused by Cognito itself; whether or not the gateway is in
+    # front. A real admin's token opens the list.
     admin_claims = {"cognito:groups": ["admins"]}
-    genuine = cognito_token(agent_token, **admin_claims)
     forged = cognito_token(agent_token, key=another_rsa_key(), **admin_claims)
+    minted = cognito_token(agent_token, **admin_claims)
     url = test_layout.url(part)
-    assert api(url, "GET", "/api/agents?limit=1", genuine).status_code == 200
-    response = api(url, "GET", "/api/agents?limit=1", forged)
-    assert response.status_code == 401, response.text
-    assert response.json()["error"]["code"] == "token_invalid_signature"
+    assert api(url, "GET", "/api/agents?limit=1", admin.token).status_code == 200
+    for token, code in ((forged, "token_invalid_signature"), (minted, "token_revoked")):
+        response = api(url, "GET", "/api/agents?limit=1", token)
+        assert response.status_code == 401, response.text
+        assert response.json()["error"]["code"] == code

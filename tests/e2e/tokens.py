@@ -52,6 +52,13 @@ def supabase_token(stack_env, test_layout, *, key=None, **overrides) -> str:
                       headers={"kid": signing.kid})
 
 
+def session_of(supabase_access_token: str) -> dict:
+    """The claims that tie a Supabase token to its user and live session (`sub`,
+    `session_id`): a token built with them is one Supabase Auth still vouches for."""
+    claims = jwt_parts(supabase_access_token)[1]
+    return {"sub": claims["sub"], "session_id": claims["session_id"], "email": claims["email"]}
+
+
 def supabase_secret_token(stack_env, **overrides) -> str:
     """A Supabase user token signed with the project's legacy HS256 JWT secret."""
     now = int(time.time())

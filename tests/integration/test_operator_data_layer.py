@@ -9,18 +9,19 @@ import uuid
 
 import psycopg
 import pytest
-from operator_service import repository
+from operator_service import repository, service
 from operator_service.datasource import (
     PACKAGE_TABLES,
     SUPABASE,
     USERS,
     DataSources,
 )
+from operator_service.schemas import PackageCreate
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from travel_platform.auth import Identity
-from travel_platform.errors import ServiceUnavailable
+from travel_platform.errors import ServiceUnavailable, Unauthorized
 
 
 def _operator(databases) -> Identity:
@@ -111,3 +112,22 @@ def test_closing_the_fence_waits_for_the_write_in_flight(databases, data):
     own = data.read(identity=owner, tables=PACKAGE_TABLES, own=True,
                     query=lambda conn: repository.get_packages(conn=conn, package_ids=[package_id]))
     assert own[0]["title"] == "Kept"
+
+
+def test_a_deleted_accounts_writes_are_401_account_deleted_not_a_foreign_key_error(databases,
+                                                                                   data):
+    # The token still verifies (its issuer's answer may be seconds old), but the account and,
+    # by cascade, its profile and packages are gone: the first write that names the account
+    # in a foreign key is the caller's 401, never a 500.
+    never_wrote, wrote = _operator(databases), _operator(databases)
+    _new_draft(data, wrote)
+    with psycopg.connect(databases["SUPABASE_DB_ADMIN_URL"]) as conn:
+        conn.execute("delete from auth.users where id = any(%s::uuid[])",
+                     ([never_wrote.subject, wrote.subject],))
+    for gone in (never_wrote, wrote):
+        with pytest.raises(Unauthorized) as refused:
+            service.update_operator(data=data, identity=gone, changes={"company_name": "Gone"})
+        assert refused.value.code == "account_deleted"
+        with pytest.raises(Unauthorized) as refused:
+            service.create_package(data=data, identity=gone, new=PackageCreate(title="Gone"))
+        assert refused.value.code == "account_deleted"

@@ -8,7 +8,8 @@ COMPLETE = {"AWS_REGION": "eu-west-1", "AWS_COGNITO_USER_POOL_ID": "eu-west-1_ab
             "AWS_COGNITO_CLIENT_ID": "one, two", "SUPABASE_URL": "https://proj.supabase.co/",
             "AWS_COGNITO_OPERATOR_POOL_ID": "eu-west-1_ops",
             "AWS_COGNITO_OPERATOR_CLIENT_ID": "console",
-            "AWS_RDS_HOST": "db.example", "AWS_RDS_SECRET_ID": "travel-agent-db/agent-service"}
+            "AWS_RDS_HOST": "db.example", "AWS_RDS_SECRET_ID": "travel-agent-db/agent-service",
+            "SUPABASE_ANON_KEY": "the-projects-public-anon-key"}
 
 
 def test_missing_values_are_named(monkeypatch):

@@ -28,11 +28,13 @@ def _one(row: DictRow | None) -> DictRow:
 INSTANCE_ID = uuid.UUID(int=0)   # GoTrue's single-tenant instance id
 USER_COLUMNS = """id, aud, role, email, encrypted_password, email_confirmed_at, phone,
   phone_confirmed_at, confirmed_at, last_sign_in_at, raw_app_meta_data, raw_user_meta_data,
-  created_at, updated_at, banned_until, deleted_at, is_anonymous, is_sso_user"""
+  created_at, updated_at, banned_until, deleted_at, is_anonymous, is_sso_user,
+  confirmation_token, confirmation_sent_at, recovery_token, recovery_sent_at"""
 # What admin updates may set, so that column names never come from a request.
 UPDATABLE_USER_COLUMNS = frozenset({
     "email", "phone", "encrypted_password", "email_confirmed_at", "phone_confirmed_at", "role",
-    "raw_app_meta_data", "raw_user_meta_data", "banned_until"})
+    "raw_app_meta_data", "raw_user_meta_data", "banned_until", "confirmation_token",
+    "confirmation_sent_at", "recovery_token", "recovery_sent_at"})
 
 
 def find_user_by_email(*, conn: Conn, email: str) -> dict[str, Any] | None:

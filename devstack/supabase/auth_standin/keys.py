@@ -104,10 +104,21 @@ def issue_access_token(claims: dict[str, Any], *, key: SigningKey) -> str:
                       headers={"kid": key.kid, "typ": "JWT"})
 
 
-def verify_access_token(token: str, *, key: SigningKey, issuer: str) -> dict[str, Any]:
-    """Claims of a user access token we issued; raises jwt.PyJWTError otherwise."""
-    # Only ES256 with our own key: an HS256 token made with a public key as secret must fail.
-    return jwt.decode(token, key.public_key, algorithms=["ES256"], audience=USER_AUDIENCE,
+def verify_access_token(token: str, *, key: SigningKey, issuer: str,
+                        secret: str | None = None) -> dict[str, Any]:
+    """Claims of a user access token we issued; raises jwt.PyJWTError otherwise. With
+    `secret`, a token signed with the project's legacy HS256 JWT secret and naming no `kid`
+    is ours too, as GoTrue keeps accepting those (a token naming a kid is verified with
+    that key only)."""
+    # ES256 with our own key, or HS256 with the secret: never a public key used as an HMAC
+    # secret, so an HS256 token made with the published key fails.
+    verify_with: str | ec.EllipticCurvePublicKey
+    header = jwt.get_unverified_header(token)
+    if secret is not None and header.get("alg") == "HS256" and "kid" not in header:
+        verify_with, algorithm = secret, "HS256"
+    else:
+        verify_with, algorithm = key.public_key, "ES256"
+    return jwt.decode(token, verify_with, algorithms=[algorithm], audience=USER_AUDIENCE,
                       issuer=issuer, options={"require": ["exp", "iat", "sub", "session_id"]})
 
 

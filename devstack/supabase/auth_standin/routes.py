@@ -6,6 +6,8 @@ same AuthApiError here as against a real project.
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import re
 import secrets
 import time
@@ -35,6 +37,10 @@ BCRYPT_COST = 10
 MIN_PASSWORD_LENGTH = 6
 MAX_PASSWORD_BYTES = 72          # bcrypt ignores (bcrypt>=5: refuses) anything longer
 MAX_PER_PAGE = 1000
+OTP_LENGTH = 6                   # GOTRUE_MAILER_OTP_LENGTH's default
+OTP_EXPIRY = timedelta(hours=1)  # a hosted project's default e-mail OTP expiry
+MAIL_INTERVAL = timedelta(seconds=60)   # GOTRUE_SMTP_MAX_FREQUENCY's default
+RESEND_TYPES = ("signup", "email_change", "sms", "phone_change")
 INVALID_LOGIN = "Invalid login credentials"
 # The format check of GoTrue's email validation (checkmail.ValidateFormat).
 _EMAIL_FORMAT = re.compile(
@@ -218,7 +224,7 @@ def user_json(user: dict[str, Any]) -> dict[str, Any]:
            "identities": [], "created_at": _timestamp(user["created_at"]),
            "updated_at": _timestamp(user["updated_at"]), "is_anonymous": user["is_anonymous"]}
     for name in ("email_confirmed_at", "phone_confirmed_at", "confirmed_at", "last_sign_in_at",
-                 "banned_until", "deleted_at"):
+                 "confirmation_sent_at", "recovery_sent_at", "banned_until", "deleted_at"):
         if user[name] is not None:   # GoTrue omits these when unset
             out[name] = _timestamp(user[name])
     return out
@@ -458,8 +464,9 @@ def _authenticated(conn: db.Conn) -> tuple[dict[str, Any], dict[str, Any]]:
     """(user, session) of the request's access token, still live in the database."""
     settings = _settings()
     try:
-        claims = keys.verify_access_token(_bearer_token(), key=settings.signing_key,
-                                          issuer=settings.issuer)
+        claims = keys.verify_access_token(
+            _bearer_token(), key=settings.signing_key, issuer=settings.issuer,
+            secret=settings.supabase_jwt_secret.get_secret_value())
     except jwt.PyJWTError as error:
         raise ApiError(403, "bad_jwt",
                        f"invalid JWT: unable to parse or verify signature, {error}") from None
@@ -494,6 +501,141 @@ def logout() -> tuple[str, int]:
         user, session = _authenticated(conn)
         db.delete_sessions(conn=conn, user_id=user["id"], session_id=session["id"], scope=scope)
     return "", 204
+
+
+@bp.put("/user")
+def update_user() -> Response:
+    """supabase-js updateUser: the signed-in user changes their password or metadata."""
+    body = _json_body()
+    password, data = body.get("password"), _optional(body, "data", dict)
+    email, phone = _optional(body, "email", str), _optional(body, "phone", str)
+    if phone:
+        raise ApiError(422, "phone_provider_disabled", "Phone logins are disabled")
+    changes: dict[str, Any] = {}
+    if password is not None:
+        changes["encrypted_password"] = _hash_new_password(password)
+    with _pool().connection() as conn:
+        user, session = _authenticated(conn)
+        if body.get("app_metadata") is not None and user["role"] not in ADMIN_ROLES:
+            raise ApiError(403, "not_admin", "Updating app_metadata requires admin privileges")
+        if email and _valid_email(email) != (user["email"] or "").lower():
+            # GoTrue mails a link to confirm the new address; the stand-in cannot yet.
+            raise ApiError(422, "email_change_not_supported",
+                           "Changing the email address is not supported by the local stand-in")
+        if password is not None and user["encrypted_password"] and _password_matches(
+                password, user["encrypted_password"]):
+            raise ApiError(422, "same_password",
+                           "New password should be different from the old password.")
+        if data is not None:
+            changes["raw_user_meta_data"] = _merge_metadata(user["raw_user_meta_data"], data)
+        if changes:
+            updated = db.update_user(conn=conn, user_id=user["id"], changes=changes)
+            if updated is None:   # deleted meanwhile
+                raise ApiError(403, "user_not_found", "User from sub claim in JWT does not exist")
+            user = updated
+        if password is not None:
+            # As GoTrue: a new password ends every other session of the user.
+            db.delete_sessions(conn=conn, user_id=user["id"], session_id=session["id"],
+                               scope="others")
+    return jsonify(user_json(user))
+
+
+# One-time codes by e-mail (sign-up confirmation, password recovery) -----------------------
+
+def _token_hash(email: str, otp: str) -> str:
+    # GoTrue's crypto.GenerateTokenHash: only this is stored, never the code.
+    return hashlib.sha224((email + otp).encode()).hexdigest()
+
+
+def _send_code(conn: db.Conn, user: dict[str, Any], kind: str) -> None:
+    """Draw a code, store its hash and when it was sent, and 'mail' it: at most one mail
+    per minute and kind, as GoTrue's SMTP max frequency allows."""
+    sent_at = user[f"{kind}_sent_at"]
+    if sent_at is not None and datetime.now(UTC) - sent_at < MAIL_INTERVAL:
+        raise ApiError(429, "over_email_send_rate_limit",
+                       "For security purposes, you can only request this once every 60 seconds")
+    otp = "".join(secrets.choice("0123456789") for _ in range(OTP_LENGTH))
+    db.update_user(conn=conn, user_id=user["id"], changes={
+        f"{kind}_token": _token_hash(user["email"], otp), f"{kind}_sent_at": datetime.now(UTC)})
+    mail = {"to": user["email"], "type": kind, "code": otp,
+            "sent_at": datetime.now(UTC).isoformat()}
+    path = _settings().auth_mail_file
+    if path:
+        with open(path, "a", encoding="utf-8") as outbox:
+            outbox.write(json.dumps(mail) + "\n")
+    current_app.logger.warning("mail to %s: %s code (the local stand-in sends no e-mail%s)",
+                               user["email"], kind, f"; see {path}" if path else "")
+
+
+def _email_user(conn: db.Conn, body: dict[str, Any], missing: str) -> dict[str, Any] | None:
+    email = body.get("email")
+    if not email:
+        raise ApiError(400, "validation_failed", missing)
+    user = db.find_user_by_email(conn=conn, email=_valid_email(email))
+    return None if user is None or user["deleted_at"] is not None else user
+
+
+@bp.post("/recover")
+def recover() -> Response:
+    """supabase-js resetPasswordForEmail: mail a recovery code. The same empty answer
+    whether or not the address has an account."""
+    body = _json_body()
+    with _pool().connection() as conn:
+        user = _email_user(conn, body, "Password recovery requires an email")
+        if user is not None:
+            _send_code(conn, user, "recovery")
+    return jsonify({})
+
+
+@bp.post("/resend")
+def resend() -> Response:
+    """supabase-js resend: the sign-up confirmation code again (nothing for a confirmed
+    or unknown address, the same empty answer)."""
+    body = _json_body()
+    kind = body.get("type")
+    if kind not in RESEND_TYPES:
+        raise ApiError(400, "validation_failed",
+                       "Missing one of these types: signup, email_change, sms, phone_change")
+    if kind in ("sms", "phone_change") or body.get("phone"):
+        raise ApiError(422, "phone_provider_disabled", "Phone logins are disabled")
+    with _pool().connection() as conn:
+        user = _email_user(conn, body, "Type provided requires an email address")
+        # The stand-in keeps no pending e-mail change, so email_change has nothing to resend.
+        if user is not None and kind == "signup" and user["email_confirmed_at"] is None:
+            _send_code(conn, user, "confirmation")
+    return jsonify({})
+
+
+@bp.post("/verify")
+def verify() -> Response:
+    """supabase-js verifyOtp with an e-mail and a code: `recovery` signs the user in (to
+    set a new password with updateUser), `signup`/`email` confirm the address too."""
+    body = _json_body()
+    kind, token = body.get("type"), body.get("token")
+    column = {"recovery": "recovery", "signup": "confirmation", "email": "confirmation"}.get(
+        kind) if isinstance(kind, str) else None
+    if column is None:
+        raise ApiError(400, "validation_failed", "Verify requires a verification type")
+    if not isinstance(token, str) or not token:
+        raise ApiError(400, "validation_failed", "Verify requires a token or a token hash")
+    expired = ApiError(403, "otp_expired", "Token has expired or is invalid")
+    with _pool().connection() as conn:
+        user = _email_user(conn, body, "Only an email address or phone number should be "
+                                       "provided on verify")
+        if user is None or user[f"{column}_token"] is None:
+            raise expired
+        sent_at = user[f"{column}_sent_at"]
+        if not secrets.compare_digest(user[f"{column}_token"],
+                                      _token_hash(user["email"], token.strip())) or (
+                sent_at is None or datetime.now(UTC) - sent_at > OTP_EXPIRY):
+            raise expired
+        if _is_banned(user):
+            raise ApiError(403, "user_banned", "User is banned")
+        changes: dict[str, Any] = {f"{column}_token": None}
+        if user["email_confirmed_at"] is None:
+            changes["email_confirmed_at"] = datetime.now(UTC)
+        db.update_user(conn=conn, user_id=user["id"], changes=changes)
+        return jsonify(_start_session(conn, user["id"]))
 
 
 # Admin ------------------------------------------------------------------------------------

@@ -40,6 +40,9 @@ class AuthStandinSettings(BaseSettings):
     auth_jwt_expiry: int = Field(3600, ge=1, le=MAX_JWT_EXPIRY)
     auth_autoconfirm: bool = True
     auth_disable_signup: bool = False
+    # Where the e-mails GoTrue would send (codes to confirm a sign-up or reset a password)
+    # are written, one JSON line each, like Supabase's local Inbucket; None: the log only.
+    auth_mail_file: str | None = None
     _signing_key: SigningKey = PrivateAttr()
 
     @model_validator(mode="before")

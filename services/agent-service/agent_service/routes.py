@@ -9,15 +9,20 @@ from agent_service.schemas import (
     AgentLookup,
     AgentLookupQuery,
     AgentPage,
+    ChangePasswordRequest,
+    CodeRequested,
     CommissionRateRequest,
+    ConfirmForgotPasswordRequest,
     ConfirmSignUpRequest,
     Document,
     DocumentList,
     DocumentUpload,
     DocumentUploadRequest,
     DownloadLink,
+    EmailRequest,
     LoginRequest,
     Me,
+    PasswordChanged,
     ProfileUpdate,
     RefreshRequest,
     SignUpConfirmed,
@@ -57,7 +62,8 @@ def _no_content() -> Response:
     return Response(status=204)
 
 
-# --- accounts (sign-up, confirm-signup, login and refresh are public at the gateway) -----
+# --- accounts (sign-up, confirm-signup, login, refresh and the code requests are public at
+# the gateway: gateway/routes.conf) --------------------------------------------------------
 
 @agents.post("/signup")
 @responds(201, SignUpResult, "Created: a pending agent; Cognito e-mails a confirmation code")
@@ -80,6 +86,50 @@ def confirm_sign_up(body: ConfirmSignUpRequest):
     """Confirm a new account with the code Cognito e-mailed and its password (public)."""
     return jsonify(service.confirm_sign_up(accounts=_accounts(), email=body.email,
                                            password=body.password, code=body.code))
+
+
+@agents.post("/<any('resend-confirmation-code', 'forgot-password'):purpose>")
+@responds(200, CodeRequested)
+@responds(409, None, "resend-confirmation-code: the account is already confirmed")
+@body(EmailRequest)
+def send_code(purpose: str, body: EmailRequest):
+    """E-mail a code (public): resend-confirmation-code, a new one to confirm a sign-up
+    with; forgot-password, one that sets a new password with confirm-forgot-password.
+
+    The answer is the same whether or not the address has an account."""
+    return jsonify(service.send_code(accounts=_accounts(), email=body.email, purpose=purpose))
+
+
+@agents.post("/confirm-forgot-password")
+@responds(200, PasswordChanged)
+@responds(422, None, "The password does not meet the pool's password policy")
+@body(ConfirmForgotPasswordRequest)
+def confirm_forgot_password(body: ConfirmForgotPasswordRequest):
+    """Set a new password with the code forgot-password e-mailed (public).
+
+    A wrong or expired code, or an address without an account, is 400
+    `invalid_confirmation_code`."""
+    return jsonify(service.confirm_forgot_password(accounts=_accounts(), email=body.email,
+                                                  code=body.code,
+                                                  new_password=body.new_password))
+
+
+@agents.post("/me/password")
+@responds(204, description="Changed")
+@responds(403, None, "The current password is wrong")
+@responds(422, None, "The password does not meet the pool's password policy")
+@require_identity(AGENT)
+@body(ChangePasswordRequest)
+def change_password(body: ChangePasswordRequest):
+    """Change the caller's password, given the current one (Cognito ChangePassword), as
+    operators do at POST /api/operators/me/password.
+
+    A wrong current password is 403 `wrong_password`; the caller's other sessions keep
+    their tokens until they expire."""
+    service.change_password(
+        accounts=_accounts(), access_token=bearer_token(request.headers.get("Authorization")),
+        current_password=body.current_password, new_password=body.new_password)
+    return _no_content()
 
 
 @agents.post("/login")
@@ -105,7 +155,7 @@ def refresh(body: RefreshRequest):
 @require_identity(AGENT)
 def log_out():
     """Sign out everywhere (Cognito GlobalSignOut): refresh tokens are revoked at once;
-    access tokens stay valid for JWT-checking APIs until they expire (at most 60 min)."""
+    access tokens are refused by every route within AUTH_LIVENESS_SECONDS (10 s)."""
     service.log_out(accounts=_accounts(),
                     access_token=bearer_token(request.headers.get("Authorization")))
     return _no_content()

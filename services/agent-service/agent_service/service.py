@@ -13,7 +13,7 @@ from agent_service.storage import DocumentStore, storage_file_name
 from travel_platform.accounts import TRANSITIONS
 from travel_platform.api import page
 from travel_platform.auth import Identity
-from travel_platform.cognito import CognitoAccounts, UsernameTaken
+from travel_platform.cognito import CodeNotSent, CognitoAccounts, UsernameTaken
 from travel_platform.errors import Conflict, Forbidden, InvalidTransition, NotFound, Unprocessable
 from travel_platform.web import identity_view
 
@@ -124,6 +124,40 @@ def confirm_sign_up(*, accounts: CognitoAccounts, email: str, password: str,
     accounts.check_unconfirmed_password(email=email, password=password)
     accounts.confirm_sign_up(email=email, code=code)
     return {"confirmed": True}
+
+
+# The answer to a code request, whether or not the address has an account.
+CODE_REQUESTED = {"code_sent_if_account_exists": True}
+
+
+def send_code(*, accounts: CognitoAccounts, email: str, purpose: str) -> dict:
+    """E-mail a code: a new sign-up confirmation code (`resend-confirmation-code`; 409 for a
+    confirmed account, as confirming it again is) or one that sets a new password
+    (`forgot-password`). The same answer whether or not the address has an account."""
+    # The Cognito layer raises the 409; CodeNotSent (no such user) is not to be told.
+    try:
+        if purpose == "forgot-password":
+            accounts.forgot_password(email=email)
+        else:
+            accounts.resend_confirmation_code(email=email)
+    except CodeNotSent:
+        log.info("no %s code sent: no account that can receive one", purpose)
+    return CODE_REQUESTED
+
+
+def confirm_forgot_password(*, accounts: CognitoAccounts, email: str, code: str,
+                            new_password: str) -> dict:
+    """Set a new password with the code forgot_password e-mailed."""
+    accounts.confirm_forgot_password(email=email, code=code, new_password=new_password)
+    return {"password_changed": True}
+
+
+def change_password(*, accounts: CognitoAccounts, access_token: str, current_password: str,
+                    new_password: str) -> None:
+    """Change the caller's password (Cognito checks the current one); other sessions keep
+    their tokens until they expire, as Cognito's ChangePassword leaves them."""
+    accounts.change_password(access_token=access_token, current_password=current_password,
+                             new_password=new_password)
 
 
 def login(*, accounts: CognitoAccounts, email: str, password: str) -> dict:

@@ -9,8 +9,9 @@ from booking_service.schemas import (
     BookingShown,
     BookingSummary,
     NewBooking,
+    PriceQuote,
 )
-from travel_platform.api import body, created, query, responds
+from travel_platform.api import body, created, header, query, responds
 from travel_platform.clock import utc_today
 from travel_platform.web import current_identity, require_identity
 
@@ -41,6 +42,10 @@ def _fresh() -> bool:
 @responds(409, None, "Not enough seats left on this departure")
 @responds(422, None, "The package cannot be booked like this, or the key was used for "
                      "another request")
+@header("Idempotency-Key", max_length=service.MAX_IDEMPOTENCY_KEY_LENGTH,
+        description="Any unique string per booking the agent means to make (a UUID): a "
+                    "retry or a double click with the same key and body books once and "
+                    "answers the first booking (200); the same key with another body is 422.")
 @require_identity()
 @body(NewBooking)
 def create_booking(body: NewBooking):
@@ -53,6 +58,19 @@ def create_booking(body: NewBooking):
         idempotency_key=request.headers.get("Idempotency-Key"), today=utc_today())
     return created(booking, location=url_for("bookings.get_booking", booking_id=booking["id"]),
                    status=201 if is_new else 200)
+
+
+@blueprint.post("/quote")
+@responds(200, PriceQuote, "What this booking would cost now (nothing is booked)")
+@responds(422, None, "The package cannot be booked like this")
+@require_identity()
+@body(NewBooking)
+def quote_price(body: NewBooking):
+    """The price and commission of a booking before making it (active travel agents).
+
+    Computed exactly as POST /api/bookings computes it; seats are not held."""
+    return jsonify(service.preview_price(deps=_deps(), identity=current_identity(), body=body,
+                                         today=utc_today()))
 
 
 @blueprint.get("")

@@ -116,6 +116,16 @@ class PriceLine(BaseModel):
     name: str | None = None
 
 
+class PriceQuote(BaseModel):
+    """What booking this would cost now: the same computation as the booking's own."""
+
+    price_breakdown: list[PriceLine]
+    total_price: str
+    commission_rate: str
+    commission_amount: str
+    currency: str
+
+
 class Booking(BaseModel):
     """A whole booking, its price and commission frozen when it was made."""
 

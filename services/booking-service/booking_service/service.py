@@ -103,14 +103,18 @@ def _check_bookable(package: clients.PackageInfo, body: NewBooking, today: datet
                             details=[{"problem": p} for p in problems])
 
 
+MAX_IDEMPOTENCY_KEY_LENGTH = 200
+
+
 def create_booking(*, pool, deps: Dependencies, identity: Identity, body: NewBooking,
                    idempotency_key: str | None, today: datetime.date) -> tuple[dict, bool]:
     """Book a package for an active agent; (booking, created). A retry with the same
     Idempotency-Key and body returns the first booking, whatever the dependencies do."""
     if not identity.is_agent:
         raise Forbidden("only travel agents book packages", code="agents_only")
-    if not idempotency_key or len(idempotency_key) > 200:
-        raise BadRequest("an Idempotency-Key header (1-200 characters) is required",
+    if not idempotency_key or len(idempotency_key) > MAX_IDEMPOTENCY_KEY_LENGTH:
+        raise BadRequest(f"an Idempotency-Key header (1-{MAX_IDEMPOTENCY_KEY_LENGTH} "
+                         "characters) is required",
                          code="idempotency_key_required")
     body_fingerprint = fingerprint(body)
     earlier = _earlier_booking(pool=pool, agent_sub=identity.subject, key=idempotency_key,
@@ -134,6 +138,18 @@ def create_booking(*, pool, deps: Dependencies, identity: Identity, body: NewBoo
     capacity = package.capacity_per_departure
     assert capacity, "_check_bookable refuses a package without capacity"
     return _store(pool=pool, row=row, capacity=capacity)
+
+
+def preview_price(*, deps: Dependencies, identity: Identity, body: NewBooking,
+                  today: datetime.date) -> dict:
+    """The price a booking of `body` would have now, checked as a booking is (active
+    agent, bookable package, offered add-ons) but writing nothing: seats are not held."""
+    if not identity.is_agent:
+        raise Forbidden("only travel agents book packages", code="agents_only")
+    _, _, price = _quote(deps=deps, identity=identity, body=body, today=today)
+    return {"price_breakdown": list(price.lines), "total_price": price.total,
+            "commission_rate": price.commission_rate, "commission_amount": price.commission,
+            "currency": price.currency}
 
 
 def _earlier_booking(*, pool, agent_sub: str, key: str, body_fingerprint: str) -> dict | None:

@@ -95,7 +95,8 @@ def refresh(body: RefreshRequest):
 @require_identity(OPERATOR)
 def log_out():
     """Sign out of the operators' pool everywhere (GlobalSignOut): refresh tokens are
-    revoked at once; access tokens stay valid until they expire (at most 60 min)."""
+    revoked at once; access tokens are refused by every route within AUTH_LIVENESS_SECONDS
+    (10 s)."""
     logins.log_out(accounts=_accounts(), identity=current_identity(),
                    access_token=bearer_token(request.headers.get("Authorization")))
     return Response(status=204)

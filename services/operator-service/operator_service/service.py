@@ -8,6 +8,8 @@ import datetime
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
+import psycopg
+
 from operator_service import repository
 from operator_service.datasource import CHANGES, PACKAGE_TABLES, PACKAGES, USERS, DataSources
 from operator_service.repository import PackageFilter
@@ -23,7 +25,13 @@ from travel_platform.accounts import TRANSITIONS
 from travel_platform.api import page
 from travel_platform.auth import Identity
 from travel_platform.clock import utc_today
-from travel_platform.errors import Forbidden, InvalidTransition, NotFound, Unprocessable
+from travel_platform.errors import (
+    Forbidden,
+    InvalidTransition,
+    NotFound,
+    Unauthorized,
+    Unprocessable,
+)
 from travel_platform.web import identity_view
 
 PARTS = ("stops", "addons", "exclusions")
@@ -57,9 +65,12 @@ def _ensure_profile(data: DataSources, identity: Identity) -> None:
     """Create the operator's profile unless it exists (on their first write), in a
     transaction of its own: the profile and the packages that reference it may live in
     different databases while the tables move (see migrate/units.py)."""
-    # Until the operator names their company, their e-mail is the most telling name.
-    placeholder = (identity.email or f"Operator {identity.subject[:8]}")[:200]
-    with data.transaction(identity=identity, tables=[USERS]) as conn:
+    # The company name given at sign-up (supabase-js signUp's data.company_name, carried in
+    # the token's user_metadata); without one, the e-mail is the most telling name.
+    given = (identity.claims.get("user_metadata") or {}).get("company_name")
+    named = given.strip() if isinstance(given, str) and given.strip().isprintable() else ""
+    placeholder = (named or identity.email or f"Operator {identity.subject[:8]}")[:200]
+    with _account_must_exist(), data.transaction(identity=identity, tables=[USERS]) as conn:
         repository.ensure_operator(conn=conn, user_id=identity.subject,
                                    company_name=placeholder, contact_email=identity.email)
 
@@ -120,6 +131,18 @@ def change_operator_status(*, data: DataSources, identity: Identity, operator_id
                             required_status=needed)
 
 
+@contextmanager
+def _account_must_exist() -> Iterator[None]:
+    """A write whose foreign key names the operator's account or profile (the profile's
+    `auth.users` row, a package's `users` row) fails when the account was deleted, with its
+    profile and packages, after the token was issued: until the issuer's answer reaches every
+    process (travel_platform/auth/liveness.py) that is the caller's 401, not our 500."""
+    try:
+        yield
+    except psycopg.errors.ForeignKeyViolation:
+        raise Unauthorized("this account no longer exists", code="account_deleted") from None
+
+
 # The operator's own packages -----------------------------------------------------------------
 
 def list_own_packages(*, data: DataSources, identity: Identity, status: str | None, limit: int,
@@ -140,7 +163,8 @@ def create_package(*, data: DataSources, identity: Identity, new: PackageCreate)
     fields = new.model_dump(exclude=set(PARTS))
     _require_consistent(fields)
     _ensure_profile(data, identity)   # the package's operator_id references it
-    with data.transaction(identity=identity, tables=PACKAGE_TABLES) as conn:
+    with _account_must_exist(), data.transaction(identity=identity,
+                                                 tables=PACKAGE_TABLES) as conn:
         package_id = repository.insert_package(conn=conn, operator_id=identity.subject,
                                                fields=fields)
         for part in PARTS:

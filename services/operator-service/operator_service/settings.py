@@ -11,8 +11,8 @@ class OperatorSettings(BaseServiceSettings, RdsSettings):
 
     # A role that can only become `anon` or `authenticated`, so RLS applies to every query.
     supabase_db_url: SecretStr
-    # Supabase Auth's API keys: the anon key checks an operator's password (a password grant,
-    # as the UserMigration trigger does); the service role key sets a changed password there
-    # too while both logins are open, so a rollback costs nobody their password.
-    supabase_anon_key: SecretStr
+    # Supabase Auth's service role key (the anon key, in every service's settings, checks an
+    # operator's password here, a password grant as the UserMigration trigger does): it sets
+    # a changed password there too while both logins are open, so a rollback costs nobody
+    # their password.
     supabase_service_role_key: SecretStr
