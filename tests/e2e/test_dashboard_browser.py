@@ -16,6 +16,7 @@ import requests
 from playwright.sync_api import Page, expect
 
 from devstack.api import auth_mail_file
+from tests.builders.admins import new_admin
 from tests.builders.agents import PASSWORD, Agent, active_agent, new_agent, new_email
 from tests.builders.packages import Package, package_fields, publish_package
 from tests.e2e.browser import browser_fixture, page_fixture, screenshot, sign_in  # noqa: F401
@@ -121,6 +122,8 @@ def test_an_agent_signs_up_confirms_and_signs_in(page: Page, gateway):
     expect(page.get_by_role("heading", name="Confirm your account")).to_be_visible()
     page.get_by_role("button", name="Send a new code").click()
     expect(page.get_by_text("a new code is on its way")).to_be_visible()
+    # The code confirms only with the account's password (no squatter's account is captured).
+    page.get_by_label("Password").fill(PASSWORD)
     page.get_by_label("Code from the e-mail").fill("123456")   # moto checks no codes
     page.get_by_role("button", name="Confirm").click()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
@@ -145,7 +148,7 @@ def test_an_upload_goes_straight_to_s3_and_is_confirmed(page: Page, gateway, tmp
 
 
 def test_an_operator_creates_and_publishes_a_package_an_agent_books_the_operator_confirms(
-        page: Page, gateway, stack_env, browsing_agent, admin):
+        page: Page, gateway, stack_env, browsing_agent):
     email, password, company = new_email("operator"), "operator-pass-2024", "Fjord Browser Tours"
     title = f"Fjords {uuid.uuid4().hex[:6]}"
     page.goto(f"{gateway}/#/signup?as=operator")
@@ -180,6 +183,8 @@ def test_an_operator_creates_and_publishes_a_package_an_agent_books_the_operator
     # A new operator is pending: the draft is kept, publishing waits for an administrator.
     expect(page.get_by_role("alert")).to_contain_text("cannot publish packages")
     page.get_by_role("button", name="Sign out").click()
+    # An administrator of this test's own: signing out in the page ends all their sessions.
+    admin = new_admin(gateway, stack_env)
     sign_in(page, gateway, admin.email, PASSWORD)
     pending = api(gateway, "GET", "/api/operators", admin.token, params={"status": "pending"})
     page.goto(f"{gateway}/#/admin/operators?status=pending&offset={pending.json()['total'] - 1}")
