@@ -174,8 +174,10 @@ def seed_operators(env: dict[str, str], keys: dict[str, str]) -> None:
                 supabase_url=env["SUPABASE_URL"], service_key=env["SUPABASE_SERVICE_ROLE_KEY"],
                 email=email, password=keys["demo_operator_password"])
             conn.execute(
-                """insert into public.users (id, company_name, contact_email, contact_phone)
-                   values (%s, %s, %s, %s)
+                # The demo operators were approved by an administrator long ago.
+                """insert into public.users (id, company_name, contact_email, contact_phone,
+                                            status, status_changed_at)
+                   values (%s, %s, %s, %s, 'active', now())
                    on conflict (id) do update set company_name = excluded.company_name""",
                 (operator_id, company, email, phone))
             for package in packages:

@@ -95,13 +95,14 @@ MUTATIONS: tuple[Mutation, ...] = (
     # --- access ----------------------------------------------------------------------------
     Mutation("admin-download-open", "any agent can download any agent's document",
              "services/agent-service/agent_service/routes.py",
-             '@admin_only\ndef agent_document_download',
+             '@require_admin\ndef agent_document_download',
              '@require_identity(AGENT)\ndef agent_document_download',
              ("tests/e2e/test_agent_documents.py::"
               "test_only_admins_download_an_agents_document_by_the_admin_route",)),
     Mutation("admins-check-open", "any agent passes the administrators' check",
-             "services/agent-service/agent_service/service.py",
-             "if ADMIN_GROUP not in identity.groups:", "if ADMIN_GROUP is None:",
+             "travel_platform/auth/tokens.py",
+             "return self.is_agent and ADMIN_GROUP in self.groups",
+             "return self.is_agent",
              ("tests/e2e/test_agent_admin.py::"
               "test_agents_who_are_not_admins_get_403_on_every_admin_route",)),
     Mutation("lookup-tells-anyone", "any token holder learns any agent's agency and status",

@@ -10,13 +10,12 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-import boto3
 import pytest
 
 from devstack import api as devstack
 from devstack.api import Layout
 from tests.builders import operators
-from tests.builders.admins import Admin, new_admin
+from tests.builders.admins import Admin, cognito_client, new_admin
 from tests.builders.operators import Operator
 from tests.helpers import REPO
 
@@ -64,9 +63,7 @@ def gateway(stack_env) -> str:
 @pytest.fixture(scope="session")
 def cognito(stack_env):
     """A boto3 Cognito client pointed at the stack's AWS endpoint."""
-    return boto3.client("cognito-idp", endpoint_url=stack_env["AWS_ENDPOINT_URL"],
-                        region_name=stack_env["AWS_REGION"], aws_access_key_id="test",
-                        aws_secret_access_key="test")
+    return cognito_client(stack_env)
 
 
 @pytest.fixture(scope="session")
@@ -110,13 +107,16 @@ def admin(stack_env, cognito, gateway) -> Admin:
 
 
 @pytest.fixture(scope="module")
-def new_operator(stack_env):
-    """Make tour operators (`new_operator()`); they are deleted, and their rows with them,
-    after the module."""
+def new_operator(stack_env, gateway, admin):
+    """Make tour operators (`new_operator()`: approved by an administrator, so they publish;
+    `new_operator(active=False)`: pending, without a profile); they are deleted, and their
+    rows with them, after the module."""
     made: list[Operator] = []
 
-    def make() -> Operator:
+    def make(*, active: bool = True) -> Operator:
         made.append(operators.new_operator(stack_env))
+        if active:
+            operators.approve(gateway, made[-1], admin_token=admin.token)
         return made[-1]
 
     yield make

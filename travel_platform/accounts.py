@@ -1,5 +1,6 @@
-"""Request and answer shapes of the account routes both Cognito pools have (the agents'
-login at /api/agents, the operators' at /api/operators): one definition for both."""
+"""What agents' and operators' accounts have in common: the shapes of the login routes both
+Cognito pools have (/api/agents, /api/operators), and the life of an account an
+administrator approves (pending -> active <-> suspended), one definition for both."""
 from __future__ import annotations
 
 from typing import Annotated, Literal
@@ -8,6 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 Email = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=3,
                                          max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
+ACCOUNT_STATUSES = ("pending", "active", "suspended")
+# action -> (status it needs, status it leads to)
+TRANSITIONS = {"approve": ("pending", "active"), "suspend": ("active", "suspended"),
+               "reactivate": ("suspended", "active")}
+
 # The pool's password policy decides what is strong enough; this only bounds the size.
 Password = Annotated[str, Field(min_length=1, max_length=256)]
 

@@ -38,8 +38,8 @@ from travel_platform.openapi import register_openapi
 from travel_platform.settings import BaseServiceSettings
 
 __all__ = ["AGENT", "OPERATOR", "admit_operators", "authenticate", "configure_service",
-           "current_identity", "identity_view", "register_health", "require_identity",
-           "verdict_fresh_for"]
+           "current_identity", "identity_view", "register_health", "require_admin",
+           "require_identity", "verdict_fresh_for"]
 MAX_BODY_BYTES = 1024 * 1024
 
 
@@ -181,6 +181,17 @@ def require_identity(*kinds: str) -> Callable:
             source for kind in (kinds or (AGENT, OPERATOR)) for source in _ISSUERS[kind])
         return wrapper
     return decorate
+
+
+def require_admin(view: Callable) -> Callable:
+    """Route decorator: a token of the agents' pool whose user is in the `admins` group (403
+    `admin_required` otherwise)."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not current_identity().is_admin:
+            raise Forbidden("only administrators may do this", code="admin_required")
+        return view(*args, **kwargs)
+    return require_identity(AGENT)(wrapper)
 
 
 def current_identity() -> Identity:

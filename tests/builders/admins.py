@@ -15,8 +15,18 @@ class Admin:
     token: str
 
 
-def new_admin(gateway: str, stack_env, cognito) -> Admin:
+def cognito_client(stack_env):
+    """A boto3 Cognito client pointed at a stack's AWS endpoint."""
+    import boto3
+
+    return boto3.client("cognito-idp", endpoint_url=stack_env["AWS_ENDPOINT_URL"],
+                        region_name=stack_env["AWS_REGION"], aws_access_key_id="test",
+                        aws_secret_access_key="test")
+
+
+def new_admin(gateway: str, stack_env, cognito=None) -> Admin:
     """A new administrator, logged in through the API."""
+    cognito = cognito or cognito_client(stack_env)
     pool_id, email = stack_env["AWS_COGNITO_USER_POOL_ID"], new_email("admin")
     cognito.admin_create_user(UserPoolId=pool_id, Username=email, MessageAction="SUPPRESS",
                               UserAttributes=[{"Name": "email", "Value": email},

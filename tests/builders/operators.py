@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import requests
 
+from tests.helpers import api
+
 
 @dataclass(frozen=True)
 class Operator:
@@ -43,6 +45,16 @@ def new_operator(stack_env, *, prefix: str = "op", sign_in: bool = True, **extra
     session = client.auth.sign_in_with_password({"email": email, "password": password}).session
     assert session is not None and session.user.id == operator.id
     return dataclasses.replace(operator, token=session.access_token)
+
+
+def approve(gateway: str, operator: Operator, *, admin_token: str) -> Operator:
+    """Have an administrator approve the operator (issue 10, item 4: only active operators
+    publish and confirm), after their first write made their profile."""
+    made = api(gateway, "PATCH", "/api/operators/me", operator.token, json={})
+    assert made.status_code == 200, made.text
+    approved = api(gateway, "POST", f"/api/operators/{operator.id}/approve", admin_token)
+    assert approved.status_code == 200, approved.text
+    return operator
 
 
 def delete_operator(stack_env, operator: Operator) -> None:

@@ -144,6 +144,27 @@ def test_operator_service_gives_what_a_booking_is_priced_from():
     pact.write_file(PACTS)
 
 
+@pytest.mark.parametrize("state, status", [("an active operator is calling", "active"),
+                                           ("a pending operator is calling", "pending")])
+def test_operator_service_tells_the_calling_operators_status(state, status):
+    """What an operator's confirmation is gated on (only active operators confirm)."""
+    pact = Pact("booking-service", "operator-service").with_specification("V4")
+    (pact.upon_receiving(f"the calling operator's own profile ({status})").given(state)
+     .with_request("GET", "/api/operators/me")
+     .with_header("Authorization", f"Bearer {EXAMPLE_TOKEN}")
+     .with_header("X-Request-ID", REQUEST_ID)
+     .with_generators({"header": {"Authorization": {"type": "ProviderState",
+                                                    "expression": "Bearer ${token}"}}},
+                      "Request")
+     .will_respond_with(200)
+     .with_body({"profile": {"status": match.regex(
+         status, regex="^(pending|active|suspended)$")}}, content_type="application/json"))
+    with pact.serve() as server:
+        found = clients.calling_operator_status(_client("operator-service", server.url))
+    assert found == status
+    pact.write_file(PACTS)
+
+
 def test_operator_service_hides_packages_the_caller_may_not_see():
     pact, interaction = _interaction("operator-service", "a batch read of a hidden package",
                                      "a draft of another operator", "/internal/packages",

@@ -16,6 +16,7 @@ import requests
 from playwright.sync_api import Page, expect
 
 from devstack.api import auth_mail_file
+from tests.builders.admins import new_admin
 from tests.builders.agents import PASSWORD, Agent, active_agent, new_agent, new_email
 from tests.builders.packages import Package, package_fields, publish_package
 from tests.e2e.browser import browser_fixture, page_fixture, screenshot, sign_in  # noqa: F401
@@ -121,6 +122,8 @@ def test_an_agent_signs_up_confirms_and_signs_in(page: Page, gateway):
     expect(page.get_by_role("heading", name="Confirm your account")).to_be_visible()
     page.get_by_role("button", name="Send a new code").click()
     expect(page.get_by_text("a new code is on its way")).to_be_visible()
+    # The code confirms only with the account's password (no squatter's account is captured).
+    page.get_by_label("Password").fill(PASSWORD)
     page.get_by_label("Code from the e-mail").fill("123456")   # moto checks no codes
     page.get_by_role("button", name="Confirm").click()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
@@ -177,7 +180,23 @@ def test_an_operator_creates_and_publishes_a_package_an_agent_books_the_operator
     page.get_by_label("Not included").fill("Flights")
     screenshot(page, "operator-package-editor")
     page.get_by_role("button", name="Save and publish").click()
-    expect(page.locator(".badge")).to_have_text("published")
+    # A new operator is pending: the draft is kept, publishing waits for an administrator.
+    expect(page.get_by_role("alert")).to_contain_text("cannot publish packages")
+    page.get_by_role("button", name="Sign out").click()
+    # An administrator of this test's own: signing out in the page ends all their sessions.
+    admin = new_admin(gateway, stack_env)
+    sign_in(page, gateway, admin.email, PASSWORD)
+    pending = api(gateway, "GET", "/api/operators", admin.token, params={"status": "pending"})
+    page.goto(f"{gateway}/#/admin/operators?status=pending&offset={pending.json()['total'] - 1}")
+    applicant = page.locator(f"tr[data-row='{email}']")
+    screenshot(page, "admin-operator-approvals")
+    applicant.get_by_role("button", name="Approve").click()
+    expect(applicant).to_have_count(0)   # no longer pending
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, gateway, email, password, operator=True)
+    draft = page.locator("tr[data-package]", has_text=title)
+    draft.get_by_role("button", name="Publish").click()
+    expect(draft.locator(".badge")).to_have_text("published")
 
     catalogue = api(gateway, "GET", "/api/packages", browsing_agent.token,
                     params={"city": "Bergen", "limit": 100}).json()["data"]
@@ -227,12 +246,12 @@ def test_an_administrator_approves_a_pending_agent(page: Page, gateway, admin):
     agent = new_agent(gateway, agency_name=f"Pending {uuid.uuid4().hex[:6]}")
     sign_in(page, gateway, admin.email, PASSWORD)
     expect(page.get_by_role("heading", name="Travel agents")).to_be_visible()
-    expect(page.locator("tr[data-agent]").first).to_be_visible()
+    expect(page.locator("tr[data-row]").first).to_be_visible()
     screenshot(page, "admin-approvals")
     # Oldest first: the newest pending agent is on the last page.
     pending = api(gateway, "GET", "/api/agents", admin.token, params={"status": "pending"})
     page.goto(f"{gateway}/#/admin/agents?status=pending&offset={pending.json()['total'] - 1}")
-    row = page.locator(f"tr[data-agent='{agent['email']}']")
+    row = page.locator(f"tr[data-row='{agent.email}']")
     row.get_by_role("button", name="Approve").click()
     expect(row).to_have_count(0)
     me = api(gateway, "GET", "/api/agents/me", agent.token).json()

@@ -23,8 +23,9 @@ import requests
 
 from devstack import api as devstack
 from devstack.api import Layout
+from tests.builders.admins import new_admin
 from tests.builders.agents import active_agent
-from tests.builders.operators import Operator, new_operator
+from tests.builders.operators import Operator, approve, new_operator
 from tests.builders.packages import package_fields
 from tests.conftest import TEST_PORT_OFFSET, TEST_STATE
 from tests.helpers import REPO, api
@@ -443,7 +444,9 @@ def _start_verify(env: dict) -> None:
 def test_the_whole_move_of_packages_under_load_loses_nothing(moving_stack):
     env = moving_stack
     gateway = env["GATEWAY_URL"]
-    operators = [new_operator(env, prefix="mover") for _ in range(2)]
+    admin = new_admin(gateway, env)
+    operators = [approve(gateway, new_operator(env, prefix="mover"), admin_token=admin.token)
+                 for _ in range(2)]
     agents = [active_agent(gateway, env).token for _ in range(2)]
     ok(env, "backup", "addons")
     with Traffic(gateway, operators, agents) as traffic:

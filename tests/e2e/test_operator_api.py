@@ -70,7 +70,7 @@ def problems(response: requests.Response) -> dict[str, str]:
 # The operator's profile -----------------------------------------------------------------------
 
 def test_profile_is_made_on_first_write_from_the_token_and_can_be_changed(gateway, new_operator):
-    operator = new_operator()
+    operator = new_operator(active=False)
     for _ in range(2):  # reading never creates the profile
         first = call(gateway, "GET", "/api/operators/me", operator.token)
         assert first.status_code == 200, first.text

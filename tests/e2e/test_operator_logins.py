@@ -26,6 +26,7 @@ from tests.builders.packages import package_fields, publish_package
 from tests.conftest import TEST_PORT_OFFSET, TEST_STATE
 from tests.e2e.test_migration_tool import migrate, ok, sql, status
 from tests.helpers import api, logged_request_ids
+from travel_platform.auth.operator_logins import MAX_AGE
 from travel_platform.settings import BaseServiceSettings
 
 pytestmark = pytest.mark.stack
@@ -305,7 +306,12 @@ def test_after_finalize_supabase_tokens_are_refused_at_the_gateway(env):
     refused = eventually(lambda: api(env["GATEWAY_URL"], "GET", "/api/operators/me",
                                      supabase_token), 401)
     assert refused.json()["error"]["code"] == "account_moved"
-    # Refused by the gateway: the request never reached operator-service.
+    # Whichever process noticed the move first said so; once every one has re-read the
+    # state (each at most every MAX_AGE), the gateway refuses: the request never reaches
+    # operator-service.
+    time.sleep(2 * MAX_AGE)
+    refused = api(env["GATEWAY_URL"], "GET", "/api/operators/me", supabase_token)
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "account_moved"
     request_id = refused.headers["X-Request-ID"]
     assert request_id in logged_request_ids(LAYOUT.logs, "gateway")
     assert request_id not in logged_request_ids(LAYOUT.logs, "operator-service")

@@ -197,3 +197,54 @@ def test_every_operator_table_has_row_level_security(databases):
                             "where relnamespace = 'public'::regnamespace and relname = any(%s)",
                             (OPERATOR_TABLES,)).fetchall()
     assert dict(rows) == {table: True for table in OPERATOR_TABLES}
+
+
+# Operators' approval (issue 10, item 4): the status is the administrators' alone ----------------
+
+def test_an_operator_cannot_approve_themselves(world, as_a):
+    a = world[0]["a"]
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        as_a.run("update users set status = 'active' where id = %s", (a,))
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        as_a.run("insert into users (id, company_name, contact_email, status)"
+                 " values (%s, 'Self-made', 'x@example.com', 'active')", (str(uuid.uuid4()),))
+    # Their contact details stay theirs to change.
+    assert as_a.run("update users set company_name = 'Renamed' where id = %s", (a,)) == 1
+
+
+def test_a_new_profile_starts_pending(databases, world):
+    user_id = str(uuid.uuid4())
+    with psycopg.connect(databases["SUPABASE_DB_ADMIN_URL"], row_factory=dict_row,
+                         autocommit=True) as conn:
+        conn.execute("insert into auth.users (id, email, aud, role) values (%s, %s,"
+                     " 'authenticated', 'authenticated')", (user_id, f"{user_id}@example.com"))
+        try:
+            caller = Caller(databases["SUPABASE_DB_ADMIN_URL"], user_id)
+            with psycopg.connect(databases["SUPABASE_DB_ADMIN_URL"], row_factory=dict_row,
+                                 autocommit=False) as own:
+                own.execute("select set_config('request.jwt.claims', %s, true)",
+                            (json.dumps(caller.claims),))
+                own.execute("set local role authenticated")
+                own.execute("insert into users (id, company_name, contact_email)"
+                            " values (%s, 'New Tours', 'n@example.com')", (user_id,))
+                own.commit()
+            assert conn.execute("select status from users where id = %s",
+                                (user_id,)).fetchone()["status"] == "pending"
+        finally:
+            conn.execute("delete from auth.users where id = %s", (user_id,))
+
+
+def test_administrators_read_every_profile_and_change_only_the_status(databases, world):
+    admin = Caller(databases["SUPABASE_DB_ADMIN_URL"], None)
+    admin.role, admin.claims = "operator_admin", {"role": "operator_admin", "sub": "admin-sub"}
+    a, b = world[0]["a"], world[0]["b"]
+    assert {r["id"] for r in admin.run("select id::text from users where id = any(%s::uuid[])",
+                                       ([a, b],))} == {a, b}
+    assert admin.run("update users set status = 'suspended', status_changed_by = 'admin-sub'"
+                     " where id = %s", (a,)) == 1
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        admin.run("update users set company_name = 'Taken over' where id = %s", (a,))
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        admin.run("delete from users where id = %s", (a,))
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        admin.run("select 1 from multi_city_hotel_packages")

@@ -23,6 +23,8 @@ AGENT = "agent"
 OPERATOR = "operator"
 KIND_OF_SOURCE = {SOURCE_COGNITO: AGENT, SOURCE_SUPABASE: OPERATOR,
                   SOURCE_COGNITO_OPERATORS: OPERATOR}
+# Administrators are agents' pool users in this Cognito group: they approve agents and operators.
+ADMIN_GROUP = "admins"
 REQUIRED_CLAIMS = ["exp", "iat", "sub"]
 
 
@@ -50,6 +52,11 @@ class Identity:
     def is_agent(self) -> bool:
         """True for travel agents, who sign in through the agents' pool."""
         return self.kind == AGENT
+
+    @property
+    def is_admin(self) -> bool:
+        """True for members of the agents' pool's group of administrators."""
+        return self.is_agent and ADMIN_GROUP in self.groups
 
     @property
     def is_operator(self) -> bool:

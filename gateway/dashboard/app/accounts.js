@@ -74,12 +74,12 @@ export function Confirm({ params }) {
   const role = params.get("as") === "operator" ? "operator" : "agent";
   const [email, setEmail] = useState(params.get("email") || "");
   const [notice, setNotice] = useState(params.get("email") ? "We e-mailed you a code." : "");
-  const [run, busy, error] = useAction(async ({ code }) => {
+  const [run, busy, error] = useAction(async ({ code, password }) => {
     if (role === "operator") {
       await auth.confirmOperator(email, code);
       go("/operator/packages");
     } else {
-      await auth.confirmAgent(email, code);
+      await auth.confirmAgent(email, password, code);
       go("/login?confirmed=1");
     }
   });
@@ -93,6 +93,8 @@ export function Confirm({ params }) {
     <form onSubmit=${(e) => run(formValues(e))}>
       <label>E-mail<input name="email" type="email" required value=${email}
         onInput=${(e) => setEmail(e.target.value.trim())} /></label>
+      ${role === "agent" && html`<${Field} label="Password" name="password" type="password"
+        autocomplete="current-password" required />`}
       <${Field} label="Code from the e-mail" name="code" required autocomplete="one-time-code" />
       <${ErrorBox} error=${error || resendError} />
       <div class="actions">

@@ -1,27 +1,43 @@
-// Administrators (Cognito group `admins`): travel agents to approve, suspend, reactivate.
+// Administrators (Cognito group `admins`): travel agents and tour operators to approve,
+// suspend, reactivate. Both lists are the same screen over their own API.
 import { Badge, Empty, ErrorBox, Loaded, Pager, StatusTabs, html, useRowActions } from "./ui.js";
 
 const ACTIONS = { pending: ["approve"], active: ["suspend"], suspended: ["reactivate"] };
 
-export function AgentApprovals({ params }) {
-  const { status, list, act, acting, actError, toOffset } = useRowActions("/api/agents", params, "pending");
+function Approvals({ params, path, route, title, noun, columns, rowKey }) {
+  const { status, list, act, acting, actError, toOffset } = useRowActions(path, params, "pending");
   return html`<section>
-    <h1>Travel agents</h1>
-    <${StatusTabs} statuses=${["pending", "active", "suspended", ""]} current=${status} route="/admin/agents" />
+    <h1>${title}</h1>
+    <${StatusTabs} statuses=${["pending", "active", "suspended", ""]} current=${status} route=${route} />
     <${ErrorBox} error=${actError} />
     <${Loaded} state=${list}>${(page) => page.data.length === 0
-      ? html`<${Empty}>No ${status} agents.</${Empty}>`
-      : html`<table><thead><tr><th>Agency</th><th>E-mail</th><th>Country</th><th>Since</th><th>Status</th><th></th></tr></thead>
-        <tbody>${page.data.map((a) => html`<tr data-agent=${a.email}>
-          <td data-label="Agency">${a.agency_name}</td><td data-label="E-mail">${a.email}</td>
-          <td data-label="Country">${a.country || "—"}</td>
-          <td data-label="Since">${a.created_at.slice(0, 10)}</td>
-          <td data-label="Status"><${Badge} status=${a.status} /></td>
-          <td><div class="actions">${(ACTIONS[a.status] || []).map((action) => html`<button type="button"
+      ? html`<${Empty}>No ${status} ${noun}.</${Empty}>`
+      : html`<table><thead><tr>${columns.map(([label]) => html`<th>${label}</th>`)}
+          <th>Since</th><th>Status</th><th></th></tr></thead>
+        <tbody>${page.data.map((row) => html`<tr data-row=${rowKey(row)}>
+          ${columns.map(([label, value]) => html`<td data-label=${label}>${value(row)}</td>`)}
+          <td data-label="Since">${row.created_at.slice(0, 10)}</td>
+          <td data-label="Status"><${Badge} status=${row.status} /></td>
+          <td><div class="actions">${(ACTIONS[row.status] || []).map((action) => html`<button type="button"
             class=${action === "suspend" ? "danger" : "primary"} disabled=${acting}
-            onClick=${() => act(a.id, action)}>${action[0].toUpperCase() + action.slice(1)}</button>`)}</div></td>
+            onClick=${() => act(row.id, action)}>${action[0].toUpperCase() + action.slice(1)}</button>`)}</div></td>
         </tr>`)}</tbody></table>
         <${Pager} page=${page} onOffset=${toOffset} />`}
     </${Loaded}>
   </section>`;
+}
+
+export function AgentApprovals({ params }) {
+  return Approvals({ params, path: "/api/agents", route: "/admin/agents", title: "Travel agents",
+    noun: "agents", rowKey: (a) => a.email,
+    columns: [["Agency", (a) => a.agency_name], ["E-mail", (a) => a.email],
+              ["Country", (a) => a.country || "—"]] });
+}
+
+// A new operator may draft packages but publishes and confirms bookings only once approved.
+export function OperatorApprovals({ params }) {
+  return Approvals({ params, path: "/api/operators", route: "/admin/operators",
+    title: "Tour operators", noun: "operators", rowKey: (o) => o.contact_email,
+    columns: [["Company", (o) => o.company_name], ["E-mail", (o) => o.contact_email],
+              ["Phone", (o) => o.contact_phone || "—"]] });
 }

@@ -53,8 +53,10 @@ export async function signInAgent(email, password) {
 
 export const signUpAgent = (fields) =>
   request("POST", "/api/agents/signup", { body: fields, auth: false });
-export const confirmAgent = (email, code) =>
-  request("POST", "/api/agents/confirm-signup", { body: { email, code }, auth: false });
+// The code confirms only the account whose password is given (an address someone else
+// signed up with first is not captured by the owner's code).
+export const confirmAgent = (email, password, code) =>
+  request("POST", "/api/agents/confirm-signup", { body: { email, password, code }, auth: false });
 export const resendAgentCode = (email) =>
   request("POST", "/api/agents/resend-confirmation-code", { body: { email }, auth: false });
 export const forgotAgentPassword = (email) =>

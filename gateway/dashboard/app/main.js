@@ -21,8 +21,10 @@ const ROLES = {
   },
   admin: {
     home: "/admin/agents",
-    menu: [["/admin/agents", "Agent approvals"], ["/catalogue", "Packages"]],
-    screens: { "/admin/agents": admin.AgentApprovals, "/catalogue": agent.Catalogue,
+    menu: [["/admin/agents", "Agent approvals"], ["/admin/operators", "Operator approvals"],
+           ["/catalogue", "Packages"]],
+    screens: { "/admin/agents": admin.AgentApprovals, "/admin/operators": admin.OperatorApprovals,
+               "/catalogue": agent.Catalogue,
                "/packages/:id": agent.PackageView },
   },
   operator: {

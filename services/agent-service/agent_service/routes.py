@@ -1,6 +1,4 @@
 """HTTP routes of agent-service: thin, they parse, call the service layer and answer."""
-from collections.abc import Callable
-from functools import wraps
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request, url_for
 
@@ -34,7 +32,7 @@ from agent_service.schemas import (
 )
 from travel_platform.api import body, created, query, responds
 from travel_platform.auth import bearer_token
-from travel_platform.web import AGENT, current_identity, require_identity
+from travel_platform.web import AGENT, current_identity, require_admin, require_identity
 
 agents = Blueprint("agents", __name__, url_prefix="/api/agents")
 # Not under /api: the gateway never routes it. booking-service calls it directly with its
@@ -62,15 +60,6 @@ def _store():
 
 def _no_content() -> Response:
     return Response(status=204)
-
-
-def admin_only(view: Callable) -> Callable:
-    """Route decorator: a Cognito token of a member of the `admins` group."""
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        service.ensure_admin(current_identity())
-        return view(*args, **kwargs)
-    return require_identity(AGENT)(wrapper)
 
 
 # --- accounts (sign-up, confirm-signup, login, refresh and the code requests are public at
@@ -255,7 +244,7 @@ def delete_document(document_id):
 
 @agents.get("")
 @responds(200, AgentPage)
-@admin_only
+@require_admin
 @query(AgentListQuery)
 def list_agents(query: AgentListQuery):
     """Agents, optionally of one status, oldest first, a page at a time (admins)."""
@@ -265,7 +254,7 @@ def list_agents(query: AgentListQuery):
 
 @agents.get("/<uuid:agent_id>")
 @responds(200, AgentAdminView)
-@admin_only
+@require_admin
 def get_agent(agent_id):
     """One agent (admins)."""
     return jsonify(service.get_agent(pool=_pool(), agent_id=agent_id))
@@ -279,7 +268,7 @@ def _transition(agent_id, action: str):
 @agents.post("/<uuid:agent_id>/approve")
 @responds(200, AgentAdminView)
 @responds(409, None, "The agent is not pending")
-@admin_only
+@require_admin
 def approve_agent(agent_id):
     """Approve a pending agent: they become active and may book (admins)."""
     return _transition(agent_id, "approve")
@@ -288,7 +277,7 @@ def approve_agent(agent_id):
 @agents.post("/<uuid:agent_id>/suspend")
 @responds(200, AgentAdminView)
 @responds(409, None, "The agent is not active")
-@admin_only
+@require_admin
 def suspend_agent(agent_id):
     """Suspend an active agent (admins)."""
     return _transition(agent_id, "suspend")
@@ -297,7 +286,7 @@ def suspend_agent(agent_id):
 @agents.post("/<uuid:agent_id>/reactivate")
 @responds(200, AgentAdminView)
 @responds(409, None, "The agent is not suspended")
-@admin_only
+@require_admin
 def reactivate_agent(agent_id):
     """Make a suspended agent active again (admins)."""
     return _transition(agent_id, "reactivate")
@@ -305,7 +294,7 @@ def reactivate_agent(agent_id):
 
 @agents.put("/<uuid:agent_id>/commission-rate")
 @responds(200, AgentAdminView)
-@admin_only
+@require_admin
 @body(CommissionRateRequest)
 def set_commission_rate(agent_id, body: CommissionRateRequest):
     """Set an agent's commission rate, 0 to 1 with at most 4 decimals (admins)."""
@@ -315,7 +304,7 @@ def set_commission_rate(agent_id, body: CommissionRateRequest):
 
 @agents.get("/<uuid:agent_id>/documents")
 @responds(200, DocumentList)
-@admin_only
+@require_admin
 def agent_documents(agent_id):
     """An agent's documents, to review them (admins)."""
     return jsonify(service.agent_documents(pool=_pool(), agent_id=agent_id))
@@ -324,7 +313,7 @@ def agent_documents(agent_id):
 @agents.get("/<uuid:agent_id>/documents/<uuid:document_id>/download")
 @responds(200, DownloadLink)
 @responds(409, None, "The file has not been uploaded and checked yet")
-@admin_only
+@require_admin
 def agent_document_download(agent_id, document_id):
     """A presigned GET, valid for two minutes, for an agent's document (admins)."""
     return jsonify(service.agent_document_link(pool=_pool(), store=_store(), agent_id=agent_id,

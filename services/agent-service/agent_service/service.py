@@ -10,6 +10,7 @@ import psycopg
 from agent_service import repository
 from agent_service.schemas import DocumentUploadRequest, SignUpRequest
 from agent_service.storage import DocumentStore, storage_file_name
+from travel_platform.accounts import TRANSITIONS
 from travel_platform.api import page
 from travel_platform.auth import Identity
 from travel_platform.cognito import CodeNotSent, CognitoAccounts, UsernameTaken
@@ -18,10 +19,6 @@ from travel_platform.web import identity_view
 
 log = logging.getLogger(__name__)
 
-ADMIN_GROUP = "admins"
-# action -> (status it needs, status it leads to)
-TRANSITIONS = {"approve": ("pending", "active"), "suspend": ("active", "suspended"),
-               "reactivate": ("suspended", "active")}
 # Agents an operator may see the agency name of: those who can have booked their packages.
 SHOWN_TO_OPERATORS = ("active", "suspended")
 MAX_DOCUMENTS_PER_AGENT = 20
@@ -216,12 +213,6 @@ def update_profile(*, pool, identity: Identity, changes: dict) -> dict:
 
 
 # --- administration ---------------------------------------------------------------------
-
-def ensure_admin(identity: Identity) -> None:
-    """403 unless the caller is in the Cognito group of administrators."""
-    if ADMIN_GROUP not in identity.groups:
-        raise Forbidden("only administrators may do this", code="admin_required")
-
 
 def _agent(*, conn, agent_id) -> dict:
     agent = repository.get_agent(conn=conn, agent_id=agent_id)

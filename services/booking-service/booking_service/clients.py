@@ -87,6 +87,17 @@ def lookup_agents(client: ServiceClient, subs: Iterable[str]) -> dict[str, Agent
     return found
 
 
+def calling_operator_status(client: ServiceClient) -> str:
+    """The calling operator's status (pending, active, suspended), from their own profile
+    (`GET /api/operators/me` with their token); pending while they have no profile."""
+    response = client.get("/api/operators/me")
+    if response.status_code != 200:
+        raise ServiceUnavailable(f"{client.name} refused the lookup ({response.status_code})",
+                                 code="dependency_error", details=[{"dependency": client.name}])
+    profile = response.json()["profile"]
+    return profile["status"] if profile else "pending"
+
+
 def lookup_packages(client: ServiceClient, ids: Iterable[str]) -> dict[str, PackageInfo]:
     """Packages the caller may see, by id; one call per 100 ids."""
     found = {}

@@ -110,11 +110,12 @@ def get_booking(booking_id):
 @responds(200, Booking)
 @responds(409, None, "The booking's status does not allow this (details give the status), "
                      "or the departure date has passed")
+@responds(403, None, "Not this booking's party, or an operator who is not active")
 @require_identity()
 def change_status(booking_id, action: str):
-    """Cancel (the agent, before departure), confirm (the package's operator, while pending,
-    before departure) or decline (the operator, while pending); an illegal move is 409 with
-    the current status."""
-    return jsonify(service.transition(pool=_pool(), identity=current_identity(),
+    """Cancel (the agent, before departure), confirm (the package's active operator, while
+    pending, before departure) or decline (the operator, while pending); an illegal move is
+    409 with the current status."""
+    return jsonify(service.transition(pool=_pool(), deps=_deps(), identity=current_identity(),
                                       booking_id=booking_id, action=action,
                                       today=utc_today()))

@@ -300,13 +300,20 @@ def get_booking(*, pool, deps: Dependencies, identity: Identity, booking_id,
     return _shown_to(identity, booking)
 
 
-def transition(*, pool, identity: Identity, booking_id, action: str,
+def transition(*, pool, deps: Dependencies, identity: Identity, booking_id, action: str,
                today: datetime.date) -> dict:
-    """Cancel (the agent), confirm or decline (the package's operator) a booking."""
+    """Cancel (the agent), confirm or decline (the package's operator) a booking; only an
+    active operator confirms (declining stays open to every operator)."""
     allowed_from, target, actor = TRANSITIONS[action]
     if (actor == "agent") != identity.is_agent:
         raise Forbidden(f"only the {'agent who booked' if actor == 'agent' else 'operator'} "
                         f"can {action} a booking", code="wrong_party")
+    if action == "confirm":
+        status = clients.calling_operator_status(deps.operators)
+        if status != "active":
+            raise Forbidden(f"an operator who is {status} cannot confirm bookings: an "
+                            "administrator approves new operators", code="operator_not_active",
+                            details=[{"field": "status", "problem": status}])
     with pool.connection() as conn, conn.transaction():
         booking = repository.get_booking(conn=conn, booking_id=booking_id,
                                          owner=_owner(identity), lock=True)

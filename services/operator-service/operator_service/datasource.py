@@ -184,10 +184,14 @@ class Routing:
 def as_caller(*, pool: ConnectionPool, identity: Identity,
               claim: Collection[str] = ()) -> Iterator:
     """A transaction running as `authenticated` with the operator's claims (as PostgREST
-    does for supabase-js), or as `anon` for anyone else, so RLS policies decide. `claim`
-    names the tables the transaction will write: their write fence is claimed first."""
+    does for supabase-js), as `operator_admin` for an administrator (who may read operators'
+    profiles and set their status, nothing else), or as `anon` for anyone else, so RLS
+    policies decide. `claim` names the tables the transaction will write: their write fence
+    is claimed first."""
     if identity.is_operator:
         role, claims = "authenticated", identity.claims
+    elif identity.is_admin:
+        role, claims = "operator_admin", {"role": "operator_admin", "sub": identity.subject}
     else:
         role, claims = "anon", {"role": "anon"}
     with pool.connection() as conn, conn.transaction():

@@ -17,7 +17,8 @@ from operator_service.datasource import ADDONS, CHANGES, EXCLUSIONS, PACKAGES, S
 
 # Operator profile ----------------------------------------------------------------------------
 
-_PROFILE_COLUMNS = "id, company_name, contact_email, contact_phone, created_at, updated_at"
+_PROFILE_COLUMNS = ("id, company_name, contact_email, contact_phone, status, status_changed_at, "
+                    "created_at, updated_at")
 PROFILE_FIELDS = ("company_name", "contact_email", "contact_phone")
 
 
@@ -34,6 +35,33 @@ def get_operator(*, conn, user_id: str) -> dict | None:
     return conn.execute(
         sql.SQL(f"select {_PROFILE_COLUMNS} from {{}} where id = %s").format(sql.Identifier(USERS)),
         (user_id,)).fetchone()
+
+
+def count_operators(*, conn, status: str | None) -> int:
+    """How many operator profiles (of one status) the caller may see."""
+    return conn.execute(
+        sql.SQL("select count(*) as n from {} where %(status)s::text is null"
+                " or status = %(status)s").format(sql.Identifier(USERS)),
+        {"status": status}).fetchone()["n"]
+
+
+def list_operators(*, conn, status: str | None, limit: int, offset: int) -> list[dict]:
+    """Operator profiles (of one status), oldest first: the queue an administrator works."""
+    return conn.execute(
+        sql.SQL(f"select {_PROFILE_COLUMNS} from {{}} where %(status)s::text is null"
+                " or status = %(status)s order by created_at, id limit %(limit)s"
+                " offset %(offset)s").format(sql.Identifier(USERS)),
+        {"status": status, "limit": limit, "offset": offset}).fetchall()
+
+
+def change_operator_status(*, conn, user_id, from_status: str, to_status: str,
+                           changed_by: str) -> dict | None:
+    """Move a profile from one status to another; None if it is not in `from_status`."""
+    return conn.execute(
+        sql.SQL(f"update {{}} set status = %s, status_changed_at = now(),"
+                f" status_changed_by = %s where id = %s and status = %s"
+                f" returning {_PROFILE_COLUMNS}").format(sql.Identifier(USERS)),
+        (to_status, changed_by, user_id, from_status)).fetchone()
 
 
 def update_operator(*, conn, user_id: str, fields: dict) -> None:

@@ -17,7 +17,10 @@ from operator_service.schemas import (
     CatalogueQuery,
     ChangePage,
     ExclusionIn,
+    OperatorListQuery,
     OperatorMe,
+    OperatorPage,
+    OperatorProfile,
     OperatorUpdate,
     OwnPackagesQuery,
     Package,
@@ -32,7 +35,7 @@ from operator_service.schemas import (
 from travel_platform.accounts import LoginRequest, RefreshRequest, Tokens
 from travel_platform.api import body, created, query, responds
 from travel_platform.auth import bearer_token
-from travel_platform.web import OPERATOR, current_identity, require_identity
+from travel_platform.web import OPERATOR, current_identity, require_admin, require_identity
 
 operators = Blueprint("operators", __name__, url_prefix="/api/operators")
 packages = Blueprint("packages", __name__, url_prefix="/api/packages")
@@ -110,6 +113,62 @@ def change_password(body: PasswordChange):
     logins.change_password(accounts=_accounts(), identity=current_identity(),
                            current=body.current_password, new=body.new_password)
     return Response(status=204)
+
+
+# Operators, for administrators (the agents' pool's group `admins`) -------------------------
+
+@operators.get("")
+@responds(200, OperatorPage)
+@responds(403, None, "Not an administrator")
+@require_admin
+@query(OperatorListQuery)
+def list_operators(query: OperatorListQuery):
+    """Operators, optionally of one status, oldest first, a page at a time (admins)."""
+    return jsonify(service.list_operators(data=_data(), identity=current_identity(),
+                                          status=query.status, limit=query.limit,
+                                          offset=query.offset))
+
+
+@operators.get("/<uuid:operator_id>")
+@responds(200, OperatorProfile)
+@responds(404, None, "No such operator")
+@require_admin
+def get_operator(operator_id):
+    """One operator's profile (admins)."""
+    return jsonify(service.get_operator(data=_data(), identity=current_identity(),
+                                        operator_id=operator_id))
+
+
+def _operator_transition(operator_id, action: str):
+    return jsonify(service.change_operator_status(data=_data(), identity=current_identity(),
+                                                  operator_id=operator_id, action=action))
+
+
+@operators.post("/<uuid:operator_id>/approve")
+@responds(200, OperatorProfile)
+@responds(409, None, "Not pending (details give the status)")
+@require_admin
+def approve_operator(operator_id):
+    """Approve a pending operator: they may publish packages and confirm bookings (admins)."""
+    return _operator_transition(operator_id, "approve")
+
+
+@operators.post("/<uuid:operator_id>/suspend")
+@responds(200, OperatorProfile)
+@responds(409, None, "Not active (details give the status)")
+@require_admin
+def suspend_operator(operator_id):
+    """Suspend an active operator: they can no longer publish or confirm (admins)."""
+    return _operator_transition(operator_id, "suspend")
+
+
+@operators.post("/<uuid:operator_id>/reactivate")
+@responds(200, OperatorProfile)
+@responds(409, None, "Not suspended (details give the status)")
+@require_admin
+def reactivate_operator(operator_id):
+    """Make a suspended operator active again (admins)."""
+    return _operator_transition(operator_id, "reactivate")
 
 
 # The operator's profile -----------------------------------------------------------------------
@@ -192,6 +251,7 @@ def delete_package(package_id):
 @responds(200, Package)
 @responds(409, None, WRONG_STATUS)
 @responds(422, None, INCOMPLETE)
+@responds(403, None, "The operator is not active yet, or suspended (operator_not_active)")
 @require_identity(OPERATOR)
 def publish_package(package_id):
     """Publish a complete draft: it appears in the catalogue."""

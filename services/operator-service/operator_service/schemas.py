@@ -144,6 +144,12 @@ class PageQuery(_Input):
     offset: int = Field(0, ge=0, le=1_000_000, description="rows to skip")
 
 
+class OperatorListQuery(PageQuery):
+    """Which operators an administrator lists."""
+
+    status: Literal["pending", "active", "suspended"] | None = None
+
+
 class OwnPackagesQuery(PageQuery):
     """The operator's own packages, newest first."""
 
@@ -245,8 +251,17 @@ class OperatorProfile(BaseModel):
     company_name: str
     contact_email: str | None
     contact_phone: str | None
+    # pending until an administrator approves; only active operators publish and confirm.
+    status: Literal["pending", "active", "suspended"]
+    status_changed_at: datetime.datetime | None
     created_at: datetime.datetime
     updated_at: datetime.datetime
+
+
+class OperatorPage(PageFields):
+    """A page of operators, oldest first."""
+
+    data: list[OperatorProfile]
 
 
 class OperatorMe(BaseModel):

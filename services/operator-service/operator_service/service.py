@@ -21,10 +21,17 @@ from operator_service.schemas import (
     PackageCreate,
     PackageUpdate,
 )
+from travel_platform.accounts import TRANSITIONS
 from travel_platform.api import page
 from travel_platform.auth import Identity
 from travel_platform.clock import utc_today
-from travel_platform.errors import InvalidTransition, NotFound, Unauthorized, Unprocessable
+from travel_platform.errors import (
+    Forbidden,
+    InvalidTransition,
+    NotFound,
+    Unauthorized,
+    Unprocessable,
+)
 from travel_platform.web import identity_view
 
 PARTS = ("stops", "addons", "exclusions")
@@ -66,6 +73,62 @@ def _ensure_profile(data: DataSources, identity: Identity) -> None:
     with _account_must_exist(), data.transaction(identity=identity, tables=[USERS]) as conn:
         repository.ensure_operator(conn=conn, user_id=identity.subject,
                                    company_name=placeholder, contact_email=identity.email)
+
+
+def require_active(*, data: DataSources, identity: Identity, action: str) -> None:
+    """403 `operator_not_active` unless an administrator approved the operator (and has not
+    suspended them): only active operators publish packages and confirm bookings. Read from
+    wherever the profiles live: a package and its operator's profile may be in different
+    databases while the tables move, so this is a rule here, not a constraint there."""
+    profile = data.read(identity=identity, tables=[USERS], own=True,
+                        query=lambda conn: repository.get_operator(conn=conn,
+                                                                   user_id=identity.subject))
+    status = profile["status"] if profile else "pending"
+    if status != "active":
+        raise Forbidden(f"an operator who is {status} cannot {action}: an administrator "
+                        "approves new operators", code="operator_not_active",
+                        details=[{"field": "status", "problem": status}])
+
+
+# Operators, for administrators ------------------------------------------------------------------
+
+def list_operators(*, data: DataSources, identity: Identity, status: str | None, limit: int,
+                   offset: int) -> dict:
+    """A page of operators' profiles (of one status), oldest first."""
+    def query(conn) -> dict:
+        total = repository.count_operators(conn=conn, status=status)
+        rows = repository.list_operators(conn=conn, status=status, limit=limit, offset=offset)
+        return page(rows, total=total, limit=limit, offset=offset)
+
+    return data.read(identity=identity, tables=[USERS], query=query, own=True)
+
+
+def get_operator(*, data: DataSources, identity: Identity, operator_id) -> dict:
+    """One operator's profile."""
+    found = data.read(identity=identity, tables=[USERS], own=True,
+                      query=lambda conn: repository.get_operator(conn=conn, user_id=operator_id))
+    if found is None:
+        raise NotFound("no such tour operator", code="operator_not_found")
+    return found
+
+
+def change_operator_status(*, data: DataSources, identity: Identity, operator_id,
+                           action: str) -> dict:
+    """approve (pending -> active), suspend (active -> suspended), reactivate (suspended ->
+    active); 409 with the current status when the operator is not where `action` starts."""
+    needed, target = TRANSITIONS[action]
+    with data.transaction(identity=identity, tables=[USERS]) as conn:
+        changed = repository.change_operator_status(conn=conn, user_id=operator_id,
+                                                    from_status=needed, to_status=target,
+                                                    changed_by=identity.subject)
+        if changed is not None:
+            return changed
+        current = repository.get_operator(conn=conn, user_id=operator_id)
+    if current is None:
+        raise NotFound("no such tour operator", code="operator_not_found")
+    raise InvalidTransition(f"cannot {action} an operator who is {current['status']}: needs "
+                            f"{needed}", current_status=current["status"],
+                            required_status=needed)
 
 
 @contextmanager
@@ -140,7 +203,8 @@ def update_package(*, data: DataSources, identity: Identity, package_id,
 
 
 def publish_package(*, data: DataSources, identity: Identity, package_id) -> dict:
-    """Publish a complete draft; 422 lists what is missing."""
+    """Publish a complete draft of an active operator; 422 lists what is missing."""
+    require_active(data=data, identity=identity, action="publish packages")
     with _editing(data, identity, package_id, allowed=("draft",), action="publish") as (conn, _):
         missing = missing_for_publish(_read(conn, package_id), today=utc_today())
         if missing:
