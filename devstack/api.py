@@ -14,16 +14,17 @@ supervised processes (`PROCESSES`, in start order) and the two PostgreSQL server
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from devstack import databases, postgres, processes, python_parts, secrets, stack
 from devstack.layout import Layout, StackError
 
 __all__ = ["DATABASES", "PARTS", "PROCESSES", "Layout", "StackError", "auth_mail_file",
-           "auth_signing_key_file",
-           "down", "main_pid", "process_group", "running_parts", "start_database", "status",
-           "stop_part", "up"]
+           "auth_signing_key_file", "down", "fresh_stack", "main_pid", "process_group",
+           "running_parts", "start_database", "status", "stop_part", "up"]
 
 # Supervised processes, in the order `up` starts them (`down` stops them in reverse).
 PROCESSES: tuple[str, ...] = tuple(stack.PROCESS_ORDER)
@@ -36,6 +37,18 @@ def up(layout: Layout) -> dict[str, str]:
     """Start every part that is not running, restart those whose code, configuration or
     dependencies changed, or that crashed; return the stack's settings (stack.env)."""
     return stack.up(layout)
+
+
+@contextmanager
+def fresh_stack(layout: Layout) -> Iterator[dict[str, str]]:
+    """A stack started from nothing (its state folder emptied first), yielding its settings;
+    stopped at the end, also when the body fails. For tests that need a stack of their own."""
+    stack.down(layout)
+    shutil.rmtree(layout.state, ignore_errors=True)
+    try:
+        yield stack.up(layout)
+    finally:
+        stack.down(layout)
 
 
 def down(layout: Layout) -> None:

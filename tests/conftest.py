@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -44,14 +43,10 @@ def test_layout() -> Layout:
 @pytest.fixture(scope="session")
 def stack_env(test_layout: Layout):
     """Start a fresh stack for this session; yield its settings; always stop it."""
-    devstack.down(test_layout)
-    shutil.rmtree(test_layout.state, ignore_errors=True)
-    try:
-        yield devstack.up(test_layout)
-    finally:
-        devstack.down(test_layout)
-        left = devstack.running_parts(test_layout)
-        assert not left, f"`down` left these running: {left}"
+    with devstack.fresh_stack(test_layout) as env:
+        yield env
+    left = devstack.running_parts(test_layout)
+    assert not left, f"`down` left these running: {left}"
 
 
 @pytest.fixture(scope="session")

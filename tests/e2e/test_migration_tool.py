@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -40,12 +39,8 @@ TODAY = datetime.date.today()
 def moving_stack() -> dict:
     """A fresh whole stack whose operator tables the tests move to RDS."""
     layout = Layout(state=Path(f"{TEST_STATE}-migration"), port_offset=TEST_PORT_OFFSET + 1000)
-    devstack.down(layout)
-    shutil.rmtree(layout.state, ignore_errors=True)
-    try:
-        yield devstack.up(layout)
-    finally:
-        devstack.down(layout)
+    with devstack.fresh_stack(layout) as env:
+        yield env
 
 
 def migrate(env: dict, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:

@@ -5,7 +5,6 @@ stack of its own (started here, stopped after, also when tests fail). The tests 
 order: each leaves the move where the next expects it."""
 from __future__ import annotations
 
-import shutil
 import threading
 import time
 import uuid
@@ -39,13 +38,8 @@ LAYOUT = Layout(state=Path(f"{TEST_STATE}-logins"), port_offset=TEST_PORT_OFFSET
 @pytest.fixture(scope="module")
 def env() -> dict:
     """A fresh whole stack whose operators' logins the tests move."""
-    layout = LAYOUT
-    devstack.down(layout)
-    shutil.rmtree(layout.state, ignore_errors=True)
-    try:
-        yield devstack.up(layout)
-    finally:
-        devstack.down(layout)
+    with devstack.fresh_stack(LAYOUT) as env:
+        yield env
 
 
 def cognito(env: dict):
@@ -108,6 +102,12 @@ def eventually(request, status: int, *, seconds: float = 5.0) -> requests.Respon
         if answer.status_code == status or time.monotonic() > deadline:
             return answer
         time.sleep(0.2)
+
+
+def refused_after(env: dict, step: str, token: str) -> requests.Response:
+    """Run `step` of the operators' move; then the first 401 an operator's `token` meets."""
+    ok(env, step, "operators")
+    return eventually(lambda: api(env["GATEWAY_URL"], "GET", "/api/operators/me", token), 401)
 
 
 def test_before_the_move_operators_sign_in_with_supabase_only(env):
@@ -237,9 +237,7 @@ def test_rollback_goes_back_to_supabase_and_costs_nobody_their_password(env):
     demo = env["DEMO_OPERATOR_EMAIL"], env["DEMO_OPERATOR_PASSWORD"]
     cognito_token = log_in(env, *demo).json()["access_token"]
     before = views(env, cognito_token)
-    ok(env, "rollback", "operators")
-    refused = eventually(lambda: api(env["GATEWAY_URL"], "GET", "/api/operators/me",
-                                     cognito_token), 401)
+    refused = refused_after(env, "rollback", cognito_token)
     assert refused.json()["error"]["code"] == "operator_login_closed"
     assert log_in(env, *demo).json()["error"]["code"] == "operator_login_closed"
     # Supabase Auth signs everyone in as before, with the password changed in the window.
@@ -302,9 +300,7 @@ def test_after_finalize_supabase_tokens_are_refused_at_the_gateway(env):
     supabase_token = supabase_sign_in(env, *demo)
     cognito_token = log_in(env, *demo).json()["access_token"]
     before = views(env, cognito_token)
-    ok(env, "finalize", "operators")
-    refused = eventually(lambda: api(env["GATEWAY_URL"], "GET", "/api/operators/me",
-                                     supabase_token), 401)
+    refused = refused_after(env, "finalize", supabase_token)
     assert refused.json()["error"]["code"] == "account_moved"
     # Whichever process noticed the move first said so; once every one has re-read the
     # state (each at most every MAX_AGE), the gateway refuses: the request never reaches

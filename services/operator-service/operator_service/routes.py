@@ -139,36 +139,16 @@ def get_operator(operator_id):
                                         operator_id=operator_id))
 
 
-def _operator_transition(operator_id, action: str):
+@operators.post("/<uuid:operator_id>/<any(approve, suspend, reactivate):action>")
+@responds(200, OperatorProfile)
+@responds(404, None, "No such operator")
+@responds(409, None, "Not where the action starts (details give the status)")
+@require_admin
+def change_operator_status(operator_id, action: str):
+    """approve a pending operator (they may then publish packages and confirm bookings),
+    suspend an active one (they no longer may), reactivate a suspended one (admins)."""
     return jsonify(service.change_operator_status(data=_data(), identity=current_identity(),
                                                   operator_id=operator_id, action=action))
-
-
-@operators.post("/<uuid:operator_id>/approve")
-@responds(200, OperatorProfile)
-@responds(409, None, "Not pending (details give the status)")
-@require_admin
-def approve_operator(operator_id):
-    """Approve a pending operator: they may publish packages and confirm bookings (admins)."""
-    return _operator_transition(operator_id, "approve")
-
-
-@operators.post("/<uuid:operator_id>/suspend")
-@responds(200, OperatorProfile)
-@responds(409, None, "Not active (details give the status)")
-@require_admin
-def suspend_operator(operator_id):
-    """Suspend an active operator: they can no longer publish or confirm (admins)."""
-    return _operator_transition(operator_id, "suspend")
-
-
-@operators.post("/<uuid:operator_id>/reactivate")
-@responds(200, OperatorProfile)
-@responds(409, None, "Not suspended (details give the status)")
-@require_admin
-def reactivate_operator(operator_id):
-    """Make a suspended operator active again (admins)."""
-    return _operator_transition(operator_id, "reactivate")
 
 
 # The operator's profile -----------------------------------------------------------------------
