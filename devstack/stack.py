@@ -5,12 +5,12 @@ import hashlib
 import json
 import os
 import pwd
-import re
 import shlex
 import shutil
 import subprocess
 from pathlib import Path
 
+import gateway_config
 import psycopg
 from psycopg import sql
 
@@ -107,13 +107,12 @@ def _render_nginx(layout: Layout) -> tuple[str, str]:
     import openapi_ui_bundles.swagger_ui as swagger_ui
 
     values = {"STATE_DIR": str(layout.state), "LOG_DIR": str(layout.logs),
-              "SWAGGER_UI_DIR": str(swagger_ui.static_path),
-              "GATEWAY_DIR": str(REPO / "gateway"), "GATEWAY_HOST": layout.host,
+              "SWAGGER_UI_DIR": str(swagger_ui.static_path), "GATEWAY_HOST": layout.host,
               "GATEWAY_PORT": str(layout.port("gateway")),
               **{f"{n.upper().replace('-', '_')}_PORT": str(layout.port(n))
-                 for n in ("gateway-auth", "gateway-status", *SERVICES)}}
-    template = (REPO / "gateway" / "nginx.conf.template").read_text()
-    config = re.sub(r"\{\{(\w+)\}\}", lambda m: values[m.group(1)], template)
+                 for n in ("gateway-auth", "gateway-status")}}
+    config = gateway_config.render_nginx(values, port=layout.port, host=layout.host,
+                                         gateway_dir=REPO / "gateway")
     for sub in ("tmp", "auth-cache"):
         (layout.state / "gateway" / sub).mkdir(parents=True, exist_ok=True)
     path = layout.state / "gateway" / "nginx.conf"

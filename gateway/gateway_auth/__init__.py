@@ -18,7 +18,7 @@ from travel_platform.settings import BaseServiceSettings, load_settings
 from travel_platform.web import configure_service, register_health
 
 SERVICE_NAME = "gateway-auth"
-# Which token issuer a route family accepts; gateway/routes.conf names the policy.
+# Which token issuer a route family accepts; gateway/gateway_config names each family's policy.
 POLICIES = {"cognito": {"cognito"}, "supabase": {"supabase"}, "any": {"cognito", "supabase"}}
 PUBLIC = "public"
 # A verdict is reused for at most this long, and never past the token's expiry.

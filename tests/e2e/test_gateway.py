@@ -238,6 +238,9 @@ def test_gateway_serves_the_docs_of_all_three_services(gateway):
         doc = requests.get(f"{gateway}/docs/{service}.json", timeout=10).json()
         assert doc["openapi"].startswith("3.") and doc["info"]["title"] == service
         assert any(path.startswith(prefix) for path in doc["paths"])
+    # The page's list of documents (Swagger UI's configUrl) names each of them.
+    config = requests.get(f"{gateway}/docs/swagger-config.json", timeout=10).json()
+    assert {link["url"] for link in config["urls"]} == {f"{s}.json" for s in families}
 
 
 def test_access_logs_stay_json_whatever_the_path(gateway, test_layout, agent_token):

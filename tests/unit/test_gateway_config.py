@@ -1,0 +1,56 @@
+"""The gateway's table of services and route families, and the nginx configuration rendered
+from it: every family routed to its service under its policy, nothing left unfilled."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import gateway_config
+from gateway_auth import POLICIES, PUBLIC
+
+
+def _render() -> str:
+    values = {"STATE_DIR": "/state", "LOG_DIR": "/logs", "SWAGGER_UI_DIR": "/swagger",
+              "GATEWAY_HOST": "127.0.0.1", "GATEWAY_PORT": "8080",
+              "GATEWAY_AUTH_PORT": "8090", "GATEWAY_STATUS_PORT": "8081"}
+    return gateway_config.render_nginx(values, port=lambda name: 1000 + len(name))
+
+
+def test_every_family_names_a_known_service_and_a_policy_gateway_auth_checks():
+    names = {s.name for s in gateway_config.SERVICES}
+    for family in gateway_config.ROUTE_FAMILIES:
+        assert family.service in names and family.policy in POLICIES, family
+
+
+def test_every_family_is_routed_to_its_service_behind_the_token_check():
+    config = _render()
+    for family in gateway_config.ROUTE_FAMILIES:
+        upstream = gateway_config.service(family.service).upstream
+        block = re.search(r"location ~ " + re.escape(family.pattern) + r" \{(.*?)\n\s*\}",
+                          config, re.S)
+        assert block, family.prefix
+        assert "auth.conf;" in block[1] and f"proxy_pass http://{upstream};" in block[1]
+        assert re.search(rf"~{re.escape(family.pattern)}\s+{family.policy};", config)
+
+
+def test_each_service_has_an_upstream_on_its_port_and_a_docs_link():
+    config = _render()
+    for service in gateway_config.SERVICES:
+        port = 1000 + len(service.name)
+        assert f"upstream {service.upstream} {{ server 127.0.0.1:{port};" in config
+        assert f"/docs/{service.name}.json  {service.upstream};" in config
+    links = {link["url"] for link in gateway_config.docs_links()}
+    assert links == {f"{s.name}.json" for s in gateway_config.SERVICES}
+
+
+def test_public_routes_come_before_their_familys_policy():
+    config = _render()
+    public = config.index(f"confirm-signup|login|refresh)$  {PUBLIC};")
+    assert public < config.index("~^/api/agents(/|$)  cognito;")
+
+
+def test_every_placeholder_is_filled_and_every_include_exists():
+    config = _render()
+    assert "{{" not in config
+    for included in re.findall(r"include (\S+);", config):
+        assert Path(included).is_file(), included
