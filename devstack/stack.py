@@ -117,7 +117,8 @@ def _render_nginx(layout: Layout) -> tuple[str, str]:
         (layout.state / "gateway" / sub).mkdir(parents=True, exist_ok=True)
     path = layout.state / "gateway" / "nginx.conf"
     path.write_text(config)
-    includes = "".join(p.read_text() for p in sorted((REPO / "gateway").glob("*.conf")))
+    includes = "".join(p.read_text() for p in sorted((REPO / "gateway").glob("*.conf"))
+                       + sorted((REPO / "gateway").glob("*.js")))
     return str(path), hashlib.sha256((config + includes).encode()).hexdigest()
 
 
@@ -260,7 +261,9 @@ def up(layout: Layout) -> dict[str, str]:
     report["supabase-auth"] = processes.ensure(layout, _gunicorn(
         layout, "supabase-auth", "devstack.supabase.auth_standin:create_app()",
         {"SUPABASE_URL": env["SUPABASE_URL"], "SUPABASE_JWT_SECRET": keys["supabase_jwt_secret"],
-         "AUTH_DB_URL": admins["supabase-db"], "AUTH_SIGNING_KEY_FILE": str(signing_key)},
+         "AUTH_DB_URL": admins["supabase-db"], "AUTH_SIGNING_KEY_FILE": str(signing_key),
+         # Addresses a stack's own callers use, exempt from its rate limits (a test run's).
+         "AUTH_RATE_LIMIT_EXEMPT": os.environ.get("AUTH_RATE_LIMIT_EXEMPT", "")},
         code="devstack/supabase", ready_path="/auth/v1/health"))
 
     # Seeded once, with the data: a later `up` must not undo what a user did since (an

@@ -11,10 +11,15 @@ rendered locations `include` (gateway/*.conf) stay plain nginx."""
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 GATEWAY_DIR = Path(__file__).resolve().parent.parent
 TEMPLATE = GATEWAY_DIR / "nginx.conf.template"
@@ -69,6 +74,44 @@ def _rx(text: str) -> str:
     return re.escape(text).replace("\\-", "-")
 
 
+class GatewaySettings(BaseSettings):
+    """The gateway's limits, from the environment (GATEWAY_*); the defaults are production's.
+
+    Rate limits are nginx's leaky buckets (limit_req): `..._per_minute` or `..._per_second`
+    is the steady rate, `..._burst` how many requests beyond it are let through at once;
+    what exceeds both is a 429 with Retry-After. Account flows (the public sign-up,
+    confirmation, login and refresh routes) are limited per client address here, and per
+    account by the service that reads the account from the body (agent-service); the API
+    per token and per address."""
+
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", frozen=True)
+
+    account_flows_per_minute_per_address: int = 30
+    account_flows_burst_per_address: int = 20
+    api_per_second_per_token: int = 20
+    api_burst_per_token: int = 40
+    api_per_second_per_address: int = 100
+    api_burst_per_address: int = 200
+    # Client addresses (comma-separated networks) no rate limit applies to: a trusted
+    # proxy or monitor; a local test stack exempts the address its own test run calls from.
+    rate_limit_exempt: str = ""
+    # nginx's JavaScript module (njs), for the token digest: Debian's and the official
+    # nginx image's path.
+    njs_module: str = "/usr/lib/nginx/modules/ngx_http_js_module.so"
+
+    @field_validator("rate_limit_exempt")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for network in filter(None, (v.strip() for v in value.split(","))):
+            ip_network(network)  # a ValueError names the bad one
+        return value
+
+    @property
+    def exempt_networks(self) -> list[IPv4Network | IPv6Network]:
+        """The networks of `rate_limit_exempt`."""
+        return [ip_network(v.strip()) for v in self.rate_limit_exempt.split(",") if v.strip()]
+
+
 def service(name: str) -> Service:
     """The service of that name."""
     return next(s for s in SERVICES if s.name == name)
@@ -117,16 +160,77 @@ def _locations(gateway_dir: Path) -> str:
     return "\n\n".join(blocks)
 
 
+def _rate_limit_zones(settings: GatewaySettings, gateway_dir: Path) -> str:
+    """Keys and zones of the limits. A key is empty (so the request is not counted) for an
+    exempt address and for routes outside the limit's scope: account flows are the public
+    routes, the API every route a token policy guards."""
+    exempt = "".join(f"\n    {network} 0;" for network in settings.exempt_networks)
+    s = settings
+    account_retry = math.ceil(60 / s.account_flows_per_minute_per_address)
+    api_retry = math.ceil(1 / min(s.api_per_second_per_token, s.api_per_second_per_address))
+    zones = "\n".join(f"limit_req_zone ${key} zone={zone}:{size} rate={rate};"
+                       for zone, key, size, rate, _ in _limits(settings))
+    return f"""geo $rate_limited {{
+    default 1;{exempt}
+}}
+js_import token_digest from {gateway_dir}/token_digest.js;
+js_set $token_digest token_digest.digest;
+map "$rate_limited:$route_policy" $account_flow_address {{
+    "1:public"  $binary_remote_addr;
+    default     "";
+}}
+map "$rate_limited:$route_policy" $api_address {{
+    ~^1:(cognito|supabase|any)$  $binary_remote_addr;
+    default                      "";
+}}
+map "$rate_limited:$route_policy" $api_token {{
+    ~^1:(cognito|supabase|any)$  $token_digest;
+    default                      "";
+}}
+# Seconds until the bucket that refused a request lets the next one through.
+map $route_policy $retry_after {{
+    public   {account_retry};
+    default  {api_retry};
+}}
+{zones}
+limit_req_status 429;
+limit_req_log_level warn;"""
+
+
+def _limits(settings: GatewaySettings) -> list[tuple[str, str, str, str, int]]:
+    """(zone, key variable, zone size, rate, burst) of each limit."""
+    s = settings
+    return [
+        ("account_flows_by_address", "account_flow_address", "10m",
+         f"{s.account_flows_per_minute_per_address}r/m", s.account_flows_burst_per_address),
+        ("api_by_address", "api_address", "10m", f"{s.api_per_second_per_address}r/s",
+         s.api_burst_per_address),
+        ("api_by_token", "api_token", "20m", f"{s.api_per_second_per_token}r/s",
+         s.api_burst_per_token),
+    ]
+
+
+def _rate_limit_rules(settings: GatewaySettings) -> str:
+    return "\n".join(f"limit_req zone={zone} burst={burst} nodelay;"
+                     for zone, _, _, _, burst in _limits(settings))
+
+
 def _indent(text: str, spaces: int) -> str:
     return "\n".join((" " * spaces + line) if line else line for line in text.splitlines())
 
 
 def render_nginx(values: Mapping[str, str], *, port: Callable[[str], int],
-                 host: str = "127.0.0.1", gateway_dir: Path = GATEWAY_DIR) -> str:
+                 host: str = "127.0.0.1", gateway_dir: Path = GATEWAY_DIR,
+                 settings: GatewaySettings | None = None) -> str:
     """gateway/nginx.conf.template with its `{{NAME}}` placeholders filled: the blocks
-    made from the table, and `values` (folders, ports of the gateway's own parts) for the
-    rest. `port(name)` is the port a service listens on in this deployment."""
+    made from the table and the settings (the environment's unless given), and `values`
+    (folders, ports of the gateway's own parts) for the rest. `port(name)` is the port a
+    service listens on in this deployment."""
+    settings = settings or GatewaySettings()
     generated = {
+        "NJS_MODULE": settings.njs_module,
+        "RATE_LIMIT_ZONES": _indent(_rate_limit_zones(settings, gateway_dir), 4).lstrip(),
+        "RATE_LIMIT_RULES": _indent(_rate_limit_rules(settings), 8).lstrip(),
         "ROUTE_POLICY_MAP": _indent(_policy_map(), 4).lstrip(),
         "DOCS_MAP": _indent(_docs_map(), 4).lstrip(),
         "DOCS_CONFIG": json.dumps({"urls": docs_links()}, separators=(",", ":")),

@@ -4,7 +4,8 @@
 
 Settings (environment): SUPABASE_URL, SUPABASE_JWT_SECRET, AUTH_DB_URL, AUTH_SIGNING_KEY_FILE,
 and optionally AUTH_JWT_EXPIRY (seconds, 3600), AUTH_AUTOCONFIRM (true), AUTH_DISABLE_SIGNUP
-(false). The database must have had devstack/supabase/bootstrap.sql applied.
+(false), and the rate limits per client address (settings.py: Supabase's defaults).
+The database must have had devstack/supabase/bootstrap.sql applied.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ __all__ = ["ConfigError", "Settings", "create_app"]
 POOL_SIZE = 10
 DB_CONNECT_TIMEOUT = 10.0   # seconds to reach the database at start-up before giving up
 MAX_BODY_BYTES = 1 << 20     # no request of this API comes near; refuse floods early
-AUTH_TABLES = ("auth.users", "auth.sessions", "auth.refresh_tokens")
+AUTH_TABLES = ("auth.users", "auth.sessions", "auth.refresh_tokens", "auth.rate_limit_attempts")
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:

@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from ipaddress import ip_address
 from typing import Any
 
 import bcrypt
@@ -20,8 +21,10 @@ import psycopg
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from travel_platform import rate_limits
+
 from . import db, keys
-from .settings import Settings
+from .settings import RATE_LIMIT_WINDOW, Settings
 
 bp = Blueprint("auth", __name__, url_prefix="/auth/v1")
 
@@ -59,9 +62,11 @@ _DUMMY_HASH = bcrypt.hashpw(secrets.token_bytes(16), bcrypt.gensalt(BCRYPT_COST)
 class ApiError(Exception):
     """An error answered in GoTrue's JSON shape."""
 
-    def __init__(self, status: int, code: str, message: str, **extra: Any):
+    def __init__(self, status: int, code: str, message: str, *,
+                 headers: dict[str, str] | None = None, **extra: Any):
         super().__init__(message)
         self.status, self.code, self.message, self.extra = status, code, message, extra
+        self.headers = headers or {}
 
 
 def _settings() -> Settings:
@@ -88,6 +93,7 @@ def _error_response(error: ApiError) -> Response:
         body = {"code": error.status, "error_code": error.code, "msg": error.message}
     response = jsonify({**body, **error.extra})
     response.status_code = error.status
+    response.headers.update(error.headers)
     return response
 
 
@@ -341,13 +347,37 @@ def jwks() -> Response:
 
 # Sign-in, refresh, sign-up ---------------------------------------------------------------
 
+def _rate_limit(bucket: str, limit: int) -> None:
+    """Count this request against its client address's `bucket`; GoTrue's 429 beyond
+    `limit` per window. Counted in the database, so all workers share one count."""
+    settings = _settings()
+    address = (request.headers.get(settings.rate_limit_header) if settings.rate_limit_header
+               else request.remote_addr) or ""
+    try:
+        exempt = any(ip_address(address.strip()) in net for net in settings.rate_limit_exempt)
+    except ValueError:
+        exempt = False
+    if exempt:
+        return
+    with _pool().connection() as conn:
+        attempts, retry_after = rate_limits.count_attempt(
+            conn=conn, table="auth.rate_limit_attempts", bucket=bucket,
+            key=rate_limits.digest(address), window_seconds=RATE_LIMIT_WINDOW)
+    if attempts > limit:
+        raise ApiError(429, "over_request_rate_limit", "Request rate limit reached",
+                       headers={"Retry-After": str(retry_after)})
+
+
 @bp.post("/token")
 def token() -> Response:
     """OAuth-style token endpoint: grant_type password or refresh_token."""
     grant_type = request.args.get("grant_type")
+    settings = _settings()
     if grant_type == "password":
+        _rate_limit("sign_in_sign_ups", settings.rate_limit_sign_in_sign_ups)
         return jsonify(_password_grant(_json_body()))
     if grant_type == "refresh_token":
+        _rate_limit("token_refresh", settings.rate_limit_token_refresh)
         return jsonify(_refresh_grant(_json_body()))
     raise ApiError(400, "validation_failed", "unsupported_grant_type")
 
@@ -427,6 +457,7 @@ def _rotate(conn: db.Conn, row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 def signup() -> Response:
     """Email sign-up; with AUTH_AUTOCONFIRM the user is signed in at once."""
     settings = _settings()
+    _rate_limit("sign_in_sign_ups", settings.rate_limit_sign_in_sign_ups)
     if settings.disable_signup:
         raise ApiError(422, "signup_disabled", "Signups not allowed for this instance")
     body = _json_body()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import Any
 
 from .keys import SigningKey, load_signing_key
@@ -12,6 +13,11 @@ REQUIRED = ("SUPABASE_URL", "SUPABASE_JWT_SECRET", "AUTH_DB_URL", "AUTH_SIGNING_
 # Supabase refuses shorter project secrets; an HS256 secret much shorter is guessable offline.
 MIN_SECRET_LENGTH = 32
 MAX_JWT_EXPIRY = 7 * 24 * 3600   # GoTrue's upper bound for GOTRUE_JWT_EXP
+# Supabase's default rate limits, per client address per 5 minutes (config.toml
+# [auth.rate_limit]: sign_in_sign_ups = 30, token_refresh = 150).
+RATE_LIMIT_WINDOW = 300
+DEFAULT_SIGN_IN_SIGN_UPS = 30
+DEFAULT_TOKEN_REFRESH = 150
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
@@ -30,6 +36,15 @@ class Settings:
     jwt_expiry: int
     autoconfirm: bool
     disable_signup: bool
+    # Requests per client address per RATE_LIMIT_WINDOW: password sign-ins and sign-ups
+    # together, and refreshes.
+    rate_limit_sign_in_sign_ups: int = DEFAULT_SIGN_IN_SIGN_UPS
+    rate_limit_token_refresh: int = DEFAULT_TOKEN_REFRESH
+    # The header that carries the client's address behind a proxy (GoTrue's
+    # GOTRUE_RATE_LIMIT_HEADER); unset, the connection's own address counts.
+    rate_limit_header: str | None = None
+    # Client addresses no limit applies to (comma-separated networks).
+    rate_limit_exempt: tuple[IPv4Network | IPv6Network, ...] = ()
 
     @property
     def issuer(self) -> str:
@@ -71,16 +86,25 @@ def load_settings(config: Mapping[str, Any] | None = None) -> Settings:
                                     low=1, high=MAX_JWT_EXPIRY),
                     autoconfirm=_bool(get("AUTH_AUTOCONFIRM"), "AUTH_AUTOCONFIRM", default=True),
                     disable_signup=_bool(get("AUTH_DISABLE_SIGNUP"), "AUTH_DISABLE_SIGNUP",
-                                         default=False))
+                                         default=False),
+                    rate_limit_sign_in_sign_ups=_int(
+                        get("AUTH_RATE_LIMIT_SIGN_IN_SIGN_UPS"), "AUTH_RATE_LIMIT_SIGN_IN_SIGN_UPS",
+                        default=DEFAULT_SIGN_IN_SIGN_UPS, low=1, high=1_000_000, unit="requests"),
+                    rate_limit_token_refresh=_int(
+                        get("AUTH_RATE_LIMIT_TOKEN_REFRESH"), "AUTH_RATE_LIMIT_TOKEN_REFRESH",
+                        default=DEFAULT_TOKEN_REFRESH, low=1, high=1_000_000, unit="requests"),
+                    rate_limit_header=get("AUTH_RATE_LIMIT_HEADER"),
+                    rate_limit_exempt=_networks(get("AUTH_RATE_LIMIT_EXEMPT")))
 
 
-def _int(value: str | None, name: str, *, default: int, low: int, high: int) -> int:
+def _int(value: str | None, name: str, *, default: int, low: int, high: int,
+         unit: str = "seconds") -> int:
     if value is None:
         return default
     try:
         number = int(value)
     except ValueError:
-        raise ConfigError(f"auth stand-in: {name} must be a whole number of seconds") from None
+        raise ConfigError(f"auth stand-in: {name} must be a whole number of {unit}") from None
     if not low <= number <= high:
         raise ConfigError(f"auth stand-in: {name} must be between {low} and {high}")
     return number
@@ -94,3 +118,10 @@ def _bool(value: str | None, name: str, *, default: bool) -> bool:
     if value.lower() in _FALSE:
         return False
     raise ConfigError(f"auth stand-in: {name} must be true or false")
+
+
+def _networks(value: str | None) -> tuple[IPv4Network | IPv6Network, ...]:
+    try:
+        return tuple(ip_network(v.strip()) for v in (value or "").split(",") if v.strip())
+    except ValueError as error:
+        raise ConfigError(f"auth stand-in: AUTH_RATE_LIMIT_EXEMPT: {error}") from None

@@ -55,6 +55,11 @@ def _store():
     return current_app.extensions["document_store"]
 
 
+def _count_attempt(flow: str, account: str) -> None:
+    service.count_attempt(pool=_pool(), limit=current_app.extensions["attempt_limit"],
+                          flow=flow, account=account)
+
+
 def _no_content() -> Response:
     return Response(status=204)
 
@@ -74,11 +79,13 @@ def admin_only(view: Callable) -> Callable:
 @responds(201, SignUpResult, "Created: a pending agent; Cognito e-mails a confirmation code")
 @responds(409, None, "The e-mail already has an account")
 @responds(422, None, "The password does not meet the pool's password policy")
+@responds(429, None, "Too many attempts for this account, or from this address")
 @body(SignUpRequest)
 def sign_up(body: SignUpRequest):
     """Sign up as a travel agent (public): Cognito account plus pending agent profile.
 
     `Location` is the profile's URL for its owner once they log in."""
+    _count_attempt("signup", body.email)
     return created(service.sign_up(pool=_pool(), accounts=_accounts(), request=body),
                    location=url_for("agents.me"))
 
@@ -86,9 +93,11 @@ def sign_up(body: SignUpRequest):
 @agents.post("/confirm-signup")
 @responds(200, SignUpConfirmed)
 @responds(409, None, "The account is already confirmed")
+@responds(429, None, "Too many attempts for this account, or from this address")
 @body(ConfirmSignUpRequest)
 def confirm_sign_up(body: ConfirmSignUpRequest):
     """Confirm a new account with the code Cognito e-mailed (public)."""
+    _count_attempt("confirm", body.email)
     return jsonify(service.confirm_sign_up(accounts=_accounts(), email=body.email,
                                            code=body.code))
 
@@ -96,18 +105,22 @@ def confirm_sign_up(body: ConfirmSignUpRequest):
 @agents.post("/login")
 @responds(200, Tokens, "Cognito tokens")
 @responds(401, None, "Wrong e-mail or password (one answer for both)")
+@responds(429, None, "Too many attempts for this account, or from this address")
 @body(LoginRequest)
 def login(body: LoginRequest):
     """Exchange an agent's e-mail and password for Cognito tokens (public)."""
+    _count_attempt("login", body.email)
     return jsonify(service.login(accounts=_accounts(), email=body.email, password=body.password))
 
 
 @agents.post("/refresh")
 @responds(200, Tokens, "New access and id tokens")
 @responds(401, None, "The refresh token is invalid, expired or revoked")
+@responds(429, None, "Too many attempts for this refresh token, or from this address")
 @body(RefreshRequest)
 def refresh(body: RefreshRequest):
     """Exchange a refresh token for new tokens (public)."""
+    _count_attempt("refresh", body.refresh_token)
     return jsonify(service.refresh(accounts=_accounts(), refresh_token=body.refresh_token))
 
 
