@@ -95,8 +95,11 @@ class GatewaySettings(BaseSettings):
     # Client addresses (comma-separated networks) no rate limit applies to: a trusted
     # proxy or monitor; a local test stack exempts the address its own test run calls from.
     rate_limit_exempt: str = ""
-    # nginx's JavaScript module (njs), for the token digest: Debian's and the official
-    # nginx image's path.
+    # More header fields than this is a 431 at the gateway (gunicorn refuses over 100, and
+    # nginx adds a dozen of its own).
+    max_request_headers: int = 64
+    # nginx's JavaScript module (njs), for the token digest and the header count: Debian's
+    # and the official nginx image's path.
     njs_module: str = "/usr/lib/nginx/modules/ngx_http_js_module.so"
 
     @field_validator("rate_limit_exempt")
@@ -173,8 +176,8 @@ def _rate_limit_zones(settings: GatewaySettings, gateway_dir: Path) -> str:
     return f"""geo $rate_limited {{
     default 1;{exempt}
 }}
-js_import token_digest from {gateway_dir}/token_digest.js;
-js_set $token_digest token_digest.digest;
+js_import checks from {gateway_dir}/request_checks.js;
+js_set $token_digest checks.tokenDigest;
 map "$rate_limited:$route_policy" $account_flow_address {{
     "1:public"  $binary_remote_addr;
     default     "";
@@ -229,6 +232,7 @@ def render_nginx(values: Mapping[str, str], *, port: Callable[[str], int],
     settings = settings or GatewaySettings()
     generated = {
         "NJS_MODULE": settings.njs_module,
+        "MAX_REQUEST_HEADERS": str(settings.max_request_headers),
         "RATE_LIMIT_ZONES": _indent(_rate_limit_zones(settings, gateway_dir), 4).lstrip(),
         "RATE_LIMIT_RULES": _indent(_rate_limit_rules(settings), 8).lstrip(),
         "ROUTE_POLICY_MAP": _indent(_policy_map(), 4).lstrip(),

@@ -289,6 +289,21 @@ def _raw(gateway: str, request: bytes) -> tuple[str, dict]:
      "uri_too_long"),
     (b"GET /health HTTP/1.1\r\nHost: a\r\nConnection: close\r\nX-Big: " + b"a" * 20000
      + b"\r\n\r\n", 400, "header_too_large"),
+    # Over gunicorn's request line (4094) and under nginx's old limit (8 KiB): was
+    # gunicorn's HTML 414, passed through.
+    (b"GET /api/agents/me?q=" + b"a" * 5000 + b" HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+     414, "uri_too_long"),
+    (b"POST /api/agents/login HTTP/1.1\r\nHost: a\r\nConnection: close\r\nX-Big: " + b"a" * 6000
+     + b"\r\nContent-Length: 2\r\n\r\n{}", 400, "header_too_large"),
+    (b"GET /health HTTP/2.0\r\nHost: a\r\nConnection: close\r\n\r\n", 505,
+     "http_version_not_supported"),
+    (b"POST /api/agents/login HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n"
+     b"Connection: close\r\n\r\n", 501, "not_implemented"),
+    # Over a hundred header fields: gunicorn's own 431 page (or, on a public route, a 503
+    # when gateway-auth's gunicorn refused the token check's copy of them).
+    (b"POST /api/agents/login HTTP/1.1\r\nHost: a\r\nConnection: close\r\n"
+     + b"".join(b"X-H%d: 1\r\n" % i for i in range(100)) + b"Content-Length: 2\r\n\r\n{}",
+     431, "too_many_headers"),
 ])
 def test_requests_nginx_cannot_read_get_the_one_json_error_shape(
         gateway, request_bytes, status, code):
