@@ -27,7 +27,8 @@ def bearer(token: str) -> dict[str, str]:
 def api(gateway: str, method: str, path: str, token: str | None = None, **kwargs):
     """One request (through the gateway, or to any base URL), with an optional token."""
     headers = {**(bearer(token) if token else {}), **kwargs.pop("headers", {})}
-    return requests.request(method, f"{gateway}{path}", headers=headers, timeout=15, **kwargs)
+    return requests.request(method, f"{gateway}{path}", headers=headers,
+                            timeout=kwargs.pop("timeout", 15), **kwargs)
 
 
 class _SourceAddress(requests.adapters.HTTPAdapter):

@@ -42,11 +42,14 @@ class Service:
 @dataclass(frozen=True)
 class RouteFamily:
     """Every path under `prefix` goes to `service`, for callers holding a token `policy`
-    accepts; `public` lists the paths under the prefix that need no token."""
+    accepts; `public` lists the paths under the prefix that need no token. `read_timeout`
+    (seconds) is how long the gateway waits for the service's answer before a 504: a
+    little more than the slowest thing the service waits for itself."""
 
     prefix: str
     service: str
     policy: str  # a key of gateway_auth.POLICIES
+    read_timeout: int
     public: tuple[str, ...] = ()
 
     @property
@@ -60,12 +63,15 @@ SERVICES = (
     Service("operator-service", 8102),
     Service("booking-service", 8103),
 )
+# Read timeouts: agent-service waits on Cognito, S3 and RDS; operator-service on its
+# database alone (the catalogue, a read, least of all); booking-service on the other two
+# services (2 s each, a retry of a read) and RDS.
 ROUTE_FAMILIES = (
-    RouteFamily("/api/agents", "agent-service", "cognito",
+    RouteFamily("/api/agents", "agent-service", "cognito", read_timeout=10,
                 public=("signup", "confirm-signup", "login", "refresh")),
-    RouteFamily("/api/operators", "operator-service", "supabase"),
-    RouteFamily("/api/packages", "operator-service", "any"),
-    RouteFamily("/api/bookings", "booking-service", "any"),
+    RouteFamily("/api/operators", "operator-service", "supabase", read_timeout=10),
+    RouteFamily("/api/packages", "operator-service", "any", read_timeout=5),
+    RouteFamily("/api/bookings", "booking-service", "any", read_timeout=10),
 )
 
 
@@ -158,6 +164,15 @@ def _locations(gateway_dir: Path) -> str:
             f"location ~ {family.pattern} {{",
             f"    include {gateway_dir}/auth.conf;",
             f"    include {gateway_dir}/proxy_headers.conf;",
+            f"    proxy_read_timeout {family.read_timeout}s;",
+            f"    proxy_send_timeout {family.read_timeout}s;",
+            # An idempotent request (GET, HEAD, PUT, DELETE...; never a POST or PATCH, as
+            # nginx does by default) that failed, timed out or met a 502/503 goes to another
+            # server of the upstream where there is one; twice at most, so the client
+            # waits two read timeouts at worst.
+            "    proxy_next_upstream error timeout http_502 http_503;",
+            "    proxy_next_upstream_tries 2;",
+            f"    proxy_next_upstream_timeout {2 * family.read_timeout}s;",
             f"    proxy_pass http://{service(family.service).upstream};",
             "}"]))
     return "\n\n".join(blocks)

@@ -3,6 +3,8 @@ reach a service."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 import time
 import uuid
@@ -12,6 +14,7 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from devstack import processes
 from tests.e2e.tokens import cognito_token, supabase_secret_token, supabase_token
 from tests.helpers import access_log, api, forge, jwt_parts, logged_request_ids
 
@@ -311,3 +314,24 @@ def test_requests_nginx_cannot_read_get_the_one_json_error_shape(
     assert status_line.split()[1] == str(status), status_line
     assert body["error"]["status"] == status and body["error"]["code"] == code
     assert body["error"]["request_id"]
+
+
+def test_a_stalled_service_is_a_json_504_after_its_familys_read_timeout(
+        gateway, test_layout, agent_token):
+    """A service that accepts connections but never answers (SIGSTOP) held the client for
+    nginx's 30 s; now the route family's own timeout (the table: 5 s for the catalogue),
+    then a 504 in the one error shape. (The client gives up at 20 s: before, it would.)"""
+    pid = processes.running_pid(test_layout, "operator-service")
+    os.killpg(pid, signal.SIGSTOP)
+    try:
+        response = call(gateway, "/api/packages", agent_token)
+    finally:
+        os.killpg(pid, signal.SIGCONT)
+    assert response.status_code == 504, response.text
+    error = response.json()["error"]
+    assert error["code"] == "gateway_timeout" and error["request_id"]
+    assert int(response.headers["Retry-After"]) >= 1
+    deadline = time.monotonic() + 30
+    while call(gateway, "/api/packages", agent_token).status_code != 200:
+        assert time.monotonic() < deadline, "operator-service did not come back"
+        time.sleep(0.5)

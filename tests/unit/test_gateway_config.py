@@ -54,3 +54,15 @@ def test_every_placeholder_is_filled_and_every_include_exists():
     assert "{{" not in config
     for included in re.findall(r"include (\S+);", config):
         assert Path(included).is_file(), included
+
+
+def test_each_family_waits_its_own_read_timeout_and_retries_only_idempotent_requests():
+    config = _render()
+    for family in gateway_config.ROUTE_FAMILIES:
+        block = re.search(r"location ~ " + re.escape(family.pattern) + r" \{(.*?)\n\s*\}",
+                          config, re.S)
+        assert block, family.prefix
+        assert f"proxy_read_timeout {family.read_timeout}s;" in block[1]
+        assert f"proxy_next_upstream_timeout {2 * family.read_timeout}s;" in block[1]
+        # nginx never passes a POST or PATCH on to another server unless told to.
+        assert "non_idempotent" not in block[1]
