@@ -417,26 +417,43 @@ def _refresh_grant(body: dict[str, Any]) -> dict[str, Any]:
         raise ApiError(400, "validation_failed", "refresh_token required")
     reused = False
     # One transaction with the token row locked: of two concurrent refreshes with the same
-    # token, the second waits for the first to commit and then finds the token revoked.
+    # token, the second waits for the first to commit and then finds the token used.
     with _pool().connection() as conn:
         row = db.lock_refresh_token(conn=conn, token=refresh_token)
         if row is None:
             raise ApiError(400, "refresh_token_not_found",
                            "Invalid Refresh Token: Refresh Token Not Found")
-        if row["revoked"]:
-            # A used token coming back means it leaked, or a client lost the race: like GoTrue
-            # (with no reuse interval), end the whole session's token family. Committed.
+        if not row["revoked"]:
+            user = _live_session_user(conn, row)
+            new_token = _rotate(conn, row, user)
+        elif (reissued := _within_reuse_interval(conn, row)) is not None:
+            # Two tabs refreshed at once, or a client lost the answer to its refresh: the
+            # token was used moments ago and its successor is the session's current one.
+            # As GoTrue within its reuse interval: answer with that one, end nothing.
+            user, new_token = _live_session_user(conn, row), reissued
+        else:
+            # A used token coming back later means it leaked: like GoTrue, end the whole
+            # session's token family. Committed.
             db.revoke_session_refresh_tokens(conn=conn, session_id=row["session_id"])
             reused = True
-        else:
-            new_token, user = _rotate(conn, row)
     if reused:
         raise ApiError(400, "refresh_token_already_used", "Invalid Refresh Token: Already Used")
     return _session_json(user, session_id=row["session_id"],
                          signed_in_at=row["session_created_at"], refresh_token=new_token)
 
 
-def _rotate(conn: db.Conn, row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def _within_reuse_interval(conn: db.Conn, row: dict[str, Any]) -> str | None:
+    """The session's current refresh token, if the used token `row` was used within the
+    reuse interval and the current one is its successor; None otherwise."""
+    interval = timedelta(seconds=_settings().refresh_token_reuse_interval)
+    if row["updated_at"] is None or datetime.now(UTC) - row["updated_at"] > interval:
+        return None
+    active = db.active_refresh_token(conn=conn, session_id=row["session_id"])
+    return active["token"] if active and active["parent"] == row["token"] else None
+
+
+def _live_session_user(conn: db.Conn, row: dict[str, Any]) -> dict[str, Any]:
+    """The user of the refresh token's session, if the session and user may still refresh."""
     if row["not_after"] is not None and row["not_after"] < datetime.now(UTC):
         raise ApiError(400, "session_expired", "Invalid Refresh Token: Session Expired")
     user = db.find_user_by_id(conn=conn, user_id=row["user_id"])
@@ -445,12 +462,16 @@ def _rotate(conn: db.Conn, row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
                        "Invalid Refresh Token: Refresh Token Not Found")
     if _is_banned(user):
         raise ApiError(400, "user_banned", "Invalid Refresh Token: User Banned")
+    return user
+
+
+def _rotate(conn: db.Conn, row: dict[str, Any], user: dict[str, Any]) -> str:
     db.revoke_refresh_token(conn=conn, token_id=row["id"])
     new_token = _new_refresh_token()
     db.insert_refresh_token(conn=conn, token=new_token, user_id=user["id"],
                             session_id=row["session_id"], parent=row["token"])
     db.touch_session(conn=conn, session_id=row["session_id"])
-    return new_token, user
+    return new_token
 
 
 @bp.post("/signup")

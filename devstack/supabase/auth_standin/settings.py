@@ -18,6 +18,9 @@ MAX_JWT_EXPIRY = 7 * 24 * 3600   # GoTrue's upper bound for GOTRUE_JWT_EXP
 RATE_LIMIT_WINDOW = 300
 DEFAULT_SIGN_IN_SIGN_UPS = 30
 DEFAULT_TOKEN_REFRESH = 150
+# Seconds a used refresh token may still be presented and get the session's current one
+# (GOTRUE_SECURITY_REFRESH_TOKEN_REUSE_INTERVAL; Supabase's default is 10).
+DEFAULT_REFRESH_TOKEN_REUSE_INTERVAL = 10
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
@@ -38,6 +41,7 @@ class Settings:
     disable_signup: bool
     # Requests per client address per RATE_LIMIT_WINDOW: password sign-ins and sign-ups
     # together, and refreshes.
+    refresh_token_reuse_interval: int = DEFAULT_REFRESH_TOKEN_REUSE_INTERVAL
     rate_limit_sign_in_sign_ups: int = DEFAULT_SIGN_IN_SIGN_UPS
     rate_limit_token_refresh: int = DEFAULT_TOKEN_REFRESH
     # The header that carries the client's address behind a proxy (GoTrue's
@@ -87,6 +91,10 @@ def load_settings(config: Mapping[str, Any] | None = None) -> Settings:
                     autoconfirm=_bool(get("AUTH_AUTOCONFIRM"), "AUTH_AUTOCONFIRM", default=True),
                     disable_signup=_bool(get("AUTH_DISABLE_SIGNUP"), "AUTH_DISABLE_SIGNUP",
                                          default=False),
+                    refresh_token_reuse_interval=_int(
+                        get("AUTH_REFRESH_TOKEN_REUSE_INTERVAL"),
+                        "AUTH_REFRESH_TOKEN_REUSE_INTERVAL",
+                        default=DEFAULT_REFRESH_TOKEN_REUSE_INTERVAL, low=0, high=3600),
                     rate_limit_sign_in_sign_ups=_int(
                         get("AUTH_RATE_LIMIT_SIGN_IN_SIGN_UPS"), "AUTH_RATE_LIMIT_SIGN_IN_SIGN_UPS",
                         default=DEFAULT_SIGN_IN_SIGN_UPS, low=1, high=1_000_000, unit="requests"),
