@@ -41,3 +41,18 @@ def count_attempt(*, conn: Any, table: str, bucket: str, key: bytes,
         conn.execute(sql.SQL("delete from {table} where window_start < now() - interval '1 day'")
                      .format(table=name))
     return attempts, retry_after
+
+
+def refund_attempt(*, conn: Any, table: str, bucket: str, key: bytes,
+                   window_seconds: int) -> None:
+    """Take back one attempt of `key` in the current window: for limits that count only
+    what failed, counted before the attempt (so concurrent attempts cannot slip past the
+    limit) and given back when it succeeded."""
+    name = sql.Identifier(*table.split("."))
+    current = sql.SQL("""bucket = %(bucket)s and key = %(key)s
+        and window_start = to_timestamp(floor(extract(epoch from now()) / %(w)s) * %(w)s)""")
+    values = {"bucket": bucket, "key": key, "w": window_seconds}
+    conn.execute(sql.SQL("delete from {table} where {current} and attempts = 1")
+                 .format(table=name, current=current), values)
+    conn.execute(sql.SQL("update {table} set attempts = attempts - 1 where {current}"
+                         " and attempts > 1").format(table=name, current=current), values)

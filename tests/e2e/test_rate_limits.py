@@ -16,7 +16,7 @@ from devstack.supabase.auth_standin.settings import (
     DEFAULT_SIGN_IN_SIGN_UPS,
     DEFAULT_TOKEN_REFRESH,
 )
-from tests.e2e.agents import PASSWORD, new_email
+from tests.e2e.agents import PASSWORD, new_agent, new_email
 from tests.helpers import api, bearer, client_at
 
 pytestmark = pytest.mark.stack
@@ -86,6 +86,20 @@ def test_account_flows_are_limited_per_account(gateway, flow, path, body):
     assert error["code"] == "too_many_requests" and error["request_id"]
     # Another account is not held back.
     assert api(gateway, "POST", path, json=body(new_email(flow))).status_code != 429
+
+
+def test_successful_logins_do_not_use_up_the_accounts_attempts(gateway):
+    agent = new_agent(gateway)
+    for _ in range(ACCOUNT_ATTEMPTS + 2):
+        assert api(gateway, "POST", "/api/agents/login",
+                   json={"email": agent["email"], "password": PASSWORD}).status_code == 200
+    wrong = {"email": agent["email"], "password": "Wrong-pass-1"}
+    assert [api(gateway, "POST", "/api/agents/login", json=wrong).status_code
+            for _ in range(ACCOUNT_ATTEMPTS)] == [401] * ACCOUNT_ATTEMPTS
+    # Then even the right password waits: the account is locked for the window.
+    locked = api(gateway, "POST", "/api/agents/login",
+                 json={"email": agent["email"], "password": PASSWORD})
+    assert locked.status_code == 429, locked.text
 
 
 def _standin(stack_env, path: str, body: dict, address: str):

@@ -41,3 +41,19 @@ def test_each_account_and_flow_has_its_own_count(databases):
     assert _attempt(url, "login", first)[0] == 4
     assert _attempt(url, "signup", first)[0] == 1
     assert _attempt(url, "login", second)[0] == 1
+
+
+def test_a_refund_takes_back_one_attempt(databases):
+    url, account = databases["RDS_ADMIN_URL"], rate_limits.digest(os.urandom(8).hex())
+    for _ in range(3):
+        _attempt(url, "login", account)
+    with _as_agent_service(url) as conn:
+        repository.refund_account_attempt(conn=conn, flow="login", account=account,
+                                          window_seconds=300)
+    assert _attempt(url, "login", account)[0] == 3
+    other = rate_limits.digest(os.urandom(8).hex())
+    _attempt(url, "login", other)
+    with _as_agent_service(url) as conn:   # the only attempt given back: none left
+        repository.refund_account_attempt(conn=conn, flow="login", account=other,
+                                          window_seconds=300)
+    assert _attempt(url, "login", other)[0] == 1

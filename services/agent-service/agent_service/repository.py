@@ -29,6 +29,12 @@ def count_account_attempt(*, conn, flow: str, account: bytes,
                                      key=account, window_seconds=window_seconds)
 
 
+def refund_account_attempt(*, conn, flow: str, account: bytes, window_seconds: int) -> None:
+    """Take back an attempt counted by count_account_attempt (it succeeded)."""
+    rate_limits.refund_attempt(conn=conn, table="account_attempts", bucket=flow, key=account,
+                               window_seconds=window_seconds)
+
+
 def insert_agent(*, conn, cognito_sub: str, email: str, agency_name: str, country: str,
                  phone: str | None) -> dict:
     """A new travel agent, pending approval."""

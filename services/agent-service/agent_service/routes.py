@@ -55,9 +55,9 @@ def _store():
     return current_app.extensions["document_store"]
 
 
-def _count_attempt(flow: str, account: str) -> None:
-    service.count_attempt(pool=_pool(), limit=current_app.extensions["attempt_limit"],
-                          flow=flow, account=account)
+def _attempt(flow: str, account: str):
+    return service.counted_attempt(pool=_pool(), limit=current_app.extensions["attempt_limit"],
+                                   flow=flow, account=account)
 
 
 def _no_content() -> Response:
@@ -85,9 +85,9 @@ def sign_up(body: SignUpRequest):
     """Sign up as a travel agent (public): Cognito account plus pending agent profile.
 
     `Location` is the profile's URL for its owner once they log in."""
-    _count_attempt("signup", body.email)
-    return created(service.sign_up(pool=_pool(), accounts=_accounts(), request=body),
-                   location=url_for("agents.me"))
+    with _attempt("signup", body.email):
+        result = service.sign_up(pool=_pool(), accounts=_accounts(), request=body)
+    return created(result, location=url_for("agents.me"))
 
 
 @agents.post("/confirm-signup")
@@ -97,9 +97,9 @@ def sign_up(body: SignUpRequest):
 @body(ConfirmSignUpRequest)
 def confirm_sign_up(body: ConfirmSignUpRequest):
     """Confirm a new account with the code Cognito e-mailed (public)."""
-    _count_attempt("confirm", body.email)
-    return jsonify(service.confirm_sign_up(accounts=_accounts(), email=body.email,
-                                           code=body.code))
+    with _attempt("confirm", body.email):
+        return jsonify(service.confirm_sign_up(accounts=_accounts(), email=body.email,
+                                               code=body.code))
 
 
 @agents.post("/login")
@@ -109,8 +109,9 @@ def confirm_sign_up(body: ConfirmSignUpRequest):
 @body(LoginRequest)
 def login(body: LoginRequest):
     """Exchange an agent's e-mail and password for Cognito tokens (public)."""
-    _count_attempt("login", body.email)
-    return jsonify(service.login(accounts=_accounts(), email=body.email, password=body.password))
+    with _attempt("login", body.email):
+        return jsonify(service.login(accounts=_accounts(), email=body.email,
+                                     password=body.password))
 
 
 @agents.post("/refresh")
@@ -120,8 +121,8 @@ def login(body: LoginRequest):
 @body(RefreshRequest)
 def refresh(body: RefreshRequest):
     """Exchange a refresh token for new tokens (public)."""
-    _count_attempt("refresh", body.refresh_token)
-    return jsonify(service.refresh(accounts=_accounts(), refresh_token=body.refresh_token))
+    with _attempt("refresh", body.refresh_token):
+        return jsonify(service.refresh(accounts=_accounts(), refresh_token=body.refresh_token))
 
 
 @agents.post("/logout")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -58,9 +60,17 @@ class AttemptLimit:
     window_seconds: int
 
 
-def count_attempt(*, pool, limit: AttemptLimit, flow: str, account: str) -> None:
-    """Count an attempt at `flow` by `account` (an e-mail address, any case, or a refresh
-    token); TooManyRequests once the account has used up its window."""
+# Flows whose successful attempts are given back: only failures (a wrong password, a
+# wrong code, an unknown refresh token) use up the account's attempts. Every sign-up counts.
+REFUNDED_ON_SUCCESS = frozenset({"login", "confirm", "refresh"})
+
+
+@contextmanager
+def counted_attempt(*, pool, limit: AttemptLimit, flow: str, account: str) -> Iterator[None]:
+    """Around one attempt at `flow` by `account` (an e-mail address, any case, or a refresh
+    token): TooManyRequests, before anything is tried, once the account has used up its
+    window. Counted before the attempt, so concurrent guesses cannot all slip past the
+    limit; given back after a success where only failures count."""
     key = rate_limits.digest(account if flow == "refresh" else account.strip().lower())
     with pool.connection() as conn:
         attempts, retry_after = repository.count_account_attempt(
@@ -68,6 +78,11 @@ def count_attempt(*, pool, limit: AttemptLimit, flow: str, account: str) -> None
     if attempts > limit.attempts:
         raise TooManyRequests(f"too many {flow} attempts for this account: try again in "
                               f"{retry_after} s", retry_after=retry_after)
+    yield
+    if flow in REFUNDED_ON_SUCCESS:
+        with pool.connection() as conn:
+            repository.refund_account_attempt(conn=conn, flow=flow, account=key,
+                                              window_seconds=limit.window_seconds)
 
 
 def sign_up(*, pool, accounts: CognitoAccounts, request: SignUpRequest) -> dict:
