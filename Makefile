@@ -4,12 +4,12 @@ PYTHON ?= python3
 PY     := $(VENV)/bin/python
 STATE  ?= .dev
 
-.PHONY: up down status test unit lint bench bench-migration soak mutation system-deps venv
+.PHONY: up down status test unit lint bench bench-migration soak mutation system-deps venv lambda-zip
 
 venv: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt pyproject.toml \
-		services/*/pyproject.toml gateway/pyproject.toml
+		services/*/pyproject.toml gateway/pyproject.toml aws/lambdas/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	touch $@
@@ -37,6 +37,15 @@ unit: venv
 ## Every tier: unit, integration (one PostgreSQL), contract, e2e (whole stacks on other ports).
 test: venv system-deps lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## The operators' pool's UserMigration trigger as a Lambda deployment package (standard
+## library only: the zip is the one module; handler `user_migration.handler`, Python 3.11+).
+lambda-zip: build/lambdas/user_migration.zip
+
+build/lambdas/user_migration.zip: aws/lambdas/user_migration.py
+	mkdir -p build/lambdas
+	$(PYTHON) -m zipfile -c $@ $<
+	@echo "built $@ (handler: user_migration.handler)"
 
 ## Lint and types (ruff: pycodestyle, pyflakes, import order, bugbear, pyupgrade; mypy;
 ## settings in pyproject.toml).

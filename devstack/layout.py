@@ -12,7 +12,7 @@ REPO = Path(__file__).resolve().parent.parent
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 # Where each distribution's code lives in a checkout (see the pyproject.toml files).
 CODE_FOLDERS = (".", "services/agent-service", "services/operator-service",
-                "services/booking-service", "gateway")
+                "services/booking-service", "gateway", "aws/lambdas")
 
 
 def code_path(repo: Path = REPO) -> str:

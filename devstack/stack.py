@@ -171,6 +171,7 @@ def _provision_aws(layout: Layout, admins: dict[str, str]) -> dict[str, str]:
 def stack_env(layout: Layout, keys: dict[str, str], aws: dict[str, str]) -> dict[str, str]:
     """Everything a client of the stack, or a service, is configured with."""
     pool_id = aws["AWS_COGNITO_USER_POOL_ID"]
+    operator_pool_id = aws["AWS_COGNITO_OPERATOR_POOL_ID"]
     return {
         "GATEWAY_URL": layout.url("gateway"),
         "SUPABASE_URL": layout.url("supabase-auth"),
@@ -183,6 +184,10 @@ def stack_env(layout: Layout, keys: dict[str, str], aws: dict[str, str]) -> dict
         "AWS_COGNITO_USER_POOL_ID": pool_id,
         "AWS_COGNITO_CLIENT_ID": aws["AWS_COGNITO_CLIENT_ID"],
         "AWS_COGNITO_JWKS_URL": f"{layout.url('moto')}/{pool_id}/.well-known/jwks.json",
+        "AWS_COGNITO_OPERATOR_POOL_ID": operator_pool_id,
+        "AWS_COGNITO_OPERATOR_CLIENT_ID": aws["AWS_COGNITO_OPERATOR_CLIENT_ID"],
+        "AWS_COGNITO_OPERATOR_JWKS_URL":
+            f"{layout.url('moto')}/{operator_pool_id}/.well-known/jwks.json",
         "AWS_S3_BUCKET": aws["AWS_S3_BUCKET"],
         "AWS_RDS_HOST": layout.host,
         "AWS_RDS_PORT": str(layout.port("rds")),
@@ -200,7 +205,9 @@ def _service_processes(layout: Layout, env: dict[str, str], aws: dict[str, str],
     common = {k: env[k] for k in (
         "SUPABASE_URL", "SUPABASE_JWT_SECRET", "AWS_ENDPOINT_URL", "AWS_REGION",
         "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-        "AWS_COGNITO_USER_POOL_ID", "AWS_COGNITO_CLIENT_ID", "AWS_COGNITO_JWKS_URL")}
+        "AWS_COGNITO_USER_POOL_ID", "AWS_COGNITO_CLIENT_ID", "AWS_COGNITO_JWKS_URL",
+        "AWS_COGNITO_OPERATOR_POOL_ID", "AWS_COGNITO_OPERATOR_CLIENT_ID",
+        "AWS_COGNITO_OPERATOR_JWKS_URL")}
     rds = {k: env[k] for k in ("AWS_RDS_HOST", "AWS_RDS_PORT", "AWS_RDS_DATABASE",
                                "AWS_RDS_SSLMODE", "AWS_RDS_SSLROOTCERT")}
     supabase_db = (f"postgresql://operator_service:{keys['operator_service_password']}@"
@@ -210,6 +217,8 @@ def _service_processes(layout: Layout, env: dict[str, str], aws: dict[str, str],
         "agent-service": {**common, **rds, "AWS_S3_BUCKET": env["AWS_S3_BUCKET"],
                           "AWS_RDS_SECRET_ID": aws["AGENT_SERVICE_RDS_SECRET_ID"]},
         "operator-service": {**common, **rds, "SUPABASE_DB_URL": supabase_db,
+                             "SUPABASE_ANON_KEY": env["SUPABASE_ANON_KEY"],
+                             "SUPABASE_SERVICE_ROLE_KEY": env["SUPABASE_SERVICE_ROLE_KEY"],
                              "AWS_RDS_SECRET_ID": aws["OPERATOR_SERVICE_RDS_SECRET_ID"]},
         "booking-service": {**common, **rds,
                             "AWS_RDS_SECRET_ID": aws["BOOKING_SERVICE_RDS_SECRET_ID"],
@@ -218,7 +227,9 @@ def _service_processes(layout: Layout, env: dict[str, str], aws: dict[str, str],
     }
     procs = [_gunicorn(layout, name, f"{module}:create_app()", service_env[name],
                        code=f"services/{name}") for name, module in SERVICES.items()]
-    procs.append(_gunicorn(layout, "gateway-auth", "gateway_auth:create_app()", common,
+    procs.append(_gunicorn(layout, "gateway-auth", "gateway_auth:create_app()",
+                           {**common, **rds,
+                            "AWS_RDS_SECRET_ID": aws["GATEWAY_AUTH_RDS_SECRET_ID"]},
                            code="gateway"))
     return procs
 

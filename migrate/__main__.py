@@ -19,6 +19,7 @@ STEPS = {
     "backup": commands.backup, "start": commands.start, "verify": commands.verify_unit,
     "switch-reads": commands.switch_reads, "switch-writes": commands.switch_writes,
     "rollback": commands.rollback, "finalize": commands.finalize, "drop": commands.drop,
+    "import-logins": commands.import_logins,
 }
 
 

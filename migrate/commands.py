@@ -13,7 +13,7 @@ import psycopg
 from psycopg import sql
 
 from migrate import backup as backups
-from migrate import cutover, replication, verify
+from migrate import cutover, logins, replication, verify
 from migrate.replication import qualified
 from migrate.settings import MigrateSettings
 from migrate.state import Conn, GateRefused, State, ToolError, connect, one
@@ -26,6 +26,8 @@ BACKUP_SCHEMA = "supabase_backup"
 # How long a verification stays good enough to switch on.
 VERIFY_FRESH_SECONDS = 3600
 MOVING = ("copying", "replicating", "reads_switched")
+# The unit whose move carries the operators' logins to Cognito (migrate/logins.py).
+LOGINS_UNIT = "operators"
 # operator-service re-reads the routing at most every 0.5 s per worker
 # (operator_service.datasource.ROUTING_MAX_AGE); twice that, and every worker has.
 ROUTING_SETTLE_SECONDS = 1.0
@@ -229,6 +231,8 @@ def status(run: Run, *, as_json: bool) -> int:
                                "at": b["created_at"].isoformat()}
                         for side, b in backups_by_side.items()},
         })
+        if unit.name == LOGINS_UNIT:
+            report[-1]["logins"] = _login_census(run)
     if as_json:
         print(json.dumps(report, indent=2, default=str))
         return 0
@@ -247,6 +251,13 @@ def status(run: Run, *, as_json: bool) -> int:
         print(f"  shadow: {'on' if item['shadow'] else 'off'}, {item['shadow_compared']} reads "
               f"compared, {item['shadow_mismatched']} mismatched"
               f"{f' ({rate:.2%})' if rate is not None else ''}, {item['shadow_lagged']} lagged")
+        if "logins" in item:
+            moved = item["logins"]
+            print("  logins: " + (moved["error"] if "error" in moved else
+                  f"{moved['moved']} operators moved to the operators' pool "
+                  f"({moved['by_login']} by signing in, {moved['imported']} imported), "
+                  f"{moved['remaining']} remain; {moved['not_moved_inactive']} banned or "
+                  "deleted are not moved"))
         if item["backups"]:
             for side, b in sorted(item["backups"].items()):
                 print(f"  backup {side}: {b['path']} ({b['bytes']:,} bytes, sha256 "
@@ -254,6 +265,13 @@ def status(run: Run, *, as_json: bool) -> int:
         else:
             print("  backup: none")
     return 0
+
+
+def _login_census(run: Run) -> dict:
+    try:
+        return logins.census(run.settings, run.rds).as_dict()
+    except ToolError as exc:
+        return {"error": f"unknown ({exc})"}
 
 
 def _n(value) -> str:
@@ -690,6 +708,13 @@ def finalize(run: Run, unit: Unit) -> int:
     group = switch_group(unit)
     for member in group:
         _require_state(run, member, ("writes_switched", "finalized"), "finalize")
+    if unit.name == LOGINS_UNIT and run.state.row(unit)["state"] != "finalized":
+        remaining = logins.census(run.settings, run.rds).remaining
+        if remaining:
+            raise GateRefused(
+                f"{len(remaining)} operators have no sign-in on the operators' pool yet, and "
+                "finalize would lock them out: wait for them to sign in, or run `python -m "
+                "migrate import-logins operators` (they will reset their password)")
     run.supabase.execute(sql.SQL("create schema if not exists {}").format(
         sql.Identifier(BACKUP_SCHEMA)))
     run.supabase.execute(sql.SQL("revoke all on schema {} from public").format(
@@ -711,6 +736,16 @@ def finalize(run: Run, unit: Unit) -> int:
     run.say(f"{', '.join(m.name for m in group)} finalized: no publication, subscription, slot "
             f"or capture left; the Supabase tables are kept in schema {BACKUP_SCHEMA} until "
             f"`python -m migrate drop {unit.name}`")
+    return 0
+
+
+def import_logins(run: Run, unit: Unit) -> int:
+    """Give every operator who has not signed in yet a Cognito user (password reset)."""
+    if unit.name != LOGINS_UNIT:
+        raise GateRefused(f"{unit.name} has no logins: import-logins is for {LOGINS_UNIT}")
+    imported = logins.import_remaining(run.settings, run.rds, run.state.row(unit)["state"],
+                                       say=run.say)
+    run.state.event(unit, "import-logins", "done", f"{imported} operators imported")
     return 0
 
 

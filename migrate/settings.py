@@ -27,6 +27,13 @@ class MigrateSettings(BaseSettings):
     # Where pg_dump and pg_restore of the servers' major version are.
     migrate_pg_bin: Path = Path("/usr/lib/postgresql/15/bin")
 
+    # The operators' logins (migrate/logins.py): Supabase Auth's admin API, and the
+    # operators' Cognito pool. Only the `operators` unit's logins need them.
+    supabase_url: str | None = None
+    supabase_service_role_key: SecretStr | None = None
+    aws_cognito_operator_pool_id: str | None = None
+    aws_region: str | None = None
+
     @property
     def publisher_url(self) -> str:
         """Connection string the subscription on RDS uses."""

@@ -82,7 +82,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation("admin-download-open", "any agent can download any agent's document",
              "services/agent-service/agent_service/routes.py",
              '@admin_only\ndef agent_document_download',
-             '@require_identity(SOURCE_COGNITO)\ndef agent_document_download',
+             '@require_identity(AGENT)\ndef agent_document_download',
              ("tests/e2e/test_agent_documents.py::"
               "test_only_admins_download_an_agents_document_by_the_admin_route",)),
     Mutation("admins-check-open", "any agent passes the administrators' check",
@@ -127,4 +127,20 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation("expiry-ignored", "an expired token is accepted",
              AUTH, "leeway=leeway, options=options)", "leeway=leeway + 86400, options=options)",
              (TOKENS,), k="expiry"),
+    # --- operators' logins (docs/operator-logins.md) ------------------------------------
+    Mutation("supabase-after-finalize", "after finalize an old Supabase token still works",
+             "travel_platform/auth/operator_logins.py",
+             '"finalized": frozenset({SOURCE_COGNITO_OPERATORS}),', '"finalized": BOTH,',
+             ("tests/unit/test_operator_admission.py",), k="phase or moved"),
+    Mutation("migration-without-password", "a first sign-in moves an operator whatever the "
+             "password", "aws/lambdas/user_migration.py",
+             "user = supabase.check_password(email=email, password=password)",
+             "user = supabase.find_user(email=email) or supabase.check_password(\n"
+             "            email=email, password=password)",
+             ("tests/unit/test_user_migration.py",), k="vouch"),
+    Mutation("pool-token-as-itself", "an operators'-pool token acts as its Cognito sub, not "
+             "as the operator it is linked to", "travel_platform/auth/operator_logins.py",
+             "return dataclasses.replace(identity, subject=operator_id, email=email,",
+             "return dataclasses.replace(identity, email=email,",
+             ("tests/unit/test_operator_admission.py",), k="stands_for"),
 )

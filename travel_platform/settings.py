@@ -27,6 +27,11 @@ class BaseServiceSettings(BaseSettings):
     # serves the keys at another address than the issuer.
     aws_cognito_issuer: str | None = None
     aws_cognito_jwks_url: str | None = None
+    # The operators' own pool, `tour-operators-pool`, where their logins move from Supabase
+    # Auth (docs/operator-logins.md); its issuer is always the real AWS one.
+    aws_cognito_operator_pool_id: str
+    aws_cognito_operator_client_id: str
+    aws_cognito_operator_jwks_url: str | None = None
 
     supabase_url: str
     supabase_jwt_secret: SecretStr | None = None
@@ -51,9 +56,22 @@ class BaseServiceSettings(BaseSettings):
 
     @cached_property
     def cognito_issuer(self) -> str:
-        """The `iss` of the pool's tokens."""
-        return self.aws_cognito_issuer or (
-            f"https://cognito-idp.{self.aws_region}.amazonaws.com/{self.aws_cognito_user_pool_id}")
+        """The `iss` of the agents' pool's tokens."""
+        return self.aws_cognito_issuer or self._pool_issuer(self.aws_cognito_user_pool_id)
+
+    def _pool_issuer(self, pool_id: str) -> str:
+        return f"https://cognito-idp.{self.aws_region}.amazonaws.com/{pool_id}"
+
+    @cached_property
+    def cognito_operator_issuer(self) -> str:
+        """The `iss` of the operators' pool's tokens."""
+        return self._pool_issuer(self.aws_cognito_operator_pool_id)
+
+    @cached_property
+    def cognito_operator_jwks_url(self) -> str:
+        """Where the operators' pool publishes its signing keys."""
+        return (self.aws_cognito_operator_jwks_url
+                or f"{self.cognito_operator_issuer}/.well-known/jwks.json")
 
     @cached_property
     def cognito_jwks_url(self) -> str:
@@ -113,7 +131,8 @@ def refuse_dev_defaults(settings: BaseSettings) -> list[str]:
     problems = []
     if getattr(settings, "aws_endpoint_url", None):
         problems.append("AWS_ENDPOINT_URL is set (an emulator): real AWS needs none")
-    for name in ("supabase_url", "aws_cognito_jwks_url", "supabase_jwks_url"):
+    for name in ("supabase_url", "aws_cognito_jwks_url", "aws_cognito_operator_jwks_url",
+                 "supabase_jwks_url"):
         url = getattr(settings, name, None)
         if url and (not url.startswith("https://") or _local(url)):
             problems.append(f"{name.upper()} must be a public https:// address")

@@ -20,14 +20,21 @@ from travel_platform.auth import (
     TokenVerifier,
     bearer_token,
 )
-from travel_platform.auth.tokens import SOURCE_COGNITO, SOURCE_SUPABASE
+from travel_platform.auth.operator_logins import OperatorLogins
+from travel_platform.auth.tokens import (
+    AGENT,
+    OPERATOR,
+    SOURCE_COGNITO,
+    SOURCE_COGNITO_OPERATORS,
+    SOURCE_SUPABASE,
+)
 from travel_platform.errors import APIError, Forbidden, register_error_handlers
 from travel_platform.metrics import register_metrics
 from travel_platform.observability import configure_logging, register_request_id
 from travel_platform.openapi import register_openapi
 from travel_platform.settings import BaseServiceSettings
 
-__all__ = ["SOURCE_COGNITO", "SOURCE_SUPABASE", "authenticate", "configure_service",
+__all__ = ["AGENT", "OPERATOR", "admit_operators", "authenticate", "configure_service",
            "current_identity", "identity_view", "register_health", "require_identity"]
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -49,7 +56,7 @@ class ApiJSONProvider(DefaultJSONProvider):
 
 
 def build_token_verifier(settings: BaseServiceSettings) -> TokenVerifier:
-    """The verifier for both issuers, configured from settings."""
+    """The verifier for the three issuers (agents' pool, Supabase Auth, operators' pool)."""
     secret = (settings.supabase_jwt_secret.get_secret_value()
               if settings.supabase_jwt_secret else None)
     return TokenVerifier(
@@ -57,6 +64,10 @@ def build_token_verifier(settings: BaseServiceSettings) -> TokenVerifier:
                         client_ids=settings.cognito_client_ids),
         SupabaseVerifier(issuer=settings.supabase_issuer, jwks_url=settings.supabase_jwks,
                          jwt_secret=secret),
+        CognitoVerifier(issuer=settings.cognito_operator_issuer,
+                        jwks_url=settings.cognito_operator_jwks_url,
+                        client_ids=[settings.aws_cognito_operator_client_id],
+                        source=SOURCE_COGNITO_OPERATORS),
     )
 
 
@@ -94,26 +105,41 @@ def forward_caller_context(app: Flask) -> None:
             call_context.leave(token)
 
 
+def admit_operators(app: Flask, logins: OperatorLogins) -> None:
+    """Operators' tokens are admitted by the phase of their move to Cognito, and a token of
+    the operators' pool stands for the operator it is linked to (see OperatorLogins): every
+    service and gateway-auth sets this up, on its RDS pool."""
+    app.extensions["operator_logins"] = logins
+
+
 def authenticate() -> Identity:
-    """Verify the request's bearer token (never the gateway's identity headers)."""
+    """Verify the request's bearer token (never the gateway's identity headers), then admit
+    it as an agent or as the operator it stands for."""
     verifier: TokenVerifier = current_app.extensions["token_verifier"]
-    identity = verifier.verify(bearer_token(request.headers.get("Authorization")))
+    logins: OperatorLogins = current_app.extensions["operator_logins"]
+    identity = logins.admit(verifier.verify(bearer_token(request.headers.get("Authorization"))))
     g.identity = identity
     return identity
 
 
-def require_identity(*sources: str) -> Callable:
-    """Route decorator: a verified token from one of `sources` (any source if none given)."""
+# Issuers each kind of caller's tokens come from, for the OpenAPI document.
+_ISSUERS = {AGENT: (SOURCE_COGNITO,), OPERATOR: (SOURCE_SUPABASE, SOURCE_COGNITO_OPERATORS)}
+
+
+def require_identity(*kinds: str) -> Callable:
+    """Route decorator: a verified token of one of `kinds` of caller, AGENT or OPERATOR (any
+    kind if none given)."""
 
     def decorate(view: Callable) -> Callable:
         @wraps(view)
         def wrapper(*args, **kwargs):
             identity = authenticate()
-            if sources and identity.source not in sources:
-                raise Forbidden(f"this route is not for {identity.source} tokens",
+            if kinds and identity.kind not in kinds:
+                raise Forbidden(f"this route is not for {identity.kind}s' tokens",
                                 code="wrong_token_issuer")
             return view(*args, **kwargs)
-        api_meta(wrapper)["security"] = sources or (SOURCE_COGNITO, SOURCE_SUPABASE)
+        api_meta(wrapper)["security"] = tuple(
+            source for kind in (kinds or (AGENT, OPERATOR)) for source in _ISSUERS[kind])
         return wrapper
     return decorate
 
@@ -125,7 +151,8 @@ def current_identity() -> Identity:
 
 def identity_view(identity: Identity) -> dict:
     """What a caller may see of their own verified identity."""
-    return {"source": identity.source, "subject": identity.subject, "email": identity.email,
+    return {"source": identity.source, "kind": identity.kind, "subject": identity.subject,
+            "email": identity.email,
             "groups": list(identity.groups), "role": identity.role}
 
 

@@ -3,8 +3,9 @@
     python aws/scripts/provision.py --rds-admin-url URL --rds-host H --rds-port P
 
 Creates the Cognito user pool `travel-agents-pool` with its app client and `admins`
-group, the S3 bucket `travel-agent-uploads`, and one Secrets Manager secret per service
-database role, then gives those roles their login passwords on RDS. boto3 reads the
+group, the operators' pool `tour-operators-pool` with its app client, the S3 bucket
+`travel-agent-uploads`, and one Secrets Manager secret per service database role, then gives
+those roles their login passwords on RDS. boto3 reads the
 region, credentials and (for an emulator) AWS_ENDPOINT_URL from the environment, so the
 same code provisions real AWS. Prints the ids the services need as JSON.
 """
@@ -23,39 +24,56 @@ from psycopg import sql
 POOL_NAME = "travel-agents-pool"
 CLIENT_NAME = "travel-agent-dashboard"
 ADMIN_GROUP = "admins"
+# Operators' logins move here from Supabase Auth (docs/operator-logins.md).
+OPERATOR_POOL_NAME = "tour-operators-pool"
+OPERATOR_CLIENT_NAME = "tour-operator-console"
+# Set by the UserMigration trigger and the import, never by the app client: the operator's
+# id, their Supabase user id (aws/lambdas/user_migration.py).
+OPERATOR_ID = "operator_id"
+PASSWORD_POLICY = {"PasswordPolicy": {"MinimumLength": 10, "RequireUppercase": True,
+                                      "RequireLowercase": True, "RequireNumbers": True,
+                                      "RequireSymbols": False}}
+# Operators bring their Supabase passwords along, and Cognito checks a password it is given
+# against the pool's policy: so the operators' pool accepts what Supabase Auth accepted (its
+# default: 6 characters). New passwords set through our API meet the agents' policy
+# (operator_service.schemas.PasswordChange); raise this one after `finalize operators`.
+OPERATOR_PASSWORD_POLICY = {"PasswordPolicy": {"MinimumLength": 6, "RequireUppercase": False,
+                                               "RequireLowercase": False,
+                                               "RequireNumbers": False,
+                                               "RequireSymbols": False}}
 BUCKET = "travel-agent-uploads"
 # One database role per service, each with its own secret (least privilege).
 SERVICE_DB_ROLES = {"agent_service": "travel-agent-db/agent-service",
                     "booking_service": "travel-agent-db/booking-service",
                     # Reads the migration state; serves the operator tables moved to RDS.
-                    "operator_service": "travel-agent-db/operator-service"}
+                    "operator_service": "travel-agent-db/operator-service",
+                    # Reads which issuers operators may use now (the operators' move).
+                    "gateway_auth": "travel-agent-db/gateway-auth"}
 
 
-def ensure_user_pool(cognito) -> str:
-    """The pool's id, creating the pool if needed."""
+def ensure_user_pool(cognito, name: str, *, schema: list[dict], policies: dict) -> str:
+    """The pool's id, creating the pool if needed (e-mail is the user name)."""
     for page in cognito.get_paginator("list_user_pools").paginate(MaxResults=60):
         for pool in page["UserPools"]:
-            if pool["Name"] == POOL_NAME:
+            if pool["Name"] == name:
                 return pool["Id"]
     pool = cognito.create_user_pool(
-        PoolName=POOL_NAME, UsernameAttributes=["email"], AutoVerifiedAttributes=["email"],
-        Policies={"PasswordPolicy": {"MinimumLength": 10, "RequireUppercase": True,
-                                     "RequireLowercase": True, "RequireNumbers": True,
-                                     "RequireSymbols": False}},
+        PoolName=name, UsernameAttributes=["email"], AutoVerifiedAttributes=["email"],
+        Policies=policies,
         Schema=[{"Name": "email", "AttributeDataType": "String", "Required": True,
-                 "Mutable": True}])
+                 "Mutable": True}, *schema])
     return pool["UserPool"]["Id"]
 
 
-def ensure_app_client(cognito, pool_id: str) -> str:
-    """The dashboard's app client id (public client: password and refresh flows)."""
+def ensure_app_client(cognito, pool_id: str, name: str, **options) -> str:
+    """An app client's id (public client: password and refresh flows)."""
     for page in cognito.get_paginator("list_user_pool_clients").paginate(
             UserPoolId=pool_id, MaxResults=60):
         for client in page["UserPoolClients"]:
-            if client["ClientName"] == CLIENT_NAME:
+            if client["ClientName"] == name:
                 return client["ClientId"]
     client = cognito.create_user_pool_client(
-        UserPoolId=pool_id, ClientName=CLIENT_NAME, GenerateSecret=False,
+        UserPoolId=pool_id, ClientName=name, GenerateSecret=False, **options,
         ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
         AccessTokenValidity=60, IdTokenValidity=60, RefreshTokenValidity=30,
         TokenValidityUnits={"AccessToken": "minutes", "IdToken": "minutes",
@@ -122,9 +140,18 @@ def provision(*, rds_admin_url: str, rds_host: str, rds_port: int, rds_database:
     session = boto3.session.Session()
     region = session.region_name
     cognito = session.client("cognito-idp")
-    pool_id = ensure_user_pool(cognito)
-    client_id = ensure_app_client(cognito, pool_id)
+    pool_id = ensure_user_pool(cognito, POOL_NAME, schema=[], policies=PASSWORD_POLICY)
+    client_id = ensure_app_client(cognito, pool_id, CLIENT_NAME)
     ensure_group(cognito, pool_id, ADMIN_GROUP)
+    operator_pool_id = ensure_user_pool(cognito, OPERATOR_POOL_NAME, schema=[{
+        "Name": OPERATOR_ID, "AttributeDataType": "String", "Mutable": False,
+        "StringAttributeConstraints": {"MinLength": "36", "MaxLength": "36"}}],
+        policies=OPERATOR_PASSWORD_POLICY)
+    # The console may read the operator id but never write it.
+    operator_client_id = ensure_app_client(
+        cognito, operator_pool_id, OPERATOR_CLIENT_NAME,
+        ReadAttributes=["email", "email_verified", f"custom:{OPERATOR_ID}"],
+        WriteAttributes=["email"])
     ensure_bucket(session.client("s3"), region, cors_origins=cors_origins)
     secretsmanager = session.client("secretsmanager")
     credentials = [ensure_db_secret(secretsmanager, secret_id=secret_id, role=role,
@@ -132,7 +159,10 @@ def provision(*, rds_admin_url: str, rds_host: str, rds_port: int, rds_database:
                    for role, secret_id in SERVICE_DB_ROLES.items()]
     sync_role_passwords(admin_conninfo=rds_admin_url, credentials=credentials)
     return {"AWS_COGNITO_USER_POOL_ID": pool_id, "AWS_COGNITO_CLIENT_ID": client_id,
+            "AWS_COGNITO_OPERATOR_POOL_ID": operator_pool_id,
+            "AWS_COGNITO_OPERATOR_CLIENT_ID": operator_client_id,
             "AWS_S3_BUCKET": BUCKET,
+            "GATEWAY_AUTH_RDS_SECRET_ID": SERVICE_DB_ROLES["gateway_auth"],
             "AGENT_SERVICE_RDS_SECRET_ID": SERVICE_DB_ROLES["agent_service"],
             "BOOKING_SERVICE_RDS_SECRET_ID": SERVICE_DB_ROLES["booking_service"],
             "OPERATOR_SERVICE_RDS_SECRET_ID": SERVICE_DB_ROLES["operator_service"]}

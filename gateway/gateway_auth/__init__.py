@@ -12,14 +12,19 @@ import time
 from cachetools import TLRUCache
 from flask import Blueprint, Flask, current_app, request
 
-from travel_platform.auth import Identity, bearer_token
+from travel_platform.auth import Identity
+from travel_platform.auth.operator_logins import OperatorLogins
+from travel_platform.auth.tokens import AGENT, OPERATOR
+from travel_platform.db import create_rds_pool, ping
 from travel_platform.errors import APIError, NotFound, status_and_code
-from travel_platform.settings import BaseServiceSettings, load_settings
-from travel_platform.web import configure_service, register_health
+from travel_platform.settings import BaseServiceSettings, RdsSettings, load_settings
+from travel_platform.web import admit_operators, authenticate, configure_service, register_health
 
 SERVICE_NAME = "gateway-auth"
-# Which token issuer a route family accepts; gateway/gateway_config names each family's policy.
-POLICIES = {"cognito": {"cognito"}, "supabase": {"supabase"}, "any": {"cognito", "supabase"}}
+# Which kinds of caller a route family admits; gateway/gateway_config names each family's
+# policy. Which issuers an operator's token may come from follows their move to Cognito
+# (OperatorLogins).
+POLICIES = {"agent": {AGENT}, "operator": {OPERATOR}, "any": {AGENT, OPERATOR}}
 PUBLIC = "public"
 # A verdict is reused for at most this long, and never past the token's expiry.
 MAX_CACHE_SECONDS = 30
@@ -28,8 +33,9 @@ MAX_CACHED_VERDICTS = 100_000
 blueprint = Blueprint("verify", __name__)
 
 
-class GatewayAuthSettings(BaseServiceSettings):
-    """Token issuers only: the verifier holds no data."""
+class GatewayAuthSettings(BaseServiceSettings, RdsSettings):
+    """Token issuers, and RDS, where it reads which issuers operators use now and which
+    operator a sign-in of the operators' pool is (a role that may read only those)."""
 
 
 class VerdictCache:
@@ -42,9 +48,10 @@ class VerdictCache:
         self._lock = threading.Lock()
 
     @staticmethod
-    def key(policy: str, authorization: str) -> bytes:
-        """The digest a verdict is kept under: the token itself is never a key."""
-        return hashlib.sha256(f"{policy}\n{authorization}".encode()).digest()
+    def key(policy: str, authorization: str, *, phase: str = "") -> bytes:
+        """The digest a verdict is kept under: the token itself is never a key. `phase` (the
+        operators' move) is part of it, so `finalize operators` makes no stale verdict."""
+        return hashlib.sha256(f"{policy}\n{phase}\n{authorization}".encode()).digest()
 
     def get(self, key: bytes):
         """The cached answer, or None."""
@@ -64,8 +71,10 @@ def create_app(config: dict | None = None) -> Flask:
     settings = load_settings(GatewayAuthSettings, config)
     app = Flask(__name__)
     configure_service(app, name=SERVICE_NAME, settings=settings)
+    rds = create_rds_pool(settings, name=SERVICE_NAME)
+    admit_operators(app, OperatorLogins(rds))
     app.extensions["verdicts"] = VerdictCache()
-    register_health(app, checks={})
+    register_health(app, checks={"rds": lambda: ping(rds)})
     app.register_blueprint(blueprint)
     return app
 
@@ -85,17 +94,17 @@ def _cache_seconds(identity: Identity) -> int:
     return max(0, min(MAX_CACHE_SECONDS, identity.expires_at - int(time.time())))
 
 
-def _decide(policy: str, allowed: set[str], authorization: str | None):
-    """(seconds the answer may be reused, answer) for a token under `policy`."""
+def _decide(policy: str, allowed: set[str]):
+    """(seconds the answer may be reused, answer) for the request's token under `policy`."""
     try:
-        identity = current_app.extensions["token_verifier"].verify(bearer_token(authorization))
+        identity = authenticate()
     except APIError as error:
         return 0, _refusal(error)  # a refusal is never reused: the next token may be fixed
-    if identity.source not in allowed:
-        wanted = " or ".join(sorted(allowed))
+    if identity.kind not in allowed:
+        wanted = " or ".join(f"an {kind}'s" for kind in sorted(allowed))
         return _cache_seconds(identity), ("", 403, {
             "X-Auth-Error-Code": "wrong_token_issuer",
-            "X-Auth-Error-Message": f"this route needs a {wanted} token"})
+            "X-Auth-Error-Message": f"this route needs {wanted} token"})
     return _cache_seconds(identity), ("", 200, {
         "X-Auth-Source": identity.source, "X-Auth-Subject": identity.subject,
         "X-Auth-Email": identity.email or "", "X-Auth-Groups": ",".join(identity.groups),
@@ -113,12 +122,16 @@ def verify(policy: str):
         return _refusal(NotFound("no such route"))
     authorization = request.headers.get("Authorization")
     verdicts: VerdictCache = current_app.extensions["verdicts"]
-    key = VerdictCache.key(policy, authorization or "")
+    try:
+        phase = current_app.extensions["operator_logins"].state() if authorization else ""
+    except APIError as error:
+        return _refusal(error)
+    key = VerdictCache.key(policy, authorization or "", phase=phase)
     answer = verdicts.get(key) if authorization else None
     if answer is not None:
         body, status, headers = answer
         return body, status, {**headers, "X-Auth-Cache": "HIT"}
-    seconds, answer = _decide(policy, allowed, authorization)
+    seconds, answer = _decide(policy, allowed)
     verdicts.put(key, answer, seconds=seconds)
     body, status, headers = answer
     return body, status, {**headers, "X-Auth-Cache": "MISS"}

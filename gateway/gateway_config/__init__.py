@@ -67,9 +67,10 @@ SERVICES = (
 # database alone (the catalogue, a read, least of all); booking-service on the other two
 # services (2 s each, a retry of a read) and RDS.
 ROUTE_FAMILIES = (
-    RouteFamily("/api/agents", "agent-service", "cognito", read_timeout=10,
+    RouteFamily("/api/agents", "agent-service", "agent", read_timeout=10,
                 public=("signup", "confirm-signup", "login", "refresh")),
-    RouteFamily("/api/operators", "operator-service", "supabase", read_timeout=10),
+    RouteFamily("/api/operators", "operator-service", "operator", read_timeout=10,
+                public=("login", "refresh")),
     RouteFamily("/api/packages", "operator-service", "any", read_timeout=5),
     RouteFamily("/api/bookings", "booking-service", "any", read_timeout=10),
 )
@@ -186,6 +187,7 @@ def _rate_limit_zones(settings: GatewaySettings, gateway_dir: Path) -> str:
     s = settings
     account_retry = math.ceil(60 / s.account_flows_per_minute_per_address)
     api_retry = math.ceil(1 / min(s.api_per_second_per_token, s.api_per_second_per_address))
+    token_policies = "|".join(sorted({f.policy for f in ROUTE_FAMILIES}))
     zones = "\n".join(f"limit_req_zone ${key} zone={zone}:{size} rate={rate};"
                        for zone, key, size, rate, _ in _limits(settings))
     return f"""geo $rate_limited {{
@@ -198,11 +200,11 @@ map "$rate_limited:$route_policy" $account_flow_address {{
     default     "";
 }}
 map "$rate_limited:$route_policy" $api_address {{
-    ~^1:(cognito|supabase|any)$  $binary_remote_addr;
+    ~^1:({token_policies})$  $binary_remote_addr;
     default                      "";
 }}
 map "$rate_limited:$route_policy" $api_token {{
-    ~^1:(cognito|supabase|any)$  $token_digest;
+    ~^1:({token_policies})$  $token_digest;
     default                      "";
 }}
 # Seconds until the bucket that refused a request lets the next one through.

@@ -9,9 +9,9 @@ from contextlib import contextmanager
 import psycopg
 import pytest
 from agent_service import repository, service
-from agent_service.cognito import UsernameTaken
 from agent_service.schemas import SignUpRequest
 
+from travel_platform.cognito import UsernameTaken
 from travel_platform.errors import Conflict, ServiceUnavailable, Unprocessable
 
 REQUEST = SignUpRequest(email="new@example.com", password="Sturdy-pass-2024",

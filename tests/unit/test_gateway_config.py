@@ -45,8 +45,11 @@ def test_each_service_has_an_upstream_on_its_port_and_a_docs_link():
 
 def test_public_routes_come_before_their_familys_policy():
     config = _render()
-    public = config.index(f"confirm-signup|login|refresh)$  {PUBLIC};")
-    assert public < config.index("~^/api/agents(/|$)  cognito;")
+    for family in gateway_config.ROUTE_FAMILIES:
+        if family.public:
+            public = config.index(f"{family.prefix}/(")
+            assert config[public:].splitlines()[0].endswith(f"  {PUBLIC};")
+            assert public < config.index(f"~{family.pattern}  {family.policy};")
 
 
 def test_every_placeholder_is_filled_and_every_include_exists():

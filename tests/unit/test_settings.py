@@ -6,6 +6,8 @@ from travel_platform.settings import SettingsError, load_settings
 
 COMPLETE = {"AWS_REGION": "eu-west-1", "AWS_COGNITO_USER_POOL_ID": "eu-west-1_abc",
             "AWS_COGNITO_CLIENT_ID": "one, two", "SUPABASE_URL": "https://proj.supabase.co/",
+            "AWS_COGNITO_OPERATOR_POOL_ID": "eu-west-1_ops",
+            "AWS_COGNITO_OPERATOR_CLIENT_ID": "console",
             "AWS_RDS_HOST": "db.example", "AWS_RDS_SECRET_ID": "travel-agent-db/agent-service"}
 
 
@@ -22,6 +24,10 @@ def test_defaults_point_at_real_aws_and_supabase_with_verified_tls():
     assert settings.cognito_issuer == "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc"
     assert settings.cognito_jwks_url == settings.cognito_issuer + "/.well-known/jwks.json"
     assert settings.cognito_client_ids == ("one", "two")
+    assert settings.cognito_operator_issuer == (
+        "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_ops")
+    assert settings.cognito_operator_jwks_url == (
+        settings.cognito_operator_issuer + "/.well-known/jwks.json")
     assert settings.supabase_issuer == "https://proj.supabase.co/auth/v1"
     assert settings.supabase_jwks == "https://proj.supabase.co/auth/v1/.well-known/jwks.json"
     assert settings.aws_rds_sslmode == "verify-full"
@@ -60,7 +66,8 @@ def test_production_refuses_an_operator_database_without_verified_tls():
     url = "postgresql://operator_service:s3cret@db.proj.supabase.co/postgres?sslmode=require"
     with pytest.raises(SettingsError, match="SUPABASE_DB_URL must reach the project"):
         load_settings(OperatorSettings, {**COMPLETE, "ENVIRONMENT": "production",
-                                         "SUPABASE_DB_URL": url})
+                                         "SUPABASE_DB_URL": url, "SUPABASE_ANON_KEY": "anon",
+                                         "SUPABASE_SERVICE_ROLE_KEY": "service"})
 
 
 def test_production_takes_real_endpoints():

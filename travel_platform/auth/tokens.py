@@ -1,4 +1,6 @@
-"""Verification of Cognito (agent) and Supabase (operator) access tokens into an Identity."""
+"""Verification of access tokens into an Identity: travel agents' from the agents' Cognito
+pool; tour operators' from Supabase Auth or, as their logins move (docs/operator-logins.md),
+from the operators' own Cognito pool."""
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
@@ -12,8 +14,15 @@ from travel_platform.auth.jwks import JwksCache
 from travel_platform.errors import Unauthorized
 from travel_platform.metrics import count_refused_token
 
-SOURCE_COGNITO = "cognito"
-SOURCE_SUPABASE = "supabase"
+# Who issued a token (its `source`)...
+SOURCE_COGNITO = "cognito"                        # the agents' pool, travel-agents-pool
+SOURCE_SUPABASE = "supabase"                      # Supabase Auth: operators, until they move
+SOURCE_COGNITO_OPERATORS = "cognito-operators"    # the operators' pool, tour-operators-pool
+# ...and what kind of user that makes the caller, which is what routes decide on.
+AGENT = "agent"
+OPERATOR = "operator"
+KIND_OF_SOURCE = {SOURCE_COGNITO: AGENT, SOURCE_SUPABASE: OPERATOR,
+                  SOURCE_COGNITO_OPERATORS: OPERATOR}
 REQUIRED_CLAIMS = ["exp", "iat", "sub"]
 
 
@@ -21,7 +30,9 @@ REQUIRED_CLAIMS = ["exp", "iat", "sub"]
 class Identity:
     """Who a verified token says the caller is."""
 
-    source: str                     # "cognito" | "supabase"
+    source: str                     # one of KIND_OF_SOURCE's keys
+    # The id the caller's rows are owned by: the agent's Cognito sub, or the operator's id
+    # (their Supabase user id, whichever pool they sign in with; see OperatorLogins).
     subject: str
     email: str | None
     groups: tuple[str, ...]
@@ -31,14 +42,19 @@ class Identity:
     claims: Mapping[str, Any] = field(repr=False, compare=False)
 
     @property
+    def kind(self) -> str:
+        """AGENT or OPERATOR."""
+        return KIND_OF_SOURCE[self.source]
+
+    @property
     def is_agent(self) -> bool:
-        """True for travel agents, who sign in through Cognito."""
-        return self.source == SOURCE_COGNITO
+        """True for travel agents, who sign in through the agents' pool."""
+        return self.kind == AGENT
 
     @property
     def is_operator(self) -> bool:
-        """True for operators, who sign in through Supabase Auth."""
-        return self.source == SOURCE_SUPABASE
+        """True for tour operators, whichever of their two issuers signed the token."""
+        return self.kind == OPERATOR
 
 
 # Each claim rule refuses with its own code (token_not_access_token, token_unknown_client,
@@ -132,13 +148,14 @@ class _JwksVerifier:
 class CognitoVerifier(_JwksVerifier):
     """Cognito user pool access tokens, checked as aws-jwt-verify checks them."""
 
-    source = SOURCE_COGNITO
     key_algorithms = ("RS256",)
 
     def __init__(self, *, issuer: str, jwks_url: str, client_ids: Iterable[str],
-                 leeway: float = 60, jwks: JwksCache | None = None):
+                 source: str = SOURCE_COGNITO, leeway: float = 60,
+                 jwks: JwksCache | None = None):
         # Access tokens carry no `aud`; the app client is in `client_id` instead.
         super().__init__(issuer=issuer, jwks_url=jwks_url, leeway=leeway, jwks=jwks)
+        self.source = source
         self._client_ids = frozenset(client_ids)
 
     def verify(self, token: str) -> Identity:

@@ -91,12 +91,16 @@ def record_sign_in(*, conn: Conn, user_id: uuid.UUID) -> dict[str, Any]:
         f" returning {USER_COLUMNS}", (user_id,)).fetchone())
 
 
-def list_users(*, conn: Conn, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
-    """One page of users, newest first, and the total count."""
-    total = _one(conn.execute("select count(*) as n from auth.users").fetchone())["n"]
+def list_users(*, conn: Conn, limit: int, offset: int,
+               contains: str | None = None) -> tuple[list[dict[str, Any]], int]:
+    """One page of users, newest first, and the total count; with `contains`, only those
+    whose e-mail contains it (GoTrue's `filter`)."""
+    where, params = ("where email ilike %s", ["%" + contains + "%"]) if contains else ("", [])
+    total = _one(conn.execute(f"select count(*) as n from auth.users {where}",
+                              params).fetchone())["n"]
     rows = conn.execute(
-        f"select {USER_COLUMNS} from auth.users order by created_at desc, id"
-        " limit %s offset %s", (limit, offset)).fetchall()
+        f"select {USER_COLUMNS} from auth.users {where} order by created_at desc, id"
+        " limit %s offset %s", (*params, limit, offset)).fetchall()
     return rows, total
 
 

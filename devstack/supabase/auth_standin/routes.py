@@ -573,10 +573,12 @@ def _admin_only(view: Callable[..., Any]) -> Callable[..., Any]:
 @bp.get("/admin/users")
 @_admin_only
 def admin_list_users() -> Response:
-    """A page of users, newest first (page, per_page; X-Total-Count has the total)."""
+    """A page of users, newest first (page, per_page; X-Total-Count has the total); `filter`
+    keeps those whose e-mail contains it, as GoTrue does."""
     page, per_page = _int_arg("page", 1), min(_int_arg("per_page", 50), MAX_PER_PAGE)
     with _pool().connection() as conn:
-        users, total = db.list_users(conn=conn, limit=per_page, offset=(page - 1) * per_page)
+        users, total = db.list_users(conn=conn, limit=per_page, offset=(page - 1) * per_page,
+                                     contains=request.args.get("filter") or None)
     response = jsonify(users=[user_json(u) for u in users], aud=keys.USER_AUDIENCE)
     response.headers["X-Total-Count"] = str(total)
     return response

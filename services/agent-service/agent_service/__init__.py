@@ -2,14 +2,15 @@
 import boto3
 from flask import Flask
 
-from agent_service.cognito import CognitoAccounts
 from agent_service.routes import register_blueprints
 from agent_service.service import AttemptLimit
 from agent_service.settings import AgentSettings
 from agent_service.storage import DocumentStore
+from travel_platform.auth.operator_logins import OperatorLogins
+from travel_platform.cognito import CognitoAccounts
 from travel_platform.db import create_rds_pool, ping
 from travel_platform.settings import load_settings
-from travel_platform.web import configure_service, register_health
+from travel_platform.web import admit_operators, configure_service, register_health
 
 SERVICE_NAME = "agent-service"
 
@@ -20,6 +21,7 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__)
     configure_service(app, name=SERVICE_NAME, settings=settings)
     pool = create_rds_pool(settings, name=SERVICE_NAME)
+    admit_operators(app, OperatorLogins(pool))
     # One boto3 client each per app (they are thread-safe); boto3 takes the endpoint and
     # credentials from the environment, so the same code runs on moto and on AWS.
     accounts = CognitoAccounts(boto3.client("cognito-idp", region_name=settings.aws_region),

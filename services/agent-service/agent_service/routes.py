@@ -29,7 +29,7 @@ from agent_service.schemas import (
 )
 from travel_platform.api import body, created, query, responds
 from travel_platform.auth import bearer_token
-from travel_platform.web import SOURCE_COGNITO, current_identity, require_identity
+from travel_platform.web import AGENT, current_identity, require_identity
 
 agents = Blueprint("agents", __name__, url_prefix="/api/agents")
 # Not under /api: the gateway never routes it. booking-service calls it directly with its
@@ -70,7 +70,7 @@ def admin_only(view: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         service.ensure_admin(current_identity())
         return view(*args, **kwargs)
-    return require_identity(SOURCE_COGNITO)(wrapper)
+    return require_identity(AGENT)(wrapper)
 
 
 # --- accounts (sign-up, confirm-signup, login and refresh are public at the gateway) -----
@@ -127,7 +127,7 @@ def refresh(body: RefreshRequest):
 
 @agents.post("/logout")
 @responds(204, None, "Signed out")
-@require_identity(SOURCE_COGNITO)
+@require_identity(AGENT)
 def log_out():
     """Sign out everywhere (Cognito GlobalSignOut): refresh tokens are revoked at once;
     access tokens stay valid for JWT-checking APIs until they expire (at most 60 min)."""
@@ -141,7 +141,7 @@ def log_out():
 @agents.get("/me")
 @responds(200, Me)
 @responds(404, None, "This account has no agent profile")
-@require_identity(SOURCE_COGNITO)
+@require_identity(AGENT)
 def me():
     """The calling agent: verified identity and profile (404 without a profile)."""
     return jsonify(service.describe_agent(pool=_pool(), identity=current_identity()))
@@ -150,7 +150,7 @@ def me():
 @agents.patch("/me")
 @responds(200, Me)
 @responds(404, None, "This account has no agent profile")
-@require_identity(SOURCE_COGNITO)
+@require_identity(AGENT)
 @body(ProfileUpdate)
 def update_me(body: ProfileUpdate):
     """Change the caller's agency name, phone or country (not the e-mail)."""
@@ -161,7 +161,7 @@ def update_me(body: ProfileUpdate):
 @agents.get("/me/documents")
 @responds(200, DocumentList)
 @responds(404, None, "This account has no agent profile")
-@require_identity(SOURCE_COGNITO)
+@require_identity(AGENT)
 def my_documents():
     """The caller's documents, newest first."""
     return jsonify(service.list_documents(pool=_pool(), identity=current_identity()))
@@ -171,7 +171,7 @@ def my_documents():
 @responds(201, DocumentUpload, "Created: upload the file with the presigned POST")
 @responds(404, None, "This account has no agent profile")
 @responds(409, None, "Too many documents")
-@require_identity(SOURCE_COGNITO)
+@require_identity(AGENT)
 @body(DocumentUploadRequest)
 def request_upload(body: DocumentUploadRequest):
     """Announce a document (PDF, JPEG or PNG, at most 10 MB) and get a presigned S3 POST
@@ -188,7 +188,7 @@ def request_upload(body: DocumentUploadRequest):
 @responds(200, Document, "Checked and marked uploaded")
 @responds(409, None, "Nothing has been uploaded yet")
 @responds(422, None, "What was uploaded is not what was announced (it was removed)")
-@require_identity(SOURCE_COGNITO)
+@require_identity(AGENT)
 def confirm_upload(document_id):
     """Check with S3 that the announced file arrived, and mark the document uploaded."""
     return jsonify(service.confirm_upload(pool=_pool(), store=_store(),
@@ -198,7 +198,7 @@ def confirm_upload(document_id):
 @agents.get("/me/documents/<uuid:document_id>/download")
 @responds(200, DownloadLink)
 @responds(409, None, "The file has not been uploaded and checked yet")
-@require_identity(SOURCE_COGNITO)
+@require_identity(AGENT)
 def download_document(document_id):
     """A presigned GET, valid for two minutes, for one of the caller's documents."""
     return jsonify(service.download_link(pool=_pool(), store=_store(),
@@ -207,7 +207,7 @@ def download_document(document_id):
 
 @agents.delete("/me/documents/<uuid:document_id>")
 @responds(204, None, "Deleted")
-@require_identity(SOURCE_COGNITO)
+@require_identity(AGENT)
 def delete_document(document_id):
     """Delete one of the caller's documents and its file."""
     service.delete_document(pool=_pool(), store=_store(), identity=current_identity(),

@@ -19,6 +19,13 @@ from pydantic import (
 )
 
 from agent_service.countries import COUNTRY_CODES
+from travel_platform.accounts import (  # noqa: F401  (the agents' login routes use them from here)
+    Email,
+    LoginRequest,
+    Password,
+    RefreshRequest,
+    Tokens,
+)
 from travel_platform.api import PageFields, QueryList
 
 AGENT_STATUSES = ("pending", "active", "suspended")
@@ -70,10 +77,6 @@ def _lower_email(value: str) -> str:
 NewEmail = Annotated[EmailStr, AfterValidator(_lower_email)]
 # Login and confirmation accept anything address-shaped: an unknown address is answered
 # like a wrong password, never with a validation hint.
-Email = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=3,
-                                         max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
-# Cognito's password policy decides what is strong enough; this only bounds the size.
-Password = Annotated[str, Field(min_length=1, max_length=256)]
 AgencyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
                        AfterValidator(_printable)]
 Phone = Annotated[str, StringConstraints(max_length=32), AfterValidator(_phone),
@@ -111,19 +114,6 @@ class ConfirmSignUpRequest(_Strict):
     email: Email
     code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64,
                                            pattern=r"^\S+$")]
-
-
-class LoginRequest(_Strict):
-    """E-mail and password of a travel agent."""
-
-    email: Email
-    password: Password
-
-
-class RefreshRequest(_Strict):
-    """A refresh token from login."""
-
-    refresh_token: str = Field(min_length=1, max_length=8192)
 
 
 class ProfileUpdate(_Strict):
@@ -177,16 +167,6 @@ class AgentLookupQuery(_Strict):
 
 
 # --- answers (documentation) ------------------------------------------------------------
-
-class Tokens(BaseModel):
-    """Cognito tokens; a refresh answer carries no new refresh token."""
-
-    access_token: str
-    id_token: str | None
-    refresh_token: str | None
-    expires_in: int
-    token_type: Literal["Bearer"]
-
 
 class AgentProfile(BaseModel):
     """A travel agent as they see themselves."""

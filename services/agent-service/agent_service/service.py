@@ -11,12 +11,12 @@ from decimal import Decimal
 import psycopg
 
 from agent_service import repository
-from agent_service.cognito import CognitoAccounts, UsernameTaken
 from agent_service.schemas import DocumentUploadRequest, SignUpRequest
 from agent_service.storage import DocumentStore, storage_file_name
 from travel_platform import rate_limits
 from travel_platform.api import page
 from travel_platform.auth import Identity
+from travel_platform.cognito import CognitoAccounts, UsernameTaken
 from travel_platform.errors import (
     Conflict,
     Forbidden,

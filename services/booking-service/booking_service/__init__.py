@@ -5,10 +5,11 @@ from booking_service.display_cache import DisplayCache
 from booking_service.routes import register_blueprints
 from booking_service.service import Dependencies
 from booking_service.settings import BookingSettings
+from travel_platform.auth.operator_logins import OperatorLogins
 from travel_platform.db import create_rds_pool, ping
 from travel_platform.http import ServiceClient
 from travel_platform.settings import load_settings
-from travel_platform.web import configure_service, register_health
+from travel_platform.web import admit_operators, configure_service, register_health
 
 SERVICE_NAME = "booking-service"
 
@@ -19,6 +20,7 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__)
     configure_service(app, name=SERVICE_NAME, settings=settings)
     pool = create_rds_pool(settings, name=SERVICE_NAME)
+    admit_operators(app, OperatorLogins(pool))
     deps = open_dependencies(settings)
     app.extensions.update(rds=pool, dependencies=deps)
     register_health(app, checks={"rds": lambda: ping(pool),

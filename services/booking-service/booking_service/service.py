@@ -246,7 +246,7 @@ def list_bookings(*, pool, deps: Dependencies, identity: Identity, query: Bookin
         rows, total = repository.list_bookings(
             conn=conn, owner=owner, status=query.status, departure_from=query.departure_from,
             departure_to=query.departure_to, limit=query.limit, offset=query.offset)
-    caller = f"{identity.source}:{owner.subject}"
+    caller = f"{identity.kind}:{owner.subject}"
     rows, degraded = _enrich(rows, deps=deps, caller=caller, fresh=fresh) if rows else (rows, [])
     result = page(rows, total=total, limit=query.limit, offset=query.offset)
     if degraded:
@@ -263,7 +263,7 @@ def get_booking(*, pool, deps: Dependencies, identity: Identity, booking_id,
     if booking is None:
         raise NotFound("no such booking", code="booking_not_found")
     [booking], degraded = _enrich([booking], deps=deps,
-                                   caller=f"{identity.source}:{owner.subject}", fresh=fresh)
+                                   caller=f"{identity.kind}:{owner.subject}", fresh=fresh)
     if degraded:
         booking["degraded"] = degraded
     return booking

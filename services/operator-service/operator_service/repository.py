@@ -273,3 +273,17 @@ def _update_row(*, conn, table: str, row_id, fields: dict, allowed: tuple[str, .
     conn.execute(sql.SQL("update {} set {} where id = %s").format(sql.Identifier(table),
                                                                    assignments),
                  [*fields.values(), row_id])
+
+
+# Sign-ins of the operators' Cognito pool, linked to operators (RDS, docs/operator-logins.md) --
+
+def link_sign_in(*, conn, cognito_sub: str, operator_id: str, email: str, via: str) -> str:
+    """Link a Cognito user to an operator unless it is linked; returns the operator the sub
+    is linked to (a link never changes). Two Cognito users for one operator is refused by
+    the table's unique key."""
+    conn.execute(
+        "insert into operator_identities (cognito_sub, operator_id, email, linked_via)"
+        " values (%s, %s, %s, %s) on conflict (cognito_sub) do nothing",
+        (cognito_sub, operator_id, email, via))
+    return str(conn.execute("select operator_id from operator_identities where cognito_sub = %s",
+                            (cognito_sub,)).fetchone()["operator_id"])

@@ -1,13 +1,16 @@
 """HTTP routes of operator-service: thin, they parse, call the service layer and answer.
 
-/api/operators/...  the calling operator's profile and packages (Supabase tokens only)
+/api/operators/login, /refresh, /logout   operators' sign-in on the operators' Cognito pool
+/api/operators/...  the calling operator's profile and packages (operators' tokens, from
+                    Supabase Auth or the operators' pool: docs/operator-logins.md)
 /api/packages/...   the published catalogue (any verified token)
 /internal/...       batch reads for other services; the gateway does not expose them
 """
-from flask import Blueprint, Flask, current_app, jsonify, url_for
+from flask import Blueprint, Flask, Response, current_app, jsonify, request, url_for
 
-from operator_service import service
+from operator_service import logins, service
 from operator_service.datasource import DataSources
+from operator_service.logins import OperatorAccounts
 from operator_service.schemas import (
     AddonIn,
     BatchQuery,
@@ -23,10 +26,13 @@ from operator_service.schemas import (
     PackagePage,
     PackageUpdate,
     PageQuery,
+    PasswordChange,
     StopAdd,
 )
+from travel_platform.accounts import LoginRequest, RefreshRequest, Tokens
 from travel_platform.api import body, created, query, responds
-from travel_platform.web import SOURCE_SUPABASE, current_identity, require_identity
+from travel_platform.auth import bearer_token
+from travel_platform.web import OPERATOR, current_identity, require_identity
 
 operators = Blueprint("operators", __name__, url_prefix="/api/operators")
 packages = Blueprint("packages", __name__, url_prefix="/api/packages")
@@ -48,17 +54,68 @@ def _data() -> DataSources:
     return current_app.extensions["operator_data"]
 
 
+def _accounts() -> OperatorAccounts:
+    return current_app.extensions["operator_accounts"]
+
+
 def _created(package: dict):
     """201 with the package; `Location` is its URL, also when a part of it was added."""
     return created(package, location=url_for("operators.get_own_package",
                                              package_id=package["id"]))
 
 
+# Sign-in on the operators' pool (login and refresh are public at the gateway) ---------------
+
+@operators.post("/login")
+@responds(200, Tokens, "Tokens of the operators' Cognito pool")
+@responds(401, None, "Wrong e-mail or password (one answer for both), or this sign-in is "
+                     "not open (operator_login_closed)")
+@body(LoginRequest)
+def login(body: LoginRequest):
+    """Exchange an operator's e-mail and password, the ones they use with Supabase Auth, for
+    tokens of the operators' Cognito pool (public). Their first sign-in moves them there."""
+    return jsonify(logins.log_in(accounts=_accounts(), email=body.email,
+                                 password=body.password))
+
+
+@operators.post("/refresh")
+@responds(200, Tokens, "New access and id tokens")
+@responds(401, None, "The refresh token is invalid, expired or revoked")
+@body(RefreshRequest)
+def refresh(body: RefreshRequest):
+    """Exchange a refresh token of the operators' pool for new tokens (public)."""
+    return jsonify(logins.refresh(accounts=_accounts(), refresh_token=body.refresh_token))
+
+
+@operators.post("/logout")
+@responds(204, None, "Signed out")
+@require_identity(OPERATOR)
+def log_out():
+    """Sign out of the operators' pool everywhere (GlobalSignOut): refresh tokens are
+    revoked at once; access tokens stay valid until they expire (at most 60 min)."""
+    logins.log_out(accounts=_accounts(), identity=current_identity(),
+                   access_token=bearer_token(request.headers.get("Authorization")))
+    return Response(status=204)
+
+
+@operators.post("/me/password")
+@responds(204, None, "Changed wherever the operator signs in")
+@responds(403, None, "The current password is wrong")
+@require_identity(OPERATOR)
+@body(PasswordChange)
+def change_password(body: PasswordChange):
+    """Change the operator's password: on both Supabase Auth and the operators' pool while
+    both are open, so going back to Supabase Auth costs nobody their password."""
+    logins.change_password(accounts=_accounts(), identity=current_identity(),
+                           current=body.current_password, new=body.new_password)
+    return Response(status=204)
+
+
 # The operator's profile -----------------------------------------------------------------------
 
 @operators.get("/me")
 @responds(200, OperatorMe)
-@require_identity(SOURCE_SUPABASE)
+@require_identity(OPERATOR)
 def me():
     """The calling tour operator: verified identity and profile (null until the first
     write, PATCH /me or a new package, creates it)."""
@@ -67,7 +124,7 @@ def me():
 
 @operators.patch("/me")
 @responds(200, OperatorMe)
-@require_identity(SOURCE_SUPABASE)
+@require_identity(OPERATOR)
 @body(OperatorUpdate)
 def update_me(body: OperatorUpdate):
     """Change the calling operator's company name or contact details (creating the profile
@@ -80,7 +137,7 @@ def update_me(body: OperatorUpdate):
 
 @operators.get("/me/packages")
 @responds(200, PackagePage)
-@require_identity(SOURCE_SUPABASE)
+@require_identity(OPERATOR)
 @query(OwnPackagesQuery)
 def list_own_packages(query: OwnPackagesQuery):
     """The calling operator's packages, drafts and archived ones included, newest first."""
@@ -92,7 +149,7 @@ def list_own_packages(query: OwnPackagesQuery):
 @operators.post("/me/packages")
 @responds(201, Package, "Created as a draft")
 @responds(422, None, "The fields contradict each other")
-@require_identity(SOURCE_SUPABASE)
+@require_identity(OPERATOR)
 @body(PackageCreate)
 def create_package(body: PackageCreate):
     """Create a draft package with its stops, add-ons and exclusions, in one transaction."""
@@ -101,7 +158,7 @@ def create_package(body: PackageCreate):
 
 @operators.get(OWN)
 @responds(200, Package)
-@require_identity(SOURCE_SUPABASE)
+@require_identity(OPERATOR)
 def get_own_package(package_id):
     """One of the calling operator's packages, whatever its status."""
     return jsonify(service.get_own_package(data=_data(), identity=current_identity(),
@@ -112,7 +169,7 @@ def get_own_package(package_id):
 @responds(200, Package)
 @responds(409, None, WRONG_STATUS)
 @responds(422, None, "Contradicting fields, or a published package left incomplete")
-@require_identity(SOURCE_SUPABASE)
+@require_identity(OPERATOR)
 @body(PackageUpdate)
 def update_package(package_id, body: PackageUpdate):
     """Change a draft or published package; a list given replaces the whole list."""
@@ -123,7 +180,7 @@ def update_package(package_id, body: PackageUpdate):
 @operators.delete(OWN)
 @responds(204, None, "Deleted")
 @responds(409, None, "Only drafts can be deleted; archive a published package")
-@require_identity(SOURCE_SUPABASE)
+@require_identity(OPERATOR)
 def delete_package(package_id):
     """Delete a draft package."""
     service.delete_package(data=_data(), identity=current_identity(), package_id=package_id)
@@ -134,7 +191,7 @@ def delete_package(package_id):
 @responds(200, Package)
 @responds(409, None, WRONG_STATUS)
 @responds(422, None, INCOMPLETE)
-@require_identity(SOURCE_SUPABASE)
+@require_identity(OPERATOR)
 def publish_package(package_id):
     """Publish a complete draft: it appears in the catalogue."""
     return jsonify(service.publish_package(data=_data(), identity=current_identity(),
@@ -144,7 +201,7 @@ def publish_package(package_id):
 @operators.post(f"{OWN}/archive")
 @responds(200, Package)
 @responds(409, None, WRONG_STATUS)
-@require_identity(SOURCE_SUPABASE)
+@require_identity(OPERATOR)
 def archive_package(package_id):
     """Archive a draft or published package: it leaves the catalogue for good."""
     return jsonify(service.archive_package(data=_data(), identity=current_identity(),
@@ -153,7 +210,7 @@ def archive_package(package_id):
 
 @operators.get(f"{OWN}/changes")
 @responds(200, ChangePage)
-@require_identity(SOURCE_SUPABASE)
+@require_identity(OPERATOR)
 @query(PageQuery)
 def list_changes(package_id, query: PageQuery):
     """The audit of a package's changes while published, newest first."""
@@ -166,7 +223,7 @@ def list_changes(package_id, query: PageQuery):
 @responds(201, Package, "Added; answers with the whole package")
 @responds(409, None, WRONG_STATUS)
 @responds(422, None, "Too many stops, or a position past the end")
-@require_identity(SOURCE_SUPABASE)
+@require_identity(OPERATOR)
 @body(StopAdd)
 def add_stop(package_id, body: StopAdd):
     """Insert a stop (at `position`, by default after the last one)."""
@@ -180,7 +237,7 @@ def add_stop(package_id, body: StopAdd):
 @responds(201, Package, "Added; answers with the whole package")
 @responds(409, None, WRONG_STATUS)
 @responds(422, None, "Too many add-ons")
-@require_identity(SOURCE_SUPABASE)
+@require_identity(OPERATOR)
 @body(AddonIn)
 def add_addon(package_id, body: AddonIn):
     """Add an add-on after the last one."""
@@ -193,7 +250,7 @@ def add_addon(package_id, body: AddonIn):
 @responds(201, Package, "Added; answers with the whole package")
 @responds(409, None, WRONG_STATUS)
 @responds(422, None, "Too many exclusions")
-@require_identity(SOURCE_SUPABASE)
+@require_identity(OPERATOR)
 @body(ExclusionIn)
 def add_exclusion(package_id, body: ExclusionIn):
     """Add an exclusion after the last one."""
@@ -206,7 +263,7 @@ def add_exclusion(package_id, body: ExclusionIn):
 @responds(200, Package, "Removed; answers with the whole package")
 @responds(409, None, WRONG_STATUS)
 @responds(422, None, "A published package would be left without stops")
-@require_identity(SOURCE_SUPABASE)
+@require_identity(OPERATOR)
 def remove_part(package_id, part, part_id):
     """Remove a stop, add-on or exclusion; the later ones move up."""
     return jsonify(service.remove_part(data=_data(), identity=current_identity(),

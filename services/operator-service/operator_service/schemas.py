@@ -12,7 +12,7 @@ import uuid
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from travel_platform.api import PageFields, QueryList
 
@@ -45,6 +45,23 @@ class OperatorUpdate(_Input):
     company_name: str = Field(None, min_length=1, max_length=200)  # type: ignore[assignment]
     contact_email: str | None = Field(None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
     contact_phone: str | None = Field(None, pattern=r"^\+?[0-9][0-9 ()./-]{3,30}$")
+
+
+def _strong_password(value: str) -> str:
+    if not (any(c.islower() for c in value) and any(c.isupper() for c in value)
+            and any(c.isdigit() for c in value)):
+        raise ValueError("needs upper and lower case letters and a digit")
+    return value
+
+
+class PasswordChange(_Input):
+    """The current password, and the new one: new passwords meet the operators' pool policy
+    (10+ characters with upper and lower case letters and a digit), which Supabase Auth's
+    allows too, so the change lands on both sides."""
+
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: Annotated[str, Field(min_length=10, max_length=256),
+                            AfterValidator(_strong_password)]
 
 
 # Package parts ---------------------------------------------------------------------------------

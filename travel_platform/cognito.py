@@ -1,5 +1,6 @@
-"""The Cognito user pool as agent-service uses it, with Cognito's error codes turned into
-API errors in one place."""
+"""A Cognito user pool as our services use it (the agents' pool in agent-service, the
+operators' pool in operator-service), with Cognito's error codes turned into API errors in
+one place."""
 from __future__ import annotations
 
 import logging
@@ -104,7 +105,7 @@ def _tokens(result: dict) -> dict:
 
 
 class CognitoAccounts:
-    """Agents' accounts: the dashboard's public app client, and admin calls on the pool."""
+    """One pool's accounts: its public app client, and admin calls on the pool."""
 
     def __init__(self, client, *, user_pool_id: str, client_id: str):
         self._client = client
@@ -163,6 +164,40 @@ class CognitoAccounts:
         except UserMissing:
             return None
         return user["Username"], user["UserStatus"]
+
+    def find_user(self, *, email: str) -> dict | None:
+        """{"username", "status", "attributes"} of the user with this e-mail, or None."""
+        try:
+            user = self._call("admin_get_user", _ADMIN_ERRORS, UserPoolId=self._pool_id,
+                              Username=email)
+        except UserMissing:
+            return None
+        return {"username": user["Username"], "status": user["UserStatus"],
+                "attributes": {a["Name"]: a["Value"] for a in user.get("UserAttributes", [])}}
+
+    def attributes(self, *, access_token: str) -> dict[str, str]:
+        """The attributes of the user an access token belongs to (GetUser), `sub` included."""
+        user = self._call("get_user", _SIGN_OUT_ERRORS, AccessToken=access_token)
+        return {a["Name"]: a["Value"] for a in user.get("UserAttributes", [])}
+
+    def create_user(self, *, email: str, attributes: Mapping[str, str]) -> None:
+        """A user created by an administrator, told nothing (no invitation is sent);
+        UsernameTaken if the e-mail has one already."""
+        taken = {"UsernameExistsException": lambda message: UsernameTaken(email)}
+        self._call("admin_create_user", {**_SIGN_UP_ERRORS, **taken}, UserPoolId=self._pool_id,
+                   Username=email, MessageAction="SUPPRESS",
+                   UserAttributes=[{"Name": k, "Value": v} for k, v in attributes.items()])
+
+    def set_password(self, *, username: str, password: str) -> None:
+        """Give a user a permanent password (the user is then CONFIRMED)."""
+        self._call("admin_set_user_password", {**_SIGN_UP_ERRORS, **_ADMIN_ERRORS},
+                   UserPoolId=self._pool_id, Username=username, Password=password,
+                   Permanent=True)
+
+    def require_password_reset(self, *, username: str) -> None:
+        """The user must reset their password (with a code sent to them) before signing in."""
+        self._call("admin_reset_user_password", _ADMIN_ERRORS, UserPoolId=self._pool_id,
+                   Username=username)
 
     def delete_user(self, *, username: str) -> None:
         """Delete a user; one that is already gone is fine."""

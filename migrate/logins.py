@@ -1,0 +1,121 @@
+"""The operators' logins, the last part of the `operators` unit (docs/operator-logins.md):
+how many operators moved to the operators' Cognito pool, and the import of those who never
+signed in during the window.
+
+An operator moves by signing in (lazy migration: their password comes along, nothing to
+reset). Whoever has not by the end is imported here: a Cognito user with their operator id
+and a password nobody knows, marked RESET_REQUIRED, so they set a new one with a code sent to
+their e-mail. Until `finalize operators` even they keep their old password: a sign-in that
+Supabase Auth still accepts brings it over (operator_service/logins.py). Each operator is
+touched once: an operator with a link is skipped, and a run can be repeated.
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+
+import boto3
+import user_migration
+
+from migrate.settings import MigrateSettings
+from migrate.state import Conn, GateRefused, ToolError
+from travel_platform.cognito import CognitoAccounts
+
+# The window: both logins open (travel_platform/auth/operator_logins.py).
+WINDOW = ("copying", "replicating", "reads_switched", "writes_switched")
+
+
+@dataclass
+class Census:
+    """Supabase Auth's operators against the links of the operators' pool."""
+
+    by_login: int = 0
+    imported: int = 0
+    # Active Supabase users with no Cognito sign-in yet: (operator id, e-mail).
+    remaining: list[tuple[str, str]] = field(default_factory=list)
+    # Banned or deleted Supabase users: never moved.
+    inactive: int = 0
+
+    def as_dict(self) -> dict:
+        """For `status --json`."""
+        return {"moved": self.by_login + self.imported, "by_login": self.by_login,
+                "imported": self.imported, "remaining": len(self.remaining),
+                "not_moved_inactive": self.inactive}
+
+
+def _supabase(settings: MigrateSettings) -> user_migration.SupabaseAuthHttp:
+    if not (settings.supabase_url and settings.supabase_service_role_key):
+        raise ToolError("the operators' logins need SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY "
+                        "(Supabase Auth's admin API): set them, e.g. from .dev/stack.env")
+    key = settings.supabase_service_role_key.get_secret_value()
+    return user_migration.SupabaseAuthHttp(url=settings.supabase_url, anon_key=key,
+                                           service_role_key=key)
+
+
+def census(settings: MigrateSettings, rds: Conn) -> Census:
+    """Count who moved (by signing in, or imported) and list who remains."""
+    links = {str(row["operator_id"]): row["linked_via"] for row in rds.execute(
+        "select operator_id, linked_via from operator_identities").fetchall()}
+    result = Census()
+    result.by_login = sum(1 for via in links.values() if via == "login")
+    result.imported = sum(1 for via in links.values() if via == "import")
+    try:
+        for user in _supabase(settings).users():
+            if str(user["id"]) in links:
+                continue
+            if not user_migration.is_active(user) or not user.get("email"):
+                result.inactive += 1
+            else:
+                result.remaining.append((str(user["id"]), str(user["email"])))
+    except user_migration.Unavailable as exc:
+        raise ToolError(f"cannot list Supabase Auth users: {exc}") from None
+    return result
+
+
+def import_remaining(settings: MigrateSettings, rds: Conn, state: str, *, say) -> int:
+    """Create, in the operators' pool, every active operator who has not signed in yet; each
+    must reset their password after finalize. Returns how many were imported."""
+    if state not in WINDOW:
+        raise GateRefused(f"import-logins needs the operators' move under way (state "
+                          f"{' or '.join(WINDOW)}), and it is {state}: run `start operators` "
+                          "first" if state in ("new", "rolled_back") else
+                          f"import-logins needs the window open; operators is {state}")
+    if not settings.aws_cognito_operator_pool_id:
+        raise ToolError("import-logins needs AWS_COGNITO_OPERATOR_POOL_ID (the operators' pool)")
+    cognito = CognitoAccounts(boto3.client("cognito-idp", region_name=settings.aws_region),
+                              user_pool_id=settings.aws_cognito_operator_pool_id, client_id="")
+    remaining = census(settings, rds).remaining
+    if not remaining:
+        say("every active operator already has a sign-in on the operators' pool")
+        return 0
+    say(f"importing {len(remaining)} operators who never signed in during the window; each "
+        "must reset their password (a code is e-mailed when they ask) once logins are "
+        "finalized:")
+    imported = 0
+    for operator_id, email in remaining:
+        attributes = user_migration.user_attributes(
+            user_migration.SupabaseUser(id=operator_id, email=email))
+        found = cognito.find_user(email=email)
+        if found is None:
+            cognito.create_user(email=email, attributes=attributes)
+            # A random password nobody knows makes the user CONFIRMED; the reset then
+            # makes them RESET_REQUIRED (Cognito resets only confirmed users).
+            cognito.set_password(username=email, password=_unguessable_password())
+            cognito.require_password_reset(username=email)
+            found = cognito.find_user(email=email)
+        if found is None or found["attributes"].get(
+                user_migration.OPERATOR_ID_ATTRIBUTE) != operator_id:
+            say(f"  SKIPPED  {email}: the pool has this e-mail for another operator")
+            continue
+        with rds.transaction():
+            rds.execute("insert into operator_identities (cognito_sub, operator_id, email,"
+                        " linked_via) values (%s, %s, %s, 'import')"
+                        " on conflict (cognito_sub) do nothing",
+                        (found["attributes"]["sub"], operator_id, email))
+        imported += 1
+        say(f"  imported {email} (operator {operator_id}): password reset required")
+    return imported
+
+
+def _unguessable_password() -> str:
+    return "Aa1-" + secrets.token_urlsafe(32)

@@ -1,0 +1,194 @@
+"""Operators' sign-in while their logins move from Supabase Auth to the operators' Cognito
+pool, `tour-operators-pool` (docs/operator-logins.md): login, refresh, logout, and a password
+change that lands on both sides.
+
+Lazy migration, no reset. On real AWS, Cognito calls the UserMigration trigger
+(aws/lambdas/user_migration.py) when an operator it does not know signs in, and creates them
+with the password Supabase Auth just accepted. moto runs no trigger, so when Cognito does not
+know the operator, the login here calls the same module with the same event and creates the
+user itself (AdminCreateUser + AdminSetUserPassword). With the trigger deployed that branch
+is simply never taken; everything else is the same code on both.
+
+Until `finalize operators`, Supabase Auth stays the authority for passwords: when Cognito
+refuses a password that Supabase accepts (changed there since, or a user imported with a
+forced reset), the Cognito copy is brought up to date and the login goes on. After finalize,
+Cognito alone decides.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import user_migration
+from psycopg_pool import ConnectionPool
+
+from operator_service import repository
+from travel_platform.auth import Identity
+from travel_platform.auth.operator_logins import OperatorLogins, refusal
+from travel_platform.auth.tokens import SOURCE_COGNITO_OPERATORS, SOURCE_SUPABASE
+from travel_platform.cognito import CognitoAccounts, UsernameTaken
+from travel_platform.errors import (
+    Conflict,
+    Forbidden,
+    ServiceUnavailable,
+    Unauthorized,
+)
+
+# Cognito's refusals a password Supabase Auth still vouches for can overcome.
+_RECOVERABLE = ("invalid_credentials", "password_reset_required")
+
+
+class OperatorAccounts:
+    """The operators' pool, Supabase Auth, and the links between their users (on RDS)."""
+
+    def __init__(self, *, cognito: CognitoAccounts, supabase: user_migration.SupabaseAuthHttp,
+                 rds: ConnectionPool, logins: OperatorLogins, region: str, pool_id: str,
+                 client_id: str):
+        self.cognito = cognito
+        self.supabase = supabase
+        self.rds = rds
+        self.logins = logins
+        self.region = region
+        self.pool_id = pool_id
+        self.client_id = client_id
+
+
+def _open(accounts: OperatorAccounts) -> frozenset[str]:
+    """The issuers open now; the operators' pool must be one of them to sign in here."""
+    issuers = accounts.logins.issuers()
+    if SOURCE_COGNITO_OPERATORS not in issuers:
+        raise refusal(SOURCE_COGNITO_OPERATORS)
+    return issuers
+
+
+def log_in(*, accounts: OperatorAccounts, email: str, password: str) -> dict:
+    """Cognito tokens for an operator's e-mail and password, moving the operator to the
+    operators' pool on their first sign-in, with the password they have."""
+    issuers = _open(accounts)
+    try:
+        tokens = accounts.cognito.login(email=email, password=password)
+    except (Unauthorized, Forbidden) as refused:
+        if refused.code not in _RECOVERABLE or SOURCE_SUPABASE not in issuers:
+            raise
+        tokens = _migrate(accounts, email=email, password=password)
+    _link(accounts, tokens["access_token"])
+    return tokens
+
+
+def _migrate(accounts: OperatorAccounts, *, email: str, password: str) -> dict:
+    """What the UserMigration trigger does on AWS, done here: Supabase Auth checks the
+    password, then the Cognito user gets it. Concurrent first sign-ins of one operator wait
+    for each other (a lock on RDS per e-mail), so one Cognito user is made."""
+    event = user_migration_event(accounts, email=email, password=password)
+    with _one_at_a_time(accounts.rds, email):
+        try:
+            user_migration.migrate_user(event, supabase=accounts.supabase)
+        except user_migration.Refused:
+            raise Unauthorized("invalid e-mail or password", code="invalid_credentials") from None
+        except user_migration.Unavailable as exc:
+            raise ServiceUnavailable("the sign-in service is unreachable, try again") from exc
+        attributes = event["response"]["userAttributes"]
+        found = accounts.cognito.find_user(email=email)
+        if found is None:
+            try:
+                accounts.cognito.create_user(email=email, attributes=attributes)
+            except UsernameTaken:   # created meanwhile on another path: carry on with it
+                found = accounts.cognito.find_user(email=email)
+        operator_id = user_migration.OPERATOR_ID_ATTRIBUTE
+        if found is not None and found["attributes"].get(operator_id) != attributes[operator_id]:
+            raise Conflict("this e-mail belongs to another operator's new sign-in; ask support",
+                           code="sign_in_conflict")
+        accounts.cognito.set_password(username=found["username"] if found else email,
+                                      password=password)
+    return accounts.cognito.login(email=email, password=password)
+
+
+def user_migration_event(accounts: OperatorAccounts, *, email: str, password: str) -> dict:
+    """The UserMigration_Authentication event Cognito would send the trigger."""
+    return {"version": "1", "triggerSource": user_migration.AUTHENTICATION,
+            "region": accounts.region, "userPoolId": accounts.pool_id, "userName": email,
+            "callerContext": {"awsSdkVersion": "operator-service",
+                              "clientId": accounts.client_id},
+            "request": {"password": password, "validationData": None,
+                        "clientMetadata": None},
+            "response": {"userAttributes": None, "finalUserStatus": None,
+                         "messageAction": None, "desiredDeliveryMediums": None,
+                         "forceAliasCreation": None, "enableSMSMFA": None}}
+
+
+@contextmanager
+def _one_at_a_time(rds: ConnectionPool, email: str) -> Iterator[None]:
+    with rds.connection() as conn, conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(hashtextextended(lower(%s), 7201127))",
+                     (email,))
+        yield
+
+
+def _link(accounts: OperatorAccounts, access_token: str) -> None:
+    """Record which operator a Cognito user is, once: the operator id comes from the user's
+    `custom:operator_id`, which only the trigger and the import set."""
+    attributes = accounts.cognito.attributes(access_token=access_token)
+    operator_id = attributes.get(user_migration.OPERATOR_ID_ATTRIBUTE)
+    if not operator_id:
+        raise Forbidden("this sign-in belongs to no tour operator", code="operator_not_linked")
+    with accounts.rds.connection() as conn:
+        linked = repository.link_sign_in(conn=conn, cognito_sub=attributes["sub"],
+                                         operator_id=operator_id,
+                                         email=attributes.get("email", ""), via="login")
+    if linked != operator_id:
+        raise Conflict("this sign-in is linked to another operator; ask support",
+                       code="sign_in_conflict")
+
+
+def refresh(*, accounts: OperatorAccounts, refresh_token: str) -> dict:
+    """New tokens for a refresh token of the operators' pool."""
+    _open(accounts)
+    return accounts.cognito.refresh(refresh_token=refresh_token)
+
+
+def log_out(*, accounts: OperatorAccounts, identity: Identity, access_token: str) -> None:
+    """Sign out of the operators' pool everywhere (GlobalSignOut)."""
+    if identity.source != SOURCE_COGNITO_OPERATORS:
+        raise Forbidden("sign out of Supabase Auth with supabase-js (auth.signOut)",
+                        code="wrong_token_issuer")
+    accounts.cognito.sign_out(access_token=access_token)
+
+
+def change_password(*, accounts: OperatorAccounts, identity: Identity, current: str,
+                    new: str) -> None:
+    """Change the operator's password wherever they can sign in with it: both sides while
+    both are open, so a rollback to Supabase Auth costs nobody their password. Cognito first
+    (the stricter policy refuses before anything changed); if Supabase then fails, Cognito
+    gets the current password back."""
+    issuers = accounts.logins.issuers()
+    email = identity.email or ""
+    _check_current(accounts, issuers, email=email, password=current)
+    cognito_user = accounts.cognito.find_user(email=email)
+    if cognito_user is not None:
+        accounts.cognito.set_password(username=cognito_user["username"], password=new)
+    if SOURCE_SUPABASE in issuers:
+        try:
+            accounts.supabase.set_password(user_id=identity.subject, password=new)
+        except user_migration.Unavailable as exc:
+            if cognito_user is not None:
+                accounts.cognito.set_password(username=cognito_user["username"],
+                                              password=current)
+            raise ServiceUnavailable("Supabase Auth did not take the new password; nothing "
+                                     "changed, try again") from exc
+
+
+def _check_current(accounts: OperatorAccounts, issuers: frozenset[str], *, email: str,
+                   password: str) -> None:
+    wrong = Forbidden("the current password is wrong", code="wrong_password")
+    if SOURCE_SUPABASE in issuers:     # the authority until finalize
+        try:
+            accounts.supabase.check_password(email=email, password=password)
+        except user_migration.Refused:
+            raise wrong from None
+        except user_migration.Unavailable as exc:
+            raise ServiceUnavailable("the sign-in service is unreachable, try again") from exc
+        return
+    try:
+        accounts.cognito.login(email=email, password=password)
+    except (Unauthorized, Forbidden):
+        raise wrong from None
