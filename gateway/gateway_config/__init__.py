@@ -153,9 +153,15 @@ def docs_links() -> list[dict[str, str]]:
             for s in SERVICES]
 
 
+# nginx keeps an idle connection to a service for less than gunicorn does (its `keepalive`,
+# 15 s): otherwise gunicorn closes one just as nginx reuses it, and a POST on it, which
+# nginx may not retry, fails as a 502 (one in ~15,000 requests of the soak test).
+UPSTREAM_KEEPALIVE = "keepalive 32; keepalive_timeout 10s;"
+
+
 def _upstreams(port: Callable[[str], int], host: str) -> str:
-    return "\n".join(f"upstream {s.upstream} {{ server {host}:{port(s.name)}; keepalive 32; }}"
-                     for s in SERVICES)
+    return "\n".join(f"upstream {s.upstream} {{ server {host}:{port(s.name)}; "
+                     f"{UPSTREAM_KEEPALIVE} }}" for s in SERVICES)
 
 
 def _locations(gateway_dir: Path) -> str:
@@ -256,6 +262,7 @@ def render_nginx(values: Mapping[str, str], *, port: Callable[[str], int],
         "DOCS_MAP": _indent(_docs_map(), 4).lstrip(),
         "DOCS_CONFIG": json.dumps({"urls": docs_links()}, separators=(",", ":")),
         "SERVICE_UPSTREAMS": _indent(_upstreams(port, host), 4).lstrip(),
+        "UPSTREAM_KEEPALIVE": UPSTREAM_KEEPALIVE,
         "ROUTE_LOCATIONS": _indent(_locations(gateway_dir), 8).lstrip(),
     }
     filled = {**values, "GATEWAY_DIR": str(gateway_dir), **generated}

@@ -69,3 +69,15 @@ def test_each_family_waits_its_own_read_timeout_and_retries_only_idempotent_requ
         assert f"proxy_next_upstream_timeout {2 * family.read_timeout}s;" in block[1]
         # nginx never passes a POST or PATCH on to another server unless told to.
         assert "non_idempotent" not in block[1]
+
+
+def test_nginx_drops_idle_service_connections_before_gunicorn_does():
+    """Else gunicorn closes a kept-alive connection just as nginx reuses it, and a POST on it
+    fails with a 502 (seen once in the soak test's 15,000 requests)."""
+    from travel_platform import gunicorn_config
+
+    upstreams = re.findall(r"upstream (\w+) \{([^}]*)\}", _render())
+    assert {name for name, _ in upstreams} >= {"gateway_auth", "agent_service"}
+    for name, block in upstreams:
+        found = re.search(r"keepalive_timeout (\d+)s;", block)
+        assert found and int(found[1]) < gunicorn_config.keepalive, name
