@@ -7,9 +7,10 @@ the end, and no service's connection pool ever made a request give up waiting.
     make soak                         # 10 minutes, 20 tasks/s, against the `make up` stack
     python bench/soak.py --env STATE/stack.env --minutes 1
 
-Memory is each part's proportional set size (PSS: shared pages split between the processes
-that share them), summed over its process group (nginx's or gunicorn's master and
-workers) or, for PostgreSQL, the postmaster and its children; sampled every 15 s. Pools:
+Memory is each part's private memory (USS: the pages its processes hold for themselves,
+not PostgreSQL's shared buffers or nginx's shared zones, which fill up to their configured
+size), summed over its process group (nginx's or gunicorn's master and workers) or, for
+PostgreSQL, the postmaster and its children; sampled every 15 s. Pools:
 the services' own gauges and counters (`db_pool_requests_waiting`,
 `db_pool_wait_timeouts_total`) at each sample. Figures: docs/benchmarks.md."""
 from __future__ import annotations
@@ -205,12 +206,15 @@ def _pids(field: int, value: int) -> list[int]:
     return found
 
 
-def _pss_kib(pids: list[int]) -> int:
+def _private_kib(pids: list[int]) -> int:
+    """Memory the processes hold for themselves (USS: private clean + dirty pages). Not
+    the shared pages: PostgreSQL's shared buffers and nginx's shared zones fill up to their
+    configured size as they are used, which is no leak."""
     total = 0
     for pid in pids:
         try:
             for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
+                if line.startswith(("Private_Clean:", "Private_Dirty:")):
                     total += int(line.split()[1])
         except OSError:
             pass   # a worker that just exited
@@ -218,15 +222,15 @@ def _pss_kib(pids: list[int]) -> int:
 
 
 def memory(layout: Layout) -> dict[str, int]:
-    """KiB of PSS per part."""
+    """KiB of private memory per part."""
     sizes = {}
     for part in PARTS:
         pid = processes.running_pid(layout, part)
-        sizes[part] = _pss_kib(_pids(2, pid)) if pid else 0
+        sizes[part] = _private_kib(_pids(2, pid)) if pid else 0
     for part in DATABASES:
         pidfile = layout.pgdata(part) / "postmaster.pid"
         postmaster = int(pidfile.read_text().split()[0])
-        sizes[part] = _pss_kib([postmaster, *_pids(1, postmaster)])
+        sizes[part] = _private_kib([postmaster, *_pids(1, postmaster)])
     return sizes
 
 
