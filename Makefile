@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY     := $(VENV)/bin/python
 STATE  ?= .dev
 
-.PHONY: up down status test unit lint bench bench-migration mutation system-deps venv lambda-zip
+.PHONY: up down status test unit lint bench bench-migration soak mutation system-deps venv lambda-zip
 
 venv: $(VENV)/.installed
 
@@ -61,11 +61,17 @@ mutation: venv system-deps
 	$(PY) -m mutation $(MUTATIONS)
 
 ## Benchmarks on a running `make up` stack: gateway overhead (wrk), bookings page cost.
+## The gateway's per-token limit must exempt this machine: GATEWAY_RATE_LIMIT_EXEMPT=127.0.0.1/32 make up
 bench: venv
 	@WITH_BENCH=1 devstack/system-deps.sh
 	$(PY) bench/gateway_overhead.py --env $(STATE)/stack.env
 	$(PY) bench/bookings_page.py --env $(STATE)/stack.env
 	$(PY) bench/issuer_check.py --env $(STATE)/stack.env
+
+## Soak (not part of `make test`): 10 minutes of mixed traffic through the gateway of a
+## running `make up` stack; no 5xx, memory flat within 10%, no pool exhaustion.
+soak: venv
+	$(PY) bench/soak.py --env $(STATE)/stack.env
 
 ## The move of 1,000,000 packages to RDS, on a stack of its own (figures in docs/benchmarks.md).
 bench-migration: venv system-deps

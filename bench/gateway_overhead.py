@@ -3,6 +3,10 @@ in one run, at the same concurrency. Prints both throughputs, p50/p99 and the ra
 
     make bench            # against the `make up` stack
     python bench/gateway_overhead.py --env .dev/stack.env --duration 10 --connections 32
+
+One token at a thousand requests a second is far over the gateway's per-token rate limit:
+benchmark a stack whose gateway exempts this machine (`GATEWAY_RATE_LIMIT_EXEMPT=127.0.0.1/32
+make up`); the run stops at once, saying so, when the limit answers.
 """
 from __future__ import annotations
 
@@ -53,6 +57,13 @@ def main(argv: list[str] | None = None) -> int:
     for url in targets.values():  # warm up pools and caches; fail early on a bad setup
         requests.get(url, headers={"Authorization": f"Bearer {token}"},
                      timeout=10).raise_for_status()
+    limited = [requests.get(targets["gateway"], headers={"Authorization": f"Bearer {token}"},
+                            timeout=10).status_code for _ in range(60)]
+    if 429 in limited:
+        print("the gateway rate-limits this address (429): restart the stack with "
+              "GATEWAY_RATE_LIMIT_EXEMPT=127.0.0.1/32 make up, then run the benchmark",
+              file=sys.stderr)
+        return 1
     runs: dict[str, list[dict]] = {name: [] for name in targets}
     for _ in range(args.rounds):  # alternate, so drift in the machine hits both alike
         for name, url in targets.items():

@@ -5,17 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
+
+import gateway_config
 
 from devstack import environment
 from devstack.layout import REPO, Layout, StackError
 from devstack.processes import Process
 from travel_platform.cors import CorsSettings
-
-# Services whose ports the template names ({{AGENT_SERVICE_PORT}}, ...).
-_UPSTREAMS = ("gateway-auth", "gateway-status", "agent-service", "operator-service",
-              "booking-service")
 
 
 def cors_origins(layout: Layout) -> tuple[str, ...]:
@@ -44,17 +41,19 @@ def _render_nginx(layout: Layout) -> tuple[str, str]:
 
     values = {"CORS_ORIGIN_MAP": " ".join(f'"{o}" $http_origin;' for o in cors_origins(layout)),
               "STATE_DIR": str(layout.state), "LOG_DIR": str(layout.logs),
-              "SWAGGER_UI_DIR": str(swagger_ui.static_path),
-              "GATEWAY_DIR": str(REPO / "gateway"), "GATEWAY_HOST": layout.host,
+              "SWAGGER_UI_DIR": str(swagger_ui.static_path), "GATEWAY_HOST": layout.host,
               "GATEWAY_PORT": str(layout.port("gateway")),
-              **{f"{n.upper().replace('-', '_')}_PORT": str(layout.port(n)) for n in _UPSTREAMS}}
-    template = (REPO / "gateway" / "nginx.conf.template").read_text()
-    config = re.sub(r"\{\{(\w+)\}\}", lambda m: values[m.group(1)], template)
+              **{f"{n.upper().replace('-', '_')}_PORT": str(layout.port(n))
+                 for n in ("gateway-auth", "gateway-status")}}
+    # The locations, upstreams and maps come from the gateway's one table of services.
+    config = gateway_config.render_nginx(values, port=layout.port, host=layout.host,
+                                         gateway_dir=REPO / "gateway")
     for sub in ("tmp", "auth-cache"):
         (layout.state / "gateway" / sub).mkdir(parents=True, exist_ok=True)
     path = layout.state / "gateway" / "nginx.conf"
     path.write_text(config)
-    includes = "".join(p.read_text() for p in sorted((REPO / "gateway").glob("*.conf")))
+    includes = "".join(p.read_text() for p in sorted((REPO / "gateway").glob("*.conf"))
+                       + sorted((REPO / "gateway").glob("*.js")))
     return str(path), hashlib.sha256((config + includes).encode()).hexdigest()
 
 

@@ -6,6 +6,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import gateway_config
+
 REPO = Path(__file__).resolve().parent.parent
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 # Where each distribution's code lives in a checkout (see the pyproject.toml files).
@@ -23,10 +25,10 @@ class StackError(RuntimeError):
 
 
 # Ports of a stack at offset 0 (`make up`); the test stack adds an offset to each.
+# The services' ports come from the gateway's table of services (gateway/gateway_config).
 BASE_PORTS = {
-    "gateway": 8080, "gateway-auth": 8090, "agent-service": 8101, "operator-service": 8102,
-    "booking-service": 8103, "supabase-auth": 54321, "supabase-db": 54322, "rds": 5433,
-    "moto": 5050,
+    "gateway": 8080, "gateway-auth": 8090, **{s.name: s.port for s in gateway_config.SERVICES},
+    "supabase-auth": 54321, "supabase-db": 54322, "rds": 5433, "moto": 5050,
 }
 # Monitoring (devstack/monitoring.py): nginx's local-only stub_status, the exporters, Prometheus.
 # Each port differs from every other one modulo 1000, so stacks at offsets of 1000 never

@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
+import gateway_config
 import requests
 
 from devstack.layout import REPO, Layout
@@ -17,7 +18,7 @@ MONITORING = REPO / "monitoring"
 PARTS = ["nginx-exporter", "postgres-exporter-supabase", "postgres-exporter-rds", "prometheus"]
 # Who Prometheus scrapes: job name -> parts whose port it reads (the services' own /metrics,
 # and the exporters that stand for nginx and the two databases).
-SCRAPED_SERVICES = ["gateway-auth", "agent-service", "operator-service", "booking-service"]
+SCRAPED_SERVICES = ["gateway-auth", *(s.name for s in gateway_config.SERVICES)]
 DATABASES = {"postgres-exporter-supabase": "supabase-db", "postgres-exporter-rds": "rds"}
 # Short, so a graph and a test see a change within seconds; a real deployment uses 15-30 s.
 SCRAPE_INTERVAL = "5s"

@@ -6,6 +6,7 @@ fields and passes exactly those (plus gunicorn's, and the AWS SDK's own for a pa
 Settings talk to AWS), so a new setting needs no second list here."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,7 +49,11 @@ def own_values(layout: Layout, keys: dict[str, str], aws: dict[str, str],
     own: dict[str, dict[str, str]] = {
         AUTH_STANDIN.name: {"AUTH_DB_URL": admins["supabase-db"],
                             "AUTH_SIGNING_KEY_FILE": str(signing_key_file(layout)),
-                            "AUTH_MAIL_FILE": str(auth_mail_file(layout))},
+                            "AUTH_MAIL_FILE": str(auth_mail_file(layout)),
+                            # Addresses a stack's own callers use, exempt from its rate
+                            # limits (a test run's); the caller's environment decides.
+                            "AUTH_RATE_LIMIT_EXEMPT": os.environ.get("AUTH_RATE_LIMIT_EXEMPT",
+                                                                     "")},
         "operator-service": {"SUPABASE_DB_URL": databases.operator_service_url(layout, keys)}}
     for part in SERVICES:
         secret = aws.get(f"{part.name.upper().replace('-', '_')}_RDS_SECRET_ID")

@@ -32,6 +32,12 @@ def _test_state() -> Path:
 
 TEST_STATE = _test_state()
 TEST_PORT_OFFSET = int(os.environ.get("TEST_PORT_OFFSET", "10000"))
+# The test stacks run the production rate limits, but the whole suite calls them from one
+# address: that address is exempt, and the tests of the limits call from others
+# (tests/e2e/test_rate_limits.py; helpers.client_at).
+SUITE_ADDRESS = "127.0.0.1"
+for _name in ("GATEWAY_RATE_LIMIT_EXEMPT", "AUTH_RATE_LIMIT_EXEMPT"):
+    os.environ.setdefault(_name, f"{SUITE_ADDRESS}/32")
 
 
 @pytest.fixture(scope="session")

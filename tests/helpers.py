@@ -33,7 +33,25 @@ def bearer(token: str) -> dict[str, str]:
 def api(gateway: str, method: str, path: str, token: str | None = None, **kwargs):
     """One request (through the gateway, or to any base URL), with an optional token."""
     headers = {**(bearer(token) if token else {}), **kwargs.pop("headers", {})}
-    return requests.request(method, f"{gateway}{path}", headers=headers, timeout=15, **kwargs)
+    return requests.request(method, f"{gateway}{path}", headers=headers,
+                            timeout=kwargs.pop("timeout", 15), **kwargs)
+
+
+class _SourceAddress(requests.adapters.HTTPAdapter):
+    def __init__(self, address: str):
+        self._address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, source_address=(self._address, 0), **kwargs)
+
+
+def client_at(address: str) -> requests.Session:
+    """A session whose requests come from `address` (any of 127.0.0.0/8 on this machine):
+    another client address, as far as the gateway's per-address limits can tell."""
+    session = requests.Session()
+    session.mount("http://", _SourceAddress(address))
+    return session
 
 
 def access_log(logs: Path, part: str) -> list[dict]:

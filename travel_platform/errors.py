@@ -69,6 +69,15 @@ class Unprocessable(APIError):
     default_message = "the request is well-formed but breaks a rule"
 
 
+class TooManyRequests(APIError):
+    """A rate limit refused the request; `Retry-After` says when to try again."""
+
+    default_message = "too many requests, try again later"
+
+    def __init__(self, message: str | None = None, *, retry_after: int, **kwargs: Any):
+        super().__init__(message, headers={"Retry-After": str(max(1, retry_after))}, **kwargs)
+
+
 class ServiceUnavailable(APIError):
     default_message = "a dependency is unavailable, try again shortly"
 
@@ -82,6 +91,7 @@ ERROR_TABLE: dict[type[APIError], tuple[int, str]] = {
     Conflict: (409, "conflict"),
     PayloadTooLarge: (413, "payload_too_large"),
     Unprocessable: (422, "unprocessable"),
+    TooManyRequests: (429, "too_many_requests"),
     ServiceUnavailable: (503, "service_unavailable"),
 }
 

@@ -128,6 +128,16 @@ create index if not exists refresh_tokens_session_id_revoked_idx
   on auth.refresh_tokens (session_id, revoked);
 create index if not exists refresh_tokens_parent_idx on auth.refresh_tokens (parent);
 
+-- The stand-in's rate limit counters (not a Supabase table: GoTrue keeps its counters in
+-- memory); here, so that every worker of the stand-in counts the same requests.
+create table if not exists auth.rate_limit_attempts (
+  bucket       text not null,
+  key          bytea not null,
+  window_start timestamptz not null,
+  attempts     integer not null,
+  primary key (bucket, key, window_start)
+);
+
 alter table auth.users owner to supabase_auth_admin;
 alter table auth.sessions owner to supabase_auth_admin;
 alter table auth.refresh_tokens owner to supabase_auth_admin;

@@ -27,8 +27,9 @@ from travel_platform.web import (
 )
 
 SERVICE_NAME = "gateway-auth"
-# Which kinds of caller a route family admits; gateway/routes.conf names the policy. Which
-# issuers an operator's token may come from follows their move to Cognito (OperatorLogins).
+# Which kinds of caller a route family admits; gateway/gateway_config names each family's
+# policy. Which issuers an operator's token may come from follows their move to Cognito
+# (OperatorLogins).
 POLICIES = {"agent": {AGENT}, "operator": {OPERATOR}, "any": {AGENT, OPERATOR}}
 PUBLIC = "public"
 # A verdict is reused for at most this long, never past the token's expiry, and never longer

@@ -3,6 +3,8 @@ reach a service."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 import time
 import uuid
@@ -12,6 +14,7 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from devstack import processes
 from tests.e2e.tokens import cognito_token, session_of, supabase_secret_token, supabase_token
 from tests.helpers import access_log, api, forge, jwt_parts, logged_request_ids
 from travel_platform.settings import BaseServiceSettings
@@ -242,6 +245,9 @@ def test_gateway_serves_the_docs_of_all_three_services(gateway):
         doc = requests.get(f"{gateway}/docs/{service}.json", timeout=10).json()
         assert doc["openapi"].startswith("3.") and doc["info"]["title"] == service
         assert any(path.startswith(prefix) for path in doc["paths"])
+    # The page's list of documents (Swagger UI's configUrl) names each of them.
+    config = requests.get(f"{gateway}/docs/swagger-config.json", timeout=10).json()
+    assert {link["url"] for link in config["urls"]} == {f"{s}.json" for s in families}
 
 
 def test_access_logs_stay_json_whatever_the_path(gateway, test_layout, agent_token):
@@ -290,6 +296,21 @@ def _raw(gateway: str, request: bytes) -> tuple[str, dict]:
      "uri_too_long"),
     (b"GET /health HTTP/1.1\r\nHost: a\r\nConnection: close\r\nX-Big: " + b"a" * 20000
      + b"\r\n\r\n", 400, "header_too_large"),
+    # Over gunicorn's request line (4094) and under nginx's old limit (8 KiB): was
+    # gunicorn's HTML 414, passed through.
+    (b"GET /api/agents/me?q=" + b"a" * 5000 + b" HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+     414, "uri_too_long"),
+    (b"POST /api/agents/login HTTP/1.1\r\nHost: a\r\nConnection: close\r\nX-Big: " + b"a" * 6000
+     + b"\r\nContent-Length: 2\r\n\r\n{}", 400, "header_too_large"),
+    (b"GET /health HTTP/2.0\r\nHost: a\r\nConnection: close\r\n\r\n", 505,
+     "http_version_not_supported"),
+    (b"POST /api/agents/login HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n"
+     b"Connection: close\r\n\r\n", 501, "not_implemented"),
+    # Over a hundred header fields: gunicorn's own 431 page (or, on a public route, a 503
+    # when gateway-auth's gunicorn refused the token check's copy of them).
+    (b"POST /api/agents/login HTTP/1.1\r\nHost: a\r\nConnection: close\r\n"
+     + b"".join(b"X-H%d: 1\r\n" % i for i in range(100)) + b"Content-Length: 2\r\n\r\n{}",
+     431, "too_many_headers"),
 ])
 def test_requests_nginx_cannot_read_get_the_one_json_error_shape(
         gateway, request_bytes, status, code):
@@ -297,3 +318,24 @@ def test_requests_nginx_cannot_read_get_the_one_json_error_shape(
     assert status_line.split()[1] == str(status), status_line
     assert body["error"]["status"] == status and body["error"]["code"] == code
     assert body["error"]["request_id"]
+
+
+def test_a_stalled_service_is_a_json_504_after_its_familys_read_timeout(
+        gateway, test_layout, agent_token):
+    """A service that accepts connections but never answers (SIGSTOP) held the client for
+    nginx's 30 s; now the route family's own timeout (the table: 5 s for the catalogue),
+    then a 504 in the one error shape. (The client gives up at 20 s: before, it would.)"""
+    pid = processes.running_pid(test_layout, "operator-service")
+    os.killpg(pid, signal.SIGSTOP)
+    try:
+        response = call(gateway, "/api/packages", agent_token)
+    finally:
+        os.killpg(pid, signal.SIGCONT)
+    assert response.status_code == 504, response.text
+    error = response.json()["error"]
+    assert error["code"] == "gateway_timeout" and error["request_id"]
+    assert int(response.headers["Retry-After"]) >= 1
+    deadline = time.monotonic() + 30
+    while call(gateway, "/api/packages", agent_token).status_code != 200:
+        assert time.monotonic() < deadline, "operator-service did not come back"
+        time.sleep(0.5)

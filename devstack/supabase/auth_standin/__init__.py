@@ -24,7 +24,7 @@ __all__ = ["AuthStandinSettings", "ConfigError", "create_app"]
 POOL_SIZE = 10
 DB_CONNECT_TIMEOUT = 10.0   # seconds to reach the database at start-up before giving up
 MAX_BODY_BYTES = 1 << 20     # no request of this API comes near; refuse floods early
-AUTH_TABLES = ("auth.users", "auth.sessions", "auth.refresh_tokens")
+AUTH_TABLES = ("auth.users", "auth.sessions", "auth.refresh_tokens", "auth.rate_limit_attempts")
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:

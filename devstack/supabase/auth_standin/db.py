@@ -170,11 +170,19 @@ def lock_refresh_token(*, conn: Conn, token: str) -> dict[str, Any] | None:
     """The refresh token row with its session, locked until the transaction ends."""
     # FOR UPDATE makes a concurrent refresh of the same token wait, then see it revoked.
     return conn.execute(
-        """select rt.id, rt.token, rt.revoked, rt.session_id, s.user_id,
+        """select rt.id, rt.token, rt.revoked, rt.updated_at, rt.session_id, s.user_id,
                   s.created_at as session_created_at, s.not_after
              from auth.refresh_tokens rt join auth.sessions s on s.id = rt.session_id
             where rt.token = %s
               for update of rt""", (token,)).fetchone()
+
+
+def active_refresh_token(*, conn: Conn, session_id: uuid.UUID) -> dict[str, Any] | None:
+    """The session's newest unrevoked refresh token (token, parent), or None."""
+    return conn.execute(
+        """select token, parent from auth.refresh_tokens
+            where session_id = %s and not revoked order by id desc limit 1""",
+        (session_id,)).fetchone()
 
 
 def revoke_refresh_token(*, conn: Conn, token_id: int) -> None:

@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from ipaddress import ip_address
 from typing import Any
 
 import bcrypt
@@ -22,8 +23,10 @@ import psycopg
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from travel_platform import rate_limits
+
 from . import db, keys
-from .settings import AuthStandinSettings
+from .settings import RATE_LIMIT_WINDOW, AuthStandinSettings
 
 bp = Blueprint("auth", __name__, url_prefix="/auth/v1")
 
@@ -65,9 +68,11 @@ _DUMMY_HASH = bcrypt.hashpw(secrets.token_bytes(16), bcrypt.gensalt(BCRYPT_COST)
 class ApiError(Exception):
     """An error answered in GoTrue's JSON shape."""
 
-    def __init__(self, status: int, code: str, message: str, **extra: Any):
+    def __init__(self, status: int, code: str, message: str, *,
+                 headers: dict[str, str] | None = None, **extra: Any):
         super().__init__(message)
         self.status, self.code, self.message, self.extra = status, code, message, extra
+        self.headers = headers or {}
 
 
 def _settings() -> AuthStandinSettings:
@@ -94,6 +99,7 @@ def _error_response(error: ApiError) -> Response:
         body = {"code": error.status, "error_code": error.code, "msg": error.message}
     response = jsonify({**body, **error.extra})
     response.status_code = error.status
+    response.headers.update(error.headers)
     return response
 
 
@@ -347,13 +353,37 @@ def jwks() -> Response:
 
 # Sign-in, refresh, sign-up ---------------------------------------------------------------
 
+def _rate_limit(bucket: str, limit: int) -> None:
+    """Count this request against its client address's `bucket`; GoTrue's 429 beyond
+    `limit` per window. Counted in the database, so all workers share one count."""
+    settings = _settings()
+    header = settings.auth_rate_limit_header
+    address = (request.headers.get(header) if header else request.remote_addr) or ""
+    try:
+        exempt = any(ip_address(address.strip()) in net for net in settings.rate_limit_exempt)
+    except ValueError:
+        exempt = False
+    if exempt:
+        return
+    with _pool().connection() as conn:
+        attempts, retry_after = rate_limits.count_attempt(
+            conn=conn, table="auth.rate_limit_attempts", bucket=bucket,
+            key=rate_limits.digest(address), window_seconds=RATE_LIMIT_WINDOW)
+    if attempts > limit:
+        raise ApiError(429, "over_request_rate_limit", "Request rate limit reached",
+                       headers={"Retry-After": str(retry_after)})
+
+
 @bp.post("/token")
 def token() -> Response:
     """OAuth-style token endpoint: grant_type password or refresh_token."""
     grant_type = request.args.get("grant_type")
+    settings = _settings()
     if grant_type == "password":
+        _rate_limit("sign_in_sign_ups", settings.auth_rate_limit_sign_in_sign_ups)
         return jsonify(_password_grant(_json_body()))
     if grant_type == "refresh_token":
+        _rate_limit("token_refresh", settings.auth_rate_limit_token_refresh)
         return jsonify(_refresh_grant(_json_body()))
     raise ApiError(400, "validation_failed", "unsupported_grant_type")
 
@@ -393,26 +423,43 @@ def _refresh_grant(body: dict[str, Any]) -> dict[str, Any]:
         raise ApiError(400, "validation_failed", "refresh_token required")
     reused = False
     # One transaction with the token row locked: of two concurrent refreshes with the same
-    # token, the second waits for the first to commit and then finds the token revoked.
+    # token, the second waits for the first to commit and then finds the token used.
     with _pool().connection() as conn:
         row = db.lock_refresh_token(conn=conn, token=refresh_token)
         if row is None:
             raise ApiError(400, "refresh_token_not_found",
                            "Invalid Refresh Token: Refresh Token Not Found")
-        if row["revoked"]:
-            # A used token coming back means it leaked, or a client lost the race: like GoTrue
-            # (with no reuse interval), end the whole session's token family. Committed.
+        if not row["revoked"]:
+            user = _live_session_user(conn, row)
+            new_token = _rotate(conn, row, user)
+        elif (reissued := _within_reuse_interval(conn, row)) is not None:
+            # Two tabs refreshed at once, or a client lost the answer to its refresh: the
+            # token was used moments ago and its successor is the session's current one.
+            # As GoTrue within its reuse interval: answer with that one, end nothing.
+            user, new_token = _live_session_user(conn, row), reissued
+        else:
+            # A used token coming back later means it leaked: like GoTrue, end the whole
+            # session's token family. Committed.
             db.revoke_session_refresh_tokens(conn=conn, session_id=row["session_id"])
             reused = True
-        else:
-            new_token, user = _rotate(conn, row)
     if reused:
         raise ApiError(400, "refresh_token_already_used", "Invalid Refresh Token: Already Used")
     return _session_json(user, session_id=row["session_id"],
                          signed_in_at=row["session_created_at"], refresh_token=new_token)
 
 
-def _rotate(conn: db.Conn, row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def _within_reuse_interval(conn: db.Conn, row: dict[str, Any]) -> str | None:
+    """The session's current refresh token, if the used token `row` was used within the
+    reuse interval and the current one is its successor; None otherwise."""
+    interval = timedelta(seconds=_settings().auth_refresh_token_reuse_interval)
+    if row["updated_at"] is None or datetime.now(UTC) - row["updated_at"] > interval:
+        return None
+    active = db.active_refresh_token(conn=conn, session_id=row["session_id"])
+    return active["token"] if active and active["parent"] == row["token"] else None
+
+
+def _live_session_user(conn: db.Conn, row: dict[str, Any]) -> dict[str, Any]:
+    """The user of the refresh token's session, if the session and user may still refresh."""
     if row["not_after"] is not None and row["not_after"] < datetime.now(UTC):
         raise ApiError(400, "session_expired", "Invalid Refresh Token: Session Expired")
     user = db.find_user_by_id(conn=conn, user_id=row["user_id"])
@@ -421,18 +468,23 @@ def _rotate(conn: db.Conn, row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
                        "Invalid Refresh Token: Refresh Token Not Found")
     if _is_banned(user):
         raise ApiError(400, "user_banned", "Invalid Refresh Token: User Banned")
+    return user
+
+
+def _rotate(conn: db.Conn, row: dict[str, Any], user: dict[str, Any]) -> str:
     db.revoke_refresh_token(conn=conn, token_id=row["id"])
     new_token = _new_refresh_token()
     db.insert_refresh_token(conn=conn, token=new_token, user_id=user["id"],
                             session_id=row["session_id"], parent=row["token"])
     db.touch_session(conn=conn, session_id=row["session_id"])
-    return new_token, user
+    return new_token
 
 
 @bp.post("/signup")
 def signup() -> Response:
     """Email sign-up; with AUTH_AUTOCONFIRM the user is signed in at once."""
     settings = _settings()
+    _rate_limit("sign_in_sign_ups", settings.auth_rate_limit_sign_in_sign_ups)
     if settings.auth_disable_signup:
         raise ApiError(422, "signup_disabled", "Signups not allowed for this instance")
     body = _json_body()

@@ -4,6 +4,7 @@ with ConfigError naming the variable."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import Any
 
 from pydantic import (
@@ -21,6 +22,14 @@ from .keys import SigningKey, load_signing_key
 # Supabase refuses shorter project secrets; an HS256 secret much shorter is guessable offline.
 MIN_SECRET_LENGTH = 32
 MAX_JWT_EXPIRY = 7 * 24 * 3600   # GoTrue's upper bound for GOTRUE_JWT_EXP
+# Supabase's default rate limits, per client address per 5 minutes (config.toml
+# [auth.rate_limit]: sign_in_sign_ups = 30, token_refresh = 150).
+RATE_LIMIT_WINDOW = 300
+DEFAULT_SIGN_IN_SIGN_UPS = 30
+DEFAULT_TOKEN_REFRESH = 150
+# Seconds a used refresh token may still be presented and get the session's current one
+# (GOTRUE_SECURITY_REFRESH_TOKEN_REUSE_INTERVAL; Supabase's default is 10).
+DEFAULT_REFRESH_TOKEN_REUSE_INTERVAL = 10
 
 
 class ConfigError(RuntimeError):
@@ -43,7 +52,34 @@ class AuthStandinSettings(BaseSettings):
     # Where the e-mails GoTrue would send (codes to confirm a sign-up or reset a password)
     # are written, one JSON line each, like Supabase's local Inbucket; None: the log only.
     auth_mail_file: str | None = None
+    auth_refresh_token_reuse_interval: int = Field(DEFAULT_REFRESH_TOKEN_REUSE_INTERVAL, ge=0,
+                                                   le=3600)
+    # Requests per client address per RATE_LIMIT_WINDOW: password sign-ins and sign-ups
+    # together, and refreshes.
+    auth_rate_limit_sign_in_sign_ups: int = Field(DEFAULT_SIGN_IN_SIGN_UPS, ge=1, le=1_000_000)
+    auth_rate_limit_token_refresh: int = Field(DEFAULT_TOKEN_REFRESH, ge=1, le=1_000_000)
+    # The header that carries the client's address behind a proxy (GoTrue's
+    # GOTRUE_RATE_LIMIT_HEADER); unset, the connection's own address counts.
+    auth_rate_limit_header: str | None = None
+    # Client addresses no limit applies to (comma-separated networks).
+    auth_rate_limit_exempt: str = ""
     _signing_key: SigningKey = PrivateAttr()
+
+    @field_validator("auth_rate_limit_exempt")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        cls.exempt_networks_of(value)
+        return value
+
+    @staticmethod
+    def exempt_networks_of(value: str) -> tuple[IPv4Network | IPv6Network, ...]:
+        """The networks of a comma-separated list (ValueError naming a bad one)."""
+        return tuple(ip_network(v.strip()) for v in value.split(",") if v.strip())
+
+    @property
+    def rate_limit_exempt(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """Client networks no limit applies to."""
+        return self.exempt_networks_of(self.auth_rate_limit_exempt)
 
     @model_validator(mode="before")
     @classmethod

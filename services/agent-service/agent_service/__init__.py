@@ -3,6 +3,7 @@ import boto3
 from flask import Flask
 
 from agent_service.routes import register_blueprints
+from agent_service.service import AttemptLimit
 from agent_service.settings import AgentSettings
 from agent_service.storage import DocumentStore
 from travel_platform.auth.operator_logins import OperatorLogins
@@ -28,7 +29,10 @@ def create_app(config: dict | None = None) -> Flask:
                                client_id=settings.dashboard_client_id)
     store = DocumentStore(boto3.client("s3", region_name=settings.aws_region),
                           bucket=settings.aws_s3_bucket)
-    app.extensions.update(rds=pool, cognito_accounts=accounts, document_store=store)
+    attempt_limit = AttemptLimit(attempts=settings.account_attempts_per_window,
+                                 window_seconds=settings.account_attempt_window_seconds)
+    app.extensions.update(rds=pool, cognito_accounts=accounts, document_store=store,
+                          attempt_limit=attempt_limit)
     register_health(app, checks={"rds": lambda: ping(pool)})
     register_blueprints(app)
     return app

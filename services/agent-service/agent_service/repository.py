@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from psycopg import sql
 
+from travel_platform import rate_limits
+
 _AGENT_COLUMNS = """id, cognito_sub, email, agency_name, phone, country, status, commission_rate,
                     status_changed_at, status_changed_by, created_at, updated_at"""
 _DOCUMENT_COLUMNS = """id, agent_id, s3_key, file_name, content_type, size_bytes, kind, status,
@@ -17,6 +19,20 @@ def lock_sign_up(*, conn, email: str) -> None:
     """Serialise sign-ups of one e-mail address until the end of the transaction."""
     conn.execute("select pg_advisory_xact_lock(%s, hashtext(lower(%s)))",
                  (_SIGN_UP_LOCK_SPACE, email))
+
+
+def count_account_attempt(*, conn, flow: str, account: bytes,
+                          window_seconds: int) -> tuple[int, int]:
+    """Count one attempt at `flow` by `account` (a digest) in the current window:
+    (attempts in the window so far, seconds until it ends)."""
+    return rate_limits.count_attempt(conn=conn, table="account_attempts", bucket=flow,
+                                     key=account, window_seconds=window_seconds)
+
+
+def refund_account_attempt(*, conn, flow: str, account: bytes, window_seconds: int) -> None:
+    """Take back an attempt counted by count_account_attempt (it succeeded)."""
+    rate_limits.refund_attempt(conn=conn, table="account_attempts", bucket=flow, key=account,
+                               window_seconds=window_seconds)
 
 
 def insert_agent(*, conn, cognito_sub: str, email: str, agency_name: str, country: str,

@@ -58,6 +58,11 @@ def _store():
     return current_app.extensions["document_store"]
 
 
+def _attempt(flow: str, account: str):
+    return service.counted_attempt(pool=_pool(), limit=current_app.extensions["attempt_limit"],
+                                   flow=flow, account=account)
+
+
 def _no_content() -> Response:
     return Response(status=204)
 
@@ -69,23 +74,27 @@ def _no_content() -> Response:
 @responds(201, SignUpResult, "Created: a pending agent; Cognito e-mails a confirmation code")
 @responds(409, None, "The e-mail already has a confirmed account")
 @responds(422, None, "The password does not meet the pool's password policy")
+@responds(429, None, "Too many attempts for this account, or from this address")
 @body(SignUpRequest)
 def sign_up(body: SignUpRequest):
     """Sign up as a travel agent (public): Cognito account plus pending agent profile.
 
     `Location` is the profile's URL for its owner once they log in."""
-    return created(service.sign_up(pool=_pool(), accounts=_accounts(), request=body),
-                   location=url_for("agents.me"))
+    with _attempt("signup", body.email):
+        result = service.sign_up(pool=_pool(), accounts=_accounts(), request=body)
+    return created(result, location=url_for("agents.me"))
 
 
 @agents.post("/confirm-signup")
 @responds(200, SignUpConfirmed)
 @responds(409, None, "The account is already confirmed")
+@responds(429, None, "Too many attempts for this account, or from this address")
 @body(ConfirmSignUpRequest)
 def confirm_sign_up(body: ConfirmSignUpRequest):
     """Confirm a new account with the code Cognito e-mailed and its password (public)."""
-    return jsonify(service.confirm_sign_up(accounts=_accounts(), email=body.email,
-                                           password=body.password, code=body.code))
+    with _attempt("confirm", body.email):
+        return jsonify(service.confirm_sign_up(accounts=_accounts(), email=body.email,
+                                               password=body.password, code=body.code))
 
 
 @agents.post("/<any('resend-confirmation-code', 'forgot-password'):purpose>")
@@ -135,19 +144,24 @@ def change_password(body: ChangePasswordRequest):
 @agents.post("/login")
 @responds(200, Tokens, "Cognito tokens")
 @responds(401, None, "Wrong e-mail or password (one answer for both)")
+@responds(429, None, "Too many attempts for this account, or from this address")
 @body(LoginRequest)
 def login(body: LoginRequest):
     """Exchange an agent's e-mail and password for Cognito tokens (public)."""
-    return jsonify(service.login(accounts=_accounts(), email=body.email, password=body.password))
+    with _attempt("login", body.email):
+        return jsonify(service.login(accounts=_accounts(), email=body.email,
+                                     password=body.password))
 
 
 @agents.post("/refresh")
 @responds(200, Tokens, "New access and id tokens")
 @responds(401, None, "The refresh token is invalid, expired or revoked")
+@responds(429, None, "Too many attempts for this refresh token, or from this address")
 @body(RefreshRequest)
 def refresh(body: RefreshRequest):
     """Exchange a refresh token for new tokens (public)."""
-    return jsonify(service.refresh(accounts=_accounts(), refresh_token=body.refresh_token))
+    with _attempt("refresh", body.refresh_token):
+        return jsonify(service.refresh(accounts=_accounts(), refresh_token=body.refresh_token))
 
 
 @agents.post("/logout")

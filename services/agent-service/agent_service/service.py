@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from decimal import Decimal
 
 import psycopg
@@ -10,11 +13,19 @@ import psycopg
 from agent_service import repository
 from agent_service.schemas import DocumentUploadRequest, SignUpRequest
 from agent_service.storage import DocumentStore, storage_file_name
+from travel_platform import rate_limits
 from travel_platform.accounts import TRANSITIONS
 from travel_platform.api import page
 from travel_platform.auth import Identity
 from travel_platform.cognito import CodeNotSent, CognitoAccounts, UsernameTaken
-from travel_platform.errors import Conflict, Forbidden, InvalidTransition, NotFound, Unprocessable
+from travel_platform.errors import (
+    Conflict,
+    Forbidden,
+    InvalidTransition,
+    NotFound,
+    TooManyRequests,
+    Unprocessable,
+)
 from travel_platform.web import identity_view
 
 log = logging.getLogger(__name__)
@@ -38,6 +49,41 @@ def _email_taken() -> Conflict:
 
 
 # --- accounts ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AttemptLimit:
+    """How many attempts at one account flow one account may make per window. Counted in
+    the database (account_attempts), so every worker and instance shares the count; the
+    gateway, which cannot read the account from the body, limits per address instead."""
+
+    attempts: int
+    window_seconds: int
+
+
+# Flows whose successful attempts are given back: only failures (a wrong password, a
+# wrong code, an unknown refresh token) use up the account's attempts. Every sign-up counts.
+REFUNDED_ON_SUCCESS = frozenset({"login", "confirm", "refresh"})
+
+
+@contextmanager
+def counted_attempt(*, pool, limit: AttemptLimit, flow: str, account: str) -> Iterator[None]:
+    """Around one attempt at `flow` by `account` (an e-mail address, any case, or a refresh
+    token): TooManyRequests, before anything is tried, once the account has used up its
+    window. Counted before the attempt, so concurrent guesses cannot all slip past the
+    limit; given back after a success where only failures count."""
+    key = rate_limits.digest(account if flow == "refresh" else account.strip().lower())
+    with pool.connection() as conn:
+        attempts, retry_after = repository.count_account_attempt(
+            conn=conn, flow=flow, account=key, window_seconds=limit.window_seconds)
+    if attempts > limit.attempts:
+        raise TooManyRequests(f"too many {flow} attempts for this account: try again in "
+                              f"{retry_after} s", retry_after=retry_after)
+    yield
+    if flow in REFUNDED_ON_SUCCESS:
+        with pool.connection() as conn:
+            repository.refund_account_attempt(conn=conn, flow=flow, account=key,
+                                              window_seconds=limit.window_seconds)
+
 
 def sign_up(*, pool, accounts: CognitoAccounts, request: SignUpRequest) -> dict:
     """Create the Cognito user and the pending agent row, both or neither.

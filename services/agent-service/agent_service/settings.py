@@ -1,6 +1,8 @@
 """agent-service settings."""
 from functools import cached_property
 
+from pydantic import Field
+
 from travel_platform.settings import BaseServiceSettings, RdsSettings
 
 
@@ -10,6 +12,10 @@ class AgentSettings(BaseServiceSettings, RdsSettings):
 
     # The name aws/scripts/provision.py creates; set it where the bucket is named otherwise.
     aws_s3_bucket: str = "travel-agent-uploads"
+    # Attempts at each account flow (sign-up, confirmation, login, refresh) one account may
+    # make per window; beyond them a 429. The gateway limits the same flows per address.
+    account_attempts_per_window: int = Field(default=10, ge=1)
+    account_attempt_window_seconds: int = Field(default=300, ge=1)
 
     @cached_property
     def dashboard_client_id(self) -> str:

@@ -1,0 +1,349 @@
+"""Soak: minutes of mixed traffic through the gateway at a steady rate (agent and operator
+logins, the catalogue, bookings made and cancelled, bookings pages, document uploads,
+operator edits), on a running stack, under its production rate limits. Passes when no
+answer is a 5xx, no process's memory grows more than 10% from the end of the warm-up to
+the end, and no service's connection pool ever made a request give up waiting.
+
+    make soak                         # 10 minutes, 20 tasks/s, against the `make up` stack
+    python bench/soak.py --env STATE/stack.env --minutes 1
+
+Memory is each part's private memory (USS: the pages its processes hold for themselves,
+not PostgreSQL's shared buffers or nginx's shared zones, which fill up to their configured
+size), summed over its process group (nginx's or gunicorn's master and workers) or, for
+PostgreSQL, the postmaster and its children; sampled every 15 s. Pools:
+the services' own gauges and counters (`db_pool_requests_waiting`,
+`db_pool_wait_timeouts_total`) at each sample. Figures: docs/benchmarks.md."""
+from __future__ import annotations
+
+import argparse
+import datetime
+import itertools
+import json
+import statistics
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+from stackenv import read_env
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from devstack import processes  # noqa: E402
+from devstack.layout import Layout  # noqa: E402
+from tests.e2e.packages import package_fields  # noqa: E402  (the one package builder)
+
+# The parts whose memory is watched: every process the platform runs (monitoring is not
+# the platform), and both PostgreSQL servers.
+PARTS = ["gateway", "gateway-auth", "agent-service", "operator-service", "booking-service",
+         "supabase-auth", "moto"]
+DATABASES = ["supabase-db", "rds"]
+SERVICES = {"agent-service": "AGENT_SERVICE_URL", "operator-service": "OPERATOR_SERVICE_URL",
+            "booking-service": "BOOKING_SERVICE_URL"}
+NEW_AGENTS = 4
+SAMPLE_SECONDS = 15
+# Logins on a schedule of their own, under the per-address and per-account limits: an
+# agent login every 20 s over all agents, an operator sign-in every 30 s.
+AGENT_LOGIN_SECONDS, OPERATOR_LOGIN_SECONDS = 20, 30
+PDF = b"%PDF-1.4\n" + b"0" * 2048
+MAX_GROWTH = 0.10
+
+
+class Traffic:
+    """The accounts and objects the tasks use, and what every request answered."""
+
+    def __init__(self, env: dict[str, str]):
+        self.env, self.gateway = env, env["GATEWAY_URL"]
+        self.session = requests.Session()
+        self.session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=32))
+        self.statuses: Counter[tuple[str, int]] = Counter()
+        self.server_errors: list[str] = []
+        self.latencies: dict[str, list[float]] = {}
+        self.lock = threading.Lock()
+        self.agents: list[dict] = []      # {"email", "token"}
+        self.operator_token = ""
+        self._agent_turn = itertools.count()
+
+    # --- requests ------------------------------------------------------------------
+    def call(self, kind: str, method: str, path: str, token: str | None = None, *,
+             expect: tuple[int, ...] = (200,), base: str | None = None, **kwargs):
+        headers = {**({"Authorization": f"Bearer {token}"} if token else {}),
+                   **kwargs.pop("headers", {})}
+        start = time.perf_counter()
+        response = self.session.request(method, f"{base or self.gateway}{path}",
+                                        headers=headers, timeout=30, **kwargs)
+        elapsed = (time.perf_counter() - start) * 1000
+        with self.lock:
+            self.statuses[(kind, response.status_code)] += 1
+            self.latencies.setdefault(kind, []).append(elapsed)
+            if response.status_code >= 500:
+                self.server_errors.append(f"{kind} {method} {path} {response.status_code} "
+                                          f"{response.headers.get('X-Request-ID')} "
+                                          f"{response.text[:200]}")
+        if response.status_code not in expect:
+            raise RuntimeError(f"{kind}: {response.status_code} {response.text[:200]}")
+        return response
+
+    def agent(self) -> dict:
+        return self.agents[next(self._agent_turn) % len(self.agents)]
+
+    # --- set-up --------------------------------------------------------------------
+    def log_in_agent(self, agent: dict) -> None:
+        tokens = self.call("agent_login", "POST", "/api/agents/login",
+                           json={"email": agent["email"], "password": agent["password"]}).json()
+        agent["token"] = tokens["access_token"]
+
+    def log_in_operator(self) -> None:
+        body = {"email": self.env["DEMO_OPERATOR_EMAIL"],
+                "password": self.env["DEMO_OPERATOR_PASSWORD"]}
+        self.operator_token = self.call(
+            "operator_login", "POST", "/auth/v1/token?grant_type=password",
+            base=self.env["SUPABASE_URL"], json=body,
+            headers={"apikey": self.env["SUPABASE_ANON_KEY"]}).json()["access_token"]
+
+    def set_up(self) -> None:
+        password = self.env["DEMO_AGENT_PASSWORD"]
+        self.agents = [{"email": self.env["DEMO_AGENT_EMAIL"], "password": password},
+                       {"email": "active2@demo.travel", "password": password}]
+        admin = {"email": self.env["DEMO_ADMIN_EMAIL"], "password": self.env["DEMO_ADMIN_PASSWORD"]}
+        self.log_in_agent(admin)
+        for _ in range(NEW_AGENTS):
+            email = f"soak-{uuid.uuid4().hex[:10]}@example.com"
+            created = self.call("signup", "POST", "/api/agents/signup", expect=(201,), json={
+                "email": email, "password": password, "agency_name": "Soak Travel",
+                "country": "PT"}).json()
+            self.call("confirm", "POST", "/api/agents/confirm-signup",
+                      json={"email": email, "code": "123456"})
+            self.call("approve", "POST", f"/api/agents/{created['agent']['id']}/approve",
+                      admin["token"])
+            self.agents.append({"email": email, "password": password})
+        for agent in self.agents:
+            self.log_in_agent(agent)
+        self.log_in_operator()
+        package = {**package_fields(capacity=1000), "title": f"Soak {uuid.uuid4().hex[:6]}"}
+        made = self.call("setup", "POST", "/api/operators/me/packages", self.operator_token,
+                         expect=(201,), json=package).json()
+        self.call("setup", "POST", f"/api/operators/me/packages/{made['id']}/publish",
+                  self.operator_token)
+        self.package = made
+        self.draft = self.call("setup", "POST", "/api/operators/me/packages",
+                               self.operator_token, expect=(201,),
+                               json={**package, "title": "Soak draft"}).json()
+
+    # --- tasks ---------------------------------------------------------------------
+    def catalogue(self) -> None:
+        self.call("catalogue", "GET", "/api/packages", self.agent()["token"],
+                  params={"city": "Lisbon", "limit": 20})
+
+    def package_page(self) -> None:
+        self.call("package", "GET", f"/api/packages/{self.package['id']}",
+                  self.agent()["token"])
+
+    def agent_bookings(self) -> None:
+        self.call("bookings_page", "GET", "/api/bookings", self.agent()["token"],
+                  params={"limit": 20})
+
+    def operator_bookings(self) -> None:
+        self.call("bookings_page", "GET", "/api/bookings", self.operator_token,
+                  params={"limit": 20})
+
+    def book_and_cancel(self) -> None:
+        token = self.agent()["token"]
+        departure = datetime.date.fromisoformat(self.package["first_departure_date"])
+        booked = self.call("book", "POST", "/api/bookings", token, expect=(201,), json={
+            "package_id": self.package["id"], "departure_date": str(departure),
+            "travellers": [{"full_name": "Soak Traveller", "email": "soak@example.com"}]},
+            headers={"Idempotency-Key": uuid.uuid4().hex}).json()
+        self.call("cancel", "POST", f"/api/bookings/{booked['id']}/cancel", token)
+
+    def agent_profile(self) -> None:
+        self.call("agent_me", "GET", "/api/agents/me", self.agent()["token"])
+
+    def upload(self) -> None:
+        token = self.agent()["token"]
+        form = self.call("upload", "POST", "/api/agents/me/documents", token, expect=(201,),
+                         json={"file_name": "licence.pdf", "content_type": "application/pdf",
+                               "size": len(PDF), "kind": "licence"}).json()
+        stored = requests.post(form["upload"]["url"], data=form["upload"]["fields"],
+                               files={"file": ("licence.pdf", PDF, "application/pdf")},
+                               timeout=30)
+        stored.raise_for_status()
+        document = form["document"]["id"]
+        self.call("upload", "POST", f"/api/agents/me/documents/{document}/confirm", token)
+        self.call("upload", "DELETE", f"/api/agents/me/documents/{document}", token,
+                  expect=(204,))
+
+    def operator_edit(self) -> None:
+        self.call("operator_edit", "PATCH", f"/api/operators/me/packages/{self.draft['id']}",
+                  self.operator_token, json={"description": f"edited {uuid.uuid4().hex[:8]}"})
+
+    def operator_profile(self) -> None:
+        self.call("operator_me", "GET", "/api/operators/me", self.operator_token)
+
+
+# Each task's share of the steady rate.
+MIX = {"catalogue": 6, "package_page": 2, "agent_bookings": 2, "operator_bookings": 1,
+       "book_and_cancel": 2, "agent_profile": 2, "upload": 1, "operator_edit": 2,
+       "operator_profile": 1}
+
+
+def _pids(field: int, value: int) -> list[int]:
+    """Processes whose /proc/<pid>/stat field (after the name: 1 ppid, 2 pgrp) is `value`."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue   # a process that just exited
+        if int(fields[field]) == value:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _private_kib(pids: list[int]) -> int:
+    """Memory the processes hold for themselves (USS: private clean + dirty pages). Not
+    the shared pages: PostgreSQL's shared buffers and nginx's shared zones fill up to their
+    configured size as they are used, which is no leak."""
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith(("Private_Clean:", "Private_Dirty:")):
+                    total += int(line.split()[1])
+        except OSError:
+            pass   # a worker that just exited
+    return total
+
+
+def memory(layout: Layout) -> dict[str, int]:
+    """KiB of private memory per part."""
+    sizes = {}
+    for part in PARTS:
+        pid = processes.running_pid(layout, part)
+        sizes[part] = _private_kib(_pids(2, pid)) if pid else 0
+    for part in DATABASES:
+        pidfile = layout.pgdata(part) / "postmaster.pid"
+        postmaster = int(pidfile.read_text().split()[0])
+        sizes[part] = _private_kib([postmaster, *_pids(1, postmaster)])
+    return sizes
+
+
+def pools(env: dict[str, str]) -> dict[str, dict[str, float]]:
+    """Per service: requests waiting for a connection now, waits given up so far."""
+    found = {}
+    for service, variable in SERVICES.items():
+        text = requests.get(f"{env[variable]}/metrics", timeout=10).text
+        values = {"waiting": 0.0, "timeouts": 0.0}
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == "db_pool_requests_waiting":
+                    values["waiting"] += sample.value
+                elif sample.name == "db_pool_wait_timeouts_total":
+                    values["timeouts"] += sample.value
+        found[service] = values
+    return found
+
+
+def run(traffic: Traffic, layout: Layout, *, minutes: float, rate: float,
+        warm_up: float) -> dict:
+    tasks = [getattr(traffic, name) for name, weight in MIX.items() for _ in range(weight)]
+    failures: Counter[str] = Counter()
+    samples: list[tuple[float, dict[str, int], dict]] = []
+
+    def guarded(task) -> None:
+        try:
+            task()
+        except Exception as error:   # noqa: BLE001  (counted and reported, the run goes on)
+            failures[f"{task.__name__}: {str(error)[:120]}"] += 1
+
+    start = time.monotonic()
+    end = start + minutes * 60
+    next_task, next_sample = start, start
+    next_agent_login = start + AGENT_LOGIN_SECONDS
+    next_operator_login = start + OPERATOR_LOGIN_SECONDS
+    logins = itertools.count()
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        for task in itertools.cycle(tasks):
+            now = time.monotonic()
+            if now >= end:
+                break
+            if now >= next_sample:
+                samples.append((now - start, memory(layout), pools(traffic.env)))
+                next_sample += SAMPLE_SECONDS
+            if now >= next_agent_login:
+                agent = traffic.agents[next(logins) % len(traffic.agents)]
+                pool.submit(guarded, lambda agent=agent: traffic.log_in_agent(agent))
+                next_agent_login += AGENT_LOGIN_SECONDS
+            if now >= next_operator_login:
+                pool.submit(guarded, traffic.log_in_operator)
+                next_operator_login += OPERATOR_LOGIN_SECONDS
+            pool.submit(guarded, task)
+            next_task += 1 / rate
+            time.sleep(max(0.0, next_task - time.monotonic()))
+    samples.append((time.monotonic() - start, memory(layout), pools(traffic.env)))
+    return summarise(traffic, samples, failures, minutes=minutes, warm_up=warm_up)
+
+
+def summarise(traffic: Traffic, samples, failures, *, minutes: float, warm_up: float) -> dict:
+    after = [s for s in samples if s[0] >= warm_up * 60] or samples
+    baseline, final = after[0][1], samples[-1][1]
+    growth = {part: (final[part] / baseline[part] - 1) if baseline[part] else 0.0
+              for part in baseline}
+    first_pools, last_pools = samples[0][2], samples[-1][2]
+    requests_total = sum(traffic.statuses.values())
+    latency = {kind: {"p50": round(statistics.median(values), 1),
+                      "p99": round(statistics.quantiles(values, n=100)[98], 1)
+                      if len(values) > 1 else round(values[0], 1)}
+               for kind, values in sorted(traffic.latencies.items())}
+    return {
+        "minutes": minutes, "requests": requests_total,
+        "requests_per_second": round(requests_total / (minutes * 60), 1),
+        "statuses": {f"{kind} {status}": count
+                     for (kind, status), count in sorted(traffic.statuses.items())},
+        "server_errors": traffic.server_errors[:20],
+        "task_failures": dict(failures),
+        "memory_kib_after_warm_up": baseline, "memory_kib_at_end": final,
+        "memory_growth": {part: round(g, 4) for part, g in growth.items()},
+        "pool_waiting_max": {service: max(s[2][service]["waiting"] for s in samples)
+                             for service in SERVICES},
+        "pool_timeouts": {service: last_pools[service]["timeouts"]
+                          - first_pools[service]["timeouts"] for service in SERVICES},
+        "latency_ms": latency,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line entry point: prints the summary as JSON; exit 1 if a criterion failed."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--env", type=Path, default=Path(".dev/stack.env"))
+    parser.add_argument("--minutes", type=float, default=10)
+    parser.add_argument("--rate", type=float, default=20, help="tasks started per second")
+    parser.add_argument("--warm-up", type=float, default=1, help="minutes before the "
+                        "memory baseline")
+    args = parser.parse_args(argv)
+    env = read_env(args.env)
+    layout = Layout(state=args.env.resolve().parent)
+    traffic = Traffic(env)
+    traffic.set_up()
+    summary = run(traffic, layout, minutes=args.minutes, rate=args.rate, warm_up=args.warm_up)
+    print(json.dumps(summary, indent=2))
+    problems = []
+    if summary["server_errors"]:
+        problems.append(f"{len(traffic.server_errors)} answers were 5xx")
+    grown = {p: g for p, g in summary["memory_growth"].items() if g > MAX_GROWTH}
+    if grown:
+        problems.append(f"memory grew more than {MAX_GROWTH:.0%}: {grown}")
+    if any(summary["pool_timeouts"].values()):
+        problems.append(f"a pool made requests give up: {summary['pool_timeouts']}")
+    print("soak: " + ("; ".join(problems) if problems else "passed"), file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,277 @@
+"""The one table of the gateway's services and route families, and the nginx configuration
+rendered from it.
+
+Every fact about which service answers which routes is written here once: a service's name,
+its port on a local stack, its upstream, its docs link; a route family's path prefix, the
+service behind it, the token issuer it accepts (the policy gateway-auth checks) and its
+public routes. `render_nginx` turns the table into the gateway's `location` blocks,
+upstreams, policy map and docs map; devstack (and a deployment's own renderer) fill the
+rest of `gateway/nginx.conf.template` from their settings. Files the template or the
+rendered locations `include` (gateway/*.conf) stay plain nginx."""
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network, ip_network
+from pathlib import Path
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+GATEWAY_DIR = Path(__file__).resolve().parent.parent
+TEMPLATE = GATEWAY_DIR / "nginx.conf.template"
+
+
+@dataclass(frozen=True)
+class Service:
+    """A service behind the gateway: its name (also its part name in devstack), and the
+    port it listens on in a stack at offset 0."""
+
+    name: str
+    port: int
+
+    @property
+    def upstream(self) -> str:
+        """nginx's name for the service's upstream block."""
+        return self.name.replace("-", "_")
+
+
+@dataclass(frozen=True)
+class RouteFamily:
+    """Every path under `prefix` goes to `service`, for callers holding a token `policy`
+    accepts; `public` lists the paths under the prefix that need no token. `read_timeout`
+    (seconds) is how long the gateway waits for the service's answer before a 504: a
+    little more than the slowest thing the service waits for itself."""
+
+    prefix: str
+    service: str
+    policy: str  # a key of gateway_auth.POLICIES
+    read_timeout: int
+    public: tuple[str, ...] = ()
+    # Paths under the prefix (regexes following it) that only administrators use: members
+    # of the agents' pool's group `admins` (policy `agent`; the service checks the group).
+    admin: tuple[str, ...] = ()
+
+    @property
+    def pattern(self) -> str:
+        """The regex nginx matches the family on: the prefix, then `/` or the end."""
+        return f"^{_rx(self.prefix)}(/|$)"
+
+
+SERVICES = (
+    Service("agent-service", 8101),
+    Service("operator-service", 8102),
+    Service("booking-service", 8103),
+)
+# Read timeouts: agent-service waits on Cognito, S3 and RDS; operator-service on its
+# database alone (the catalogue, a read, least of all); booking-service on the other two
+# services (2 s each, a retry of a read) and RDS.
+ROUTE_FAMILIES = (
+    RouteFamily("/api/agents", "agent-service", "agent", read_timeout=10,
+                public=("signup", "confirm-signup", "login", "refresh",
+                        "resend-confirmation-code", "forgot-password",
+                        "confirm-forgot-password")),
+    RouteFamily("/api/operators", "operator-service", "operator", read_timeout=10,
+                public=("login", "refresh"),
+                admin=("/?", "/[0-9a-fA-F-]{36}(/.*)?")),
+    RouteFamily("/api/packages", "operator-service", "any", read_timeout=5),
+    RouteFamily("/api/bookings", "booking-service", "any", read_timeout=10),
+)
+
+
+def _rx(text: str) -> str:
+    """`text` as a PCRE literal (a path: only dots and the like need escaping)."""
+    return re.escape(text).replace("\\-", "-")
+
+
+class GatewaySettings(BaseSettings):
+    """The gateway's limits, from the environment (GATEWAY_*); the defaults are production's.
+
+    Rate limits are nginx's leaky buckets (limit_req): `..._per_minute` or `..._per_second`
+    is the steady rate, `..._burst` how many requests beyond it are let through at once;
+    what exceeds both is a 429 with Retry-After. Account flows (the public sign-up,
+    confirmation, login and refresh routes) are limited per client address here, and per
+    account by the service that reads the account from the body (agent-service); the API
+    per token and per address."""
+
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", frozen=True)
+
+    account_flows_per_minute_per_address: int = 30
+    account_flows_burst_per_address: int = 20
+    api_per_second_per_token: int = 20
+    api_burst_per_token: int = 40
+    api_per_second_per_address: int = 100
+    api_burst_per_address: int = 200
+    # Client addresses (comma-separated networks) no rate limit applies to: a trusted
+    # proxy or monitor; a local test stack exempts the address its own test run calls from.
+    rate_limit_exempt: str = ""
+    # More header fields than this is a 431 at the gateway (gunicorn refuses over 100, and
+    # nginx adds a dozen of its own).
+    max_request_headers: int = 64
+    # nginx's JavaScript module (njs), for the token digest and the header count: Debian's
+    # and the official nginx image's path.
+    njs_module: str = "/usr/lib/nginx/modules/ngx_http_js_module.so"
+
+    @field_validator("rate_limit_exempt")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for network in filter(None, (v.strip() for v in value.split(","))):
+            ip_network(network)  # a ValueError names the bad one
+        return value
+
+    @property
+    def exempt_networks(self) -> list[IPv4Network | IPv6Network]:
+        """The networks of `rate_limit_exempt`."""
+        return [ip_network(v.strip()) for v in self.rate_limit_exempt.split(",") if v.strip()]
+
+
+def service(name: str) -> Service:
+    """The service of that name."""
+    return next(s for s in SERVICES if s.name == name)
+
+
+def _policy_map() -> str:
+    lines = ["map $uri $route_policy {"]
+    for family in ROUTE_FAMILIES:
+        if family.public:
+            paths = "|".join(_rx(p) for p in family.public)
+            lines.append(f"    ~^{_rx(family.prefix)}/({paths})$  public;")
+        lines += [f'    "~^{_rx(family.prefix)}{rx}$"  agent;' for rx in family.admin]
+    lines += [f"    ~{family.pattern}  {family.policy};" for family in ROUTE_FAMILIES]
+    lines += ["    default  deny;", "}"]
+    return "\n".join(lines)
+
+
+def _docs_map() -> str:
+    lines = ["map $uri $docs_upstream {"]
+    lines += [f"    /docs/{s.name}.json  {s.upstream};" for s in SERVICES]
+    return "\n".join([*lines, "}"])
+
+
+def docs_links() -> list[dict[str, str]]:
+    """Swagger UI's list of documents: each service's OpenAPI document and its families."""
+    def prefixes(name: str) -> str:
+        return ", ".join(f.prefix for f in ROUTE_FAMILIES if f.service == name)
+
+    return [{"url": f"{s.name}.json", "name": f"{s.name} ({prefixes(s.name)})"}
+            for s in SERVICES]
+
+
+# nginx keeps an idle connection to a service for less than gunicorn does (its `keepalive`,
+# 15 s): otherwise gunicorn closes one just as nginx reuses it, and a POST on it, which
+# nginx may not retry, fails as a 502 (one in ~15,000 requests of the soak test).
+UPSTREAM_KEEPALIVE = "keepalive 32; keepalive_timeout 10s;"
+
+
+def _upstreams(port: Callable[[str], int], host: str) -> str:
+    return "\n".join(f"upstream {s.upstream} {{ server {host}:{port(s.name)}; "
+                     f"{UPSTREAM_KEEPALIVE} }}" for s in SERVICES)
+
+
+def _locations(gateway_dir: Path) -> str:
+    blocks = []
+    for family in ROUTE_FAMILIES:
+        blocks.append("\n".join([
+            f"location ~ {family.pattern} {{",
+            f"    include {gateway_dir}/auth.conf;",
+            f"    include {gateway_dir}/proxy_headers.conf;",
+            f"    proxy_read_timeout {family.read_timeout}s;",
+            f"    proxy_send_timeout {family.read_timeout}s;",
+            # An idempotent request (GET, HEAD, PUT, DELETE...; never a POST or PATCH, as
+            # nginx does by default) that failed, timed out or met a 502/503 goes to another
+            # server of the upstream where there is one; twice at most, so the client
+            # waits two read timeouts at worst.
+            "    proxy_next_upstream error timeout http_502 http_503;",
+            "    proxy_next_upstream_tries 2;",
+            f"    proxy_next_upstream_timeout {2 * family.read_timeout}s;",
+            f"    proxy_pass http://{service(family.service).upstream};",
+            "}"]))
+    return "\n\n".join(blocks)
+
+
+def _rate_limit_zones(settings: GatewaySettings, gateway_dir: Path) -> str:
+    """Keys and zones of the limits. A key is empty (so the request is not counted) for an
+    exempt address and for routes outside the limit's scope: account flows are the public
+    routes, the API every route a token policy guards."""
+    exempt = "".join(f"\n    {network} 0;" for network in settings.exempt_networks)
+    s = settings
+    account_retry = math.ceil(60 / s.account_flows_per_minute_per_address)
+    api_retry = math.ceil(1 / min(s.api_per_second_per_token, s.api_per_second_per_address))
+    token_policies = "|".join(sorted({f.policy for f in ROUTE_FAMILIES}))
+    zones = "\n".join(f"limit_req_zone ${key} zone={zone}:{size} rate={rate};"
+                       for zone, key, size, rate, _ in _limits(settings))
+    return f"""geo $rate_limited {{
+    default 1;{exempt}
+}}
+js_import checks from {gateway_dir}/request_checks.js;
+js_set $token_digest checks.tokenDigest;
+map "$rate_limited:$route_policy" $account_flow_address {{
+    "1:public"  $binary_remote_addr;
+    default     "";
+}}
+map "$rate_limited:$route_policy" $api_address {{
+    ~^1:({token_policies})$  $binary_remote_addr;
+    default                      "";
+}}
+map "$rate_limited:$route_policy" $api_token {{
+    ~^1:({token_policies})$  $token_digest;
+    default                      "";
+}}
+# Seconds until the bucket that refused a request lets the next one through.
+map $route_policy $retry_after {{
+    public   {account_retry};
+    default  {api_retry};
+}}
+{zones}
+limit_req_status 429;
+limit_req_log_level warn;"""
+
+
+def _limits(settings: GatewaySettings) -> list[tuple[str, str, str, str, int]]:
+    """(zone, key variable, zone size, rate, burst) of each limit."""
+    s = settings
+    return [
+        ("account_flows_by_address", "account_flow_address", "10m",
+         f"{s.account_flows_per_minute_per_address}r/m", s.account_flows_burst_per_address),
+        ("api_by_address", "api_address", "10m", f"{s.api_per_second_per_address}r/s",
+         s.api_burst_per_address),
+        ("api_by_token", "api_token", "20m", f"{s.api_per_second_per_token}r/s",
+         s.api_burst_per_token),
+    ]
+
+
+def _rate_limit_rules(settings: GatewaySettings) -> str:
+    return "\n".join(f"limit_req zone={zone} burst={burst} nodelay;"
+                     for zone, _, _, _, burst in _limits(settings))
+
+
+def _indent(text: str, spaces: int) -> str:
+    return "\n".join((" " * spaces + line) if line else line for line in text.splitlines())
+
+
+def render_nginx(values: Mapping[str, str], *, port: Callable[[str], int],
+                 host: str = "127.0.0.1", gateway_dir: Path = GATEWAY_DIR,
+                 settings: GatewaySettings | None = None) -> str:
+    """gateway/nginx.conf.template with its `{{NAME}}` placeholders filled: the blocks
+    made from the table and the settings (the environment's unless given), and `values`
+    (folders, ports of the gateway's own parts) for the rest. `port(name)` is the port a
+    service listens on in this deployment."""
+    settings = settings or GatewaySettings()
+    generated = {
+        "NJS_MODULE": settings.njs_module,
+        "MAX_REQUEST_HEADERS": str(settings.max_request_headers),
+        "RATE_LIMIT_ZONES": _indent(_rate_limit_zones(settings, gateway_dir), 4).lstrip(),
+        "RATE_LIMIT_RULES": _indent(_rate_limit_rules(settings), 8).lstrip(),
+        "ROUTE_POLICY_MAP": _indent(_policy_map(), 4).lstrip(),
+        "DOCS_MAP": _indent(_docs_map(), 4).lstrip(),
+        "DOCS_CONFIG": json.dumps({"urls": docs_links()}, separators=(",", ":")),
+        "SERVICE_UPSTREAMS": _indent(_upstreams(port, host), 4).lstrip(),
+        "UPSTREAM_KEEPALIVE": UPSTREAM_KEEPALIVE,
+        "ROUTE_LOCATIONS": _indent(_locations(gateway_dir), 8).lstrip(),
+    }
+    filled = {**values, "GATEWAY_DIR": str(gateway_dir), **generated}
+    template = (gateway_dir / "nginx.conf.template").read_text()
+    return re.sub(r"\{\{(\w+)\}\}", lambda m: filled[m.group(1)], template)

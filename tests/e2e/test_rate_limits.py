@@ -1,0 +1,137 @@
+"""Rate limits (issue 10 item 3): at the gateway per client address on the account flows
+and per token on the API; in agent-service per account; in the Auth stand-in per address,
+as Supabase's. Each refusal is a 429 with Retry-After, in the service's error shape.
+
+The suite itself calls from an exempt address (tests/conftest.py); these tests call from
+other loopback addresses, each its own client as far as the limits can tell."""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from agent_service.settings import AgentSettings
+from gateway_config import GatewaySettings
+
+from devstack.supabase.auth_standin.settings import (
+    DEFAULT_SIGN_IN_SIGN_UPS,
+    DEFAULT_TOKEN_REFRESH,
+)
+from tests.e2e.agents import PASSWORD, new_agent, new_email
+from tests.helpers import api, bearer, client_at
+
+pytestmark = pytest.mark.stack
+
+LIMITS = GatewaySettings()
+ACCOUNT_ATTEMPTS = AgentSettings.model_fields["account_attempts_per_window"].default
+
+
+def _assert_gateway_429(response) -> None:
+    assert response.status_code == 429, response.text
+    assert int(response.headers["Retry-After"]) >= 1
+    error = response.json()["error"]
+    assert error["status"] == 429 and error["code"] == "too_many_requests"
+    assert error["request_id"] == response.headers["X-Request-ID"]
+
+
+def test_account_flows_are_limited_per_client_address(gateway):
+    flood = client_at("127.0.0.21")
+    count = LIMITS.account_flows_burst_per_address + 10
+    answers = [flood.post(f"{gateway}/api/agents/login", json={}, timeout=15)
+               for _ in range(count)]
+    refused = [a for a in answers if a.status_code == 429]
+    # At most the burst and the steady rate's share of the few seconds this took pass.
+    assert len(refused) >= 5, [a.status_code for a in answers]
+    _assert_gateway_429(refused[0])
+    assert int(refused[0].headers["Retry-After"]) == -(
+        -60 // LIMITS.account_flows_per_minute_per_address)
+    # Another client is not held back by the first one's flood.
+    other = client_at("127.0.0.22").post(f"{gateway}/api/agents/login", json={}, timeout=15)
+    assert other.status_code == 400, other.text
+
+
+def test_the_api_is_limited_per_token(gateway, agent_token, operator_token):
+    flood = client_at("127.0.0.23")
+    count = LIMITS.api_burst_per_token + 3 * LIMITS.api_per_second_per_token
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: flood.get(f"{gateway}/api/packages?limit=1",
+                                                   headers=bearer(agent_token), timeout=15),
+                                range(count)))
+    statuses = [a.status_code for a in answers]
+    assert set(statuses) <= {200, 429} and 429 in statuses, statuses
+    _assert_gateway_429(next(a for a in answers if a.status_code == 429))
+    # Another token from the same address still gets through.
+    other = flood.get(f"{gateway}/api/packages?limit=1", headers=bearer(operator_token),
+                      timeout=15)
+    assert other.status_code == 200, other.text
+
+
+@pytest.mark.parametrize("flow, path, body", [
+    ("login", "/api/agents/login", lambda email: {"email": email, "password": "Wrong-pass-1"}),
+    ("signup", "/api/agents/signup",
+     lambda email: {"email": email, "password": PASSWORD, "agency_name": "Flood Travel",
+                    "country": "PT"}),
+    ("confirm", "/api/agents/confirm-signup", lambda email: {"email": email, "code": "000000"}),
+    ("refresh", "/api/agents/refresh", lambda email: {"refresh_token": f"guess-{email}"}),
+])
+def test_account_flows_are_limited_per_account(gateway, flow, path, body):
+    # From the suite's exempt address: the gateway lets every attempt through, and
+    # agent-service, which reads the account from the body, counts them.
+    email = new_email(flow)
+    answers = [api(gateway, "POST", path, json=body(email)) for _ in range(ACCOUNT_ATTEMPTS)]
+    assert 429 not in [a.status_code for a in answers], [a.text for a in answers]
+    refused = api(gateway, "POST", path, json=body(email))
+    assert refused.status_code == 429, refused.text
+    assert int(refused.headers["Retry-After"]) >= 1
+    error = refused.json()["error"]
+    assert error["code"] == "too_many_requests" and error["request_id"]
+    # Another account is not held back.
+    assert api(gateway, "POST", path, json=body(new_email(flow))).status_code != 429
+
+
+def test_successful_logins_do_not_use_up_the_accounts_attempts(gateway):
+    agent = new_agent(gateway)
+    for _ in range(ACCOUNT_ATTEMPTS + 2):
+        assert api(gateway, "POST", "/api/agents/login",
+                   json={"email": agent["email"], "password": PASSWORD}).status_code == 200
+    wrong = {"email": agent["email"], "password": "Wrong-pass-1"}
+    assert [api(gateway, "POST", "/api/agents/login", json=wrong).status_code
+            for _ in range(ACCOUNT_ATTEMPTS)] == [401] * ACCOUNT_ATTEMPTS
+    # Then even the right password waits: the account is locked for the window.
+    locked = api(gateway, "POST", "/api/agents/login",
+                 json={"email": agent["email"], "password": PASSWORD})
+    assert locked.status_code == 429, locked.text
+
+
+def _standin(stack_env, path: str, body: dict, address: str):
+    return client_at(address).post(f"{stack_env['SUPABASE_URL']}/auth/v1{path}", json=body,
+                                   headers={"apikey": stack_env["SUPABASE_ANON_KEY"]},
+                                   timeout=15)
+
+
+def _assert_gotrue_429(response) -> None:
+    assert response.status_code == 429, response.text
+    assert response.json()["error_code"] == "over_request_rate_limit"
+    assert int(response.headers["Retry-After"]) >= 1
+
+
+def test_auth_standin_limits_sign_ins_and_sign_ups_per_address_like_supabase(stack_env):
+    address, wrong = "127.0.0.24", {"email": new_email("op"), "password": "wrong-password"}
+    for _ in range(DEFAULT_SIGN_IN_SIGN_UPS):
+        response = _standin(stack_env, "/token?grant_type=password", wrong, address)
+        assert response.status_code == 400, response.text
+    _assert_gotrue_429(_standin(stack_env, "/token?grant_type=password", wrong, address))
+    # Sign-ups share the bucket, as on Supabase.
+    _assert_gotrue_429(_standin(stack_env, "/signup", {"email": new_email("op"),
+                                                       "password": PASSWORD}, address))
+    other = _standin(stack_env, "/token?grant_type=password", wrong, "127.0.0.25")
+    assert other.status_code == 400 and other.json()["error_code"] == "invalid_credentials"
+
+
+def test_auth_standin_limits_refreshes_per_address_like_supabase(stack_env):
+    address, body = "127.0.0.26", {"refresh_token": "not-a-token"}
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(
+            lambda _: _standin(stack_env, "/token?grant_type=refresh_token", body, address),
+            range(DEFAULT_TOKEN_REFRESH)))
+    assert {a.status_code for a in answers} == {400}
+    _assert_gotrue_429(_standin(stack_env, "/token?grant_type=refresh_token", body, address))
