@@ -16,7 +16,7 @@ from devstack.supabase.auth_standin.settings import (
     DEFAULT_SIGN_IN_SIGN_UPS,
     DEFAULT_TOKEN_REFRESH,
 )
-from tests.e2e.agents import PASSWORD, new_agent, new_email
+from tests.builders.agents import PASSWORD, new_agent, new_email
 from tests.helpers import api, bearer, client_at
 
 pytestmark = pytest.mark.stack
@@ -70,7 +70,8 @@ def test_the_api_is_limited_per_token(gateway, agent_token, operator_token):
     ("signup", "/api/agents/signup",
      lambda email: {"email": email, "password": PASSWORD, "agency_name": "Flood Travel",
                     "country": "PT"}),
-    ("confirm", "/api/agents/confirm-signup", lambda email: {"email": email, "code": "000000"}),
+    ("confirm", "/api/agents/confirm-signup",
+     lambda email: {"email": email, "password": "Wrong-pass-1", "code": "000000"}),
     ("refresh", "/api/agents/refresh", lambda email: {"refresh_token": f"guess-{email}"}),
 ])
 def test_account_flows_are_limited_per_account(gateway, flow, path, body):
@@ -92,13 +93,13 @@ def test_successful_logins_do_not_use_up_the_accounts_attempts(gateway):
     agent = new_agent(gateway)
     for _ in range(ACCOUNT_ATTEMPTS + 2):
         assert api(gateway, "POST", "/api/agents/login",
-                   json={"email": agent["email"], "password": PASSWORD}).status_code == 200
-    wrong = {"email": agent["email"], "password": "Wrong-pass-1"}
+                   json={"email": agent.email, "password": PASSWORD}).status_code == 200
+    wrong = {"email": agent.email, "password": "Wrong-pass-1"}
     assert [api(gateway, "POST", "/api/agents/login", json=wrong).status_code
             for _ in range(ACCOUNT_ATTEMPTS)] == [401] * ACCOUNT_ATTEMPTS
     # Then even the right password waits: the account is locked for the window.
     locked = api(gateway, "POST", "/api/agents/login",
-                 json={"email": agent["email"], "password": PASSWORD})
+                 json={"email": agent.email, "password": PASSWORD})
     assert locked.status_code == 429, locked.text
 
 

@@ -10,7 +10,8 @@ from gateway_auth import POLICIES, PUBLIC
 
 
 def _render() -> str:
-    values = {"CORS_ORIGIN_MAP": "", "STATE_DIR": "/state", "LOG_DIR": "/logs", "SWAGGER_UI_DIR": "/swagger",
+    values = {"CORS_ORIGIN_MAP": "", "STATE_DIR": "/state", "LOG_DIR": "/logs",
+              "SWAGGER_UI_DIR": "/swagger",
               "GATEWAY_HOST": "127.0.0.1", "GATEWAY_PORT": "8080",
               "GATEWAY_AUTH_PORT": "8090", "GATEWAY_STATUS_PORT": "8081"}
     return gateway_config.render_nginx(values, port=lambda name: 1000 + len(name))
