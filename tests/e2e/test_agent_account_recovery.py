@@ -25,7 +25,8 @@ def test_a_confirmation_code_is_resent_until_the_account_is_confirmed(gateway):
     assert sign_up(gateway, email).status_code == 201
     resent = _post(gateway, "resend-confirmation-code", email=email)
     assert (resent.status_code, resent.json()) == (200, SAME_ANSWER)
-    assert _post(gateway, "confirm-signup", email=email, code="123456").status_code == 200
+    assert _post(gateway, "confirm-signup", email=email, password=PASSWORD,
+                 code="123456").status_code == 200
     again = _post(gateway, "resend-confirmation-code", email=email)
     assert again.status_code == 409 and again.json()["error"]["code"] == "already_confirmed"
 
