@@ -271,7 +271,7 @@ def test_what_confirm_checked_is_what_downloads_serve_after_the_form_is_used_aga
     swapped = b"%PDF-" + os.urandom(len(PDF) - 5)
     assert upload(form, swapped).status_code == 204
     assert api(gateway, "POST", f"{path}/confirm", agent.token).status_code == 200
-    admin_path = f"/api/agents/{agent['profile']['id']}/documents/{document['id']}/download"
+    admin_path = f"/api/agents/{agent.id}/documents/{document['id']}/download"
     for link in (api(gateway, "GET", f"{path}/download", agent.token),
                  api(gateway, "GET", admin_path, admin.token)):
         assert link.status_code == 200, link.text
