@@ -68,7 +68,7 @@ def _no_content() -> Response:
 
 
 # --- accounts (sign-up, confirm-signup, login, refresh and the code requests are public at
-# the gateway: gateway/routes.conf) --------------------------------------------------------
+# the gateway: gateway/gateway_config) -----------------------------------------------------
 
 @agents.post("/signup")
 @responds(201, SignUpResult, "Created: a pending agent; Cognito e-mails a confirmation code")
