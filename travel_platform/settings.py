@@ -139,7 +139,8 @@ S = TypeVar("S", bound=BaseSettings)
 _DEV_MARKERS = ("change-me", "changethis", "dev-only", "dev-password")
 
 
-def _local(url: str | None) -> bool:
+def is_local_url(url: str | None) -> bool:
+    """Whether a URL names this machine (localhost or a loopback address)."""
     host = urlsplit(url or "").hostname or ""
     try:
         return host == "localhost" or ip_address(host).is_loopback
@@ -157,7 +158,7 @@ def refuse_dev_defaults(settings: BaseSettings) -> list[str]:
     for name in ("supabase_url", "aws_cognito_jwks_url", "aws_cognito_operator_jwks_url",
                  "supabase_jwks_url"):
         url = getattr(settings, name, None)
-        if url and (not url.startswith("https://") or _local(url)):
+        if url and (not url.startswith("https://") or is_local_url(url)):
             problems.append(f"{name.upper()} must be a public https:// address")
     if getattr(settings, "aws_rds_sslmode", "verify-full") != "verify-full":
         problems.append("AWS_RDS_SSLMODE must be verify-full")
@@ -170,7 +171,7 @@ def refuse_dev_defaults(settings: BaseSettings) -> list[str]:
     if db_url is not None:
         url = db_url.get_secret_value()
         modes = parse_qs(urlsplit(url).query).get("sslmode", ["verify-full"])
-        if modes != ["verify-full"] or _local(url):
+        if modes != ["verify-full"] or is_local_url(url):
             problems.append("SUPABASE_DB_URL must reach the project with sslmode=verify-full")
     return problems
 

@@ -32,3 +32,17 @@ def test_the_setting_replaces_the_default(monkeypatch):
     monkeypatch.setenv("CORS_ALLOWED_ORIGINS", "https://dashboard.example.com")
     assert CorsSettings().cors_allowed_origins == ("https://dashboard.example.com",)
     assert cors_origins(Layout(state=Path("/nowhere"))) == ("https://dashboard.example.com",)
+
+
+@pytest.mark.parametrize("origin", ["http://dashboard.example.com", "https://localhost:8080",
+                                    "https://127.0.0.1"])
+def test_production_refuses_origins_only_a_local_stack_may_allow(origin):
+    with pytest.raises(ValueError, match="production refuses CORS_ALLOWED_ORIGINS"):
+        CorsSettings(environment="production", cors_allowed_origins=origin)
+    assert CorsSettings(environment="local", cors_allowed_origins=origin).cors_allowed_origins
+
+
+def test_production_takes_public_https_origins():
+    settings = CorsSettings(environment="production",
+                            cors_allowed_origins="https://dashboard.example.com")
+    assert settings.cors_allowed_origins == ("https://dashboard.example.com",)
