@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STATE  ?= .dev
 
 .PHONY: up down status test unit lint bench bench-migration soak mutation system-deps venv lambda-zip \
-	wheels base-image images compose-up compose-down compose-test
+	wheels base-image images compose-up compose-down compose-test deploy
 
 venv: $(VENV)/.installed
 
@@ -111,3 +111,24 @@ compose-up: images
 ## Stop and remove the containers; the data stays in the named volumes.
 compose-down:
 	devstack/containers/compose.sh down
+
+## Replace one service's containers by its rebuilt image with no failed request (and
+## SCALE=n: run n replicas of it). See devstack/containers/deploy.py.
+deploy: venv
+	$(PY) -m devstack.containers.deploy $(SERVICE) $(if $(SCALE),--scale $(SCALE))
+
+## The e2e tier against the containers, as CI runs it: every image built, the compose stack
+## started afresh (its volumes dropped first: this replaces `make compose-up`'s data), the
+## tests pointed at it by TEST_STACK_ENV (those that need devstack's own stacks are skipped;
+## tests/e2e/test_containers.py runs only here), then the stack removed, pass or fail.
+## The test run calls from this machine through Docker's bridge: those addresses are exempt
+## from the rate limits, as 127.0.0.1 is for `make test`.
+COMPOSE_TEST_EXEMPT := 127.0.0.1/32,172.16.0.0/12
+compose-test: venv system-deps images
+	@WITH_BROWSER=1 devstack/system-deps.sh
+	devstack/containers/compose.sh down -v
+	rm -rf .compose
+	GATEWAY_RATE_LIMIT_EXEMPT=$(COMPOSE_TEST_EXEMPT) AUTH_RATE_LIMIT_EXEMPT=$(COMPOSE_TEST_EXEMPT) \
+		devstack/containers/compose.sh up
+	TEST_STACK_ENV=.compose/stack.env $(PY) -m pytest tests/e2e $(PYTEST_ARGS); \
+		status=$$?; devstack/containers/compose.sh down -v; exit $$status

@@ -2,20 +2,9 @@
 access token."""
 from __future__ import annotations
 
-import shlex
-from pathlib import Path
-
 import requests
 
-
-def read_env(path: Path) -> dict[str, str]:
-    """The settings of a running stack."""
-    values = {}
-    for line in path.read_text().splitlines():
-        if "=" in line and not line.startswith("#"):
-            key, raw = line.split("=", 1)
-            values[key] = " ".join(shlex.split(raw))
-    return values
+from devstack.stackenv import read_file as read_env  # noqa: F401  (the benchmarks' reader)
 
 
 def demo_agent_token(env: dict[str, str]) -> str:

@@ -21,10 +21,11 @@ from pathlib import Path
 
 from devstack import databases, postgres, processes, python_parts, secrets, stack
 from devstack.layout import Layout, StackError
+from devstack.stackenv import read_file as read_stack_env
 
 __all__ = ["DATABASES", "PARTS", "PROCESSES", "Layout", "StackError", "auth_mail_file",
            "auth_signing_key_file", "down", "fresh_stack", "main_pid", "process_group",
-           "running_parts", "start_database", "status", "stop_part", "up"]
+           "read_stack_env", "running_parts", "start_database", "status", "stop_part", "up"]
 
 # Supervised processes, in the order `up` starts them (`down` stops them in reverse).
 PROCESSES: tuple[str, ...] = tuple(stack.PROCESS_ORDER)

@@ -67,3 +67,13 @@ def write_file(path: Path, env: dict[str, str]) -> None:
     path.touch(mode=0o600)
     path.chmod(0o600)
     path.write_text("\n".join(lines) + "\n")
+
+
+def read_file(path: Path) -> dict[str, str]:
+    """The values of a stack.env file (as `write_file` wrote them)."""
+    values = {}
+    for line in path.read_text().splitlines():
+        if "=" in line and not line.startswith("#"):
+            key, raw = line.split("=", 1)
+            values[key] = " ".join(shlex.split(raw))
+    return values

@@ -32,6 +32,11 @@ def _test_state() -> Path:
 
 TEST_STATE = _test_state()
 TEST_PORT_OFFSET = int(os.environ.get("TEST_PORT_OFFSET", "10000"))
+# A stack already running (the containers of docker-compose.yml: `make compose-test` sets
+# TEST_STACK_ENV=.compose/stack.env): the tests use it instead of starting their own, at the
+# ports of a stack at offset 0, with its files beside that stack.env. Tests marked
+# `devstack` start, stop or look inside devstack's own processes, and are left out.
+TEST_STACK_ENV = os.environ.get("TEST_STACK_ENV")
 # The test stacks run the production rate limits, but the whole suite calls them from one
 # address: that address is exempt, and the tests of the limits call from others
 # (tests/e2e/test_rate_limits.py; helpers.client_at).
@@ -40,15 +45,33 @@ for _name in ("GATEWAY_RATE_LIMIT_EXEMPT", "AUTH_RATE_LIMIT_EXEMPT"):
     os.environ.setdefault(_name, f"{SUITE_ADDRESS}/32")
 
 
+def pytest_collection_modifyitems(config, items):
+    # Each test runs against the stacks it is written for.
+    skip, left_out = ((pytest.mark.skip(reason=f"needs devstack's own stack; the stack under "
+                                               f"test is {TEST_STACK_ENV}"), "devstack")
+                      if TEST_STACK_ENV else
+                      (pytest.mark.skip(reason="needs the containers' stack: make compose-test"),
+                       "containers"))
+    for item in items:
+        if left_out in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def test_layout() -> Layout:
     """Where the test stack lives."""
+    if TEST_STACK_ENV:
+        return Layout(state=Path(TEST_STACK_ENV).resolve().parent)
     return Layout(state=TEST_STATE, port_offset=TEST_PORT_OFFSET)
 
 
 @pytest.fixture(scope="session")
 def stack_env(test_layout: Layout):
-    """Start a fresh stack for this session; yield its settings; always stop it."""
+    """Start a fresh stack for this session; yield its settings; always stop it. (Or the
+    settings of the running stack TEST_STACK_ENV names, left running.)"""
+    if TEST_STACK_ENV:
+        yield devstack.read_stack_env(Path(TEST_STACK_ENV))
+        return
     with devstack.fresh_stack(test_layout) as env:
         yield env
     left = devstack.running_parts(test_layout)

@@ -118,7 +118,8 @@ class BaseServiceSettings(BaseSettings):
     @cached_property
     def supabase_jwks(self) -> str:
         """Where Supabase Auth publishes its asymmetric signing keys."""
-        return self.supabase_jwks_url or f"{self.supabase_issuer}/.well-known/jwks.json"
+        return (self.supabase_jwks_url
+                or f"{self.supabase_url.rstrip('/')}/auth/v1/.well-known/jwks.json")
 
 
 class RdsSettings(BaseSettings):

@@ -80,8 +80,10 @@ def init() -> None:
         _own(path)
         if path.is_file() and path.name != "ca.pem":
             path.chmod(0o600)
+    # Beside the stack's other files, as `make up` keeps it: tests forge tokens with it.
+    shutil.copy(SIGNING_KEY, OUT / "supabase" / "signing-key.pem")
     host = OUT.stat()
-    for path in (OUT / "tls", OUT / "tls" / "ca.pem"):
+    for path in (OUT / "tls", OUT / "tls" / "ca.pem", OUT / "supabase" / "signing-key.pem"):
         _own(path, host.st_uid, host.st_gid)
     _say("secrets and TLS: ready")
 

@@ -3,6 +3,7 @@
 #   compose.sh up     start (or keep) every part; return once the gateway answers and the
 #                     setup and seed jobs have written .compose/stack.env
 #   compose.sh down   stop and remove the containers; the named volumes (the data) stay
+#                     (`down -v`: dropped too)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 COMPOSE=${COMPOSE:-$(devstack/containers/engine.sh)}
@@ -38,7 +39,8 @@ up)
     fail "not up after ${COMPOSE_WAIT_SECONDS:-300} s"
     ;;
 down)
-    $COMPOSE down --remove-orphans
+    shift
+    $COMPOSE down --remove-orphans "$@"
     ;;
 *)
     echo "usage: $0 up|down" >&2; exit 2

@@ -161,6 +161,7 @@ def _lookup(test_layout, token: str | None, subs: list[str], *, comma: bool = Fa
                         params=params, headers=headers, timeout=10)
 
 
+@pytest.mark.devstack  # a service's own port, or its process
 def test_lookup_tells_an_agent_about_themselves_and_an_operator_agency_names_only(
         gateway, test_layout, operator_token, admin):
     first, second = new_agent(gateway), new_agent(gateway)
@@ -184,6 +185,7 @@ def test_lookup_tells_an_agent_about_themselves_and_an_operator_agency_names_onl
     assert comma.json() == as_operator.json()
 
 
+@pytest.mark.devstack  # a service's own port, or its process
 def test_lookup_is_bounded_validated_and_needs_a_token(test_layout, operator_token):
     # A full batch of 100 Cognito subs fits in one request line in the comma form.
     too_many = _lookup(test_layout, operator_token, [str(uuid.uuid4()) for _ in range(101)],

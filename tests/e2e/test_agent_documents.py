@@ -240,6 +240,7 @@ def test_admins_review_an_agents_documents(gateway, admin):
         assert refused.status_code == 403 and refused.json()["error"]["code"] == "admin_required"
 
 
+@pytest.mark.devstack  # a service's own port, or its process
 def test_only_admins_download_an_agents_document_by_the_admin_route(gateway, test_layout,
                                                                     admin):
     agent = new_agent(gateway)

@@ -328,6 +328,7 @@ def test_reloads_reuse_what_was_fetched(gateway, package, active_agent, test_lay
         assert sum(c[service] for c in calls) <= 2, calls
 
 
+@pytest.mark.devstack  # a service's own port, or its process
 @pytest.mark.parametrize("dependency", ["operator-service", "agent-service"])
 def test_a_dead_dependency_degrades_lists_and_refuses_new_bookings(
         gateway, package, active_agent, test_layout, stack_env, dependency):
@@ -359,6 +360,7 @@ def _wait_until_enriched(gateway, token, timeout=30.0):
     assert whole_in_a_row >= 8, "bookings stayed degraded after the dependency came back"
 
 
+@pytest.mark.devstack  # a service's own port, or its process
 def test_a_hung_dependency_costs_one_timeout_then_the_breaker_fails_fast(
         gateway, package, active_agent, test_layout):
     """A dependency that accepts connections but never answers (SIGSTOP) is cut off by the

@@ -227,6 +227,7 @@ def test_invalid_login_body_lists_the_bad_fields(gateway):
     assert {"email", "password", "extra"} <= fields
 
 
+@pytest.mark.devstack  # a service's own port, or its process
 def test_every_service_is_ready(stack_env, test_layout):
     for part in ("agent-service", "operator-service", "booking-service", "gateway-auth"):
         response = requests.get(f"{test_layout.url(part)}/ready", timeout=5)
@@ -320,6 +321,7 @@ def test_requests_nginx_cannot_read_get_the_one_json_error_shape(
     assert body["error"]["request_id"]
 
 
+@pytest.mark.devstack  # a service's own port, or its process
 def test_a_stalled_service_is_a_json_504_after_its_familys_read_timeout(
         gateway, test_layout, agent_token):
     """A service that accepts connections but never answers (SIGSTOP) held the client for

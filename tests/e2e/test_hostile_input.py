@@ -33,6 +33,7 @@ def _chunks(data: bytes, size: int = 64 * 1024):
 @pytest.mark.parametrize("service, path", [("agent-service", "/api/agents/login"),
                                            ("operator-service", "/api/operators/me/packages"),
                                            ("booking-service", "/api/bookings")])
+@pytest.mark.devstack  # a service's own port, or its process
 def test_a_body_over_1_mb_sent_straight_to_a_service_is_a_json_413(
         test_layout, agent_token, operator_token, service, path, framing):
     token = {"agent-service": None, "operator-service": operator_token,
@@ -45,6 +46,7 @@ def test_a_body_over_1_mb_sent_straight_to_a_service_is_a_json_413(
     assert response.json()["error"]["code"] == "payload_too_large"
 
 
+@pytest.mark.devstack  # a service's own port, or its process
 @pytest.mark.parametrize("service", ["agent-service", "operator-service", "booking-service"])
 def test_too_many_headers_sent_straight_to_a_service_is_a_json_431(test_layout, service):
     # gunicorn refuses more than 100 header fields before any app sees the request.

@@ -29,7 +29,8 @@ from tests.builders.packages import package_fields
 from tests.conftest import TEST_PORT_OFFSET, TEST_STATE
 from tests.helpers import REPO, api
 
-pytestmark = pytest.mark.stack
+# `devstack`: a devstack stack of its own.
+pytestmark = [pytest.mark.stack, pytest.mark.devstack]
 
 PACKAGES = "multi_city_hotel_packages"
 TODAY = datetime.date.today()

@@ -20,7 +20,8 @@ from tests.builders.packages import publish_package
 from tests.helpers import api
 from travel_platform import gunicorn_config
 
-pytestmark = pytest.mark.stack
+# `devstack`: devstack's Prometheus and exporters (not in docker-compose.yml).
+pytestmark = [pytest.mark.stack, pytest.mark.devstack]
 
 
 def scrape(test_layout, part: str) -> dict[tuple, float]:

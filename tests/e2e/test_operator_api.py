@@ -530,6 +530,7 @@ def test_catalogue_amounts_are_exact_strings(gateway, agent_token, catalogue_set
 
 # The batch read for other services ------------------------------------------------------------
 
+@pytest.mark.devstack  # a service's own port, or its process
 def test_batch_read_returns_the_visible_packages_in_the_order_asked(
         test_layout, gateway, agent_token, catalogue_set):
     operator, _, ids = catalogue_set
@@ -554,6 +555,7 @@ def test_batch_read_returns_the_visible_packages_in_the_order_asked(
     assert [p["id"] for p in as_owner["data"]] == [ids["draft"]]
 
 
+@pytest.mark.devstack  # a service's own port, or its process
 def test_batch_read_is_bounded_and_checks_ids(test_layout, gateway, agent_token):
     url = f"{test_layout.url('operator-service')}/internal/packages"
     hundred = [("id", str(uuid.uuid4())) for _ in range(100)]

@@ -28,7 +28,8 @@ from tests.helpers import api, logged_request_ids
 from travel_platform.auth.operator_logins import MAX_AGE
 from travel_platform.settings import BaseServiceSettings
 
-pytestmark = pytest.mark.stack
+# `devstack`: a devstack stack of its own.
+pytestmark = [pytest.mark.stack, pytest.mark.devstack]
 GROUPS = (("packages", ("addons", "exclusions", "packages")), ("operators", ("operators",)))
 # What one test leaves the next (they run in order).
 LEFT_FOR_LATER: dict[str, tuple[str, str]] = {}

@@ -19,7 +19,8 @@ from devstack.supabase.auth_standin.settings import (
 from tests.builders.agents import PASSWORD, new_agent, new_email
 from tests.helpers import api, bearer, client_at
 
-pytestmark = pytest.mark.stack
+# `devstack`: calls from several loopback addresses (a published port makes them one).
+pytestmark = [pytest.mark.stack, pytest.mark.devstack]
 
 LIMITS = GatewaySettings()
 ACCOUNT_ATTEMPTS = AgentSettings.model_fields["account_attempts_per_window"].default

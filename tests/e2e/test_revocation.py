@@ -21,7 +21,8 @@ from tests.e2e.tokens import session_of, supabase_token
 from tests.helpers import api, logged_request_ids
 from travel_platform.settings import BaseServiceSettings
 
-pytestmark = pytest.mark.stack
+# `devstack`: each service's own port, and Supabase Auth's process (SIGSTOP).
+pytestmark = [pytest.mark.stack, pytest.mark.devstack]
 
 # The stack runs with the default: what a revocation takes to reach every process.
 BOUND = BaseServiceSettings.model_fields["auth_liveness_seconds"].default

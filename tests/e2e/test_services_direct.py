@@ -7,7 +7,8 @@ import requests
 
 from tests.helpers import bearer, forge, jwt_parts
 
-pytestmark = pytest.mark.stack
+# `devstack`: each service's port, past the gateway (compose publishes the gateway only).
+pytestmark = [pytest.mark.stack, pytest.mark.devstack]
 
 
 @pytest.mark.parametrize("service, path", [("agent-service", "/api/agents/me"),

@@ -13,7 +13,8 @@ import requests
 from devstack import api as devstack
 from tests.helpers import bearer
 
-pytestmark = pytest.mark.stack
+# `devstack`: devstack's own processes: up, down, status, kill -9.
+pytestmark = [pytest.mark.stack, pytest.mark.devstack]
 
 
 def test_a_dead_service_is_a_json_503_then_reported_and_restarted(

@@ -15,7 +15,8 @@ from tests.builders.documents import PDF, uploaded_document
 from tests.builders.packages import publish_package
 from tests.helpers import api
 
-pytestmark = pytest.mark.stack
+# `devstack`: devstack's own down and up.
+pytestmark = [pytest.mark.stack, pytest.mark.devstack]
 
 
 def _demo_login(gateway, stack_env) -> dict:

@@ -21,7 +21,8 @@ from tests.e2e.tokens import (
 )
 from tests.helpers import api, forge, jwt_parts
 
-pytestmark = pytest.mark.stack
+# `devstack`: each service's port, past the gateway (compose publishes the gateway only).
+pytestmark = [pytest.mark.stack, pytest.mark.devstack]
 
 # Where each target is asked: a route that takes any verified token, whatever its issuer.
 TARGETS = {"gateway": ("gateway", "/api/packages"),

@@ -44,3 +44,19 @@ def test_the_upload_form_admits_only_the_announced_type_and_size():
     assert {"bucket": "bucket"} in conditions
     assert {"key": "agents/s/documents/d/a.pdf"} in conditions
     assert form["fields"]["Content-Type"] == "application/pdf"
+
+
+def test_forms_and_links_are_made_for_the_address_browsers_use():
+    # Inside a container network the service reaches S3 (moto) by name; browsers by the
+    # published address: presigning is for theirs.
+    def client(endpoint):
+        return boto3.client("s3", region_name="us-east-1", endpoint_url=endpoint,
+                            aws_access_key_id="k", aws_secret_access_key="s")
+
+    store = DocumentStore(client("http://moto:5050"), presigner=client("http://127.0.0.1:5050"),
+                          bucket="bucket")
+    form = store.upload_form(key="k.pdf", content_type="application/pdf", size=3, expires_in=60)
+    link = store.download_url(key="k.pdf", file_name="k.pdf", content_type="application/pdf",
+                              expires_in=60)
+    assert form["url"].startswith("http://127.0.0.1:5050/")
+    assert link.startswith("http://127.0.0.1:5050/")

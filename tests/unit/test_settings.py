@@ -48,6 +48,16 @@ LOCAL_STACK = {**COMPLETE, "SUPABASE_URL": "http://127.0.0.1:54321",
                "SUPABASE_JWT_SECRET": "dev-only-jwt-secret-change-me-32-bytes"}
 
 
+def test_the_issuer_tokens_name_can_differ_from_where_auth_is_reached():
+    # In a container network Auth is reached by its service name; clients, and so tokens,
+    # know it by its published address.
+    settings = load_settings(AgentSettings, {
+        **COMPLETE, "SUPABASE_URL": "http://supabase-auth:54321",
+        "SUPABASE_JWT_ISSUER": "http://127.0.0.1:54321/auth/v1"})
+    assert settings.supabase_issuer == "http://127.0.0.1:54321/auth/v1"
+    assert settings.supabase_jwks == "http://supabase-auth:54321/auth/v1/.well-known/jwks.json"
+
+
 def test_a_local_stack_starts_as_it_is_by_default():
     assert load_settings(AgentSettings, LOCAL_STACK).environment == "local"
 
@@ -59,6 +69,12 @@ def test_production_refuses_every_local_setting_by_name():
     for name in ("AWS_ENDPOINT_URL", "SUPABASE_URL", "AWS_COGNITO_JWKS_URL", "AWS_RDS_SSLMODE",
                  "SUPABASE_JWT_SECRET"):
         assert name in message, name
+    with pytest.raises(SettingsError) as error:
+        load_settings(AgentSettings, {**COMPLETE, "ENVIRONMENT": "production",
+                                      "SUPABASE_JWT_ISSUER": "http://127.0.0.1:54321/auth/v1",
+                                      "AWS_S3_PUBLIC_ENDPOINT_URL": "http://127.0.0.1:5050"})
+    assert "SUPABASE_JWT_ISSUER" in str(error.value)
+    assert "AWS_S3_PUBLIC_ENDPOINT_URL" in str(error.value)
 
 
 def test_production_refuses_an_operator_database_without_verified_tls():

@@ -1,0 +1,118 @@
+"""The stack of docker-compose.yml, as its operators use it: one service is rebuilt and
+replaced while clients keep calling, and a service scaled out takes its share of the load;
+through the gateway, as a client sees it. The containers are driven with the `docker`
+package (Docker's API; podman's compatible one too). Runs against the compose stack
+(`make compose-test`); skipped against devstack's."""
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+from collections import Counter
+
+import docker
+import pytest
+
+from devstack.containers import deploy
+from tests.builders.bookings import book, booking_body
+from tests.builders.packages import publish_package
+from tests.helpers import REPO, access_log, api
+
+pytestmark = [pytest.mark.stack, pytest.mark.containers]
+SERVICE = "booking-service"
+
+
+@pytest.fixture(scope="module")
+def client():
+    return docker.from_env()
+
+
+@pytest.fixture(scope="module")
+def package(gateway, operator_token):
+    return publish_package(gateway, operator_token, capacity=500)
+
+
+@pytest.fixture
+def one_replica(client):
+    """booking-service back at one replica (the newest) after the test."""
+    yield
+    for extra in deploy.replicas(client, SERVICE)[:-1]:
+        extra.stop(timeout=15)
+        extra.remove()
+
+
+def _ip(container) -> str:
+    networks = container.attrs["NetworkSettings"]["Networks"]
+    return next(iter(networks.values()))["IPAddress"]
+
+
+class _Clients:
+    """Agents calling booking-service through the gateway in a loop, reads and bookings
+    (each POST with its own Idempotency-Key), until stopped; every answer's status kept."""
+
+    def __init__(self, gateway: str, token: str, package, threads: int = 3):
+        self.statuses: Counter[int] = Counter()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._loop, args=(gateway, token, package))
+                         for _ in range(threads)]
+
+    def _loop(self, gateway, token, package) -> None:
+        n = 0
+        while not self._stop.is_set():
+            n += 1
+            if n % 5 == 0:
+                status = book(gateway, token, booking_body(package, travellers=1)).status_code
+            else:
+                status = api(gateway, "GET", "/api/bookings", token).status_code
+            with self._lock:
+                self.statuses[status] += 1
+
+    def __enter__(self):
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
+
+
+def test_a_rebuilt_service_is_replaced_while_clients_call_with_no_failed_request(
+        client, gateway, agent_token, package, one_replica):
+    # Rebuilt from this checkout (the classic builder: what every engine has).
+    subprocess.run([*deploy.compose_command(), "build", SERVICE], cwd=REPO, check=True,
+                   capture_output=True, env={**os.environ, "DOCKER_BUILDKIT": "0",
+                                             "COMPOSE_PROJECT_NAME": deploy.PROJECT})
+    old = [c.id for c in deploy.replicas(client, SERVICE)]
+    with _Clients(gateway, agent_token, package) as clients:
+        time.sleep(2)
+        new = deploy.replace(client, SERVICE)
+        time.sleep(2)
+    running = [c.id for c in deploy.replicas(client, SERVICE)]
+    assert running == new and not set(old) & set(running)
+    image = client.images.get(f"travel-platform/{SERVICE}:local")
+    assert all(client.containers.get(i).image.id == image.id for i in new)
+    assert clients.statuses[201] > 0 and clients.statuses[200] > 20, clients.statuses
+    assert set(clients.statuses) == {200, 201}, clients.statuses
+
+
+def test_scaled_out_the_gateway_spreads_requests_over_every_replica(
+        client, gateway, agent_token, test_layout, one_replica):
+    replicas = deploy.scale(client, SERVICE, 3)
+    assert len(replicas) == 3
+    ids = []
+    for _ in range(60):
+        response = api(gateway, "GET", "/api/bookings", agent_token)
+        assert response.status_code == 200
+        ids.append(response.headers["X-Request-ID"])
+    time.sleep(0.5)   # the gateway's access log is flushed every 100 ms
+    served = Counter(entry["upstream"].split(":")[0] for entry in access_log(test_layout.logs,
+                                                                               "gateway")
+                     if entry.get("request_id") in set(ids))
+    assert sum(served.values()) == 60
+    # nginx takes turns over the addresses Docker's DNS gives for the name.
+    assert set(served) == {_ip(c) for c in replicas}
+    assert min(served.values()) >= 10, served
