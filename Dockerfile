@@ -20,6 +20,7 @@ RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends passwd 
  && install -d -o postgres -g postgres -m 0700 /var/lib/postgresql/data \
  && install -d -o postgres -g postgres /var/run/postgresql
 COPY devstack/containers/postgres.sh /usr/local/bin/postgres-entrypoint
+COPY devstack/postgresql.conf /etc/postgresql-local.conf
 USER postgres
 EXPOSE 5432
 HEALTHCHECK --interval=3s --timeout=3s --start-period=30s --retries=5 \

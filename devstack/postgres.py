@@ -10,7 +10,7 @@ from urllib.parse import quote
 import psycopg
 from psycopg import sql
 
-from devstack.layout import PG_BIN, Layout
+from devstack.layout import PG_BIN, REPO, Layout
 
 # The stack's two servers: the Supabase project's database and RDS, started in this order.
 SERVERS = ("supabase-db", "rds")
@@ -124,6 +124,13 @@ def ensure_cluster(layout: Layout, part: str, *, password: str) -> None:
     _give_to_postgres(data / "pg_hba.conf", data / "server.crt", data / "server.key")
 
 
+def server_settings() -> list[str]:
+    """devstack/postgresql.conf as name=value items."""
+    return ["=".join(part.strip() for part in line.split("=", 1))
+            for line in (REPO / "devstack" / "postgresql.conf").read_text().splitlines()
+            if line.strip() and not line.startswith("#")]
+
+
 def start(layout: Layout, part: str) -> None:
     """Start the server of `part` and wait until it accepts connections."""
     _remove_stale_locks(layout, part)
@@ -134,20 +141,7 @@ def start(layout: Layout, part: str) -> None:
     _give_to_postgres(socket_dir, log)
     options = " ".join([
         f"-c port={layout.port(part)}", f"-c listen_addresses={layout.host}",
-        f"-c unix_socket_directories={socket_dir}", "-c ssl=on",
-        "-c ssl_cert_file=server.crt", "-c ssl_key_file=server.key",
-        # A local stack trades crash safety for speed; RDS and Supabase keep theirs. Commits
-        # still write their WAL at once (synchronous_commit), as on RDS and Supabase: a WAL
-        # sender only sends what is written, so replication lag stays realistic.
-        "-c fsync=off", "-c full_page_writes=off",
-        "-c max_connections=200",
-        # Logical replication: the operator tables move from one server to the other
-        # (`python -m migrate`), as from a Supabase project to RDS.
-        "-c wal_level=logical", "-c max_replication_slots=20", "-c max_wal_senders=20",
-        "-c max_logical_replication_workers=8", "-c max_worker_processes=16",
-        "-c max_sync_workers_per_subscription=4",
-        # Start replication workers without the default 5 s back-off (a local stack only).
-        "-c wal_retrieve_retry_interval=200ms"])
+        f"-c unix_socket_directories={socket_dir}", *(f"-c {o}" for o in server_settings())])
     result = _pg("pg_ctl", "start", "-D", str(layout.pgdata(part)), "-l", str(log), "-w",
                  "-t", "60", "-o", options)
     if result.returncode != 0:

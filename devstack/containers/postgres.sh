@@ -2,7 +2,7 @@
 # PostgreSQL 15 of the local stack (the Supabase project's database, or RDS): made once in
 # the data volume with the superuser password and TLS certificate the stack's secrets job
 # wrote, then run as RDS and Supabase run theirs: TLS only, SCRAM passwords, logical
-# replication on (the operator tables move from one to the other), settings as devstack's.
+# replication on (the operator tables move from one to the other): devstack's settings.
 set -eu
 : "${POSTGRES_PASSWORD_FILE:?set POSTGRES_PASSWORD_FILE to the superuser password file}"
 : "${TLS_DIR:?set TLS_DIR to the folder with server.crt and server.key}"
@@ -17,9 +17,6 @@ if [ ! -s "$DATA/PG_VERSION" ]; then
     cp "$TLS_DIR/server.crt" "$TLS_DIR/server.key" "$DATA/"
     chmod 0600 "$DATA/server.key"
 fi
-exec postgres -D "$DATA" -c listen_addresses='*' -c port="${PGPORT:-5432}" \
-    -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key \
-    -c fsync=off -c full_page_writes=off -c max_connections=200 \
-    -c wal_level=logical -c max_replication_slots=20 -c max_wal_senders=20 \
-    -c max_logical_replication_workers=8 -c max_worker_processes=16 \
-    -c max_sync_workers_per_subscription=4 -c wal_retrieve_retry_interval=200ms "$@"
+# The settings both local servers share, as -c name=value (devstack/postgresql.conf).
+set -- $(sed -n 's/^\([a-z_]*\) *= *\(.*\)$/-c \1=\2/p' /etc/postgresql-local.conf) "$@"
+exec postgres -D "$DATA" -c listen_addresses='*' -c port="${PGPORT:-5432}" "$@"
