@@ -1,0 +1,157 @@
+# Both user pools and their app clients, exactly as aws/scripts/provision.py creates them
+# (its AGENTS_POOL, OPERATORS_POOL, AGENTS_CLIENT, OPERATORS_CLIENT; tests/unit/test_terraform.py
+# holds the two together), and the operators' pool's UserMigration trigger.
+
+resource "aws_cognito_user_pool" "agents" {
+  name                     = "travel-agents-pool"
+  username_attributes      = ["email"]
+  auto_verified_attributes = ["email"]
+  deletion_protection      = local.is_prod ? "ACTIVE" : "INACTIVE"
+
+  password_policy {
+    minimum_length    = 10
+    require_uppercase = true
+    require_lowercase = true
+    require_numbers   = true
+    require_symbols   = false
+  }
+
+  schema {
+    name                = "email"
+    attribute_data_type = "String"
+    required            = true
+    mutable             = true
+  }
+}
+
+resource "aws_cognito_user_pool_client" "agents" {
+  name            = "travel-agent-dashboard"
+  user_pool_id    = aws_cognito_user_pool.agents.id
+  generate_secret = false
+
+  explicit_auth_flows           = ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+  access_token_validity         = 60
+  id_token_validity             = 60
+  refresh_token_validity        = 30
+  prevent_user_existence_errors = "ENABLED"
+
+  token_validity_units {
+    access_token  = "minutes"
+    id_token      = "minutes"
+    refresh_token = "days"
+  }
+}
+
+# Administrators approve agents (the gateway's admin routes check this group).
+resource "aws_cognito_user_group" "admins" {
+  name         = "admins"
+  user_pool_id = aws_cognito_user_pool.agents.id
+}
+
+resource "aws_cognito_user_pool" "operators" {
+  name                     = "tour-operators-pool"
+  username_attributes      = ["email"]
+  auto_verified_attributes = ["email"]
+  deletion_protection      = local.is_prod ? "ACTIVE" : "INACTIVE"
+
+  # Operators bring their Supabase passwords along: the pool accepts what Supabase Auth did.
+  password_policy {
+    minimum_length    = 6
+    require_uppercase = false
+    require_lowercase = false
+    require_numbers   = false
+    require_symbols   = false
+  }
+
+  schema {
+    name                = "email"
+    attribute_data_type = "String"
+    required            = true
+    mutable             = true
+  }
+
+  # The operator's Supabase user id, set by the trigger and the import, never by the client.
+  schema {
+    name                = "operator_id"
+    attribute_data_type = "String"
+    mutable             = false
+    string_attribute_constraints {
+      min_length = "36"
+      max_length = "36"
+    }
+  }
+
+  lambda_config {
+    user_migration = aws_lambda_function.user_migration.arn
+  }
+}
+
+resource "aws_cognito_user_pool_client" "operators" {
+  name            = "tour-operator-console"
+  user_pool_id    = aws_cognito_user_pool.operators.id
+  generate_secret = false
+
+  explicit_auth_flows           = ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+  access_token_validity         = 60
+  id_token_validity             = 60
+  refresh_token_validity        = 30
+  prevent_user_existence_errors = "ENABLED"
+  read_attributes               = ["email", "email_verified", "custom:operator_id"]
+  write_attributes              = ["email"]
+
+  token_validity_units {
+    access_token  = "minutes"
+    id_token      = "minutes"
+    refresh_token = "days"
+  }
+}
+
+# --- the UserMigration trigger: aws/lambdas/user_migration.py (`make lambda-zip`) ---------
+locals {
+  user_migration_zip = var.user_migration_zip != "" ? var.user_migration_zip : "${path.module}/../../build/lambdas/user_migration.zip"
+}
+
+resource "aws_cloudwatch_log_group" "user_migration" {
+  name              = "/aws/lambda/${local.name}-user-migration"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = aws_kms_key.platform.arn
+}
+
+resource "aws_lambda_function" "user_migration" {
+  #checkov:skip=CKV_AWS_116:Cognito calls the trigger synchronously during a sign-in; there is no asynchronous event to send to a dead-letter queue
+  #checkov:skip=CKV_AWS_117:the trigger calls only Supabase Auth over the internet; it reaches nothing in the VPC
+  #checkov:skip=CKV_AWS_272:the package is one standard-library module built by `make lambda-zip` from the reviewed repo; no signing profile exists yet
+  function_name                  = "${local.name}-user-migration"
+  description                    = "tour-operators-pool UserMigration: admits an operator with their Supabase e-mail and password"
+  filename                       = local.user_migration_zip
+  source_code_hash               = filebase64sha256(local.user_migration_zip)
+  handler                        = "user_migration.handler"
+  runtime                        = "python3.12"
+  role                           = aws_iam_role.user_migration.arn
+  timeout                        = 5 # Cognito waits 5 s for a trigger in all
+  memory_size                    = 128
+  reserved_concurrent_executions = 50
+  kms_key_arn                    = aws_kms_key.platform.arn
+
+  environment {
+    variables = {
+      SUPABASE_URL              = var.supabase_url
+      SUPABASE_ANON_KEY         = var.supabase_anon_key
+      SUPABASE_SERVICE_ROLE_KEY = var.supabase_service_role_key
+    }
+  }
+
+  tracing_config {
+    mode = "Active"
+  }
+
+  depends_on = [aws_cloudwatch_log_group.user_migration]
+}
+
+resource "aws_lambda_permission" "cognito_user_migration" {
+  statement_id  = "CognitoUserMigration"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.user_migration.function_name
+  principal     = "cognito-idp.amazonaws.com"
+  source_arn    = aws_cognito_user_pool.operators.arn
+}
