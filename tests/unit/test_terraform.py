@@ -1,0 +1,264 @@
+"""The Terraform files (aws/infrastructure) agree with the code they deploy.
+
+No terraform binary or provider can be had here, so nothing is planned or applied; instead the
+files are parsed (python-hcl2) and every fact they share with the code is compared with the
+code's own copy, imported rather than typed again: the Cognito pools and app clients
+(aws/scripts/provision.py's requests), the bucket, the secrets' names, each part's port
+(gateway_config, devstack's ports), health path (travel_platform.web) and environment (the
+fields of its Settings class, as devstack passes them). A fact changed on one side only fails
+here."""
+from __future__ import annotations
+
+import importlib.util
+import re
+from functools import cache
+from pathlib import Path
+from types import ModuleType
+
+import gateway_config
+import hcl2
+import pytest
+from hcl2 import SerializationOptions
+
+from devstack import environment, python_parts
+from devstack.layout import BASE_PORTS
+from travel_platform.cors import CorsSettings
+from travel_platform.gunicorn_config import GunicornSettings
+from travel_platform.settings import BaseServiceSettings
+from travel_platform.web import HEALTH_PATH
+
+REPO = Path(__file__).resolve().parents[2]
+INFRA = REPO / "aws" / "infrastructure"
+PYTHON_PARTS = {part.name: part for part in python_parts.SERVICES}
+# What the gateway's dashboard settings (/config.json, devstack/gateway.py) are made of.
+DASHBOARD_CONFIG = {"SUPABASE_URL", "SUPABASE_ANON_KEY"}
+
+
+@cache
+def provision() -> ModuleType:
+    """aws/scripts/provision.py (a script, not a package)."""
+    spec = importlib.util.spec_from_file_location("provision", REPO / "aws/scripts/provision.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@cache
+def terraform() -> dict:
+    """Every .tf file's blocks: {"resource": {(type, name): body}, "data": ...,
+    "locals": {...}, "variable": {name: body}}."""
+    options = SerializationOptions(strip_string_quotes=True, explicit_blocks=False,
+                                   with_comments=False)
+    merged: dict = {"resource": {}, "data": {}, "locals": {}, "variable": {}}
+    for path in sorted(INFRA.glob("*.tf")):
+        with path.open() as file:
+            parsed = hcl2.load(file, serialization_options=options)
+        for kind in ("resource", "data"):
+            for block in parsed.get(kind, []):
+                for type_, named in block.items():
+                    for name, body in named.items():
+                        merged[kind][(type_, name)] = body
+        for block in parsed.get("locals", []):
+            merged["locals"].update(block)
+        for block in parsed.get("variable", []):
+            merged["variable"].update(block)
+    return merged
+
+
+def resource(type_: str, name: str) -> dict:
+    return terraform()["resource"][(type_, name)]
+
+
+def local(name: str):
+    return terraform()["locals"][name]
+
+
+def ref(expression: str) -> str:
+    """How the parser writes a reference to another value: `${...}`."""
+    return "${" + expression + "}"
+
+
+def snake(name: str) -> str:
+    """boto3's CamelCase parameter as the Terraform provider's argument."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def as_terraform(value):
+    """A boto3 request (dicts with CamelCase keys) in the provider's spelling."""
+    if isinstance(value, dict):
+        return {snake(k): as_terraform(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [as_terraform(v) for v in value]
+    return value
+
+
+def assert_declares(block: dict, wanted: dict, where: str) -> None:
+    """`block` sets every argument of `wanted` to its value; a nested block (the parser's
+    list of one dict) is compared whole, argument for argument."""
+    for key, want in wanted.items():
+        got = block.get(key)
+        if isinstance(want, dict):
+            assert isinstance(got, list) and len(got) == 1, f"{where}: one {key} block"
+            assert got[0] == want, f"{where}.{key}"
+        elif isinstance(want, list) and want and isinstance(want[0], dict):
+            assert isinstance(got, list), f"{where}: {key} blocks"
+            flat = [{k: (v[0] if isinstance(v, list) and len(v) == 1 and isinstance(v[0], dict)
+                         else v) for k, v in item.items()} for item in got]
+            assert flat == want, f"{where}.{key}"
+        else:
+            assert got == want, f"{where}.{key}"
+
+
+def pool_arguments(request: dict) -> dict:
+    """A CreateUserPool request as aws_cognito_user_pool's arguments."""
+    request = dict(request)
+    policies = request.pop("Policies")
+    assert set(policies) == {"PasswordPolicy"}, "a new pool policy needs cognito.tf too"
+    return {"name": request.pop("PoolName"), **as_terraform(request),
+            "password_policy": as_terraform(policies["PasswordPolicy"])}
+
+
+@pytest.mark.parametrize("name, request_name", [("agents", "AGENTS_POOL"),
+                                                ("operators", "OPERATORS_POOL")])
+def test_each_user_pool_is_the_one_provision_creates(name, request_name):
+    wanted = pool_arguments(getattr(provision(), request_name))
+    assert_declares(resource("aws_cognito_user_pool", name), wanted, f"pool {name}")
+
+
+@pytest.mark.parametrize("name, pool, request_name", [
+    ("agents", "agents", "AGENTS_CLIENT"), ("operators", "operators", "OPERATORS_CLIENT")])
+def test_each_app_client_is_the_one_provision_creates(name, pool, request_name):
+    request = dict(getattr(provision(), request_name))
+    wanted = {"name": request.pop("ClientName"), **as_terraform(request)}
+    client = resource("aws_cognito_user_pool_client", name)
+    assert_declares(client, wanted, f"client {name}")
+    assert client["user_pool_id"] == ref(f"aws_cognito_user_pool.{pool}.id")
+
+
+def test_the_admins_group_is_in_the_agents_pool():
+    group = resource("aws_cognito_user_group", "admins")
+    assert group["name"] == provision().ADMIN_GROUP
+    assert group["user_pool_id"] == ref("aws_cognito_user_pool.agents.id")
+
+
+def test_the_operators_pool_runs_the_user_migration_trigger():
+    import user_migration
+
+    pool = resource("aws_cognito_user_pool", "operators")
+    assert pool["lambda_config"] == [{"user_migration":
+                                      ref("aws_lambda_function.user_migration.arn")}]
+    function = resource("aws_lambda_function", "user_migration")
+    module, _, handler = function["handler"].partition(".")
+    assert module == user_migration.__name__ and callable(getattr(user_migration, handler))
+    # The variables the trigger reads from its environment, and no other.
+    read = set(re.findall(r"os\.environ(?:\.get\(|\[)\"(\w+)\"",
+                          Path(user_migration.__file__).read_text()))
+    assert set(function["environment"][0]["variables"]) == read
+    permission = resource("aws_lambda_permission", "cognito_user_migration")
+    assert permission["principal"] == "cognito-idp.amazonaws.com"
+    assert permission["source_arn"] == ref("aws_cognito_user_pool.operators.arn")
+
+
+def test_the_bucket_is_provisions_with_the_gateways_cors_origins():
+    from agent_service.settings import AgentSettings
+
+    assert resource("aws_s3_bucket", "uploads")["bucket"] == ref("var.uploads_bucket_name")
+    default = terraform()["variable"]["uploads_bucket_name"]["default"]
+    assert default == provision().BUCKET == AgentSettings.model_fields["aws_s3_bucket"].default
+    block = resource("aws_s3_bucket_public_access_block", "uploads")
+    assert_declares(block, as_terraform(provision().BUCKET_PUBLIC_ACCESS_BLOCK), "bucket")
+    # One list of origins: the bucket's CORS rule and the gateway's CORS_ALLOWED_ORIGINS.
+    origins = ref("var.cors_allowed_origins")
+    rule = as_terraform(provision().bucket_cors_rule(["https://dashboard.example"]))
+    assert_declares(resource("aws_s3_bucket_cors_configuration", "uploads"),
+                    {"cors_rule": [{**rule, "allowed_origins": origins}]}, "bucket CORS")
+    assert (local("parts")["gateway"]["environment"]["CORS_ALLOWED_ORIGINS"]
+            == ref('join(",", var.cors_allowed_origins)'))
+
+
+def test_each_database_role_has_the_secret_its_service_reads():
+    assert local("db_roles") == provision().SERVICE_DB_ROLES
+    assert resource("aws_secretsmanager_secret", "db_role")["name"] == ref("each.value")
+    for name, part in local("parts").items():
+        if not part["python"]:
+            continue
+        # devstack's rule too: a part's role is its name with underscores.
+        assert part["db_role"] == name.replace("-", "_")
+        assert part["environment"]["AWS_RDS_SECRET_ID"] == ref(
+            f'aws_secretsmanager_secret.db_role["{part["db_role"]}"].name')
+
+
+def test_the_parts_and_their_ports_are_the_platforms():
+    parts = local("parts")
+    assert set(parts) == {*PYTHON_PARTS, "gateway"}
+    assert {name for name, part in parts.items() if part["python"]} == set(PYTHON_PARTS)
+    assert local("ports") == {name: BASE_PORTS[name] for name in parts}
+    for service in gateway_config.SERVICES:
+        assert local("ports")[service.name] == service.port
+
+
+def test_each_python_part_listens_on_its_port_and_calls_others_on_theirs():
+    for name in PYTHON_PARTS:
+        env = local("parts")[name]["environment"]
+        assert env["BIND"] == "0.0.0.0:" + ref(f'local.ports["{name}"]')
+        for variable, value in env.items():
+            if variable.endswith("_SERVICE_URL"):
+                callee = variable.removesuffix("_URL").lower().replace("_", "-")
+                assert value == f"http://{callee}:" + ref(f'local.ports["{callee}"]')
+
+
+def part_variables(name: str) -> tuple[set[str], set[str]]:
+    """(plain variables, variables ECS fills from secrets) of a part's task."""
+    part = local("parts")[name]
+    plain, secret = set(part["environment"]), set(part["secrets"])
+    if part["python"]:
+        plain |= set(local("python_environment"))
+        secret |= set(local("python_secrets"))
+    assert not plain & secret, f"{name}: a variable both plain and secret"
+    return plain, secret
+
+
+@pytest.mark.parametrize("name", sorted(PYTHON_PARTS))
+def test_a_python_parts_environment_is_its_settings_fields(name):
+    settings = environment.settings_class(PYTHON_PARTS[name].settings)
+    plain, secret = part_variables(name)
+    given = plain | secret
+    readable = {*environment.variables(settings), *environment.variables(GunicornSettings)}
+    assert given - readable == set(), f"{name}: variables its settings do not read"
+    required = {field.upper() for field, info in settings.model_fields.items()
+                if info.is_required()}
+    assert required - given == set(), f"{name}: required variables missing"
+    # Anything typed as a secret comes from Secrets Manager, never in plain text.
+    secret_fields = {field.upper() for field, info in settings.model_fields.items()
+                     if "SecretStr" in str(info.annotation)} & given
+    assert secret_fields <= secret, f"{name}: secrets given in plain text"
+
+
+def test_the_gateways_environment_is_its_settings():
+    plain, secret = part_variables("gateway")
+    readable = {*environment.variables(gateway_config.GatewaySettings),
+                *environment.variables(CorsSettings), *DASHBOARD_CONFIG}
+    assert DASHBOARD_CONFIG <= set(environment.variables(BaseServiceSettings))
+    assert (plain | secret) - readable == set()
+    assert {"CORS_ALLOWED_ORIGINS", *DASHBOARD_CONFIG} <= plain | secret
+
+
+def test_health_checks_probe_the_health_path():
+    assert local("health_path") == HEALTH_PATH
+    # The gateway answers it itself, before any route.
+    assert f"location = {HEALTH_PATH} {{" in gateway_config.TEMPLATE.read_text()
+    target_group = resource("aws_lb_target_group", "gateway")
+    assert target_group["health_check"][0]["path"] == ref("local.health_path")
+    assert target_group["port"] == ref('local.ports["gateway"]')
+
+
+def test_task_roles_grant_only_cognito_admin_calls_the_code_makes():
+    cognito = (REPO / "travel_platform" / "cognito.py").read_text()
+    called = {f"cognito-idp:{''.join(w.title() for w in op.split('_'))}"
+              for op in re.findall(r'"(admin_\w+)"', cognito)}
+    for service in ("agent_service", "operator_service"):
+        document = terraform()["data"][("aws_iam_policy_document", service)]
+        granted = {action for statement in document["statement"]
+                   for action in statement["actions"] if action.startswith("cognito-idp:")}
+        assert granted and granted <= called, f"{service}: {granted - called}"
