@@ -21,6 +21,10 @@ resource "aws_cognito_user_pool" "agents" {
     attribute_data_type = "String"
     required            = true
     mutable             = true
+    string_attribute_constraints {
+      min_length = "0"
+      max_length = "2048"
+    }
   }
 }
 
@@ -68,6 +72,10 @@ resource "aws_cognito_user_pool" "operators" {
     attribute_data_type = "String"
     required            = true
     mutable             = true
+    string_attribute_constraints {
+      min_length = "0"
+      max_length = "2048"
+    }
   }
 
   # The operator's Supabase user id, set by the trigger and the import, never by the client.
@@ -130,7 +138,7 @@ resource "aws_lambda_function" "user_migration" {
   role                           = aws_iam_role.user_migration.arn
   timeout                        = 5 # Cognito waits 5 s for a trigger in all
   memory_size                    = 128
-  reserved_concurrent_executions = 50
+  reserved_concurrent_executions = var.user_migration_concurrency
   kms_key_arn                    = aws_kms_key.platform.arn
 
   environment {

@@ -192,6 +192,8 @@ resource "aws_ecs_service" "part" {
   desired_count   = var.desired_counts[each.key]
   launch_type     = "FARGATE"
   propagate_tags  = "SERVICE"
+  # The gateway's tasks get a minute to pass the load balancer's check after starting.
+  health_check_grace_period_seconds = each.key == "gateway" ? 60 : null
 
   # A new task is healthy before an old one stops; a deployment that never gets healthy
   # is rolled back.

@@ -4,7 +4,8 @@
 #                     calls (SignUp, InitiateAuth, ...) are authorized by tokens, not IAM.
 #   agent-service     cognito-idp:AdminGetUser, AdminDeleteUser on the agents' pool (sign-up);
 #                     s3 Put/Get/DeleteObject under agents/ and ListBucket (so a missing key is
-#                     a 404, not a 403) on the uploads bucket (agent_service/storage.py).
+#                     a 404, not a 403) on the uploads bucket, and the platform key through S3
+#                     (agent_service/storage.py; a presigned POST is signed with this role).
 #   operator-service  cognito-idp:AdminGetUser, AdminCreateUser, AdminSetUserPassword on the
 #                     operators' pool (operator_service/logins.py).
 # Execution roles (ECS itself) pull the part's image, write its log group and read the
@@ -130,15 +131,12 @@ data "aws_iam_policy_document" "agent_service" {
     actions   = ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"]
     resources = ["${aws_s3_bucket.uploads.arn}/agents/*"]
   }
+  # Without it S3 answers a HEAD or copy of a missing key with 403, not 404 (no s3:prefix
+  # condition: a HEAD carries none, so a condition on it would deny).
   statement {
     sid       = "MissingKeyIs404"
     actions   = ["s3:ListBucket"]
     resources = [aws_s3_bucket.uploads.arn]
-    condition {
-      test     = "StringLike"
-      variable = "s3:prefix"
-      values   = ["agents/*"]
-    }
   }
   statement {
     sid       = "DocumentsKey"

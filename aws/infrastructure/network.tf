@@ -1,3 +1,4 @@
+# (Rule descriptions: AWS allows letters, digits, spaces and ._-:/()#,@[]+=;{}!$* only.)
 # Security groups in the given VPC: the load balancer reaches only the gateway; the gateway
 # only the services; booking-service only the two services it composes; RDS only the parts
 # holding a role on it. Every part may call HTTPS out (AWS APIs, ECR, Cognito's keys, Supabase).
@@ -31,7 +32,7 @@ resource "aws_vpc_security_group_ingress_rule" "alb_http" {
 
 resource "aws_vpc_security_group_egress_rule" "alb_to_gateway" {
   security_group_id            = aws_security_group.alb.id
-  description                  = "To the gateway's tasks"
+  description                  = "To the gateway tasks"
   referenced_security_group_id = aws_security_group.part["gateway"].id
   ip_protocol                  = "tcp"
   from_port                    = local.ports["gateway"]
@@ -73,7 +74,7 @@ locals {
 resource "aws_vpc_security_group_ingress_rule" "part_calls" {
   for_each                     = local.part_calls
   security_group_id            = aws_security_group.part[each.value.to].id
-  description                  = "${each.key}: the callee's port"
+  description                  = "${each.key}: on the callee port"
   referenced_security_group_id = each.value.from
   ip_protocol                  = "tcp"
   from_port                    = local.ports[each.value.to]
@@ -83,7 +84,7 @@ resource "aws_vpc_security_group_ingress_rule" "part_calls" {
 resource "aws_vpc_security_group_egress_rule" "part_calls" {
   for_each                     = { for k, v in local.part_calls : k => v if k != "alb-gateway" }
   security_group_id            = each.value.from
-  description                  = "${each.key}: to the callee's port"
+  description                  = "${each.key}: to the callee port"
   referenced_security_group_id = aws_security_group.part[each.value.to].id
   ip_protocol                  = "tcp"
   from_port                    = local.ports[each.value.to]

@@ -5,8 +5,8 @@ variable "environment" {
   description = "Deployment name: prod gets Multi-AZ RDS and deletion protection."
   type        = string
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,15}$", var.environment))
-    error_message = "environment: lower-case letters, digits and dashes, e.g. prod or staging."
+    condition     = can(regex("^[a-z][a-z0-9-]{1,7}$", var.environment))
+    error_message = "environment: 2 to 8 lower-case letters, digits and dashes (names AWS limits to 32 characters carry it), e.g. prod or staging."
   }
 }
 
@@ -53,6 +53,10 @@ variable "certificate_arn" {
 variable "image_registry" {
   description = "Registry and path the images are pushed to, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/travel-platform; each image is <registry>/<part>:<tag>."
   type        = string
+  validation {
+    condition     = can(regex("^[^/]+/.+[^/]$", var.image_registry))
+    error_message = "image_registry: <registry host>/<path>, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/travel-platform."
+  }
 }
 
 variable "image_tag" {
@@ -177,6 +181,12 @@ variable "supabase_db_url" {
   description = "operator-service's login to the project's database, with sslmode=verify-full (TF_VAR_supabase_db_url)."
   type        = string
   sensitive   = true
+}
+
+variable "user_migration_concurrency" {
+  description = "Concurrent runs reserved for the UserMigration trigger (sign-ins of operators not yet in the pool)."
+  type        = number
+  default     = 20
 }
 
 variable "user_migration_zip" {

@@ -47,8 +47,11 @@ OPERATOR_PASSWORD_POLICY = {"PasswordPolicy": {"MinimumLength": 6, "RequireUpper
 # Each pool and app client below is the exact CreateUserPool / CreateUserPoolClient request,
 # as data: aws/infrastructure/cognito.tf declares the same, and tests/unit/test_terraform.py
 # holds the two together.
+# Cognito's own length limits of the standard attribute, said explicitly: Terraform's pool
+# otherwise differs from what AWS reports back on every plan.
 EMAIL_ATTRIBUTE = {"Name": "email", "AttributeDataType": "String", "Required": True,
-                   "Mutable": True}
+                   "Mutable": True,
+                   "StringAttributeConstraints": {"MinLength": "0", "MaxLength": "2048"}}
 AGENTS_POOL = {"PoolName": POOL_NAME, "UsernameAttributes": ["email"],
                "AutoVerifiedAttributes": ["email"], "Policies": PASSWORD_POLICY,
                "Schema": [EMAIL_ATTRIBUTE]}
