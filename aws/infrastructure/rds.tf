@@ -13,10 +13,28 @@ resource "aws_db_parameter_group" "main" {
   description = "travel_agent_db: logical replication for the operator tables' move, TLS only"
 
   # The move of the operator tables (python -m migrate) subscribes RDS to the Supabase
-  # project's publication and publishes back for a rollback: logical replication.
+  # project's publication, one subscription per unit plus the table copies: `migrate plan`
+  # refuses fewer than len(migrate.units.UNITS) + 2 workers (RDS's default is 4; the same
+  # figures as devstack's PostgreSQL). RDS only subscribes today (the way back uses
+  # triggers), but the design note has it publish too: logical replication on.
   parameter {
     name         = "rds.logical_replication"
     value        = "1"
+    apply_method = "pending-reboot"
+  }
+  parameter {
+    name         = "max_logical_replication_workers"
+    value        = "8"
+    apply_method = "pending-reboot"
+  }
+  parameter {
+    name         = "max_worker_processes"
+    value        = "16"
+    apply_method = "pending-reboot"
+  }
+  parameter {
+    name         = "max_sync_workers_per_subscription"
+    value        = "4"
     apply_method = "pending-reboot"
   }
   # Every service connects with sslmode=verify-full; refuse anything without TLS.

@@ -24,7 +24,7 @@ from devstack import environment, python_parts
 from devstack.layout import BASE_PORTS
 from travel_platform.cors import CorsSettings
 from travel_platform.gunicorn_config import GunicornSettings
-from travel_platform.settings import BaseServiceSettings
+from travel_platform.settings import BaseServiceSettings, RdsSettings
 from travel_platform.web import HEALTH_PATH
 
 REPO = Path(__file__).resolve().parents[2]
@@ -251,6 +251,24 @@ def test_health_checks_probe_the_health_path():
     target_group = resource("aws_lb_target_group", "gateway")
     assert target_group["health_check"][0]["path"] == ref("local.health_path")
     assert target_group["port"] == ref('local.ports["gateway"]')
+
+
+def test_rds_runs_what_the_services_and_the_migration_tool_need():
+    from migrate.commands import REPLICATION_WORKERS_NEEDED
+
+    parameters = {p["name"]: p["value"] for p in
+                  resource("aws_db_parameter_group", "main")["parameter"]}
+    assert parameters["rds.logical_replication"] == "1"
+    # Every service connects with sslmode=verify-full (RdsSettings' default).
+    assert parameters["rds.force_ssl"] == "1"
+    assert RdsSettings.model_fields["aws_rds_sslmode"].default == "verify-full"
+    # `migrate plan`'s own threshold.
+    assert int(parameters["max_logical_replication_workers"]) >= REPLICATION_WORKERS_NEEDED
+    instance = resource("aws_db_instance", "main")
+    assert instance["db_name"] == RdsSettings.model_fields["aws_rds_database"].default
+    assert instance["publicly_accessible"] is False and instance["storage_encrypted"] is True
+    assert instance["multi_az"] == ref("local.is_prod")
+    assert local("is_prod") == ref('var.environment == "prod"')
 
 
 def test_task_roles_grant_only_cognito_admin_calls_the_code_makes():
