@@ -8,7 +8,7 @@
 #                     (agent_service/storage.py; a presigned POST is signed with this role).
 #   operator-service  cognito-idp:AdminGetUser, AdminCreateUser, AdminSetUserPassword on the
 #                     operators' pool (operator_service/logins.py).
-# Execution roles (ECS itself) pull the part's image, write its log group and read the
+# Execution roles (ECS itself) pull the part's own image, write its log group and read the
 # secrets ECS puts into its environment.
 
 data "aws_iam_policy_document" "ecs_tasks_assume" {
@@ -27,7 +27,6 @@ data "aws_iam_policy_document" "ecs_tasks_assume" {
 }
 
 locals {
-  ecr_repository_prefix = join("/", slice(split("/", var.image_registry), 1, length(split("/", var.image_registry))))
   # Secrets ECS reads for each part (and the jobs task), by ARN.
   execution_secrets = merge({ for part, s in local.secrets : part => values(s) },
   { jobs = [aws_db_instance.main.master_user_secret[0].secret_arn] })
@@ -55,7 +54,7 @@ data "aws_iam_policy_document" "execution" {
   statement {
     sid       = "PullImage"
     actions   = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
-    resources = ["arn:${data.aws_partition.current.partition}:ecr:${var.aws_region}:${data.aws_caller_identity.current.account_id}:repository/${local.ecr_repository_prefix}/${each.key}"]
+    resources = [aws_ecr_repository.part[each.key].arn]
   }
   statement {
     sid       = "Logs"

@@ -9,7 +9,8 @@ locals {
     ManagedBy   = "terraform"
   }
 
-  # The images: <registry>/<part>:<tag>; `jobs` is the one-shot migrations-and-provisioning image.
-  image = { for part in ["agent-service", "operator-service", "booking-service", "gateway-auth", "gateway", "jobs"] :
-  part => "${var.image_registry}/${part}:${lookup(var.image_tags, part, var.image_tag)}" }
+  # One image per part (ecr.tf); `jobs` is the one-shot migrations-and-provisioning image.
+  images = ["agent-service", "operator-service", "booking-service", "gateway-auth", "gateway", "jobs"]
+  image = { for part in local.images :
+  part => "${aws_ecr_repository.part[part].repository_url}:${lookup(var.image_tags, part, var.image_tag)}" }
 }

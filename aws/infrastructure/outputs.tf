@@ -6,6 +6,11 @@ output "url" {
   value       = aws_lb.gateway.dns_name
 }
 
+output "image_repositories" {
+  description = "Where to push each part's image (docker push <url>:<tag>)."
+  value       = { for part, repo in aws_ecr_repository.part : part => repo.repository_url }
+}
+
 output "agents_user_pool_id" {
   value = aws_cognito_user_pool.agents.id
 }

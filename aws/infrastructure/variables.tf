@@ -50,17 +50,8 @@ variable "certificate_arn" {
 }
 
 # --- images -----------------------------------------------------------------------------
-variable "image_registry" {
-  description = "Registry and path the images are pushed to, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/travel-platform; each image is <registry>/<part>:<tag>."
-  type        = string
-  validation {
-    condition     = can(regex("^[^/]+/.+[^/]$", var.image_registry))
-    error_message = "image_registry: <registry host>/<path>, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/travel-platform."
-  }
-}
-
 variable "image_tag" {
-  description = "Tag of every image not named in image_tags."
+  description = "Tag of every image not named in image_tags (the commit the images were built from)."
   type        = string
 }
 

@@ -194,6 +194,8 @@ def test_the_parts_and_their_ports_are_the_platforms():
     assert set(parts) == {*PYTHON_PARTS, "gateway"}
     assert {name for name, part in parts.items() if part["python"]} == set(PYTHON_PARTS)
     assert local("ports") == {name: BASE_PORTS[name] for name in parts}
+    # An image repository per part, and the one-shot jobs image.
+    assert set(local("images")) == {*parts, "jobs"}
     for service in gateway_config.SERVICES:
         assert local("ports")[service.name] == service.port
 
