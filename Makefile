@@ -57,7 +57,7 @@ CHECKOV_VENV := build/venv-checkov
 
 terraform-check: $(CHECKOV_VENV)/.installed
 	$(CHECKOV_VENV)/bin/checkov --directory aws/infrastructure --framework terraform \
-		--skip-download --compact --quiet
+		--var-file aws/infrastructure/prod.example.tfvars --skip-download --compact --quiet
 
 $(CHECKOV_VENV)/.installed: aws/infrastructure/requirements-checkov.txt
 	$(PYTHON) -m venv $(CHECKOV_VENV)
