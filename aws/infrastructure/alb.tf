@@ -1,7 +1,8 @@
 # The load balancer sends everything to the gateway, never to a service: token checks per
 # route family (gateway-auth), rate limits, CORS, request ids, the one JSON error shape and
 # the dashboard all live in nginx, and a service reached past it would skip them. So one
-# target group, the gateway's tasks; the services have no public address at all.
+# target group, the gateway's tasks; the services have no public address at all. HTTPS
+# only: no plain-HTTP listener (and its port closed), so no request ever travels in clear.
 
 resource "aws_lb" "gateway" {
   #checkov:skip=CKV2_AWS_28:rate limits per token and address, request size and header limits are enforced by the gateway itself; a WAF web ACL can be attached to this load balancer without changing anything else
@@ -20,7 +21,7 @@ resource "aws_lb" "gateway" {
     enabled = true
   }
 
-  depends_on = [aws_s3_bucket_policy.logs]
+  depends_on = [aws_s3_bucket_policy.bucket]
 }
 
 resource "aws_lb_target_group" "gateway" {
@@ -51,20 +52,5 @@ resource "aws_lb_listener" "https" {
   default_action {
     type             = "forward"
     target_group_arn = aws_lb_target_group.gateway.arn
-  }
-}
-
-resource "aws_lb_listener" "http" {
-  load_balancer_arn = aws_lb.gateway.arn
-  port              = 80
-  protocol          = "HTTP"
-
-  default_action {
-    type = "redirect"
-    redirect {
-      port        = "443"
-      protocol    = "HTTPS"
-      status_code = "HTTP_301"
-    }
   }
 }

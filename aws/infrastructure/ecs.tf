@@ -2,7 +2,7 @@
 # by name through Service Connect (http://agent-service:8101, as in docker-compose.yml).
 # The load balancer (alb.tf) sends every request to the gateway, which routes it.
 #
-# The table below is each part's port, its own environment (variable names are exactly the
+# The tables below are each part's port, its environment (variable names are exactly the
 # fields of its Settings class, tests/unit/test_terraform.py checks them) and the secrets ECS
 # puts into that environment.
 
@@ -22,10 +22,10 @@ locals {
   python_environment = {
     ENVIRONMENT                    = "production"
     AWS_REGION                     = var.aws_region
-    AWS_COGNITO_USER_POOL_ID       = aws_cognito_user_pool.agents.id
-    AWS_COGNITO_CLIENT_ID          = aws_cognito_user_pool_client.agents.id
-    AWS_COGNITO_OPERATOR_POOL_ID   = aws_cognito_user_pool.operators.id
-    AWS_COGNITO_OPERATOR_CLIENT_ID = aws_cognito_user_pool_client.operators.id
+    AWS_COGNITO_USER_POOL_ID       = aws_cognito_user_pool.pool["agents"].id
+    AWS_COGNITO_CLIENT_ID          = aws_cognito_user_pool_client.client["agents"].id
+    AWS_COGNITO_OPERATOR_POOL_ID   = aws_cognito_user_pool.pool["operators"].id
+    AWS_COGNITO_OPERATOR_CLIENT_ID = aws_cognito_user_pool_client.client["operators"].id
     SUPABASE_URL                   = var.supabase_url
     AWS_RDS_HOST                   = aws_db_instance.main.address
     AWS_RDS_PORT                   = tostring(aws_db_instance.main.port)
@@ -37,72 +37,32 @@ locals {
     SUPABASE_ANON_KEY = aws_secretsmanager_secret.supabase["anon-key"].arn
   }
 
-  parts = {
-    "agent-service" = {
-      python  = true
-      db_role = "agent_service"
-      environment = {
-        BIND              = "0.0.0.0:${local.ports["agent-service"]}"
-        AWS_RDS_SECRET_ID = aws_secretsmanager_secret.db_role["agent_service"].name
-        AWS_S3_BUCKET     = aws_s3_bucket.uploads.bucket
-      }
-      secrets = {}
-    }
-    "operator-service" = {
-      python  = true
-      db_role = "operator_service"
-      environment = {
-        BIND              = "0.0.0.0:${local.ports["operator-service"]}"
-        AWS_RDS_SECRET_ID = aws_secretsmanager_secret.db_role["operator_service"].name
-      }
-      secrets = {
-        SUPABASE_DB_URL           = aws_secretsmanager_secret.supabase["db-url"].arn
-        SUPABASE_SERVICE_ROLE_KEY = aws_secretsmanager_secret.supabase["service-role-key"].arn
-      }
-    }
-    "booking-service" = {
-      python  = true
-      db_role = "booking_service"
-      environment = {
-        BIND                 = "0.0.0.0:${local.ports["booking-service"]}"
-        AWS_RDS_SECRET_ID    = aws_secretsmanager_secret.db_role["booking_service"].name
-        AGENT_SERVICE_URL    = "http://agent-service:${local.ports["agent-service"]}"
-        OPERATOR_SERVICE_URL = "http://operator-service:${local.ports["operator-service"]}"
-      }
-      secrets = {}
-    }
-    "gateway-auth" = {
-      python  = true
-      db_role = "gateway_auth"
-      environment = {
-        BIND              = "0.0.0.0:${local.ports["gateway-auth"]}"
-        AWS_RDS_SECRET_ID = aws_secretsmanager_secret.db_role["gateway_auth"].name
-      }
-      secrets = {}
-    }
-    # nginx: the CORS allow-list and the dashboard's /config.json (Supabase URL, anon key);
-    # its upstreams are the services' names above.
-    "gateway" = {
-      python  = false
-      db_role = null
-      environment = {
-        ENVIRONMENT          = "production"
-        CORS_ALLOWED_ORIGINS = join(",", var.cors_allowed_origins)
-        SUPABASE_URL         = var.supabase_url
-      }
-      secrets = {
-        SUPABASE_ANON_KEY = aws_secretsmanager_secret.supabase["anon-key"].arn
-      }
-    }
+  # The Python parts: their role on RDS, and what they read beyond python_environment.
+  python_parts = {
+    "agent-service"    = { db_role = "agent_service", environment = { AWS_S3_BUCKET = aws_s3_bucket.uploads.bucket }, secrets = {} }
+    "operator-service" = { db_role = "operator_service", environment = {}, secrets = { SUPABASE_DB_URL = aws_secretsmanager_secret.supabase["db-url"].arn, SUPABASE_SERVICE_ROLE_KEY = aws_secretsmanager_secret.supabase["service-role-key"].arn } }
+    "booking-service"  = { db_role = "booking_service", environment = { AGENT_SERVICE_URL = "http://agent-service:${local.ports["agent-service"]}", OPERATOR_SERVICE_URL = "http://operator-service:${local.ports["operator-service"]}" }, secrets = {} }
+    "gateway-auth"     = { db_role = "gateway_auth", environment = {}, secrets = {} }
+  }
+  db_role_of_part = { for part, p in local.python_parts : part => p.db_role }
+
+  # nginx: the CORS allow-list and the dashboard's /config.json (Supabase URL, anon key); its
+  # upstreams are the services' names above.
+  gateway_environment = {
+    ENVIRONMENT          = "production"
+    CORS_ALLOWED_ORIGINS = join(",", var.cors_allowed_origins)
+    SUPABASE_URL         = var.supabase_url
+  }
+  gateway_secrets = {
+    SUPABASE_ANON_KEY = aws_secretsmanager_secret.supabase["anon-key"].arn
   }
 
-  db_role_of_part = { for part, p in local.parts : part => p.db_role if p.db_role != null }
-
-  # Each part's full environment and secrets (the Python parts' shared ones merged in).
-  environment = { for part, p in local.parts :
-  part => merge(concat([for e in [local.python_environment] : e if p.python], [p.environment])...) }
-  secrets = { for part, p in local.parts :
-  part => merge(concat([for s in [local.python_secrets] : s if p.python], [p.secrets])...) }
+  # Each part's whole environment and secrets: a Python part's shared ones, its port and its
+  # own RDS secret, then its own.
+  environment = merge({ for part, p in local.python_parts : part => merge(local.python_environment, { BIND = "0.0.0.0:${local.ports[part]}", AWS_RDS_SECRET_ID = aws_secretsmanager_secret.db_role[p.db_role].name }, p.environment) },
+  { gateway = local.gateway_environment })
+  secrets = merge({ for part, p in local.python_parts : part => merge(local.python_secrets, p.secrets) },
+  { gateway = local.gateway_secrets })
 }
 
 resource "aws_ecs_cluster" "main" {
@@ -131,7 +91,7 @@ resource "aws_cloudwatch_log_group" "part" {
 }
 
 resource "aws_ecs_task_definition" "part" {
-  for_each                 = local.parts
+  for_each                 = local.ports
   family                   = "${local.name}-${each.key}"
   requires_compatibilities = ["FARGATE"]
   network_mode             = "awsvpc"
@@ -166,7 +126,7 @@ resource "aws_ecs_task_definition" "part" {
     secrets     = [for k, arn in local.secrets[each.key] : { name = k, valueFrom = arn }]
     mountPoints = [{ sourceVolume = "tmp", containerPath = "/tmp", readOnly = false }]
     # The Python images have python; the gateway's health is the load balancer's check.
-    healthCheck = each.value.python ? {
+    healthCheck = contains(keys(local.python_parts), each.key) ? {
       command     = ["CMD", "python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:${local.ports[each.key]}${local.health_path}', timeout=3)"]
       interval    = 15
       timeout     = 5
@@ -185,7 +145,7 @@ resource "aws_ecs_task_definition" "part" {
 }
 
 resource "aws_ecs_service" "part" {
-  for_each        = local.parts
+  for_each        = local.ports
   name            = each.key
   cluster         = aws_ecs_cluster.main.id
   task_definition = aws_ecs_task_definition.part[each.key].arn

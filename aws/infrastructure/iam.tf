@@ -8,42 +8,107 @@
 #                     (agent_service/storage.py; a presigned POST is signed with this role).
 #   operator-service  cognito-idp:AdminGetUser, AdminCreateUser, AdminSetUserPassword on the
 #                     operators' pool (operator_service/logins.py).
+#   jobs              what provision.py calls when everything exists already, and the
+#                     service roles' secrets (it sets their passwords on RDS).
 # Execution roles (ECS itself) pull the part's own image, write its log group and read the
-# secrets ECS puts into its environment.
+# secrets ECS puts into its environment. Every role that reads a secret may decrypt it with
+# the platform key, through Secrets Manager only.
 
-data "aws_iam_policy_document" "ecs_tasks_assume" {
+locals {
+  # Who may be each kind of role; ECS and RDS say which account asks (confused deputy).
+  trusted_services = {
+    ecs_tasks      = { service = "ecs-tasks.amazonaws.com", check_account = true }
+    rds_monitoring = { service = "monitoring.rds.amazonaws.com", check_account = true }
+    lambda         = { service = "lambda.amazonaws.com", check_account = false }
+  }
+  # Secrets ECS reads for each part (and the jobs task), by ARN.
+  execution_secrets = merge({ for part, s in local.secrets : part => values(s) },
+  { jobs = [aws_db_instance.main.master_user_secret[0].secret_arn] })
+  # Each role that reads secrets, and which.
+  secret_readers = merge(
+    { for part, arns in local.execution_secrets : "${part}-execution" =>
+    { role = aws_iam_role.execution[part].id, secrets = arns } },
+    { for part, db_role in local.db_role_of_part : "${part}-task" =>
+    { role = aws_iam_role.task[part].id, secrets = [aws_secretsmanager_secret.db_role[db_role].arn] } },
+    { "jobs-task" = { role = aws_iam_role.jobs.id, secrets = [for s in aws_secretsmanager_secret.db_role : s.arn] } },
+  )
+  # Who uses the platform key, for what, through which service: every secret reader to
+  # decrypt its secrets; agent-service for the documents (S3 encrypts and decrypts them, and
+  # a presigned POST is signed with its role).
+  key_users = merge(
+    { for reader, r in local.secret_readers : reader => { role = r.role, actions = ["kms:Decrypt"], via = "secretsmanager" } },
+    { "agent-service-documents" = { role = aws_iam_role.task["agent-service"].id, actions = ["kms:GenerateDataKey", "kms:Decrypt"], via = "s3" } },
+  )
+  # Every inline policy: its role, its name, its document.
+  role_policies = merge(
+    { for part in keys(local.execution_secrets) : "${part}-execution" =>
+    { role = aws_iam_role.execution[part].id, name = "execution", policy = data.aws_iam_policy_document.execution[part].json } },
+    { for reader, r in local.secret_readers : "${reader}-read-secrets" =>
+    { role = r.role, name = "read-secrets", policy = data.aws_iam_policy_document.read_secrets[reader].json } },
+    { for user, u in local.key_users : "${user}-use-key" =>
+    { role = u.role, name = "use-key-through-${u.via}", policy = data.aws_iam_policy_document.use_key[user].json } },
+    {
+      "agent-service-calls"    = { role = aws_iam_role.task["agent-service"].id, name = "calls", policy = data.aws_iam_policy_document.agent_service.json }
+      "operator-service-calls" = { role = aws_iam_role.task["operator-service"].id, name = "calls", policy = data.aws_iam_policy_document.operator_service.json }
+      "jobs-calls"             = { role = aws_iam_role.jobs.id, name = "calls", policy = data.aws_iam_policy_document.jobs.json }
+      "user-migration"         = { role = aws_iam_role.user_migration.id, name = "user-migration", policy = data.aws_iam_policy_document.user_migration.json }
+    },
+  )
+}
+
+data "aws_iam_policy_document" "assume" {
+  for_each = local.trusted_services
   statement {
     actions = ["sts:AssumeRole"]
     principals {
       type        = "Service"
-      identifiers = ["ecs-tasks.amazonaws.com"]
+      identifiers = [each.value.service]
     }
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [data.aws_caller_identity.current.account_id]
+    dynamic "condition" {
+      for_each = each.value.check_account ? [data.aws_caller_identity.current.account_id] : []
+      content {
+        test     = "StringEquals"
+        variable = "aws:SourceAccount"
+        values   = [condition.value]
+      }
     }
   }
 }
 
-locals {
-  # Secrets ECS reads for each part (and the jobs task), by ARN.
-  execution_secrets = merge({ for part, s in local.secrets : part => values(s) },
-  { jobs = [aws_db_instance.main.master_user_secret[0].secret_arn] })
-  # Using the platform key only through these services.
-  kms_via = {
-    secretsmanager = "secretsmanager.${var.aws_region}.amazonaws.com"
-    s3             = "s3.${var.aws_region}.amazonaws.com"
-  }
-}
-
-# --- execution roles ------------------------------------------------------------------------
+# --- roles ----------------------------------------------------------------------------------
 resource "aws_iam_role" "execution" {
   for_each           = local.execution_secrets
   name               = "${local.name}-${each.key}-execution"
-  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
+  assume_role_policy = data.aws_iam_policy_document.assume["ecs_tasks"].json
 }
 
+resource "aws_iam_role" "task" {
+  for_each           = local.db_role_of_part
+  name               = "${local.name}-${each.key}-task"
+  assume_role_policy = data.aws_iam_policy_document.assume["ecs_tasks"].json
+}
+
+resource "aws_iam_role" "jobs" {
+  name               = "${local.name}-jobs-task"
+  assume_role_policy = data.aws_iam_policy_document.assume["ecs_tasks"].json
+}
+
+resource "aws_iam_role" "rds_monitoring" {
+  name               = "${local.name}-rds-monitoring"
+  assume_role_policy = data.aws_iam_policy_document.assume["rds_monitoring"].json
+}
+
+resource "aws_iam_role_policy_attachment" "rds_monitoring" {
+  role       = aws_iam_role.rds_monitoring.name
+  policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+}
+
+resource "aws_iam_role" "user_migration" {
+  name               = "${local.name}-user-migration"
+  assume_role_policy = data.aws_iam_policy_document.assume["lambda"].json
+}
+
+# --- what ECS itself needs per part -----------------------------------------------------------
 data "aws_iam_policy_document" "execution" {
   for_each = local.execution_secrets
   statement {
@@ -61,69 +126,39 @@ data "aws_iam_policy_document" "execution" {
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["${aws_cloudwatch_log_group.part[each.key].arn}:*"]
   }
+}
+
+# --- secrets ----------------------------------------------------------------------------------
+data "aws_iam_policy_document" "read_secrets" {
+  for_each = local.secret_readers
   statement {
-    sid       = "InjectedSecrets"
+    sid       = "ReadSecrets"
     actions   = ["secretsmanager:GetSecretValue"]
-    resources = each.value
+    resources = each.value.secrets
   }
+}
+
+# --- the platform key, only through the service that stores the data --------------------------
+data "aws_iam_policy_document" "use_key" {
+  for_each = local.key_users
   statement {
-    sid       = "DecryptSecrets"
-    actions   = ["kms:Decrypt"]
+    sid       = "PlatformKeyThrough${title(each.value.via)}"
+    actions   = each.value.actions
     resources = [aws_kms_key.platform.arn]
     condition {
       test     = "StringEquals"
       variable = "kms:ViaService"
-      values   = [local.kms_via.secretsmanager]
+      values   = ["${each.value.via}.${var.aws_region}.amazonaws.com"]
     }
   }
 }
 
-resource "aws_iam_role_policy" "execution" {
-  for_each = local.execution_secrets
-  name     = "execution"
-  role     = aws_iam_role.execution[each.key].id
-  policy   = data.aws_iam_policy_document.execution[each.key].json
-}
-
-# --- task roles of the Python parts ---------------------------------------------------------
-resource "aws_iam_role" "task" {
-  for_each           = local.db_role_of_part
-  name               = "${local.name}-${each.key}-task"
-  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
-}
-
-# Its own RDS secret, and nothing else, for every Python part.
-data "aws_iam_policy_document" "own_db_secret" {
-  for_each = local.db_role_of_part
-  statement {
-    sid       = "OwnDatabaseSecret"
-    actions   = ["secretsmanager:GetSecretValue"]
-    resources = [aws_secretsmanager_secret.db_role[each.value].arn]
-  }
-  statement {
-    sid       = "DecryptOwnSecret"
-    actions   = ["kms:Decrypt"]
-    resources = [aws_kms_key.platform.arn]
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = [local.kms_via.secretsmanager]
-    }
-  }
-}
-
-resource "aws_iam_role_policy" "own_db_secret" {
-  for_each = local.db_role_of_part
-  name     = "own-db-secret"
-  role     = aws_iam_role.task[each.key].id
-  policy   = data.aws_iam_policy_document.own_db_secret[each.key].json
-}
-
+# --- the task roles' other calls --------------------------------------------------------------
 data "aws_iam_policy_document" "agent_service" {
   statement {
     sid       = "AgentSignUps"
     actions   = ["cognito-idp:AdminGetUser", "cognito-idp:AdminDeleteUser"]
-    resources = [aws_cognito_user_pool.agents.arn]
+    resources = [aws_cognito_user_pool.pool["agents"].arn]
   }
   statement {
     sid       = "AgentDocuments"
@@ -137,44 +172,18 @@ data "aws_iam_policy_document" "agent_service" {
     actions   = ["s3:ListBucket"]
     resources = [aws_s3_bucket.uploads.arn]
   }
-  statement {
-    sid       = "DocumentsKey"
-    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
-    resources = [aws_kms_key.platform.arn]
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = [local.kms_via.s3]
-    }
-  }
-}
-
-resource "aws_iam_role_policy" "agent_service" {
-  name   = "cognito-and-documents"
-  role   = aws_iam_role.task["agent-service"].id
-  policy = data.aws_iam_policy_document.agent_service.json
 }
 
 data "aws_iam_policy_document" "operator_service" {
   statement {
     sid       = "OperatorLogins"
     actions   = ["cognito-idp:AdminGetUser", "cognito-idp:AdminCreateUser", "cognito-idp:AdminSetUserPassword"]
-    resources = [aws_cognito_user_pool.operators.arn]
+    resources = [aws_cognito_user_pool.pool["operators"].arn]
   }
 }
 
-resource "aws_iam_role_policy" "operator_service" {
-  name   = "operator-logins"
-  role   = aws_iam_role.task["operator-service"].id
-  policy = data.aws_iam_policy_document.operator_service.json
-}
-
-# --- the jobs task: what provision.py calls when everything exists already ----------------
-resource "aws_iam_role" "jobs" {
-  name               = "${local.name}-jobs-task"
-  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
-}
-
+# The jobs task: what provision.py calls when the pools, client, group, bucket and secrets
+# exist already (it lists, finds, and sets the bucket's settings again).
 data "aws_iam_policy_document" "jobs" {
   statement {
     sid       = "FindPools"
@@ -184,73 +193,16 @@ data "aws_iam_policy_document" "jobs" {
   statement {
     sid       = "FindClientsAndGroup"
     actions   = ["cognito-idp:ListUserPoolClients", "cognito-idp:CreateGroup"]
-    resources = [aws_cognito_user_pool.agents.arn, aws_cognito_user_pool.operators.arn]
+    resources = [for pool in aws_cognito_user_pool.pool : pool.arn]
   }
   statement {
     sid       = "Bucket"
     actions   = ["s3:CreateBucket", "s3:PutBucketPublicAccessBlock", "s3:PutBucketCORS"]
     resources = [aws_s3_bucket.uploads.arn]
   }
-  statement {
-    sid       = "RoleSecrets"
-    actions   = ["secretsmanager:GetSecretValue"]
-    resources = [for s in aws_secretsmanager_secret.db_role : s.arn]
-  }
-  statement {
-    sid       = "DecryptRoleSecrets"
-    actions   = ["kms:Decrypt"]
-    resources = [aws_kms_key.platform.arn]
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = [local.kms_via.secretsmanager]
-    }
-  }
 }
 
-resource "aws_iam_role_policy" "jobs" {
-  name   = "provision"
-  role   = aws_iam_role.jobs.id
-  policy = data.aws_iam_policy_document.jobs.json
-}
-
-# --- RDS enhanced monitoring ----------------------------------------------------------------
-data "aws_iam_policy_document" "rds_monitoring_assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["monitoring.rds.amazonaws.com"]
-    }
-  }
-}
-
-resource "aws_iam_role" "rds_monitoring" {
-  name               = "${local.name}-rds-monitoring"
-  assume_role_policy = data.aws_iam_policy_document.rds_monitoring_assume.json
-}
-
-resource "aws_iam_role_policy_attachment" "rds_monitoring" {
-  role       = aws_iam_role.rds_monitoring.name
-  policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
-}
-
-# --- the UserMigration trigger ---------------------------------------------------------------
-data "aws_iam_policy_document" "lambda_assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["lambda.amazonaws.com"]
-    }
-  }
-}
-
-resource "aws_iam_role" "user_migration" {
-  name               = "${local.name}-user-migration"
-  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
-}
-
+# --- the UserMigration trigger ----------------------------------------------------------------
 data "aws_iam_policy_document" "user_migration" {
   statement {
     sid       = "Logs"
@@ -269,8 +221,10 @@ data "aws_iam_policy_document" "user_migration" {
   }
 }
 
-resource "aws_iam_role_policy" "user_migration" {
-  name   = "user-migration"
-  role   = aws_iam_role.user_migration.id
-  policy = data.aws_iam_policy_document.user_migration.json
+# --- every inline policy on its role -----------------------------------------------------------
+resource "aws_iam_role_policy" "policy" {
+  for_each = local.role_policies
+  name     = each.value.name
+  role     = each.value.role
+  policy   = each.value.policy
 }

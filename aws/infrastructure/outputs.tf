@@ -12,19 +12,19 @@ output "image_repositories" {
 }
 
 output "agents_user_pool_id" {
-  value = aws_cognito_user_pool.agents.id
+  value = aws_cognito_user_pool.pool["agents"].id
 }
 
 output "agents_client_id" {
-  value = aws_cognito_user_pool_client.agents.id
+  value = aws_cognito_user_pool_client.client["agents"].id
 }
 
 output "operators_user_pool_id" {
-  value = aws_cognito_user_pool.operators.id
+  value = aws_cognito_user_pool.pool["operators"].id
 }
 
 output "operators_client_id" {
-  value = aws_cognito_user_pool_client.operators.id
+  value = aws_cognito_user_pool_client.client["operators"].id
 }
 
 output "uploads_bucket" {

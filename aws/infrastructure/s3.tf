@@ -1,6 +1,7 @@
 # The agents' documents bucket, as aws/scripts/provision.py sets it up (public access blocked,
 # one CORS rule for the dashboard's origins), plus what production adds: encryption with the
-# platform key, versioning, TLS only, access logs, old versions expiring.
+# platform key, versioning, TLS only, access logs, old versions expiring. And a bucket for the
+# access logs of the load balancer and of the uploads bucket.
 
 resource "aws_s3_bucket" "uploads" {
   #checkov:skip=CKV_AWS_144:the documents are kept in one region with versioning and backups of RDS; cross-region replication is a disaster-recovery choice not made yet
@@ -8,14 +9,65 @@ resource "aws_s3_bucket" "uploads" {
   bucket = var.uploads_bucket_name
 }
 
-resource "aws_s3_bucket_public_access_block" "uploads" {
-  bucket                  = aws_s3_bucket.uploads.id
+resource "aws_s3_bucket" "logs" {
+  #checkov:skip=CKV_AWS_18:this is the access-log bucket; logging it would log its own log deliveries
+  #checkov:skip=CKV_AWS_144:access logs are kept in one region; they are not data to recover
+  #checkov:skip=CKV_AWS_145:load balancer access logs can be delivered only to SSE-S3 buckets, not SSE-KMS
+  #checkov:skip=CKV2_AWS_62:nothing consumes log-delivery events
+  bucket_prefix = "${local.name}-logs-"
+}
+
+locals {
+  buckets = { uploads = aws_s3_bucket.uploads, logs = aws_s3_bucket.logs }
+}
+
+# Both buckets: no public access, versioned, TLS only.
+resource "aws_s3_bucket_public_access_block" "bucket" {
+  for_each                = local.buckets
+  bucket                  = each.value.id
   block_public_acls       = true
   ignore_public_acls      = true
   block_public_policy     = true
   restrict_public_buckets = true
 }
 
+resource "aws_s3_bucket_versioning" "bucket" {
+  for_each = local.buckets
+  bucket   = each.value.id
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+data "aws_iam_policy_document" "bucket" {
+  for_each = local.buckets
+  # The log bucket also lets the log deliveries write.
+  source_policy_documents = each.key == "logs" ? [data.aws_iam_policy_document.log_delivery.json] : []
+  statement {
+    sid       = "TlsOnly"
+    effect    = "Deny"
+    actions   = ["s3:*"]
+    resources = [each.value.arn, "${each.value.arn}/*"]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "bucket" {
+  for_each   = local.buckets
+  bucket     = each.value.id
+  policy     = data.aws_iam_policy_document.bucket[each.key].json
+  depends_on = [aws_s3_bucket_public_access_block.bucket]
+}
+
+# --- the uploads bucket ------------------------------------------------------------------------
 resource "aws_s3_bucket_cors_configuration" "uploads" {
   bucket = aws_s3_bucket.uploads.id
 
@@ -36,13 +88,6 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "uploads" {
       kms_master_key_id = aws_kms_key.platform.arn
     }
     bucket_key_enabled = true
-  }
-}
-
-resource "aws_s3_bucket_versioning" "uploads" {
-  bucket = aws_s3_bucket.uploads.id
-  versioning_configuration {
-    status = "Enabled"
   }
 }
 
@@ -67,60 +112,13 @@ resource "aws_s3_bucket_logging" "uploads" {
   target_prefix = "s3/${var.uploads_bucket_name}/"
 }
 
-data "aws_iam_policy_document" "uploads" {
-  statement {
-    sid       = "TlsOnly"
-    effect    = "Deny"
-    actions   = ["s3:*"]
-    resources = [aws_s3_bucket.uploads.arn, "${aws_s3_bucket.uploads.arn}/*"]
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
-}
-
-resource "aws_s3_bucket_policy" "uploads" {
-  bucket     = aws_s3_bucket.uploads.id
-  policy     = data.aws_iam_policy_document.uploads.json
-  depends_on = [aws_s3_bucket_public_access_block.uploads]
-}
-
-# --- access logs of the load balancer and the uploads bucket -------------------------------
-resource "aws_s3_bucket" "logs" {
-  #checkov:skip=CKV_AWS_18:this is the access-log bucket; logging it would log its own log deliveries
-  #checkov:skip=CKV_AWS_144:access logs are kept in one region; they are not data to recover
-  #checkov:skip=CKV_AWS_145:load balancer access logs can be delivered only to SSE-S3 buckets, not SSE-KMS
-  #checkov:skip=CKV2_AWS_62:nothing consumes log-delivery events
-  bucket_prefix = "${local.name}-logs-"
-}
-
-resource "aws_s3_bucket_public_access_block" "logs" {
-  bucket                  = aws_s3_bucket.logs.id
-  block_public_acls       = true
-  ignore_public_acls      = true
-  block_public_policy     = true
-  restrict_public_buckets = true
-}
-
+# --- the log bucket ----------------------------------------------------------------------------
 resource "aws_s3_bucket_server_side_encryption_configuration" "logs" {
   bucket = aws_s3_bucket.logs.id
   rule {
     apply_server_side_encryption_by_default {
       sse_algorithm = "AES256"
     }
-  }
-}
-
-resource "aws_s3_bucket_versioning" "logs" {
-  bucket = aws_s3_bucket.logs.id
-  versioning_configuration {
-    status = "Enabled"
   }
 }
 
@@ -144,7 +142,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "logs" {
 
 data "aws_elb_service_account" "current" {}
 
-data "aws_iam_policy_document" "logs" {
+data "aws_iam_policy_document" "log_delivery" {
   statement {
     sid       = "LoadBalancerAccessLogs"
     actions   = ["s3:PutObject"]
@@ -168,25 +166,4 @@ data "aws_iam_policy_document" "logs" {
       values   = [data.aws_caller_identity.current.account_id]
     }
   }
-  statement {
-    sid       = "TlsOnly"
-    effect    = "Deny"
-    actions   = ["s3:*"]
-    resources = [aws_s3_bucket.logs.arn, "${aws_s3_bucket.logs.arn}/*"]
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
-}
-
-resource "aws_s3_bucket_policy" "logs" {
-  bucket     = aws_s3_bucket.logs.id
-  policy     = data.aws_iam_policy_document.logs.json
-  depends_on = [aws_s3_bucket_public_access_block.logs]
 }

@@ -93,6 +93,55 @@ def as_terraform(value):
     return value
 
 
+def resolved(value):
+    """`value` with every `${local.NAME}` replaced by that local's value."""
+    if isinstance(value, str):
+        match = re.fullmatch(r"\$\{local\.(\w+)\}", value)
+        return resolved(local(match[1])) if match else value
+    if isinstance(value, list):
+        return [resolved(v) for v in value]
+    if isinstance(value, dict):
+        return {k: resolved(v) for k, v in value.items()}
+    return value
+
+
+def _evaluate(node, scope: dict):
+    """`node` with the references to `scope` (each.value..., <dynamic block>.value...)
+    replaced by their values, and dynamic blocks over a known list expanded; whatever else
+    stays as the parser wrote it. Null arguments are dropped: not set, the provider's
+    default, as an argument left out of a boto3 request is AWS's."""
+    if isinstance(node, str):
+        match = re.fullmatch(r"\$\{(?:try\()?(\w+)\.(value|key)((?:\.\w+)*)(?:, null\))?\}", node)
+        if not match or match[1] not in scope:
+            return node
+        value = scope[match[1]][match[2]]
+        for part in filter(None, match[3].split(".")):
+            value = value.get(part) if node.startswith("${try(") else value[part]
+        return value
+    if isinstance(node, list):
+        return [_evaluate(item, scope) for item in node]
+    if not isinstance(node, dict):
+        return node
+    result = {}
+    for key, value in node.items():
+        if key == "dynamic":
+            for name, spec in (item for entry in value for item in entry.items()):
+                items = _evaluate(spec["for_each"], scope)
+                result[name] = ([_evaluate(spec["content"][0], {**scope, name: {"value": item}})
+                                 for item in items] if isinstance(items, list) else spec)
+        elif key != "for_each":
+            result[key] = _evaluate(value, scope)
+    return {k: v for k, v in result.items() if v is not None}
+
+
+def instance(type_: str, name: str, key: str) -> dict:
+    """The arguments of one instance of a `for_each` resource over a table of locals."""
+    block = resource(type_, name)
+    table = re.fullmatch(r"\$\{local\.(\w+)\}", block["for_each"])
+    assert table, f"{type_}.{name}: for_each over a local table"
+    return _evaluate(block, {"each": {"key": key, "value": resolved(local(table[1])[key])}})
+
+
 def assert_declares(block: dict, wanted: dict, where: str) -> None:
     """`block` sets every argument of `wanted` to its value; a nested block (the parser's
     list of one dict) is compared whole, argument for argument."""
@@ -119,35 +168,46 @@ def pool_arguments(request: dict) -> dict:
             "password_policy": as_terraform(policies["PasswordPolicy"])}
 
 
-@pytest.mark.parametrize("name, request_name", [("agents", "AGENTS_POOL"),
-                                                ("operators", "OPERATORS_POOL")])
-def test_each_user_pool_is_the_one_provision_creates(name, request_name):
-    wanted = pool_arguments(getattr(provision(), request_name))
-    assert_declares(resource("aws_cognito_user_pool", name), wanted, f"pool {name}")
+POOLS = [("agents", "AGENTS_POOL", "AGENTS_CLIENT"),
+         ("operators", "OPERATORS_POOL", "OPERATORS_CLIENT")]
 
 
-@pytest.mark.parametrize("name, pool, request_name", [
-    ("agents", "agents", "AGENTS_CLIENT"), ("operators", "operators", "OPERATORS_CLIENT")])
-def test_each_app_client_is_the_one_provision_creates(name, pool, request_name):
-    request = dict(getattr(provision(), request_name))
+def test_the_pools_and_clients_are_provisions_two():
+    assert set(local("user_pools")) == set(local("app_clients")) == {p for p, _, _ in POOLS}
+
+
+@pytest.mark.parametrize("name, pool_request, client_request", POOLS)
+def test_each_user_pool_is_the_one_provision_creates(name, pool_request, client_request):
+    wanted = pool_arguments(getattr(provision(), pool_request))
+    assert_declares(instance("aws_cognito_user_pool", "pool", name), wanted, f"pool {name}")
+
+
+@pytest.mark.parametrize("name, pool_request, client_request", POOLS)
+def test_each_app_client_is_the_one_provision_creates(name, pool_request, client_request):
+    request = dict(getattr(provision(), client_request))
     wanted = {"name": request.pop("ClientName"), **as_terraform(request)}
-    client = resource("aws_cognito_user_pool_client", name)
+    client = instance("aws_cognito_user_pool_client", "client", name)
     assert_declares(client, wanted, f"client {name}")
-    assert client["user_pool_id"] == ref(f"aws_cognito_user_pool.{pool}.id")
+    # Nothing provision.py leaves to Cognito's default is set here.
+    assert {"name", "user_pool_id", *wanted} >= set(client)
+    assert client["user_pool_id"] == ref("aws_cognito_user_pool.pool[each.key].id")
 
 
 def test_the_admins_group_is_in_the_agents_pool():
     group = resource("aws_cognito_user_group", "admins")
     assert group["name"] == provision().ADMIN_GROUP
-    assert group["user_pool_id"] == ref("aws_cognito_user_pool.agents.id")
+    assert group["user_pool_id"] == ref('aws_cognito_user_pool.pool["agents"].id')
 
 
 def test_the_operators_pool_runs_the_user_migration_trigger():
     import user_migration
 
-    pool = resource("aws_cognito_user_pool", "operators")
-    assert pool["lambda_config"] == [{"user_migration":
-                                      ref("aws_lambda_function.user_migration.arn")}]
+    pools = local("user_pools")
+    assert {name for name, pool in pools.items() if pool["user_migration"]} == {"operators"}
+    trigger = instance("aws_cognito_user_pool", "pool", "operators")["lambda_config"]
+    assert trigger["for_each"] == ref(
+        "each.value.user_migration ? [aws_lambda_function.user_migration.arn] : []")
+    assert trigger["content"] == [{"user_migration": ref("lambda_config.value")}]
     function = resource("aws_lambda_function", "user_migration")
     module, _, handler = function["handler"].partition(".")
     assert module == user_migration.__name__ and callable(getattr(user_migration, handler))
@@ -157,7 +217,7 @@ def test_the_operators_pool_runs_the_user_migration_trigger():
     assert set(function["environment"][0]["variables"]) == read
     permission = resource("aws_lambda_permission", "cognito_user_migration")
     assert permission["principal"] == "cognito-idp.amazonaws.com"
-    assert permission["source_arn"] == ref("aws_cognito_user_pool.operators.arn")
+    assert permission["source_arn"] == ref('aws_cognito_user_pool.pool["operators"].arn')
 
 
 def test_the_bucket_is_provisions_with_the_gateways_cors_origins():
@@ -166,45 +226,47 @@ def test_the_bucket_is_provisions_with_the_gateways_cors_origins():
     assert resource("aws_s3_bucket", "uploads")["bucket"] == ref("var.uploads_bucket_name")
     default = terraform()["variable"]["uploads_bucket_name"]["default"]
     assert default == provision().BUCKET == AgentSettings.model_fields["aws_s3_bucket"].default
-    block = resource("aws_s3_bucket_public_access_block", "uploads")
+    assert "uploads" in local("buckets")
+    block = resource("aws_s3_bucket_public_access_block", "bucket")
     assert_declares(block, as_terraform(provision().BUCKET_PUBLIC_ACCESS_BLOCK), "bucket")
     # One list of origins: the bucket's CORS rule and the gateway's CORS_ALLOWED_ORIGINS.
     origins = ref("var.cors_allowed_origins")
     rule = as_terraform(provision().bucket_cors_rule(["https://dashboard.example"]))
     assert_declares(resource("aws_s3_bucket_cors_configuration", "uploads"),
                     {"cors_rule": [{**rule, "allowed_origins": origins}]}, "bucket CORS")
-    assert (local("parts")["gateway"]["environment"]["CORS_ALLOWED_ORIGINS"]
+    assert (local("gateway_environment")["CORS_ALLOWED_ORIGINS"]
             == ref('join(",", var.cors_allowed_origins)'))
+
+
+# How `environment` (ecs.tf) gives each Python part its port and its own RDS secret.
+PYTHON_PART_OWN = ('{BIND = "0.0.0.0:${local.ports[part]}", '
+                   "AWS_RDS_SECRET_ID = aws_secretsmanager_secret.db_role[p.db_role].name}")
 
 
 def test_each_database_role_has_the_secret_its_service_reads():
     assert local("db_roles") == provision().SERVICE_DB_ROLES
     assert resource("aws_secretsmanager_secret", "db_role")["name"] == ref("each.value")
-    for name, part in local("parts").items():
-        if not part["python"]:
-            continue
+    for name, part in local("python_parts").items():
         # devstack's rule too: a part's role is its name with underscores.
         assert part["db_role"] == name.replace("-", "_")
-        assert part["environment"]["AWS_RDS_SECRET_ID"] == ref(
-            f'aws_secretsmanager_secret.db_role["{part["db_role"]}"].name')
+    assert PYTHON_PART_OWN in local("environment")
 
 
 def test_the_parts_and_their_ports_are_the_platforms():
-    parts = local("parts")
-    assert set(parts) == {*PYTHON_PARTS, "gateway"}
-    assert {name for name, part in parts.items() if part["python"]} == set(PYTHON_PARTS)
-    assert local("ports") == {name: BASE_PORTS[name] for name in parts}
-    # An image repository per part, and the one-shot jobs image.
-    assert set(local("images")) == {*parts, "jobs"}
+    assert set(local("python_parts")) == set(PYTHON_PARTS)
+    ports = local("ports")
+    assert ports == {name: BASE_PORTS[name] for name in (*PYTHON_PARTS, "gateway")}
     for service in gateway_config.SERVICES:
-        assert local("ports")[service.name] == service.port
+        assert ports[service.name] == service.port
+    # An image repository per part, and the one-shot jobs image.
+    assert set(local("images")) == {*ports, "jobs"}
 
 
-def test_each_python_part_listens_on_its_port_and_calls_others_on_theirs():
-    for name in PYTHON_PARTS:
-        env = local("parts")[name]["environment"]
-        assert env["BIND"] == "0.0.0.0:" + ref(f'local.ports["{name}"]')
-        for variable, value in env.items():
+def test_a_python_part_listens_on_its_port_and_calls_others_on_theirs():
+    # BIND: the part's own port (PYTHON_PART_OWN); service URLs: the callee's name and port.
+    assert PYTHON_PART_OWN in local("environment")
+    for part in local("python_parts").values():
+        for variable, value in part["environment"].items():
             if variable.endswith("_SERVICE_URL"):
                 callee = variable.removesuffix("_URL").lower().replace("_", "-")
                 assert value == f"http://{callee}:" + ref(f'local.ports["{callee}"]')
@@ -212,11 +274,15 @@ def test_each_python_part_listens_on_its_port_and_calls_others_on_theirs():
 
 def part_variables(name: str) -> tuple[set[str], set[str]]:
     """(plain variables, variables ECS fills from secrets) of a part's task."""
-    part = local("parts")[name]
-    plain, secret = set(part["environment"]), set(part["secrets"])
-    if part["python"]:
-        plain |= set(local("python_environment"))
-        secret |= set(local("python_secrets"))
+    if name == "gateway":
+        assert "{gateway = local.gateway_environment}" in local("environment")
+        assert "{gateway = local.gateway_secrets}" in local("secrets")
+        plain, secret = set(local("gateway_environment")), set(local("gateway_secrets"))
+    else:
+        part = local("python_parts")[name]
+        own = set(re.findall(r"(\w+) = ", PYTHON_PART_OWN))
+        plain = {*local("python_environment"), *own, *part["environment"]}
+        secret = {*local("python_secrets"), *part["secrets"]}
     assert not plain & secret, f"{name}: a variable both plain and secret"
     return plain, secret
 
