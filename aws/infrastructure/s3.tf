@@ -140,6 +140,8 @@ resource "aws_s3_bucket_lifecycle_configuration" "logs" {
   }
 }
 
+# The load balancers' log-delivery account of the region (regions opened after August 2022
+# deliver as the service logdelivery.elasticloadbalancing.amazonaws.com instead).
 data "aws_elb_service_account" "current" {}
 
 data "aws_iam_policy_document" "log_delivery" {

@@ -350,3 +350,27 @@ def test_task_roles_grant_only_cognito_admin_calls_the_code_makes():
         granted = {action for statement in document["statement"]
                    for action in statement["actions"] if action.startswith("cognito-idp:")}
         assert granted and granted <= called, f"{service}: {granted - called}"
+
+
+# The IAM actions each S3 call of agent_service/storage.py needs (a presigned request is
+# authorized as its signer's call; HEAD and a copy's source need GetObject).
+S3_ACTIONS = {"generate_presigned_post": {"s3:PutObject"}, "put_object": {"s3:PutObject"},
+              "get_object": {"s3:GetObject"}, "head_object": {"s3:GetObject"},
+              "copy_object": {"s3:GetObject", "s3:PutObject"},
+              "delete_object": {"s3:DeleteObject"}}
+
+
+def test_agent_service_may_make_exactly_its_s3_calls():
+    storage = (REPO / "services/agent-service/agent_service/storage.py").read_text()
+    calls = set(re.findall(r"self\._client\.(\w+)\(", storage))
+    calls |= set(re.findall(r'generate_presigned_url\(\s*"(\w+)"', storage))
+    calls.discard("generate_presigned_url")
+    assert calls <= set(S3_ACTIONS), f"unknown S3 calls: {calls - set(S3_ACTIONS)}"
+    needed = set().union(*(S3_ACTIONS[call] for call in calls))
+    document = terraform()["data"][("aws_iam_policy_document", "agent_service")]
+    on_objects = {action for statement in document["statement"]
+                  if statement["resources"] == [ref("aws_s3_bucket.uploads.arn") + "/agents/*"]
+                  for action in statement["actions"]}
+    assert on_objects == needed
+    # ListBucket on the bucket, so that a missing key is a 404 (storage.py's None), not a 403.
+    assert any(statement["actions"] == ["s3:ListBucket"] for statement in document["statement"])
