@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STATE  ?= .dev
 
 .PHONY: up down status test unit lint bench bench-migration soak mutation system-deps venv lambda-zip \
-	terraform-check
+	wheels base-image images compose-up compose-down compose-test terraform-check
 
 venv: $(VENV)/.installed
 
@@ -91,3 +91,37 @@ soak: venv
 ## The move of 1,000,000 packages to RDS, on a stack of its own (figures in docs/benchmarks.md).
 bench-migration: venv system-deps
 	$(PY) bench/migration_move.py
+
+## Containers (docker-compose.yml; a Docker engine, or Debian's docker.io which this installs).
+## The Python packages every image installs, built once on this machine (no registry or
+## TLS trust needed inside a build), pinned by constraints.txt; this checkout's own
+## distributions are built again each time (seconds), so an image never has stale code.
+LOCAL_DISTS := . ./services/agent-service ./services/operator-service ./services/booking-service \
+	./gateway ./aws/lambdas
+
+wheels: build/wheels/.third-party
+	$(VENV)/bin/pip wheel --quiet --disable-pip-version-check --no-deps -w build/wheels $(LOCAL_DISTS)
+
+build/wheels/.third-party: venv requirements.txt constraints.txt pyproject.toml \
+		services/*/pyproject.toml gateway/pyproject.toml aws/lambdas/pyproject.toml
+	rm -rf build/wheels
+	$(VENV)/bin/pip wheel --quiet --disable-pip-version-check -c constraints.txt -w build/wheels \
+		-r requirements.txt 'moto[server]' $(LOCAL_DISTS)
+	touch $@
+
+## debian:bookworm-slim, pulled or, with no registry, made with debootstrap.
+base-image:
+	@devstack/containers/engine.sh >/dev/null
+	devstack/containers/base-image.sh
+
+## Every image docker-compose.yml names (travel-platform/<part>:$(IMAGE_TAG)).
+images: wheels base-image
+	DOCKER_BUILDKIT=0 COMPOSE_PROJECT_NAME=travel-platform $$(devstack/containers/engine.sh) build
+
+## The platform in containers: gateway on 127.0.0.1:8080, settings in .compose/stack.env.
+compose-up: images
+	devstack/containers/compose.sh up
+
+## Stop and remove the containers; the data stays in the named volumes.
+compose-down:
+	devstack/containers/compose.sh down

@@ -28,16 +28,17 @@ def emulator(layout: Layout) -> Process:
         config_fingerprint=fingerprints.code(layout, "devstack/aws_emulator.py"))
 
 
-def provision(layout: Layout, admins: dict[str, str]) -> dict[str, str]:
+def provision(layout: Layout, admins: dict[str, str], *,
+              origins: tuple[str, ...] | None = None) -> dict[str, str]:
     """Run the provisioning script against moto, as one would against AWS; what it made
-    (pool and client ids, bucket, each service's RDS secret). The bucket's CORS allows the
-    gateway's origins."""
-    origins = [arg for origin in gateway.cors_origins(layout)
-               for arg in ("--dashboard-origin", origin)]
+    (pool and client ids, bucket, each service's RDS secret). The bucket's CORS allows
+    `origins`, by default the gateway's."""
+    origin_args = [arg for origin in (origins or gateway.cors_origins(layout))
+                   for arg in ("--dashboard-origin", origin)]
     result = subprocess.run(
         [str(layout.python), str(REPO / "aws" / "scripts" / "provision.py"),
-         "--rds-admin-url", admins["rds"], "--rds-host", layout.host,
-         "--rds-port", str(layout.port("rds")), *origins],
+         "--rds-admin-url", admins["rds"], "--rds-host", layout.host_of("rds"),
+         "--rds-port", str(layout.port("rds")), *origin_args],
         env={**environment.python_env(layout), **environment.aws_sdk_env(layout)},
         capture_output=True, text=True)
     if result.returncode != 0:

@@ -36,9 +36,16 @@ def admin_url(layout: Layout, part: str, keys: dict[str, str], dbname: str) -> s
 
 def prepare(layout: Layout, keys: dict[str, str]) -> dict[str, str]:
     """Start (or keep) both servers, bring them up to date; their superuser URIs by server."""
-    admins = {}
     for part in postgres.SERVERS:
         start(layout, part, keys)
+    return migrate(layout, keys)
+
+
+def migrate(layout: Layout, keys: dict[str, str]) -> dict[str, str]:
+    """Bring both running servers up to date (the database, Supabase's roles, migrations,
+    operator-service's login); their superuser URIs by server."""
+    admins = {}
+    for part in postgres.SERVERS:
         dbname = _DATABASES[part][1]
         postgres.ensure_database(admin_url(layout, part, keys, "postgres"), dbname)
         admins[part] = admin_url(layout, part, keys, dbname)
@@ -56,7 +63,7 @@ def operator_service_url(layout: Layout, keys: dict[str, str]) -> str:
     """operator-service's own login to the Supabase project's database (a role that can
     only become `anon` or `authenticated`), over verified TLS."""
     return (f"postgresql://operator_service:{keys['operator_service_password']}@"
-            f"{layout.host}:{layout.port('supabase-db')}/postgres?sslmode=verify-full"
+            f"{layout.host_of('supabase-db')}:{layout.port('supabase-db')}/postgres?sslmode=verify-full"
             f"&sslrootcert={layout.tls / 'ca.pem'}")
 
 

@@ -3,7 +3,6 @@ for this stack's ports and folders."""
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 
@@ -26,16 +25,6 @@ def cors_origins(layout: Layout) -> tuple[str, ...]:
                  for host in (layout.host, "localhost"))
 
 
-def _dashboard_config(layout: Layout, env: dict[str, str]) -> None:
-    """What the dashboard needs to know at run time, served by the gateway at /config.json:
-    where Supabase Auth is and its anon key (public by design: it only identifies the
-    project; what a user may do comes from their own token)."""
-    path = layout.state / "gateway" / "dashboard-config.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"supabaseUrl": env["SUPABASE_URL"],
-                                "supabaseAnonKey": env["SUPABASE_ANON_KEY"]}))
-
-
 def _render_nginx(layout: Layout) -> tuple[str, str]:
     import openapi_ui_bundles.swagger_ui as swagger_ui
 
@@ -43,8 +32,7 @@ def _render_nginx(layout: Layout) -> tuple[str, str]:
               "STATE_DIR": str(layout.state), "LOG_DIR": str(layout.logs),
               "SWAGGER_UI_DIR": str(swagger_ui.static_path), "GATEWAY_HOST": layout.host,
               "GATEWAY_PORT": str(layout.port("gateway")),
-              **{f"{n.upper().replace('-', '_')}_PORT": str(layout.port(n))
-                 for n in ("gateway-auth", "gateway-status")}}
+              "GATEWAY_STATUS_PORT": str(layout.port("gateway-status"))}
     # The locations, upstreams and maps come from the gateway's one table of services.
     config = gateway_config.render_nginx(values, port=layout.port, host=layout.host,
                                          gateway_dir=REPO / "gateway")
@@ -69,7 +57,9 @@ def _nginx_binary() -> str:
 def process(layout: Layout, env: dict[str, str]) -> Process:
     """nginx as the gateway (serving the dashboard and its settings too), restarted when its
     rendered configuration, an included file or the nginx binary changes."""
-    _dashboard_config(layout, env)
+    gateway_config.write_dashboard_config(layout.state / "gateway",
+                                          supabase_url=env["SUPABASE_URL"],
+                                          anon_key=env["SUPABASE_ANON_KEY"])
     nginx_conf, nginx_fingerprint = _render_nginx(layout)
     nginx = _nginx_binary()
     return Process(

@@ -27,7 +27,8 @@ class StackError(RuntimeError):
 # Ports of a stack at offset 0 (`make up`); the test stack adds an offset to each.
 # The services' ports come from the gateway's table of services (gateway/gateway_config).
 BASE_PORTS = {
-    "gateway": 8080, "gateway-auth": 8090, **{s.name: s.port for s in gateway_config.SERVICES},
+    "gateway": 8080, "gateway-auth": gateway_config.GATEWAY_AUTH_PORT,
+    **{s.name: s.port for s in gateway_config.SERVICES},
     "supabase-auth": 54321, "supabase-db": 54322, "rds": 5433, "moto": 5050,
 }
 # Monitoring (devstack/monitoring.py): nginx's local-only stub_status, the exporters, Prometheus.
@@ -53,6 +54,9 @@ class Layout:
     port_offset: int = 0
     python: Path = field(default_factory=lambda: Path(sys.executable))
     host: str = "127.0.0.1"
+    # In a container network each part is a host of its own name (docker-compose.yml); on
+    # one machine every part listens on `host`.
+    named_hosts: bool = False
 
     def port(self, part: str) -> int:
         """The TCP port a part listens on. Past the top of the port range it wraps around
@@ -61,9 +65,13 @@ class Layout:
         port = BASE_PORTS[part] + self.port_offset
         return port - _WRAP if port > 65535 else port
 
+    def host_of(self, part: str) -> str:
+        """The host name or address a part is reached at."""
+        return part if self.named_hosts else self.host
+
     def url(self, part: str) -> str:
         """http://host:port of a part."""
-        return f"http://{self.host}:{self.port(part)}"
+        return f"http://{self.host_of(part)}:{self.port(part)}"
 
     @property
     def logs(self) -> Path:

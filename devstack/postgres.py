@@ -36,8 +36,9 @@ def _give_to_postgres(*paths: Path) -> None:
 def admin_conninfo(layout: Layout, part: str, *, password: str, dbname: str) -> str:
     """Superuser connection over verified TLS, as a URI (no spaces: stack.env is sourced
     by shells)."""
-    return (f"postgresql://postgres:{quote(password, safe='')}@{layout.host}:{layout.port(part)}/"
-            f"{dbname}?sslmode=verify-full&sslrootcert={quote(str(layout.tls / 'ca.pem'))}")
+    return (f"postgresql://postgres:{quote(password, safe='')}@"
+            f"{layout.host_of(part)}:{layout.port(part)}/{dbname}?sslmode=verify-full"
+            f"&sslrootcert={quote(str(layout.tls / 'ca.pem'))}")
 
 
 def _postmaster_pid(data: Path) -> int | None:

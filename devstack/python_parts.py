@@ -72,14 +72,20 @@ def signing_key_file(layout: Layout) -> Path:
     return layout.state / "supabase" / "signing-key.pem"
 
 
-def process(layout: Layout, part: PythonPart, values: dict[str, str]) -> Process:
-    """`part` under gunicorn, with the variables its Settings and gunicorn's read out of
-    `values` (the stack's settings and the part's own values)."""
+def settings_env(layout: Layout, part: PythonPart, values: dict[str, str]) -> dict[str, str]:
+    """Of `values`, the variables the part's Settings class reads, and the AWS SDK's own for
+    a part that talks to AWS."""
     settings = environment.settings_class(part.settings)
     env = environment.settings_env(settings, values)
     if "AWS_REGION" in environment.variables(settings):
         env = {**environment.aws_sdk_env(layout), **env}
-    env = {**environment.python_env(layout), **env,
+    return env
+
+
+def process(layout: Layout, part: PythonPart, values: dict[str, str]) -> Process:
+    """`part` under gunicorn, with the variables its Settings and gunicorn's read out of
+    `values` (the stack's settings and the part's own values)."""
+    env = {**environment.python_env(layout), **settings_env(layout, part, values),
            # travel_platform.gunicorn_config's GunicornSettings
            "BIND": f"{layout.host}:{layout.port(part.name)}",
            "ACCESS_LOG": str(layout.logs / f"{part.name}.access.log"),

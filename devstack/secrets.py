@@ -41,9 +41,10 @@ def _write_private_key(path: Path, key) -> None:
     path.chmod(0o600)
 
 
-def ensure_tls(layout: Layout) -> None:
-    """A local CA and a server certificate for 127.0.0.1/localhost, so the services connect
-    to PostgreSQL with sslmode=verify-full exactly as they do to RDS."""
+def ensure_tls(layout: Layout, *, hosts: tuple[str, ...] = ()) -> None:
+    """A local CA and a server certificate for 127.0.0.1/localhost (and `hosts`: the
+    servers' names on a container network), so the services connect to PostgreSQL with
+    sslmode=verify-full exactly as they do to RDS."""
     layout.tls.mkdir(parents=True, exist_ok=True)
     ca_path, cert_path, key_path = (layout.tls / n for n in ("ca.pem", "server.crt", "server.key"))
     if ca_path.exists() and cert_path.exists() and key_path.exists():
@@ -63,7 +64,8 @@ def ensure_tls(layout: Layout) -> None:
               .serial_number(x509.random_serial_number())
               .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=3650))
               .add_extension(x509.SubjectAlternativeName([
-                  x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                  *(x509.DNSName(name) for name in ("localhost", *hosts)),
+                  x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
                   critical=False)
               .sign(ca_key, hashes.SHA256()))
     ca_path.write_bytes(ca.public_bytes(serialization.Encoding.PEM))

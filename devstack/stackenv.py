@@ -3,6 +3,7 @@ configured with, written to `<state>/stack.env`."""
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
 
 from devstack import environment, gateway
 from devstack.layout import Layout
@@ -36,7 +37,7 @@ def stack_env(layout: Layout, keys: dict[str, str], aws: dict[str, str],
         "AWS_COGNITO_OPERATOR_JWKS_URL":
             f"{layout.url('moto')}/{operator_pool_id}/.well-known/jwks.json",
         "AWS_S3_BUCKET": aws["AWS_S3_BUCKET"],
-        "AWS_RDS_HOST": layout.host,
+        "AWS_RDS_HOST": layout.host_of("rds"),
         "AWS_RDS_PORT": str(layout.port("rds")),
         "AWS_RDS_DATABASE": "travel_agent_db",
         "AWS_RDS_SSLMODE": "verify-full",
@@ -55,9 +56,14 @@ def stack_env(layout: Layout, keys: dict[str, str], aws: dict[str, str],
 
 
 def write(layout: Layout, env: dict[str, str]) -> None:
+    """`<state>/stack.env` (see write_file)."""
+    write_file(layout.state / "stack.env", env)
+
+
+def write_file(path: Path, env: dict[str, str]) -> None:
     """KEY=value lines, quoted where a shell needs it, so `set -a; . .dev/stack.env` and
-    env-file readers (docker, python-dotenv) read the same values."""
+    env-file readers (docker, python-dotenv) read the same values; only its owner reads it."""
     lines = [f"{key}={shlex.quote(value)}" for key, value in env.items()]
-    path = layout.state / "stack.env"
-    path.write_text("\n".join(lines) + "\n")
+    path.touch(mode=0o600)
     path.chmod(0o600)
+    path.write_text("\n".join(lines) + "\n")

@@ -38,6 +38,10 @@ class BaseServiceSettings(BaseSettings):
     aws_cognito_operator_jwks_url: str | None = None
 
     supabase_url: str
+    # The `iss` of the project's user tokens (GoTrue's GOTRUE_JWT_ISSUER): by default
+    # SUPABASE_URL/auth/v1. Set where this service reaches Auth at another address than its
+    # public one, the one clients use and tokens name (inside a container network).
+    supabase_jwt_issuer: str | None = None
     supabase_jwt_secret: SecretStr | None = None
     supabase_jwks_url: str | None = None
     # The project's public anon key: Supabase's API gateway asks it of every call, here
@@ -109,7 +113,7 @@ class BaseServiceSettings(BaseSettings):
     @cached_property
     def supabase_issuer(self) -> str:
         """The `iss` of Supabase Auth's user tokens."""
-        return f"{self.supabase_url.rstrip('/')}/auth/v1"
+        return self.supabase_jwt_issuer or f"{self.supabase_url.rstrip('/')}/auth/v1"
 
     @cached_property
     def supabase_jwks(self) -> str:
@@ -156,7 +160,7 @@ def refuse_dev_defaults(settings: BaseSettings) -> list[str]:
     if getattr(settings, "aws_endpoint_url", None):
         problems.append("AWS_ENDPOINT_URL is set (an emulator): real AWS needs none")
     for name in ("supabase_url", "aws_cognito_jwks_url", "aws_cognito_operator_jwks_url",
-                 "supabase_jwks_url"):
+                 "supabase_jwks_url", "supabase_jwt_issuer", "aws_s3_public_endpoint_url"):
         url = getattr(settings, name, None)
         if url and (not url.startswith("https://") or is_local_url(url)):
             problems.append(f"{name.upper()} must be a public https:// address")

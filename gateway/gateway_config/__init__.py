@@ -66,6 +66,25 @@ SERVICES = (
     Service("operator-service", 8102),
     Service("booking-service", 8103),
 )
+# gateway-auth, the token check nginx asks before each guarded request (auth_request).
+GATEWAY_AUTH_PORT = 8090
+
+
+def port_of(name: str) -> int:
+    """The port a part behind the gateway listens on (at offset 0; in a container, always)."""
+    return GATEWAY_AUTH_PORT if name == "gateway-auth" else service(name).port
+
+
+def write_dashboard_config(folder: Path, *, supabase_url: str, anon_key: str) -> Path:
+    """What the dashboard needs to know at run time, served by the gateway at /config.json:
+    where Supabase Auth is and its anon key (public by design: it only identifies the
+    project; what a user may do comes from their own token)."""
+    path = folder / "dashboard-config.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"supabaseUrl": supabase_url, "supabaseAnonKey": anon_key}))
+    return path
+
+
 # Read timeouts: agent-service waits on Cognito, S3 and RDS; operator-service on its
 # database alone (the catalogue, a read, least of all); booking-service on the other two
 # services (2 s each, a retry of a read) and RDS.
@@ -147,7 +166,7 @@ def _policy_map() -> str:
 
 def _docs_map() -> str:
     lines = ["map $uri $docs_upstream {"]
-    lines += [f"    /docs/{s.name}.json  {s.upstream};" for s in SERVICES]
+    lines += [f"    /docs/{s.name}.json  ${s.upstream}_target;" for s in SERVICES]
     return "\n".join([*lines, "}"])
 
 
@@ -166,9 +185,24 @@ def docs_links() -> list[dict[str, str]]:
 UPSTREAM_KEEPALIVE = "keepalive 32; keepalive_timeout 10s;"
 
 
-def _upstreams(port: Callable[[str], int], host: str) -> str:
-    return "\n".join(f"upstream {s.upstream} {{ server {host}:{port(s.name)}; "
-                     f"{UPSTREAM_KEEPALIVE} }}" for s in SERVICES)
+def _targets(port: Callable[[str], int], host: Callable[[str], str],
+             resolver: str | None) -> str:
+    """Where nginx sends each part's requests, as a variable per part (`$<upstream>_target`).
+
+    Without a resolver: an `upstream` block per part, its address fixed when nginx starts,
+    with keep-alive connections (a local stack on one machine). With one (containers:
+    Docker's DNS at 127.0.0.11): the part's name, looked up again every 2 s, every address
+    it has; so replicas that are added, replaced or removed are found without a reload, and
+    a request that cannot reach one replica goes to another (proxy_next_upstream)."""
+    parts = [("gateway-auth", "gateway_auth"), *((s.name, s.upstream) for s in SERVICES)]
+    lines = [f"resolver {resolver} valid=2s ipv6=off;"] if resolver else []
+    for name, upstream in parts:
+        address = f"{host(name)}:{port(name)}"
+        if not resolver:
+            lines.append(f"upstream {upstream} {{ server {address}; {UPSTREAM_KEEPALIVE} }}")
+        target = address if resolver else upstream
+        lines.append(f'map $uri ${upstream}_target {{ default "{target}"; }}')
+    return "\n".join(lines)
 
 
 def _locations(gateway_dir: Path) -> str:
@@ -187,7 +221,7 @@ def _locations(gateway_dir: Path) -> str:
             "    proxy_next_upstream error timeout http_502 http_503;",
             "    proxy_next_upstream_tries 2;",
             f"    proxy_next_upstream_timeout {2 * family.read_timeout}s;",
-            f"    proxy_pass http://{service(family.service).upstream};",
+            f"    proxy_pass http://${service(family.service).upstream}_target;",
             "}"]))
     return "\n\n".join(blocks)
 
@@ -253,13 +287,16 @@ def _indent(text: str, spaces: int) -> str:
 
 
 def render_nginx(values: Mapping[str, str], *, port: Callable[[str], int],
-                 host: str = "127.0.0.1", gateway_dir: Path = GATEWAY_DIR,
+                 host: str | Callable[[str], str] = "127.0.0.1",
+                 resolver: str | None = None, gateway_dir: Path = GATEWAY_DIR,
                  settings: GatewaySettings | None = None) -> str:
     """gateway/nginx.conf.template with its `{{NAME}}` placeholders filled: the blocks
     made from the table and the settings (the environment's unless given), and `values`
     (folders, ports of the gateway's own parts) for the rest. `port(name)` is the port a
-    service listens on in this deployment."""
+    service listens on in this deployment, `host(name)` (or `host`) its host; `resolver`:
+    see `_targets`."""
     settings = settings or GatewaySettings()
+    host_of = host if callable(host) else (lambda _name: host)
     generated = {
         "NJS_MODULE": settings.njs_module,
         "MAX_REQUEST_HEADERS": str(settings.max_request_headers),
@@ -268,8 +305,7 @@ def render_nginx(values: Mapping[str, str], *, port: Callable[[str], int],
         "ROUTE_POLICY_MAP": _indent(_policy_map(), 4).lstrip(),
         "DOCS_MAP": _indent(_docs_map(), 4).lstrip(),
         "DOCS_CONFIG": json.dumps({"urls": docs_links()}, separators=(",", ":")),
-        "SERVICE_UPSTREAMS": _indent(_upstreams(port, host), 4).lstrip(),
-        "UPSTREAM_KEEPALIVE": UPSTREAM_KEEPALIVE,
+        "SERVICE_UPSTREAMS": _indent(_targets(port, host_of, resolver), 4).lstrip(),
         "ROUTE_LOCATIONS": _indent(_locations(gateway_dir), 8).lstrip(),
     }
     filled = {**values, "GATEWAY_DIR": str(gateway_dir), **generated}

@@ -9,12 +9,13 @@ import gateway_config
 from gateway_auth import POLICIES, PUBLIC
 
 
-def _render() -> str:
+def _render(**deployment) -> str:
     values = {"CORS_ORIGIN_MAP": "", "STATE_DIR": "/state", "LOG_DIR": "/logs",
               "SWAGGER_UI_DIR": "/swagger",
               "GATEWAY_HOST": "127.0.0.1", "GATEWAY_PORT": "8080",
-              "GATEWAY_AUTH_PORT": "8090", "GATEWAY_STATUS_PORT": "8081"}
-    return gateway_config.render_nginx(values, port=lambda name: 1000 + len(name))
+              "GATEWAY_STATUS_PORT": "8081"}
+    return gateway_config.render_nginx(values, port=lambda name: 1000 + len(name),
+                                       **deployment)
 
 
 def test_every_family_names_a_known_service_and_a_policy_gateway_auth_checks():
@@ -30,7 +31,7 @@ def test_every_family_is_routed_to_its_service_behind_the_token_check():
         block = re.search(r"location ~ " + re.escape(family.pattern) + r" \{(.*?)\n\s*\}",
                           config, re.S)
         assert block, family.prefix
-        assert "auth.conf;" in block[1] and f"proxy_pass http://{upstream};" in block[1]
+        assert "auth.conf;" in block[1] and f"proxy_pass http://${upstream}_target;" in block[1]
         assert re.search(rf"~{re.escape(family.pattern)}\s+{family.policy};", config)
 
 
@@ -39,9 +40,19 @@ def test_each_service_has_an_upstream_on_its_port_and_a_docs_link():
     for service in gateway_config.SERVICES:
         port = 1000 + len(service.name)
         assert f"upstream {service.upstream} {{ server 127.0.0.1:{port};" in config
-        assert f"/docs/{service.name}.json  {service.upstream};" in config
+        assert f'${service.upstream}_target {{ default "{service.upstream}"; }}' in config
+        assert f"/docs/{service.name}.json  ${service.upstream}_target;" in config
     links = {link["url"] for link in gateway_config.docs_links()}
     assert links == {f"{s.name}.json" for s in gateway_config.SERVICES}
+
+
+def test_with_a_resolver_each_part_is_found_by_name_again_and_again_not_once():
+    config = _render(host=lambda name: name, resolver="127.0.0.11")
+    assert "resolver 127.0.0.11 valid=2s" in config
+    assert not re.search(r"^\s*upstream \w+ \{", config, re.M)
+    for name in ("gateway-auth", *(s.name for s in gateway_config.SERVICES)):
+        variable = name.replace("-", "_") + "_target"
+        assert f'${variable} {{ default "{name}:{1000 + len(name)}"; }}' in config
 
 
 def test_public_routes_come_before_their_familys_policy():

@@ -27,8 +27,12 @@ def create_app(config: dict | None = None) -> Flask:
     accounts = CognitoAccounts(boto3.client("cognito-idp", region_name=settings.aws_region),
                                user_pool_id=settings.aws_cognito_user_pool_id,
                                client_id=settings.dashboard_client_id)
-    store = DocumentStore(boto3.client("s3", region_name=settings.aws_region),
-                          bucket=settings.aws_s3_bucket)
+    s3 = boto3.client("s3", region_name=settings.aws_region)
+    # Presigning is local (no request): a client for the browsers' address, if it differs.
+    presigner = (boto3.client("s3", region_name=settings.aws_region,
+                              endpoint_url=settings.aws_s3_public_endpoint_url)
+                 if settings.aws_s3_public_endpoint_url else s3)
+    store = DocumentStore(s3, presigner=presigner, bucket=settings.aws_s3_bucket)
     attempt_limit = AttemptLimit(attempts=settings.account_attempts_per_window,
                                  window_seconds=settings.account_attempt_window_seconds)
     app.extensions.update(rds=pool, cognito_accounts=accounts, document_store=store,

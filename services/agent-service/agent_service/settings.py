@@ -12,6 +12,9 @@ class AgentSettings(BaseServiceSettings, RdsSettings):
 
     # The name aws/scripts/provision.py creates; set it where the bucket is named otherwise.
     aws_s3_bucket: str = "travel-agent-uploads"
+    # Where browsers reach S3, if not where this service does (an emulator inside a
+    # container network): presigned forms and links are made for this address. Unset on AWS.
+    aws_s3_public_endpoint_url: str | None = None
     # Attempts at each account flow (sign-up, confirmation, login, refresh) one account may
     # make per window; beyond them a 429. The gateway limits the same flows per address.
     account_attempts_per_window: int = Field(default=10, ge=1)

@@ -46,14 +46,16 @@ def _failures(operation: str) -> Iterator[None]:
 class DocumentStore:
     """The one bucket of agents' documents."""
 
-    def __init__(self, client, *, bucket: str):
+    def __init__(self, client, *, bucket: str, presigner=None):
         self._client = client
+        # Makes the presigned forms and links (for the address browsers use).
+        self._presigner = presigner or client
         self.bucket = bucket
 
     def upload_form(self, *, key: str, content_type: str, size: int, expires_in: int) -> dict:
         """A presigned POST that S3 accepts only for this key, content type and exact size."""
         with _failures("presigned POST"):
-            return self._client.generate_presigned_post(
+            return self._presigner.generate_presigned_post(
                 Bucket=self.bucket, Key=key, Fields={"Content-Type": content_type},
                 Conditions=[{"Content-Type": content_type},
                             ["content-length-range", size, size]],
@@ -63,7 +65,7 @@ class DocumentStore:
                      expires_in: int) -> str:
         """A presigned GET that downloads the file as an attachment of its checked type."""
         with _failures("presigned GET"):
-            return self._client.generate_presigned_url(
+            return self._presigner.generate_presigned_url(
                 "get_object", ExpiresIn=expires_in, Params={
                     "Bucket": self.bucket, "Key": key, "ResponseContentType": content_type,
                     "ResponseContentDisposition": f'attachment; filename="{file_name}"'})
