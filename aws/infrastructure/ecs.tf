@@ -46,12 +46,21 @@ locals {
   }
   db_role_of_part = { for part, p in local.python_parts : part => p.db_role }
 
-  # nginx: the CORS allow-list and the dashboard's /config.json (Supabase URL, anon key); its
-  # upstreams are the services' names above.
+  # The gateway image (`python -m gateway_config.serve`): the CORS allow-list, the
+  # dashboard's /config.json (Supabase URL, anon key), and where nginx finds the parts. With
+  # no resolver (GATEWAY_RESOLVER empty) each part's name is looked up once, at start, as
+  # the system does: Service Connect writes the names into the task's /etc/hosts, pointing
+  # at its local proxy, which spreads requests over the part's tasks and follows them as
+  # they come and go (nginx's own resolver asks DNS only, where those names are not). Its
+  # files go under /tmp, the only writable path.
   gateway_environment = {
     ENVIRONMENT          = "production"
     CORS_ALLOWED_ORIGINS = join(",", var.cors_allowed_origins)
     SUPABASE_URL         = var.supabase_url
+    GATEWAY_PORT         = tostring(local.ports["gateway"])
+    GATEWAY_RESOLVER     = ""
+    GATEWAY_STATE_DIR    = "/tmp/gateway"
+    GATEWAY_LOG_DIR      = "/tmp/gateway-logs"
   }
   gateway_secrets = {
     SUPABASE_ANON_KEY = aws_secretsmanager_secret.supabase["anon-key"].arn
@@ -125,14 +134,14 @@ resource "aws_ecs_task_definition" "part" {
     environment = [for k, v in local.environment[each.key] : { name = k, value = v }]
     secrets     = [for k, arn in local.secrets[each.key] : { name = k, valueFrom = arn }]
     mountPoints = [{ sourceVolume = "tmp", containerPath = "/tmp", readOnly = false }]
-    # The Python images have python; the gateway's health is the load balancer's check.
-    healthCheck = contains(keys(local.python_parts), each.key) ? {
+    # Every image has python (the gateway's renders nginx's config with it).
+    healthCheck = {
       command     = ["CMD", "python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:${local.ports[each.key]}${local.health_path}', timeout=3)"]
       interval    = 15
       timeout     = 5
       retries     = 3
       startPeriod = 30
-    } : null
+    }
     logConfiguration = {
       logDriver = "awslogs"
       options = {

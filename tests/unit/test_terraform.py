@@ -18,20 +18,22 @@ from types import ModuleType
 import gateway_config
 import hcl2
 import pytest
+from gateway_config.serve import DashboardSettings, ServeSettings
 from hcl2 import SerializationOptions
 
 from devstack import environment, python_parts
 from devstack.layout import BASE_PORTS
 from travel_platform.cors import CorsSettings
 from travel_platform.gunicorn_config import GunicornSettings
-from travel_platform.settings import BaseServiceSettings, RdsSettings
+from travel_platform.settings import RdsSettings
 from travel_platform.web import HEALTH_PATH
 
 REPO = Path(__file__).resolve().parents[2]
 INFRA = REPO / "aws" / "infrastructure"
 PYTHON_PARTS = {part.name: part for part in python_parts.SERVICES}
-# What the gateway's dashboard settings (/config.json, devstack/gateway.py) are made of.
-DASHBOARD_CONFIG = {"SUPABASE_URL", "SUPABASE_ANON_KEY"}
+# What the gateway's image reads (`python -m gateway_config.serve`).
+GATEWAY_SETTINGS = (ServeSettings, DashboardSettings, gateway_config.GatewaySettings,
+                    CorsSettings)
 
 
 @cache
@@ -258,8 +260,12 @@ def test_the_parts_and_their_ports_are_the_platforms():
     assert ports == {name: BASE_PORTS[name] for name in (*PYTHON_PARTS, "gateway")}
     for service in gateway_config.SERVICES:
         assert ports[service.name] == service.port
-    # An image repository per part, and the one-shot jobs image.
+    assert ports["gateway-auth"] == gateway_config.GATEWAY_AUTH_PORT
+    # An image repository per part, each a stage of the Dockerfile (`--target <part>`), and
+    # the one-shot jobs image (its `local` stage: migrations and provision.py).
     assert set(local("images")) == {*ports, "jobs"}
+    stages = set(re.findall(r"^FROM \S+ AS ([\w-]+)$", (REPO / "Dockerfile").read_text(), re.M))
+    assert set(ports) | {"local"} <= stages
 
 
 def test_a_python_part_listens_on_its_port_and_calls_others_on_theirs():
@@ -305,11 +311,17 @@ def test_a_python_parts_environment_is_its_settings_fields(name):
 
 def test_the_gateways_environment_is_its_settings():
     plain, secret = part_variables("gateway")
-    readable = {*environment.variables(gateway_config.GatewaySettings),
-                *environment.variables(CorsSettings), *DASHBOARD_CONFIG}
-    assert DASHBOARD_CONFIG <= set(environment.variables(BaseServiceSettings))
+    readable = {name for cls in GATEWAY_SETTINGS for name in environment.variables(cls)}
     assert (plain | secret) - readable == set()
-    assert {"CORS_ALLOWED_ORIGINS", *DASHBOARD_CONFIG} <= plain | secret
+    required = {f"{cls.model_config.get('env_prefix', '')}{field}".upper()
+                for cls in GATEWAY_SETTINGS for field, info in cls.model_fields.items()
+                if info.is_required()}
+    assert {"CORS_ALLOWED_ORIGINS", *required} <= plain | secret
+    # The dashboard's anon key, a SecretStr, comes from Secrets Manager.
+    assert "SUPABASE_ANON_KEY" in secret
+    # nginx listens on the gateway's port: the load balancer's target's.
+    assert local("gateway_environment")["GATEWAY_PORT"] == ref('tostring(local.ports["gateway"])')
+    assert ServeSettings.model_fields["port"].default == local("ports")["gateway"]
 
 
 def test_health_checks_probe_the_health_path():
