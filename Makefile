@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STATE  ?= .dev
 
 .PHONY: up down status test unit lint bench bench-migration soak mutation system-deps venv lambda-zip \
-	wheels base-image images compose-up compose-down compose-test deploy
+	wheels base-image images compose-up compose-down compose-test deploy terraform-check
 
 venv: $(VENV)/.installed
 
@@ -37,7 +37,7 @@ unit: venv
 
 ## Every tier: unit, integration (one PostgreSQL), contract, e2e (whole stacks on other
 ## ports, and the dashboard in Debian's chromium, which this installs).
-test: venv system-deps lint
+test: venv system-deps lint terraform-check
 	@WITH_BROWSER=1 devstack/system-deps.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
 
@@ -49,6 +49,20 @@ build/lambdas/user_migration.zip: aws/lambdas/user_migration.py
 	mkdir -p build/lambdas
 	$(PYTHON) -m zipfile -c $@ $<
 	@echo "built $@ (handler: user_migration.handler)"
+
+## checkov on the Terraform files (aws/infrastructure): 0 failed checks, every skip written
+## with its reason in the file. Offline (--skip-download); in its own virtualenv, whose pins
+## clash with constraints.txt's (aws/infrastructure/requirements-checkov.txt).
+CHECKOV_VENV := build/venv-checkov
+
+terraform-check: $(CHECKOV_VENV)/.installed
+	$(CHECKOV_VENV)/bin/checkov --directory aws/infrastructure --framework terraform \
+		--var-file aws/infrastructure/prod.example.tfvars --skip-download --compact --quiet
+
+$(CHECKOV_VENV)/.installed: aws/infrastructure/requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r $<
+	touch $@
 
 ## Lint and types (ruff: pycodestyle, pyflakes, import order, bugbear, pyupgrade; mypy;
 ## settings in pyproject.toml).

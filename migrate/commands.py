@@ -31,6 +31,9 @@ LOGINS_UNIT = "operators"
 # operator-service re-reads the routing at most every 0.5 s per worker
 # (operator_service.datasource.ROUTING_MAX_AGE); twice that, and every worker has.
 ROUTING_SETTLE_SECONDS = 1.0
+# Logical replication workers RDS needs: one subscription per unit, plus the table copies
+# (`plan` checks it; aws/infrastructure/rds.tf's parameter group gives as many).
+REPLICATION_WORKERS_NEEDED = len(UNITS) + 2
 
 
 @dataclass
@@ -194,9 +197,9 @@ def _rds_prerequisites(conn: Conn) -> list[str]:
         problems.append("RDS: the connecting role cannot create subscriptions (use the master "
                         "user, a member of rds_superuser)")
     workers = int(replication.server_setting(conn, "max_logical_replication_workers"))
-    if workers < len(UNITS) + 2:
+    if workers < REPLICATION_WORKERS_NEEDED:
         problems.append(f"RDS: max_logical_replication_workers is {workers}; raise it to at "
-                        f"least {len(UNITS) + 2} (parameter group, reboot)")
+                        f"least {REPLICATION_WORKERS_NEEDED} (parameter group, reboot)")
     return problems
 
 

@@ -37,9 +37,9 @@ from travel_platform.observability import configure_logging, register_request_id
 from travel_platform.openapi import register_openapi
 from travel_platform.settings import BaseServiceSettings
 
-__all__ = ["AGENT", "OPERATOR", "admit_operators", "authenticate", "configure_service",
-           "current_identity", "identity_view", "register_health", "require_admin",
-           "require_identity", "verdict_fresh_for"]
+__all__ = ["AGENT", "HEALTH_PATH", "OPERATOR", "READY_PATH", "admit_operators",
+           "authenticate", "configure_service", "current_identity", "identity_view",
+           "register_health", "require_admin", "require_identity", "verdict_fresh_for"]
 MAX_BODY_BYTES = 1024 * 1024
 
 
@@ -206,16 +206,22 @@ def identity_view(identity: Identity) -> dict:
             "groups": list(identity.groups), "role": identity.role}
 
 
+# Health paths of every service: container health checks and load balancers probe HEALTH_PATH
+# (aws/infrastructure/ecs.tf), a stack's start waits on READY_PATH.
+HEALTH_PATH = "/health"
+READY_PATH = "/ready"
+
+
 def register_health(app: Flask, checks: dict[str, Callable[[], None]]) -> None:
     """`/health`: the process is alive. `/ready`: every named dependency answers."""
     bp = Blueprint("health", __name__)
 
-    @bp.get("/health")
+    @bp.get(HEALTH_PATH)
     def health():
         """The process is alive (no dependency is checked)."""
         return jsonify(status="ok", service=app.config["SERVICE_NAME"])
 
-    @bp.get("/ready")
+    @bp.get(READY_PATH)
     def ready():
         """Every dependency answers; 503 naming the failing ones otherwise."""
         results, failing = {}, []

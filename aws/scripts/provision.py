@@ -44,7 +44,37 @@ OPERATOR_PASSWORD_POLICY = {"PasswordPolicy": {"MinimumLength": 6, "RequireUpper
                                                "RequireLowercase": False,
                                                "RequireNumbers": False,
                                                "RequireSymbols": False}}
+# Each pool and app client below is the exact CreateUserPool / CreateUserPoolClient request,
+# as data: aws/infrastructure/cognito.tf declares the same, and tests/unit/test_terraform.py
+# holds the two together.
+# Cognito's own length limits of the standard attribute, said explicitly: Terraform's pool
+# otherwise differs from what AWS reports back on every plan.
+EMAIL_ATTRIBUTE = {"Name": "email", "AttributeDataType": "String", "Required": True,
+                   "Mutable": True,
+                   "StringAttributeConstraints": {"MinLength": "0", "MaxLength": "2048"}}
+AGENTS_POOL = {"PoolName": POOL_NAME, "UsernameAttributes": ["email"],
+               "AutoVerifiedAttributes": ["email"], "Policies": PASSWORD_POLICY,
+               "Schema": [EMAIL_ATTRIBUTE]}
+OPERATORS_POOL = {**AGENTS_POOL, "PoolName": OPERATOR_POOL_NAME,
+                  "Policies": OPERATOR_PASSWORD_POLICY,
+                  "Schema": [EMAIL_ATTRIBUTE, {
+                      "Name": OPERATOR_ID, "AttributeDataType": "String", "Mutable": False,
+                      "StringAttributeConstraints": {"MinLength": "36", "MaxLength": "36"}}]}
+# Public clients (no secret): the password and refresh flows, one-hour tokens.
+AGENTS_CLIENT = {
+    "ClientName": CLIENT_NAME, "GenerateSecret": False,
+    "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+    "AccessTokenValidity": 60, "IdTokenValidity": 60, "RefreshTokenValidity": 30,
+    "TokenValidityUnits": {"AccessToken": "minutes", "IdToken": "minutes",
+                           "RefreshToken": "days"},
+    "PreventUserExistenceErrors": "ENABLED"}
+# The console may read the operator id but never write it.
+OPERATORS_CLIENT = {**AGENTS_CLIENT, "ClientName": OPERATOR_CLIENT_NAME,
+                    "ReadAttributes": ["email", "email_verified", f"custom:{OPERATOR_ID}"],
+                    "WriteAttributes": ["email"]}
 BUCKET = "travel-agent-uploads"
+BUCKET_PUBLIC_ACCESS_BLOCK = {"BlockPublicAcls": True, "IgnorePublicAcls": True,
+                              "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
 # One database role per service, each with its own secret (least privilege).
 SERVICE_DB_ROLES = {"agent_service": "travel-agent-db/agent-service",
                     "booking_service": "travel-agent-db/booking-service",
@@ -54,35 +84,31 @@ SERVICE_DB_ROLES = {"agent_service": "travel-agent-db/agent-service",
                     "gateway_auth": "travel-agent-db/gateway-auth"}
 
 
-def ensure_user_pool(cognito, name: str, *, schema: list[dict], policies: dict) -> str:
-    """The pool's id, creating the pool if needed (e-mail is the user name)."""
+def bucket_cors_rule(origins: list[str]) -> dict:
+    """The bucket's one CORS rule: browsers on the dashboard's origins upload (presigned
+    POST) and download (presigned GET)."""
+    return {"AllowedOrigins": origins, "AllowedMethods": ["POST", "GET"],
+            "AllowedHeaders": ["*"], "MaxAgeSeconds": 3600}
+
+
+def ensure_user_pool(cognito, pool: dict) -> str:
+    """The id of the pool `pool` (a CreateUserPool request) names, creating it if needed."""
     for page in cognito.get_paginator("list_user_pools").paginate(MaxResults=60):
-        for pool in page["UserPools"]:
-            if pool["Name"] == name:
-                return pool["Id"]
-    pool = cognito.create_user_pool(
-        PoolName=name, UsernameAttributes=["email"], AutoVerifiedAttributes=["email"],
-        Policies=policies,
-        Schema=[{"Name": "email", "AttributeDataType": "String", "Required": True,
-                 "Mutable": True}, *schema])
-    return pool["UserPool"]["Id"]
+        for found in page["UserPools"]:
+            if found["Name"] == pool["PoolName"]:
+                return found["Id"]
+    return cognito.create_user_pool(**pool)["UserPool"]["Id"]
 
 
-def ensure_app_client(cognito, pool_id: str, name: str, **options) -> str:
-    """An app client's id (public client: password and refresh flows)."""
+def ensure_app_client(cognito, pool_id: str, client: dict) -> str:
+    """The id of the app client `client` (a CreateUserPoolClient request) names."""
     for page in cognito.get_paginator("list_user_pool_clients").paginate(
             UserPoolId=pool_id, MaxResults=60):
-        for client in page["UserPoolClients"]:
-            if client["ClientName"] == name:
-                return client["ClientId"]
-    client = cognito.create_user_pool_client(
-        UserPoolId=pool_id, ClientName=name, GenerateSecret=False, **options,
-        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-        AccessTokenValidity=60, IdTokenValidity=60, RefreshTokenValidity=30,
-        TokenValidityUnits={"AccessToken": "minutes", "IdToken": "minutes",
-                            "RefreshToken": "days"},
-        PreventUserExistenceErrors="ENABLED")
-    return client["UserPoolClient"]["ClientId"]
+        for found in page["UserPoolClients"]:
+            if found["ClientName"] == client["ClientName"]:
+                return found["ClientId"]
+    created = cognito.create_user_pool_client(UserPoolId=pool_id, **client)
+    return created["UserPoolClient"]["ClientId"]
 
 
 def ensure_group(cognito, pool_id: str, name: str) -> None:
@@ -107,12 +133,10 @@ def ensure_bucket(s3, region: str, *, cors_origins: list[str]) -> None:
         if exc.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou",
                                                   "BucketAlreadyExists"):
             raise
-    s3.put_public_access_block(Bucket=BUCKET, PublicAccessBlockConfiguration={
-        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
-        "RestrictPublicBuckets": True})
-    s3.put_bucket_cors(Bucket=BUCKET, CORSConfiguration={"CORSRules": [{
-        "AllowedOrigins": cors_origins, "AllowedMethods": ["POST", "GET"],
-        "AllowedHeaders": ["*"], "MaxAgeSeconds": 3600}]})
+    s3.put_public_access_block(Bucket=BUCKET,
+                               PublicAccessBlockConfiguration=BUCKET_PUBLIC_ACCESS_BLOCK)
+    s3.put_bucket_cors(Bucket=BUCKET,
+                       CORSConfiguration={"CORSRules": [bucket_cors_rule(cors_origins)]})
 
 
 def ensure_db_secret(secretsmanager, *, secret_id: str, role: str, host: str, port: int,
@@ -143,18 +167,11 @@ def provision(*, rds_admin_url: str, rds_host: str, rds_port: int, rds_database:
     session = boto3.session.Session()
     region = session.region_name
     cognito = session.client("cognito-idp")
-    pool_id = ensure_user_pool(cognito, POOL_NAME, schema=[], policies=PASSWORD_POLICY)
-    client_id = ensure_app_client(cognito, pool_id, CLIENT_NAME)
+    pool_id = ensure_user_pool(cognito, AGENTS_POOL)
+    client_id = ensure_app_client(cognito, pool_id, AGENTS_CLIENT)
     ensure_group(cognito, pool_id, ADMIN_GROUP)
-    operator_pool_id = ensure_user_pool(cognito, OPERATOR_POOL_NAME, schema=[{
-        "Name": OPERATOR_ID, "AttributeDataType": "String", "Mutable": False,
-        "StringAttributeConstraints": {"MinLength": "36", "MaxLength": "36"}}],
-        policies=OPERATOR_PASSWORD_POLICY)
-    # The console may read the operator id but never write it.
-    operator_client_id = ensure_app_client(
-        cognito, operator_pool_id, OPERATOR_CLIENT_NAME,
-        ReadAttributes=["email", "email_verified", f"custom:{OPERATOR_ID}"],
-        WriteAttributes=["email"])
+    operator_pool_id = ensure_user_pool(cognito, OPERATORS_POOL)
+    operator_client_id = ensure_app_client(cognito, operator_pool_id, OPERATORS_CLIENT)
     ensure_bucket(session.client("s3"), region, cors_origins=cors_origins)
     secretsmanager = session.client("secretsmanager")
     credentials = [ensure_db_secret(secretsmanager, secret_id=secret_id, role=role,
