@@ -72,12 +72,16 @@ FROM service AS booking-service
 FROM service AS gateway-auth
 
 # ---- the gateway: nginx with njs; its config is rendered from the environment at start ----
+# Its logs go to the container's output by default (GATEWAY_LOG_DIR=/var/log/gateway, whose
+# files are links to it); docker-compose.yml puts them in .compose/logs instead.
 FROM python AS gateway
 RUN apt-get update -qq \
  && apt-get install -y -qq --no-install-recommends nginx libnginx-mod-http-js >/dev/null \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb \
  && rm -f /etc/nginx/sites-enabled/default \
- && install -d -o app -g app /var/lib/gateway /var/log/gateway
+ && install -d -o app -g app /var/lib/gateway /var/log/gateway \
+ && ln -s /dev/stdout /var/log/gateway/gateway.access.log \
+ && ln -s /dev/stderr /var/log/gateway/gateway.error.log
 COPY --from=venv /opt/venv /opt/venv
 COPY gateway/ /opt/gateway/
 ENV GATEWAY_DIR=/opt/gateway GATEWAY_STATE_DIR=/var/lib/gateway GATEWAY_LOG_DIR=/var/log/gateway \

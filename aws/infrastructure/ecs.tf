@@ -52,7 +52,8 @@ locals {
   # the system does: Service Connect writes the names into the task's /etc/hosts, pointing
   # at its local proxy, which spreads requests over the part's tasks and follows them as
   # they come and go (nginx's own resolver asks DNS only, where those names are not). Its
-  # files go under /tmp, the only writable path.
+  # files go under /tmp, the only writable path; its logs to the task's output, through the
+  # image's /var/log/gateway (links to stdout and stderr), so CloudWatch gets both.
   gateway_environment = {
     ENVIRONMENT          = "production"
     CORS_ALLOWED_ORIGINS = join(",", var.cors_allowed_origins)
@@ -60,7 +61,7 @@ locals {
     GATEWAY_PORT         = tostring(local.ports["gateway"])
     GATEWAY_RESOLVER     = ""
     GATEWAY_STATE_DIR    = "/tmp/gateway"
-    GATEWAY_LOG_DIR      = "/tmp/gateway-logs"
+    GATEWAY_LOG_DIR      = "/var/log/gateway"
   }
   gateway_secrets = {
     SUPABASE_ANON_KEY = aws_secretsmanager_secret.supabase["anon-key"].arn
