@@ -98,7 +98,20 @@ COPY --from=venv /opt/venv /opt/venv
 COPY devstack/ /opt/platform/devstack/
 COPY aws/ /opt/platform/aws/
 COPY supabase/ /opt/platform/supabase/
+COPY monitoring/ /opt/platform/monitoring/
 ENV PYTHONPATH=/opt/platform
 WORKDIR /opt/platform
 RUN install -d -o app -g app /stack /var/lib/moto
+USER app
+
+# ---- monitoring: Prometheus and its exporters (Debian's), one per container ----
+FROM python AS monitoring
+USER root
+RUN apt-get update -qq \
+ && apt-get install -y -qq --no-install-recommends prometheus prometheus-postgres-exporter \
+      prometheus-nginx-exporter >/dev/null \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb \
+ && install -d -o app -g app /prometheus
+# The alert rules, where the prometheus.yml the setup job writes names them.
+COPY monitoring/ /opt/platform/monitoring/
 USER app

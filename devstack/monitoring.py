@@ -40,7 +40,7 @@ def folder(layout: Layout) -> Path:
 def prometheus_config(layout: Layout) -> dict:
     """The scrape configuration of this stack, with the alert rules of monitoring/."""
     def target(part: str) -> str:
-        return f"{layout.host}:{layout.port(part)}"
+        return f"{layout.host_of(part)}:{layout.port(part)}"
 
     jobs = [{"job_name": part, "static_configs": [{"targets": [target(part)]}]}
             for part in SCRAPED_SERVICES]
@@ -56,7 +56,7 @@ def prometheus_config(layout: Layout) -> dict:
             "scrape_configs": jobs}
 
 
-def _queries(layout: Layout, server: str) -> Path:
+def queries_file(layout: Layout, server: str) -> Path:
     # RDS also answers for the migration tool's state; the Supabase server has no such schema.
     text = (MONITORING / "postgres-queries.yml").read_text()
     if server == "rds":
@@ -64,6 +64,15 @@ def _queries(layout: Layout, server: str) -> Path:
     path = folder(layout) / f"queries-{server}.yml"
     path.write_text(text)
     return path
+
+
+def write_prometheus_config(layout: Layout) -> Path:
+    """prometheus.yml of this stack, in its monitoring folder."""
+    config = folder(layout) / "prometheus.yml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    # JSON is YAML: no YAML library needed to write what Prometheus reads.
+    config.write_text(json.dumps(prometheus_config(layout), indent=2))
+    return config
 
 
 def processes(layout: Layout, admins: dict[str, str]) -> list[Process]:
@@ -80,7 +89,7 @@ def processes(layout: Layout, admins: dict[str, str]) -> list[Process]:
               "-nginx.retries=10"],
         env=env, ready_url=f"{layout.url('nginx-exporter')}/metrics")]
     for exporter, server in DATABASES.items():
-        queries = _queries(layout, server)
+        queries = queries_file(layout, server)
         procs.append(Process(
             name=exporter,
             argv=[_binary("prometheus-postgres-exporter"),
@@ -89,9 +98,7 @@ def processes(layout: Layout, admins: dict[str, str]) -> list[Process]:
             env={**env, "DATA_SOURCE_NAME": admins[server]},
             ready_url=f"{layout.url(exporter)}/metrics",
             config_fingerprint=queries.read_text()))
-    config = base / "prometheus.yml"
-    # JSON is YAML: no YAML library needed to write what Prometheus reads.
-    config.write_text(json.dumps(prometheus_config(layout), indent=2))
+    config = write_prometheus_config(layout)
     rules = (MONITORING / "alerts.yml").read_text()
     procs.append(Process(
         name="prometheus",

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 import time
 from pathlib import Path
 
@@ -88,3 +89,27 @@ def forge(header: dict, payload: dict, signature: str = "") -> str:
     """A JWT from parts, with whatever signature segment is given."""
     return ".".join([b64url(json.dumps(header).encode()), b64url(json.dumps(payload).encode()),
                      signature])
+
+
+class Loops:
+    """`body()` called again and again in `threads` threads, from the `with` block's start
+    until its end (a client load running while a test does something else)."""
+
+    def __init__(self, body, *, threads: int):
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._loop, args=(body,))
+                         for _ in range(threads)]
+
+    def _loop(self, body) -> None:
+        while not self._stop.is_set():
+            body()
+
+    def __enter__(self):
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()

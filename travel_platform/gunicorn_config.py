@@ -28,7 +28,8 @@ settings = load_settings(GunicornSettings)
 
 bind = settings.bind
 workers = settings.web_concurrency
-worker_class = "gthread"
+# gthread, refusing new connections as soon as it is stopped (see gunicorn_worker).
+worker_class = "travel_platform.gunicorn_worker.ThreadWorker"
 threads = settings.web_threads
 timeout = 30
 graceful_timeout = 10

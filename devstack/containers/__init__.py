@@ -19,7 +19,17 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from devstack import aws, databases, gateway, postgres, python_parts, secrets, seed, stackenv
+from devstack import (
+    aws,
+    databases,
+    gateway,
+    monitoring,
+    postgres,
+    python_parts,
+    secrets,
+    seed,
+    stackenv,
+)
 from devstack.layout import Layout
 from devstack.supabase.auth_standin.keys import generate_signing_key
 from travel_platform.settings import load_settings
@@ -122,6 +132,11 @@ def setup() -> None:
     stackenv.write_file(SETTINGS / "gateway.env", {
         "SUPABASE_URL": public["SUPABASE_URL"], "SUPABASE_ANON_KEY": env["SUPABASE_ANON_KEY"],
         "CORS_ALLOWED_ORIGINS": env["CORS_ALLOWED_ORIGINS"]})
+    # Monitoring: Prometheus's scrape targets by name, each exporter's database and queries.
+    monitoring.write_prometheus_config(inside)
+    for exporter, server in monitoring.DATABASES.items():
+        monitoring.queries_file(inside, server)
+        stackenv.write_file(SETTINGS / f"{exporter}.env", {"DATA_SOURCE_NAME": admins[server]})
     _say("databases migrated, AWS provisioned, settings written")
 
 

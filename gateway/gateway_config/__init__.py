@@ -308,6 +308,7 @@ def render_nginx(values: Mapping[str, str], *, port: Callable[[str], int],
         "SERVICE_UPSTREAMS": _indent(_targets(port, host_of, resolver), 4).lstrip(),
         "ROUTE_LOCATIONS": _indent(_locations(gateway_dir), 8).lstrip(),
     }
-    filled = {**values, "GATEWAY_DIR": str(gateway_dir), **generated}
+    filled = {"STATUS_ALLOW": "allow 127.0.0.1;", **values, "GATEWAY_DIR": str(gateway_dir),
+              **generated}
     template = (gateway_dir / "nginx.conf.template").read_text()
     return re.sub(r"\{\{(\w+)\}\}", lambda m: filled[m.group(1)], template)

@@ -25,8 +25,10 @@ class ServeSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", frozen=True)
 
     port: int = 8080
-    # nginx's own counters, for prometheus-nginx-exporter; never published.
+    # nginx's own counters, for prometheus-nginx-exporter; never published. Who may read
+    # them (networks, space-separated): the exporter's container is another host.
     status_port: int = 8081
+    status_allow: str = "127.0.0.1"
     # Docker's embedded DNS; a name that resolves to every replica of a part.
     resolver: str = "127.0.0.11"
     # gateway/ of the repository: the template and the files it includes.
@@ -54,7 +56,8 @@ def render(settings: ServeSettings, dashboard: DashboardSettings) -> Path:
               "STATE_DIR": str(settings.state_dir), "LOG_DIR": str(settings.log_dir),
               "SWAGGER_UI_DIR": str(swagger_ui.static_path), "GATEWAY_HOST": "0.0.0.0",
               "GATEWAY_PORT": str(settings.port),
-              "GATEWAY_STATUS_PORT": str(settings.status_port)}
+              "GATEWAY_STATUS_PORT": str(settings.status_port),
+              "STATUS_ALLOW": " ".join(f"allow {n};" for n in settings.status_allow.split())}
     config = gateway_config.render_nginx(values, port=gateway_config.port_of,
                                          host=lambda name: name, resolver=settings.resolver,
                                          gateway_dir=settings.dir)

@@ -20,8 +20,9 @@ from tests.builders.packages import publish_package
 from tests.helpers import api
 from travel_platform import gunicorn_config
 
-# `devstack`: devstack's Prometheus and exporters (not in docker-compose.yml).
-pytestmark = [pytest.mark.stack, pytest.mark.devstack]
+pytestmark = pytest.mark.stack
+# A service's own /metrics port, or its process: devstack's stacks only.
+DIRECT = pytest.mark.devstack
 
 
 def scrape(test_layout, part: str) -> dict[tuple, float]:
@@ -68,6 +69,7 @@ def test_the_gateway_does_not_route_metrics_or_nginx_status(gateway, path):
     assert "http_requests_total" not in response.text
 
 
+@DIRECT
 def test_requests_are_counted_by_route_template_across_workers(gateway, agent_token,
                                                               test_layout):
     before = value(scrape(test_layout, "agent-service"), "http_requests_total",
@@ -82,6 +84,7 @@ def test_requests_are_counted_by_route_template_across_workers(gateway, agent_to
                  method="GET") >= 20
 
 
+@DIRECT
 def test_unknown_ids_share_their_route_templates_series(gateway, agent_token, test_layout):
     for _ in range(3):
         missing = api(gateway, "GET", f"/api/bookings/{uuid.uuid4()}", agent_token)
@@ -93,6 +96,7 @@ def test_unknown_ids_share_their_route_templates_series(gateway, agent_token, te
     assert not [r for r in routes if r.count("-") >= 4], routes   # no raw uuid in a label
 
 
+@DIRECT
 def test_pool_capacity_is_summed_over_every_worker(test_layout):
     samples = scrape(test_layout, "operator-service")
     # operator-service has a pool per database, of 8 connections, in each worker.
@@ -102,6 +106,7 @@ def test_pool_capacity_is_summed_over_every_worker(test_layout):
         assert value(samples, "db_pool_connections", database=database) >= 1
 
 
+@DIRECT
 def test_refused_tokens_are_counted_by_the_rule_that_refused_them(gateway, test_layout,
                                                                   agent_token):
     before = value(scrape(test_layout, "gateway-auth"), "auth_tokens_refused_total",
@@ -128,6 +133,7 @@ def booking(gateway, operator_token, stack_env, test_layout):
     return {"agent": agent, "body": body, "headers": headers, "replays_before": replays}
 
 
+@DIRECT
 def test_a_retried_booking_counts_as_an_idempotent_replay(gateway, booking, test_layout):
     again = api(gateway, "POST", "/api/bookings", booking["agent"].token,
                 json=booking["body"], headers=booking["headers"])
@@ -138,6 +144,7 @@ def test_a_retried_booking_counts_as_an_idempotent_replay(gateway, booking, test
                  dependency="operator-service", outcome="ok") >= 1
 
 
+@DIRECT
 def test_a_dead_dependency_opens_the_breaker_metric(gateway, booking, test_layout):
     token = booking["agent"].token
     # Earlier tests opened breakers too, and a worker's gauge keeps its last state until its
@@ -163,7 +170,7 @@ def test_a_dead_dependency_opens_the_breaker_metric(gateway, booking, test_layou
         devstack.up(test_layout)
 
 
-def test_prometheus_scrapes_every_part_and_make_status_says_so(test_layout):
+def test_prometheus_scrapes_every_part(test_layout):
     def all_up():
         found = query(test_layout, "up")
         return len(found) >= 8 and all(r["value"][1] == "1" for r in found) and found
@@ -173,6 +180,10 @@ def test_prometheus_scrapes_every_part_and_make_status_says_so(test_layout):
     assert {r["metric"]["server"] for r in query(test_layout, "pg_up == 1")} == \
         {"supabase-db", "rds"}
     assert query(test_layout, "nginx_up == 1")
+
+
+@pytest.mark.devstack  # devstack's own status command
+def test_make_status_counts_prometheus_targets(test_layout):
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         devstack.status(test_layout)
