@@ -58,6 +58,11 @@ CHECKOV_VENV := build/venv-checkov
 terraform-check: $(CHECKOV_VENV)/.installed
 	$(CHECKOV_VENV)/bin/checkov --directory aws/infrastructure --framework terraform \
 		--var-file aws/infrastructure/prod.example.tfvars --skip-download --compact --quiet
+	@# terraform's own formatting, where a terraform binary is installed (it needs no provider).
+	@if command -v terraform >/dev/null 2>&1; then \
+		terraform fmt -check -recursive aws/infrastructure >/dev/null 2>&1 \
+		|| { echo "aws/infrastructure: not as terraform fmt writes it; run terraform fmt -recursive aws/infrastructure"; exit 1; }; \
+	else echo "[terraform-check] no terraform binary: formatting not checked"; fi
 
 $(CHECKOV_VENV)/.installed: aws/infrastructure/requirements-checkov.txt
 	$(PYTHON) -m venv $(CHECKOV_VENV)
