@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 
+import psycopg
 from pydantic import ValidationError
 
-from migrate import commands
+from migrate import commands, guardian
+from migrate.reconcile import reconcile
 from migrate.settings import MigrateSettings
-from migrate.state import ToolError, acquire_lock, who
+from migrate.state import Busy, ToolError, acquire_lock, who
 from migrate.units import UNITS, UnknownUnit, unit_named
 
 STEPS = {
@@ -21,6 +24,10 @@ STEPS = {
     "rollback": commands.rollback, "finalize": commands.finalize, "drop": commands.drop,
     "import-logins": commands.import_logins,
 }
+# The steps that hold writes: a guardian process watches each (migrate/guardian.py).
+GUARDED = ("switch-writes", "rollback")
+# How long the guardian of a dead run keeps trying to reach both servers (one restarting).
+GUARDIAN_PATIENCE_SECONDS = 300
 
 
 def parser() -> argparse.ArgumentParser:
@@ -33,6 +40,9 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("plan", help="check prerequisites; show the units and the steps")
     status = sub.add_parser("status", help="per unit: state, rows, lag, verification, routing")
     status.add_argument("--json", action="store_true", help="a JSON array, one object per unit")
+    fix = sub.add_parser("reconcile", help="undo what a dead run left (every command does "
+                                           "this first)")
+    fix.add_argument("--when-stdin-closes", action="store_true", help=argparse.SUPPRESS)
     for name, fn in STEPS.items():
         step = sub.add_parser(name, help=(fn.__doc__ or "").splitlines()[0])
         step.add_argument("unit")
@@ -56,15 +66,22 @@ def main(argv: list[str] | None = None) -> int:
         unit = unit_named(args.unit) if getattr(args, "unit", None) else None
         if args.command == "plan":
             return commands.plan(settings)
+        if args.command == "reconcile" and args.when_stdin_closes:
+            return _guard(settings)
         run = commands.open_run(settings, args.command,
                                 who(args.command, unit.name if unit else None))
         try:
-            if unit is None:   # the one command without a unit besides plan
+            if args.command == "status":
                 return commands.status(run, as_json=args.json)
             acquire_lock(run.rds)
+            for line in reconcile(run):
+                run.say(f"reconciled: {line}")
+            if args.command == "reconcile":
+                return 0
+            assert unit is not None
             if args.command == "shadow":
                 return commands.shadow(run, unit, args.switch == "on")
-            return STEPS[args.command](run, unit)
+            return _step(run, args.command, unit)
         finally:
             run.rds.close()
             run.supabase.close()
@@ -74,10 +91,58 @@ def main(argv: list[str] | None = None) -> int:
     except ToolError as exc:
         print(f"migrate {args.command}: {exc}", file=sys.stderr)
         return exc.exit_code
+    except psycopg.OperationalError as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        print(f"migrate {args.command}: lost a database connection ({first}); what this run "
+              "left is undone by its guardian or the next command: see `python -m migrate "
+              "status`", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"migrate {args.command}: interrupted; run the same command again to go on",
               file=sys.stderr)
         return 130
+
+
+def _step(run: commands.Run, command: str, unit) -> int:
+    """Run one step; a switch runs with its guardian, told `done` unless the switch dies
+    (an error it could not handle: a lost connection, an interrupt)."""
+    if command not in GUARDED:
+        return STEPS[command](run, unit)
+    watcher = guardian.start(run.settings.migrate_backup_dir)
+    try:
+        code = STEPS[command](run, unit)
+    except ToolError:
+        watcher.done()
+        raise
+    watcher.done()
+    return code
+
+
+def _guard(settings: MigrateSettings) -> int:
+    """The guardian's side (migrate/guardian.py): wait for the switch to end; if it died,
+    reconcile as soon as both servers answer and the dead run's lock is free."""
+    if not guardian.wait_for_parent(sys.stdin.buffer):
+        return 0
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
+    deadline = time.monotonic() + GUARDIAN_PATIENCE_SECONDS
+    while True:
+        try:
+            run = commands.open_run(settings, "reconcile", who("reconcile", None))
+            try:
+                acquire_lock(run.rds, wait_seconds=30)
+                done = reconcile(run)
+            finally:
+                run.rds.close()
+                run.supabase.close()
+            print(f"{stamp} the switch died; reconciled: {'; '.join(done) or 'nothing left'}",
+                  flush=True)
+            return 0
+        except (ToolError, psycopg.Error) as exc:
+            if time.monotonic() > deadline or isinstance(exc, Busy):
+                print(f"{stamp} the switch died; could not reconcile ({exc}); the next "
+                      "command will", flush=True)
+                return 1
+            time.sleep(0.5)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ import psycopg
 from psycopg import sql
 
 from migrate import backup as backups
-from migrate import cutover, logins, replication, verify
+from migrate import cutover, failpoints, holds, logins, replication, verify
+from migrate.cutover import ROUTING_SETTLE_SECONDS
 from migrate.replication import qualified
 from migrate.settings import MigrateSettings
 from migrate.state import Conn, GateRefused, State, ToolError, connect, one
@@ -28,9 +29,6 @@ VERIFY_FRESH_SECONDS = 3600
 MOVING = ("copying", "replicating", "reads_switched")
 # The unit whose move carries the operators' logins to Cognito (migrate/logins.py).
 LOGINS_UNIT = "operators"
-# operator-service re-reads the routing at most every 0.5 s per worker
-# (operator_service.datasource.ROUTING_MAX_AGE); twice that, and every worker has.
-ROUTING_SETTLE_SECONDS = 1.0
 # Logical replication workers RDS needs: one subscription per unit, plus the table copies
 # (`plan` checks it; aws/infrastructure/rds.tf's parameter group gives as many).
 REPLICATION_WORKERS_NEEDED = len(UNITS) + 2
@@ -45,6 +43,7 @@ class Run:
     rds: Conn
     state: State
     command: str
+    who: str = ""
 
     def say(self, message: str) -> None:
         print(message, flush=True)
@@ -55,7 +54,8 @@ def open_run(settings: MigrateSettings, command: str, purpose: str) -> Run:
     rds = connect(settings.rds_admin_url.get_secret_value(), side="rds", purpose=purpose)
     supabase = connect(settings.supabase_db_admin_url.get_secret_value(), side="supabase",
                        purpose=purpose)
-    return Run(settings=settings, supabase=supabase, rds=rds, state=State(rds), command=command)
+    return Run(settings=settings, supabase=supabase, rds=rds, state=State(rds), command=command,
+               who=purpose)
 
 
 def _carrier(unit: Unit, step: str, *, then: str = "") -> None:
@@ -167,9 +167,10 @@ def _supabase_prerequisites(conn: Conn) -> list[str]:
             elif not owned["ok"]:
                 problems.append(f"Supabase: the connecting role does not own public.{table} "
                                 "and cannot publish it")
-    if one(conn.execute("select to_regprocedure('migration.claim_writes(text[])') is null as no"
+    if one(conn.execute("select to_regprocedure('migration.guard_writes()') is null as no"
                     ).fetchone())["no"]:
-        problems.append("Supabase: no write fence (apply supabase/migrations)")
+        problems.append("Supabase: no write fence enforced by the database (apply "
+                        "supabase/migrations)")
     slots = one(conn.execute(
         """select current_setting('max_replication_slots')::int - count(*) as free
              from pg_replication_slots""").fetchone())["free"]
@@ -230,6 +231,9 @@ def status(run: Run, *, as_json: bool) -> int:
             "shadow_mismatched": row["shadow_mismatched"], "shadow_lagged": row["shadow_lagged"],
             "shadow_mismatch_rate": (row["shadow_mismatched"] / compared) if compared else None,
             "switches_with": unit.switches_with,
+            "hold": _hold_of(row),
+            "fences": {side: _fences_of(conn, unit) for side, conn in
+                       (("supabase", run.supabase), ("rds", run.rds))},
             "backups": {side: {"path": b["path"], "sha256": b["sha256"], "bytes": b["bytes"],
                                "at": b["created_at"].isoformat()}
                         for side, b in backups_by_side.items()},
@@ -248,6 +252,13 @@ def status(run: Run, *, as_json: bool) -> int:
         lag_text = ("no replication" if item["lag_bytes"] is None else
                     f"{item['lag_bytes']:,} bytes, {item['lag_seconds'] or 0:.1f} s")
         print(f"  lag: {lag_text}")
+        for side, found in item["fences"].items():
+            print(f"  fence on {side}: {_fence_text(found)}")
+        if item["hold"]:
+            hold = item["hold"]
+            print(f"  writes held by {hold['by']} until {hold['until']}"
+                  + (" (lease over: left by a dead run; the next command undoes it)"
+                     if hold["expired"] else ""))
         print(f"  verified: {item['verified_at'] or 'never'}"
               + (f", {item['mismatches']} mismatching rows" if item["verified_at"] else ""))
         rate = item["shadow_mismatch_rate"]
@@ -268,6 +279,31 @@ def status(run: Run, *, as_json: bool) -> int:
         else:
             print("  backup: none")
     return 0
+
+
+def _hold_of(row: dict) -> dict | None:
+    if row["hold_until"] is None:
+        return None
+    return {"by": row["held_by"], "until": row["hold_until"].isoformat(),
+            "expired": row["hold_until"] < row["now"]}
+
+
+def _fences_of(conn: Conn, unit: Unit) -> dict[str, dict]:
+    """Per table: whether this side takes its writes, why, and the hold's run and lease."""
+    return {table: {"accepting": f["accepting"], "reason": f["reason"], "held_by": f["held_by"],
+                    "lease_until": f["lease_until"].isoformat() if f["lease_until"] else None,
+                    "lease_expired": bool(f["lease_expired"])}
+            for table, f in cutover.fences(conn, unit.tables).items()}
+
+
+def _fence_text(found: dict[str, dict]) -> str:
+    if not found:
+        return "none (writes accepted)"
+    texts = sorted({("open" if f["accepting"] else "closed") + f" ({f['reason']})"
+                    + (f", held by {f['held_by']} until {f['lease_until']}"
+                       + (" (lease over)" if f["lease_expired"] else "") if f["held_by"] else "")
+                    for f in found.values()})
+    return "; ".join(texts)
 
 
 def _login_census(run: Run) -> dict:
@@ -332,9 +368,12 @@ def start(run: Run, unit: Unit) -> int:
         run.say(f"rds: schema applied ({', '.join(applied)})")
     # The copy on RDS takes no writes until the cutover; the Supabase rows exist (accepting)
     # so that writers lock them and a cutover can wait for the writes in flight.
-    cutover.set_fence(run.rds, unit.tables, accepting=False,
-                      reason=f"copy of Supabase until `switch-writes` of {unit.name}")
-    cutover.set_fence(run.supabase, unit.tables, accepting=True, reason="Supabase holds the table")
+    cutover.set_fence(run.rds, unit.tables, accepting=False, reason=cutover.COPY_OF_SUPABASE)
+    cutover.set_fence(run.supabase, unit.tables, accepting=True, reason=cutover.SUPABASE_HOLDS)
+    # From now on each side refuses the unit's writes, from anyone, while its fence is
+    # closed (RDS's is, until the write cutover).
+    for side in (run.rds, run.supabase):
+        cutover.install_guard(side, unit)
     if not replication.subscription_exists(run.rds, unit):
         _empty_rds_copy(run, unit)
         run.state.update(unit, state="copying", started_at=_now(run), verified_at=None,
@@ -516,46 +555,57 @@ def switch_writes(run: Run, unit: Unit) -> int:
             raise GateRefused(f"cannot switch-writes: {len(mismatches)} rows of {member.name} "
                               f"differ (first: {mismatches[0]['table']} {mismatches[0]['key']}); "
                               f"see `verify {member.name}`")
-    held_at = time.monotonic()
+    _require_few_written(run, unit, tables)
+    _pause(run, "switch-writes:before-hold")
+    held_at = None
     try:
-        _hold_writes(run, group, tables, on=run.supabase, reason="moved to RDS: writes go there")
+        held_at = holds.close(run, group, tables, on=run.supabase, side="supabase",
+                              keep="Supabase", reason=cutover.MOVED_TO_RDS,
+                              failpoint="switch-writes")
         closed = time.monotonic() - held_at
-        beats = {member.name: replication.beat(run.supabase, member) for member in group}
-        for member in group:
-            remaining = max_hold - (time.monotonic() - held_at)
-            replication.wait_applied(run.rds, member, beats[member.name],
-                                     timeout=max(remaining, 0.1))
-        caught_up = time.monotonic() - held_at
-        written = cutover.touched(run.supabase, tables)
-        mismatches = verify.compare_changed(run.supabase, run.rds, written)
-        if mismatches:
-            raise ToolError(f"the final verify found {len(mismatches)} differing rows (first: "
-                            f"{mismatches[0]['table']} {mismatches[0]['key']} "
-                            f"{mismatches[0]['problem']}); writes stay on Supabase")
-        verified = time.monotonic() - held_at
-        if verified > max_hold:
-            raise ToolError(f"the hold would exceed MIGRATE_MAX_HOLD_SECONDS={max_hold}; "
-                            "writes stay on Supabase; try at a quieter time or raise it")
-        with run.rds.transaction():
-            # The fence rows first, then the tables: writers lock them in that order too.
-            cutover.set_fence(run.rds, tables, accepting=True, reason="RDS holds the table")
-            sequences = {}
+        _pause(run, "switch-writes:fence-closed")
+        with holds.bounded(run, held_at):
+            beats = {member.name: replication.beat(run.supabase, member) for member in group}
             for member in group:
-                sequences.update(cutover.copy_sequences(run.supabase, run.rds, member))
-                cutover.install_capture(run.rds, member)
-            for member in group:
-                run.state.update(member, conn=run.rds, state="writes_switched", hold_until=None)
+                remaining = max_hold - (time.monotonic() - held_at)
+                replication.wait_applied(run.rds, member, beats[member.name],
+                                         timeout=max(remaining, 0.1))
+            caught_up = time.monotonic() - held_at
+            _pause(run, "switch-writes:caught-up")
+            written = cutover.touched(run.supabase, tables)
+            mismatches = verify.compare_changed(run.supabase, run.rds, written)
+            if mismatches:
+                raise ToolError(f"the final verify found {len(mismatches)} differing rows "
+                                f"(first: {mismatches[0]['table']} {mismatches[0]['key']} "
+                                f"{mismatches[0]['problem']}); writes stay on Supabase")
+            verified = time.monotonic() - held_at
+            _pause(run, "switch-writes:verified")
+            with run.rds.transaction():
+                # The fence rows first, then the tables: writers lock them in that order too.
+                cutover.set_fence(run.rds, tables, accepting=True, reason=cutover.RDS_HOLDS)
+                sequences = {}
+                for member in group:
+                    sequences.update(cutover.copy_sequences(run.supabase, run.rds, member))
+                    cutover.install_capture(run.rds, member)
+                for member in group:
+                    run.state.update(member, conn=run.rds, state="writes_switched")
+                holds.release_hold(run, group, conn=run.rds)
         hold = time.monotonic() - held_at
     except BaseException as exc:
-        _reopen_supabase(run, group, tables)
+        if held_at is not None:
+            _reopen(run, group, tables, on=run.supabase, reason=cutover.SUPABASE_HOLDS)
         run.state.event(unit, "switch-writes", "failed", str(exc)[:500])
         if isinstance(exc, (ToolError, psycopg.Error)):
             raise ToolError(f"switch-writes {unit.name} aborted, writes stay on Supabase: "
                             f"{str(exc).splitlines()[0]}") from None
         raise
+    _pause(run, "switch-writes:flipped")
+    # Supabase's fence stays closed for good now: no longer a hold, no lease.
+    cutover.set_fence(run.supabase, tables, accepting=False, reason=cutover.MOVED_TO_RDS)
     for member in group:
         replication.drop_subscription(run.rds, run.supabase, member)
         cutover.remove_touch(run.supabase, member)
+    _pause(run, "switch-writes:unsubscribed")
     restored = _restore_foreign_keys(run)
     details = {"hold_seconds": hold, "fence_closed_after": closed, "caught_up_after": caught_up,
                "verified_after": verified,
@@ -572,24 +622,27 @@ def switch_writes(run: Run, unit: Unit) -> int:
     return 0
 
 
-def _hold_writes(run: Run, group: tuple[Unit, ...], tables: list[str], *,
-                 on: Conn, reason: str) -> None:
-    """Start a write hold: operator-service's writers of `group` wait (hold_until), then the
-    fence of `tables` closes on the side `on`, waiting for the writes in flight there."""
-    for member in group:
-        run.rds.execute("update migration.units set hold_until = now() + make_interval("
-                        "secs => %s) where unit = %s",
-                        (run.settings.migrate_max_hold_seconds, member.name))
-    with on.transaction():
-        cutover.set_fence(on, tables, accepting=False, reason=reason)
-        on.execute(sql.SQL("lock table {} in exclusive mode").format(
-            sql.SQL(", ").join(qualified(t) for t in tables)))
+def _pause(run: Run, point: str) -> None:
+    failpoints.pause(point, run.settings.migrate_pause_at)
 
 
-def _reopen_supabase(run: Run, group: tuple[Unit, ...], tables: list[str]) -> None:
-    cutover.set_fence(run.supabase, tables, accepting=True, reason="Supabase holds the table")
-    for member in group:
-        run.state.update(member, hold_until=None)
+def _require_few_written(run: Run, unit: Unit, tables: list[str]) -> None:
+    """Refuse to hold when more rows were written since the full verify than the hold may
+    check (each one, by key, while writes wait)."""
+    written = sum(len(keys) for keys in cutover.touched(run.supabase, tables).values())
+    if written > run.settings.migrate_max_hold_keys:
+        raise GateRefused(f"cannot switch-writes: {written:,} rows were written during the "
+                          f"verify just before the hold, more than MIGRATE_MAX_HOLD_KEYS="
+                          f"{run.settings.migrate_max_hold_keys:,} the hold may check; run "
+                          f"`switch-writes {unit.name}` at a quieter time")
+
+
+def _reopen(run: Run, group: tuple[Unit, ...], tables: list[str], *, on: Conn,
+            reason: str) -> None:
+    """Undo a hold that did not switch: the fence of `tables` opens again on `on` (the side
+    that kept the tables), and writers stop waiting."""
+    cutover.set_fence(on, tables, accepting=True, reason=reason, lock_timeout_ms=5000)
+    holds.release_hold(run, group)
 
 
 def _foreign_keys_to_suspend(run: Run, group: tuple[Unit, ...]) -> list[dict]:
@@ -625,6 +678,12 @@ def _restore_foreign_keys(run: Run) -> list[str]:
 
 # rollback -----------------------------------------------------------------------------------------
 
+# Replay rounds before the rollback's hold: at most this many, and done once a round took
+# less than CAUGHT_UP_SECONDS (the hold's own round will take about as long).
+CATCH_UP_ROUNDS = 10
+CAUGHT_UP_SECONDS = 0.5
+
+
 def rollback(run: Run, unit: Unit) -> int:
     """Back to Supabase from any state before finalize; RDS's writes replayed first."""
     row = run.state.row(unit)
@@ -646,18 +705,17 @@ def rollback(run: Run, unit: Unit) -> int:
     # The routing of every unit of the group flips in one transaction (a package write
     # spans all of them); writes stay held.
     with run.rds.transaction():
-        cutover.set_fence(run.rds, moving_tables, accepting=False,
-                          reason="stale copy after rollback; `start` copies it again")
+        cutover.set_fence(run.rds, moving_tables, accepting=False, reason=cutover.STALE_COPY)
         for member in moving:
             run.state.update(member, conn=run.rds, state="rolled_back", shadow=False)
+    _pause(run, "rollback:flipped")
     # Until every worker has re-read the routing, some still read RDS. Nothing may change
     # meanwhile that RDS would not show: after a replay Supabase's fence stays closed (writes
     # wait), otherwise the subscription keeps RDS up to date until it is dropped below.
     time.sleep(ROUTING_SETTLE_SECONDS)
-    cutover.set_fence(run.supabase, moving_tables, accepting=True,
-                      reason="Supabase holds the table")
-    for member in moving:
-        run.state.update(member, hold_until=None)
+    cutover.set_fence(run.supabase, moving_tables, accepting=True, reason=cutover.SUPABASE_HOLDS)
+    holds.release_hold(run, tuple(moving))
+    _pause(run, "rollback:reopened")
     for member in moving:
         cutover.remove_capture(run.rds, member)
         replication.drop_subscription(run.rds, run.supabase, member)
@@ -670,37 +728,69 @@ def rollback(run: Run, unit: Unit) -> int:
 
 
 def _replay_to_supabase(run: Run, unit: Unit, group: tuple[Unit, ...], tables: list[str]) -> int:
-    held_at = time.monotonic()
+    """Replay RDS's writes onto Supabase: in rounds while RDS still takes writes, then the
+    last seconds inside a hold, checked key by key; the rows written."""
+    since: str | None = None
+    replayed = 0
+    suspects: dict[str, set[str]] = {t: set() for t in tables}
+    for _ in range(CATCH_UP_ROUNDS):
+        started = time.monotonic()
+        done = _replay_round(run, group, since)
+        since, replayed = done.snapshot, replayed + done.rows
+        # RDS moves on meanwhile: a difference here is either a row changed again (the next
+        # round replays it) or a real one, which the hold checks again.
+        for found in verify.compare_changed(run.supabase, run.rds, done.keys):
+            suspects[found["table"]].add(found["key"])
+        if time.monotonic() - started < CAUGHT_UP_SECONDS:
+            break
+    _pause(run, "rollback:caught-up")
+    held_at = None
     try:
-        _hold_writes(run, group, tables, on=run.rds,
-                     reason="rolling back to Supabase: writes go there")
-        with run.supabase.transaction():
-            run.supabase.execute("set local session_replication_role = replica")
-            run.supabase.execute("set constraints all deferred")
-            cutover.set_fence(run.supabase, tables, accepting=False,
-                              reason="rolling back: replaying RDS's writes")
-            replayed = sum(cutover.replay(run.rds, run.supabase, m) for m in group)
-            for member in group:
-                cutover.copy_sequences(run.rds, run.supabase, member)
-        # Both sides were equal when writes moved (checked in that hold); since then only
-        # the captured rows changed on RDS, and nothing on Supabase.
-        mismatches = verify.compare_changed(run.supabase, run.rds,
-                                            cutover.changed_on_rds(run.rds, group))
-        if mismatches:
-            raise ToolError(f"after replay {len(mismatches)} rows still differ (first: "
-                            f"{mismatches[0]['table']} {mismatches[0]['key']}); writes stay on RDS")
+        held_at = holds.close(run, group, tables, on=run.rds, side="RDS", keep="RDS",
+                              reason=cutover.ROLLING_BACK, failpoint="rollback")
+        _pause(run, "rollback:fence-closed")
+        with holds.bounded(run, held_at):
+            last = _replay_round(run, group, since, sequences=True)
+            # Both sides were equal when writes moved (checked in that hold); since then only
+            # the captured rows changed on RDS, and nothing on Supabase.
+            mismatches = verify.compare_changed(run.supabase, run.rds, {
+                t: sorted(set(last.keys[t]) | suspects[t]) for t in tables})
+            if mismatches:
+                raise ToolError(f"after replay {len(mismatches)} rows still differ (first: "
+                                f"{mismatches[0]['table']} {mismatches[0]['key']} "
+                                f"{mismatches[0]['problem']}); run `rollback {unit.name}` again "
+                                "(it replays every captured change from the start)")
+        replayed += last.rows
     except BaseException as exc:
-        cutover.set_fence(run.rds, tables, accepting=True, reason="RDS holds the table")
-        for member in group:
-            run.state.update(member, hold_until=None)
+        if held_at is not None:
+            _reopen(run, group, tables, on=run.rds, reason=cutover.RDS_HOLDS)
         run.state.event(unit, "rollback", "failed", str(exc)[:500])
         if isinstance(exc, (ToolError, psycopg.Error)):
             raise ToolError(f"rollback {unit.name} aborted, writes stay on RDS: "
                             f"{str(exc).splitlines()[0]}") from None
         raise
-    run.say(f"replayed {replayed} rows onto Supabase in {time.monotonic() - held_at:.2f} s; "
-            "both sides identical")
+    _pause(run, "rollback:replayed")
+    hold = time.monotonic() - held_at
+    run.state.event(unit, "rollback", "progress", f"replayed; held {hold:.3f} s",
+                    {"hold_seconds": hold, "rows_replayed": replayed,
+                     "rows_in_hold": last.rows})
+    run.say(f"replayed {replayed} rows onto Supabase ({last.rows} of them while writes were "
+            f"held {hold * 1000:.0f} ms); both sides identical")
     return replayed
+
+
+def _replay_round(run: Run, group: tuple[Unit, ...], since: str | None, *,
+                  sequences: bool = False) -> cutover.Round:
+    """One replay onto Supabase in replica mode (no trigger fires, nor the fence: Supabase
+    takes no other writes), its deferrable keys checked at commit."""
+    with run.supabase.transaction():
+        run.supabase.execute("set local session_replication_role = replica")
+        run.supabase.execute("set constraints all deferred")
+        done = cutover.replay(run.rds, run.supabase, group, since=since)
+        if sequences:
+            for member in group:
+                cutover.copy_sequences(run.rds, run.supabase, member)
+    return done
 
 
 # finalize and drop --------------------------------------------------------------------------------
@@ -735,6 +825,9 @@ def finalize(run: Run, unit: Unit) -> int:
             cutover.clear_fence(run.rds, member.tables)
             run.state.update(member, conn=run.rds, state="finalized", shadow=False)
         cutover.remove_capture(run.rds, member)
+        # RDS holds the tables for good: no fence left to enforce there. (Supabase's copies,
+        # now in supabase_backup, keep refusing writes until `drop`.)
+        cutover.remove_guard(run.rds, member)
     run.state.event(unit, "finalize", "done", "replication dropped; Supabase tables kept")
     run.say(f"{', '.join(m.name for m in group)} finalized: no publication, subscription, slot "
             f"or capture left; the Supabase tables are kept in schema {BACKUP_SCHEMA} until "

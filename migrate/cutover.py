@@ -11,6 +11,7 @@ is captured exactly when it commits. The triggers fire only for local writes
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from psycopg import errors, sql
 from psycopg.types.json import Jsonb
@@ -52,29 +53,86 @@ def trigger_name(table: str) -> str:
 
 # Fences ------------------------------------------------------------------------------------
 
-def set_fence(conn: Conn, tables, *, accepting: bool, reason: str) -> None:
+# Why a fence is open or closed, as `status` shows it (migration.fence.reason).
+SUPABASE_HOLDS = "Supabase holds the table"
+RDS_HOLDS = "RDS holds the table"
+MOVED_TO_RDS = "moved to RDS: writes go there"
+COPY_OF_SUPABASE = "copy of Supabase until `switch-writes`"
+STALE_COPY = "stale copy after rollback; `start` copies it again"
+ROLLING_BACK = "rolling back to Supabase: writes go there"
+# operator-service re-reads the routing at most every 0.5 s per worker
+# (operator_service.datasource.ROUTING_MAX_AGE); twice that, and every worker has.
+ROUTING_SETTLE_SECONDS = 1.0
+
+
+def set_fence(conn: Conn, tables, *, accepting: bool, reason: str,
+              held_by: str | None = None, lease_seconds: float | None = None,
+              lock_timeout_ms: int | None = None) -> None:
     """Open or close the write fence of `tables` on one database. Closing waits for the
-    write transactions that claimed it and holds back new ones until this commits.
+    write transactions that claimed it (migration.claim_writes, or any write: the guard
+    trigger, see install_guard) and holds back new ones until this commits. A close for a
+    hold names the run (`held_by`) and its lease; any other call clears them.
 
     The rows are locked in table-name order, the order in which writers claim them
     (migration.claim_writes): in any other order a writer holding one row and a cutover
     holding another would wait for each other for ever."""
     ordered = sorted(set(tables))
     with conn.transaction():
+        if lock_timeout_ms is not None:
+            conn.execute(sql.SQL("set local lock_timeout = {}").format(
+                sql.Literal(f"{int(lock_timeout_ms)}ms")))
         conn.execute("select 1 from migration.fence where table_name = any(%s) "
                      "order by table_name for update", (ordered,))
         for table in ordered:
             conn.execute(
-                """insert into migration.fence (table_name, accepting, reason)
-                   values (%s, %s, %s)
-                   on conflict (table_name) do update set accepting = excluded.accepting,
-                                                          reason = excluded.reason""",
-                (table, accepting, reason))
+                """insert into migration.fence (table_name, accepting, reason, held_by,
+                                                lease_until)
+                   values (%(t)s, %(a)s, %(r)s, %(h)s,
+                           now() + make_interval(secs => %(l)s::float8))
+                   on conflict (table_name) do update
+                      set accepting = excluded.accepting, reason = excluded.reason,
+                          held_by = excluded.held_by, lease_until = excluded.lease_until""",
+                {"t": table, "a": accepting, "r": reason, "h": held_by, "l": lease_seconds})
+
+
+def fences(conn: Conn, tables) -> dict[str, dict]:
+    """The fence rows of `tables` on one database (a table without one accepts writes)."""
+    if one(conn.execute("select to_regclass('migration.fence') is null as no").fetchone())["no"]:
+        return {}
+    return {r["table_name"]: r for r in conn.execute(
+        """select table_name, accepting, reason, held_by, lease_until,
+                  lease_until < now() as lease_expired
+             from migration.fence where table_name = any(%s)""", (list(tables),)).fetchall()}
 
 
 def clear_fence(conn: Conn, tables) -> None:
     """Forget the fence rows of `tables` (writes accepted, as before any move)."""
     conn.execute("delete from migration.fence where table_name = any(%s)", (list(tables),))
+
+
+def guard_trigger(table: str) -> str:
+    """Name of the trigger enforcing the fence on a table."""
+    return f"migration_fence_{table}"[:63]
+
+
+def install_guard(conn: Conn, unit: Unit) -> None:
+    """Make the database refuse every write to the unit's tables while their fence is
+    closed, whoever writes (supabase/migrations/20261206090000_fence_enforced.sql says
+    why a trigger); idempotent."""
+    for table in unit.tables:
+        ddl(conn, sql.SQL("create or replace trigger {} before insert or update or delete or "
+                          "truncate on {} for each statement "
+                          "execute function migration.guard_writes()").format(
+            sql.Identifier(guard_trigger(table)), qualified(table)))
+
+
+def remove_guard(conn: Conn, unit: Unit) -> None:
+    """Drop the unit's guard triggers (idempotent; tables already gone are skipped)."""
+    for table in unit.tables:
+        if one(conn.execute("select to_regclass(%s) is not null as ok",
+                            (f"public.{table}",)).fetchone())["ok"]:
+            ddl(conn, sql.SQL("drop trigger if exists {} on {}").format(
+                sql.Identifier(guard_trigger(table)), qualified(table)))
 
 
 # Schema changes on tables that serve traffic ----------------------------------------------------
@@ -141,15 +199,6 @@ def touched(supabase: Conn, tables) -> dict[str, list[str]]:
     return found
 
 
-def changed_on_rds(rds: Conn, units) -> dict[str, list[str]]:
-    """Keys of the rows captured on RDS since the write cutover, per table."""
-    found: dict[str, list[str]] = {t: [] for u in units for t in u.tables}
-    for row in rds.execute("select distinct table_name, pk from migration.changelog "
-                           "where unit = any(%s)", ([u.name for u in units],)):
-        found[row["table_name"]].append(str(next(iter(row["pk"].values()))))
-    return found
-
-
 # Change capture on RDS ----------------------------------------------------------------------
 
 def install_capture(rds: Conn, unit: Unit) -> None:
@@ -166,6 +215,12 @@ def install_capture(rds: Conn, unit: Unit) -> None:
             sql.Identifier(trigger_name(table)), qualified(table), args))
 
 
+def capture_installed(rds: Conn, unit: Unit) -> bool:
+    """Whether any of the unit's tables has its capture trigger."""
+    return rds.execute("select 1 from pg_trigger where tgname = any(%s) limit 1",
+                       ([trigger_name(t) for t in unit.tables],)).fetchone() is not None
+
+
 def remove_capture(rds: Conn, unit: Unit) -> None:
     """Drop the unit's capture triggers and forget its captured changes (not in a
     transaction: each drop waits for its lock on its own, see `ddl`)."""
@@ -175,43 +230,74 @@ def remove_capture(rds: Conn, unit: Unit) -> None:
     rds.execute("delete from migration.changelog where unit = %s", (unit.name,))
 
 
-def replay(rds: Conn, supabase: Conn, unit: Unit) -> int:
-    """Write the last captured state of every row the unit's tables changed on RDS onto
-    Supabase, in the caller's Supabase transaction; the number of rows written."""
+@dataclass
+class Round:
+    """One round of a rollback's replay: the RDS snapshot it read the changelog in (the
+    next round starts there), the keys it wrote per table, and how many rows."""
+
+    snapshot: str
+    keys: dict[str, list[str]]
+    rows: int
+
+
+def replay(rds: Conn, supabase: Conn, units, *, since: str | None) -> Round:
+    """Write onto Supabase, in the caller's Supabase transaction, the last captured state
+    of every row of `units` whose change committed on RDS after snapshot `since` (every
+    captured change if None).
+
+    Rounds replay exactly what was captured, each change once, whatever order transactions
+    commit in: a round reads the changelog in one snapshot, and the next takes what that
+    snapshot did not see (`pg_visible_in_snapshot`); changes of transactions older than
+    its oldest open one were all seen (the index's lower bound)."""
+    keys: dict[str, list[str]] = {t: [] for u in units for t in u.tables}
     written = 0
-    for table in unit.tables:
-        pk = primary_key(supabase, table)
-        latest = rds.execute(
-            """select distinct on (pk) pk, operation, row_data from migration.changelog
-                where unit = %s and table_name = %s order by pk, id desc""",
-            (unit.name, table)).fetchall()
-        deletes = [r["pk"] for r in latest if r["operation"] == "delete"]
-        upserts = [r["row_data"] for r in latest if r["operation"] == "upsert"]
-        key_match = sql.SQL(" and ").join(
-            sql.SQL("t.{c} = (d.k ->> {name})::{type}").format(
-                c=sql.Identifier(c), name=sql.Literal(c),
-                type=sql.SQL(_type_of(supabase, table, c)))
-            for c in pk)
-        if deletes:
-            supabase.execute(sql.SQL(
-                "delete from {t} t using jsonb_array_elements(%s) d (k) where {m}").format(
-                t=qualified(table), m=key_match), (Jsonb(deletes),))
-        if upserts:
-            columns = [r["attname"] for r in supabase.execute(
-                """select attname from pg_attribute where attrelid = %s::regclass
-                    and attnum > 0 and not attisdropped order by attnum""",
-                (f"public.{table}",)).fetchall()]
-            updates = sql.SQL(", ").join(
-                sql.SQL("{c} = excluded.{c}").format(c=sql.Identifier(c))
-                for c in columns if c not in pk)
-            supabase.execute(sql.SQL(
-                "insert into {t} overriding system value "
-                "select * from jsonb_populate_recordset(null::{t}, %s) "
-                "on conflict ({pk}) do update set {updates}").format(
-                t=qualified(table), pk=sql.SQL(", ").join(map(sql.Identifier, pk)),
-                updates=updates), (Jsonb(upserts),))
-        written += len(deletes) + len(upserts)
-    return written
+    with rds.transaction():
+        rds.execute("set transaction isolation level repeatable read")
+        snapshot = one(rds.execute("select pg_current_snapshot()::text as s").fetchone())["s"]
+        for unit in units:
+            for table in unit.tables:
+                latest = rds.execute(
+                    """select distinct on (pk) pk, operation, row_data from migration.changelog
+                        where unit = %(unit)s and table_name = %(table)s
+                          and (%(since)s::pg_snapshot is null
+                               or (xid >= pg_snapshot_xmin(%(since)s::pg_snapshot)
+                                   and not pg_visible_in_snapshot(xid, %(since)s::pg_snapshot)))
+                        order by pk, id desc""",
+                    {"unit": unit.name, "table": table, "since": since}).fetchall()
+                written += _write_latest(supabase, table, latest)
+                keys[table] = [str(next(iter(r["pk"].values()))) for r in latest]
+    return Round(snapshot=snapshot, keys=keys, rows=written)
+
+
+def _write_latest(supabase: Conn, table: str, latest: list) -> int:
+    """Apply the last state of each row (delete, or upsert of the whole row) to Supabase."""
+    pk = primary_key(supabase, table)
+    deletes = [r["pk"] for r in latest if r["operation"] == "delete"]
+    upserts = [r["row_data"] for r in latest if r["operation"] == "upsert"]
+    key_match = sql.SQL(" and ").join(
+        sql.SQL("t.{c} = (d.k ->> {name})::{type}").format(
+            c=sql.Identifier(c), name=sql.Literal(c),
+            type=sql.SQL(_type_of(supabase, table, c)))
+        for c in pk)
+    if deletes:
+        supabase.execute(sql.SQL(
+            "delete from {t} t using jsonb_array_elements(%s) d (k) where {m}").format(
+            t=qualified(table), m=key_match), (Jsonb(deletes),))
+    if upserts:
+        columns = [r["attname"] for r in supabase.execute(
+            """select attname from pg_attribute where attrelid = %s::regclass
+                and attnum > 0 and not attisdropped order by attnum""",
+            (f"public.{table}",)).fetchall()]
+        updates = sql.SQL(", ").join(
+            sql.SQL("{c} = excluded.{c}").format(c=sql.Identifier(c))
+            for c in columns if c not in pk)
+        supabase.execute(sql.SQL(
+            "insert into {t} overriding system value "
+            "select * from jsonb_populate_recordset(null::{t}, %s) "
+            "on conflict ({pk}) do update set {updates}").format(
+            t=qualified(table), pk=sql.SQL(", ").join(map(sql.Identifier, pk)),
+            updates=updates), (Jsonb(upserts),))
+    return len(deletes) + len(upserts)
 
 
 def _type_of(conn: Conn, table: str, column: str) -> str:

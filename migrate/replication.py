@@ -94,6 +94,19 @@ def subscription_exists(rds: Conn, unit: Unit) -> bool:
                        (name_of(unit),)).fetchone() is not None
 
 
+def subscription_enabled(rds: Conn, unit: Unit) -> bool:
+    """Whether the unit's subscription is enabled (a drop that failed half way leaves it
+    disabled, its slot keeping WAL on Supabase)."""
+    row = rds.execute("select subenabled from pg_subscription where subname = %s",
+                      (name_of(unit),)).fetchone()
+    return bool(row and row["subenabled"])
+
+
+def enable_subscription(rds: Conn, unit: Unit) -> None:
+    """Let the unit's subscription apply again."""
+    rds.execute(sql.SQL("alter subscription {} enable").format(sql.Identifier(name_of(unit))))
+
+
 def ensure_subscription(rds: Conn, supabase: Conn, unit: Unit, *,
                         publisher_url: str) -> bool:
     """The unit's subscription, copying the tables first; True if created now."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -24,6 +24,22 @@ class MigrateSettings(BaseSettings):
     migrate_backup_dir: Path = Path("migration-backups")
     # The longest writes may be held during a cutover before the tool gives up and reopens.
     migrate_max_hold_seconds: float = 5.0
+    # How long a hold waits for one lock (the fence rows, the tables) before it lets go,
+    # writes flowing as before, and how many times it tries: gh-ost's cut-over lock timeout
+    # and retries. A hold that cannot get its locks gives up within about 15 s, naming the
+    # session in its way.
+    migrate_lock_timeout_ms: int = Field(default=500, ge=10, le=5000)
+    migrate_hold_attempts: int = Field(default=3, ge=1, le=10)
+    # A hold does not begin while a transaction older than this touches the unit's tables
+    # (a stuck worker, a forgotten psql session): it would only wait for it.
+    migrate_old_transaction_seconds: float = Field(default=2.0, gt=0)
+    # A hold does not begin when more rows than this were written since the last full
+    # verify (each is checked inside the hold, by key).
+    migrate_max_hold_keys: int = Field(default=100_000, ge=1)
+    # Failpoints (for fault-injection drills and tests): a comma-separated list of named
+    # points (migrate/failpoints.py) at which the tool stops and waits to be killed. It
+    # changes nothing else.
+    migrate_pause_at: str = ""
     # Where pg_dump and pg_restore of the servers' major version are.
     migrate_pg_bin: Path = Path("/usr/lib/postgresql/15/bin")
 

@@ -7,6 +7,7 @@ import getpass
 import json
 import os
 import socket
+import time
 
 import psycopg
 from psycopg.rows import DictRow, dict_row
@@ -15,6 +16,7 @@ from psycopg.types.json import Jsonb
 from migrate.units import UNITS, Unit
 
 _LOCK_KEY = 7_201_127   # any constant: one `python -m migrate` run at a time per RDS
+RECONCILE_WAIT_SECONDS = 15.0
 
 # Every connection of the tool returns rows as dicts (see `connect`).
 Conn = psycopg.Connection[DictRow]
@@ -70,20 +72,30 @@ def who(command: str, unit: str | None) -> str:
             f"pid {os.getpid()}").replace("  ", " ")
 
 
-def acquire_lock(conn: Conn) -> None:
-    """Take the run lock on this RDS session (released when it closes), or say who holds it."""
-    if one(conn.execute("select pg_try_advisory_lock(%s) as got", (_LOCK_KEY,)).fetchone())["got"]:
-        return
-    holder = conn.execute(
-        """select a.application_name, a.pid, a.backend_start
-             from pg_locks l join pg_stat_activity a on a.pid = l.pid
-            where l.locktype = 'advisory' and l.objid = %s and l.granted""",
-        (_LOCK_KEY,)).fetchone()
-    if holder is None:
-        raise Busy("another migrate run holds the lock; try again in a moment")
-    raise Busy(f"another run holds the lock: {holder['application_name']!r} (server pid "
-               f"{holder['pid']}, since {holder['backend_start']:%Y-%m-%d %H:%M:%S}); wait "
-               "for it to finish, or stop it")
+def acquire_lock(conn: Conn, *, wait_seconds: float = 0.0) -> None:
+    """Take the run lock on this RDS session (released when it closes), or say who holds it.
+    Waits up to `wait_seconds`, and up to RECONCILE_WAIT_SECONDS while the holder is a
+    guardian reconciling after a dead run (that takes a second or two)."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        if one(conn.execute("select pg_try_advisory_lock(%s) as got",
+                            (_LOCK_KEY,)).fetchone())["got"]:
+            return
+        holder = conn.execute(
+            """select a.application_name, a.pid, a.backend_start
+                 from pg_locks l join pg_stat_activity a on a.pid = l.pid
+                where l.locktype = 'advisory' and l.objid = %s and l.granted""",
+            (_LOCK_KEY,)).fetchone()
+        reconciling = holder is not None and holder["application_name"].startswith(
+            "migrate reconcile")
+        if time.monotonic() < max(deadline, deadline + RECONCILE_WAIT_SECONDS * reconciling):
+            time.sleep(0.1)
+            continue
+        if holder is None:
+            raise Busy("another migrate run holds the lock; try again in a moment")
+        raise Busy(f"another run holds the lock: {holder['application_name']!r} (server pid "
+                   f"{holder['pid']}, since {holder['backend_start']:%Y-%m-%d %H:%M:%S}); "
+                   "wait for it to finish, or stop it")
 
 
 class State:
@@ -110,8 +122,9 @@ class State:
                                     (unit.name,)).fetchone())
 
     def rows(self) -> list[dict]:
-        """Every unit's state row, in order."""
-        return self.rds.execute("select * from migration.units order by position").fetchall()
+        """Every unit's state row, in order (with the server's `now`, to judge leases by)."""
+        return self.rds.execute("select *, now() as now from migration.units "
+                                "order by position").fetchall()
 
     def update(self, unit: Unit, *, conn: Conn | None = None, **fields) -> None:
         """Set columns of the unit's row (in `conn`'s transaction if given)."""

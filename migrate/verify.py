@@ -114,11 +114,6 @@ def compare(supabase: Conn, rds: Conn, tables: tuple[str, ...], *,
     return counts, mismatches
 
 
-def _counts(conn: Conn, tables: tuple[str, ...]) -> dict[str, int]:
-    return {t: one(conn.execute(sql.SQL("select count(*) as n from {}").format(qualified(t))
-                            ).fetchone())["n"] for t in tables}
-
-
 def _hashes_of(conn: Conn, table: str, pk: list[str], keys: list[str]) -> dict[str, int]:
     pk_type = one(conn.execute(
         """select format_type(atttypid, atttypmod) as t from pg_attribute
@@ -135,13 +130,12 @@ def _hashes_of(conn: Conn, table: str, pk: list[str], keys: list[str]) -> dict[s
 def compare_changed(supabase: Conn, rds: Conn,
                     changed: dict[str, list[str]]) -> list[dict]:
     """The quick check for a moment when neither side takes writes, after a full verify
-    found both equal: the row counts of every table, and the rows of the keys written
-    since (`changed`: table -> primary key values as text), by index. Its cost follows
-    the writes since the full verify, not the size of the tables."""
-    tables = tuple(changed)
-    ours, theirs = _both(_counts, supabase, rds, tables)
-    found = [{"table": t, "key": "*", "problem": f"{ours[t]} rows on supabase, {theirs[t]} on rds"}
-             for t in tables if ours[t] != theirs[t]]
+    found both equal: the rows of the keys written since (`changed`: table -> primary key
+    values as text), by index. Any difference since the full verify is a row written since
+    (an insert, an update or a delete of one of these keys), so no table is counted or
+    scanned: its cost follows the writes since the full verify, not the size of the
+    tables."""
+    found: list[dict] = []
     for table, keys in changed.items():
         if not keys:
             continue

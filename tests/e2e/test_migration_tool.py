@@ -27,6 +27,7 @@ from tests.builders.agents import active_agent
 from tests.builders.operators import Operator, approve, new_operator
 from tests.builders.packages import package_fields
 from tests.conftest import TEST_PORT_OFFSET, TEST_STATE
+from tests.e2e.migration import RehearsalWriter, migrate, ok, replication_objects, sql, status
 from tests.helpers import REPO, api
 
 # `devstack`: a devstack stack of its own.
@@ -42,44 +43,6 @@ def moving_stack() -> dict:
     layout = Layout(state=Path(f"{TEST_STATE}-migration"), port_offset=TEST_PORT_OFFSET + 1000)
     with devstack.fresh_stack(layout) as env:
         yield env
-
-
-def migrate(env: dict, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run `python -m migrate` as a user would, with the stack's settings."""
-    return subprocess.run([sys.executable, "-m", "migrate", *args], cwd=REPO,
-                          env={**env, "PATH": os.environ.get("PATH", "/usr/bin:/bin")},
-                          capture_output=True, text=True, timeout=timeout)
-
-
-def ok(env: dict, *args: str) -> str:
-    """Run a step that must succeed; its output."""
-    result = migrate(env, *args)
-    assert result.returncode == 0, f"migrate {' '.join(args)}: {result.stderr}{result.stdout}"
-    return result.stdout
-
-
-def sql(env: dict, side: str, statement: str, params=(), *, replica: bool = False):
-    """Rows of a statement run as the superuser of one side ('supabase' or 'rds')."""
-    url = env["SUPABASE_DB_ADMIN_URL" if side == "supabase" else "RDS_ADMIN_URL"]
-    with psycopg.connect(url, autocommit=True) as conn:
-        if replica:
-            conn.execute("set session_replication_role = replica")
-        cursor = conn.execute(statement, params or None)
-        return cursor.fetchall() if cursor.description else []
-
-
-def status(env: dict) -> dict[str, dict]:
-    """`status --json`, by unit."""
-    import json
-    return {u["unit"]: u for u in json.loads(ok(env, "status", "--json"))}
-
-
-def replication_objects(env: dict) -> list:
-    """Every publication, slot and subscription the tool could leave behind."""
-    return (sql(env, "supabase",
-                "select pubname from pg_publication where pubname like 'migrate_%'")
-            + sql(env, "supabase", "select slot_name from pg_replication_slots")
-            + sql(env, "rds", "select subname from pg_subscription"))
 
 
 # Gates: each step refuses, with a one-line reason and what to do, and changes nothing ---------
@@ -200,73 +163,6 @@ def test_verify_names_a_row_changed_behind_its_back(moving_stack):
 
 
 # A rehearsal: the whole cycle on a table of no value, as a team would run it first --------
-
-class RehearsalWriter:
-    """Writes the rehearsal table through operator-service's own routing code (the same
-    DataSources, Routing and Shadow, on real pools) until stopped: inserts, updates and
-    deletes as two operators, and shadowed reads; keeps what each acknowledged write left."""
-
-    def __init__(self, env: dict):
-        from operator_service.datasource import RDS, SUPABASE, DataSources, Routing, Shadow
-        from psycopg_pool import ConnectionPool
-
-        from travel_platform.auth import Identity
-
-        self.pools = [ConnectionPool(env[k], min_size=1, max_size=4, open=True,
-                                     kwargs={"row_factory": psycopg.rows.dict_row})
-                      for k in ("SUPABASE_DB_ADMIN_URL", "RDS_ADMIN_URL")]
-        self.data = DataSources({SUPABASE: self.pools[0], RDS: self.pools[1]},
-                                routing=Routing(self.pools[1]), shadow=Shadow(self.pools[1]))
-        self.identities = []
-        for _ in range(2):
-            sub = str(uuid.uuid4())
-            self.identities.append(Identity(
-                source="supabase", subject=sub, email=None, groups=(), role="authenticated",
-                expires_at=0, claims={"sub": sub, "role": "authenticated"}))
-        self.rows: dict[str, dict] = {}
-        self.failures: list[str] = []
-        self.reads = 0
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._write, args=(i,)) for i in self.identities]
-
-    def __enter__(self):
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        for thread in self._threads:
-            thread.join()
-        for pool in self.pools:
-            pool.close()
-
-    def _write(self, identity) -> None:
-        table = ["migration_rehearsal"]
-        n = 0
-        while not self._stop.is_set():
-            n += 1
-            try:
-                with self.data.transaction(identity=identity, tables=table) as conn:
-                    row = conn.execute("insert into migration_rehearsal (note) values (%s) "
-                                       "returning id, note, version", (f"note {n}",)).fetchone()
-                key = str(row["id"])
-                self.rows[key] = {"note": row["note"], "version": 1, "owner": identity.subject}
-                with self.data.transaction(identity=identity, tables=table) as conn:
-                    conn.execute("update migration_rehearsal set version = version + 1, "
-                                 "note = %s where id = %s", (f"edited {n}", key))
-                self.rows[key].update(note=f"edited {n}", version=2)
-                if n % 3 == 0:
-                    with self.data.transaction(identity=identity, tables=table) as conn:
-                        conn.execute("delete from migration_rehearsal where id = %s", (key,))
-                    del self.rows[key]
-                mine = self.data.read(identity=identity, tables=table, query=lambda c: c.execute(
-                    "select id, note, version from migration_rehearsal order by id").fetchall())
-                self.reads += 1 if mine is not None else 0
-            except Exception as exc:  # every failure is the test's finding
-                self.failures.append(f"{type(exc).__name__}: {exc}")
-            time.sleep(0.01)
-
 
 def test_a_rehearsal_runs_every_step_with_its_writer_losing_nothing(moving_stack):
     env = moving_stack
