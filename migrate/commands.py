@@ -13,7 +13,7 @@ import psycopg
 from psycopg import sql
 
 from migrate import backup as backups
-from migrate import cutover, failpoints, holds, logins, replication, verify
+from migrate import cutover, failpoints, holds, logins, replication, verify, writers
 from migrate.cutover import ROUTING_SETTLE_SECONDS
 from migrate.replication import qualified
 from migrate.settings import MigrateSettings
@@ -117,6 +117,8 @@ def plan(settings: MigrateSettings) -> int:
             print(f"  MISSING  {problem}")
     else:
         print("  all met (wal_level, privileges, slots and senders, schema)")
+    if supabase is not None:
+        _print_writers(supabase)
     print("\nUnits, in the design note's order (least risky first):")
     for number, unit in enumerate(UNITS, 1):
         state = rows.get(unit.name, {}).get("state", "new")
@@ -144,6 +146,23 @@ Steps:
   finalize <unit>       replication objects dropped; Supabase tables kept in schema
                         supabase_backup until `drop <unit>`""")
     return 1 if problems else 0
+
+
+def _print_writers(supabase: Conn) -> None:
+    """Who wrote each unit's tables on Supabase: from `switch-writes` on, Supabase refuses
+    every one of those writes but the API's, which go to RDS."""
+    found = writers.writers_of(supabase, [t for u in UNITS for t in u.tables])
+    print("\nWho wrote each table on Supabase (pg_stat_statements, since its last reset):")
+    if found is None:
+        print("  unknown: pg_stat_statements is not installed on Supabase (every project has "
+              "it: `create extension pg_stat_statements with schema extensions`)")
+        return
+    for table, roles in found.items():
+        listed = ", ".join(f"{role} {calls:,}" for role, calls in roles.most_common())
+        print(f"  {table:<38} {listed or 'nobody'}")
+    print("  From `switch-writes` of a unit on, Supabase refuses these writes to its tables "
+          "(the API's go to RDS): point other writers (supabase-js, cron jobs, scripts) at "
+          "the API first. `postgres` includes Studio, psql and this tool.")
 
 
 def _supabase_prerequisites(conn: Conn) -> list[str]:

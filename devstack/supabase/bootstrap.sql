@@ -53,6 +53,14 @@ begin
   else
     raise notice 'uuid-ossp is not available on this server: skipped';
   end if;
+  -- As on every Supabase project: which role ran which statement (`python -m migrate plan`
+  -- lists the writers of each table from it). Needs shared_preload_libraries.
+  if exists (select from pg_available_extensions where name = 'pg_stat_statements')
+     and current_setting('shared_preload_libraries') ~ 'pg_stat_statements' then
+    create extension if not exists pg_stat_statements with schema extensions;
+  else
+    raise notice 'pg_stat_statements is not loaded on this server: skipped';
+  end if;
 end
 $$;
 

@@ -100,6 +100,14 @@ def _direct_writes(env: dict, side: str, sub: str, tries: int) -> dict:
 def test_every_writer_is_refused_where_the_tables_no_longer_live(drill_stack, writer):
     env = drill_stack
     sub = str(uuid.uuid4())
+    # A script with the service-role key writes the table directly: `plan` names it.
+    with psycopg.connect(env["SUPABASE_DB_ADMIN_URL"]) as conn:
+        conn.execute("set local role service_role")
+        conn.execute(f"insert into {TABLE} (owner, note) values (%s, 'script')", (sub,))
+        conn.execute(f"delete from {TABLE} where owner = %s", (sub,))
+    listed = next(line for line in ok(env, "plan").splitlines()
+                  if line.strip().startswith(TABLE))
+    assert "service_role 2" in listed and "authenticated" in listed, listed
     ok(env, "backup", "rehearsal")
     _to_reads_switched(env, writer)
     # Before the cutover RDS holds a copy: nobody writes it but replication.

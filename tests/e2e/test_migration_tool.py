@@ -6,6 +6,7 @@ the move where the next expects it."""
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import signal
 import subprocess
@@ -319,6 +320,17 @@ class Traffic:
                 self.bookings.append(booked["id"])
 
 
+def as_operator(env: dict, side: str, operator_id: str, statement: str) -> None:
+    """`statement` (with the operator's id as its parameter) run as PostgREST runs a
+    supabase-js call: role `authenticated` with the operator's claims."""
+    url = env["SUPABASE_DB_ADMIN_URL" if side == "supabase" else "RDS_ADMIN_URL"]
+    claims = json.dumps({"sub": operator_id, "role": "authenticated"})
+    with psycopg.connect(url) as conn:
+        conn.execute("select set_config('request.jwt.claims', %s, true)", (claims,))
+        conn.execute("set local role authenticated")
+        conn.execute(statement, (operator_id,))
+
+
 def _shadow_reads(env: dict, token: str, at_least: int = 5) -> None:
     for _ in range(at_least):
         assert api(env["GATEWAY_URL"], "GET", "/api/packages", token).status_code == 200
@@ -350,6 +362,16 @@ def test_the_whole_move_of_packages_under_load_loses_nothing(moving_stack):
         ok(env, "switch-reads", "packages")
         ok(env, "verify", "packages")
         first = ok(env, "switch-writes", "packages")
+        # What an existing supabase-js frontend runs through PostgREST when it saves a
+        # package, or adds a stop, on the side that no longer holds them: refused, so
+        # nothing is lost there and nothing stands in the rollback's way.
+        for statement in (f"update {PACKAGES} set title = 'direct' where operator_id = %s",
+                          "insert into multi_city_hotel_package_cities (package_id, position, "
+                          "city, country, nights, hotel_name, star_rating) select id, 30, "
+                          f"'Porto', 'PT', 1, 'Hotel', 3 from {PACKAGES} "
+                          "where operator_id = %s limit 1"):
+            with pytest.raises(psycopg.Error, match="refused on this database: moved to RDS"):
+                as_operator(env, "supabase", operators[0].id, statement)
         time.sleep(2)   # writes land on RDS, and are captured for the way back
         back = ok(env, "rollback", "packages")
         assert replication_objects(env) == []

@@ -47,3 +47,20 @@ def test_a_session_in_the_way_is_named_as_pg_stat_activity_shows_it():
                      "usename": "postgres", "state": "idle in transaction", "age": 75.25})
     assert said == ("pid 4242 ('cron: nightly prices', user postgres, idle in transaction, "
                     "transaction open 75.2 s)")
+
+
+@pytest.mark.parametrize("query, written", [
+    ("UPDATE public.multi_city_hotel_packages SET title = $1 WHERE id = $2",
+     ["multi_city_hotel_packages"]),
+    ('insert into "public"."users" ("id", "company_name") values ($1, $2)', ["users"]),
+    ("delete from only multi_city_hotel_package_cities where package_id = $1",
+     ["multi_city_hotel_package_cities"]),
+    ("truncate table users", ["users"]),
+    # Another table whose name starts alike, and reads, are not writes of these tables.
+    ("update users_archive set x = $1", []),
+    ("select * from users where id = $1", []),
+])
+def test_the_writers_of_a_table_are_found_in_statement_texts(query, written):
+    from migrate.writers import tables_written
+    assert tables_written(query, ["users", "multi_city_hotel_packages",
+                                  "multi_city_hotel_package_cities"]) == written

@@ -22,6 +22,7 @@ from operator_service.datasource import (
 )
 
 from travel_platform.auth import Identity
+from travel_platform.errors import ServiceUnavailable
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "supabase" / "migrations"
 
@@ -177,3 +178,31 @@ def test_connections_run_as_the_caller_so_row_level_security_applies(source, rol
 def test_health_checks_name_each_database_in_use():
     data = DataSources({SUPABASE: FakePool("supabase")})
     assert list(data.health_checks()) == ["supabase-db"]
+
+
+class BlindRouting(datasource.Routing):
+    """A routing whose last successful read of migration.routing was long ago."""
+
+    def __init__(self, rows):
+        super().__init__(FakePool("rds"), max_age=3600, blind_after=5)
+        self._table = datasource.RoutingTable.from_rows(rows)
+        self._read_at = time.monotonic()
+        self._loaded_at = time.monotonic() - 6
+
+
+def test_a_worker_that_cannot_read_the_routing_stops_serving_the_tables_that_move():
+    rows = [_routing_row(t, reads="supabase", writes="supabase") | {"moving": True}
+            for t in PACKAGE_TABLES]
+    pools = {"supabase": FakePool("supabase"), "rds": FakePool("rds")}
+    data = DataSources(pools, routing=BlindRouting(rows))
+    identity = _identity("supabase")
+    # A switch may have happened that it cannot see: no read from the side it last knew.
+    with pytest.raises(ServiceUnavailable) as refused:
+        data.read(identity=identity, tables=PACKAGE_TABLES, query=lambda conn: None)
+    assert refused.value.code == "routing_unavailable"
+    with pytest.raises(ServiceUnavailable):
+        with data.transaction(identity=identity, tables=PACKAGE_TABLES):
+            pass
+    # Tables that are not moving are served as before.
+    data.read(identity=identity, tables=[USERS], query=lambda conn: None)
+    assert _roles_set(pools["supabase"]) == 1 and _roles_set(pools["rds"]) == 0

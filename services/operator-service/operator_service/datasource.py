@@ -76,6 +76,9 @@ TABLE_SOURCES: Mapping[str, str] = {
 }
 
 ROUTING_MAX_AGE = 0.5   # seconds a worker trusts what it read of migration.routing
+# Seconds without a successful read of the routing after which a worker stops serving the
+# tables of a move under way (a switch may have happened that it cannot see).
+ROUTING_BLIND_AFTER = 5.0
 HOLD_WAIT = 2.0         # seconds a write waits for a cutover before answering 503
 FENCE_CLOSED = "MG001"  # SQLSTATE of migration.claim_writes refusing a write
 
@@ -109,6 +112,8 @@ class RoutingTable:
     reads: Mapping[str, str]
     shadowed: Mapping[str, str]   # table -> unit, for tables whose reads are shadowed
     held: frozenset[str] = frozenset()
+    # Tables of a unit whose move is under way (copied, and neither rolled back nor final).
+    moving: frozenset[str] = frozenset()
 
     @classmethod
     def static(cls, table_sources: Mapping[str, str] = TABLE_SOURCES) -> RoutingTable:
@@ -120,7 +125,7 @@ class RoutingTable:
                   defaults: Mapping[str, str] = TABLE_SOURCES) -> RoutingTable:
         """From the rows of `migration.routing`."""
         writes, reads = dict(defaults), dict(defaults)
-        shadowed, held = {}, set()
+        shadowed, held, moving = {}, set(), set()
         for row in rows:
             table = row["table_name"]
             if table not in defaults:
@@ -130,11 +135,14 @@ class RoutingTable:
                 shadowed[table] = row["unit"]
             if row["held"]:
                 held.add(table)
-        return cls(writes=writes, reads=reads, shadowed=shadowed, held=frozenset(held))
+            if row.get("moving"):
+                moving.add(table)
+        return cls(writes=writes, reads=reads, shadowed=shadowed, held=frozenset(held),
+                   moving=frozenset(moving))
 
 
 _ROUTING_QUERY = """
-select table_name, unit, reads_from, writes_to, shadow,
+select table_name, unit, reads_from, writes_to, shadow, moving,
        coalesce(hold_until > now(), false) as held
   from migration.routing
 """
@@ -143,16 +151,22 @@ select table_name, unit, reads_from, writes_to, shadow,
 class Routing:
     """The current RoutingTable, re-read from RDS when older than `max_age` seconds.
 
-    When RDS cannot be read, the last table read stays in force (writes stay safe either
-    way: the fences refuse a write on the wrong side)."""
+    When RDS cannot be read, the last table read stays in force: writes stay safe either
+    way (the fences refuse a write on the wrong side), and so do reads for a while. After
+    `blind_after` seconds without a successful read, the tables of a move under way are
+    refused (`refuse_if_blind`): a switch may have happened meanwhile, and their reads
+    would come from the side that no longer takes their writes."""
 
     def __init__(self, pool: ConnectionPool | None, *, max_age: float = ROUTING_MAX_AGE,
-                 defaults: Mapping[str, str] = TABLE_SOURCES):
+                 defaults: Mapping[str, str] = TABLE_SOURCES,
+                 blind_after: float = ROUTING_BLIND_AFTER):
         self._pool = pool
         self._max_age = max_age
+        self._blind_after = blind_after
         self._defaults = dict(defaults)
         self._table = RoutingTable.static(defaults)
         self._read_at = float("-inf")
+        self._loaded_at = time.monotonic()
         self._lock = threading.Lock()
 
     def current(self, *, fresh: bool = False) -> RoutingTable:
@@ -171,13 +185,26 @@ class Routing:
         try:
             with self._pool.connection(timeout=1.0) as conn:
                 rows = conn.cursor(row_factory=dict_row).execute(_ROUTING_QUERY).fetchall()
-        except Exception as exc:  # RDS down or no migration schema yet: keep what we know
+        except psycopg.errors.UndefinedTable:   # no migration schema yet: no move started
+            rows = []
+        except Exception as exc:  # RDS unreachable: keep what we know
             log.warning("cannot read migration.routing (%s); keeping the last routing",
                         type(exc).__name__)
             rows = None
         self._read_at = time.monotonic()
         if rows is not None:
             self._table = RoutingTable.from_rows(rows, defaults=self._defaults)
+            self._loaded_at = self._read_at
+
+    def refuse_if_blind(self, tables: Collection[str]) -> None:
+        """503 for `tables` of a move under way when the routing could not be read for
+        `blind_after` seconds."""
+        if (self._pool is not None and set(tables) & self._table.moving
+                and time.monotonic() - self._loaded_at > self._blind_after):
+            raise ServiceUnavailable(
+                "where these tables live cannot be read right now (they are moving between "
+                "databases); retry in a moment", code="routing_unavailable",
+                headers={"Retry-After": "1"})
 
 
 @contextmanager
@@ -237,6 +264,8 @@ class DataSources:
         """A caller-scoped transaction where `tables` are written. With `write` (the
         default) it claims their write fence first, waiting out a cutover's hold; without,
         it only reads, from the side that has the caller's latest writes."""
+        self._routing.current()
+        self._routing.refuse_if_blind(tables)
         if not write:
             with as_caller(pool=self._pool(self.source_of(tables)), identity=identity) as conn:
                 yield conn
@@ -275,6 +304,7 @@ class DataSources:
         `reads_from`, the caller's `own` data where their writes go. While the tables are
         shadowed, the same query also runs on RDS and the answers are compared."""
         table = self._routing.current()
+        self._routing.refuse_if_blind(tables)
         sources = table.writes if own else table.reads
         source = source_of(tables, table_sources=sources)
         with as_caller(pool=self._pool(source), identity=identity) as conn:
