@@ -14,6 +14,7 @@ from psycopg import sql
 
 from migrate import backup as backups
 from migrate import cutover, logins, replication, verify
+from migrate.copywatch import NO_SLOT_GRACE_SECONDS, SYNCHRONIZED, Watchdog, described
 from migrate.replication import qualified
 from migrate.settings import MigrateSettings
 from migrate.state import Conn, GateRefused, State, ToolError, connect, one
@@ -345,10 +346,17 @@ def start(run: Run, unit: Unit) -> int:
         replication.ensure_publication(run.supabase, unit)
         replication.ensure_subscription(run.rds, run.supabase, unit,
                                         publisher_url=run.settings.publisher_url)
+    else:
+        _require_slot_usable(run, unit, "start")
+        _repair_stuck(run, unit)
+    swept = replication.sweep_sync_slots(run.rds, run.supabase, unit)
+    if swept:
+        run.say(f"supabase: dropped {len(swept)} leftover table-sync slot(s) nothing will use "
+                f"again: {', '.join(swept)}")
     cutover.install_touch(run.supabase, unit)
     expected = replication.row_counts(run.supabase, unit.tables)
     run.say(f"copying {unit.name}: {sum(v or 0 for v in expected.values()):,} rows")
-    phases = replication.wait_for_copy(run.rds, unit, expected)
+    phases = _wait_for_copy(run, unit, expected)
     seconds = phases["ready"]
     total = sum(v or 0 for v in expected.values())
     run.state.update(unit, state="replicating")
@@ -357,6 +365,80 @@ def start(run: Run, unit: Unit) -> int:
     run.say(f"{unit.name}: copied {total:,} rows in {seconds:.1f} s; replicating. "
             f"Next: `python -m migrate verify {unit.name}`")
     return 0
+
+
+def _wait_for_copy(run: Run, unit: Unit, expected: dict[str, int | None]) -> dict[str, float]:
+    """Wait for the copy. A relation whose cause is gone already (its slot lost in the
+    SYNCDONE race) is re-copied at once, once per run. Any other stuck relation needs a
+    person to remove its cause: it is parked (out of the subscription, so that PostgreSQL
+    stops retrying a full COPY every few seconds), recorded, and the run stops; the next
+    `start` re-copies it."""
+    repaired: set[str] = set()
+    while True:
+        try:
+            return replication.wait_for_copy(
+                run.rds, run.supabase, unit, expected,
+                stall_seconds=run.settings.migrate_copy_stall_seconds)
+        except replication.CopyStuck as exc:
+            names = [s.name for s in exc.stuck]
+            run.state.event(unit, "start", "failed", str(exc)[:500],
+                            {"stuck": names, "why": {s.name: s.why for s in exc.stuck}})
+            if not all(s.repairable_now and s.name not in repaired for s in exc.stuck):
+                replication.park(run.rds, run.supabase, unit, names)
+                raise
+            for item in exc.stuck:
+                run.say(item.line())
+            _recopy(run, unit, names)
+            repaired.update(names)
+
+
+def _repair_stuck(run: Run, unit: Unit) -> None:
+    """Before waiting on a copy already under way: re-copy the relations a previous run named
+    stuck, those stuck now (copy done, table-sync slot gone), and those a repair interrupted
+    left out of the subscription, unless they have finished meanwhile."""
+    snapshot = replication.observe(run.rds, run.supabase, unit)
+    if snapshot is None:
+        return
+    states = {r.name: r.state for r in snapshot.relations}
+    reasons: dict[str, str] = {}
+    last = run.rds.execute(
+        """select details from migration.events
+            where unit = %s and command = 'start'
+              and (outcome = 'started' or details ? 'stuck' or details ? 'recopied')
+            order by id desc limit 1""", (unit.name,)).fetchone()
+    if last and last["details"] and "stuck" in last["details"]:
+        for name in last["details"]["stuck"]:
+            reasons[name] = "named stuck by the last `start`: " + last["details"].get(
+                "why", {}).get(name, "")
+    if any(r.state == "f" and not r.sync_slot for r in snapshot.relations):
+        watchdog = Watchdog(run.settings.migrate_copy_stall_seconds)
+        watchdog.observe(snapshot)
+        time.sleep(NO_SLOT_GRACE_SECONDS)
+        later = replication.observe(run.rds, run.supabase, unit)
+        for item in watchdog.observe(later) if later else []:
+            if item.repairable_now:
+                reasons[item.name] = item.why
+    for name in replication.relations_of(unit):
+        if name not in states:
+            reasons.setdefault(name, "out of the subscription (parked, or a re-copy was "
+                                     "interrupted)")
+    todo = {n: why for n, why in reasons.items() if states.get(n) not in SYNCHRONIZED}
+    for name in sorted(set(reasons) - set(todo)):
+        run.say(f"{name}, named stuck by the last `start`, has finished its copy meanwhile")
+    if not todo:
+        return
+    for name, why in todo.items():
+        state = described(states[name]) if name in states else "none"
+        run.say(f"{name} is stuck in state {state}: {why}")
+    _recopy(run, unit, list(todo))
+
+
+def _recopy(run: Run, unit: Unit, names: list[str]) -> None:
+    run.say(f"re-copying only {', '.join(names)}; the other relations of {unit.name} keep "
+            "replicating")
+    replication.recopy(run.rds, run.supabase, unit, names)
+    run.state.event(unit, "start", "progress", f"re-copying {', '.join(names)}",
+                    {"recopied": names})
 
 
 def _empty_rds_copy(run: Run, unit: Unit) -> None:
@@ -445,6 +527,24 @@ def _require_replication(run: Run, member: Unit, step: str) -> None:
         raise GateRefused(f"cannot {step}: the replication slot {replication.name_of(member)} "
                           f"is missing on Supabase, so RDS no longer receives changes; run "
                           f"`rollback {carrier}` then `start {member.name}`")
+    _require_slot_usable(run, member, step)
+
+
+def _require_slot_usable(run: Run, member: Unit, step: str) -> None:
+    """The unit's slot on Supabase still holds the WAL RDS needs: refuse when it was
+    invalidated (wal_status lost, by max_slot_wal_keep_size), warn when it may soon be."""
+    carrier = member.switches_with or member.name
+    name = replication.name_of(member)
+    wal_status = replication.slot_wal_status(run.supabase, member)
+    if wal_status == "lost":
+        raise GateRefused(f"cannot {step}: the replication slot {name} on Supabase was "
+                          "invalidated (wal_status lost: Supabase removed WAL RDS had not "
+                          f"received yet, see max_slot_wal_keep_size); run `rollback {carrier}` "
+                          f"then `start {member.name}`")
+    if wal_status == "unreserved":
+        run.say(f"warning: the replication slot {name} on Supabase is past "
+                "max_slot_wal_keep_size (wal_status unreserved) and is lost at the next "
+                "checkpoint unless RDS catches up; check `status` for the lag")
 
 
 def _require_verified(run: Run, member: Unit, row: dict, step: str) -> None:

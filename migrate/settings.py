@@ -24,6 +24,9 @@ class MigrateSettings(BaseSettings):
     migrate_backup_dir: Path = Path("migration-backups")
     # The longest writes may be held during a cutover before the tool gives up and reopens.
     migrate_max_hold_seconds: float = 5.0
+    # A relation whose initial copy shows no progress for this long is named stuck and
+    # `start` stops (migrate/copywatch.py; a failing copy or a lost slot is named sooner).
+    migrate_copy_stall_seconds: float = 60.0
     # Where pg_dump and pg_restore of the servers' major version are.
     migrate_pg_bin: Path = Path("/usr/lib/postgresql/15/bin")
 
