@@ -105,8 +105,12 @@ def plan(settings: MigrateSettings) -> int:
         rds = connect(settings.rds_admin_url.get_secret_value(), side="rds", purpose="migrate plan")
     except ToolError as exc:
         problems.append(str(exc))
+    # One `start` uses the subscription's slot and one slot and WAL sender per table copied
+    # at once: RDS's max_sync_workers_per_subscription (PostgreSQL's default is 2).
+    sync_workers = (int(replication.server_setting(rds, "max_sync_workers_per_subscription"))
+                    if rds is not None else 2)
     if supabase is not None:
-        problems += _supabase_prerequisites(supabase)
+        problems += _supabase_prerequisites(supabase, sync_workers=sync_workers)
     if rds is not None:
         problems += _rds_prerequisites(rds)
     rows = {}
@@ -147,7 +151,7 @@ Steps:
     return 1 if problems else 0
 
 
-def _supabase_prerequisites(conn: Conn) -> list[str]:
+def _supabase_prerequisites(conn: Conn, *, sync_workers: int) -> list[str]:
     problems = []
     if replication.server_setting(conn, "wal_level") != "logical":
         problems.append("Supabase: wal_level is not logical (set wal_level=logical and restart; "
@@ -174,12 +178,18 @@ def _supabase_prerequisites(conn: Conn) -> list[str]:
     slots = one(conn.execute(
         """select current_setting('max_replication_slots')::int - count(*) as free
              from pg_replication_slots""").fetchone())["free"]
-    sync = int(replication.server_setting(conn, "max_wal_senders"))
-    if slots < 3:
-        problems.append(f"Supabase: only {slots} free replication slots; a start needs 1 plus "
-                        "one per table copied at once (raise max_replication_slots)")
-    if sync < 4:
-        problems.append("Supabase: max_wal_senders below 4 (raise it)")
+    senders = one(conn.execute(
+        """select current_setting('max_wal_senders')::int - count(*) as free
+             from pg_stat_replication""").fetchone())["free"]
+    needed = 1 + sync_workers
+    if slots < needed:
+        problems.append(f"Supabase: only {slots} free replication slots; one `start` needs "
+                        f"{needed}, 1 plus RDS's max_sync_workers_per_subscription "
+                        f"({sync_workers}) (raise max_replication_slots, or lower that setting)")
+    if senders < needed:
+        problems.append(f"Supabase: only {senders} free WAL senders; one `start` needs "
+                        f"{needed}, 1 plus RDS's max_sync_workers_per_subscription "
+                        f"({sync_workers}) (raise max_wal_senders)")
     return problems
 
 
