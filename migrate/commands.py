@@ -14,7 +14,7 @@ from psycopg import sql
 
 from migrate import backup as backups
 from migrate import cutover, logins, replication, verify
-from migrate.copywatch import NO_SLOT_GRACE_SECONDS, SYNCHRONIZED, Watchdog, described
+from migrate.copywatch import NO_SLOT_GRACE_SECONDS, STATES, SYNCHRONIZED, Watchdog, described
 from migrate.replication import qualified
 from migrate.settings import MigrateSettings
 from migrate.state import Conn, GateRefused, State, ToolError, connect, one
@@ -245,6 +245,7 @@ def status(run: Run, *, as_json: bool) -> int:
                                "at": b["created_at"].isoformat()}
                         for side, b in backups_by_side.items()},
         })
+        report[-1]["copy"] = _copy_report(run, unit, row["state"])
         if unit.name == LOGINS_UNIT:
             report[-1]["logins"] = _login_census(run)
     if as_json:
@@ -265,6 +266,8 @@ def status(run: Run, *, as_json: bool) -> int:
         print(f"  shadow: {'on' if item['shadow'] else 'off'}, {item['shadow_compared']} reads "
               f"compared, {item['shadow_mismatched']} mismatched"
               f"{f' ({rate:.2%})' if rate is not None else ''}, {item['shadow_lagged']} lagged")
+        if item["copy"]:
+            _print_copy(item["copy"])
         if "logins" in item:
             moved = item["logins"]
             print("  logins: " + (moved["error"] if "error" in moved else
@@ -279,6 +282,63 @@ def status(run: Run, *, as_json: bool) -> int:
         else:
             print("  backup: none")
     return 0
+
+
+def _copy_report(run: Run, unit: Unit, state: str) -> dict | None:
+    """The unit's subscription as the servers show it: each relation's sync state in words,
+    its table-sync worker and COPY progress, whether its table-sync slot exists, and why it
+    is stuck (its copy done but its slot gone, or named by the last `start`); the error
+    counts and the slot's wal_status. None without a subscription."""
+    snapshot = replication.observe(run.rds, run.supabase, unit)
+    if snapshot is None:
+        return None
+    named: dict[str, str] = {}
+    if state == "copying":
+        last = run.rds.execute(
+            """select details from migration.events
+                where unit = %s and command = 'start'
+                  and (outcome = 'started' or details ? 'stuck' or details ? 'recopied')
+                order by id desc limit 1""", (unit.name,)).fetchone()
+        if last and last["details"] and "stuck" in last["details"]:
+            named = {n: "named stuck by the last `start`: " + last["details"].get("why", {})
+                     .get(n, "") for n in last["details"]["stuck"]}
+    relations = []
+    for r in snapshot.relations:
+        stuck = None
+        if r.state == "f" and not r.sync_slot:
+            stuck = "its copy is done but its table-sync slot on Supabase is gone"
+        elif r.state not in SYNCHRONIZED:
+            stuck = named.get(r.name)
+        relations.append({"relation": r.name, "state": r.state, "state_name": STATES[r.state][0],
+                          "meaning": STATES[r.state][1], "worker_pid": r.pid,
+                          "copied_rows": r.copied, "sync_slot": r.sync_slot, "stuck": stuck})
+    present = {r.name for r in snapshot.relations}
+    for name in replication.relations_of(unit):
+        if name not in present:
+            relations.append({"relation": name, "state": None, "state_name": "NOT SUBSCRIBED",
+                              "meaning": "out of the subscription; `start` re-copies it",
+                              "worker_pid": None, "copied_rows": None, "sync_slot": False,
+                              "stuck": named.get(name)})
+    return {"subscription": replication.name_of(unit), "apply_worker_pid": snapshot.apply_pid,
+            "sync_error_count": snapshot.sync_errors, "apply_error_count": snapshot.apply_errors,
+            "slot_wal_status": replication.slot_wal_status(run.supabase, unit),
+            "relations": relations}
+
+
+def _print_copy(copy: dict) -> None:
+    print(f"  subscription: apply worker {copy['apply_worker_pid'] or 'NOT RUNNING'}, sync "
+          f"errors {copy['sync_error_count']}, apply errors {copy['apply_error_count']}, slot "
+          f"{copy['slot_wal_status'] or 'MISSING'}")
+    relations = copy["relations"]
+    if all(r["state"] == "r" for r in relations):
+        print(f"  relations: all {len(relations)} READY")
+        return
+    for r in relations:
+        worker = f", worker {r['worker_pid']}" if r["worker_pid"] else ""
+        copied = f", {r['copied_rows']:,} rows copied" if r["copied_rows"] else ""
+        stuck = f"; STUCK: {r['stuck']}" if r["stuck"] else ""
+        print(f"  {r['relation']:<45} {r['state'] or '-'} ({r['state_name']}: {r['meaning']})"
+              f"{worker}{copied}{stuck}")
 
 
 def _login_census(run: Run) -> dict:
