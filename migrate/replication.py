@@ -314,7 +314,10 @@ def wait_for_copy(rds: Conn, supabase: Conn, unit: Unit, expected: dict[str, int
             cause = None
             for item in stuck:
                 if item.state in ("i", "d") and "error" in item.why:
-                    cause = probe_copy(rds, supabase, unit, item.name)
+                    try:
+                        cause = probe_copy(rds, supabase, unit, item.name)
+                    except psycopg.Error:
+                        cause = None    # the probe is a help, never the failure
                     if cause:
                         break
             raise CopyStuck(unit, stuck, stuck_message(unit, stuck, cause=cause))
@@ -330,11 +333,12 @@ def _progress(state: CopyState, total: int, elapsed: float, *, tty: bool,
     filled = int(width * (done / total)) if total else width
     bar = "#" * filled + "." * (width - filled)
     line = (f"[{bar}] {done:,}/{total:,} rows  {rate:,.0f} rows/s  "
-            f"ETA {eta}  tables {state.tables_ready}/{state.tables}")
+            f"ETA {eta}  relations {state.tables_ready}/{state.tables}")
     if slow:
         line += "  waiting on " + ", ".join(f"{name.split('.')[-1]} ({state_}, {still:.0f} s)"
                                             for name, state_, still in slow)
-    print(("\r" if tty else "") + line, end="" if tty else "\n", file=sys.stderr, flush=True)
+    print(("\r" if tty else "") + line + ("\x1b[K" if tty else ""), end="" if tty else "\n",
+          file=sys.stderr, flush=True)
 
 
 def beat(supabase: Conn, unit: Unit) -> int:
@@ -507,7 +511,7 @@ def sweep_sync_slots(rds: Conn, supabase: Conn, unit: Unit) -> list[str]:
         if match is None:
             continue
         subid, relid, slot_sysid = (int(g) for g in match.groups())
-        if sysid is None and subid != ours or sysid is not None and slot_sysid != sysid:
+        if (sysid is None and subid != ours) or (sysid is not None and slot_sysid != sysid):
             continue
         mine_done = subid == ours and states.get(relid, "gone") in ("s", "r", "gone")
         if subid not in subscriptions or mine_done:
