@@ -196,12 +196,13 @@ def observe(rds: Conn, supabase: Conn, unit: Unit) -> Snapshot | None:
                   (select apply_error_count from pg_stat_subscription_stats
                     where subid = %(s)s) as apply_errors
              from pg_stat_subscription w""", {"s": subid}).fetchone())
+    sysid = system_identifier(rds)
     slots = set()
     for slot in supabase.execute(
             "select slot_name from pg_replication_slots where slot_name like %s",
             (f"pg\\_{subid}\\_sync\\_%",)).fetchall():
         match = SYNC_SLOT.match(slot["slot_name"])
-        if match and int(match.group(1)) == subid:
+        if match and int(match.group(1)) == subid and sysid in (None, int(match.group(3))):
             slots.add(int(match.group(2)))
     return Snapshot(
         at=time.monotonic(),
@@ -486,7 +487,8 @@ def system_identifier(rds: Conn) -> int | None:
                               ).fetchone()
     except psycopg.errors.InsufficientPrivilege:
         return None
-    return int(row["id"]) if row else None
+    # A 64-bit unsigned number that PostgreSQL shows as a signed bigint.
+    return int(row["id"]) % 2**64 if row else None
 
 
 def sweep_sync_slots(rds: Conn, supabase: Conn, unit: Unit) -> list[str]:
