@@ -166,11 +166,22 @@ def test_a_copy_whose_sync_slot_was_lost_before_syncdone_is_named_and_repaired(f
     assert relation["state"] == "f" and relation["meaning"] == "copy done, catch-up pending"
     assert relation["sync_slot"] is False
     assert "table-sync slot on Supabase is gone" in relation["stuck"]
+    # Table-sync slots left on Supabase by a subscription RDS no longer has, and one of
+    # another subscriber (another system identifier), which is not the tool's to drop.
+    sysid = sql(env, "rds", "select system_identifier from pg_control_system()")[0][0]
+    orphan, foreign = f"pg_4000000000_sync_{relid}_{sysid}", f"pg_{subid}_sync_{relid}_1"
+    for slot in (orphan, foreign):
+        sql(env, "supabase", "select pg_create_logical_replication_slot(%s, 'pgoutput')",
+            (slot,))
     before = inserted(env, OTHERS)
 
     started = time.monotonic()
     out = ok(env, "start", "packages")
     assert time.monotonic() - started < 120
+    assert f"dropped 1 leftover table-sync slot(s) nothing will use again: {orphan}" in out
+    assert sql(env, "supabase", "select slot_name from pg_replication_slots where slot_name "
+                                "like 'pg\\_%%\\_sync\\_%%'") == [(foreign,)]
+    sql(env, "supabase", "select pg_drop_replication_slot(%s)", (foreign,))
     assert (f"public.{STOPS} is stuck in state f (FINISHEDCOPY: copy done, catch-up pending): "
             "its copy is done but its table-sync slot on Supabase is gone") in out
     assert f"re-copying only public.{STOPS}" in out and "replicating" in out
