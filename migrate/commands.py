@@ -14,6 +14,7 @@ from psycopg import sql
 
 from migrate import backup as backups
 from migrate import cutover, failpoints, holds, logins, replication, verify, writers
+from migrate.copywatch import NO_SLOT_GRACE_SECONDS, STATES, SYNCHRONIZED, Watchdog, described
 from migrate.cutover import ROUTING_SETTLE_SECONDS
 from migrate.replication import qualified
 from migrate.settings import MigrateSettings
@@ -104,8 +105,12 @@ def plan(settings: MigrateSettings) -> int:
         rds = connect(settings.rds_admin_url.get_secret_value(), side="rds", purpose="migrate plan")
     except ToolError as exc:
         problems.append(str(exc))
+    # One `start` uses the subscription's slot and one slot and WAL sender per table copied
+    # at once: RDS's max_sync_workers_per_subscription (PostgreSQL's default is 2).
+    sync_workers = (int(replication.server_setting(rds, "max_sync_workers_per_subscription"))
+                    if rds is not None else 2)
     if supabase is not None:
-        problems += _supabase_prerequisites(supabase)
+        problems += _supabase_prerequisites(supabase, sync_workers=sync_workers)
     if rds is not None:
         problems += _rds_prerequisites(rds)
     rows = {}
@@ -165,7 +170,7 @@ def _print_writers(supabase: Conn) -> None:
           "the API first. `postgres` includes Studio, psql and this tool.")
 
 
-def _supabase_prerequisites(conn: Conn) -> list[str]:
+def _supabase_prerequisites(conn: Conn, *, sync_workers: int) -> list[str]:
     problems = []
     if replication.server_setting(conn, "wal_level") != "logical":
         problems.append("Supabase: wal_level is not logical (set wal_level=logical and restart; "
@@ -193,12 +198,18 @@ def _supabase_prerequisites(conn: Conn) -> list[str]:
     slots = one(conn.execute(
         """select current_setting('max_replication_slots')::int - count(*) as free
              from pg_replication_slots""").fetchone())["free"]
-    sync = int(replication.server_setting(conn, "max_wal_senders"))
-    if slots < 3:
-        problems.append(f"Supabase: only {slots} free replication slots; a start needs 1 plus "
-                        "one per table copied at once (raise max_replication_slots)")
-    if sync < 4:
-        problems.append("Supabase: max_wal_senders below 4 (raise it)")
+    senders = one(conn.execute(
+        """select current_setting('max_wal_senders')::int - count(*) as free
+             from pg_stat_replication""").fetchone())["free"]
+    needed = 1 + sync_workers
+    if slots < needed:
+        problems.append(f"Supabase: only {slots} free replication slots; one `start` needs "
+                        f"{needed}, 1 plus RDS's max_sync_workers_per_subscription "
+                        f"({sync_workers}) (raise max_replication_slots, or lower that setting)")
+    if senders < needed:
+        problems.append(f"Supabase: only {senders} free WAL senders; one `start` needs "
+                        f"{needed}, 1 plus RDS's max_sync_workers_per_subscription "
+                        f"({sync_workers}) (raise max_wal_senders)")
     return problems
 
 
@@ -257,6 +268,7 @@ def status(run: Run, *, as_json: bool) -> int:
                                "at": b["created_at"].isoformat()}
                         for side, b in backups_by_side.items()},
         })
+        report[-1]["copy"] = _copy_report(run, unit, row["state"])
         if unit.name == LOGINS_UNIT:
             report[-1]["logins"] = _login_census(run)
     if as_json:
@@ -284,6 +296,8 @@ def status(run: Run, *, as_json: bool) -> int:
         print(f"  shadow: {'on' if item['shadow'] else 'off'}, {item['shadow_compared']} reads "
               f"compared, {item['shadow_mismatched']} mismatched"
               f"{f' ({rate:.2%})' if rate is not None else ''}, {item['shadow_lagged']} lagged")
+        if item["copy"]:
+            _print_copy(item["copy"])
         if "logins" in item:
             moved = item["logins"]
             print("  logins: " + (moved["error"] if "error" in moved else
@@ -323,6 +337,61 @@ def _fence_text(found: dict[str, dict]) -> str:
                        + (" (lease over)" if f["lease_expired"] else "") if f["held_by"] else "")
                     for f in found.values()})
     return "; ".join(texts)
+def _copy_report(run: Run, unit: Unit, state: str) -> dict | None:
+    """The unit's subscription as the servers show it: each relation's sync state in words,
+    its table-sync worker and COPY progress, whether its table-sync slot exists, and why it
+    is stuck (its copy done but its slot gone, or named by the last `start`); the error
+    counts and the slot's wal_status. None without a subscription."""
+    snapshot = replication.observe(run.rds, run.supabase, unit)
+    if snapshot is None:
+        return None
+    named: dict[str, str] = {}
+    if state == "copying":
+        last = run.rds.execute(
+            """select details from migration.events
+                where unit = %s and command = 'start'
+                  and (outcome = 'started' or details ? 'stuck' or details ? 'recopied')
+                order by id desc limit 1""", (unit.name,)).fetchone()
+        if last and last["details"] and "stuck" in last["details"]:
+            named = {n: "named stuck by the last `start`: " + last["details"].get("why", {})
+                     .get(n, "") for n in last["details"]["stuck"]}
+    relations = []
+    for r in snapshot.relations:
+        stuck = None
+        if r.state == "f" and not r.sync_slot:
+            stuck = "its copy is done but its table-sync slot on Supabase is gone"
+        elif r.state not in SYNCHRONIZED:
+            stuck = named.get(r.name)
+        relations.append({"relation": r.name, "state": r.state, "state_name": STATES[r.state][0],
+                          "meaning": STATES[r.state][1], "worker_pid": r.pid,
+                          "copied_rows": r.copied, "sync_slot": r.sync_slot, "stuck": stuck})
+    present = {r.name for r in snapshot.relations}
+    for name in replication.relations_of(unit):
+        if name not in present:
+            relations.append({"relation": name, "state": None, "state_name": "NOT SUBSCRIBED",
+                              "meaning": "out of the subscription; `start` re-copies it",
+                              "worker_pid": None, "copied_rows": None, "sync_slot": False,
+                              "stuck": named.get(name)})
+    return {"subscription": replication.name_of(unit), "apply_worker_pid": snapshot.apply_pid,
+            "sync_error_count": snapshot.sync_errors, "apply_error_count": snapshot.apply_errors,
+            "slot_wal_status": replication.slot_wal_status(run.supabase, unit),
+            "relations": relations}
+
+
+def _print_copy(copy: dict) -> None:
+    print(f"  subscription: apply worker {copy['apply_worker_pid'] or 'NOT RUNNING'}, sync "
+          f"errors {copy['sync_error_count']}, apply errors {copy['apply_error_count']}, slot "
+          f"{copy['slot_wal_status'] or 'MISSING'}")
+    relations = copy["relations"]
+    if all(r["state"] == "r" for r in relations):
+        print(f"  relations: all {len(relations)} READY")
+        return
+    for r in relations:
+        worker = f", worker {r['worker_pid']}" if r["worker_pid"] else ""
+        copied = f", {r['copied_rows']:,} rows copied" if r["copied_rows"] else ""
+        stuck = f"; STUCK: {r['stuck']}" if r["stuck"] else ""
+        print(f"  {r['relation']:<45} {r['state'] or '-'} ({r['state_name']}: {r['meaning']})"
+              f"{worker}{copied}{stuck}")
 
 
 def _login_census(run: Run) -> dict:
@@ -403,10 +472,17 @@ def start(run: Run, unit: Unit) -> int:
         replication.ensure_publication(run.supabase, unit)
         replication.ensure_subscription(run.rds, run.supabase, unit,
                                         publisher_url=run.settings.publisher_url)
+    else:
+        _require_slot_usable(run, unit, "start")
+        _repair_stuck(run, unit)
+    swept = replication.sweep_sync_slots(run.rds, run.supabase, unit)
+    if swept:
+        run.say(f"supabase: dropped {len(swept)} leftover table-sync slot(s) nothing will use "
+                f"again: {', '.join(swept)}")
     cutover.install_touch(run.supabase, unit)
     expected = replication.row_counts(run.supabase, unit.tables)
     run.say(f"copying {unit.name}: {sum(v or 0 for v in expected.values()):,} rows")
-    phases = replication.wait_for_copy(run.rds, unit, expected)
+    phases = _wait_for_copy(run, unit, expected)
     seconds = phases["ready"]
     total = sum(v or 0 for v in expected.values())
     run.state.update(unit, state="replicating")
@@ -415,6 +491,80 @@ def start(run: Run, unit: Unit) -> int:
     run.say(f"{unit.name}: copied {total:,} rows in {seconds:.1f} s; replicating. "
             f"Next: `python -m migrate verify {unit.name}`")
     return 0
+
+
+def _wait_for_copy(run: Run, unit: Unit, expected: dict[str, int | None]) -> dict[str, float]:
+    """Wait for the copy. A relation whose cause is gone already (its slot lost in the
+    SYNCDONE race) is re-copied at once, once per run. Any other stuck relation needs a
+    person to remove its cause: it is parked (out of the subscription, so that PostgreSQL
+    stops retrying a full COPY every few seconds), recorded, and the run stops; the next
+    `start` re-copies it."""
+    repaired: set[str] = set()
+    while True:
+        try:
+            return replication.wait_for_copy(
+                run.rds, run.supabase, unit, expected,
+                stall_seconds=run.settings.migrate_copy_stall_seconds)
+        except replication.CopyStuck as exc:
+            names = [s.name for s in exc.stuck]
+            run.state.event(unit, "start", "failed", str(exc)[:500],
+                            {"stuck": names, "why": {s.name: s.why for s in exc.stuck}})
+            if not all(s.repairable_now and s.name not in repaired for s in exc.stuck):
+                replication.park(run.rds, run.supabase, unit, names)
+                raise
+            for item in exc.stuck:
+                run.say(item.line())
+            _recopy(run, unit, names)
+            repaired.update(names)
+
+
+def _repair_stuck(run: Run, unit: Unit) -> None:
+    """Before waiting on a copy already under way: re-copy the relations a previous run named
+    stuck, those stuck now (copy done, table-sync slot gone), and those a repair interrupted
+    left out of the subscription, unless they have finished meanwhile."""
+    snapshot = replication.observe(run.rds, run.supabase, unit)
+    if snapshot is None:
+        return
+    states = {r.name: r.state for r in snapshot.relations}
+    reasons: dict[str, str] = {}
+    last = run.rds.execute(
+        """select details from migration.events
+            where unit = %s and command = 'start'
+              and (outcome = 'started' or details ? 'stuck' or details ? 'recopied')
+            order by id desc limit 1""", (unit.name,)).fetchone()
+    if last and last["details"] and "stuck" in last["details"]:
+        for name in last["details"]["stuck"]:
+            reasons[name] = "named stuck by the last `start`: " + last["details"].get(
+                "why", {}).get(name, "")
+    if any(r.state == "f" and not r.sync_slot for r in snapshot.relations):
+        watchdog = Watchdog(run.settings.migrate_copy_stall_seconds)
+        watchdog.observe(snapshot)
+        time.sleep(NO_SLOT_GRACE_SECONDS)
+        later = replication.observe(run.rds, run.supabase, unit)
+        for item in watchdog.observe(later) if later else []:
+            if item.repairable_now:
+                reasons[item.name] = item.why
+    for name in replication.relations_of(unit):
+        if name not in states:
+            reasons.setdefault(name, "out of the subscription (parked, or a re-copy was "
+                                     "interrupted)")
+    todo = {n: why for n, why in reasons.items() if states.get(n) not in SYNCHRONIZED}
+    for name in sorted(set(reasons) - set(todo)):
+        run.say(f"{name}, named stuck by the last `start`, has finished its copy meanwhile")
+    if not todo:
+        return
+    for name, why in todo.items():
+        state = described(states[name]) if name in states else "none"
+        run.say(f"{name} is stuck in state {state}: {why}")
+    _recopy(run, unit, list(todo))
+
+
+def _recopy(run: Run, unit: Unit, names: list[str]) -> None:
+    run.say(f"re-copying only {', '.join(names)}; the other relations of {unit.name} keep "
+            "replicating")
+    replication.recopy(run.rds, run.supabase, unit, names)
+    run.state.event(unit, "start", "progress", f"re-copying {', '.join(names)}",
+                    {"recopied": names})
 
 
 def _empty_rds_copy(run: Run, unit: Unit) -> None:
@@ -503,6 +653,24 @@ def _require_replication(run: Run, member: Unit, step: str) -> None:
         raise GateRefused(f"cannot {step}: the replication slot {replication.name_of(member)} "
                           f"is missing on Supabase, so RDS no longer receives changes; run "
                           f"`rollback {carrier}` then `start {member.name}`")
+    _require_slot_usable(run, member, step)
+
+
+def _require_slot_usable(run: Run, member: Unit, step: str) -> None:
+    """The unit's slot on Supabase still holds the WAL RDS needs: refuse when it was
+    invalidated (wal_status lost, by max_slot_wal_keep_size), warn when it may soon be."""
+    carrier = member.switches_with or member.name
+    name = replication.name_of(member)
+    wal_status = replication.slot_wal_status(run.supabase, member)
+    if wal_status == "lost":
+        raise GateRefused(f"cannot {step}: the replication slot {name} on Supabase was "
+                          "invalidated (wal_status lost: Supabase removed WAL RDS had not "
+                          f"received yet, see max_slot_wal_keep_size); run `rollback {carrier}` "
+                          f"then `start {member.name}`")
+    if wal_status == "unreserved":
+        run.say(f"warning: the replication slot {name} on Supabase is past "
+                "max_slot_wal_keep_size (wal_status unreserved) and is lost at the next "
+                "checkpoint unless RDS catches up; check `status` for the lag")
 
 
 def _require_verified(run: Run, member: Unit, row: dict, step: str) -> None:

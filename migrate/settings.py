@@ -40,6 +40,9 @@ class MigrateSettings(BaseSettings):
     # points (migrate/failpoints.py) at which the tool stops and waits to be killed. It
     # changes nothing else.
     migrate_pause_at: str = ""
+    # A relation whose initial copy shows no progress for this long is named stuck and
+    # `start` stops (migrate/copywatch.py; a failing copy or a lost slot is named sooner).
+    migrate_copy_stall_seconds: float = 60.0
     # Where pg_dump and pg_restore of the servers' major version are.
     migrate_pg_bin: Path = Path("/usr/lib/postgresql/15/bin")
 
