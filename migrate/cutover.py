@@ -127,12 +127,17 @@ def install_guard(conn: Conn, unit: Unit) -> None:
 
 
 def remove_guard(conn: Conn, unit: Unit) -> None:
-    """Drop the unit's guard triggers (idempotent; tables already gone are skipped)."""
+    """Drop the unit's guard triggers (idempotent)."""
+    _drop_triggers(conn, unit, guard_trigger)
+
+
+def _drop_triggers(conn: Conn, unit: Unit, name_of) -> None:
+    """Drop the trigger `name_of(table)` of each of the unit's tables that still exists."""
     for table in unit.tables:
         if one(conn.execute("select to_regclass(%s) is not null as ok",
                             (f"public.{table}",)).fetchone())["ok"]:
             ddl(conn, sql.SQL("drop trigger if exists {} on {}").format(
-                sql.Identifier(guard_trigger(table)), qualified(table)))
+                sql.Identifier(name_of(table)), qualified(table)))
 
 
 # Schema changes on tables that serve traffic ----------------------------------------------------
@@ -176,11 +181,7 @@ def install_touch(supabase: Conn, unit: Unit) -> None:
 
 def remove_touch(supabase: Conn, unit: Unit) -> None:
     """Stop recording written keys of the unit, and forget them (idempotent)."""
-    for table in unit.tables:
-        if one(supabase.execute("select to_regclass(%s) is not null as ok",
-                            (f"public.{table}",)).fetchone())["ok"]:
-            ddl(supabase, sql.SQL("drop trigger if exists {} on {}").format(
-                sql.Identifier(touch_trigger(table)), qualified(table)))
+    _drop_triggers(supabase, unit, touch_trigger)
     reset_touched(supabase, unit)
 
 

@@ -1,15 +1,17 @@
 """Named points where the tool can be made to stop, for fault drills: with
 MIGRATE_PAUSE_AT=switch-writes:fence-closed the tool says so on stderr and waits there until
-it is killed, so a drill (or a test) can kill -9 it at exactly that statement boundary and
-watch what the platform does. It changes nothing else: the code that runs is the code that
-always runs (etcd's and TiKV's failpoints, reduced to the one action a drill needs).
+it is killed, or sent SIGUSR1 (then it goes on), so a drill (or a test) can kill -9 it at
+exactly that statement boundary, or restart a server under it, and watch what the platform
+does. It changes nothing else: the code that runs is the code that always runs (etcd's and
+TiKV's failpoints, reduced to the one action a drill needs).
 
 The points, in the order the commands reach them, are POINTS."""
 from __future__ import annotations
 
 import os
+import signal
 import sys
-import time
+import threading
 
 POINTS = (
     "switch-writes:before-hold",     # verified, nothing held yet
@@ -29,10 +31,14 @@ POINTS = (
 
 
 def pause(point: str, pause_at: str) -> None:
-    """Stop here for ever if `point` is one of the comma-separated `pause_at`."""
+    """Stop here until killed or sent SIGUSR1 if `point` is one of the comma-separated
+    `pause_at`."""
     if point not in POINTS:
         raise ValueError(f"unknown failpoint {point}")
     if point in {p.strip() for p in pause_at.split(",")}:
+        resumed = threading.Event()
+        previous = signal.signal(signal.SIGUSR1, lambda *_: resumed.set())
         print(f"failpoint {point}: paused (pid {os.getpid()})", file=sys.stderr, flush=True)
-        while True:
-            time.sleep(3600)
+        while not resumed.wait(0.1):
+            pass
+        signal.signal(signal.SIGUSR1, previous)

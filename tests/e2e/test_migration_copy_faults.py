@@ -6,19 +6,15 @@ the next expects it."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from devstack import api as devstack
 from devstack.api import Layout
 from tests.conftest import TEST_PORT_OFFSET, TEST_STATE
-from tests.helpers import REPO
+from tests.e2e.migration import migrate, ok, sql
 
 pytestmark = [pytest.mark.stack, pytest.mark.devstack]
 
@@ -32,28 +28,6 @@ def faulty_stack() -> dict:
     layout = Layout(state=Path(f"{TEST_STATE}-copy-faults"), port_offset=TEST_PORT_OFFSET + 1500)
     with devstack.fresh_stack(layout) as env:
         yield env
-
-
-def migrate(env: dict, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run `python -m migrate` as a user would, with the stack's settings."""
-    return subprocess.run([sys.executable, "-m", "migrate", *args], cwd=REPO,
-                          env={**env, "PATH": os.environ.get("PATH", "/usr/bin:/bin")},
-                          capture_output=True, text=True, timeout=timeout)
-
-
-def ok(env: dict, *args: str) -> str:
-    """Run a step that must succeed; its output."""
-    result = migrate(env, *args)
-    assert result.returncode == 0, f"migrate {' '.join(args)}: {result.stderr}{result.stdout}"
-    return result.stdout
-
-
-def sql(env: dict, side: str, statement: str, params=()):
-    """Rows of a statement run as the superuser of one side ('supabase' or 'rds')."""
-    url = env["SUPABASE_DB_ADMIN_URL" if side == "supabase" else "RDS_ADMIN_URL"]
-    with psycopg.connect(url, autocommit=True) as conn:
-        cursor = conn.execute(statement, params or None)
-        return cursor.fetchall() if cursor.description else []
 
 
 def copy_of(env: dict, unit: str) -> dict:

@@ -6,6 +6,7 @@ changes). The drills run on the rehearsal unit, in order: each leaves the move w
 next expects it."""
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -32,11 +33,13 @@ TABLE = "migration_rehearsal"
 RECOVERY_SECONDS = 10
 
 
+LAYOUT = Layout(state=Path(f"{TEST_STATE}-drills"), port_offset=TEST_PORT_OFFSET + 2000)
+
+
 @pytest.fixture(scope="module")
 def drill_stack() -> dict:
     """A fresh whole stack for the drills."""
-    layout = Layout(state=Path(f"{TEST_STATE}-drills"), port_offset=TEST_PORT_OFFSET + 2000)
-    with devstack.fresh_stack(layout) as env:
+    with devstack.fresh_stack(LAYOUT) as env:
         yield env
 
 
@@ -202,19 +205,40 @@ def _kill_at(env: dict, writer: RehearsalWriter, step: str, point: str) -> float
     tool.wait()
     killed = time.monotonic()
     recovered = writer.first_write_after(killed)
-    # The guardian has put the fences and holds where the recorded state says.
+    _wait_reconciled(env)
+    return recovered
+
+
+def _wait_reconciled(env: dict) -> dict:
+    """Wait until the guardian has put the fences and holds where the recorded state says:
+    no hold, the side that owns the tables open, the other closed; the unit's status."""
     deadline = time.monotonic() + RECOVERY_SECONDS
     while True:
         unit = status(env)["rehearsal"]
         fences = [f for side in unit["fences"].values() for f in side.values()]
         if unit["hold"] is None and not any(f["held_by"] for f in fences):
             break
-        assert time.monotonic() < deadline, f"{point}: {unit['hold']} {unit['fences']}"
+        assert time.monotonic() < deadline, (unit["hold"], unit["fences"])
         time.sleep(0.2)
     owner = unit["writes_to"]
     assert all(f["accepting"] == (side == owner) for side, found in unit["fences"].items()
-               for f in found.values()), (point, unit["fences"])
-    return recovered
+               for f in found.values()), unit["fences"]
+    return unit
+
+
+def _kill_then_finish(env: dict, writer: RehearsalWriter, step: str, point: str | None,
+                      recovery: dict[str, float]) -> None:
+    """`step`, killed at `point` (if any), then finished by the next command: the same step
+    if the dead one had not flipped the state yet, else any command (`reconcile`)."""
+    if point is None:
+        ok(env, step, "rehearsal")
+        return
+    recovery[point] = _kill_at(env, writer, step, point)
+    unfinished = {"switch-writes": "reads_switched", "rollback": "writes_switched"}[step]
+    if status(env)["rehearsal"]["state"] == unfinished:
+        ok(env, step, "rehearsal")
+    else:
+        ok(env, "reconcile")
 
 
 def test_kill_9_at_every_point_of_a_switch_blocks_writes_for_seconds_only(drill_stack, writer):
@@ -224,23 +248,10 @@ def test_kill_9_at_every_point_of_a_switch_blocks_writes_for_seconds_only(drill_
     switch = [p for p in POINTS if p.startswith("switch-writes:")]
     back = [p for p in POINTS if p.startswith("rollback:")]
     recovery: dict[str, float] = {}
-    for n in range(max(len(switch), len(back))):
-        if n < len(switch):
-            recovery[switch[n]] = _kill_at(env, writer, "switch-writes", switch[n])
-            # The next command completes the move from wherever the dead one stopped.
-            if status(env)["rehearsal"]["state"] == "reads_switched":
-                ok(env, "switch-writes", "rehearsal")
-            else:
-                ok(env, "reconcile")
+    for forward, backward in itertools.zip_longest(switch, back):
+        _kill_then_finish(env, writer, "switch-writes", forward, recovery)
         assert status(env)["rehearsal"]["state"] == "writes_switched"
-        if n < len(back):
-            recovery[back[n]] = _kill_at(env, writer, "rollback", back[n])
-            if status(env)["rehearsal"]["state"] == "writes_switched":
-                ok(env, "rollback", "rehearsal")
-            else:
-                ok(env, "reconcile")
-        else:
-            ok(env, "rollback", "rehearsal")
+        _kill_then_finish(env, writer, "rollback", backward, recovery)
         assert status(env)["rehearsal"]["state"] == "rolled_back"
         _to_reads_switched(env, writer)
     print("recovery after kill -9, seconds:", json.dumps(recovery, indent=1))
@@ -256,3 +267,41 @@ def test_kill_9_at_every_point_of_a_switch_blocks_writes_for_seconds_only(drill_
         (keys,))}
     assert found == {k: writer.rows[k] for k in keys}
     assert writer.failures == []
+
+
+@pytest.mark.parametrize("step, point, server", [
+    ("switch-writes", "switch-writes:caught-up", "supabase-db"),
+    ("rollback", "rollback:fence-closed", "rds"),
+])
+def test_a_server_restarting_under_a_hold_blocks_writes_for_seconds_only(
+        drill_stack, writer, step, point, server):
+    env = drill_stack
+    state = status(env)["rehearsal"]["state"]
+    if step == "switch-writes" and state == "writes_switched":
+        ok(env, "rollback", "rehearsal")
+        state = "rolled_back"
+    if state == "rolled_back":
+        _to_reads_switched(env, writer)
+    if step == "rollback":
+        ok(env, "switch-writes", "rehearsal")
+    tool = _paused_run(env, step, point)
+    seen = len(writer.failures)
+    # The server goes down and comes back under the held writes; then the tool goes on,
+    # onto connections that are gone.
+    assert devstack.stop_part(LAYOUT, server)
+    devstack.up(LAYOUT)
+    tool.send_signal(signal.SIGUSR1)
+    assert tool.wait(timeout=60) == 1
+    ended = time.monotonic()
+    said = tool.stderr.read().strip() if tool.stderr else ""
+    assert len(said.splitlines()) == 1 and "lost a database connection" in said, said
+    assert writer.first_write_after(ended) < RECOVERY_SECONDS
+    unit = _wait_reconciled(env)
+    assert unit["writes_to"] == ("supabase" if step == "switch-writes" else "rds")
+    # The writer's connections to the restarted server broke (what any client sees of a
+    # restart); nothing else failed. And the next command completes the step.
+    lost = writer.failures[seen:]
+    del writer.failures[seen:]
+    assert all("OperationalError" in f or "connection" in f.lower() or "cannot be read" in f
+               for f in lost), lost[:3]
+    ok(env, step, "rehearsal")
