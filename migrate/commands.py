@@ -265,6 +265,10 @@ def status(run: Run, *, as_json: bool) -> int:
                   f"({moved['by_login']} by signing in, {moved['imported']} imported), "
                   f"{moved['remaining']} remain; {moved['not_moved_inactive']} banned or "
                   "deleted are not moved"))
+            for stuck in moved.get("cannot_move", []):
+                print(f"  CANNOT MOVE operator {stuck['id']}: {stuck['why']}; give them an "
+                      "e-mail in Supabase Auth, or ban or delete them if they are gone "
+                      "(finalize waits)")
         if item["backups"]:
             for side, b in sorted(item["backups"].items()):
                 print(f"  backup {side}: {b['path']} ({b['bytes']:,} bytes, sha256 "
@@ -807,12 +811,7 @@ def finalize(run: Run, unit: Unit) -> int:
     for member in group:
         _require_state(run, member, ("writes_switched", "finalized"), "finalize")
     if unit.name == LOGINS_UNIT and run.state.row(unit)["state"] != "finalized":
-        remaining = logins.census(run.settings, run.rds).remaining
-        if remaining:
-            raise GateRefused(
-                f"{len(remaining)} operators have no sign-in on the operators' pool yet, and "
-                "finalize would lock them out: wait for them to sign in, or run `python -m "
-                "migrate import-logins operators` (they will reset their password)")
+        logins.refuse_lockout(logins.census(run.settings, run.rds))
     run.supabase.execute(sql.SQL("create schema if not exists {}").format(
         sql.Identifier(BACKUP_SCHEMA)))
     run.supabase.execute(sql.SQL("revoke all on schema {} from public").format(

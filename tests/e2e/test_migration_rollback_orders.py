@@ -1,6 +1,6 @@
 """Rolling back `packages` and `operators` in every order the move allows (issue 20, item 5;
-review R4), with `python -m migrate` run as a user would and the whole stack serving
-operators and agents meanwhile.
+review R4), and the operators who cannot move their logins (review R12), with `python -m
+migrate` run as a user would and the whole stack serving operators and agents meanwhile.
 
 A foreign key is checked where its table takes writes, against that database's copy of the
 table it references: `multi_city_hotel_packages.operator_id -> users` must be suspended on a
@@ -19,6 +19,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import requests
 
 from devstack import api as devstack
 from devstack.api import Layout
@@ -27,7 +28,7 @@ from tests.builders.agents import active_agent
 from tests.builders.operators import Operator, approve, new_operator
 from tests.builders.packages import TODAY, package_fields
 from tests.conftest import TEST_PORT_OFFSET, TEST_STATE
-from tests.e2e.test_migration_tool import ok, sql, status
+from tests.e2e.test_migration_tool import migrate, ok, sql, status
 from tests.helpers import api
 
 # `devstack`: a devstack stack of its own.
@@ -221,4 +222,55 @@ def test_operators_moved_alone_then_rolled_back(stack, people):
     assert f"foreign key {FK} restored" in out
     assert key_on(env, "supabase") is True and suspended(env) == set()
     sells(env, people, "operators-alone-rolled-back")
+
+
+# Operators who cannot move their logins ----------------------------------------------------
+
+def _admin_api(env: dict, method: str, path: str, **body) -> dict:
+    key = env["SUPABASE_SERVICE_ROLE_KEY"]
+    answer = requests.request(method, f"{env['SUPABASE_URL']}/auth/v1/admin/users{path}",
+                              headers={"apikey": key, "Authorization": f"Bearer {key}"},
+                              json=body, timeout=10)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_a_phone_only_operator_is_named_and_blocks_finalize_until_handled(stack, people):
+    env = stack
+    move(env, PACKAGES, people["agent"])
+    move(env, OPERATORS, people["existing"].token)
+    assert key_on(env, "rds") is True and suspended(env) == set()
+    sells(env, people, "both-moved-again")
+    # Supabase Auth accounts made with a phone number, which the schema allows (the
+    # stand-in's admin API makes them as GoTrue's does): one still works, one is gone.
+    phone = [_admin_api(env, "POST", "", phone=f"4477009{uuid.uuid4().int % 10**5:05d}",
+                        phone_confirm=True, password=f"Pw-{uuid.uuid4().hex}")["id"]
+             for _ in range(2)]
+    logins = status(env)["operators"]["logins"]
+    why = {entry["id"]: entry["why"] for entry in logins["cannot_move"]}
+    assert why == dict.fromkeys(phone, "no e-mail (phone sign-up)")
+    text = ok(env, "status")
+    assert all(f"CANNOT MOVE operator {p}: no e-mail (phone sign-up)" in text for p in phone)
+
+    refused = migrate(env, "finalize", "operators")
+    assert refused.returncode == 3, refused.stderr
+    assert "2 active operators cannot move" in refused.stderr
+    assert all(p in refused.stderr for p in phone)
+    assert "give each an e-mail in Supabase Auth" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+
+    # Handled: one gets an e-mail (and then moves as anyone does), the other is banned.
+    email = f"was-phone-{uuid.uuid4().hex[:8]}@example.com"
+    _admin_api(env, "PUT", f"/{phone[0]}", email=email, email_confirm=True)
+    _admin_api(env, "PUT", f"/{phone[1]}", ban_duration="87600h")
+    logins = status(env)["operators"]["logins"]
+    assert logins["cannot_move"] == [] and logins["remaining"] >= 1
+    refused = migrate(env, "finalize", "operators")
+    assert refused.returncode == 3 and "import-logins operators" in refused.stderr
+    imported = ok(env, "import-logins", "operators")
+    assert email in imported
+    ok(env, "finalize", "operators")
+    assert states(env) == ("writes_switched", "finalized")
+    assert sql(env, "rds", "select linked_via from operator_identities where operator_id = %s",
+               (phone[0],)) == [("import",)]
 
