@@ -234,6 +234,9 @@ def status(run: Run, *, as_json: bool) -> int:
             "shadow_mismatched": row["shadow_mismatched"], "shadow_lagged": row["shadow_lagged"],
             "shadow_mismatch_rate": (row["shadow_mismatched"] / compared) if compared else None,
             "switches_with": unit.switches_with,
+            "suspended_fks": [{"name": fk["name"], "side": fk.get("side", "rds"),
+                               "table": fk["table"], "references": fk["references"]}
+                              for fk in row["suspended_fks"]],
             "backups": {side: {"path": b["path"], "sha256": b["sha256"], "bytes": b["bytes"],
                                "at": b["created_at"].isoformat()}
                         for side, b in backups_by_side.items()},
@@ -252,6 +255,9 @@ def status(run: Run, *, as_json: bool) -> int:
         lag_text = ("no replication" if item["lag_bytes"] is None else
                     f"{item['lag_bytes']:,} bytes, {item['lag_seconds'] or 0:.1f} s")
         print(f"  lag: {lag_text}")
+        for fk in item["suspended_fks"]:
+            print(f"  foreign key {fk['name']} ({fk['table']} -> {fk['references']}) suspended "
+                  f"on {fk['side']} until both take writes there")
         print(f"  verified: {item['verified_at'] or 'never'}"
               + (f", {item['mismatches']} mismatching rows" if item["verified_at"] else ""))
         rate = item["shadow_mismatch_rate"]

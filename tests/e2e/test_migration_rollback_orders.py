@@ -114,10 +114,9 @@ def key_on(env: dict, side: str) -> bool | None:
 
 
 def suspended(env: dict) -> set[tuple[str, str]]:
-    """The suspended keys the state records, as (side, name)."""
-    rows = sql(env, "rds", "select fk ->> 'side', fk ->> 'name' from migration.units, "
-                           "jsonb_array_elements(suspended_fks) fk")
-    return {(side or "rds", name) for side, name in rows}
+    """The suspended keys `status` names, as (side, name)."""
+    return {(fk["side"], fk["name"]) for unit in status(env).values()
+            for fk in unit["suspended_fks"]}
 
 
 def states(env: dict) -> tuple[str, str]:
