@@ -395,7 +395,7 @@ def _foreign_keys_follow_writes(step: Callable[[Run, Unit], int]) -> Callable[[R
                 _say_restored(run, _restore_foreign_keys(run))
             except (ToolError, psycopg.Error) as exc:
                 run.say(f"  suspended foreign keys not restored ({str(exc).splitlines()[0]}); "
-                        f"the next `{run.command}` restores them")
+                        "any later `start`, `switch-writes` or `rollback` restores them")
             raise
         _say_restored(run, _restore_foreign_keys(run))
         return done
