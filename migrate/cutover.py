@@ -330,7 +330,8 @@ def copy_sequences(source: Conn, target: Conn, unit: Unit) -> dict:
 
 
 def foreign_keys_out(conn: Conn, tables: tuple[str, ...]) -> list[dict]:
-    """Foreign keys from `tables` to tables outside them."""
+    """Foreign keys from `tables` to other tables of schema public (not to `auth.users`,
+    whose name is also `users`: Supabase Auth's table never moves)."""
     return conn.execute(
         """select c.conname as name, src.relname as "table", dst.relname as references,
                   pg_get_constraintdef(c.oid) as definition
@@ -338,8 +339,10 @@ def foreign_keys_out(conn: Conn, tables: tuple[str, ...]) -> list[dict]:
              join pg_class src on src.oid = c.conrelid
              join pg_class dst on dst.oid = c.confrelid
              join pg_namespace n on n.oid = src.relnamespace
+             join pg_namespace dn on dn.oid = dst.relnamespace
             where c.contype = 'f' and n.nspname = 'public' and src.relname = any(%s)
-              and not dst.relname = any(%s)""", (list(tables), list(tables))).fetchall()
+              and dn.nspname = 'public' and not dst.relname = any(%s)""",
+        (list(tables), list(tables))).fetchall()
 
 
 def drop_foreign_key(conn: Conn, fk: dict) -> None:

@@ -33,6 +33,9 @@ class Census:
     imported: int = 0
     # Active Supabase users with no Cognito sign-in yet: (operator id, e-mail).
     remaining: list[tuple[str, str]] = field(default_factory=list)
+    # Active Supabase users who can neither sign in to the pool nor be imported, because the
+    # pool signs in by e-mail (and a reset code goes there): (operator id, why).
+    cannot_move: list[tuple[str, str]] = field(default_factory=list)
     # Banned or deleted Supabase users: never moved.
     inactive: int = 0
 
@@ -40,6 +43,8 @@ class Census:
         """For `status --json`."""
         return {"moved": self.by_login + self.imported, "by_login": self.by_login,
                 "imported": self.imported, "remaining": len(self.remaining),
+                "cannot_move": [{"id": operator_id, "why": why}
+                                for operator_id, why in self.cannot_move],
                 "not_moved_inactive": self.inactive}
 
 
@@ -63,13 +68,40 @@ def census(settings: MigrateSettings, rds: Conn) -> Census:
         for user in _supabase(settings).users():
             if str(user["id"]) in links:
                 continue
-            if not user_migration.is_active(user) or not user.get("email"):
+            if not user_migration.is_active(user):
                 result.inactive += 1
+            elif not user.get("email"):
+                result.cannot_move.append((str(user["id"]), _why_not_movable(user)))
             else:
                 result.remaining.append((str(user["id"]), str(user["email"])))
     except user_migration.Unavailable as exc:
         raise ToolError(f"cannot list Supabase Auth users: {exc}") from None
     return result
+
+
+def _why_not_movable(user: dict) -> str:
+    """Why an active user without an e-mail cannot move: the way they sign in."""
+    if user.get("phone"):
+        return "no e-mail (phone sign-up)"
+    provider = (user.get("app_metadata") or {}).get("provider")
+    return f"no e-mail (signs in with {provider})" if provider else "no e-mail"
+
+
+def refuse_lockout(found: Census) -> None:
+    """GateRefused naming every active operator whom finalizing the logins would lock out:
+    those who cannot move (no e-mail), then those who have not moved yet."""
+    if found.cannot_move:
+        named = ", ".join(f"{operator_id} ({why})" for operator_id, why in found.cannot_move)
+        raise GateRefused(
+            f"{len(found.cannot_move)} active operators cannot move to the operators' pool, "
+            f"which signs in by e-mail, and finalize would lock them out: {named}; give each "
+            "an e-mail in Supabase Auth (then they sign in, or `import-logins operators`), or "
+            "ban or delete them there if they are gone")
+    if found.remaining:
+        raise GateRefused(
+            f"{len(found.remaining)} operators have no sign-in on the operators' pool yet, and "
+            "finalize would lock them out: wait for them to sign in, or run `python -m "
+            "migrate import-logins operators` (they will reset their password)")
 
 
 def import_remaining(settings: MigrateSettings, rds: Conn, state: str, *, say) -> int:
@@ -84,9 +116,13 @@ def import_remaining(settings: MigrateSettings, rds: Conn, state: str, *, say) -
         raise ToolError("import-logins needs AWS_COGNITO_OPERATOR_POOL_ID (the operators' pool)")
     cognito = CognitoAccounts(boto3.client("cognito-idp", region_name=settings.aws_region),
                               user_pool_id=settings.aws_cognito_operator_pool_id, client_id="")
-    remaining = census(settings, rds).remaining
+    counted = census(settings, rds)
+    remaining = counted.remaining
+    for operator_id, why in counted.cannot_move:
+        say(f"  CANNOT MOVE  operator {operator_id}: {why}; give them an e-mail in Supabase "
+            "Auth, or ban or delete them if they are gone")
     if not remaining:
-        say("every active operator already has a sign-in on the operators' pool")
+        say("every active operator with an e-mail already has a sign-in on the operators' pool")
         return 0
     say(f"importing {len(remaining)} operators who never signed in during the window; each "
         "must reset their password (a code is e-mailed when they ask) once logins are "

@@ -12,16 +12,20 @@ import pytest
 from operator_service import repository, service
 from operator_service.datasource import (
     PACKAGE_TABLES,
+    RDS,
     SUPABASE,
     USERS,
     DataSources,
 )
 from operator_service.schemas import PackageCreate
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+from tests.helpers import REPO
 from travel_platform.auth import Identity
 from travel_platform.errors import ServiceUnavailable, Unauthorized
+from travel_platform.migrations import apply_migrations
 
 
 def _operator(databases) -> Identity:
@@ -131,3 +135,40 @@ def test_a_deleted_accounts_writes_are_401_account_deleted_not_a_foreign_key_err
         with pytest.raises(Unauthorized) as refused:
             service.create_package(data=data, identity=gone, new=PackageCreate(title="Gone"))
         assert refused.value.code == "account_deleted"
+
+
+def test_a_key_checked_against_the_other_databases_copy_is_503_not_account_deleted(databases):
+    # While the tables move, a package's foreign key may be checked against a copy of `users`
+    # on the other database that lacks whoever signed up since (python -m migrate suspends
+    # such keys; a failed run may leave one). The profile is where `users` takes writes, so
+    # the account lives: the caller is asked to retry, never told their account is gone.
+    admin = databases["SUPABASE_DB_ADMIN_URL"]
+    copy = make_conninfo(**{**conninfo_to_dict(admin), "dbname": "operator_tables_copy"})
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute("drop database if exists operator_tables_copy")
+        conn.execute("create database operator_tables_copy")
+    with psycopg.connect(copy, autocommit=True) as conn:
+        conn.execute((REPO / "devstack" / "supabase" / "bootstrap.sql").read_text())
+    apply_migrations(conninfo=copy, directory=REPO / "supabase" / "migrations")
+    pools = {name: ConnectionPool(url, min_size=1, max_size=2, kwargs={"row_factory": dict_row},
+                                  open=True)
+             for name, url in ((SUPABASE, admin), (RDS, copy))}
+    # Profiles on Supabase, packages on the other database (with their key still there).
+    placed = {table: RDS for table in PACKAGE_TABLES} | {USERS: SUPABASE}
+    data = DataSources(pools, table_sources=placed, hold_wait=0.5)
+    try:
+        alive, gone = _operator(databases), _operator(databases)
+        with pytest.raises(ServiceUnavailable) as refused:
+            service.create_package(data=data, identity=alive, new=PackageCreate(title="Mine"))
+        assert refused.value.code == "data_moving"
+        # An account deleted with its profile is still a 401.
+        with psycopg.connect(admin) as conn:
+            conn.execute("insert into public.users (id, company_name, contact_email) "
+                         "values (%s, 'Gone', 'gone@x.io')", (gone.subject,))
+            conn.execute("delete from auth.users where id = %s", (gone.subject,))
+        with pytest.raises(Unauthorized) as refused:
+            service.create_package(data=data, identity=gone, new=PackageCreate(title="Gone"))
+        assert refused.value.code == "account_deleted"
+    finally:
+        for pool in pools.values():
+            pool.close()

@@ -5,6 +5,7 @@ decide what may be done with them."""
 from __future__ import annotations
 
 import datetime
+import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
@@ -29,6 +30,7 @@ from travel_platform.errors import (
     Forbidden,
     InvalidTransition,
     NotFound,
+    ServiceUnavailable,
     Unauthorized,
     Unprocessable,
 )
@@ -38,6 +40,8 @@ PARTS = ("stops", "addons", "exclusions")
 PART_LIMITS = {"stops": MAX_STOPS, "addons": MAX_ADDONS, "exclusions": MAX_EXCLUSIONS}
 PART_NAMES = {"stops": "stop", "addons": "add-on", "exclusions": "exclusion"}
 EDITABLE = ("draft", "published")
+
+log = logging.getLogger(__name__)
 
 
 # Operator profile ----------------------------------------------------------------------------
@@ -70,7 +74,8 @@ def _ensure_profile(data: DataSources, identity: Identity) -> None:
     given = (identity.claims.get("user_metadata") or {}).get("company_name")
     named = given.strip() if isinstance(given, str) and given.strip().isprintable() else ""
     placeholder = (named or identity.email or f"Operator {identity.subject[:8]}")[:200]
-    with _account_must_exist(), data.transaction(identity=identity, tables=[USERS]) as conn:
+    with _account_must_exist(data, identity), data.transaction(identity=identity,
+                                                              tables=[USERS]) as conn:
         repository.ensure_operator(conn=conn, user_id=identity.subject,
                                    company_name=placeholder, contact_email=identity.email)
 
@@ -132,15 +137,31 @@ def change_operator_status(*, data: DataSources, identity: Identity, operator_id
 
 
 @contextmanager
-def _account_must_exist() -> Iterator[None]:
+def _account_must_exist(data: DataSources, identity: Identity) -> Iterator[None]:
     """A write whose foreign key names the operator's account or profile (the profile's
     `auth.users` row, a package's `users` row) fails when the account was deleted, with its
     profile and packages, after the token was issued: until the issuer's answer reaches every
-    process (travel_platform/auth/liveness.py) that is the caller's 401, not our 500."""
+    process (travel_platform/auth/liveness.py) that is the caller's 401, not our 500.
+
+    While the tables move, a package's key may be checked against the other database's copy
+    of `users`, which lacks whoever signed up since (`python -m migrate` suspends such keys;
+    a run that failed half way can leave one). So the profile is looked up where `users`
+    takes writes now before the account is called deleted: found there, the account lives,
+    and the caller gets 503 to retry, never a 401 that signs a live operator out."""
     try:
         yield
-    except psycopg.errors.ForeignKeyViolation:
-        raise Unauthorized("this account no longer exists", code="account_deleted") from None
+    except psycopg.errors.ForeignKeyViolation as exc:
+        profile = data.read(identity=identity, tables=[USERS], own=True,
+                            query=lambda conn: repository.get_operator(
+                                conn=conn, user_id=identity.subject))
+        if profile is None:
+            raise Unauthorized("this account no longer exists", code="account_deleted") from None
+        log.error("a foreign key refused a write of a live operator (their profile is where "
+                  "`users` takes writes): a key the move should have suspended: %s",
+                  str(exc).splitlines()[0])
+        raise ServiceUnavailable("this write cannot be checked while the data moves between "
+                                 "databases; retry in a moment", code="data_moving",
+                                 headers={"Retry-After": "1"}) from None
 
 
 # The operator's own packages -----------------------------------------------------------------
@@ -163,8 +184,8 @@ def create_package(*, data: DataSources, identity: Identity, new: PackageCreate)
     fields = new.model_dump(exclude=set(PARTS))
     _require_consistent(fields)
     _ensure_profile(data, identity)   # the package's operator_id references it
-    with _account_must_exist(), data.transaction(identity=identity,
-                                                 tables=PACKAGE_TABLES) as conn:
+    with _account_must_exist(data, identity), data.transaction(identity=identity,
+                                                              tables=PACKAGE_TABLES) as conn:
         package_id = repository.insert_package(conn=conn, operator_id=identity.subject,
                                                fields=fields)
         for part in PARTS:
