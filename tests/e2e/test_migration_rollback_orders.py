@@ -28,7 +28,7 @@ from tests.builders.agents import active_agent
 from tests.builders.operators import Operator, approve, new_operator
 from tests.builders.packages import TODAY, package_fields
 from tests.conftest import TEST_PORT_OFFSET, TEST_STATE
-from tests.e2e.test_migration_tool import migrate, ok, sql, status
+from tests.e2e.migration import migrate, ok, sql, status
 from tests.helpers import api
 
 # `devstack`: a devstack stack of its own.
