@@ -80,22 +80,33 @@ def _differences(table: str, ours: dict[str, int], theirs: dict[str, int]) -> li
 def compare_table(supabase: Conn, rds: Conn, table: str, *,
                   settle: Callable[[], None] | None = None) -> tuple[int, list[dict]]:
     """(rows on Supabase, mismatching rows) of one table. `settle` waits until RDS has
-    applied what Supabase committed; without it the first answer is final."""
+    applied what Supabase committed; without it the first answer is final.
+
+    With `settle`, a row counts as mismatching only if it differed in the same way in every
+    round, each after RDS caught up: a real difference stays, while a row written between
+    the two servers' scans (both scan at once, but not in one snapshot) differs in one
+    round and not the next. Rows that start differing in a later round were written during
+    the verify; the next verify (or the hold's check of written rows) sees them."""
     pk = primary_key(supabase, table)
     ours, theirs = _both(chunk_sums, supabase, rds, table, pk)
     total = sum(n for n, _ in ours.values())
     suspects = sorted(c for c in set(ours) | set(theirs) if ours.get(c) != theirs.get(c))
-    previous = None
+    previous: list[dict] | None = None
     for _ in range(MAX_RECHECKS):
         if not suspects:
             return total, []
         found = differing_rows(supabase, rds, table, pk, suspects)
-        if settle is None or found == previous:
+        if settle is None:
             return total, found
+        if previous is not None:
+            found = [d for d in found if d in previous]
+            if found == previous:
+                return total, found
         previous = found
+        if not found:
+            return total, []
         settle()
-        chunks = sorted({_chunk_of(supabase, pk, d["key"]) for d in found} or suspects)
-        suspects = chunks if found else []
+        suspects = sorted({_chunk_of(supabase, pk, d["key"]) for d in found})
     return total, previous or []
 
 

@@ -25,7 +25,7 @@ OTHERS = ("multi_city_hotel_packages", "multi_city_hotel_package_changes")
 @pytest.fixture(scope="module")
 def faulty_stack() -> dict:
     """A fresh whole stack whose copies these tests break and repair."""
-    layout = Layout(state=Path(f"{TEST_STATE}-copy-faults"), port_offset=TEST_PORT_OFFSET + 1500)
+    layout = Layout(state=Path(f"{TEST_STATE}-copy-faults"), port_offset=TEST_PORT_OFFSET + 3000)
     with devstack.fresh_stack(layout) as env:
         yield env
 

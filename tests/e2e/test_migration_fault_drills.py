@@ -277,12 +277,13 @@ def test_a_server_restarting_under_a_hold_blocks_writes_for_seconds_only(
         drill_stack, writer, step, point, server):
     env = drill_stack
     state = status(env)["rehearsal"]["state"]
-    if step == "switch-writes" and state == "writes_switched":
+    if state == "writes_switched" and step == "switch-writes":
         ok(env, "rollback", "rehearsal")
         state = "rolled_back"
     if state == "rolled_back":
         _to_reads_switched(env, writer)
-    if step == "rollback":
+        state = "reads_switched"
+    if state == "reads_switched" and step == "rollback":
         ok(env, "switch-writes", "rehearsal")
     tool = _paused_run(env, step, point)
     seen = len(writer.failures)

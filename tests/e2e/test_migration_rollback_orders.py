@@ -43,7 +43,7 @@ OPERATORS = ("operators", ("operators",))
 def stack() -> dict:
     """A fresh whole stack whose operator tables the tests move back and forth."""
     layout = Layout(state=Path(f"{TEST_STATE}-rollback-orders"),
-                    port_offset=TEST_PORT_OFFSET + 2500)
+                    port_offset=TEST_PORT_OFFSET + 4000)
     with devstack.fresh_stack(layout) as env:
         yield env
 
