@@ -32,7 +32,9 @@ QUICK_SAMPLES = 20
 
 
 def ensure_bookings(env: dict[str, str], session: requests.Session, token: str) -> None:
-    """The demo agent has at least 50 bookings (idempotency keys make reruns add none)."""
+    """The demo agent has at least 50 bookings (idempotency keys make reruns add none; they
+    name the package, since the first one the catalogue lists changes as packages are
+    published, and a key reused for another package is refused)."""
     auth = {"Authorization": f"Bearer {token}"}
     catalogue = expect_ok(session.get(f"{env['GATEWAY_URL']}/api/packages",
                                       params={"city": "Lisbon"}, headers=auth, timeout=10),
@@ -43,8 +45,9 @@ def ensure_bookings(env: dict[str, str], session: requests.Session, token: str) 
         departure = str(first + datetime.timedelta(days=i))
         body = {"package_id": package["id"], "departure_date": departure,
                 "travellers": [{"full_name": f"Bench traveller {i}", "email": "bench@example.com"}]}
+        key = f"bench-page-{package['id']}-{i}"
         response = session.post(f"{env['GATEWAY_URL']}/api/bookings", json=body, timeout=10,
-                                headers={**auth, "Idempotency-Key": f"bench-page-{i}"})
+                                headers={**auth, "Idempotency-Key": key})
         expect_ok(response, f"bench booking {i} (POST /api/bookings)")
 
 
