@@ -36,9 +36,10 @@ unit: venv
 	$(PY) -m pytest tests/unit -q $(PYTEST_ARGS)
 
 ## Every tier: unit, integration (one PostgreSQL), contract, e2e (whole stacks on other
-## ports, and the dashboard in Debian's chromium, which this installs).
+## ports, the dashboard in Debian's chromium, and each benchmark's --quick mode with wrk:
+## this installs both).
 test: venv system-deps lint terraform-check
-	@WITH_BROWSER=1 devstack/system-deps.sh
+	@WITH_BROWSER=1 WITH_BENCH=1 devstack/system-deps.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 ## The operators' pool's UserMigration trigger as a Lambda deployment package (standard
@@ -80,22 +81,28 @@ lint: venv
 mutation: venv system-deps
 	$(PY) -m mutation $(MUTATIONS)
 
-## Benchmarks on a running `make up` stack: gateway overhead (wrk), bookings page cost.
-## The gateway's per-token limit must exempt this machine: GATEWAY_RATE_LIMIT_EXEMPT=127.0.0.1/32 make up
+## Benchmarks on a running `make up` stack: gateway overhead (wrk), bookings page cost,
+## the revocation check. The stack's limits must exempt this machine, or the benchmarks
+## stop at once, saying so (a figure is printed only when every request succeeded):
+##   GATEWAY_RATE_LIMIT_EXEMPT=127.0.0.1/32 AUTH_RATE_LIMIT_EXEMPT=127.0.0.1/32 make up
+## (a later plain `make up` restarts the gateway with the limits for everyone again).
+## Each benchmark runs as a module (python -m bench.<name>); `make test` runs its --quick mode.
 bench: venv
 	@WITH_BENCH=1 devstack/system-deps.sh
-	$(PY) bench/gateway_overhead.py --env $(STATE)/stack.env
-	$(PY) bench/bookings_page.py --env $(STATE)/stack.env
-	$(PY) bench/issuer_check.py --env $(STATE)/stack.env
+	$(PY) -m bench.gateway_overhead --env $(STATE)/stack.env
+	$(PY) -m bench.bookings_page --env $(STATE)/stack.env
+	$(PY) -m bench.issuer_check --env $(STATE)/stack.env
 
-## Soak (not part of `make test`): 10 minutes of mixed traffic through the gateway of a
-## running `make up` stack; no 5xx, memory flat within 10%, no pool exhaustion.
+## Soak (not part of `make test`, but its --quick mode is): 10 minutes of mixed traffic
+## through the gateway of a running `make up` stack, under its production limits; no
+## failed request, memory flat within 10%, no pool exhaustion.
 soak: venv
-	$(PY) bench/soak.py --env $(STATE)/stack.env
+	$(PY) -m bench.soak --env $(STATE)/stack.env
 
-## The move of 1,000,000 packages to RDS, on a stack of its own (figures in docs/benchmarks.md).
+## The move of 1,000,000 packages to RDS, on a stack of its own (state .dev-bench-migration,
+## ports +2000; figures in docs/benchmarks.md).
 bench-migration: venv system-deps
-	$(PY) bench/migration_move.py
+	$(PY) -m bench.migration_move
 
 ## Containers (docker-compose.yml; a Docker engine, or Debian's docker.io which this installs).
 ## The Python packages every image installs, built once on this machine (no registry or

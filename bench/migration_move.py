@@ -14,9 +14,12 @@ The writer calls from 127.0.0.1, which the stack exempts from the per-address ra
 the limits. If any of its own requests failed (a 429 included), it prints no figure: it
 says so and exits 1.
 
-    .venv/bin/python bench/migration_move.py [--rows 1000000] [--writes-per-second 300]
+    make bench-migration
+    .venv/bin/python -m bench.migration_move [--rows 1000000] [--writes-per-second 300]
+    .venv/bin/python -m bench.migration_move --quick   # 2,000 rows, 20 writes/s, 4 s
 
-It starts its own stack (state `.dev-bench-migration`, ports +2000) and stops it after.
+It starts its own stack (state `.dev-bench-migration`, ports +2000; `--state` and
+`--port-offset` choose others, as the test of its quick mode does) and stops it after.
 """
 from __future__ import annotations
 
@@ -24,7 +27,6 @@ import argparse
 import json
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -36,13 +38,15 @@ from pathlib import Path
 import psycopg
 import requests
 
+from bench.stackenv import demo_operator_token, expect_ok, refuse
+from devstack.api import PG_BIN, Layout, fresh_stack
+from migrate.commands import apply_rds_schema, open_run
+from migrate.settings import MigrateSettings
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from devstack import stack  # noqa: E402
-from devstack.layout import PG_BIN, Layout  # noqa: E402
-
 PACKAGES = "multi_city_hotel_packages"
+# --quick: what make test runs; the whole move in well under a minute once the stack is up.
+QUICK = {"rows": 2000, "writes_per_second": 20.0, "seconds": 4.0}
 
 
 def migrate(env: dict, *args: str) -> str:
@@ -50,7 +54,7 @@ def migrate(env: dict, *args: str) -> str:
                             env={**env, "PATH": os.environ["PATH"]}, capture_output=True,
                             text=True)
     if result.returncode != 0:
-        raise SystemExit(f"migrate {' '.join(args)} failed: {result.stderr}")
+        refuse(f"migrate {' '.join(args)} failed: {' '.join(result.stderr.split())[-300:]}")
     return result.stdout
 
 
@@ -58,14 +62,6 @@ def sql(url: str, statement: str, params=None):
     with psycopg.connect(url, autocommit=True) as conn:
         cursor = conn.execute(statement, params)
         return cursor.fetchall() if cursor.description else []
-
-
-def operator_token(env: dict) -> str:
-    answer = requests.post(f"{env['SUPABASE_URL']}/auth/v1/token?grant_type=password",
-                           headers={"apikey": env["SUPABASE_ANON_KEY"]}, timeout=10,
-                           json={"email": env["DEMO_OPERATOR_EMAIL"],
-                                 "password": env["DEMO_OPERATOR_PASSWORD"]})
-    return answer.json()["access_token"]
 
 
 class PacedWriter:
@@ -114,27 +110,40 @@ class PacedWriter:
             thread.join()
 
 
-def percentile(values: list[float], q: float) -> float:
+def _found(pattern: str, output: str, command: str) -> re.Match[str]:
+    """The figure a migrate command printed; refuse if its report no longer says it."""
+    match = re.search(pattern, output)
+    if match is None:
+        refuse(f"migrate {command} printed no {pattern!r}: its report changed, update "
+               "bench/migration_move.py")
+    return match
+
+
+def percentile(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    """Command line entry point: the JSON of every figure; exit 1, with no figure, if any of
+    the benchmark's own writes failed."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--writes-per-second", type=float, default=300)
     parser.add_argument("--seconds", type=float, default=12)
-    args = parser.parse_args()
+    parser.add_argument("--state", type=Path, default=REPO / ".dev-bench-migration",
+                        help="the stack's state folder (emptied first)")
+    parser.add_argument("--port-offset", type=int, default=2000,
+                        help="the stack's port offset (beside a `make up` stack at 0)")
+    parser.add_argument("--quick", action="store_true",
+                        help="2,000 rows, 20 writes/s for 4 s (what make test runs)")
+    args = parser.parse_args(argv)
+    if args.quick:
+        vars(args).update(QUICK)
 
     for name in ("GATEWAY_RATE_LIMIT_EXEMPT", "AUTH_RATE_LIMIT_EXEMPT"):
         os.environ.setdefault(name, "127.0.0.1/32")
-    layout = Layout(state=REPO / ".dev-bench-migration", port_offset=2000)
-    stack.down(layout)
-    shutil.rmtree(layout.state, ignore_errors=True)
-    env = stack.up(layout)
-    try:
+    with fresh_stack(Layout(state=args.state.resolve(), port_offset=args.port_offset)) as env:
         return run(env, args)
-    finally:
-        stack.down(layout)
 
 
 def run(env: dict, args) -> int:
@@ -152,8 +161,6 @@ def run(env: dict, args) -> int:
 
     # 1. pg_dump | psql of the package table into RDS, into the schema the tool's `start`
     # would apply, then emptied again (truncated: a fresh table for the tool, as for psql).
-    from migrate.commands import apply_rds_schema, open_run
-    from migrate.settings import MigrateSettings
     bench_run = open_run(MigrateSettings(supabase_db_admin_url=supabase, rds_admin_url=rds),
                          "bench", "bench migration_move")
     apply_rds_schema(bench_run)
@@ -186,13 +193,14 @@ def run(env: dict, args) -> int:
         migrate(env, "verify", unit)
 
     # 3. The cutover under a paced writer.
-    token = operator_token(env)
+    token = demo_operator_token(env)
     own = [str(r[0]) for r in sql(supabase, f"select id from {PACKAGES} where operator_id = %s "
                                             "and title not like 'Bench package %%'",
                                   (operator_id,))]
     migrate(env, "shadow", "packages", "on")
-    requests.get(f"{env['GATEWAY_URL']}/api/packages", headers={"Authorization": f"Bearer {token}"},
-                 timeout=10)
+    expect_ok(requests.get(f"{env['GATEWAY_URL']}/api/packages", timeout=10,
+                           headers={"Authorization": f"Bearer {token}"}),
+              "GET /api/packages through the gateway")
     migrate(env, "switch-reads", "packages")
     migrate(env, "verify", "packages")
     with PacedWriter(env, token, own, args.writes_per_second) as writer:
@@ -203,18 +211,17 @@ def run(env: dict, args) -> int:
         time.sleep(args.seconds / 2)
         back = migrate(env, "rollback", "packages")
         time.sleep(1)
-    hold_ms = float(re.search(r"writes were held (\d+) ms", out).group(1))
-    replayed = re.search(r"replayed (\d+) rows onto Supabase \((\d+) of them while writes "
-                         r"were held (\d+) ms\)", back)
     samples = writer.samples
     latencies = [s[1] * 1000 for s in samples]
     around = [s[1] * 1000 for s in samples if cutover_at - 0.5 <= s[0] <= cutover_done + 0.5]
     failed = sum(1 for s in samples if s[2] != 200)
     if failed:
         statuses = sorted({s[2] for s in samples if s[2] != 200})
-        print(f"{failed} of {len(samples)} of the benchmark's own writes failed (statuses "
-              f"{statuses}): no figure", file=sys.stderr)
-        return 1
+        refuse(f"{failed} of {len(samples)} of the benchmark's own writes failed (statuses "
+               f"{statuses})")
+    hold_ms = float(_found(r"writes were held (\d+) ms", out, "switch-writes").group(1))
+    replayed = _found(r"replayed (\d+) rows onto Supabase \((\d+) of them while writes "
+                      r"were held (\d+) ms\)", back, "rollback")
     achieved = len(samples) / (max(s[0] for s in samples) - min(s[0] for s in samples))
     result = {
         "rows": rows,

@@ -20,10 +20,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from devstack import databases, postgres, processes, python_parts, secrets, stack
-from devstack.layout import Layout, StackError
+from devstack.layout import PG_BIN, Layout, StackError
 from devstack.stackenv import read_file as read_stack_env
 
-__all__ = ["DATABASES", "PARTS", "PROCESSES", "Layout", "StackError", "auth_mail_file",
+__all__ = ["DATABASES", "PARTS", "PG_BIN", "PROCESSES", "Layout", "StackError", "auth_mail_file",
            "auth_signing_key_file", "down", "fresh_stack", "main_pid", "process_group",
            "read_stack_env", "running_parts", "start_database", "status", "stop_part", "up"]
 
@@ -32,6 +32,8 @@ PROCESSES: tuple[str, ...] = tuple(stack.PROCESS_ORDER)
 # The PostgreSQL servers: the Supabase project's database and RDS.
 DATABASES: tuple[str, ...] = postgres.SERVERS
 PARTS: tuple[str, ...] = (*PROCESSES, *DATABASES)
+# PG_BIN: the folder of the PostgreSQL binaries the stack's servers run; its pg_dump and
+# psql are the clients of the same version (bench/migration_move.py times them).
 
 
 def up(layout: Layout) -> dict[str, str]:

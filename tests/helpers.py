@@ -69,7 +69,7 @@ def access_log(logs: Path, part: str) -> list[dict]:
 def logged_request_ids(logs: Path, part: str, *, settle: float = 0.3) -> set[str]:
     """Request ids a part has logged (after giving buffered log lines a moment)."""
     time.sleep(settle)
-    return {entry.get("request_id") for entry in access_log(logs, part)}
+    return {entry["request_id"] for entry in access_log(logs, part) if "request_id" in entry}
 
 
 def b64url(data: bytes) -> str:
