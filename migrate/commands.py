@@ -153,7 +153,9 @@ Steps:
                         RDS changes (the way back), routing flipped; gate: reads switched
   rollback <unit>       back to Supabase from any state, RDS writes replayed first, verified
   finalize <unit>       replication objects dropped; Supabase tables kept in schema
-                        supabase_backup until `drop <unit>`""")
+                        supabase_backup until `drop <unit>`
+  reconcile             undo what a dead run left (fences, holds, leftovers), from the
+                        recorded state; every command does this first""")
     return 1 if problems else 0
 
 
