@@ -219,7 +219,9 @@ def run(env: dict, args) -> int:
         statuses = sorted({s[2] for s in samples if s[2] != 200})
         refuse(f"{failed} of {len(samples)} of the benchmark's own writes failed (statuses "
                f"{statuses})")
-    hold_ms = float(_found(r"writes were held (\d+) ms", out, "switch-writes").group(1))
+    held = _found(r"writes were held (\d+) ms \(caught up after (\d+) ms, verified after "
+                  r"(\d+) ms\)", out, "switch-writes")
+    hold_ms = float(held.group(1))
     replayed = _found(r"replayed (\d+) rows onto Supabase \((\d+) of them while writes "
                       r"were held (\d+) ms\)", back, "rollback")
     achieved = len(samples) / (max(s[0] for s in samples) - min(s[0] for s in samples))
@@ -230,7 +232,8 @@ def run(env: dict, args) -> int:
         "verify_seconds": verify_seconds, "copy_seconds": copy_seconds, "copy_phases": phases,
         "pg_dump_psql_seconds": dump_seconds,
         "verify_vs_copy": verify_seconds / copy_seconds,
-        "hold_ms": hold_ms, "rollback_rows_replayed": int(replayed.group(1)),
+        "hold_ms": hold_ms, "hold_caught_up_ms": float(held.group(2)),
+        "hold_verified_ms": float(held.group(3)), "rollback_rows_replayed": int(replayed.group(1)),
         "rollback_rows_in_hold": int(replayed.group(2)),
         "rollback_hold_ms": float(replayed.group(3)), "writes_per_s": achieved,
         "write_requests": len(samples),

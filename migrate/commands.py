@@ -849,6 +849,11 @@ def switch_writes(run: Run, unit: Unit) -> int:
                               f"differ (first: {mismatches[0]['table']} {mismatches[0]['key']}); "
                               f"see `verify {member.name}`")
     _require_few_written(run, unit, tables)
+    # The verify loads both servers, and RDS's apply falls behind meanwhile: let it catch up
+    # before writes wait, so that inside the hold it applies only the last moment's writes.
+    for member in group:
+        replication.wait_applied(run.rds, member, replication.beat(run.supabase, member),
+                                 timeout=30)
     _pause(run, "switch-writes:before-hold")
     held_at = None
     try:
