@@ -518,12 +518,12 @@ def _foreign_keys_follow_writes(step: Callable[[Run, Unit], int]) -> Callable[[R
             done = step(run, unit)
         except BaseException:
             try:
-                _say_restored(run, _restore_foreign_keys(run))
+                _say_restored(run, restore_foreign_keys(run))
             except (ToolError, psycopg.Error) as exc:
                 run.say(f"  suspended foreign keys not restored ({str(exc).splitlines()[0]}); "
                         "any later `start`, `switch-writes` or `rollback` restores them")
             raise
-        _say_restored(run, _restore_foreign_keys(run))
+        _say_restored(run, restore_foreign_keys(run))
         return done
 
     return step_then_restore
@@ -904,7 +904,7 @@ def switch_writes(run: Run, unit: Unit) -> int:
         replication.drop_subscription(run.rds, run.supabase, member)
         cutover.remove_touch(run.supabase, member)
     _pause(run, "switch-writes:unsubscribed")
-    restored = _restore_foreign_keys(run)
+    restored = restore_foreign_keys(run)
     details = {"hold_seconds": hold, "fence_closed_after": closed, "caught_up_after": caught_up,
                "verified_after": verified,
                "rows_checked_in_hold": sum(len(keys) for keys in written.values()),
@@ -942,7 +942,7 @@ def _reopen(run: Run, group: tuple[Unit, ...], tables: list[str], *, on: Conn,
     holds.release_hold(run, group)
 
 
-def _restore_foreign_keys(run: Run) -> list[str]:
+def restore_foreign_keys(run: Run) -> list[str]:
     """Re-create the suspended foreign keys whose table and referenced table both take
     writes on the side they were suspended on (RDS for those recorded without a side)."""
     writes = _writes_side(run)

@@ -17,14 +17,11 @@ writes for a moment but never let both sides take them."""
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
-from migrate import cutover, replication
+from migrate import cutover, holds, replication
+from migrate.commands import Run, restore_foreign_keys
 from migrate.cutover import ROUTING_SETTLE_SECONDS
 from migrate.units import UNITS, Unit
-
-if TYPE_CHECKING:
-    from migrate.commands import Run
 
 OWNED_BY_RDS = ("writes_switched", "finalized", "dropped")
 # States in which the unit's subscription copies or replicates.
@@ -60,7 +57,6 @@ def reconcile(run: Run) -> list[str]:
         unit = next(u for u in UNITS if u.name == row["unit"])
         state = row["state"]
         if row["hold_until"] is not None:
-            from migrate import holds
             holds.release_hold(run, (unit,))
             done.append(f"{unit.name}: released the write hold left by "
                         f"{row['held_by'] or 'a run that is gone'}")
@@ -100,8 +96,7 @@ def _tail(run: Run, unit: Unit, state: str) -> list[str]:
             replication.drop_subscription(run.rds, run.supabase, unit)
             cutover.remove_touch(run.supabase, unit)
             done.append(f"{unit.name}: dropped the subscription the write cutover left")
-        from migrate.commands import _restore_foreign_keys
-        done += [f"restored foreign key {name}" for name in _restore_foreign_keys(run)]
+        done += [f"restored foreign key {name}" for name in restore_foreign_keys(run)]
     elif state == "rolled_back":
         if subscribed or cutover.capture_installed(run.rds, unit):
             cutover.remove_capture(run.rds, unit)
