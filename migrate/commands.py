@@ -3,10 +3,8 @@ recorded state and at the servers, does what is left, and refuses (changing noth
 the step does not apply yet, saying which command comes first."""
 from __future__ import annotations
 
-import functools
 import json
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,12 +13,21 @@ import psycopg
 from psycopg import sql
 
 from migrate import backup as backups
-from migrate import cutover, failpoints, holds, logins, replication, verify, writers
+from migrate import (
+    cutover,
+    failpoints,
+    foreign_keys,
+    holds,
+    logins,
+    replication,
+    verify,
+    writers,
+)
 from migrate.copywatch import NO_SLOT_GRACE_SECONDS, STATES, SYNCHRONIZED, Watchdog, described
 from migrate.cutover import ROUTING_SETTLE_SECONDS
 from migrate.replication import qualified
 from migrate.settings import MigrateSettings
-from migrate.state import Conn, GateRefused, State, ToolError, connect, one
+from migrate.state import WRITES_ON_RDS, Conn, GateRefused, State, ToolError, connect, one
 from migrate.units import UNITS, Unit, switch_group
 
 REPO = Path(__file__).resolve().parent.parent
@@ -30,8 +37,6 @@ BACKUP_SCHEMA = "supabase_backup"
 # How long a verification stays good enough to switch on.
 VERIFY_FRESH_SECONDS = 3600
 MOVING = ("copying", "replicating", "reads_switched")
-# The states in which a unit's tables take writes on RDS.
-WRITES_ON_RDS = ("writes_switched", "finalized", "dropped")
 # The unit whose move carries the operators' logins to Cognito (migrate/logins.py).
 LOGINS_UNIT = "operators"
 # Logical replication workers RDS needs: one subscription per unit, plus the table copies
@@ -251,7 +256,7 @@ def status(run: Run, *, as_json: bool) -> int:
         source_rows = replication.row_counts(run.supabase, unit.tables)
         target_rows = replication.row_counts(run.rds, unit.tables)
         lag = replication.lag(run.supabase, run.rds, unit)
-        moved = row["state"] in ("writes_switched", "finalized", "dropped")
+        moved = row["state"] in WRITES_ON_RDS
         reads = row["state"] in ("reads_switched", "writes_switched", "finalized", "dropped")
         compared = row["shadow_compared"]
         backups_by_side = run.state.latest_backup(unit)
@@ -443,97 +448,6 @@ def backup(run: Run, unit: Unit) -> int:
     return 0
 
 
-# foreign keys across the two databases ------------------------------------------------------------
-
-# A foreign key is checked where its table takes writes, against that database's copy of the
-# table it references. While the two tables take writes on different databases that copy is
-# frozen (or being emptied and copied again), and the key refuses every row whose parent was
-# written since: after `rollback operators` with packages still on RDS, every package of an
-# operator who signed up afterwards (review R4). So on each side, a key from a table written
-# there to a table written on the other side is dropped before the writes part, recorded in
-# its table's unit (`suspended_fks`, with the side), and re-created and validated once both
-# ends take writes on the same side again. operator-service checks what the key would have
-# (an operator's profile exists before their packages are written: service._ensure_profile).
-
-def _writes_side(run: Run, *, moving: tuple[Unit, ...] = (), to: str = "") -> dict[str, str]:
-    """Where each unit table takes writes ("rds" or "supabase"), now, or once the units
-    `moving` have gone `to` that side."""
-    sides = {table: "rds" if row["state"] in WRITES_ON_RDS else "supabase"
-             for row in run.state.rows() for table in row["tables"]}
-    for member in moving:
-        sides.update(dict.fromkeys(member.tables, to))
-    return sides
-
-
-def _side_conn(run: Run, side: str) -> Conn:
-    return run.rds if side == "rds" else run.supabase
-
-
-def _record_suspended(run: Run, fk: dict, side: str) -> dict:
-    """Remember a foreign key in its table's unit before it is dropped on `side`, so that
-    nothing forgets it even if the drop or the run fails."""
-    owner = next(u for u in UNITS if fk["table"] in u.tables)
-    fk = {**fk, "side": side}
-    kept = [k for k in run.state.row(owner)["suspended_fks"]
-            if (k["name"], k.get("side", "rds")) != (fk["name"], side)]
-    run.state.update(owner, suspended_fks=[*kept, fk])
-    return fk
-
-
-def _suspend_foreign_keys_into(run: Run, group: tuple[Unit, ...], *, to: str) -> list[dict]:
-    """Before the writes of `group` go `to` a side (or stay there), drop on each side every
-    foreign key from a table written there to a table that will be written on the other
-    side, recording each first (see above). For `rollback`: the keys from the tables staying
-    on RDS into the group's (RDS keeps only a frozen copy of them), and the keys from the
-    group's tables, back on Supabase, into tables still written on RDS. For `start`: a key
-    on RDS into the unit's tables, whose copy there is about to be emptied (one left by a
-    rollback of an older version of this tool)."""
-    writes = _writes_side(run, moving=group, to=to)
-    suspended = []
-    for side in ("rds", "supabase"):
-        conn = _side_conn(run, side)
-        here = tuple(table for table, where in writes.items() if where == side)
-        for fk in cutover.foreign_keys_out(conn, here):
-            if writes.get(fk["references"], side) != side:
-                suspended.append(_record_suspended(run, fk, side))
-                cutover.drop_foreign_key(conn, fk)
-    return suspended
-
-
-def _say_suspended(run: Run, suspended: list[dict]) -> None:
-    for fk in suspended:
-        run.say(f"  foreign key {fk['name']} ({fk['table']} -> {fk['references']}) suspended "
-                f"on {fk['side']} until both take writes there")
-
-
-def _foreign_keys_follow_writes(step: Callable[[Run, Unit], int]) -> Callable[[Run, Unit], int]:
-    """However a step that moves writes ends (done, refused, failed, interrupted), restore
-    the suspended foreign keys whose two ends now take writes on the same side: those a
-    finished rollback brings together again, and those a failed step had suspended for a
-    move that did not happen (or a run killed before it could restore them)."""
-
-    @functools.wraps(step)
-    def step_then_restore(run: Run, unit: Unit) -> int:
-        try:
-            done = step(run, unit)
-        except BaseException:
-            try:
-                _say_restored(run, restore_foreign_keys(run))
-            except (ToolError, psycopg.Error) as exc:
-                run.say(f"  suspended foreign keys not restored ({str(exc).splitlines()[0]}); "
-                        "any later `start`, `switch-writes` or `rollback` restores them")
-            raise
-        _say_restored(run, restore_foreign_keys(run))
-        return done
-
-    return step_then_restore
-
-
-def _say_restored(run: Run, restored: list[str]) -> None:
-    for name in restored:
-        run.say(f"  foreign key {name} restored and every row checked")
-
-
 # start --------------------------------------------------------------------------------------------
 
 def apply_rds_schema(run: Run) -> list[str]:
@@ -547,7 +461,7 @@ def apply_rds_schema(run: Run) -> list[str]:
     return applied
 
 
-@_foreign_keys_follow_writes
+@foreign_keys.follow_writes
 def start(run: Run, unit: Unit) -> int:
     """Copy the unit to RDS and keep it in sync; resumes an interrupted copy."""
     row = _require_state(run, unit, ("new", "rolled_back", *MOVING), "start")
@@ -571,7 +485,7 @@ def start(run: Run, unit: Unit) -> int:
     for side in (run.rds, run.supabase):
         cutover.install_guard(side, unit)
     if not replication.subscription_exists(run.rds, unit):
-        _say_suspended(run, _suspend_foreign_keys_into(run, (unit,), to="supabase"))
+        foreign_keys.say_suspended(run, foreign_keys.suspend_into(run, (unit,), to="supabase"))
         _empty_rds_copy(run, unit)
         run.state.update(unit, state="copying", started_at=_now(run), verified_at=None,
                          verify_mismatches=None, verify_details=None, shadow=False,
@@ -830,7 +744,7 @@ def switch_reads(run: Run, unit: Unit) -> int:
     return 0
 
 
-@_foreign_keys_follow_writes
+@foreign_keys.follow_writes
 def switch_writes(run: Run, unit: Unit) -> int:
     """The write cutover: hold writes, let RDS catch up, verify, flip; prints the hold."""
     group, _ = _switch_gate(run, unit, "switch-writes", from_state="reads_switched")
@@ -840,7 +754,7 @@ def switch_writes(run: Run, unit: Unit) -> int:
     # takes no writes (replication does not check them), and so are those on Supabase from
     # tables staying there into the group's, whose copy there freezes; each recorded at once
     # so that a later switch or rollback restores it; they are not the hold's business.
-    suspended = _suspend_foreign_keys_into(run, group, to="rds")
+    suspended = foreign_keys.suspend_into(run, group, to="rds")
     # A full verify just before the hold; inside it, only what was written since.
     for member in group:
         _, mismatches, _ = _full_verify(run, member)
@@ -904,7 +818,7 @@ def switch_writes(run: Run, unit: Unit) -> int:
         replication.drop_subscription(run.rds, run.supabase, member)
         cutover.remove_touch(run.supabase, member)
     _pause(run, "switch-writes:unsubscribed")
-    restored = restore_foreign_keys(run)
+    restored = foreign_keys.restore(run)
     details = {"hold_seconds": hold, "fence_closed_after": closed, "caught_up_after": caught_up,
                "verified_after": verified,
                "rows_checked_in_hold": sum(len(keys) for keys in written.values()),
@@ -914,8 +828,8 @@ def switch_writes(run: Run, unit: Unit) -> int:
     run.say(f"writes of {', '.join(m.name for m in group)} now go to RDS; writes were held "
             f"{hold * 1000:.0f} ms (caught up after {caught_up * 1000:.0f} ms, verified after "
             f"{verified * 1000:.0f} ms)")
-    _say_suspended(run, suspended)
-    _say_restored(run, restored)
+    foreign_keys.say_suspended(run, suspended)
+    foreign_keys.say_restored(run, restored)
     return 0
 
 
@@ -942,37 +856,6 @@ def _reopen(run: Run, group: tuple[Unit, ...], tables: list[str], *, on: Conn,
     holds.release_hold(run, group)
 
 
-def restore_foreign_keys(run: Run) -> list[str]:
-    """Re-create the suspended foreign keys whose table and referenced table both take
-    writes on the side they were suspended on (RDS for those recorded without a side)."""
-    writes = _writes_side(run)
-    restored = []
-    for row in run.state.rows():
-        keep = []
-        for fk in row["suspended_fks"]:
-            side = fk.get("side", "rds")
-            if writes.get(fk["table"]) == side and writes.get(fk["references"]) == side:
-                _restore_foreign_key(run, fk, side)
-                restored.append(fk["name"])
-            else:
-                keep.append(fk)
-        if len(keep) != len(row["suspended_fks"]):
-            run.rds.execute("update migration.units set suspended_fks = %s where unit = %s",
-                            (json.dumps(keep), row["unit"]))
-    return restored
-
-
-def _restore_foreign_key(run: Run, fk: dict, side: str) -> None:
-    try:
-        cutover.restore_foreign_key(_side_conn(run, side), fk)
-    except psycopg.errors.ForeignKeyViolation as exc:
-        raise ToolError(f"foreign key {fk['name']} cannot be restored on {side}: rows of "
-                        f"{fk['table']} name {fk['references']} rows that are not there "
-                        f"({str(exc).splitlines()[-1].strip()}); fix or delete those rows "
-                        "there: any later `start`, `switch-writes` or `rollback` restores it"
-                        ) from None
-
-
 # rollback -----------------------------------------------------------------------------------------
 
 # Replay rounds before the rollback's hold: at most this many, and done once a round took
@@ -981,7 +864,7 @@ CATCH_UP_ROUNDS = 10
 CAUGHT_UP_SECONDS = 0.5
 
 
-@_foreign_keys_follow_writes
+@foreign_keys.follow_writes
 def rollback(run: Run, unit: Unit) -> int:
     """Back to Supabase from any state before finalize; RDS's writes replayed first."""
     row = run.state.row(unit)
@@ -995,7 +878,7 @@ def rollback(run: Run, unit: Unit) -> int:
                           f"capture are gone); restore Supabase from the `{BACKUP_SCHEMA}` tables "
                           "or a backup instead")
     tables = [t for m in group for t in m.tables]
-    _say_suspended(run, _suspend_foreign_keys_into(run, group, to="supabase"))
+    foreign_keys.say_suspended(run, foreign_keys.suspend_into(run, group, to="supabase"))
     replayed = 0
     if "writes_switched" in states.values():
         replayed = _replay_to_supabase(run, unit, group, tables)

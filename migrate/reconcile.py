@@ -18,19 +18,19 @@ from __future__ import annotations
 
 import time
 
-from migrate import cutover, holds, replication
-from migrate.commands import Run, restore_foreign_keys
+from migrate import cutover, foreign_keys, holds, replication
+from migrate.commands import Run
 from migrate.cutover import ROUTING_SETTLE_SECONDS
+from migrate.state import WRITES_ON_RDS
 from migrate.units import UNITS, Unit
 
-OWNED_BY_RDS = ("writes_switched", "finalized", "dropped")
 # States in which the unit's subscription copies or replicates.
 REPLICATING = ("copying", "replicating", "reads_switched")
 
 
 def owner(state: str) -> str:
     """The side whose fence accepts the unit's writes in `state`."""
-    return "rds" if state in OWNED_BY_RDS else "supabase"
+    return "rds" if state in WRITES_ON_RDS else "supabase"
 
 
 def expected_fence(state: str, side: str) -> tuple[bool, str] | None:
@@ -96,7 +96,7 @@ def _tail(run: Run, unit: Unit, state: str) -> list[str]:
             replication.drop_subscription(run.rds, run.supabase, unit)
             cutover.remove_touch(run.supabase, unit)
             done.append(f"{unit.name}: dropped the subscription the write cutover left")
-        done += [f"restored foreign key {name}" for name in restore_foreign_keys(run)]
+        done += [f"restored foreign key {name}" for name in foreign_keys.restore(run)]
     elif state == "rolled_back":
         if subscribed or cutover.capture_installed(run.rds, unit):
             cutover.remove_capture(run.rds, unit)

@@ -17,6 +17,8 @@ from migrate.units import UNITS, Unit
 
 _LOCK_KEY = 7_201_127   # any constant: one `python -m migrate` run at a time per RDS
 RECONCILE_WAIT_SECONDS = 15.0
+# The states in which a unit's tables take writes on RDS (in all others, on Supabase).
+WRITES_ON_RDS = ("writes_switched", "finalized", "dropped")
 
 # Every connection of the tool returns rows as dicts (see `connect`).
 Conn = psycopg.Connection[DictRow]
