@@ -2,6 +2,10 @@
 refused requests (non-2xx, socket errors) stops the gateway benchmark with one line."""
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from bench.gateway_overhead import parse_wrk, refuse_failed_runs
@@ -40,3 +44,13 @@ def test_refused_requests_under_wrk_mean_no_figure(extra, errors, capsys):
     assert f"gateway {errors}, direct 0" in message and "no figure printed" in message
     assert "\n" not in message and "GATEWAY_RATE_LIMIT_EXEMPT=127.0.0.1/32" in message
     assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("name", ["bookings_page", "gateway_overhead", "issuer_check",
+                                  "migration_move", "soak"])
+def test_each_benchmark_runs_as_a_file_from_anywhere(name, tmp_path):
+    # `python bench/x.py` as well as `python -m bench.x`: a benchmark nobody can start rots.
+    script = Path(__file__).resolve().parents[2] / "bench" / f"{name}.py"
+    ran = subprocess.run([sys.executable, str(script), "--help"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=60)
+    assert ran.returncode == 0 and "usage:" in ran.stdout, ran.stderr[-500:]
