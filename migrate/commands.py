@@ -484,6 +484,7 @@ def start(run: Run, unit: Unit) -> int:
     # closed (RDS's is, until the write cutover).
     for side in (run.rds, run.supabase):
         cutover.install_guard(side, unit)
+        cutover.refuse_ddl(side, unit)
     if not replication.subscription_exists(run.rds, unit):
         foreign_keys.say_suspended(run, foreign_keys.suspend_into(run, (unit,), to="supabase"))
         _empty_rds_copy(run, unit)
@@ -903,6 +904,8 @@ def rollback(run: Run, unit: Unit) -> int:
         replication.drop_subscription(run.rds, run.supabase, member)
         replication.drop_publication(run.supabase, member)
         cutover.remove_touch(run.supabase, member)
+        for side in (run.rds, run.supabase):
+            cutover.allow_ddl(side, member)
     run.state.event(unit, "rollback", "done", f"back on Supabase; {replayed} rows replayed")
     run.say(f"{', '.join(m.name for m in group)}: reads and writes on Supabase again"
             + (f"; {replayed} rows written on RDS replayed there and verified" if replayed else ""))
@@ -1005,6 +1008,8 @@ def finalize(run: Run, unit: Unit) -> int:
         # RDS holds the tables for good: no fence left to enforce there. (Supabase's copies,
         # now in supabase_backup, keep refusing writes until `drop`.)
         cutover.remove_guard(run.rds, member)
+        for side in (run.rds, run.supabase):
+            cutover.allow_ddl(side, member)
     run.state.event(unit, "finalize", "done", "replication dropped; Supabase tables kept")
     run.say(f"{', '.join(m.name for m in group)} finalized: no publication, subscription, slot "
             f"or capture left; the Supabase tables are kept in schema {BACKUP_SCHEMA} until "

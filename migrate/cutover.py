@@ -140,6 +140,50 @@ def _drop_triggers(conn: Conn, unit: Unit, name_of) -> None:
                 sql.Identifier(name_of(table)), qualified(table)))
 
 
+def refuse_ddl(conn: Conn, unit: Unit) -> None:
+    """Make the database refuse schema changes on the unit's tables from anyone but this
+    tool until `finalize` or `rollback` (supabase/migrations/20261207140000_migration_ddl_
+    guard.sql says why); idempotent."""
+    if not _has_ddl_list(conn):
+        raise ToolError("this database has no migration.ddl_refused: apply the repository's "
+                        "supabase/migrations to it first (RDS gets them from `start`)")
+    with conn.transaction():
+        for table in unit.tables:
+            conn.execute("insert into migration.ddl_refused (relid, table_name, unit) "
+                         "values (%s::regclass, %s, %s) on conflict (relid) do nothing",
+                         (f"public.{table}", f"public.{table}", unit.name))
+        present = {r["evtname"] for r in conn.execute(
+            "select evtname from pg_event_trigger where evtname = any(%s)",
+            (list(DDL_EVENTS),)).fetchall()}
+        for name, event in DDL_EVENTS.items():
+            if name not in present:
+                conn.execute(sql.SQL("create event trigger {} on {} "
+                                     "execute function migration.refuse_ddl()").format(
+                    sql.Identifier(name), sql.SQL(event)))
+
+
+def allow_ddl(conn: Conn, unit: Unit) -> None:
+    """Schema changes on the unit's tables are anyone's again; the event triggers go with
+    the last unit listed (idempotent; nothing to do where none was ever listed)."""
+    if not _has_ddl_list(conn):
+        return
+    with conn.transaction():
+        conn.execute("delete from migration.ddl_refused where unit = %s", (unit.name,))
+        if conn.execute("select 1 from migration.ddl_refused limit 1").fetchone() is None:
+            for name in DDL_EVENTS:
+                conn.execute(sql.SQL("drop event trigger if exists {}").format(
+                    sql.Identifier(name)))
+
+
+def _has_ddl_list(conn: Conn) -> bool:
+    return one(conn.execute("select to_regclass('migration.ddl_refused') is not null as ok"
+                            ).fetchone())["ok"]
+
+
+# The event triggers of refuse_ddl, and the event each fires on.
+DDL_EVENTS = {"migration_refuse_ddl": "ddl_command_end", "migration_refuse_drop": "sql_drop"}
+
+
 # Schema changes on tables that serve traffic ----------------------------------------------------
 
 def ddl(conn: Conn, statement: sql.Composed, *, lock_timeout_ms: int = 200,

@@ -123,7 +123,13 @@ def test_every_writer_is_refused_where_the_tables_no_longer_live(drill_stack, wr
     # not write it, nor authenticated truncate it: refused before the fence is asked.
     assert moved["fence"] >= 800, moved
     assert moved["other"] <= {"anon: 42501", "authenticated: 42501"}, moved
+    # Nor may its shape change on either side while it moves (a column added in Studio).
+    for side in ("supabase", "rds"):
+        with pytest.raises(psycopg.Error, match=r"moving to another database \(unit rehearsal"):
+            sql(env, side, f"alter table {TABLE} add column added_in_studio text")
     ok(env, "rollback", "rehearsal")
+    sql(env, "supabase", f"create index drill_after_rollback on {TABLE} (note)")
+    sql(env, "supabase", "drop index drill_after_rollback")
     # (RDS has no service_role: Supabase's Data API is not there.)
     back = _direct_writes(env, "rds", sub, 1200)
     assert back["accepted"] == 0 and back["fence"] >= 500, back
