@@ -20,6 +20,7 @@ from migrate import (
     holds,
     logins,
     replication,
+    schema,
     verify,
     writers,
 )
@@ -125,6 +126,8 @@ def plan(settings: MigrateSettings) -> int:
     rows = {}
     if rds is not None and not any("migration schema" in p for p in problems):
         rows = {row["unit"]: row for row in State(rds).rows()}
+    shapes = _shapes(supabase, rds, rows) if supabase is not None and rds is not None else {}
+    problems += [line for drift, lines in shapes.values() if drift for line in lines]
     print("Prerequisites:")
     if problems:
         for problem in problems:
@@ -144,6 +147,8 @@ def plan(settings: MigrateSettings) -> int:
             group = [u.name for u in switch_group(unit) if u is not unit]
             carried = f" (carrying {', '.join(group)})" if group else ""
             print(f"   every step alone{carried}: {unit.why}.")
+        for line in shapes.get(unit.name, (False, []))[1]:
+            print(f"   schema: {line}")
         print(f"   next: {_next_step(state, unit)}")
     print("""
 Steps:
@@ -162,6 +167,25 @@ Steps:
   reconcile             undo what a dead run left (fences, holds, leftovers), from the
                         recorded state; every command does this first""")
     return 1 if problems else 0
+
+
+def _shapes(supabase: Conn, rds: Conn, rows: dict) -> dict[str, tuple[bool, list[str]]]:
+    """Per unit: whether its tables differ between the sides, and a line per difference (or
+    one saying they are alike, with each table's fingerprint)."""
+    found: dict[str, tuple[bool, list[str]]] = {}
+    for unit in UNITS:
+        if rows.get(unit.name, {}).get("state") in ("finalized", "dropped"):
+            found[unit.name] = (False, ["moved: RDS alone holds the tables"])
+            continue
+        prints = [f"{t} {schema.fingerprint(schema.shape(supabase, t))}" for t in unit.tables]
+        if all(schema.shape(rds, t) is None for t in unit.tables):
+            found[unit.name] = (False, ["not on RDS yet (`start` applies the repository's "
+                                        "migrations there, then compares): Supabase "
+                                        + ", ".join(prints)])
+            continue
+        drift = schema.differences(supabase, rds, unit.tables)
+        found[unit.name] = (bool(drift), drift or ["same on both sides: " + ", ".join(prints)])
+    return found
 
 
 def _print_writers(supabase: Conn) -> None:
@@ -469,13 +493,18 @@ def start(run: Run, unit: Unit) -> int:
         raise GateRefused(f"no backup of {unit.name}: run `python -m migrate backup "
                           f"{unit.name}` first")
     for table in unit.tables:
-        replication.primary_key(run.supabase, table)
+        key = replication.primary_key(run.supabase, table)
+        if len(key) != 1:
+            raise GateRefused(f"cannot start {unit.name}: public.{table}'s primary key has "
+                              f"{len(key)} columns ({', '.join(key)}); this tool tracks and "
+                              "replays single-column keys only")
     if row["state"] in ("replicating", "reads_switched"):
         run.say(f"{unit.name} is already {row['state']}; nothing to do")
         return 0
     applied = apply_rds_schema(run)
     if applied:
         run.say(f"rds: schema applied ({', '.join(applied)})")
+    _require_same_shape(run, (unit,), "start")
     # The copy on RDS takes no writes until the cutover; the Supabase rows exist (accepting)
     # so that writers lock them and a cutover can wait for the writes in flight.
     cutover.set_fence(run.rds, unit.tables, accepting=False, reason=cutover.COPY_OF_SUPABASE)
@@ -720,7 +749,18 @@ def _switch_gate(run: Run, unit: Unit, step: str, *,
     for member in group:
         _require_replication(run, member, step)
         _require_verified(run, member, rows[member.name], step)
+    _require_same_shape(run, group, step)
     return group, rows
+
+
+def _require_same_shape(run: Run, group: tuple[Unit, ...], step: str) -> None:
+    """Both sides' tables of the group have one shape (migrate/schema.py says why)."""
+    found = schema.differences(run.supabase, run.rds, [t for m in group for t in m.tables])
+    if found:
+        many = f"{len(found)} differences, first" if len(found) > 1 else "1 difference"
+        raise GateRefused(f"cannot {step}: the tables differ between Supabase and RDS ({many}: "
+                          f"{found[0]}); make both alike with a migration applied to both "
+                          "(`python -m migrate plan` lists each)")
 
 
 def switch_reads(run: Run, unit: Unit) -> int:

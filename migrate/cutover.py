@@ -216,8 +216,8 @@ def install_touch(supabase: Conn, unit: Unit) -> None:
     Only single-column keys: the operator tables all have one."""
     for table in unit.tables:
         pk = primary_key(supabase, table)
-        if len(pk) != 1:
-            raise ValueError(f"public.{table}: a composite key cannot be tracked")
+        if len(pk) != 1:  # `start` refuses such a table before it gets here
+            raise ToolError(f"public.{table}: a composite key cannot be tracked")
         ddl(supabase, sql.SQL("create or replace trigger {} after insert or update or delete "
                               "on {} for each row execute function migration.touch({})").format(
             sql.Identifier(touch_trigger(table)), qualified(table), sql.Literal(pk[0])))

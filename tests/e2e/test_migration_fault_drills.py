@@ -112,6 +112,18 @@ def test_every_writer_is_refused_where_the_tables_no_longer_live(drill_stack, wr
                   if line.strip().startswith(TABLE))
     assert "service_role 2" in listed and "authenticated" in listed, listed
     ok(env, "backup", "rehearsal")
+    # A column added in Studio before the move: RDS would get the repository's shape.
+    sql(env, "supabase", f"alter table {TABLE} add column added_in_studio text")
+    refused = migrate(env, "start", "rehearsal")
+    assert refused.returncode == 3, refused.stdout + refused.stderr
+    assert ("cannot start: the tables differ between Supabase and RDS (1 difference: "
+            f"public.{TABLE}.added_in_studio: text default none on Supabase, absent on RDS)"
+            in refused.stderr), refused.stderr
+    assert status(env)["rehearsal"]["state"] == "new"
+    drift = migrate(env, "plan")
+    assert drift.returncode == 1 and (f"MISSING  public.{TABLE}.added_in_studio: text default "
+                                      "none on Supabase, absent on RDS") in drift.stdout
+    sql(env, "supabase", f"alter table {TABLE} drop column added_in_studio")
     _to_reads_switched(env, writer)
     # Before the cutover RDS holds a copy: nobody writes it but replication.
     before = _direct_writes(env, "rds", sub, 400)
