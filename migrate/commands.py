@@ -19,6 +19,7 @@ from migrate import (
     foreign_keys,
     holds,
     logins,
+    prerequisites,
     replication,
     schema,
     verify,
@@ -40,9 +41,6 @@ VERIFY_FRESH_SECONDS = 3600
 MOVING = ("copying", "replicating", "reads_switched")
 # The unit whose move carries the operators' logins to Cognito (migrate/logins.py).
 LOGINS_UNIT = "operators"
-# Logical replication workers RDS needs: one subscription per unit, plus the table copies
-# (`plan` checks it; aws/infrastructure/rds.tf's parameter group gives as many).
-REPLICATION_WORKERS_NEEDED = len(UNITS) + 2
 
 
 @dataclass
@@ -119,21 +117,38 @@ def plan(settings: MigrateSettings) -> int:
     # at once: RDS's max_sync_workers_per_subscription (PostgreSQL's default is 2).
     sync_workers = (int(replication.server_setting(rds, "max_sync_workers_per_subscription"))
                     if rds is not None else 2)
+    notes: list[str] = []
     if supabase is not None:
-        problems += _supabase_prerequisites(supabase, sync_workers=sync_workers)
+        problems += prerequisites.supabase_basics(supabase, sync_workers=sync_workers)
+        problems += prerequisites.tls(supabase, side="Supabase", variable="SUPABASE_DB_ADMIN_URL",
+                                      url=settings.supabase_db_admin_url.get_secret_value())
+        problems += prerequisites.replica_mode(supabase, side="Supabase")
+        for finding in prerequisites.wal_headroom(supabase):
+            (problems if finding.level == "MISSING" else notes).append(finding.text)
     if rds is not None:
-        problems += _rds_prerequisites(rds)
+        problems += prerequisites.rds_basics(rds)
+        problems += prerequisites.tls(rds, side="RDS", variable="RDS_ADMIN_URL",
+                                      url=settings.rds_admin_url.get_secret_value())
+        problems += prerequisites.replica_mode(rds, side="RDS")
+    problems += prerequisites.publisher_tls(settings.publisher_url)
+    problems += prerequisites.pg_dump_version(settings.migrate_pg_bin, {
+        side: conn for side, conn in (("Supabase", supabase), ("RDS", rds)) if conn is not None})
+    if supabase is not None and rds is not None:
+        problems += prerequisites.reachability(rds, supabase, settings.publisher_url)
     rows = {}
     if rds is not None and not any("migration schema" in p for p in problems):
         rows = {row["unit"]: row for row in State(rds).rows()}
     shapes = _shapes(supabase, rds, rows) if supabase is not None and rds is not None else {}
     problems += [line for drift, lines in shapes.values() if drift for line in lines]
     print("Prerequisites:")
-    if problems:
-        for problem in problems:
-            print(f"  MISSING  {problem}")
-    else:
-        print("  all met (wal_level, privileges, slots and senders, schema)")
+    for problem in problems:
+        print(f"  MISSING  {problem}")
+    if not problems:
+        print("  all met (connections and their TLS, pg_dump's version, replica mode, RDS "
+              "reaches Supabase as its subscription will, wal_level, privileges, slots and "
+              "senders, schema alike on both sides)")
+    for note in notes + _cannot_move(settings, rds):
+        print(f"  NOTE     {note}")
     if supabase is not None:
         _print_writers(supabase)
     print("\nUnits, in the design note's order (least risky first):")
@@ -149,6 +164,11 @@ def plan(settings: MigrateSettings) -> int:
             print(f"   every step alone{carried}: {unit.why}.")
         for line in shapes.get(unit.name, (False, []))[1]:
             print(f"   schema: {line}")
+        if supabase is not None and rows.get(unit.name, {}).get("state") not in ("finalized",
+                                                                               "dropped"):
+            for line in prerequisites.dependents(supabase, unit):
+                print(f"   NOTE on Supabase, {line}: after `finalize` it sees the frozen copy; "
+                      "point it at the API or RDS first")
         print(f"   next: {_next_step(state, unit)}")
     print("""
 Steps:
@@ -167,6 +187,19 @@ Steps:
   reconcile             undo what a dead run left (fences, holds, leftovers), from the
                         recorded state; every command does this first""")
     return 1 if problems else 0
+
+
+def _cannot_move(settings: MigrateSettings, rds: Conn | None) -> list[str]:
+    """Operators whose logins cannot move to the pool (`finalize operators` waits for them)."""
+    if rds is None or not (settings.supabase_url and settings.supabase_service_role_key):
+        return []
+    try:
+        found = logins.census(settings, rds)
+    except (ToolError, psycopg.Error) as exc:
+        return [f"operators' logins not counted: {str(exc).splitlines()[0]}"]
+    return [f"operator {operator_id} cannot move to the operators' pool ({why}); "
+            "`finalize operators` waits until they have an e-mail or are removed"
+            for operator_id, why in found.cannot_move]
 
 
 def _shapes(supabase: Conn, rds: Conn, rows: dict) -> dict[str, tuple[bool, list[str]]]:
@@ -203,70 +236,6 @@ def _print_writers(supabase: Conn) -> None:
     print("  From `switch-writes` of a unit on, Supabase refuses these writes to its tables "
           "(the API's go to RDS): point other writers (supabase-js, cron jobs, scripts) at "
           "the API first. `postgres` includes Studio, psql and this tool.")
-
-
-def _supabase_prerequisites(conn: Conn, *, sync_workers: int) -> list[str]:
-    problems = []
-    if replication.server_setting(conn, "wal_level") != "logical":
-        problems.append("Supabase: wal_level is not logical (set wal_level=logical and restart; "
-                        "hosted Supabase projects have it)")
-    me = one(conn.execute("select rolsuper, rolreplication from pg_roles "
-                          "where rolname = current_user").fetchone())
-    if not (me["rolsuper"] or me["rolreplication"]):
-        problems.append("Supabase: the connecting role lacks REPLICATION (connect as `postgres`, "
-                        "directly, not through the pooler)")
-    for unit in UNITS:
-        for table in unit.tables:
-            owned = conn.execute(
-                """select pg_has_role(current_user, c.relowner, 'USAGE') as ok from pg_class c
-                    where c.oid = to_regclass(%s)""", (f"public.{table}",)).fetchone()
-            if owned is None:
-                problems.append(f"Supabase: table public.{table} does not exist (apply "
-                                "supabase/migrations)")
-            elif not owned["ok"]:
-                problems.append(f"Supabase: the connecting role does not own public.{table} "
-                                "and cannot publish it")
-    if one(conn.execute("select to_regprocedure('migration.guard_writes()') is null as no"
-                    ).fetchone())["no"]:
-        problems.append("Supabase: no write fence enforced by the database (apply "
-                        "supabase/migrations)")
-    slots = one(conn.execute(
-        """select current_setting('max_replication_slots')::int - count(*) as free
-             from pg_replication_slots""").fetchone())["free"]
-    senders = one(conn.execute(
-        """select current_setting('max_wal_senders')::int - count(*) as free
-             from pg_stat_replication""").fetchone())["free"]
-    needed = 1 + sync_workers
-    if slots < needed:
-        problems.append(f"Supabase: only {slots} free replication slots; one `start` needs "
-                        f"{needed}, 1 plus RDS's max_sync_workers_per_subscription "
-                        f"({sync_workers}) (raise max_replication_slots, or lower that setting)")
-    if senders < needed:
-        problems.append(f"Supabase: only {senders} free WAL senders; one `start` needs "
-                        f"{needed}, 1 plus RDS's max_sync_workers_per_subscription "
-                        f"({sync_workers}) (raise max_wal_senders)")
-    return problems
-
-
-def _rds_prerequisites(conn: Conn) -> list[str]:
-    problems = []
-    if one(conn.execute("select to_regclass('migration.units') is null as no").fetchone())["no"]:
-        problems.append("RDS: no migration schema (apply aws/migrations: python -m "
-                        "travel_platform.migrations --database-url \"$RDS_ADMIN_URL\" "
-                        "--dir aws/migrations)")
-    # On RDS the master user is not a superuser but a member of rds_superuser.
-    on_rds = conn.execute("select 1 from pg_roles where rolname = 'rds_superuser'").fetchone()
-    member = "pg_has_role(current_user, 'rds_superuser', 'MEMBER')" if on_rds else "false"
-    can = one(conn.execute(f"select rolsuper or {member} as ok from pg_roles "
-                           "where rolname = current_user").fetchone())
-    if not can["ok"]:
-        problems.append("RDS: the connecting role cannot create subscriptions (use the master "
-                        "user, a member of rds_superuser)")
-    workers = int(replication.server_setting(conn, "max_logical_replication_workers"))
-    if workers < REPLICATION_WORKERS_NEEDED:
-        problems.append(f"RDS: max_logical_replication_workers is {workers}; raise it to at "
-                        f"least {REPLICATION_WORKERS_NEEDED} (parameter group, reboot)")
-    return problems
 
 
 # status -----------------------------------------------------------------------------------------

@@ -84,6 +84,83 @@ def test_plan_says_what_each_unit_does_and_why(moving_stack):
     assert "switch-writes, rollback, finalize: with packages, because every package write" in out
 
 
+# Ten ways a real project is not ready (pg_dump's version, the tool's and RDS's TLS, RDS
+# unable to reach Supabase, WAL headroom, and five things on Supabase that would go on using
+# the frozen copy), seeded at once: `plan` names each, then, undone, none.
+MISCONFIGURED = [
+    "create view public.plan_probe_titles as select id, title from multi_city_hotel_packages",
+    "create publication supabase_realtime for table multi_city_hotel_package_addons",
+    "create function public.plan_probe_profile() returns trigger language plpgsql as $$ "
+    "begin insert into public.users (id) values (new.id); return new; end $$",
+    "create trigger plan_probe_on_signup after insert on auth.users for each row "
+    "execute function public.plan_probe_profile()",
+    "create schema cron",
+    "create table cron.job (jobid bigserial primary key, command text)",
+    "insert into cron.job (command) values ('update multi_city_hotel_packages set status = "
+    "''archived'' where updated_at < now() - interval ''1 year''')",
+    "create table public.plan_probe_notes (package_id uuid references multi_city_hotel_packages)",
+    "alter system set max_slot_wal_keep_size = 0",
+]
+UNDONE = [
+    "drop view public.plan_probe_titles", "drop publication supabase_realtime",
+    "drop trigger plan_probe_on_signup on auth.users", "drop function public.plan_probe_profile",
+    "drop schema cron cascade", "drop table public.plan_probe_notes",
+    "alter system reset max_slot_wal_keep_size",
+]
+
+
+def test_plan_proves_each_prerequisite_and_names_each_misconfiguration(moving_stack, tmp_path):
+    env = moving_stack
+    old_pg_dump = tmp_path / "pg_dump"
+    old_pg_dump.write_text("#!/bin/sh\necho 'pg_dump (PostgreSQL) 14.11'\n")
+    old_pg_dump.chmod(0o755)
+    supabase_url = env["SUPABASE_DB_ADMIN_URL"]
+    port = supabase_url.split("@")[1].split("/")[0].split(":")[1]
+    seeded = {**env, "MIGRATE_PG_BIN": str(tmp_path),
+              "SUPABASE_DB_ADMIN_URL": supabase_url.replace("sslmode=verify-full",
+                                                            "sslmode=require"),
+              "MIGRATE_PUBLISHER_URL": supabase_url.replace(f":{port}/", ":1/")
+              .replace("sslmode=verify-full", "sslmode=require")}
+    try:
+        for statement in MISCONFIGURED:
+            sql(env, "supabase", statement)
+        sql(env, "supabase", "select pg_reload_conf()")
+        result = migrate(seeded, "plan")
+    finally:
+        for statement in UNDONE:
+            sql(env, "supabase", statement)
+        sql(env, "supabase", "select pg_reload_conf()")
+    out = result.stdout
+    assert result.returncode == 1, out + result.stderr
+    missing = [line for line in out.splitlines() if line.startswith("  MISSING")]
+    for says in [
+        f"pg_dump at {tmp_path}/pg_dump is PostgreSQL 14, older than Supabase's 15",
+        f"pg_dump at {tmp_path}/pg_dump is PostgreSQL 14, older than RDS's 15",
+        "Supabase: the tool does not check the server's certificate (sslmode=require); set "
+        "sslmode=verify-full",
+        "RDS would reach Supabase with sslmode=require, not checking its certificate",
+        "RDS cannot reach Supabase as its subscription will (could not connect",
+        "Supabase: max_slot_wal_keep_size is 0 MB, less than the 1 MB of tables to copy",
+    ]:
+        assert sum(says in line for line in missing) == 1, (says, missing)
+    assert len(missing) == 6, missing
+    frozen = "after `finalize` it sees the frozen copy"
+    for unit, says in [
+        ("packages", "view public.plan_probe_titles"),
+        ("addons", "publication supabase_realtime (Realtime, or another subscriber)"),
+        ("operators", "trigger plan_probe_on_signup on auth.users (calls "
+                      "plan_probe_profile(), which names the table)"),
+        ("packages", "cron job 1 (update multi_city_hotel_packages set status = "),
+        ("packages", "foreign key plan_probe_notes_package_id_fkey from "
+                     "public.plan_probe_notes, which does not move"),
+    ]:
+        section = out.split(f". {unit}  [")[1].split("\n\n")[0]
+        assert f"NOTE on Supabase, {says}" in section and frozen in section, (unit, section)
+    # Undone, the same servers pass, and the probe left nothing behind.
+    assert "all met" in ok(env, "plan")
+    assert replication_objects(env) == []
+
+
 def test_a_second_run_is_refused_naming_the_one_holding_the_lock(moving_stack):
     with psycopg.connect(moving_stack["RDS_ADMIN_URL"], autocommit=True,
                          application_name="migrate start packages by someone@elsewhere") as conn:

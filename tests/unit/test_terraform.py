@@ -334,7 +334,7 @@ def test_health_checks_probe_the_health_path():
 
 
 def test_rds_runs_what_the_services_and_the_migration_tool_need():
-    from migrate.commands import REPLICATION_WORKERS_NEEDED
+    from migrate.prerequisites import REPLICATION_WORKERS_NEEDED
 
     parameters = {p["name"]: p["value"] for p in
                   resource("aws_db_parameter_group", "main")["parameter"]}
