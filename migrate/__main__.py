@@ -12,7 +12,7 @@ import time
 import psycopg
 from pydantic import ValidationError
 
-from migrate import commands, guardian
+from migrate import archive, commands, guardian
 from migrate.reconcile import reconcile
 from migrate.settings import MigrateSettings
 from migrate.state import Busy, ToolError, acquire_lock, who
@@ -43,6 +43,8 @@ def parser() -> argparse.ArgumentParser:
     fix = sub.add_parser("reconcile", help="undo what a dead run left (every command does "
                                            "this first)")
     fix.add_argument("--when-stdin-closes", action="store_true", help=argparse.SUPPRESS)
+    sub.add_parser("archive", help="once every unit is finalized: a checked dump of what "
+                                   "remains on Supabase (auth included) to S3, kept 30 days")
     for name, fn in STEPS.items():
         step = sub.add_parser(name, help=(fn.__doc__ or "").splitlines()[0])
         step.add_argument("unit")
@@ -78,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
                 run.say(f"reconciled: {line}")
             if args.command == "reconcile":
                 return 0
+            if args.command == "archive":
+                return archive.archive(run)
             assert unit is not None
             if args.command == "shadow":
                 return commands.shadow(run, unit, args.switch == "on")

@@ -3,6 +3,7 @@ recorded state and at the servers, does what is left, and refuses (changing noth
 the step does not apply yet, saying which command comes first."""
 from __future__ import annotations
 
+import datetime
 import json
 import time
 from dataclasses import dataclass
@@ -437,8 +438,19 @@ def backup(run: Run, unit: Unit) -> int:
                                 row_counts=counts)
         rows = sum(v or 0 for v in counts.values())
         run.say(f"{side}: {path} ({size:,} bytes, {rows:,} rows, sha256 {digest})")
+    _prune_backups(run)
     run.state.event(unit, "backup", "done", "backed up")
     return 0
+
+
+def _prune_backups(run: Run) -> None:
+    """Backups past their retention go (the newest of each unit and side stays)."""
+    keep = run.settings.migrate_backup_keep_days
+    gone = backups.prune(run.settings.migrate_backup_dir.resolve(), keep_days=keep,
+                         now=datetime.datetime.now(datetime.UTC))
+    if gone:
+        run.say(f"deleted {len(gone)} backups older than {keep} days: "
+                f"{', '.join(p.name for p in gone)}")
 
 
 # start --------------------------------------------------------------------------------------------

@@ -45,6 +45,16 @@ class MigrateSettings(BaseSettings):
     migrate_copy_stall_seconds: float = 60.0
     # Where pg_dump and pg_restore of the servers' major version are.
     migrate_pg_bin: Path = Path("/usr/lib/postgresql/15/bin")
+    # Backups of units older than this are deleted by the next `backup` or `archive` (the
+    # newest of each unit and side is always kept): the design note's 30 days.
+    migrate_backup_keep_days: int = Field(default=30, ge=1)
+    # `archive`: Supabase's schemas dumped once every unit is finalized, and where the dump
+    # goes: the platform's bucket (AWS_S3_BUCKET), under a prefix a lifecycle rule empties
+    # after the retention.
+    migrate_archive_schemas: str = "auth,public,storage,supabase_backup,migration"
+    migrate_archive_prefix: str = Field(default="migration-archive/", pattern=r"^[\w.-]+/$")
+    migrate_archive_days: int = Field(default=30, ge=1)
+    aws_s3_bucket: str | None = None
 
     # The operators' logins (migrate/logins.py): Supabase Auth's admin API, and the
     # operators' Cognito pool. Only the `operators` unit's logins need them.

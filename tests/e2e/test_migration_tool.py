@@ -17,12 +17,14 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
+import boto3
 import psycopg
 import pytest
 import requests
 
 from devstack import api as devstack
 from devstack.api import Layout
+from migrate.backup import sha256_of
 from tests.builders.admins import new_admin
 from tests.builders.agents import active_agent
 from tests.builders.operators import Operator, approve, new_operator
@@ -533,3 +535,39 @@ def test_operators_move_last_and_the_suspended_foreign_key_comes_back(moving_sta
     made = api(gateway, "POST", "/api/operators/me/packages", operator.token,
                json=package_fields())
     assert made.status_code == 201, made.text
+
+
+def test_once_every_unit_is_finalized_supabase_is_archived_to_s3_for_30_days(moving_stack,
+                                                                           tmp_path):
+    env = moving_stack
+    refused = migrate(env, "archive")
+    assert refused.returncode == 3 and len(refused.stderr.strip().splitlines()) == 1
+    assert "cannot archive: operators not finalized" in refused.stderr, refused.stderr
+    ok(env, "import-logins", "operators")
+    ok(env, "finalize", "operators")
+    out = ok(env, "archive")
+    uri = out.split("to s3://")[1].split()[0]
+    bucket, key = uri.split("/", 1)
+    assert bucket == env["AWS_S3_BUCKET"] and key.startswith("migration-archive/supabase-final-")
+    s3 = boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"], region_name=env["AWS_REGION"],
+                      aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+                      aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
+    stored = tmp_path / "archive.dump"
+    s3.download_file(bucket, key, str(stored))
+    digest = sha256_of(stored)
+    assert f"sha256 {digest}" in out
+    assert s3.head_object(Bucket=bucket, Key=key)["Metadata"]["sha256"] == digest
+    # What the archive holds: the logins and the frozen operator tables, restorable.
+    listed = subprocess.run(["/usr/lib/postgresql/15/bin/pg_restore", "--list", str(stored)],
+                            capture_output=True, text=True, check=True).stdout
+    assert "TABLE DATA auth users" in listed
+    assert f"TABLE DATA supabase_backup {PACKAGES}" in listed
+    assert "TABLE DATA supabase_backup users" in listed
+    # S3 deletes it after 30 days, and the bucket's other rules are still there.
+    rules = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    ours = [r for r in rules if r["ID"] == "migration-archive-retention"]
+    assert ours and ours[0]["Expiration"]["Days"] == 30
+    assert ours[0]["Filter"]["Prefix"] == "migration-archive/"
+    # Recorded on RDS, with the checksum.
+    assert sql(env, "rds", "select details->>'sha256' from migration.events "
+                           "where command = 'archive' and unit = 'operators'") == [(digest,)]
