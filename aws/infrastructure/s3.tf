@@ -104,6 +104,18 @@ resource "aws_s3_bucket_lifecycle_configuration" "uploads" {
       days_after_initiation = 1
     }
   }
+  # `python -m migrate archive` puts the final dump of the Supabase project here: kept 30
+  # days (the design note), then deleted (migrate/archive.py keeps the same rule).
+  rule {
+    id     = "migration-archive-retention"
+    status = "Enabled"
+    filter {
+      prefix = "migration-archive/"
+    }
+    expiration {
+      days = 30
+    }
+  }
 }
 
 resource "aws_s3_bucket_logging" "uploads" {

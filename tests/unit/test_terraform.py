@@ -240,6 +240,19 @@ def test_the_bucket_is_provisions_with_the_gateways_cors_origins():
             == ref('join(",", var.cors_allowed_origins)'))
 
 
+def test_the_archive_of_supabase_expires_as_the_migration_tool_expects():
+    from migrate.archive import RULE_ID
+    from migrate.settings import MigrateSettings
+
+    rules = resource("aws_s3_bucket_lifecycle_configuration", "uploads")["rule"]
+    [rule] = [r for r in rules if r["id"] == RULE_ID]
+    fields = MigrateSettings.model_fields
+    block = {k: v[0] if isinstance(v, list) else v for k, v in rule.items()}
+    assert block["status"] == "Enabled"
+    assert block["filter"]["prefix"] == fields["migrate_archive_prefix"].default
+    assert block["expiration"]["days"] == fields["migrate_archive_days"].default
+
+
 # How `environment` (ecs.tf) gives each Python part its port and its own RDS secret.
 PYTHON_PART_OWN = ('{BIND = "0.0.0.0:${local.ports[part]}", '
                    "AWS_RDS_SECRET_ID = aws_secretsmanager_secret.db_role[p.db_role].name}")
