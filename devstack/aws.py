@@ -6,6 +6,8 @@ import json
 import subprocess
 from pathlib import Path
 
+import boto3
+
 from devstack import environment, fingerprints, gateway
 from devstack.layout import REPO, Layout, StackError
 from devstack.processes import Process
@@ -43,4 +45,27 @@ def provision(layout: Layout, admins: dict[str, str], *,
         capture_output=True, text=True)
     if result.returncode != 0:
         raise StackError(f"AWS provisioning failed:\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout)
+    return {**json.loads(result.stdout), "MIGRATE_RDS_INSTANCE_ID": register_rds(layout)}
+
+
+# The RDS instance as moto knows it: Terraform creates the real one (aws/infrastructure/
+# rds.tf); here the local PostgreSQL stands in for it, and this record lets `python -m
+# migrate switch-writes` call CreateDBSnapshot as it does on AWS (moto keeps the snapshot's
+# record, not the data).
+RDS_INSTANCE_ID = "travel-agent-db"
+
+
+def register_rds(layout: Layout) -> str:
+    """Make moto know the stack's RDS instance (idempotent); its identifier."""
+    sdk = environment.aws_sdk_env(layout)
+    rds = boto3.client("rds", endpoint_url=sdk["AWS_ENDPOINT_URL"], region_name=sdk["AWS_REGION"],
+                       aws_access_key_id=sdk["AWS_ACCESS_KEY_ID"],
+                       aws_secret_access_key=sdk["AWS_SECRET_ACCESS_KEY"])
+    try:
+        rds.describe_db_instances(DBInstanceIdentifier=RDS_INSTANCE_ID)
+    except rds.exceptions.DBInstanceNotFoundFault:
+        rds.create_db_instance(DBInstanceIdentifier=RDS_INSTANCE_ID, Engine="postgres",
+                               DBInstanceClass="db.t4g.micro", AllocatedStorage=20,
+                               DBName="travel_agent_db", MasterUsername="postgres",
+                               MasterUserPassword="not-used-locally")
+    return RDS_INSTANCE_ID

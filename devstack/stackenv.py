@@ -50,6 +50,8 @@ def stack_env(layout: Layout, keys: dict[str, str], aws: dict[str, str],
         "RDS_ADMIN_URL": admins["rds"],
         # Where `python -m migrate backup` writes its dumps.
         "MIGRATE_BACKUP_DIR": str(layout.state / "backups"),
+        # The instance `switch-writes` snapshots first (moto's record of the local server).
+        "MIGRATE_RDS_INSTANCE_ID": aws.get("MIGRATE_RDS_INSTANCE_ID", ""),
         # Prometheus of this stack (devstack/monitoring.py), with the alert rules of monitoring/.
         "PROMETHEUS_URL": layout.url("prometheus"),
     }

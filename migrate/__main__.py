@@ -48,6 +48,10 @@ def parser() -> argparse.ArgumentParser:
     for name, fn in STEPS.items():
         step = sub.add_parser(name, help=(fn.__doc__ or "").splitlines()[0])
         step.add_argument("unit")
+        if name == "switch-writes":
+            step.add_argument("--without-snapshot", action="store_true",
+                              help="no RDS snapshot before the cutover (one is taken and "
+                                   "waited for otherwise: MIGRATE_RDS_INSTANCE_ID)")
     shadow = sub.add_parser("shadow", help="shadow reads of a unit on RDS: on or off")
     shadow.add_argument("unit")
     shadow.add_argument("switch", choices=("on", "off"))
@@ -72,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
             return _guard(settings)
         run = commands.open_run(settings, args.command,
                                 who(args.command, unit.name if unit else None))
+        run.without_snapshot = getattr(args, "without_snapshot", False)
         try:
             if args.command == "status":
                 return commands.status(run, as_json=args.json)

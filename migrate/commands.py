@@ -23,6 +23,7 @@ from migrate import (
     prerequisites,
     replication,
     schema,
+    snapshot,
     verify,
     writers,
 )
@@ -54,6 +55,8 @@ class Run:
     state: State
     command: str
     who: str = ""
+    # `switch-writes --without-snapshot`: no RDS snapshot before the cutover (migrate/snapshot.py).
+    without_snapshot: bool = False
 
     def say(self, message: str) -> None:
         print(message, flush=True)
@@ -770,6 +773,7 @@ def switch_reads(run: Run, unit: Unit) -> int:
 def switch_writes(run: Run, unit: Unit) -> int:
     """The write cutover: hold writes, let RDS catch up, verify, flip; prints the hold."""
     group, _ = _switch_gate(run, unit, "switch-writes", from_state="reads_switched")
+    snapshot.before_switch(run, unit, skip=run.without_snapshot)
     tables = [t for m in group for t in m.tables]
     max_hold = run.settings.migrate_max_hold_seconds
     # Foreign keys to tables whose writes stay on Supabase are dropped on RDS now, while it

@@ -55,6 +55,10 @@ class MigrateSettings(BaseSettings):
     migrate_archive_prefix: str = Field(default="migration-archive/", pattern=r"^[\w.-]+/$")
     migrate_archive_days: int = Field(default=30, ge=1)
     aws_s3_bucket: str | None = None
+    # The RDS instance `switch-writes` snapshots first (its DBInstanceIdentifier), and how
+    # long it waits for the snapshot to be available.
+    migrate_rds_instance_id: str | None = None
+    migrate_snapshot_timeout_seconds: float = Field(default=3600, gt=0)
 
     # The operators' logins (migrate/logins.py): Supabase Auth's admin API, and the
     # operators' Cognito pool. Only the `operators` unit's logins need them.

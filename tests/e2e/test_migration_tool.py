@@ -440,7 +440,20 @@ def test_the_whole_move_of_packages_under_load_loses_nothing(moving_stack):
         _shadow_reads(env, agents[0])
         ok(env, "switch-reads", "packages")
         ok(env, "verify", "packages")
+        # No RDS snapshot can be taken: refused, nothing changed, unless said in words.
+        unsnapped = migrate({**env, "MIGRATE_RDS_INSTANCE_ID": ""}, "switch-writes", "packages")
+        assert unsnapped.returncode == 3 and "no RDS snapshot can be taken before the " \
+            "cutover: set MIGRATE_RDS_INSTANCE_ID" in unsnapped.stderr, unsnapped.stderr
+        assert status(env)["packages"]["state"] == "reads_switched"
         first = ok(env, "switch-writes", "packages")
+        taken = first.split("rds: snapshot ")[1].split()[0]
+        assert taken.startswith("migrate-packages-before-switch-") and "available" in first
+        [snap] = boto3.client(
+            "rds", endpoint_url=env["AWS_ENDPOINT_URL"], region_name=env["AWS_REGION"],
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"]).describe_db_snapshots(
+            DBSnapshotIdentifier=taken)["DBSnapshots"]
+        assert snap["DBInstanceIdentifier"] == env["MIGRATE_RDS_INSTANCE_ID"]
         # What an existing supabase-js frontend runs through PostgREST when it saves a
         # package, or adds a stop, on the side that no longer holds them: refused, so
         # nothing is lost there and nothing stands in the rollback's way.
