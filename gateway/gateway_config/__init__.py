@@ -124,9 +124,16 @@ class GatewaySettings(BaseSettings):
     api_burst_per_token: int = 40
     api_per_second_per_address: int = 100
     api_burst_per_address: int = 200
-    # Client addresses (comma-separated networks) no rate limit applies to: a trusted
-    # proxy or monitor; a local test stack exempts the address its own test run calls from.
+    # Client addresses (comma-separated networks) no rate limit applies to: a monitor; a
+    # local test stack exempts the address its own test run calls from. Matched against the
+    # client's real address (behind a trusted proxy, the one it forwarded), never a proxy's.
     rate_limit_exempt: str = ""
+    # Networks (comma-separated) of the proxies in front of the gateway (on AWS, the load
+    # balancer's subnets): only on their connections is the client's address taken from
+    # X-Forwarded-For (the last address in it no trusted proxy added) and the scheme from
+    # X-Forwarded-Proto. Everyone else's X-Forwarded-* is ignored, so no client can choose
+    # the address its limits, its exemption and the logs go by. Empty: no proxy.
+    trusted_proxies: str = ""
     # More header fields than this is a 431 at the gateway (gunicorn refuses over 100, and
     # nginx adds a dozen of its own).
     max_request_headers: int = 64
@@ -134,17 +141,25 @@ class GatewaySettings(BaseSettings):
     # and the official nginx image's path.
     njs_module: str = "/usr/lib/nginx/modules/ngx_http_js_module.so"
 
-    @field_validator("rate_limit_exempt")
+    @field_validator("rate_limit_exempt", "trusted_proxies")
     @classmethod
     def _networks(cls, value: str) -> str:
-        for network in filter(None, (v.strip() for v in value.split(","))):
-            ip_network(network)  # a ValueError names the bad one
+        _network_list(value)  # a ValueError names the bad one
         return value
 
     @property
     def exempt_networks(self) -> list[IPv4Network | IPv6Network]:
         """The networks of `rate_limit_exempt`."""
-        return [ip_network(v.strip()) for v in self.rate_limit_exempt.split(",") if v.strip()]
+        return _network_list(self.rate_limit_exempt)
+
+    @property
+    def trusted_proxy_networks(self) -> list[IPv4Network | IPv6Network]:
+        """The networks of `trusted_proxies`."""
+        return _network_list(self.trusted_proxies)
+
+
+def _network_list(value: str) -> list[IPv4Network | IPv6Network]:
+    return [ip_network(v.strip()) for v in value.split(",") if v.strip()]
 
 
 def service(name: str) -> Service:
@@ -277,6 +292,27 @@ def _limits(settings: GatewaySettings) -> list[tuple[str, str, str, str, int]]:
     ]
 
 
+def _client_address(settings: GatewaySettings) -> str:
+    """http level: whether the connection comes from a trusted proxy (`$via_trusted_proxy`,
+    tested on the connection's own address, which realip keeps in $realip_remote_addr)."""
+    trusted = "".join(f"\n    {network} 1;" for network in settings.trusted_proxy_networks)
+    return f"""geo $realip_remote_addr $via_trusted_proxy {{
+    default 0;{trusted}
+}}"""
+
+
+def _real_ip(settings: GatewaySettings) -> str:
+    """server level: on a trusted proxy's connection, $remote_addr (and with it every limit,
+    the exemption, the log and the address sent on to the services) becomes the last address
+    in X-Forwarded-For that no trusted proxy added: the one the outermost trusted proxy saw
+    connect. What a client writes in front of it is skipped."""
+    networks = settings.trusted_proxy_networks
+    if not networks:
+        return "# No trusted proxy (GATEWAY_TRUSTED_PROXIES): X-Forwarded-For is ignored."
+    return "\n".join([*(f"set_real_ip_from {network};" for network in networks),
+                      "real_ip_header X-Forwarded-For;", "real_ip_recursive on;"])
+
+
 def _rate_limit_rules(settings: GatewaySettings) -> str:
     return "\n".join(f"limit_req zone={zone} burst={burst} nodelay;"
                      for zone, _, _, _, burst in _limits(settings))
@@ -302,6 +338,8 @@ def render_nginx(values: Mapping[str, str], *, port: Callable[[str], int],
         "MAX_REQUEST_HEADERS": str(settings.max_request_headers),
         "RATE_LIMIT_ZONES": _indent(_rate_limit_zones(settings, gateway_dir), 4).lstrip(),
         "RATE_LIMIT_RULES": _indent(_rate_limit_rules(settings), 8).lstrip(),
+        "CLIENT_ADDRESS": _indent(_client_address(settings), 4).lstrip(),
+        "REAL_IP": _indent(_real_ip(settings), 8).lstrip(),
         "ROUTE_POLICY_MAP": _indent(_policy_map(), 4).lstrip(),
         "DOCS_MAP": _indent(_docs_map(), 4).lstrip(),
         "DOCS_CONFIG": json.dumps({"urls": docs_links()}, separators=(",", ":")),

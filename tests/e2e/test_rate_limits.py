@@ -6,6 +6,7 @@ The suite itself calls from an exempt address (tests/conftest.py); these tests c
 other loopback addresses, each its own client as far as the limits can tell."""
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -17,7 +18,8 @@ from devstack.supabase.auth_standin.settings import (
     DEFAULT_TOKEN_REFRESH,
 )
 from tests.builders.agents import PASSWORD, new_agent, new_email
-from tests.helpers import api, bearer, client_at
+from tests.conftest import TRUSTED_PROXY
+from tests.helpers import access_log, api, bearer, client_at
 
 # `devstack`: calls from several loopback addresses (a published port makes them one).
 pytestmark = [pytest.mark.stack, pytest.mark.devstack]
@@ -48,6 +50,54 @@ def test_account_flows_are_limited_per_client_address(gateway):
     # Another client is not held back by the first one's flood.
     other = client_at("127.0.0.22").post(f"{gateway}/api/agents/login", json={}, timeout=15)
     assert other.status_code == 400, other.text
+
+
+@pytest.fixture
+def flood_logins(gateway):
+    """`flood_logins(client, count, forwarded_for)`: `count` failed agent logins from
+    `client`, the i-th with the X-Forwarded-For `forwarded_for(i)`; their statuses."""
+    def flood(client, count: int, forwarded_for) -> list[int]:
+        return [client.post(f"{gateway}/api/agents/login", json={}, timeout=15,
+                            headers={"X-Forwarded-For": forwarded_for(i)}).status_code
+                for i in range(count)]
+    return flood
+
+
+def test_behind_the_load_balancer_each_client_has_its_own_bucket(gateway, test_layout,
+                                                                 flood_logins):
+    # The load balancer connects from its own address and appends the client's to
+    # X-Forwarded-For: one client's flood of failed logins through it ...
+    balancer = client_at(TRUSTED_PROXY)
+    statuses = flood_logins(balancer, LIMITS.account_flows_burst_per_address + 10,
+                            lambda _i: "203.0.113.7")
+    assert statuses.count(429) >= 5, statuses
+    # ... keeps no other client out of any sign-in, also one whose own X-Forwarded-For
+    # names the flooder (the balancer appends the real address after it) ...
+    for client, path, body in [
+            ("203.0.113.8", "/api/agents/login", {}),
+            ("198.51.100.9, 203.0.113.9", "/api/operators/login", {}),
+            ("203.0.113.7, 203.0.113.10", "/api/agents/signup", {})]:
+        answer = balancer.post(f"{gateway}{path}", json=body, timeout=15,
+                               headers={"X-Forwarded-For": client})
+        assert answer.status_code == 400, (path, answer.text)
+    # ... while the flooder stays refused, whatever it puts in front of its address.
+    spoofing = balancer.post(f"{gateway}/api/agents/login", json={}, timeout=15,
+                             headers={"X-Forwarded-For": "127.0.0.1, 203.0.113.7"})
+    _assert_gateway_429(spoofing)
+    # The gateway's log names the client, not the balancer.
+    time.sleep(0.3)
+    [line] = [e for e in access_log(test_layout.logs, "gateway")
+              if e["request_id"] == spoofing.headers["X-Request-ID"]]
+    assert line["client"] == "203.0.113.7"
+
+
+def test_a_direct_client_cannot_choose_its_address_with_x_forwarded_for(flood_logins):
+    # Not from the load balancer: X-Forwarded-For is ignored, also when it names the
+    # suite's exempt address or a new address on every request.
+    direct = client_at("127.0.0.3")
+    statuses = flood_logins(direct, LIMITS.account_flows_burst_per_address + 10,
+                            lambda i: "127.0.0.1" if i % 2 else f"198.51.100.{i}")
+    assert statuses.count(429) >= 5, statuses
 
 
 def test_the_api_is_limited_per_token(gateway, agent_token, operator_token):

@@ -93,3 +93,12 @@ def test_nginx_drops_idle_service_connections_before_gunicorn_does():
     for name, block in upstreams:
         found = re.search(r"keepalive_timeout (\d+)s;", block)
         assert found and int(found[1]) < gunicorn_config.keepalive, name
+
+
+def test_x_forwarded_for_is_believed_only_from_the_trusted_proxies():
+    settings = gateway_config.GatewaySettings(trusted_proxies="10.0.1.0/24, 10.0.2.0/24")
+    config = _render(settings=settings)
+    assert re.findall(r"set_real_ip_from (\S+);", config) == ["10.0.1.0/24", "10.0.2.0/24"]
+    assert "real_ip_header X-Forwarded-For;" in config and "real_ip_recursive on;" in config
+    untrusting = _render(settings=gateway_config.GatewaySettings(trusted_proxies=""))
+    assert "set_real_ip_from" not in untrusting and "real_ip_header" not in untrusting
