@@ -116,6 +116,33 @@ def test_the_api_is_limited_per_token(gateway, agent_token, operator_token):
     assert other.status_code == 200, other.text
 
 
+def _spellings(token: str) -> list[str]:
+    """The same bearer token written 64 ways: the scheme in every mix of cases, one space,
+    two or a tab before the token."""
+    return [f"{scheme}{(' ', '  ', chr(9))[i % 3]}{token}"
+            for i in range(64)
+            for scheme in ["".join(c.upper() if i >> k & 1 else c
+                                   for k, c in enumerate("bearer"))]]
+
+
+def test_one_token_is_one_bucket_however_it_is_spelled(gateway, agent_token):
+    # Finding 7a: keyed on the raw header, each spelling had a bucket of its own.
+    spelled = _spellings(agent_token)
+    assert len(set(spelled)) == 64
+    flood = client_at("127.0.0.27")
+    count = LIMITS.api_burst_per_token + 3 * LIMITS.api_per_second_per_token
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda i: flood.get(
+            f"{gateway}/api/packages?limit=1", timeout=15,
+            headers={"Authorization": spelled[i % len(spelled)]}), range(count)))
+    statuses = [a.status_code for a in answers]
+    # Every spelling is a valid token (the services read the scheme in any case) ...
+    assert set(statuses) <= {200, 429}, statuses
+    # ... and all of them drain one bucket.
+    assert 429 in statuses, statuses
+    _assert_gateway_429(next(a for a in answers if a.status_code == 429))
+
+
 @pytest.mark.parametrize("flow, path, body", [
     ("login", "/api/agents/login", lambda email: {"email": email, "password": "Wrong-pass-1"}),
     ("signup", "/api/agents/signup",
