@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -83,6 +84,43 @@ def write_dashboard_config(folder: Path, *, supabase_url: str, anon_key: str) ->
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"supabaseUrl": supabase_url, "supabaseAnonKey": anon_key}))
     return path
+
+
+# The dashboard's Content-Security-Policy, sent as a header (a <meta> policy cannot say
+# frame-ancestors): scripts, styles and images from its own origin only, none inline; no
+# page of another site may frame it (its admin approve buttons could be clicked unseen);
+# and it connects only to its own origin (the API) and the few others it needs, named one
+# by one (dashboard_connect_origins): a scheme-wide `https:` would let an injected request
+# carry a token anywhere.
+DASHBOARD_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; "
+                    "img-src 'self' data:; connect-src 'self'{connect}; form-action 'self'; "
+                    "base-uri 'self'; object-src 'none'; frame-ancestors 'none'")
+_HOST = re.compile(r"^[A-Za-z0-9.-]+(:[0-9]+)?$|^\[[0-9A-Fa-f:.]+\](:[0-9]+)?$")
+
+
+def origin(url: str) -> str:
+    """The origin (scheme://host[:port]) of an http(s) URL; a ValueError for anything else,
+    so nothing but an origin is ever written into a policy."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not _HOST.match(parts.netloc):
+        raise ValueError(f"not an http(s) URL: {url!r}")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def dashboard_connect_origins(*, supabase_url: str, s3_bucket: str, aws_region: str,
+                              s3_endpoint: str | None) -> list[str]:
+    """Where the dashboard's page connects besides its own origin: Supabase Auth (operators
+    sign in with supabase-js) and the S3 bucket its presigned upload forms post to (the
+    endpoint browsers use, or S3's own names for the bucket: global and regional)."""
+    uploads = ([s3_endpoint] if s3_endpoint else
+               [f"https://{s3_bucket}.s3.amazonaws.com",
+                f"https://{s3_bucket}.s3.{aws_region}.amazonaws.com"])
+    return list(dict.fromkeys(origin(url) for url in [supabase_url, *uploads]))
+
+
+def dashboard_policy(connect_origins: list[str]) -> str:
+    """The dashboard's Content-Security-Policy, connecting to `connect_origins` too."""
+    return DASHBOARD_POLICY.format(connect="".join(f" {origin(o)}" for o in connect_origins))
 
 
 # Read timeouts: agent-service waits on Cognito, S3 and RDS; operator-service on its
@@ -346,7 +384,8 @@ def render_nginx(values: Mapping[str, str], *, port: Callable[[str], int],
         "SERVICE_UPSTREAMS": _indent(_targets(port, host_of, resolver), 4).lstrip(),
         "ROUTE_LOCATIONS": _indent(_locations(gateway_dir), 8).lstrip(),
     }
-    filled = {"STATUS_ALLOW": "allow 127.0.0.1;", **values, "GATEWAY_DIR": str(gateway_dir),
+    filled = {"STATUS_ALLOW": "allow 127.0.0.1;", "DASHBOARD_CSP": dashboard_policy([]),
+              **values, "GATEWAY_DIR": str(gateway_dir),
               **generated}
     template = (gateway_dir / "nginx.conf.template").read_text()
     return re.sub(r"\{\{(\w+)\}\}", lambda m: filled[m.group(1)], template)
