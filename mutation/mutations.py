@@ -238,6 +238,9 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation("hsts-on-a-clients-word", "HSTS on a direct client's claimed X-Forwarded-Proto",
              "gateway/nginx.conf.template", '"1:https"  https;', '~:https$  https;',
              (EDGE_HEADERS,), k="hsts"),
+    Mutation("hsts-never-sent", "browsers are never told to keep to HTTPS",
+             "gateway/nginx.conf.template", 'https    "max-age=31536000";', 'https    "";',
+             (EDGE_HEADERS,), k="hsts"),
     Mutation("dashboard-framable", "another site can frame the dashboard (clickjacking its "
              "approve buttons)", GATEWAY_CONFIG, "; frame-ancestors 'none'\")", "\")",
              (EDGE_HEADERS,), k="framed"),
