@@ -25,10 +25,16 @@ def cors_origins(layout: Layout) -> tuple[str, ...]:
                  for host in (layout.host, "localhost"))
 
 
-def _render_nginx(layout: Layout) -> tuple[str, str]:
+def _render_nginx(layout: Layout, env: dict[str, str]) -> tuple[str, str]:
     import openapi_ui_bundles.swagger_ui as swagger_ui
 
+    # The dashboard connects to Supabase Auth and uploads to S3 (moto) where this stack has them.
+    connect = gateway_config.dashboard_connect_origins(
+        supabase_url=env["SUPABASE_URL"], s3_bucket=env["AWS_S3_BUCKET"],
+        aws_region=env["AWS_REGION"],
+        s3_endpoint=env.get("AWS_S3_PUBLIC_ENDPOINT_URL") or env["AWS_ENDPOINT_URL"])
     values = {"CORS_ORIGIN_MAP": " ".join(f'"{o}" $http_origin;' for o in cors_origins(layout)),
+              "DASHBOARD_CSP": gateway_config.dashboard_policy(connect),
               "STATE_DIR": str(layout.state), "LOG_DIR": str(layout.logs),
               "SWAGGER_UI_DIR": str(swagger_ui.static_path), "GATEWAY_HOST": layout.host,
               "GATEWAY_PORT": str(layout.port("gateway")),
@@ -60,7 +66,7 @@ def process(layout: Layout, env: dict[str, str]) -> Process:
     gateway_config.write_dashboard_config(layout.state / "gateway",
                                           supabase_url=env["SUPABASE_URL"],
                                           anon_key=env["SUPABASE_ANON_KEY"])
-    nginx_conf, nginx_fingerprint = _render_nginx(layout)
+    nginx_conf, nginx_fingerprint = _render_nginx(layout, env)
     nginx = _nginx_binary()
     return Process(
         name="gateway", argv=[nginx, "-c", nginx_conf, "-p", str(layout.state / "gateway")],

@@ -4,7 +4,7 @@
 set -euo pipefail
 missing=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
-# njs: the gateway hashes the token its per-token rate limit is keyed on (gateway/token_digest.js).
+# njs: the gateway hashes the token its per-token rate limit is keyed on (gateway/request_checks.js).
 [ -f /usr/lib/nginx/modules/ngx_http_js_module.so ] || missing+=(libnginx-mod-http-js)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15)
 # Monitoring (devstack/monitoring.py); promtool comes with prometheus.

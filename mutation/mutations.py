@@ -30,6 +30,9 @@ AUTH = "travel_platform/auth/tokens.py"
 LIVENESS = "travel_platform/auth/liveness.py"
 LIVENESS_UNIT = "tests/unit/test_liveness.py"
 REVOCATION = "tests/e2e/test_revocation.py"
+GATEWAY_CONFIG = "gateway/gateway_config/__init__.py"
+RATE_LIMITS = "tests/e2e/test_rate_limits.py"
+EDGE_HEADERS = "tests/e2e/test_edge_headers.py"
 
 MUTATIONS: tuple[Mutation, ...] = (
     # --- money ---------------------------------------------------------------------------
@@ -215,4 +218,33 @@ MUTATIONS: tuple[Mutation, ...] = (
              "return dataclasses.replace(identity, subject=operator_id, email=email,",
              "return dataclasses.replace(identity, email=email,",
              ("tests/unit/test_operator_admission.py",), k="stands_for"),
+    # --- the gateway's edge (issue 21: client address, token key, labels, headers) -------
+    Mutation("xff-ignored-behind-proxy", "behind the load balancer every client shares one "
+             "rate-limit bucket: one flood of failed logins keeps everyone out",
+             GATEWAY_CONFIG, '"real_ip_header X-Forwarded-For;", ', "",
+             (RATE_LIMITS,), k="load_balancer"),
+    Mutation("xff-from-anyone", "a direct client escapes its limits (or takes the exempt "
+             "address) by writing X-Forwarded-For", GATEWAY_CONFIG,
+             '*(f"set_real_ip_from {network};" for network in networks)',
+             '"set_real_ip_from 0.0.0.0/0;"', (RATE_LIMITS,), k="direct_client"),
+    Mutation("token-bucket-per-spelling", "a token gets a new bucket for every spelling of "
+             "its Authorization header", "gateway/request_checks.js",
+             ".update(tokenKey(authorization))", ".update(authorization)",
+             (RATE_LIMITS,), k="spelled"),
+    Mutation("method-label-unbounded", "made-up HTTP methods each add Prometheus series",
+             "travel_platform/metrics.py",
+             'return method if method in METHODS else "other"', "return method",
+             ("tests/e2e/test_monitoring.py",), k="made_up"),
+    Mutation("hsts-on-a-clients-word", "HSTS on a direct client's claimed X-Forwarded-Proto",
+             "gateway/nginx.conf.template", '"1:https"  https;', '~:https$  https;',
+             (EDGE_HEADERS,), k="hsts"),
+    Mutation("hsts-never-sent", "browsers are never told to keep to HTTPS",
+             "gateway/nginx.conf.template", 'https    "max-age=31536000";', 'https    "";',
+             (EDGE_HEADERS,), k="hsts"),
+    Mutation("dashboard-framable", "another site can frame the dashboard (clickjacking its "
+             "approve buttons)", GATEWAY_CONFIG, "; frame-ancestors 'none'\")", "\")",
+             (EDGE_HEADERS,), k="framed"),
+    Mutation("dashboard-connects-anywhere", "the dashboard's page may send requests (and "
+             "tokens) to any host", GATEWAY_CONFIG, "connect-src 'self'{connect}",
+             "connect-src 'self' https:{connect}", (EDGE_HEADERS,), k="framed"),
 )

@@ -43,6 +43,11 @@ TEST_STACK_ENV = os.environ.get("TEST_STACK_ENV")
 SUITE_ADDRESS = "127.0.0.1"
 for _name in ("GATEWAY_RATE_LIMIT_EXEMPT", "AUTH_RATE_LIMIT_EXEMPT"):
     os.environ.setdefault(_name, f"{SUITE_ADDRESS}/32")
+# Another loopback address plays the load balancer in front of the gateway: the gateway
+# takes the client's address from X-Forwarded-For on its connections only
+# (tests/e2e/test_rate_limits.py).
+TRUSTED_PROXY = "127.0.0.2"
+os.environ.setdefault("GATEWAY_TRUSTED_PROXIES", f"{TRUSTED_PROXY}/32")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -39,6 +39,18 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 # one worker only, so each worker must publish its own pools by itself.
 POOL_SAMPLE_SECONDS = 2.0
 
+# The methods a request is labelled with; any other is "other". The method is the client's
+# to choose (any token of letters passes nginx), and every label value is a series of its
+# own in every worker's files and in Prometheus: a scanner's made-up methods would add
+# series without bound.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def method_label(method: str) -> str:
+    """`method` if it is one of METHODS, else "other"."""
+    return method if method in METHODS else "other"
+
+
 HTTP_REQUESTS = Counter(
     "http_requests_total", "Requests served, by route template, method and status.",
     ["service", "route", "method", "status"])
@@ -123,8 +135,9 @@ def register_metrics(app: Flask, *, name: str) -> None:
             # The template (/api/bookings/<uuid:booking_id>), never the raw path: one series
             # per route, not per booking id or scanner's guess.
             route = request.url_rule.rule if request.url_rule else "unmatched"
-            HTTP_REQUESTS.labels(name, route, request.method, str(response.status_code)).inc()
-            HTTP_LATENCY.labels(name, route, request.method).observe(
+            method = method_label(request.method)
+            HTTP_REQUESTS.labels(name, route, method, str(response.status_code)).inc()
+            HTTP_LATENCY.labels(name, route, method).observe(
                 time.perf_counter() - started)
         return response
 

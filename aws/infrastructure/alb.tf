@@ -54,3 +54,10 @@ resource "aws_lb_listener" "https" {
     target_group_arn = aws_lb_target_group.gateway.arn
   }
 }
+
+# The load balancer's subnets, for their address ranges: the gateway trusts X-Forwarded-For
+# only on connections from there (GATEWAY_TRUSTED_PROXIES, ecs.tf).
+data "aws_subnet" "public" {
+  for_each = toset(var.public_subnet_ids)
+  id       = each.value
+}

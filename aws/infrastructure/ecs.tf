@@ -58,10 +58,17 @@ locals {
     ENVIRONMENT          = "production"
     CORS_ALLOWED_ORIGINS = join(",", var.cors_allowed_origins)
     SUPABASE_URL         = var.supabase_url
-    GATEWAY_PORT         = tostring(local.ports["gateway"])
-    GATEWAY_RESOLVER     = ""
-    GATEWAY_STATE_DIR    = "/tmp/gateway"
-    GATEWAY_LOG_DIR      = "/var/log/gateway"
+    # The dashboard's uploads go to the bucket: its Content-Security-Policy names it.
+    AWS_S3_BUCKET     = aws_s3_bucket.uploads.bucket
+    AWS_REGION        = var.aws_region
+    GATEWAY_PORT      = tostring(local.ports["gateway"])
+    GATEWAY_RESOLVER  = ""
+    GATEWAY_STATE_DIR = "/tmp/gateway"
+    GATEWAY_LOG_DIR   = "/var/log/gateway"
+    # The load balancer connects from addresses of its subnets and sends the client's in
+    # X-Forwarded-For: the gateway takes it from there on those connections only, so each
+    # client has its own rate-limit buckets (and HSTS goes on what came in over HTTPS).
+    GATEWAY_TRUSTED_PROXIES = join(",", [for subnet in data.aws_subnet.public : subnet.cidr_block])
   }
   gateway_secrets = {
     SUPABASE_ANON_KEY = aws_secretsmanager_secret.supabase["anon-key"].arn

@@ -131,7 +131,10 @@ def setup() -> None:
             inside, part, {**env, **values.get(part.name, {})}))
     stackenv.write_file(SETTINGS / "gateway.env", {
         "SUPABASE_URL": public["SUPABASE_URL"], "SUPABASE_ANON_KEY": env["SUPABASE_ANON_KEY"],
-        "CORS_ALLOWED_ORIGINS": env["CORS_ALLOWED_ORIGINS"]})
+        "CORS_ALLOWED_ORIGINS": env["CORS_ALLOWED_ORIGINS"],
+        # Where the dashboard's uploads go, for its Content-Security-Policy.
+        "AWS_S3_BUCKET": env["AWS_S3_BUCKET"], "AWS_REGION": env["AWS_REGION"],
+        "AWS_S3_PUBLIC_ENDPOINT_URL": env["AWS_S3_PUBLIC_ENDPOINT_URL"]})
     # Monitoring: Prometheus's scrape targets by name, each exporter's database and queries.
     monitoring.write_prometheus_config(inside)
     for exporter, server in monitoring.DATABASES.items():

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -85,6 +86,43 @@ def write_dashboard_config(folder: Path, *, supabase_url: str, anon_key: str) ->
     return path
 
 
+# The dashboard's Content-Security-Policy, sent as a header (a <meta> policy cannot say
+# frame-ancestors): scripts, styles and images from its own origin only, none inline; no
+# page of another site may frame it (its admin approve buttons could be clicked unseen);
+# and it connects only to its own origin (the API) and the few others it needs, named one
+# by one (dashboard_connect_origins): a scheme-wide `https:` would let an injected request
+# carry a token anywhere.
+DASHBOARD_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; "
+                    "img-src 'self' data:; connect-src 'self'{connect}; form-action 'self'; "
+                    "base-uri 'self'; object-src 'none'; frame-ancestors 'none'")
+_HOST = re.compile(r"^[A-Za-z0-9.-]+(:[0-9]+)?$|^\[[0-9A-Fa-f:.]+\](:[0-9]+)?$")
+
+
+def origin(url: str) -> str:
+    """The origin (scheme://host[:port]) of an http(s) URL; a ValueError for anything else,
+    so nothing but an origin is ever written into a policy."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not _HOST.match(parts.netloc):
+        raise ValueError(f"not an http(s) URL: {url!r}")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def dashboard_connect_origins(*, supabase_url: str, s3_bucket: str, aws_region: str,
+                              s3_endpoint: str | None) -> list[str]:
+    """Where the dashboard's page connects besides its own origin: Supabase Auth (operators
+    sign in with supabase-js) and the S3 bucket its presigned upload forms post to (the
+    endpoint browsers use, or S3's own names for the bucket: global and regional)."""
+    uploads = ([s3_endpoint] if s3_endpoint else
+               [f"https://{s3_bucket}.s3.amazonaws.com",
+                f"https://{s3_bucket}.s3.{aws_region}.amazonaws.com"])
+    return list(dict.fromkeys(origin(url) for url in [supabase_url, *uploads]))
+
+
+def dashboard_policy(connect_origins: list[str]) -> str:
+    """The dashboard's Content-Security-Policy, connecting to `connect_origins` too."""
+    return DASHBOARD_POLICY.format(connect="".join(f" {origin(o)}" for o in connect_origins))
+
+
 # Read timeouts: agent-service waits on Cognito, S3 and RDS; operator-service on its
 # database alone (the catalogue, a read, least of all); booking-service on the other two
 # services (2 s each, a retry of a read) and RDS.
@@ -124,9 +162,16 @@ class GatewaySettings(BaseSettings):
     api_burst_per_token: int = 40
     api_per_second_per_address: int = 100
     api_burst_per_address: int = 200
-    # Client addresses (comma-separated networks) no rate limit applies to: a trusted
-    # proxy or monitor; a local test stack exempts the address its own test run calls from.
+    # Client addresses (comma-separated networks) no rate limit applies to: a monitor; a
+    # local test stack exempts the address its own test run calls from. Matched against the
+    # client's real address (behind a trusted proxy, the one it forwarded), never a proxy's.
     rate_limit_exempt: str = ""
+    # Networks (comma-separated) of the proxies in front of the gateway (on AWS, the load
+    # balancer's subnets): only on their connections is the client's address taken from
+    # X-Forwarded-For (the last address in it no trusted proxy added) and the scheme from
+    # X-Forwarded-Proto. Everyone else's X-Forwarded-* is ignored, so no client can choose
+    # the address its limits, its exemption and the logs go by. Empty: no proxy.
+    trusted_proxies: str = ""
     # More header fields than this is a 431 at the gateway (gunicorn refuses over 100, and
     # nginx adds a dozen of its own).
     max_request_headers: int = 64
@@ -134,17 +179,25 @@ class GatewaySettings(BaseSettings):
     # and the official nginx image's path.
     njs_module: str = "/usr/lib/nginx/modules/ngx_http_js_module.so"
 
-    @field_validator("rate_limit_exempt")
+    @field_validator("rate_limit_exempt", "trusted_proxies")
     @classmethod
     def _networks(cls, value: str) -> str:
-        for network in filter(None, (v.strip() for v in value.split(","))):
-            ip_network(network)  # a ValueError names the bad one
+        _network_list(value)  # a ValueError names the bad one
         return value
 
     @property
     def exempt_networks(self) -> list[IPv4Network | IPv6Network]:
         """The networks of `rate_limit_exempt`."""
-        return [ip_network(v.strip()) for v in self.rate_limit_exempt.split(",") if v.strip()]
+        return _network_list(self.rate_limit_exempt)
+
+    @property
+    def trusted_proxy_networks(self) -> list[IPv4Network | IPv6Network]:
+        """The networks of `trusted_proxies`."""
+        return _network_list(self.trusted_proxies)
+
+
+def _network_list(value: str) -> list[IPv4Network | IPv6Network]:
+    return [ip_network(v.strip()) for v in value.split(",") if v.strip()]
 
 
 def service(name: str) -> Service:
@@ -277,6 +330,27 @@ def _limits(settings: GatewaySettings) -> list[tuple[str, str, str, str, int]]:
     ]
 
 
+def _client_address(settings: GatewaySettings) -> str:
+    """http level: whether the connection comes from a trusted proxy (`$via_trusted_proxy`,
+    tested on the connection's own address, which realip keeps in $realip_remote_addr)."""
+    trusted = "".join(f"\n    {network} 1;" for network in settings.trusted_proxy_networks)
+    return f"""geo $realip_remote_addr $via_trusted_proxy {{
+    default 0;{trusted}
+}}"""
+
+
+def _real_ip(settings: GatewaySettings) -> str:
+    """server level: on a trusted proxy's connection, $remote_addr (and with it every limit,
+    the exemption, the log and the address sent on to the services) becomes the last address
+    in X-Forwarded-For that no trusted proxy added: the one the outermost trusted proxy saw
+    connect. What a client writes in front of it is skipped."""
+    networks = settings.trusted_proxy_networks
+    if not networks:
+        return "# No trusted proxy (GATEWAY_TRUSTED_PROXIES): X-Forwarded-For is ignored."
+    return "\n".join([*(f"set_real_ip_from {network};" for network in networks),
+                      "real_ip_header X-Forwarded-For;", "real_ip_recursive on;"])
+
+
 def _rate_limit_rules(settings: GatewaySettings) -> str:
     return "\n".join(f"limit_req zone={zone} burst={burst} nodelay;"
                      for zone, _, _, _, burst in _limits(settings))
@@ -302,13 +376,16 @@ def render_nginx(values: Mapping[str, str], *, port: Callable[[str], int],
         "MAX_REQUEST_HEADERS": str(settings.max_request_headers),
         "RATE_LIMIT_ZONES": _indent(_rate_limit_zones(settings, gateway_dir), 4).lstrip(),
         "RATE_LIMIT_RULES": _indent(_rate_limit_rules(settings), 8).lstrip(),
+        "CLIENT_ADDRESS": _indent(_client_address(settings), 4).lstrip(),
+        "REAL_IP": _indent(_real_ip(settings), 8).lstrip(),
         "ROUTE_POLICY_MAP": _indent(_policy_map(), 4).lstrip(),
         "DOCS_MAP": _indent(_docs_map(), 4).lstrip(),
         "DOCS_CONFIG": json.dumps({"urls": docs_links()}, separators=(",", ":")),
         "SERVICE_UPSTREAMS": _indent(_targets(port, host_of, resolver), 4).lstrip(),
         "ROUTE_LOCATIONS": _indent(_locations(gateway_dir), 8).lstrip(),
     }
-    filled = {"STATUS_ALLOW": "allow 127.0.0.1;", **values, "GATEWAY_DIR": str(gateway_dir),
+    filled = {"STATUS_ALLOW": "allow 127.0.0.1;", "DASHBOARD_CSP": dashboard_policy([]),
+              **values, "GATEWAY_DIR": str(gateway_dir),
               **generated}
     template = (gateway_dir / "nginx.conf.template").read_text()
     return re.sub(r"\{\{(\w+)\}\}", lambda m: filled[m.group(1)], template)

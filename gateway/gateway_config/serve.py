@@ -39,12 +39,17 @@ class ServeSettings(BaseSettings):
 
 class DashboardSettings(BaseSettings):
     """What the dashboard's page is told at /config.json: Supabase's public address (the one
-    browsers use) and its anon key (public by design: it identifies the project only)."""
+    browsers use) and its anon key (public by design: it identifies the project only); and
+    where its uploads go (the S3 bucket: its name and region, or the endpoint browsers reach
+    it at), the origins its Content-Security-Policy lets it connect to."""
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
     supabase_url: str
     supabase_anon_key: SecretStr
+    aws_s3_bucket: str
+    aws_region: str
+    aws_s3_public_endpoint_url: str | None = None
 
 
 def render(settings: ServeSettings, dashboard: DashboardSettings) -> Path:
@@ -52,7 +57,11 @@ def render(settings: ServeSettings, dashboard: DashboardSettings) -> Path:
     import openapi_ui_bundles.swagger_ui as swagger_ui
 
     origins = CorsSettings().cors_allowed_origins or ()
+    connect = gateway_config.dashboard_connect_origins(
+        supabase_url=dashboard.supabase_url, s3_bucket=dashboard.aws_s3_bucket,
+        aws_region=dashboard.aws_region, s3_endpoint=dashboard.aws_s3_public_endpoint_url)
     values = {"CORS_ORIGIN_MAP": " ".join(f'"{o}" $http_origin;' for o in origins),
+              "DASHBOARD_CSP": gateway_config.dashboard_policy(connect),
               "STATE_DIR": str(settings.state_dir), "LOG_DIR": str(settings.log_dir),
               "SWAGGER_UI_DIR": str(swagger_ui.static_path), "GATEWAY_HOST": "0.0.0.0",
               "GATEWAY_PORT": str(settings.port),

@@ -97,6 +97,25 @@ def test_unknown_ids_share_their_route_templates_series(gateway, agent_token, te
 
 
 @DIRECT
+def test_made_up_methods_share_one_series(gateway, test_layout):
+    # Finding 8: each method a client made up was a label value, so a new series.
+    before = value(scrape(test_layout, "agent-service"), "http_requests_total",
+                   method="other", status="405")
+    # nginx passes on any method of capital letters.
+    made_up = ["X" + "".join(chr(65 + int(d, 16)) for d in uuid.uuid4().hex[:10])
+               for _ in range(20)]
+    for method in made_up:
+        answer = requests.request(method, f"{gateway}/api/agents/login", timeout=10)
+        assert answer.status_code == 405, (method, answer.text)
+    samples = scrape(test_layout, "agent-service")
+    methods = {dict(labelled).get("method") for (n, labelled) in samples
+               if n in ("http_requests_total", "http_request_duration_seconds_count")}
+    assert methods <= {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "other"}, \
+        methods
+    assert value(samples, "http_requests_total", method="other", status="405") - before == 20
+
+
+@DIRECT
 def test_pool_capacity_is_summed_over_every_worker(test_layout):
     samples = scrape(test_layout, "operator-service")
     # operator-service has a pool per database, of 8 connections, in each worker.

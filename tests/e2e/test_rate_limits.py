@@ -6,6 +6,7 @@ The suite itself calls from an exempt address (tests/conftest.py); these tests c
 other loopback addresses, each its own client as far as the limits can tell."""
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -17,7 +18,8 @@ from devstack.supabase.auth_standin.settings import (
     DEFAULT_TOKEN_REFRESH,
 )
 from tests.builders.agents import PASSWORD, new_agent, new_email
-from tests.helpers import api, bearer, client_at
+from tests.conftest import TRUSTED_PROXY
+from tests.helpers import access_log, api, bearer, client_at
 
 # `devstack`: calls from several loopback addresses (a published port makes them one).
 pytestmark = [pytest.mark.stack, pytest.mark.devstack]
@@ -50,6 +52,54 @@ def test_account_flows_are_limited_per_client_address(gateway):
     assert other.status_code == 400, other.text
 
 
+@pytest.fixture
+def flood_logins(gateway):
+    """`flood_logins(client, count, forwarded_for)`: `count` failed agent logins from
+    `client`, the i-th with the X-Forwarded-For `forwarded_for(i)`; their statuses."""
+    def flood(client, count: int, forwarded_for) -> list[int]:
+        return [client.post(f"{gateway}/api/agents/login", json={}, timeout=15,
+                            headers={"X-Forwarded-For": forwarded_for(i)}).status_code
+                for i in range(count)]
+    return flood
+
+
+def test_behind_the_load_balancer_each_client_has_its_own_bucket(gateway, test_layout,
+                                                                 flood_logins):
+    # The load balancer connects from its own address and appends the client's to
+    # X-Forwarded-For: one client's flood of failed logins through it ...
+    balancer = client_at(TRUSTED_PROXY)
+    statuses = flood_logins(balancer, LIMITS.account_flows_burst_per_address + 10,
+                            lambda _i: "203.0.113.7")
+    assert statuses.count(429) >= 5, statuses
+    # ... keeps no other client out of any sign-in, also one whose own X-Forwarded-For
+    # names the flooder (the balancer appends the real address after it) ...
+    for client, path, body in [
+            ("203.0.113.8", "/api/agents/login", {}),
+            ("198.51.100.9, 203.0.113.9", "/api/operators/login", {}),
+            ("203.0.113.7, 203.0.113.10", "/api/agents/signup", {})]:
+        answer = balancer.post(f"{gateway}{path}", json=body, timeout=15,
+                               headers={"X-Forwarded-For": client})
+        assert answer.status_code == 400, (path, answer.text)
+    # ... while the flooder stays refused, whatever it puts in front of its address.
+    spoofing = balancer.post(f"{gateway}/api/agents/login", json={}, timeout=15,
+                             headers={"X-Forwarded-For": "127.0.0.1, 203.0.113.7"})
+    _assert_gateway_429(spoofing)
+    # The gateway's log names the client, not the balancer.
+    time.sleep(0.3)
+    [line] = [e for e in access_log(test_layout.logs, "gateway")
+              if e["request_id"] == spoofing.headers["X-Request-ID"]]
+    assert line["client"] == "203.0.113.7"
+
+
+def test_a_direct_client_cannot_choose_its_address_with_x_forwarded_for(flood_logins):
+    # Not from the load balancer: X-Forwarded-For is ignored, also when it names the
+    # suite's exempt address or a new address on every request.
+    direct = client_at("127.0.0.3")
+    statuses = flood_logins(direct, LIMITS.account_flows_burst_per_address + 10,
+                            lambda i: "127.0.0.1" if i % 2 else f"198.51.100.{i}")
+    assert statuses.count(429) >= 5, statuses
+
+
 def test_the_api_is_limited_per_token(gateway, agent_token, operator_token):
     flood = client_at("127.0.0.23")
     count = LIMITS.api_burst_per_token + 3 * LIMITS.api_per_second_per_token
@@ -64,6 +114,33 @@ def test_the_api_is_limited_per_token(gateway, agent_token, operator_token):
     other = flood.get(f"{gateway}/api/packages?limit=1", headers=bearer(operator_token),
                       timeout=15)
     assert other.status_code == 200, other.text
+
+
+def _spellings(token: str) -> list[str]:
+    """The same bearer token written 64 ways: the scheme in every mix of cases, one space,
+    two or a tab before the token."""
+    return [f"{scheme}{(' ', '  ', chr(9))[i % 3]}{token}"
+            for i in range(64)
+            for scheme in ["".join(c.upper() if i >> k & 1 else c
+                                   for k, c in enumerate("bearer"))]]
+
+
+def test_one_token_is_one_bucket_however_it_is_spelled(gateway, agent_token):
+    # Finding 7a: keyed on the raw header, each spelling had a bucket of its own.
+    spelled = _spellings(agent_token)
+    assert len(set(spelled)) == 64
+    flood = client_at("127.0.0.27")
+    count = LIMITS.api_burst_per_token + 3 * LIMITS.api_per_second_per_token
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda i: flood.get(
+            f"{gateway}/api/packages?limit=1", timeout=15,
+            headers={"Authorization": spelled[i % len(spelled)]}), range(count)))
+    statuses = [a.status_code for a in answers]
+    # Every spelling is a valid token (the services read the scheme in any case) ...
+    assert set(statuses) <= {200, 429}, statuses
+    # ... and all of them drain one bucket.
+    assert 429 in statuses, statuses
+    _assert_gateway_429(next(a for a in answers if a.status_code == 429))
 
 
 @pytest.mark.parametrize("flow, path, body", [

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import gateway_config
+import pytest
 from gateway_auth import POLICIES, PUBLIC
 
 
@@ -93,3 +94,27 @@ def test_nginx_drops_idle_service_connections_before_gunicorn_does():
     for name, block in upstreams:
         found = re.search(r"keepalive_timeout (\d+)s;", block)
         assert found and int(found[1]) < gunicorn_config.keepalive, name
+
+
+def test_x_forwarded_for_is_believed_only_from_the_trusted_proxies():
+    settings = gateway_config.GatewaySettings(trusted_proxies="10.0.1.0/24, 10.0.2.0/24")
+    config = _render(settings=settings)
+    assert re.findall(r"set_real_ip_from (\S+);", config) == ["10.0.1.0/24", "10.0.2.0/24"]
+    assert "real_ip_header X-Forwarded-For;" in config and "real_ip_recursive on;" in config
+    untrusting = _render(settings=gateway_config.GatewaySettings(trusted_proxies=""))
+    assert "set_real_ip_from" not in untrusting and "real_ip_header" not in untrusting
+
+
+def test_the_dashboard_connects_only_to_origins_named_one_by_one():
+    connect = gateway_config.dashboard_connect_origins(
+        supabase_url="https://abc.supabase.co/", s3_bucket="uploads", aws_region="eu-west-1",
+        s3_endpoint=None)
+    assert connect == ["https://abc.supabase.co", "https://uploads.s3.amazonaws.com",
+                       "https://uploads.s3.eu-west-1.amazonaws.com"]
+    policy = gateway_config.dashboard_policy(connect)
+    assert "connect-src 'self' https://abc.supabase.co https://uploads.s3" in policy
+    assert "frame-ancestors 'none'" in policy
+    # Nothing but an origin reaches the policy: no scheme-wide source, no second directive.
+    for bad in ("https:", "*", "https://x.example; script-src *", "javascript:alert(1)"):
+        with pytest.raises(ValueError):
+            gateway_config.dashboard_policy([bad])
