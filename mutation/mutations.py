@@ -78,8 +78,8 @@ MUTATIONS: tuple[Mutation, ...] = (
              (f"{BOOKINGS}::test_the_same_idempotency_key_returns_the_same_booking",)),
     Mutation("capacity-doubled", "a departure sells more seats than it has",
              f"{BOOKING_SERVICE}/service.py",
-             "capacity=package.capacity_per_departure)",
-             "capacity=package.capacity_per_departure * 2)",
+             "    capacity = package.capacity_per_departure\n",
+             "    capacity = package.capacity_per_departure * 2\n",
              (f"{BOOKINGS}::test_cancelling_gives_the_seats_back",)),
     Mutation("commission-on-base-price", "commission is computed without the add-ons",
              f"{BOOKING_SERVICE}/pricing.py",
@@ -200,7 +200,8 @@ MUTATIONS: tuple[Mutation, ...] = (
              (REVOCATION, LIVENESS_UNIT), k="cognito_global or cognito_admin_disable or getuser"),
     Mutation("deleted-operator-500", "a deleted operator's write is a 500 (a foreign-key "
              "error)", "services/operator-service/operator_service/service.py",
-             "except psycopg.errors.ForeignKeyViolation:", "except psycopg.errors.UniqueViolation:",
+             "except psycopg.errors.ForeignKeyViolation as exc:",
+             "except psycopg.errors.UniqueViolation as exc:",
              ("tests/integration/test_operator_data_layer.py",), k="deleted"),
     # --- operators' logins (docs/operator-logins.md) ------------------------------------
     Mutation("supabase-after-finalize", "after finalize an old Supabase token still works",
