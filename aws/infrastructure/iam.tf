@@ -218,6 +218,13 @@ data "aws_iam_policy_document" "user_migration" {
     sid       = "DecryptEnvironment"
     actions   = ["kms:Decrypt"]
     resources = [aws_kms_key.platform.arn]
+    # Only the trigger's own environment (Lambda encrypts it under this context): not the
+    # secrets, logs or documents the same key protects.
+    condition {
+      test     = "StringEquals"
+      variable = "kms:EncryptionContext:aws:lambda:FunctionArn"
+      values   = ["arn:${data.aws_partition.current.partition}:lambda:${var.aws_region}:${data.aws_caller_identity.current.account_id}:function:${local.name}-user-migration"]
+    }
   }
 }
 

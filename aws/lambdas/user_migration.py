@@ -53,6 +53,9 @@ class SupabaseUser:
 
     id: str
     email: str
+    # Whether the user confirmed their e-mail with Supabase Auth: only a confirmed address
+    # is proven to be theirs, so only a confirmed user is created verified in the pool.
+    confirmed: bool = True
 
 
 class SupabaseAuth(Protocol):
@@ -62,7 +65,7 @@ class SupabaseAuth(Protocol):
         """The user whose password this is, or Refused."""
 
     def find_user(self, *, email: str) -> SupabaseUser | None:
-        """The active user with this e-mail, or None."""
+        """The active user with this e-mail (confirmed or not: `confirmed` says), or None."""
 
 
 class SupabaseAuthHttp:
@@ -128,7 +131,8 @@ class SupabaseAuthHttp:
             raise Unavailable(f"Supabase Auth admin API answered {status}")
         for user in answer.get("users", []):
             if (user.get("email") or "").lower() == wanted and is_active(user):
-                return SupabaseUser(id=str(user["id"]), email=str(user["email"]))
+                return SupabaseUser(id=str(user["id"]), email=str(user["email"]),
+                                    confirmed=bool(user.get("email_confirmed_at")))
         return None
 
 
@@ -197,6 +201,11 @@ def migrate_user(event: dict, *, supabase: SupabaseAuth) -> dict:
         found = supabase.find_user(email=email)
         if found is None:
             raise Refused("no such operator")
+        if not found.confirmed:
+            # Anyone can sign up any address to Supabase Auth with the anon key; until its
+            # owner confirms it, the address is not shown to be theirs, and the pool would
+            # create it verified (email_verified) for whoever asked for a code.
+            raise Refused("the operator has not confirmed their e-mail with Supabase Auth")
         # No password to carry over: Cognito sends a code and the operator sets a new one.
         event["response"] = {"userAttributes": user_attributes(found),
                              "messageAction": "SUPPRESS"}
