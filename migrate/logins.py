@@ -132,6 +132,11 @@ def import_remaining(settings: MigrateSettings, rds: Conn, state: str, *, say) -
         attributes = user_migration.user_attributes(
             user_migration.SupabaseUser(id=operator_id, email=email))
         found = cognito.find_user(email=email)
+        if found is not None and _disposable(settings, rds, found, email=email):
+            cognito.delete_user(username=found["username"])
+            say(f"  replaced  {email}: the pool's user with this address belonged to no "
+                "operator (no operator id, no link)")
+            found = None
         if found is None:
             cognito.create_user(email=email, attributes=attributes)
             # A random password nobody knows makes the user CONFIRMED; the reset then
@@ -195,6 +200,22 @@ def pool_update(pool: dict, *, lambda_config: dict) -> dict:
                                                    "EmailVerificationSubject",
                                                    "SmsVerificationMessage") if pool.get(key)})
     return {"UserPoolId": pool["Id"], **request, "LambdaConfig": lambda_config}
+
+
+def _disposable(settings: MigrateSettings, rds: Conn, user: dict, *, email: str) -> bool:
+    """A pool user holding an operator's address while belonging to no operator (no
+    `custom:operator_id`, no link): made by someone else, so it yields to the operator, as
+    long as their Supabase address is confirmed (proven theirs)."""
+    if user["attributes"].get(user_migration.OPERATOR_ID_ATTRIBUTE):
+        return False
+    if rds.execute("select from operator_identities where cognito_sub = %s",
+                   (user["attributes"]["sub"],)).fetchone() is not None:
+        return False
+    try:
+        owner = _supabase(settings).find_user(email=email)
+    except user_migration.Unavailable as exc:
+        raise ToolError(f"cannot look {email} up in Supabase Auth: {exc}") from None
+    return owner is not None and owner.confirmed
 
 
 def _unguessable_password() -> str:
