@@ -261,7 +261,9 @@ def change_password(*, accounts: OperatorAccounts, identity: Identity, current: 
     gets the current password back."""
     issuers = accounts.logins.issuers()
     email = identity.email or ""
-    with _counted(accounts, "operator_password", email=email, address=address):
+    # Counted per e-mail as the login is (an operator without one, by their id).
+    with _counted(accounts, "operator_password", email=email or identity.subject,
+                  address=address):
         _check_current(accounts, issuers, email=email, password=current)
     cognito_user = accounts.cognito.find_user(email=email)
     if cognito_user is not None:
