@@ -24,9 +24,11 @@ import requests
 
 from devstack import api as devstack
 from devstack.api import Layout
+from migrate.logins import pool_update
 from tests.builders.operators import new_operator
 from tests.conftest import TEST_PORT_OFFSET, TEST_STATE
 from tests.e2e.migration import migrate, ok, sql
+from tests.e2e.test_operator_logins import GROUPS, _move
 from tests.helpers import client_at
 
 # `devstack`: a stack of its own, called from several loopback addresses.
@@ -34,6 +36,8 @@ pytestmark = [pytest.mark.stack, pytest.mark.devstack]
 LAYOUT = Layout(state=Path(f"{TEST_STATE}-login-abuse"), port_offset=TEST_PORT_OFFSET + 6000)
 ATTEMPTS_PER_ADDRESS = 10    # ACCOUNT_ATTEMPTS_PER_WINDOW's default
 ATTEMPTS_ALL_ADDRESSES = 100  # ACCOUNT_ATTEMPTS_PER_WINDOW_ALL_ADDRESSES's default
+# What one test leaves a later one (they run in order).
+LEFT_FOR_LATER: dict[str, str] = {}
 _addresses = iter(f"127.0.{third}.{fourth}" for third in range(60, 90) for fourth in range(1, 250))
 
 
@@ -135,6 +139,9 @@ def test_a_pool_user_of_another_operator_is_never_replaced(env):
     assert refused.status_code == 409, refused.text
     assert refused.json()["error"]["code"] == "sign_in_conflict"
     assert pool_subs(env, victim.email) == [sub]
+    # What support does (the victim then moves; finalize, last, waits for nobody).
+    cognito(env).admin_delete_user(UserPoolId=env["AWS_COGNITO_OPERATOR_POOL_ID"],
+                                   Username=victim.email)
 
 
 # --- finding 3: the shared Supabase budget ---------------------------------------------------
@@ -216,6 +223,7 @@ def test_an_operators_guesser_does_not_lock_the_operator_out(env):
     signed_in = operator_login(env, operator.email.upper(), operator.password)
     assert signed_in.status_code == 200, signed_in.text
     token = signed_in.json()["access_token"]
+    LEFT_FOR_LATER["operator_token"] = token
     # The password change counts the same way, before Supabase Auth is asked.
     changes = [guesser.post(f"{env['GATEWAY_URL']}/api/operators/me/password",
                             headers={"Authorization": f"Bearer {token}"},
@@ -243,3 +251,25 @@ def test_supabase_auths_own_limit_is_a_429_with_retry_after_never_a_503(env):
     # A first sign-in with the right password meets the same limit, told when to retry.
     newcomer = new_operator(env, sign_in=False)
     assert_429(operator_login(env, newcomer.email, newcomer.password))
+
+
+def test_finalize_takes_the_trigger_off_the_pool_and_says_so(env):
+    # After the budget is spent, a token of the pool from earlier moves the units on (run
+    # alone, a first sign-in gives one).
+    token = LEFT_FOR_LATER.get("operator_token")
+    if token is None:
+        operator = new_operator(env, sign_in=False)
+        token = operator_login(env, operator.email, operator.password).json()["access_token"]
+    for carrier, members in GROUPS:
+        _move(env, carrier, members, token)
+    ok(env, "import-logins", "operators")
+    # The trigger as Terraform attaches it (moto runs none; provision.py attaches none).
+    client, pool_id = cognito(env), env["AWS_COGNITO_OPERATOR_POOL_ID"]
+    trigger = "arn:aws:lambda:us-east-1:123456789012:function:travel-platform-user-migration"
+    pool = client.describe_user_pool(UserPoolId=pool_id)["UserPool"]
+    client.update_user_pool(**pool_update(pool, lambda_config={"UserMigration": trigger}))
+    finalized = ok(env, "finalize", "operators")
+    assert "UserMigration trigger" in finalized and "detached" in finalized, finalized
+    after = client.describe_user_pool(UserPoolId=pool_id)["UserPool"]
+    assert "UserMigration" not in (after.get("LambdaConfig") or {})
+    assert after["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
