@@ -236,7 +236,7 @@ MUTATIONS: tuple[Mutation, ...] = (
              ("tests/unit/test_terraform.py",), k="signs_up or user_pool"),
     Mutation("finalize-keeps-trigger", "finalize operators leaves the UserMigration trigger "
              "attached", "migrate/commands.py",
-             "        run.say(logins.detach_user_migration(run.settings))\n", "",
+             "        run.say(logins.detach_user_migration(run.settings))\n", "        pass\n",
              (ABUSE,), k="finalize_takes"),
     Mutation("trigger-decrypts-anything", "the trigger's role decrypts whatever the platform "
              "key protects", "aws/infrastructure/iam.tf",
