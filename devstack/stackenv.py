@@ -42,6 +42,9 @@ def stack_env(layout: Layout, keys: dict[str, str], aws: dict[str, str],
         "AWS_RDS_DATABASE": "travel_agent_db",
         "AWS_RDS_SSLMODE": "verify-full",
         "AWS_RDS_SSLROOTCERT": str(layout.tls / "ca.pem"),
+        # The gateway's nginx connects to the services from loopback: only its
+        # X-Forwarded-For is believed (travel_platform/client_address.py).
+        "CLIENT_ADDRESS_PROXIES": "127.0.0.1/32",
         "AGENT_SERVICE_URL": layout.url("agent-service"),
         "OPERATOR_SERVICE_URL": layout.url("operator-service"),
         "BOOKING_SERVICE_URL": layout.url("booking-service"),

@@ -1013,6 +1013,9 @@ def finalize(run: Run, unit: Unit) -> int:
         _require_state(run, member, ("writes_switched", "finalized"), "finalize")
     if unit.name == LOGINS_UNIT and run.state.row(unit)["state"] != "finalized":
         logins.refuse_lockout(logins.census(run.settings, run.rds))
+    if unit.name == LOGINS_UNIT and not run.settings.aws_cognito_operator_pool_id:
+        raise ToolError("finalize operators needs AWS_COGNITO_OPERATOR_POOL_ID: it detaches "
+                        "the operators' pool's UserMigration trigger")
     run.supabase.execute(sql.SQL("create schema if not exists {}").format(
         sql.Identifier(BACKUP_SCHEMA)))
     run.supabase.execute(sql.SQL("revoke all on schema {} from public").format(
@@ -1036,6 +1039,8 @@ def finalize(run: Run, unit: Unit) -> int:
         for side in (run.rds, run.supabase):
             cutover.allow_ddl(side, member)
     run.state.event(unit, "finalize", "done", "replication dropped; Supabase tables kept")
+    if unit.name == LOGINS_UNIT:
+        run.say(logins.detach_user_migration(run.settings))
     run.say(f"{', '.join(m.name for m in group)} finalized: no publication, subscription, slot "
             f"or capture left; the Supabase tables are kept in schema {BACKUP_SCHEMA} until "
             f"`python -m migrate drop {unit.name}`")

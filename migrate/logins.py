@@ -132,6 +132,11 @@ def import_remaining(settings: MigrateSettings, rds: Conn, state: str, *, say) -
         attributes = user_migration.user_attributes(
             user_migration.SupabaseUser(id=operator_id, email=email))
         found = cognito.find_user(email=email)
+        if found is not None and _disposable(settings, rds, found, email=email):
+            cognito.delete_user(username=found["username"])
+            say(f"  replaced  {email}: the pool's user with this address belonged to no "
+                "operator (no operator id, no link)")
+            found = None
         if found is None:
             cognito.create_user(email=email, attributes=attributes)
             # A random password nobody knows makes the user CONFIRMED; the reset then
@@ -151,6 +156,66 @@ def import_remaining(settings: MigrateSettings, rds: Conn, state: str, *, say) -
         imported += 1
         say(f"  imported {email} (operator {operator_id}): password reset required")
     return imported
+
+
+def detach_user_migration(settings: MigrateSettings) -> str:
+    """Take the UserMigration trigger off the operators' pool, once logins are finalized:
+    from then on Cognito alone decides, and a trigger left attached would still create pool
+    users for whoever Supabase Auth vouches for (a password there, or a reset code asked
+    for). What was done, in a sentence.
+
+    UpdateUserPool resets every setting the request leaves out to its default (admin-create-
+    only, the password policy...), so the request is the pool's current settings with only
+    the trigger taken out of LambdaConfig."""
+    if not settings.aws_cognito_operator_pool_id:
+        raise ToolError("finalizing the operators' logins needs AWS_COGNITO_OPERATOR_POOL_ID "
+                        "(the operators' pool, whose UserMigration trigger it detaches)")
+    cognito = boto3.client("cognito-idp", region_name=settings.aws_region)
+    pool_id = settings.aws_cognito_operator_pool_id
+    pool = cognito.describe_user_pool(UserPoolId=pool_id)["UserPool"]
+    triggers = dict(pool.get("LambdaConfig") or {})
+    trigger = triggers.pop("UserMigration", None)
+    if trigger is None:
+        return f"the operators' pool {pool_id} has no UserMigration trigger attached"
+    cognito.update_user_pool(**pool_update(pool, lambda_config=triggers))
+    return (f"the UserMigration trigger ({trigger}) is detached from the operators' pool "
+            f"{pool_id}: Cognito alone signs operators in (set the Terraform variable "
+            "operators_user_migration = false, or the next apply attaches it again)")
+
+
+# What DescribeUserPool reports that UpdateUserPool takes back, as it reports it.
+_UPDATABLE = ("Policies", "DeletionProtection", "AutoVerifiedAttributes",
+              "VerificationMessageTemplate", "SmsAuthenticationMessage",
+              "UserAttributeUpdateSettings", "MfaConfiguration", "DeviceConfiguration",
+              "EmailConfiguration", "SmsConfiguration", "UserPoolTags", "AdminCreateUserConfig",
+              "UserPoolAddOns", "AccountRecoverySetting")
+
+
+def pool_update(pool: dict, *, lambda_config: dict) -> dict:
+    """An UpdateUserPool request that keeps every setting of `pool` (a DescribeUserPool
+    answer) but its triggers, which become `lambda_config`."""
+    request = {key: pool[key] for key in _UPDATABLE if pool.get(key) not in (None, {}, [])}
+    if "VerificationMessageTemplate" not in request:     # the older spelling of the same
+        request.update({key: pool[key] for key in ("EmailVerificationMessage",
+                                                   "EmailVerificationSubject",
+                                                   "SmsVerificationMessage") if pool.get(key)})
+    return {"UserPoolId": pool["Id"], **request, "LambdaConfig": lambda_config}
+
+
+def _disposable(settings: MigrateSettings, rds: Conn, user: dict, *, email: str) -> bool:
+    """A pool user holding an operator's address while belonging to no operator (no
+    `custom:operator_id`, no link): made by someone else, so it yields to the operator, as
+    long as their Supabase address is confirmed (proven theirs)."""
+    if user["attributes"].get(user_migration.OPERATOR_ID_ATTRIBUTE):
+        return False
+    if rds.execute("select from operator_identities where cognito_sub = %s",
+                   (user["attributes"]["sub"],)).fetchone() is not None:
+        return False
+    try:
+        owner = _supabase(settings).find_user(email=email)
+    except user_migration.Unavailable as exc:
+        raise ToolError(f"cannot look {email} up in Supabase Auth: {exc}") from None
+    return owner is not None and owner.confirmed
 
 
 def _unguessable_password() -> str:

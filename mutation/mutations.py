@@ -33,6 +33,7 @@ REVOCATION = "tests/e2e/test_revocation.py"
 GATEWAY_CONFIG = "gateway/gateway_config/__init__.py"
 RATE_LIMITS = "tests/e2e/test_rate_limits.py"
 EDGE_HEADERS = "tests/e2e/test_edge_headers.py"
+ABUSE = "tests/e2e/test_operator_login_abuse.py"
 
 MUTATIONS: tuple[Mutation, ...] = (
     # --- money ---------------------------------------------------------------------------
@@ -248,4 +249,84 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation("dashboard-connects-anywhere", "the dashboard's page may send requests (and "
              "tokens) to any host", GATEWAY_CONFIG, "connect-src 'self'{connect}",
              "connect-src 'self' https:{connect}", (EDGE_HEADERS,), k="framed"),
+    # --- the operators' pool and the sign-in budget (issue 21, second round) ------------
+    Mutation("forgot-password-unconfirmed", "the trigger's ForgotPassword creates a verified "
+             "pool user for an unconfirmed Supabase sign-up of someone else's address",
+             "aws/lambdas/user_migration.py", "        if not found.confirmed:\n",
+             "        if False:\n", ("tests/unit/test_user_migration.py",), k="unconfirmed"),
+    Mutation("trigger-left-attached", "finalize leaves the UserMigration trigger on the pool",
+             "migrate/logins.py", 'trigger = triggers.pop("UserMigration", None)',
+             'trigger = triggers.get("UserMigration")', ("tests/unit/test_operator_pool.py",)),
+    Mutation("detach-resets-pool", "detaching the trigger resets the pool's other settings "
+             "(admin-create-only, password policy) to Cognito's defaults", "migrate/logins.py",
+             "cognito.update_user_pool(**pool_update(pool, lambda_config=triggers))",
+             "cognito.update_user_pool(UserPoolId=pool_id, LambdaConfig=triggers)",
+             ("tests/unit/test_operator_pool.py",)),
+    Mutation("operators-pool-open-sign-up", "anyone can sign up to the operators' pool",
+             "aws/scripts/provision.py",
+             '"AdminCreateUserConfig": {"AllowAdminCreateUserOnly": True}',
+             '"AdminCreateUserConfig": {"AllowAdminCreateUserOnly": False}',
+             ("tests/unit/test_terraform.py",), k="signs_up or user_pool"),
+    Mutation("finalize-keeps-trigger", "finalize operators leaves the UserMigration trigger "
+             "attached", "migrate/commands.py",
+             "        run.say(logins.detach_user_migration(run.settings))\n", "        pass\n",
+             (ABUSE,), k="finalize_takes"),
+    Mutation("trigger-decrypts-anything", "the trigger's role decrypts whatever the platform "
+             "key protects", "aws/infrastructure/iam.tf",
+             'variable = "kms:EncryptionContext:aws:lambda:FunctionArn"',
+             'variable = "kms:ViaService"', ("tests/unit/test_terraform.py",), k="decrypts"),
+    Mutation("squatter-holds-address", "a pool user linked to no operator keeps the operator "
+             "out (409 for ever)", "services/operator-service/operator_service/logins.py",
+             "if found is not None and _disposable(accounts, found):", "if False:",
+             (ABUSE,), k="squatter_of"),
+    Mutation("import-skips-squatter", "import-logins skips an operator whose address a "
+             "squatter holds, and finalize waits for them", "migrate/logins.py",
+             "if found is not None and _disposable(settings, rds, found, email=email):",
+             "if False:", (ABUSE,), k="import_logins_replaces"),
+    Mutation("another-operators-user-replaced", "a pool user of another operator is deleted "
+             "by a sign-in with this operator's address",
+             "services/operator-service/operator_service/logins.py",
+             'if user["attributes"].get(user_migration.OPERATOR_ID_ATTRIBUTE):\n'
+             '        return False\n    with accounts.rds',
+             'if False:\n        return False\n    with accounts.rds', (ABUSE,),
+             k="another_operator"),
+    Mutation("unknown-email-spends-budget", "logins with made-up e-mails spend Supabase "
+             "Auth's sign-in budget, then every first sign-in is refused",
+             "services/operator-service/operator_service/logins.py",
+             "    _supabase_user(accounts, email)\n    event =", "    event =",
+             (ABUSE,), k="made_up_emails"),
+    Mutation("unknown-email-answers-fast", "an unknown e-mail is refused faster than a wrong "
+             "password: the timing tells who is an operator",
+             "services/operator-service/operator_service/logins.py",
+             "        _CHECK_TIME.wait()\n", "", (ABUSE,), k="answer_alike"),
+    Mutation("supabase-429-is-503", "Supabase Auth's rate limit is answered 503 unreachable",
+             "services/operator-service/operator_service/logins.py",
+             "        except user_migration.Throttled as exc:\n"
+             "            raise _throttled(exc) from None\n"
+             "        except user_migration.Unavailable as exc:\n"
+             "            raise ServiceUnavailable(\"the sign-in service is unreachable, try "
+             "again\") from exc\n        finally:",
+             "        except user_migration.Unavailable as exc:\n"
+             "            raise ServiceUnavailable(\"the sign-in service is unreachable, try "
+             "again\") from exc\n        finally:",
+             (ABUSE,), k="own_limit"),
+    Mutation("guesses-lock-out-everywhere", "ten guesses from one address lock the owner out "
+             "at theirs too", "travel_platform/rate_limits.py",
+             'keys = {flow: digest(f"{account}\\n{address}"),', "keys = {flow: digest(account),",
+             (ABUSE,), k="guesser"),
+    Mutation("no-account-ceiling", "guesses from many addresses never stop",
+             "travel_platform/rate_limits.py",
+             'f"{flow}_all": limit.all_addresses}', 'f"{flow}_all": limit.all_addresses * 1000}',
+             (ABUSE,), k="ceiling"),
+    Mutation("operator-guesses-unlimited", "an operator's password can be guessed without "
+             "limit", "services/operator-service/operator_service/logins.py",
+             "account=email, address=address, limit=accounts.attempts)",
+             "account=email, address=address, limit=PasswordAttemptLimit(\n"
+             "                                per_address=10**6, all_addresses=10**6,\n"
+             "                                window_seconds=accounts.attempts.window_seconds))",
+             (ABUSE,), k="operators_guesser"),
+    Mutation("forwarded-for-from-anyone", "a client chooses the address its failures count "
+             "under (X-Forwarded-For believed from anyone)", "travel_platform/client_address.py",
+             "while hops and _is_proxy(address, proxies):", "while hops:",
+             ("tests/unit/test_client_address.py",)),
 )

@@ -9,9 +9,14 @@ table names no one and holds no secret."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from psycopg import sql
+
+from travel_platform.errors import TooManyRequests
 
 
 def digest(value: str) -> bytes:
@@ -56,3 +61,50 @@ def refund_attempt(*, conn: Any, table: str, bucket: str, key: bytes,
                  .format(table=name, current=current), values)
     conn.execute(sql.SQL("update {table} set attempts = attempts - 1 where {current}"
                          " and attempts > 1").format(table=name, current=current), values)
+
+
+@dataclass(frozen=True)
+class PasswordAttemptLimit:
+    """Failed password attempts an account may have per window: `per_address` from any one
+    client address, `all_addresses` from all of them together."""
+
+    per_address: int
+    all_addresses: int
+    window_seconds: int
+
+
+@contextmanager
+def password_attempt(*, pool: Any, table: str, flow: str, account: str, address: str,
+                     limit: PasswordAttemptLimit) -> Iterator[None]:
+    """Around one attempt at an account's password (`account`: an e-mail, any case), from
+    `address`: TooManyRequests, before anything is tried, once this account has failed
+    `limit.per_address` times from this address in the window, or `limit.all_addresses`
+    times from all of them. Counted before the attempt (concurrent guesses cannot all slip
+    past), given back when it succeeds, so only failures count.
+
+    Per account alone, ten guesses from anywhere locked the owner out too; per account and
+    address, a guesser locks out only their own address. The ceiling across addresses stops
+    a guesser with many addresses; it can still lock the account out (for the rest of the
+    window), at the price of that many addresses' failures. An attempt the per-address count
+    refused is not counted toward the ceiling, so one address alone can never reach it."""
+    account = account.strip().lower()
+    keys = {flow: digest(f"{account}\n{address}"), f"{flow}_all": digest(account)}
+    limits = {flow: limit.per_address, f"{flow}_all": limit.all_addresses}
+    counted: list[str] = []
+    refused: int | None = None
+    with pool.connection() as conn:
+        for bucket, key in keys.items():
+            attempts, retry_after = count_attempt(conn=conn, table=table, bucket=bucket,
+                                                  key=key, window_seconds=limit.window_seconds)
+            counted.append(bucket)
+            if attempts > limits[bucket]:
+                refused = retry_after
+                break
+    if refused is not None:
+        raise TooManyRequests(f"too many failed attempts for this account: try again in "
+                              f"{refused} s", retry_after=refused)
+    yield
+    with pool.connection() as conn:
+        for bucket in counted:
+            refund_attempt(conn=conn, table=table, bucket=bucket, key=keys[bucket],
+                           window_seconds=limit.window_seconds)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from functools import cached_property
-from ipaddress import ip_address
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from typing import Literal, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
@@ -135,6 +135,40 @@ class RdsSettings(BaseSettings):
     # verify-full by default: a production config must check the server's certificate.
     aws_rds_sslmode: str = "verify-full"
     aws_rds_sslrootcert: str | None = None
+
+
+class AccountAttemptSettings(BaseSettings):
+    """Failed attempts at an account's password (agents' and operators' logins, operators'
+    password changes), counted per account AND client address, with a ceiling per account
+    across all addresses (travel_platform/rate_limits.py, README "Limits and timeouts"): a
+    guesser at one address locks out only that address, never the owner at theirs."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    # Per account (e-mail, any case) and client address, per window; then a 429 for that
+    # address until the window ends. Other flows (sign-up, confirmation, refresh) count per
+    # account alone, with the same number.
+    account_attempts_per_window: int = Field(default=10, ge=1)
+    # Per account across every address: high enough that reaching it takes a distributed
+    # guesser (this many addresses' worth of failures), low enough to stop one.
+    account_attempts_per_window_all_addresses: int = Field(default=100, ge=1)
+    account_attempt_window_seconds: int = Field(default=300, ge=1)
+    # Comma-separated networks of the proxies in front of this service (the gateway, and
+    # on AWS the Service Connect proxy): only a request from one of them has its
+    # X-Forwarded-For believed (travel_platform/client_address.py). Empty: none, the
+    # connection's own address is the client's.
+    client_address_proxies: str = ""
+
+    @model_validator(mode="after")
+    def _proxies_are_networks(self):
+        self.proxy_networks  # noqa: B018 -- fails at start-up on a malformed network
+        return self
+
+    @cached_property
+    def proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """CLIENT_ADDRESS_PROXIES as networks."""
+        return tuple(ip_network(part.strip(), strict=False)
+                     for part in self.client_address_proxies.split(",") if part.strip())
 
 
 S = TypeVar("S", bound=BaseSettings)

@@ -20,6 +20,9 @@ locals {
       password_policy = { minimum_length = 10, require_uppercase = true, require_lowercase = true, require_numbers = true, require_symbols = false }
       schema          = [local.email_attribute]
       user_migration  = false
+      # Agents sign up themselves (agent-service), and change no attribute through us.
+      admin_create_user_config       = []
+      user_attribute_update_settings = []
     }
     # Operators bring their Supabase passwords along: the pool accepts what Supabase Auth
     # did. Their Supabase user id is set by the trigger and the import, never by the client.
@@ -32,7 +35,11 @@ locals {
         mutable                      = false
         string_attribute_constraints = { min_length = "36", max_length = "36" }
       }]
-      user_migration = true
+      user_migration = var.operators_user_migration
+      # Nobody signs up: users come only from the trigger, the login and the import, each
+      # for an operator Supabase Auth vouches for; an e-mail changes only once verified.
+      admin_create_user_config       = [{ allow_admin_create_user_only = true }]
+      user_attribute_update_settings = [{ attributes_require_verification_before_update = ["email"] }]
     }
   }
 
@@ -70,6 +77,20 @@ resource "aws_cognito_user_pool" "pool" {
         min_length = schema.value.string_attribute_constraints.min_length
         max_length = schema.value.string_attribute_constraints.max_length
       }
+    }
+  }
+
+  dynamic "admin_create_user_config" {
+    for_each = each.value.admin_create_user_config
+    content {
+      allow_admin_create_user_only = admin_create_user_config.value.allow_admin_create_user_only
+    }
+  }
+
+  dynamic "user_attribute_update_settings" {
+    for_each = each.value.user_attribute_update_settings
+    content {
+      attributes_require_verification_before_update = user_attribute_update_settings.value.attributes_require_verification_before_update
     }
   }
 

@@ -39,12 +39,15 @@ locals {
 
   # The Python parts: their role on RDS, and what they read beyond python_environment.
   python_parts = {
-    "agent-service"    = { db_role = "agent_service", environment = { AWS_S3_BUCKET = aws_s3_bucket.uploads.bucket }, secrets = {} }
-    "operator-service" = { db_role = "operator_service", environment = {}, secrets = { SUPABASE_DB_URL = aws_secretsmanager_secret.supabase["db-url"].arn, SUPABASE_SERVICE_ROLE_KEY = aws_secretsmanager_secret.supabase["service-role-key"].arn } }
+    "agent-service"    = { db_role = "agent_service", environment = { AWS_S3_BUCKET = aws_s3_bucket.uploads.bucket, CLIENT_ADDRESS_PROXIES = local.client_address_proxies }, secrets = {} }
+    "operator-service" = { db_role = "operator_service", environment = { CLIENT_ADDRESS_PROXIES = local.client_address_proxies }, secrets = { SUPABASE_DB_URL = aws_secretsmanager_secret.supabase["db-url"].arn, SUPABASE_SERVICE_ROLE_KEY = aws_secretsmanager_secret.supabase["service-role-key"].arn } }
     "booking-service"  = { db_role = "booking_service", environment = { AGENT_SERVICE_URL = "http://agent-service:${local.ports["agent-service"]}", OPERATOR_SERVICE_URL = "http://operator-service:${local.ports["operator-service"]}" }, secrets = {} }
     "gateway-auth"     = { db_role = "gateway_auth", environment = {}, secrets = {} }
   }
   db_role_of_part = { for part, p in local.python_parts : part => p.db_role }
+  # Whose X-Forwarded-For the services believe (travel_platform/client_address.py): the
+  # Service Connect proxy in their own task, and the gateway, whose tasks are in the VPC.
+  client_address_proxies = join(",", ["127.0.0.1/32", data.aws_vpc.main.cidr_block])
 
   # The gateway image (`python -m gateway_config.serve`): the CORS allow-list, the
   # dashboard's /config.json (Supabase URL, anon key), and where nginx finds the parts. With

@@ -6,8 +6,10 @@
 #                     s3 Put/Get/DeleteObject under agents/ and ListBucket (so a missing key is
 #                     a 404, not a 403) on the uploads bucket, and the platform key through S3
 #                     (agent_service/storage.py; a presigned POST is signed with this role).
-#   operator-service  cognito-idp:AdminGetUser, AdminCreateUser, AdminSetUserPassword on the
-#                     operators' pool (operator_service/logins.py).
+#   operator-service  cognito-idp:AdminGetUser, AdminCreateUser, AdminSetUserPassword, and
+#                     AdminDeleteUser (a pool user linked to no operator yields to the
+#                     operator whose address it holds) on the operators' pool
+#                     (operator_service/logins.py).
 #   jobs              what provision.py calls when everything exists already, and the
 #                     service roles' secrets (it sets their passwords on RDS).
 # Execution roles (ECS itself) pull the part's own image, write its log group and read the
@@ -177,7 +179,7 @@ data "aws_iam_policy_document" "agent_service" {
 data "aws_iam_policy_document" "operator_service" {
   statement {
     sid       = "OperatorLogins"
-    actions   = ["cognito-idp:AdminGetUser", "cognito-idp:AdminCreateUser", "cognito-idp:AdminSetUserPassword"]
+    actions   = ["cognito-idp:AdminGetUser", "cognito-idp:AdminCreateUser", "cognito-idp:AdminSetUserPassword", "cognito-idp:AdminDeleteUser"]
     resources = [aws_cognito_user_pool.pool["operators"].arn]
   }
 }
@@ -218,6 +220,13 @@ data "aws_iam_policy_document" "user_migration" {
     sid       = "DecryptEnvironment"
     actions   = ["kms:Decrypt"]
     resources = [aws_kms_key.platform.arn]
+    # Only the trigger's own environment (Lambda encrypts it under this context): not the
+    # secrets, logs or documents the same key protects.
+    condition {
+      test     = "StringEquals"
+      variable = "kms:EncryptionContext:aws:lambda:FunctionArn"
+      values   = ["arn:${data.aws_partition.current.partition}:lambda:${var.aws_region}:${data.aws_caller_identity.current.account_id}:function:${local.name}-user-migration"]
+    }
   }
 }
 

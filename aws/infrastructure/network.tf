@@ -72,3 +72,8 @@ resource "aws_security_group_rule" "rule" {
   from_port                = each.value.port
   to_port                  = each.value.port
 }
+
+# The VPC's address range: the services believe X-Forwarded-For only from inside it (ecs.tf).
+data "aws_vpc" "main" {
+  id = var.vpc_id
+}

@@ -185,3 +185,9 @@ variable "user_migration_zip" {
   type        = string
   default     = ""
 }
+
+variable "operators_user_migration" {
+  description = "Whether the operators' pool runs the UserMigration trigger: true while operators' logins move; false once `python -m migrate finalize operators` has detached it (else an apply attaches it again)."
+  type        = bool
+  default     = true
+}

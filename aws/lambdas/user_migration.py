@@ -47,12 +47,24 @@ class Unavailable(Exception):
     """Supabase Auth could not be asked; the sign-in fails and may be retried."""
 
 
+class Throttled(Unavailable):
+    """Supabase Auth refused to be asked now: its rate limit for the caller's address (429,
+    `over_request_rate_limit`). Not an outage: retry after `retry_after` seconds."""
+
+    def __init__(self, message: str, *, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 @dataclass(frozen=True)
 class SupabaseUser:
     """What the pool needs of a Supabase Auth user."""
 
     id: str
     email: str
+    # Whether the user confirmed their e-mail with Supabase Auth: only a confirmed address
+    # is proven to be theirs, so only a confirmed user is created verified in the pool.
+    confirmed: bool = True
 
 
 class SupabaseAuth(Protocol):
@@ -62,7 +74,7 @@ class SupabaseAuth(Protocol):
         """The user whose password this is, or Refused."""
 
     def find_user(self, *, email: str) -> SupabaseUser | None:
-        """The active user with this e-mail, or None."""
+        """The active user with this e-mail (confirmed or not: `confirmed` says), or None."""
 
 
 class SupabaseAuthHttp:
@@ -84,6 +96,12 @@ class SupabaseAuthHttp:
 
     def _call(self, method: str, path: str, *, key: str, token: str | None = None,
               body: dict | None = None) -> tuple[int, Any]:
+        status, answer, _ = self._call_with_headers(method, path, key=key, token=token,
+                                                    body=body)
+        return status, answer
+
+    def _call_with_headers(self, method: str, path: str, *, key: str, token: str | None = None,
+                           body: dict | None = None) -> tuple[int, Any, Any]:
         request = urllib.request.Request(
             self._base + path, method=method,
             data=json.dumps(body).encode() if body is not None else None,
@@ -92,19 +110,20 @@ class SupabaseAuthHttp:
         try:
             with urllib.request.urlopen(request, timeout=self._timeout) as response:
                 raw = response.read()
-                return response.status, json.loads(raw) if raw else None
+                return response.status, json.loads(raw) if raw else None, response.headers
         except urllib.error.HTTPError as error:
             raw = error.read()
             try:
-                return error.code, json.loads(raw) if raw else None
+                return error.code, json.loads(raw) if raw else None, error.headers
             except ValueError:
-                return error.code, None
+                return error.code, None, error.headers
         except (urllib.error.URLError, TimeoutError, OSError) as error:
             raise Unavailable(f"Supabase Auth unreachable: {error}") from None
 
     def check_password(self, *, email: str, password: str) -> SupabaseUser:
-        status, answer = self._call("POST", "/token?grant_type=password", key=self._anon_key,
-                                    body={"email": email, "password": password})
+        status, answer, headers = self._call_with_headers(
+            "POST", "/token?grant_type=password", key=self._anon_key,
+            body={"email": email, "password": password})
         if status == 200 and isinstance(answer, dict):
             user = answer.get("user") or {}
             # The check opened a Supabase session nobody will use: end it (best effort).
@@ -115,6 +134,9 @@ class SupabaseAuthHttp:
             # Wrong password, unknown, deleted, banned or unconfirmed user: all a refusal.
             code = (answer or {}).get("error_code") or (answer or {}).get("error") or status
             raise Refused(f"Supabase Auth refused the sign-in ({code})")
+        if status == 429:
+            raise Throttled("Supabase Auth's rate limit for password sign-ins from this "
+                            "address is reached", retry_after=_retry_after(headers))
         raise Unavailable(f"Supabase Auth answered {status}")
 
     def find_user(self, *, email: str) -> SupabaseUser | None:
@@ -128,7 +150,8 @@ class SupabaseAuthHttp:
             raise Unavailable(f"Supabase Auth admin API answered {status}")
         for user in answer.get("users", []):
             if (user.get("email") or "").lower() == wanted and is_active(user):
-                return SupabaseUser(id=str(user["id"]), email=str(user["email"]))
+                return SupabaseUser(id=str(user["id"]), email=str(user["email"]),
+                                    confirmed=bool(user.get("email_confirmed_at")))
         return None
 
 
@@ -156,6 +179,17 @@ class SupabaseAuthHttp:
                 return
             yield from users
             page += 1
+
+
+# GoTrue's rate limits count per 5-minute window; without a Retry-After, wait a window out.
+DEFAULT_RETRY_AFTER_SECONDS = 300
+
+
+def _retry_after(headers: Any) -> int:
+    try:
+        return max(1, int((headers or {}).get("Retry-After")))
+    except (TypeError, ValueError):
+        return DEFAULT_RETRY_AFTER_SECONDS
 
 
 def is_active(user: dict) -> bool:
@@ -197,6 +231,11 @@ def migrate_user(event: dict, *, supabase: SupabaseAuth) -> dict:
         found = supabase.find_user(email=email)
         if found is None:
             raise Refused("no such operator")
+        if not found.confirmed:
+            # Anyone can sign up any address to Supabase Auth with the anon key; until its
+            # owner confirms it, the address is not shown to be theirs, and the pool would
+            # create it verified (email_verified) for whoever asked for a code.
+            raise Refused("the operator has not confirmed their e-mail with Supabase Auth")
         # No password to carry over: Cognito sends a code and the operator sets a new one.
         event["response"] = {"userAttributes": user_attributes(found),
                              "messageAction": "SUPPRESS"}

@@ -55,8 +55,15 @@ EMAIL_ATTRIBUTE = {"Name": "email", "AttributeDataType": "String", "Required": T
 AGENTS_POOL = {"PoolName": POOL_NAME, "UsernameAttributes": ["email"],
                "AutoVerifiedAttributes": ["email"], "Policies": PASSWORD_POLICY,
                "Schema": [EMAIL_ATTRIBUTE]}
+# Nobody signs up to the operators' pool: its users are made only by the trigger, the
+# login (moto) and the import, each for an operator Supabase Auth vouches for. A public
+# SignUp would let anyone hold an operator's address before they move. And a user's e-mail
+# changes only once the new address is verified, so no pool user can take over another's.
 OPERATORS_POOL = {**AGENTS_POOL, "PoolName": OPERATOR_POOL_NAME,
                   "Policies": OPERATOR_PASSWORD_POLICY,
+                  "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": True},
+                  "UserAttributeUpdateSettings": {
+                      "AttributesRequireVerificationBeforeUpdate": ["email"]},
                   "Schema": [EMAIL_ATTRIBUTE, {
                       "Name": OPERATOR_ID, "AttributeDataType": "String", "Mutable": False,
                       "StringAttributeConstraints": {"MinLength": "36", "MaxLength": "36"}}]}

@@ -119,7 +119,10 @@ def setup() -> None:
     # What browsers and the host's clients use, and tokens name: the published addresses.
     env.update(CORS_ALLOWED_ORIGINS=public["CORS_ALLOWED_ORIGINS"],
                SUPABASE_JWT_ISSUER=f"{public['SUPABASE_URL']}/auth/v1",
-               AWS_S3_PUBLIC_ENDPOINT_URL=public["AWS_ENDPOINT_URL"])
+               AWS_S3_PUBLIC_ENDPOINT_URL=public["AWS_ENDPOINT_URL"],
+               # The gateway's container reaches the services over the compose network,
+               # whose address docker picks among the private ranges.
+               CLIENT_ADDRESS_PROXIES="10.0.0.0/8,172.16.0.0/12,192.168.0.0/16")
     values = python_parts.own_values(inside, keys, provisioned, admins)
     values[python_parts.AUTH_STANDIN.name].update(
         # The stand-in's own address is its public one: it is the `iss` of its tokens.

@@ -175,7 +175,8 @@ def test_successful_logins_do_not_use_up_the_accounts_attempts(gateway):
     wrong = {"email": agent.email, "password": "Wrong-pass-1"}
     assert [api(gateway, "POST", "/api/agents/login", json=wrong).status_code
             for _ in range(ACCOUNT_ATTEMPTS)] == [401] * ACCOUNT_ATTEMPTS
-    # Then even the right password waits: the account is locked for the window.
+    # Then even the right password waits, from this address: the account is locked here
+    # for the window (elsewhere it is not: tests/e2e/test_operator_login_abuse.py).
     locked = api(gateway, "POST", "/api/agents/login",
                  json={"email": agent.email, "password": PASSWORD})
     assert locked.status_code == 429, locked.text

@@ -399,3 +399,27 @@ def test_agent_service_may_make_exactly_its_s3_calls():
     assert on_objects == needed
     # ListBucket on the bucket, so that a missing key is a 404 (storage.py's None), not a 403.
     assert any(statement["actions"] == ["s3:ListBucket"] for statement in document["statement"])
+
+
+def test_nobody_signs_up_to_the_operators_pool_nor_takes_an_address_unverified():
+    # moto enforces neither (it accepts SignUp and an unverified e-mail change on any pool):
+    # the configuration is held here, in provision.py's requests and so in cognito.tf.
+    pool, client = provision().OPERATORS_POOL, provision().OPERATORS_CLIENT
+    assert pool["AdminCreateUserConfig"] == {"AllowAdminCreateUserOnly": True}
+    writable = set(client["WriteAttributes"])
+    assert "custom:operator_id" not in writable
+    assert "email" not in writable or pool["UserAttributeUpdateSettings"] == {
+        "AttributesRequireVerificationBeforeUpdate": ["email"]}
+    assert "AdminCreateUserConfig" not in provision().AGENTS_POOL   # agents sign up
+
+
+def test_the_trigger_decrypts_only_its_own_environment():
+    document = terraform()["data"][("aws_iam_policy_document", "user_migration")]
+    decrypt = [s for s in document["statement"] if "kms:Decrypt" in s["actions"]]
+    assert len(decrypt) == 1
+    function = resource("aws_lambda_function", "user_migration")["function_name"]
+    [condition] = decrypt[0]["condition"]
+    assert condition["test"] == "StringEquals"
+    assert condition["variable"] == "kms:EncryptionContext:aws:lambda:FunctionArn"
+    [arn] = condition["values"]
+    assert arn.startswith("arn:") and arn.endswith(":function:" + function)

@@ -31,8 +31,10 @@ FORGOT_PASSWORD_EVENT = {
 class SupabaseAuth:
     """Answers as Supabase Auth would for one operator with one password."""
 
-    def __init__(self, *, password: str = "Old-password-1", active: bool = True):
+    def __init__(self, *, password: str = "Old-password-1", active: bool = True,
+                 confirmed: bool = True):
         self.password, self.active, self.asked = password, active, []
+        self.confirmed = confirmed
 
     def check_password(self, *, email, password):
         self.asked.append(("password", email))
@@ -42,7 +44,9 @@ class SupabaseAuth:
 
     def find_user(self, *, email):
         self.asked.append(("find", email))
-        return OPERATOR if email == OPERATOR.email and self.active else None
+        if email != OPERATOR.email or not self.active:
+            return None
+        return SupabaseUser(id=OPERATOR.id, email=OPERATOR.email, confirmed=self.confirmed)
 
 
 def test_a_sign_in_with_the_supabase_password_creates_a_confirmed_user_with_it():
@@ -93,6 +97,14 @@ def test_forgot_password_of_an_unknown_or_inactive_operator_is_refused():
     with pytest.raises(Refused):
         user_migration.migrate_user(copy.deepcopy(FORGOT_PASSWORD_EVENT),
                                     supabase=SupabaseAuth(active=False))
+
+
+def test_forgot_password_of_an_unconfirmed_supabase_user_is_refused():
+    # Anyone may sign up someone else's address to Supabase Auth: unconfirmed, it proves
+    # nothing, and must not become a verified address in the pool.
+    with pytest.raises(Refused, match="not confirmed"):
+        user_migration.migrate_user(copy.deepcopy(FORGOT_PASSWORD_EVENT),
+                                    supabase=SupabaseAuth(confirmed=False))
 
 
 def test_another_trigger_is_refused():

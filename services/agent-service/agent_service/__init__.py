@@ -33,8 +33,10 @@ def create_app(config: dict | None = None) -> Flask:
                               endpoint_url=settings.aws_s3_public_endpoint_url)
                  if settings.aws_s3_public_endpoint_url else s3)
     store = DocumentStore(s3, presigner=presigner, bucket=settings.aws_s3_bucket)
-    attempt_limit = AttemptLimit(attempts=settings.account_attempts_per_window,
-                                 window_seconds=settings.account_attempt_window_seconds)
+    attempt_limit = AttemptLimit(
+        attempts=settings.account_attempts_per_window,
+        window_seconds=settings.account_attempt_window_seconds,
+        all_addresses=settings.account_attempts_per_window_all_addresses)
     app.extensions.update(rds=pool, cognito_accounts=accounts, document_store=store,
                           attempt_limit=attempt_limit)
     register_health(app, checks={"rds": lambda: ping(pool)})

@@ -32,6 +32,7 @@ from agent_service.schemas import (
 )
 from travel_platform.api import body, created, query, responds
 from travel_platform.auth import bearer_token
+from travel_platform.client_address import request_client_address
 from travel_platform.web import AGENT, current_identity, require_admin, require_identity
 
 agents = Blueprint("agents", __name__, url_prefix="/api/agents")
@@ -60,7 +61,8 @@ def _store():
 
 def _attempt(flow: str, account: str):
     return service.counted_attempt(pool=_pool(), limit=current_app.extensions["attempt_limit"],
-                                   flow=flow, account=account)
+                                   flow=flow, account=account,
+                                   address=request_client_address())
 
 
 def _no_content() -> Response:

@@ -58,6 +58,9 @@ class AttemptLimit:
 
     attempts: int
     window_seconds: int
+    # A login's failures per account across all client addresses (`attempts` is then per
+    # account and address): travel_platform/rate_limits.password_attempt.
+    all_addresses: int
 
 
 # Flows whose successful attempts are given back: only failures (a wrong password, a
@@ -66,11 +69,22 @@ REFUNDED_ON_SUCCESS = frozenset({"login", "confirm", "refresh"})
 
 
 @contextmanager
-def counted_attempt(*, pool, limit: AttemptLimit, flow: str, account: str) -> Iterator[None]:
+def counted_attempt(*, pool, limit: AttemptLimit, flow: str, account: str,
+                    address: str) -> Iterator[None]:
     """Around one attempt at `flow` by `account` (an e-mail address, any case, or a refresh
-    token): TooManyRequests, before anything is tried, once the account has used up its
-    window. Counted before the attempt, so concurrent guesses cannot all slip past the
-    limit; given back after a success where only failures count."""
+    token) from client `address`: TooManyRequests, before anything is tried, once the
+    account has used up its window. Counted before the attempt, so concurrent guesses
+    cannot all slip past the limit; given back after a success where only failures count.
+    A login counts per account and address, under a ceiling per account: someone else's
+    guesses never lock the owner out at their own address."""
+    if flow == "login":
+        with rate_limits.password_attempt(
+                pool=pool, table="account_attempts", flow=flow, account=account,
+                address=address, limit=rate_limits.PasswordAttemptLimit(
+                    per_address=limit.attempts, all_addresses=limit.all_addresses,
+                    window_seconds=limit.window_seconds)):
+            yield
+        return
     key = rate_limits.digest(account if flow == "refresh" else account.strip().lower())
     with pool.connection() as conn:
         attempts, retry_after = repository.count_account_attempt(

@@ -1,12 +1,10 @@
 """agent-service settings."""
 from functools import cached_property
 
-from pydantic import Field
-
-from travel_platform.settings import BaseServiceSettings, RdsSettings
+from travel_platform.settings import AccountAttemptSettings, BaseServiceSettings, RdsSettings
 
 
-class AgentSettings(BaseServiceSettings, RdsSettings):
+class AgentSettings(BaseServiceSettings, RdsSettings, AccountAttemptSettings):
     """Token issuers, the RDS database, the Cognito app client used for sign-up and login,
     and the S3 bucket of agents' documents."""
 
@@ -16,9 +14,8 @@ class AgentSettings(BaseServiceSettings, RdsSettings):
     # container network): presigned forms and links are made for this address. Unset on AWS.
     aws_s3_public_endpoint_url: str | None = None
     # Attempts at each account flow (sign-up, confirmation, login, refresh) one account may
-    # make per window; beyond them a 429. The gateway limits the same flows per address.
-    account_attempts_per_window: int = Field(default=10, ge=1)
-    account_attempt_window_seconds: int = Field(default=300, ge=1)
+    # make per window, a login's per account and client address: AccountAttemptSettings.
+    # The gateway limits the same flows per address.
 
     @cached_property
     def dashboard_client_id(self) -> str:

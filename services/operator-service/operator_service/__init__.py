@@ -12,6 +12,7 @@ from operator_service.settings import OperatorSettings
 from travel_platform.auth.operator_logins import OperatorLogins
 from travel_platform.cognito import CognitoAccounts
 from travel_platform.db import create_pool, create_rds_pool, with_default_tls
+from travel_platform.rate_limits import PasswordAttemptLimit
 from travel_platform.settings import load_settings
 from travel_platform.web import admit_operators, configure_service, register_health
 
@@ -52,7 +53,11 @@ def open_operator_accounts(settings: OperatorSettings, *, rds: ConnectionPool,
     supabase = user_migration.SupabaseAuthHttp(
         url=settings.supabase_url, anon_key=settings.supabase_anon_key.get_secret_value(),
         service_role_key=settings.supabase_service_role_key.get_secret_value())
+    attempts = PasswordAttemptLimit(
+        per_address=settings.account_attempts_per_window,
+        all_addresses=settings.account_attempts_per_window_all_addresses,
+        window_seconds=settings.account_attempt_window_seconds)
     return OperatorAccounts(cognito=cognito, supabase=supabase, rds=rds, logins=logins,
-                            region=settings.aws_region,
+                            attempts=attempts, region=settings.aws_region,
                             pool_id=settings.aws_cognito_operator_pool_id,
                             client_id=settings.aws_cognito_operator_client_id)

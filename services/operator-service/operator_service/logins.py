@@ -13,9 +13,20 @@ Until `finalize operators`, Supabase Auth stays the authority for passwords: whe
 refuses a password that Supabase accepts (changed there since, or a user imported with a
 forced reset), the Cognito copy is brought up to date and the login goes on. After finalize,
 Cognito alone decides.
+
+Supabase Auth limits password sign-ins per client address (30 per 5 minutes), and every
+check made here comes from this service's one address: that budget is shared by every
+operator's first sign-in and password change. So nobody reaches it anonymously: each
+attempt is first counted per account and address (travel_platform/rate_limits.py), and an
+e-mail that is no confirmed, active Supabase user is refused without asking for a password
+check at all (in the time such a check takes, so the answer tells nothing). Supabase's own
+429 is passed on as a 429 with its Retry-After, not as an outage.
 """
 from __future__ import annotations
 
+import random
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -31,20 +42,25 @@ from travel_platform.errors import (
     Conflict,
     Forbidden,
     ServiceUnavailable,
+    TooManyRequests,
     Unauthorized,
 )
+from travel_platform.rate_limits import PasswordAttemptLimit, password_attempt
 
-# Cognito's refusals a password Supabase Auth still vouches for can overcome.
-_RECOVERABLE = ("invalid_credentials", "password_reset_required")
+# Cognito's refusals a password Supabase Auth still vouches for can overcome. (The pool
+# makes no unconfirmed user itself: one is someone's sign-up, made before the pool was
+# admin-create-only, and yields like any user linked to no operator.)
+_RECOVERABLE = ("invalid_credentials", "password_reset_required", "account_not_confirmed")
 
 
 class OperatorAccounts:
     """The operators' pool, Supabase Auth, and the links between their users (on RDS)."""
 
     def __init__(self, *, cognito: CognitoAccounts, supabase: user_migration.SupabaseAuthHttp,
-                 rds: ConnectionPool, logins: OperatorLogins, region: str, pool_id: str,
-                 client_id: str):
+                 rds: ConnectionPool, logins: OperatorLogins, attempts: PasswordAttemptLimit,
+                 region: str, pool_id: str, client_id: str):
         self.cognito = cognito
+        self.attempts = attempts
         self.supabase = supabase
         self.rds = rds
         self.logins = logins
@@ -61,34 +77,109 @@ def _open(accounts: OperatorAccounts) -> frozenset[str]:
     return issuers
 
 
-def log_in(*, accounts: OperatorAccounts, email: str, password: str) -> dict:
+def log_in(*, accounts: OperatorAccounts, email: str, password: str, address: str) -> dict:
     """Cognito tokens for an operator's e-mail and password, moving the operator to the
-    operators' pool on their first sign-in, with the password they have."""
+    operators' pool on their first sign-in, with the password they have. `address`: the
+    client's, which failed attempts are counted under (with the e-mail)."""
     issuers = _open(accounts)
-    try:
-        tokens = accounts.cognito.login(email=email, password=password)
-    except (Unauthorized, Forbidden) as refused:
-        if refused.code not in _RECOVERABLE or SOURCE_SUPABASE not in issuers:
-            raise
-        tokens = _migrate(accounts, email=email, password=password)
-    _link(accounts, tokens["access_token"])
+    with _counted(accounts, "operator_login", email=email, address=address):
+        try:
+            tokens = accounts.cognito.login(email=email, password=password)
+        except (Unauthorized, Forbidden) as refused:
+            if refused.code not in _RECOVERABLE or SOURCE_SUPABASE not in issuers:
+                raise
+            tokens = _migrate(accounts, email=email, password=password)
+        _link(accounts, tokens["access_token"])
     return tokens
+
+
+def _counted(accounts: OperatorAccounts, flow: str, *, email: str, address: str):
+    """Failed attempts at this e-mail's password from this address, and from all, counted
+    in RDS before anything is asked of Cognito or Supabase Auth."""
+    return password_attempt(pool=accounts.rds, table="account_attempts", flow=flow,
+                            account=email, address=address, limit=accounts.attempts)
+
+
+class _CheckTime:
+    """How long Supabase Auth's password check takes here lately (a moving average, per
+    worker): an e-mail that is nobody's is refused after about as long, so the time of the
+    answer does not say which e-mails are operators'."""
+
+    def __init__(self, initial: float = 0.1):
+        self._seconds = initial
+        self._lock = threading.Lock()
+
+    def record(self, seconds: float) -> None:
+        with self._lock:
+            self._seconds = 0.8 * self._seconds + 0.2 * min(seconds, 2.0)
+
+    def wait(self) -> None:
+        with self._lock:
+            seconds = self._seconds
+        time.sleep(seconds * random.uniform(0.9, 1.1))
+
+
+_CHECK_TIME = _CheckTime()
+
+
+def _invalid_credentials() -> Unauthorized:
+    return Unauthorized("invalid e-mail or password", code="invalid_credentials")
+
+
+def _throttled(exc: user_migration.Throttled) -> TooManyRequests:
+    return TooManyRequests("the sign-in service is busy: try again in "
+                           f"{exc.retry_after} s", retry_after=exc.retry_after)
+
+
+def _supabase_user(accounts: OperatorAccounts, email: str) -> user_migration.SupabaseUser:
+    """The confirmed, active Supabase user with this e-mail, looked up (admin API, not
+    rate-limited per address) before Supabase's password check is spent on it; an e-mail
+    that is not one is refused as a wrong password would be, in about the time one takes."""
+    try:
+        found = accounts.supabase.find_user(email=email)
+    except user_migration.Unavailable as exc:
+        raise ServiceUnavailable("the sign-in service is unreachable, try again") from exc
+    if found is None or not found.confirmed:
+        _CHECK_TIME.wait()
+        raise _invalid_credentials()
+    return found
+
+
+def _check_supabase_password(accounts: OperatorAccounts, *, email: str, password: str) -> None:
+    """Supabase Auth's password check (its grant), timed for _CheckTime."""
+    started = time.monotonic()
+    try:
+        accounts.supabase.check_password(email=email, password=password)
+    finally:
+        _CHECK_TIME.record(time.monotonic() - started)
 
 
 def _migrate(accounts: OperatorAccounts, *, email: str, password: str) -> dict:
     """What the UserMigration trigger does on AWS, done here: Supabase Auth checks the
     password, then the Cognito user gets it. Concurrent first sign-ins of one operator wait
     for each other (a lock on RDS per e-mail), so one Cognito user is made."""
+    _supabase_user(accounts, email)
     event = user_migration_event(accounts, email=email, password=password)
     with _one_at_a_time(accounts.rds, email):
+        started = time.monotonic()
         try:
             user_migration.migrate_user(event, supabase=accounts.supabase)
         except user_migration.Refused:
-            raise Unauthorized("invalid e-mail or password", code="invalid_credentials") from None
+            raise _invalid_credentials() from None
+        except user_migration.Throttled as exc:
+            raise _throttled(exc) from None
         except user_migration.Unavailable as exc:
             raise ServiceUnavailable("the sign-in service is unreachable, try again") from exc
+        finally:
+            _CHECK_TIME.record(time.monotonic() - started)
         attributes = event["response"]["userAttributes"]
         found = accounts.cognito.find_user(email=email)
+        if found is not None and _disposable(accounts, found):
+            # Nobody's: no operator id, no link. Whoever made it (a sign-up the pool no
+            # longer takes, an address changed unverified) does not hold the address that
+            # Supabase Auth has just vouched is this operator's.
+            accounts.cognito.delete_user(username=found["username"])
+            found = None
         if found is None:
             try:
                 accounts.cognito.create_user(email=email, attributes=attributes)
@@ -114,6 +205,14 @@ def user_migration_event(accounts: OperatorAccounts, *, email: str, password: st
             "response": {"userAttributes": None, "finalUserStatus": None,
                          "messageAction": None, "desiredDeliveryMediums": None,
                          "forceAliasCreation": None, "enableSMSMFA": None}}
+
+
+def _disposable(accounts: OperatorAccounts, user: dict) -> bool:
+    """A pool user that belongs to no operator: no `custom:operator_id` and no link."""
+    if user["attributes"].get(user_migration.OPERATOR_ID_ATTRIBUTE):
+        return False
+    with accounts.rds.connection() as conn:
+        return not repository.is_linked(conn=conn, cognito_sub=user["attributes"]["sub"])
 
 
 @contextmanager
@@ -155,14 +254,17 @@ def log_out(*, accounts: OperatorAccounts, identity: Identity, access_token: str
 
 
 def change_password(*, accounts: OperatorAccounts, identity: Identity, current: str,
-                    new: str) -> None:
+                    new: str, address: str) -> None:
     """Change the operator's password wherever they can sign in with it: both sides while
     both are open, so a rollback to Supabase Auth costs nobody their password. Cognito first
     (the stricter policy refuses before anything changed); if Supabase then fails, Cognito
     gets the current password back."""
     issuers = accounts.logins.issuers()
     email = identity.email or ""
-    _check_current(accounts, issuers, email=email, password=current)
+    # Counted per e-mail as the login is (an operator without one, by their id).
+    with _counted(accounts, "operator_password", email=email or identity.subject,
+                  address=address):
+        _check_current(accounts, issuers, email=email, password=current)
     cognito_user = accounts.cognito.find_user(email=email)
     if cognito_user is not None:
         accounts.cognito.set_password(username=cognito_user["username"], password=new)
@@ -182,9 +284,11 @@ def _check_current(accounts: OperatorAccounts, issuers: frozenset[str], *, email
     wrong = Forbidden("the current password is wrong", code="wrong_password")
     if SOURCE_SUPABASE in issuers:     # the authority until finalize
         try:
-            accounts.supabase.check_password(email=email, password=password)
+            _check_supabase_password(accounts, email=email, password=password)
         except user_migration.Refused:
             raise wrong from None
+        except user_migration.Throttled as exc:
+            raise _throttled(exc) from None
         except user_migration.Unavailable as exc:
             raise ServiceUnavailable("the sign-in service is unreachable, try again") from exc
         return

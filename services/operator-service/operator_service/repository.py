@@ -315,3 +315,9 @@ def link_sign_in(*, conn, cognito_sub: str, operator_id: str, email: str, via: s
         (cognito_sub, operator_id, email, via))
     return str(conn.execute("select operator_id from operator_identities where cognito_sub = %s",
                             (cognito_sub,)).fetchone()["operator_id"])
+
+
+def is_linked(*, conn, cognito_sub: str) -> bool:
+    """Whether a Cognito user of the operators' pool is linked to an operator."""
+    return conn.execute("select exists (select from operator_identities where cognito_sub = %s)"
+                        " as linked", (cognito_sub,)).fetchone()["linked"]

@@ -35,6 +35,7 @@ from operator_service.schemas import (
 from travel_platform.accounts import LoginRequest, RefreshRequest, Tokens
 from travel_platform.api import body, created, query, responds
 from travel_platform.auth import bearer_token
+from travel_platform.client_address import request_client_address
 from travel_platform.web import OPERATOR, current_identity, require_admin, require_identity
 
 operators = Blueprint("operators", __name__, url_prefix="/api/operators")
@@ -73,12 +74,14 @@ def _created(package: dict):
 @responds(200, Tokens, "Tokens of the operators' Cognito pool")
 @responds(401, None, "Wrong e-mail or password (one answer for both), or this sign-in is "
                      "not open (operator_login_closed)")
+@responds(429, None, "Too many failed attempts for this account (from this address, or from "
+                     "all), or Supabase Auth's own limit reached; Retry-After says when")
 @body(LoginRequest)
 def login(body: LoginRequest):
     """Exchange an operator's e-mail and password, the ones they use with Supabase Auth, for
     tokens of the operators' Cognito pool (public). Their first sign-in moves them there."""
     return jsonify(logins.log_in(accounts=_accounts(), email=body.email,
-                                 password=body.password))
+                                 password=body.password, address=request_client_address()))
 
 
 @operators.post("/refresh")
@@ -105,13 +108,16 @@ def log_out():
 @operators.post("/me/password")
 @responds(204, None, "Changed wherever the operator signs in")
 @responds(403, None, "The current password is wrong")
+@responds(429, None, "Too many wrong current passwords for this account, or Supabase Auth's "
+                     "own limit reached; Retry-After says when")
 @require_identity(OPERATOR)
 @body(PasswordChange)
 def change_password(body: PasswordChange):
     """Change the operator's password: on both Supabase Auth and the operators' pool while
     both are open, so going back to Supabase Auth costs nobody their password."""
     logins.change_password(accounts=_accounts(), identity=current_identity(),
-                           current=body.current_password, new=body.new_password)
+                           current=body.current_password, new=body.new_password,
+                           address=request_client_address())
     return Response(status=204)
 
 

@@ -1,13 +1,14 @@
 """operator-service settings."""
 from pydantic import SecretStr
 
-from travel_platform.settings import BaseServiceSettings, RdsSettings
+from travel_platform.settings import AccountAttemptSettings, BaseServiceSettings, RdsSettings
 
 
-class OperatorSettings(BaseServiceSettings, RdsSettings):
+class OperatorSettings(BaseServiceSettings, RdsSettings, AccountAttemptSettings):
     """Token issuers, the Supabase project's PostgreSQL database, and RDS, which holds the
     migration state (where each operator table lives) and the tables already moved; and
-    what operators' logins need while they move to Cognito (docs/operator-logins.md)."""
+    what operators' logins need while they move to Cognito (docs/operator-logins.md), and how
+many failed attempts at an operator's password it lets through (AccountAttemptSettings)."""
 
     # A role that can only become `anon` or `authenticated`, so RLS applies to every query.
     supabase_db_url: SecretStr
