@@ -64,6 +64,24 @@ def change_operator_status(*, conn, user_id, from_status: str, to_status: str,
         (to_status, changed_by, user_id, from_status)).fetchone()
 
 
+def supabase_sign_in_emails(*, conn, user_ids: list) -> dict[str, dict]:
+    """The e-mail each operator's Supabase Auth account signed up with (theirs to prove, not
+    to type), by operator id; an administrator's connection to Supabase only."""
+    rows = conn.execute("select id::text, email, confirmed"
+                        " from private.operator_sign_in_emails(%s::uuid[])",
+                        ([str(i) for i in user_ids],)).fetchall()
+    return {row["id"]: row for row in rows}
+
+
+def cognito_sign_in_emails(*, conn, user_ids: list) -> dict[str, str]:
+    """The e-mail of each operator's linked user of the operators' Cognito pool (RDS), by
+    operator id: their sign-in once they signed in there or were imported."""
+    rows = conn.execute("select operator_id::text, email from operator_identities"
+                        " where operator_id = any(%s::uuid[])",
+                        ([str(i) for i in user_ids],)).fetchall()
+    return {row["operator_id"]: row["email"] for row in rows}
+
+
 def update_operator(*, conn, user_id: str, fields: dict) -> None:
     """Set some of PROFILE_FIELDS of a profile."""
     _update_row(conn=conn, table=USERS, row_id=user_id, fields=fields, allowed=PROFILE_FIELDS)
@@ -190,8 +208,16 @@ def update_package(*, conn, package_id, fields: dict) -> None:
 
 
 def set_package_status(*, conn, package_id, status: str) -> None:
-    """Move a package to `status`."""
-    conn.execute(f"update {PACKAGES} set status = %s where id = %s", (status, package_id))
+    """Move a package to `status` (published or archived), as `package_publisher` for this
+    one statement: `authenticated`, which supabase-js clients run as too, may not write the
+    status column at all (supabase/migrations/20261207100000_approval_gate.sql), so the
+    database lets only this service's path, after its checks, publish or archive. The
+    role's policy still admits only the caller's own package, forward only."""
+    conn.execute("set local role package_publisher")
+    try:
+        conn.execute(f"update {PACKAGES} set status = %s where id = %s", (status, package_id))
+    finally:
+        conn.execute("set local role authenticated")
 
 
 def delete_package(*, conn, package_id) -> None:
