@@ -439,3 +439,48 @@ def test_administrators_read_the_verified_sign_in_email(databases):
     for caller in (Caller(url, owner), Caller(url, None)):
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             caller.run("select * from private.operator_sign_in_emails(%s::uuid[])", ([owner],))
+
+
+def test_a_suspended_operator_stays_out_while_packages_are_read_apart_from_profiles(sides):
+    """Between `switch-reads packages` and `start operators`, RDS serves the packages with a
+    copy of `users` that does not know of the suspension: operator-service asks where the
+    profiles live, and leaves the operator's packages out of the catalogue and the lookups
+    booking-service books from."""
+    from operator_service import service
+    from operator_service.datasource import (
+        PACKAGE_TABLES,
+        RDS,
+        REHEARSAL,
+        SUPABASE,
+        USERS,
+        DataSources,
+    )
+    from operator_service.schemas import CatalogueQuery
+    from psycopg_pool import ConnectionPool
+
+    from travel_platform.auth import Identity
+
+    owner, _, live = _operator_on(sides["rds"], "active")            # the RDS copy: stale
+    with psycopg.connect(sides["supabase"]) as conn:
+        conn.execute("insert into auth.users (id, email) values (%s, %s)",
+                     (owner, f"{owner}@example.com"))
+        conn.execute("insert into users (id, company_name, contact_email, status)"
+                     " values (%s, 'Gate Tours', 'typed@example.com', 'suspended')", (owner,))
+    agent = Identity(source="cognito", subject=str(uuid.uuid4()), email=None, groups=(),
+                     role=None, expires_at=0, claims={})
+    pools = {name: ConnectionPool(url, min_size=1, max_size=2, open=True,
+                                  kwargs={"row_factory": dict_row})
+             for name, url in ((SUPABASE, sides["supabase"]), (RDS, sides["rds"]))}
+    try:
+        data = DataSources(pools, table_sources={USERS: SUPABASE, REHEARSAL: SUPABASE,
+                                                 **{t: RDS for t in PACKAGE_TABLES}})
+        query = CatalogueQuery(operator_id=owner)
+        assert service.catalogue(data=data, identity=agent, query=query)["data"] == []
+        assert service.packages_by_ids(data=data, identity=agent, package_ids=[live]) == {
+            "data": [], "missing": [live]}
+        _set_status(sides["supabase"], owner, "active")
+        assert [p["id"] for p in service.catalogue(data=data, identity=agent,
+                                                   query=query)["data"]] == [uuid.UUID(live)]
+    finally:
+        for pool in pools.values():
+            pool.close()

@@ -136,6 +136,16 @@ class PackageFilter:
     min_nights: int | None = None
     max_nights: int | None = None
     travel_date: datetime.date | None = None
+    # Operators whose packages are left out (suspended ones, while the profiles live in
+    # another database than the packages; otherwise row-level security leaves them out).
+    excluded_operators: tuple[str, ...] | None = None
+
+
+def suspended_operator_ids(*, conn) -> list[str]:
+    """The suspended operators, as the database holding the profiles knows them (a
+    SECURITY DEFINER function any caller may run, in schema `private`)."""
+    found = conn.execute("select private.suspended_operator_ids()::text[] as ids").fetchone()
+    return list(found["ids"])
 
 
 def _where(f: PackageFilter) -> tuple[str, dict]:
@@ -152,8 +162,11 @@ def _where(f: PackageFilter) -> tuple[str, dict]:
         "min_nights": "d.total_nights >= %(min_nights)s",
         "max_nights": "d.total_nights <= %(max_nights)s",
         "travel_date": "%(travel_date)s between p.first_departure_date and p.last_departure_date",
+        "excluded_operators": "p.operator_id <> all(%(excluded_operators)s::uuid[])",
     }
     params = {name: getattr(f, name) for name in conditions if getattr(f, name) is not None}
+    if "excluded_operators" in params:
+        params["excluded_operators"] = list(params["excluded_operators"])
     clause = " and ".join(conditions[name] for name in params) or "true"
     return f"where {clause}", params
 

@@ -358,7 +358,7 @@ def catalogue(*, data: DataSources, identity: Identity, query: CatalogueQuery) -
         status="published", operator_id=query.operator_id, city=query.city,
         country=query.country, min_price=query.min_price, max_price=query.max_price,
         currency=query.currency, min_nights=query.min_nights, max_nights=query.max_nights,
-        travel_date=query.travel_date)
+        travel_date=query.travel_date, excluded_operators=_suspended_apart(data, identity))
     order = query.order or ("desc" if query.sort == "newest" else "asc")
     def read_page(conn) -> dict:
         total = repository.count_packages(conn=conn, where=where)
@@ -402,7 +402,23 @@ def _published(data: DataSources, identity: Identity, package_ids: list, *,
     if missing and not own and data.reads_apart(PACKAGE_TABLES):
         rows += data.read(identity=identity, tables=PACKAGE_TABLES, own=True,
                           query=query(missing))
-    return rows
+    suspended = set(_suspended_apart(data, identity) or ())
+    return [row for row in rows
+            if str(row["operator_id"]) not in suspended
+            or (identity.is_operator and str(row["operator_id"]) == identity.subject)]
+
+
+def _suspended_apart(data: DataSources, identity: Identity) -> tuple[str, ...] | None:
+    """The suspended operators, when the packages are read from another database than the
+    one where profiles are written (a move between `switch-reads packages` and the
+    operators' switch; migrate/units.py): there the packages' row-level security reads a
+    copy of `users` that is empty (before `start operators`) or frozen, so the catalogue
+    leaves them out here. None otherwise: the policy does it, in the same database."""
+    if {data.source_of(PACKAGE_TABLES, reads=True), data.source_of(PACKAGE_TABLES)} == {
+            data.source_of([USERS])}:
+        return None
+    return tuple(data.read(identity=identity, tables=[USERS], own=True,
+                           query=lambda conn: repository.suspended_operator_ids(conn=conn)))
 
 
 # The rules -----------------------------------------------------------------------------------
