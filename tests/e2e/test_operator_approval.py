@@ -84,10 +84,14 @@ def test_a_suspended_operator_cannot_publish_or_confirm_until_reactivated(
     booking = book(gateway, booking_agent, package["id"])
     assert booking.status_code == 201, booking.text
     booking_id = booking.json()["id"]
-    assert act(gateway, admin.token, operator.id, "suspend").json()["status"] == "suspended"
     other = draft_package(gateway, operator.token, body=package_fields())
+    assert act(gateway, admin.token, operator.id, "suspend").json()["status"] == "suspended"
     assert publish(gateway, operator.token, other.id).json()["error"]["code"] == \
         "operator_not_active"
+    # Frozen: not even a new draft (issue 21, finding 5).
+    new = api(gateway, "POST", "/api/operators/me/packages", operator.token,
+              json=package_fields())
+    assert new.status_code == 403 and new.json()["error"]["code"] == "operator_suspended"
     refused = api(gateway, "POST", f"/api/bookings/{booking_id}/confirm", operator.token)
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "operator_not_active"
     assert act(gateway, admin.token, operator.id, "reactivate").status_code == 200
