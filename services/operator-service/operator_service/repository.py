@@ -225,12 +225,11 @@ def set_package_status(*, conn, package_id, status: str) -> None:
     one statement: `authenticated`, which supabase-js clients run as too, may not write the
     status column at all (supabase/migrations/20261207100000_approval_gate.sql), so the
     database lets only this service's path, after its checks, publish or archive. The
-    role's policy still admits only the caller's own package, forward only."""
+    role's policy still admits only the caller's own package, forward only. (A failed
+    update aborts the whole transaction, role and all: nothing to restore then.)"""
     conn.execute("set local role package_publisher")
-    try:
-        conn.execute(f"update {PACKAGES} set status = %s where id = %s", (status, package_id))
-    finally:
-        conn.execute("set local role authenticated")
+    conn.execute(f"update {PACKAGES} set status = %s where id = %s", (status, package_id))
+    conn.execute("set local role authenticated")
 
 
 def delete_package(*, conn, package_id) -> None:
