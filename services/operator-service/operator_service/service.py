@@ -402,7 +402,9 @@ def _published(data: DataSources, identity: Identity, package_ids: list, *,
     if missing and not own and data.reads_apart(PACKAGE_TABLES):
         rows += data.read(identity=identity, tables=PACKAGE_TABLES, own=True,
                           query=query(missing))
-    suspended = set(_suspended_apart(data, identity) or ())
+    suspended = _suspended_apart(data, identity)
+    if not suspended:
+        return rows
     return [row for row in rows
             if str(row["operator_id"]) not in suspended
             or (identity.is_operator and str(row["operator_id"]) == identity.subject)]
