@@ -34,6 +34,9 @@ GATEWAY_CONFIG = "gateway/gateway_config/__init__.py"
 RATE_LIMITS = "tests/e2e/test_rate_limits.py"
 EDGE_HEADERS = "tests/e2e/test_edge_headers.py"
 ABUSE = "tests/e2e/test_operator_login_abuse.py"
+GATE = "20261207100000_approval_gate.sql"
+OPERATOR_RLS = "tests/integration/test_operator_rls.py"
+APPROVAL = "tests/e2e/test_operator_approval.py"
 
 MUTATIONS: tuple[Mutation, ...] = (
     # --- money ---------------------------------------------------------------------------
@@ -204,6 +207,45 @@ MUTATIONS: tuple[Mutation, ...] = (
              "except psycopg.errors.ForeignKeyViolation as exc:",
              "except psycopg.errors.UniqueViolation as exc:",
              ("tests/integration/test_operator_data_layer.py",), k="deleted"),
+    # --- the operators' approval gate in the database (issue 21, finding 5) -------------
+    Mutation("operators-write-package-status", "an operator publishes (or un-archives) their "
+             "own package by direct SQL, approved or not",
+             f"supabase/migrations/{GATE}", "and not attisdropped and attname <> 'status';",
+             "and not attisdropped;",
+             (OPERATOR_RLS,), k="sets_a_package_status or brought_back"),
+    Mutation("publisher-unarchives", "operator-service's status path brings an archived "
+             "package back", f"supabase/migrations/{GATE}",
+             "using (operator_id = (select auth.uid()) and status in ('draft', 'published'))",
+             "using (operator_id = (select auth.uid()))",
+             (OPERATOR_RLS,), k="only_operator_service"),
+    Mutation("suspended-still-listed", "a suspended operator's packages stay in the catalogue "
+             "and bookable", f"supabase/migrations/{GATE}",
+             "and operator_id <> all ((select private.suspended_operator_ids())::uuid[]));",
+             "and true);",
+             (OPERATOR_RLS,), k="leave_the_catalogue"),
+    Mutation("suspended-still-writes", "a suspended operator changes their packages by direct "
+             "SQL", f"supabase/migrations/{GATE}",
+             "'create policy %I on public.%I as restrictive for %s",
+             "'create policy %I on public.%I as permissive for %s",
+             (OPERATOR_RLS,), k="suspended_operator_changes_nothing or adds_nothing"),
+    Mutation("suspended-listed-while-moving", "while packages are read from RDS before the "
+             "profiles are there, a suspended operator's packages are back in the catalogue",
+             "services/operator-service/operator_service/service.py",
+             "    if {data.source_of(PACKAGE_TABLES, reads=True), "
+             "data.source_of(PACKAGE_TABLES)} == {",
+             "    if True or {data.source_of(PACKAGE_TABLES, reads=True), "
+             "data.source_of(PACKAGE_TABLES)} == {",
+             (OPERATOR_RLS,), k="read_apart"),
+    Mutation("suspended-edit-unexplained", "a suspended operator's edit is a bare 404 (the "
+             "database refuses it) instead of saying why",
+             "services/operator-service/operator_service/service.py",
+             'if profile is not None and profile["status"] == "suspended":', "if False:",
+             (APPROVAL,), k="leave_the_catalogue"),
+    Mutation("admins-see-typed-email-only", "administrators approve on the e-mail the operator "
+             "typed, not the one they signed up with",
+             "services/operator-service/operator_service/service.py",
+             'row["sign_ins"] = sign_ins', 'row["sign_ins"] = []',
+             (APPROVAL,), k="verified_sign_in_email"),
     # --- operators' logins (docs/operator-logins.md) ------------------------------------
     Mutation("supabase-after-finalize", "after finalize an old Supabase token still works",
              "travel_platform/auth/operator_logins.py",

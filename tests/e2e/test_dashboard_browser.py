@@ -189,6 +189,8 @@ def test_an_operator_creates_and_publishes_a_package_an_agent_books_the_operator
     pending = api(gateway, "GET", "/api/operators", admin.token, params={"status": "pending"})
     page.goto(f"{gateway}/#/admin/operators?status=pending&offset={pending.json()['total'] - 1}")
     applicant = page.locator(f"tr[data-row='{email}']")
+    # The address Supabase Auth verified, beside the one the operator typed.
+    expect(applicant.locator("td[data-label='Signs in as']")).to_have_text(email)
     screenshot(page, "admin-operator-approvals")
     applicant.get_by_role("button", name="Approve").click()
     expect(applicant).to_have_count(0)   # no longer pending

@@ -5,8 +5,10 @@ approve, suspend and reactivate operators."""
 from __future__ import annotations
 
 import datetime
+import json
 import uuid
 
+import psycopg
 import pytest
 
 from tests.builders.agents import active_agent
@@ -82,10 +84,14 @@ def test_a_suspended_operator_cannot_publish_or_confirm_until_reactivated(
     booking = book(gateway, booking_agent, package["id"])
     assert booking.status_code == 201, booking.text
     booking_id = booking.json()["id"]
-    assert act(gateway, admin.token, operator.id, "suspend").json()["status"] == "suspended"
     other = draft_package(gateway, operator.token, body=package_fields())
+    assert act(gateway, admin.token, operator.id, "suspend").json()["status"] == "suspended"
     assert publish(gateway, operator.token, other.id).json()["error"]["code"] == \
         "operator_not_active"
+    # Frozen: not even a new draft (issue 21, finding 5).
+    new = api(gateway, "POST", "/api/operators/me/packages", operator.token,
+              json=package_fields())
+    assert new.status_code == 403 and new.json()["error"]["code"] == "operator_suspended"
     refused = api(gateway, "POST", f"/api/bookings/{booking_id}/confirm", operator.token)
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "operator_not_active"
     assert act(gateway, admin.token, operator.id, "reactivate").status_code == 200
@@ -101,3 +107,83 @@ def test_an_illegal_status_change_is_409_with_the_current_status(gateway, new_op
     assert answer.json()["error"]["details"][0]["current_status"] == "active"
     missing = act(gateway, admin.token, str(uuid.uuid4()), "suspend")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "operator_not_found"
+
+
+# The gate in the database (issue 21, finding 5) ---------------------------------------------------
+
+def as_supabase_js(stack_env, operator, statement: str, params=()) -> int:
+    """`statement` as supabase-js runs it through PostgREST: role `authenticated` with the
+    operator's own claims, committed."""
+    with psycopg.connect(stack_env["SUPABASE_DB_ADMIN_URL"]) as conn:
+        conn.execute("select set_config('request.jwt.claims', %s, true)",
+                     (json.dumps({"sub": operator.id, "role": "authenticated"}),))
+        conn.execute("set local role authenticated")
+        return conn.execute(statement, params).rowcount
+
+
+def test_a_pending_operator_cannot_publish_by_direct_sql_so_nothing_is_booked(
+        gateway, stack_env, new_operator, booking_agent):
+    operator = new_operator(active=False)
+    package = draft_package(gateway, operator.token, body=package_fields())
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        as_supabase_js(stack_env, operator, "update multi_city_hotel_packages"
+                       " set status = 'published' where id = %s", (package.id,))
+    booked = book(gateway, booking_agent, package.id)
+    assert booked.status_code == 404, booked.text
+    assert booked.json()["error"]["code"] == "package_not_found"
+
+
+def test_a_suspended_operators_packages_leave_the_catalogue_until_reactivated(
+        gateway, stack_env, new_operator, admin, booking_agent):
+    operator = new_operator()
+    city = f"Gate{uuid.uuid4().hex[:8]}"
+    fields = package_fields()
+    fields["stops"][0]["city"] = city
+    package = draft_package(gateway, operator.token, body=fields)
+    assert publish(gateway, operator.token, package.id).status_code == 200
+
+    def listed() -> tuple[list[str], int]:
+        search = api(gateway, "GET", f"/api/packages?city={city}", booking_agent)
+        assert search.status_code == 200, search.text
+        one = api(gateway, "GET", f"/api/packages/{package.id}", booking_agent)
+        return [p["id"] for p in search.json()["data"]], one.status_code
+
+    assert listed() == ([package.id], 200)
+    assert act(gateway, admin.token, operator.id, "suspend").status_code == 200
+    assert listed() == ([], 404)
+    booked = book(gateway, booking_agent, package.id)
+    assert booked.status_code == 404, booked.text
+    assert booked.json()["error"]["code"] == "package_not_found"
+    assert "suspended" in booked.json()["error"]["message"]
+    edit = api(gateway, "PATCH", f"/api/operators/me/packages/{package.id}", operator.token,
+               json={"title": "Still selling"})
+    assert edit.status_code == 403, edit.text
+    assert edit.json()["error"]["code"] == "operator_suspended"
+    assert api(gateway, "POST", f"/api/operators/me/packages/{package.id}/archive",
+               operator.token).json()["error"]["code"] == "operator_suspended"
+    assert as_supabase_js(stack_env, operator, "update multi_city_hotel_packages"
+                          " set title = 'Still selling' where id = %s", (package.id,)) == 0
+
+    # Reactivated, they come back as they were.
+    assert act(gateway, admin.token, operator.id, "reactivate").status_code == 200
+    assert listed() == ([package.id], 200)
+    again = api(gateway, "GET", f"/api/packages/{package.id}", booking_agent).json()
+    assert (again["status"], again["title"]) == ("published", package.title)
+    assert book(gateway, booking_agent, package.id).status_code == 201
+
+
+def test_administrators_see_the_verified_sign_in_email_beside_the_typed_one(
+        gateway, new_operator, admin):
+    operator = new_operator(active=False)
+    typed = api(gateway, "PATCH", "/api/operators/me", operator.token,
+                json={"company_name": "Big Bank Travel", "contact_email": "ceo@bigbank.example"})
+    assert typed.status_code == 200, typed.text
+    queue = api(gateway, "GET", "/api/operators?status=pending&limit=100", admin.token).json()
+    [row] = [r for r in queue["data"] if r["id"] == operator.id]
+    assert row["contact_email"] == "ceo@bigbank.example"
+    assert row["sign_ins"] == [{"issuer": "supabase", "email": operator.email,
+                                "confirmed": True}]
+    one = api(gateway, "GET", f"/api/operators/{operator.id}", admin.token).json()
+    assert one["sign_ins"] == row["sign_ins"]
+    approved = act(gateway, admin.token, operator.id, "approve").json()
+    assert approved["sign_ins"] == row["sign_ins"]

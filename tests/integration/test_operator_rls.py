@@ -9,7 +9,11 @@ import uuid
 
 import psycopg
 import pytest
+from psycopg.conninfo import make_conninfo
 from psycopg.rows import dict_row
+
+from tests.helpers import REPO
+from travel_platform.migrations import apply_migrations
 
 PART_TABLES = ["multi_city_hotel_package_cities", "multi_city_hotel_package_addons",
                "multi_city_hotel_package_exclusions"]
@@ -248,3 +252,235 @@ def test_administrators_read_every_profile_and_change_only_the_status(databases,
         admin.run("delete from users where id = %s", (a,))
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         admin.run("select 1 from multi_city_hotel_packages")
+
+
+# The approval gate in the database (issue 21, finding 5), on both sides: Supabase, and RDS
+# with the operator tables as `python -m migrate start` makes them there ---------------------
+
+COMPLETE = """insert into multi_city_hotel_packages (operator_id, title, status,
+                price_per_traveller, min_travellers, max_travellers, capacity_per_departure,
+                first_departure_date, last_departure_date)
+              values (%s, %s, %s, 100, 1, 4, 10, current_date + 10, current_date + 100)
+              returning id::text"""
+
+
+@pytest.fixture(scope="module")
+def sides(databases) -> dict[str, str]:
+    """Superuser URLs of Supabase and of an RDS database holding the operator tables the way
+    `python -m migrate start` puts them there (aws/migrations, then supabase/migrations
+    between migrate/sql/rds_compat_before.sql and _after.sql)."""
+    from migrate.commands import OPERATOR_MIGRATIONS, SQL
+
+    rds = make_conninfo(databases["RDS_ADMIN_URL"], dbname="rds_operator_copy")
+    with psycopg.connect(databases["RDS_ADMIN_URL"], autocommit=True) as conn:
+        conn.execute("drop database if exists rds_operator_copy")
+        conn.execute("create database rds_operator_copy")
+    apply_migrations(conninfo=rds, directory=REPO / "aws" / "migrations")
+    with psycopg.connect(rds, autocommit=True) as conn:
+        conn.execute((SQL / "rds_compat_before.sql").read_text())
+    apply_migrations(conninfo=rds, directory=OPERATOR_MIGRATIONS)
+    with psycopg.connect(rds, autocommit=True) as conn:
+        conn.execute((SQL / "rds_compat_after.sql").read_text())
+    return {"supabase": databases["SUPABASE_DB_ADMIN_URL"], "rds": rds}
+
+
+@pytest.fixture(params=["supabase", "rds"])
+def side(request, sides) -> str:
+    return sides[request.param]
+
+
+def _operator_on(url: str, status: str) -> tuple[str, str, str]:
+    """An operator of `status` (as an administrator leaves them) with a complete draft and
+    a published package, each with a stop: (operator id, draft id, published id)."""
+    user_id = str(uuid.uuid4())
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        if conn.execute("select to_regclass('auth.users') is not null as yes").fetchone()["yes"]:
+            conn.execute("insert into auth.users (id, email, email_confirmed_at, aud, role) "
+                         "values (%s, %s, now(), 'authenticated', 'authenticated')",
+                         (user_id, f"verified-{user_id[:8]}@example.com"))
+        conn.execute("insert into users (id, company_name, contact_email, status)"
+                     " values (%s, 'Gate Tours', 'typed@example.com', %s)", (user_id, status))
+        ids = []
+        for package_status in ("draft", "published"):
+            package_id = conn.execute(COMPLETE, (user_id, f"gate {package_status}",
+                                                 package_status)).fetchone()["id"]
+            conn.execute("""insert into multi_city_hotel_package_cities
+                              (package_id, position, city, country, nights, hotel_name,
+                               star_rating) values (%s, 1, 'Porto', 'PT', 2, 'H', 4)""",
+                         (package_id,))
+            ids.append(package_id)
+    return user_id, ids[0], ids[1]
+
+
+def _set_status(url: str, user_id: str, status: str) -> None:
+    with psycopg.connect(url) as conn:
+        conn.execute("update users set status = %s where id = %s", (status, user_id))
+
+
+@pytest.mark.parametrize("status", ["pending", "suspended", "active"])
+@pytest.mark.parametrize("statement", [
+    "update multi_city_hotel_packages set status = 'published' where id = %(draft)s",
+    "update multi_city_hotel_packages set title = 'Mine', status = 'published'"
+    " where id = %(draft)s",
+    "update multi_city_hotel_packages set status = 'draft' where id = %(live)s",
+    "insert into multi_city_hotel_packages (operator_id, title, status)"
+    " values (%(owner)s, 'Straight in', 'published')",
+])
+def test_no_operator_sets_a_package_status_by_direct_sql(side, status, statement):
+    owner, draft, live = _operator_on(side, status)
+    caller = Caller(side, owner)
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        caller.run(statement, {"draft": draft, "live": live, "owner": owner})
+    # What they may write is still theirs to write (unless suspended, below).
+    if status != "suspended":
+        assert caller.run("update multi_city_hotel_packages set title = 'Renamed'"
+                          " where id = %s", (draft,)) == 1
+
+
+def test_an_archived_package_is_not_brought_back_by_direct_sql(side):
+    owner, draft, _ = _operator_on(side, "active")
+    with psycopg.connect(side) as conn:
+        conn.execute("update multi_city_hotel_packages set status = 'archived' where id = %s",
+                     (draft,))
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        Caller(side, owner).run("update multi_city_hotel_packages set status = 'published'"
+                                " where id = %s", (draft,))
+
+
+class Publisher(Caller):
+    """operator-service's own path: `package_publisher` with the operator's claims."""
+
+    def __init__(self, admin_url: str, user_id: str):
+        super().__init__(admin_url, user_id)
+        self.role = "package_publisher"
+
+
+def test_only_operator_service_sets_the_status_and_only_forward(side):
+    owner, draft, live = _operator_on(side, "active")
+    other, other_draft, _ = _operator_on(side, "active")
+    publisher = Publisher(side, owner)
+    update = "update multi_city_hotel_packages set status = %s where id = %s"
+    assert publisher.run(update, ("published", draft)) == 1
+    assert publisher.run(update, ("archived", live)) == 1
+    assert publisher.run(update, ("published", other_draft)) == 0   # not theirs
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+        publisher.run(update, ("draft", live))                        # never back to draft
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        publisher.run("update multi_city_hotel_packages set title = 'x' where id = %s", (draft,))
+    with psycopg.connect(side) as conn:
+        conn.execute("update multi_city_hotel_packages set status = 'archived' where id = %s",
+                     (draft,))
+    assert publisher.run(update, ("published", draft)) == 0           # archived is final
+    # Only operator-service's login role can become it.
+    with psycopg.connect(side) as conn:
+        members = {r[0] for r in conn.execute(
+            "select m.rolname from pg_auth_members a join pg_roles m on m.oid = a.member"
+            " where a.roleid = 'package_publisher'::regrole")}
+    assert members == {"operator_service"}
+
+
+def _seen(caller: Caller, package_id: str) -> tuple[int, int]:
+    return (len(caller.run("select 1 from multi_city_hotel_packages where id = %s",
+                           (package_id,))),
+            len(caller.run("select 1 from multi_city_hotel_package_cities where package_id = %s",
+                           (package_id,))))
+
+
+def test_a_suspended_operators_packages_leave_the_catalogue_and_come_back(side):
+    owner, draft, live = _operator_on(side, "active")
+    stranger, _, _ = _operator_on(side, "active")
+    readers = [Caller(side, None), Caller(side, stranger)]
+    assert [_seen(r, live) for r in readers] == [(1, 1), (1, 1)]
+    _set_status(side, owner, "suspended")
+    assert [_seen(r, live) for r in readers] == [(0, 0), (0, 0)]
+    assert _seen(Caller(side, owner), live) == (1, 1)   # the owner still sees their own
+    _set_status(side, owner, "active")
+    assert [_seen(r, live) for r in readers] == [(1, 1), (1, 1)]
+    assert Caller(side, None).run("select status, title from multi_city_hotel_packages"
+                                  " where id = %s", (live,)) == [
+        {"status": "published", "title": "gate published"}]
+
+
+@pytest.mark.parametrize("statement", [
+    "update multi_city_hotel_packages set title = 'Still selling' where id = %(live)s",
+    "delete from multi_city_hotel_packages where id = %(draft)s",
+    "update multi_city_hotel_package_cities set nights = 9 where package_id = %(live)s",
+    "delete from multi_city_hotel_package_cities where package_id = %(live)s",
+])
+def test_a_suspended_operator_changes_nothing_by_direct_sql(side, statement):
+    owner, draft, live = _operator_on(side, "suspended")
+    params = {"draft": draft, "live": live}
+    assert Caller(side, owner).run(statement, params) == 0
+    assert Publisher(side, owner).run(
+        "update multi_city_hotel_packages set status = 'archived' where id = %s", (live,)) == 0
+    _set_status(side, owner, "active")
+    assert Caller(side, owner).run(statement, params) == 1
+
+
+@pytest.mark.parametrize("statement", [
+    "insert into multi_city_hotel_packages (operator_id, title) values (%(owner)s, 'New')",
+    """insert into multi_city_hotel_package_cities (package_id, position, city, country, nights,
+         hotel_name, star_rating) values (%(live)s, 2, 'Faro', 'PT', 1, 'H', 3)""",
+])
+def test_a_suspended_operator_adds_nothing_by_direct_sql(side, statement):
+    owner, _, live = _operator_on(side, "suspended")
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+        Caller(side, owner).run(statement, {"owner": owner, "live": live})
+
+
+def test_administrators_read_the_verified_sign_in_email(databases):
+    url = databases["SUPABASE_DB_ADMIN_URL"]
+    owner, _, _ = _operator_on(url, "pending")
+    admin = Caller(url, None)
+    admin.role, admin.claims = "operator_admin", {"role": "operator_admin", "sub": "admin-sub"}
+    assert admin.run("select id::text, email, confirmed"
+                     " from private.operator_sign_in_emails(%s::uuid[])", ([owner],)) == [
+        {"id": owner, "email": f"verified-{owner[:8]}@example.com", "confirmed": True}]
+    for caller in (Caller(url, owner), Caller(url, None)):
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            caller.run("select * from private.operator_sign_in_emails(%s::uuid[])", ([owner],))
+
+
+def test_a_suspended_operator_stays_out_while_packages_are_read_apart_from_profiles(sides):
+    """Between `switch-reads packages` and `start operators`, RDS serves the packages with a
+    copy of `users` that does not know of the suspension: operator-service asks where the
+    profiles live, and leaves the operator's packages out of the catalogue and the lookups
+    booking-service books from."""
+    from operator_service import service
+    from operator_service.datasource import (
+        PACKAGE_TABLES,
+        RDS,
+        REHEARSAL,
+        SUPABASE,
+        USERS,
+        DataSources,
+    )
+    from operator_service.schemas import CatalogueQuery
+    from psycopg_pool import ConnectionPool
+
+    from travel_platform.auth import Identity
+
+    owner, _, live = _operator_on(sides["rds"], "active")            # the RDS copy: stale
+    with psycopg.connect(sides["supabase"]) as conn:
+        conn.execute("insert into auth.users (id, email) values (%s, %s)",
+                     (owner, f"{owner}@example.com"))
+        conn.execute("insert into users (id, company_name, contact_email, status)"
+                     " values (%s, 'Gate Tours', 'typed@example.com', 'suspended')", (owner,))
+    agent = Identity(source="cognito", subject=str(uuid.uuid4()), email=None, groups=(),
+                     role=None, expires_at=0, claims={})
+    pools = {name: ConnectionPool(url, min_size=1, max_size=2, open=True,
+                                  kwargs={"row_factory": dict_row})
+             for name, url in ((SUPABASE, sides["supabase"]), (RDS, sides["rds"]))}
+    try:
+        data = DataSources(pools, table_sources={USERS: SUPABASE, REHEARSAL: SUPABASE,
+                                                 **{t: RDS for t in PACKAGE_TABLES}})
+        query = CatalogueQuery(operator_id=owner)
+        assert service.catalogue(data=data, identity=agent, query=query)["data"] == []
+        assert service.packages_by_ids(data=data, identity=agent, package_ids=[live]) == {
+            "data": [], "missing": [live]}
+        _set_status(sides["supabase"], owner, "active")
+        assert [p["id"] for p in service.catalogue(data=data, identity=agent,
+                                                   query=query)["data"]] == [uuid.UUID(live)]
+    finally:
+        for pool in pools.values():
+            pool.close()

@@ -34,10 +34,19 @@ export function AgentApprovals({ params }) {
               ["Country", (a) => a.country || "—"]] });
 }
 
+// The addresses the operator signs in with, as Supabase Auth (and, once linked, the
+// operators' Cognito pool) hold them: what an administrator can trust, unlike the contact
+// e-mail, which the operator types.
+function signIns(operator) {
+  const shown = (operator.sign_ins || []).map((s) => s.confirmed ? s.email : `${s.email} (unconfirmed)`);
+  return [...new Set(shown)].join(", ") || "—";
+}
+
 // A new operator may draft packages but publishes and confirms bookings only once approved.
 export function OperatorApprovals({ params }) {
   return Approvals({ params, path: "/api/operators", route: "/admin/operators",
     title: "Tour operators", noun: "operators", rowKey: (o) => o.contact_email,
-    columns: [["Company", (o) => o.company_name], ["E-mail", (o) => o.contact_email],
+    columns: [["Company", (o) => o.company_name], ["Signs in as", signIns],
+              ["Contact e-mail (typed)", (o) => o.contact_email || "—"],
               ["Phone", (o) => o.contact_phone || "—"]] });
 }

@@ -175,7 +175,10 @@ def _quote(*, deps: Dependencies, identity: Identity, body: NewBooking,
     package_id = str(body.package_id)
     package = clients.lookup_packages(deps.operators, [package_id]).get(package_id)
     if package is None:
-        raise NotFound("no such package", code="package_not_found")
+        # The catalogue's rule, kept by operator-service's database (row-level security):
+        # a package that is not published, or whose operator is suspended, is not there.
+        raise NotFound("no such package in the catalogue: never published, withdrawn, or "
+                       "its operator is suspended", code="package_not_found")
     _check_bookable(package, body, today)
     offered = {addon.id: addon for addon in package.addons}
     unknown = [str(a) for a in body.addon_ids if str(a) not in offered]

@@ -315,6 +315,16 @@ class DataSources:
                 RDS, identity, query), recheck=lambda: self._run(source, identity, query))
         return result
 
+    def read_on(self, source: str, *, identity: Identity, query: Callable[[object], T]) -> T:
+        """Run `query(conn)` as the caller on the database `source`, whatever the routing:
+        for what lives in one database only, never moved (Supabase Auth's accounts; the
+        links to the operators' Cognito pool, on RDS)."""
+        return self._run(source, identity, query)
+
+    def holds(self, source: str) -> bool:
+        """Whether there is a pool for the data source `source`."""
+        return source in self._pools
+
     def _run(self, source: str, identity: Identity, query: Callable[[object], T]) -> T:
         with as_caller(pool=self._pool(source), identity=identity) as conn:
             return query(conn)

@@ -64,6 +64,24 @@ def change_operator_status(*, conn, user_id, from_status: str, to_status: str,
         (to_status, changed_by, user_id, from_status)).fetchone()
 
 
+def supabase_sign_in_emails(*, conn, user_ids: list) -> dict[str, dict]:
+    """The e-mail each operator's Supabase Auth account signed up with (theirs to prove, not
+    to type), by operator id; an administrator's connection to Supabase only."""
+    rows = conn.execute("select id::text, email, confirmed"
+                        " from private.operator_sign_in_emails(%s::uuid[])",
+                        ([str(i) for i in user_ids],)).fetchall()
+    return {row["id"]: row for row in rows}
+
+
+def cognito_sign_in_emails(*, conn, user_ids: list) -> dict[str, str]:
+    """The e-mail of each operator's linked user of the operators' Cognito pool (RDS), by
+    operator id: their sign-in once they signed in there or were imported."""
+    rows = conn.execute("select operator_id::text, email from operator_identities"
+                        " where operator_id = any(%s::uuid[])",
+                        ([str(i) for i in user_ids],)).fetchall()
+    return {row["operator_id"]: row["email"] for row in rows}
+
+
 def update_operator(*, conn, user_id: str, fields: dict) -> None:
     """Set some of PROFILE_FIELDS of a profile."""
     _update_row(conn=conn, table=USERS, row_id=user_id, fields=fields, allowed=PROFILE_FIELDS)
@@ -118,6 +136,16 @@ class PackageFilter:
     min_nights: int | None = None
     max_nights: int | None = None
     travel_date: datetime.date | None = None
+    # Operators whose packages are left out (suspended ones, while the profiles live in
+    # another database than the packages; otherwise row-level security leaves them out).
+    excluded_operators: tuple[str, ...] | None = None
+
+
+def suspended_operator_ids(*, conn) -> list[str]:
+    """The suspended operators, as the database holding the profiles knows them (a
+    SECURITY DEFINER function any caller may run, in schema `private`)."""
+    found = conn.execute("select private.suspended_operator_ids()::text[] as ids").fetchone()
+    return list(found["ids"])
 
 
 def _where(f: PackageFilter) -> tuple[str, dict]:
@@ -134,8 +162,11 @@ def _where(f: PackageFilter) -> tuple[str, dict]:
         "min_nights": "d.total_nights >= %(min_nights)s",
         "max_nights": "d.total_nights <= %(max_nights)s",
         "travel_date": "%(travel_date)s between p.first_departure_date and p.last_departure_date",
+        "excluded_operators": "p.operator_id <> all(%(excluded_operators)s::uuid[])",
     }
     params = {name: getattr(f, name) for name in conditions if getattr(f, name) is not None}
+    if "excluded_operators" in params:
+        params["excluded_operators"] = list(params["excluded_operators"])
     clause = " and ".join(conditions[name] for name in params) or "true"
     return f"where {clause}", params
 
@@ -190,8 +221,15 @@ def update_package(*, conn, package_id, fields: dict) -> None:
 
 
 def set_package_status(*, conn, package_id, status: str) -> None:
-    """Move a package to `status`."""
+    """Move a package to `status` (published or archived), as `package_publisher` for this
+    one statement: `authenticated`, which supabase-js clients run as too, may not write the
+    status column at all (supabase/migrations/20261207100000_approval_gate.sql), so the
+    database lets only this service's path, after its checks, publish or archive. The
+    role's policy still admits only the caller's own package, forward only. (A failed
+    update aborts the whole transaction, role and all: nothing to restore then.)"""
+    conn.execute("set local role package_publisher")
     conn.execute(f"update {PACKAGES} set status = %s where id = %s", (status, package_id))
+    conn.execute("set local role authenticated")
 
 
 def delete_package(*, conn, package_id) -> None:

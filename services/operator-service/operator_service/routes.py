@@ -13,6 +13,7 @@ from operator_service.datasource import DataSources
 from operator_service.logins import OperatorAccounts
 from operator_service.schemas import (
     AddonIn,
+    AdminOperatorProfile,
     BatchQuery,
     CatalogueQuery,
     ChangePage,
@@ -20,7 +21,6 @@ from operator_service.schemas import (
     OperatorListQuery,
     OperatorMe,
     OperatorPage,
-    OperatorProfile,
     OperatorUpdate,
     OwnPackagesQuery,
     Package,
@@ -136,7 +136,7 @@ def list_operators(query: OperatorListQuery):
 
 
 @operators.get("/<uuid:operator_id>")
-@responds(200, OperatorProfile)
+@responds(200, AdminOperatorProfile)
 @responds(404, None, "No such operator")
 @require_admin
 def get_operator(operator_id):
@@ -146,7 +146,7 @@ def get_operator(operator_id):
 
 
 @operators.post("/<uuid:operator_id>/<any(approve, suspend, reactivate):action>")
-@responds(200, OperatorProfile)
+@responds(200, AdminOperatorProfile)
 @responds(404, None, "No such operator")
 @responds(409, None, "Not where the action starts (details give the status)")
 @require_admin

@@ -258,10 +258,25 @@ class OperatorProfile(BaseModel):
     updated_at: datetime.datetime
 
 
+class SignIn(BaseModel):
+    """An account the operator signs in with, as its issuer holds it: the address they
+    proved, where `contact_email` is only what they typed."""
+
+    issuer: Literal["supabase", "cognito"]
+    email: str | None
+    confirmed: bool
+
+
+class AdminOperatorProfile(OperatorProfile):
+    """An operator's profile as administrators see it, with the sign-in e-mail addresses."""
+
+    sign_ins: list[SignIn]
+
+
 class OperatorPage(PageFields):
     """A page of operators, oldest first."""
 
-    data: list[OperatorProfile]
+    data: list[AdminOperatorProfile]
 
 
 class OperatorMe(BaseModel):

@@ -12,7 +12,15 @@ from contextlib import contextmanager
 import psycopg
 
 from operator_service import repository
-from operator_service.datasource import CHANGES, PACKAGE_TABLES, PACKAGES, USERS, DataSources
+from operator_service.datasource import (
+    CHANGES,
+    PACKAGE_TABLES,
+    PACKAGES,
+    RDS,
+    SUPABASE,
+    USERS,
+    DataSources,
+)
 from operator_service.repository import PackageFilter
 from operator_service.schemas import (
     MAX_ADDONS,
@@ -95,26 +103,69 @@ def require_active(*, data: DataSources, identity: Identity, action: str) -> Non
                         details=[{"field": "status", "problem": status}])
 
 
+def require_not_suspended(*, data: DataSources, identity: Identity) -> None:
+    """403 `operator_suspended` for a suspended operator: their packages are out of the
+    catalogue and frozen until an administrator reactivates them. The database refuses
+    their writes too (restrictive policies); this check, read where the profiles live,
+    gives the caller the reason instead of a package that seems not to exist."""
+    profile = data.read(identity=identity, tables=[USERS], own=True,
+                        query=lambda conn: repository.get_operator(conn=conn,
+                                                                   user_id=identity.subject))
+    if profile is not None and profile["status"] == "suspended":
+        raise Forbidden("a suspended operator cannot change packages: their packages are out "
+                        "of the catalogue until an administrator reactivates them",
+                        code="operator_suspended",
+                        details=[{"field": "status", "problem": "suspended"}])
+
+
 # Operators, for administrators ------------------------------------------------------------------
 
 def list_operators(*, data: DataSources, identity: Identity, status: str | None, limit: int,
                    offset: int) -> dict:
-    """A page of operators' profiles (of one status), oldest first."""
+    """A page of operators' profiles (of one status), oldest first, each with the e-mail
+    addresses the operator signs in with."""
     def query(conn) -> dict:
         total = repository.count_operators(conn=conn, status=status)
         rows = repository.list_operators(conn=conn, status=status, limit=limit, offset=offset)
         return page(rows, total=total, limit=limit, offset=offset)
 
-    return data.read(identity=identity, tables=[USERS], query=query, own=True)
+    found = data.read(identity=identity, tables=[USERS], query=query, own=True)
+    found["data"] = _with_sign_ins(data, identity, found["data"])
+    return found
 
 
 def get_operator(*, data: DataSources, identity: Identity, operator_id) -> dict:
-    """One operator's profile."""
+    """One operator's profile, with the e-mail addresses they sign in with."""
     found = data.read(identity=identity, tables=[USERS], own=True,
                       query=lambda conn: repository.get_operator(conn=conn, user_id=operator_id))
     if found is None:
         raise NotFound("no such tour operator", code="operator_not_found")
-    return found
+    return _with_sign_ins(data, identity, [found])[0]
+
+
+def _with_sign_ins(data: DataSources, identity: Identity, rows: list[dict]) -> list[dict]:
+    """Each profile with `sign_ins`: the address of each account the operator signs in
+    with, as its issuer holds it (Supabase Auth's account; the operators' Cognito pool's
+    user, once linked), beside the `contact_email` the operator typed. An administrator
+    approves on these: the contact e-mail proves nothing, anyone can type any address."""
+    ids = [row["id"] for row in rows]
+    if not ids:
+        return rows
+    supabase = data.read_on(SUPABASE, identity=identity, query=lambda conn:
+                            repository.supabase_sign_in_emails(conn=conn, user_ids=ids))
+    cognito = (data.read_on(RDS, identity=identity, query=lambda conn:
+                            repository.cognito_sign_in_emails(conn=conn, user_ids=ids))
+               if data.holds(RDS) else {})
+    for row in rows:
+        key, sign_ins = str(row["id"]), []
+        if key in supabase:
+            sign_ins.append({"issuer": "supabase", "email": supabase[key]["email"],
+                             "confirmed": supabase[key]["confirmed"]})
+        if key in cognito:
+            # Linked at a sign-in Supabase Auth vouched for, or imported from its accounts.
+            sign_ins.append({"issuer": "cognito", "email": cognito[key], "confirmed": True})
+        row["sign_ins"] = sign_ins
+    return rows
 
 
 def change_operator_status(*, data: DataSources, identity: Identity, operator_id,
@@ -126,9 +177,10 @@ def change_operator_status(*, data: DataSources, identity: Identity, operator_id
         changed = repository.change_operator_status(conn=conn, user_id=operator_id,
                                                     from_status=needed, to_status=target,
                                                     changed_by=identity.subject)
-        if changed is not None:
-            return changed
-        current = repository.get_operator(conn=conn, user_id=operator_id)
+        current = (repository.get_operator(conn=conn, user_id=operator_id)
+                   if changed is None else None)
+    if changed is not None:
+        return _with_sign_ins(data, identity, [changed])[0]
     if current is None:
         raise NotFound("no such tour operator", code="operator_not_found")
     raise InvalidTransition(f"cannot {action} an operator who is {current['status']}: needs "
@@ -184,6 +236,7 @@ def create_package(*, data: DataSources, identity: Identity, new: PackageCreate)
     fields = new.model_dump(exclude=set(PARTS))
     _require_consistent(fields)
     _ensure_profile(data, identity)   # the package's operator_id references it
+    require_not_suspended(data=data, identity=identity)
     with _account_must_exist(data, identity), data.transaction(identity=identity,
                                                               tables=PACKAGE_TABLES) as conn:
         package_id = repository.insert_package(conn=conn, operator_id=identity.subject,
@@ -305,7 +358,7 @@ def catalogue(*, data: DataSources, identity: Identity, query: CatalogueQuery) -
         status="published", operator_id=query.operator_id, city=query.city,
         country=query.country, min_price=query.min_price, max_price=query.max_price,
         currency=query.currency, min_nights=query.min_nights, max_nights=query.max_nights,
-        travel_date=query.travel_date)
+        travel_date=query.travel_date, excluded_operators=_suspended_apart(data, identity))
     order = query.order or ("desc" if query.sort == "newest" else "asc")
     def read_page(conn) -> dict:
         total = repository.count_packages(conn=conn, where=where)
@@ -349,7 +402,25 @@ def _published(data: DataSources, identity: Identity, package_ids: list, *,
     if missing and not own and data.reads_apart(PACKAGE_TABLES):
         rows += data.read(identity=identity, tables=PACKAGE_TABLES, own=True,
                           query=query(missing))
-    return rows
+    suspended = _suspended_apart(data, identity)
+    if not suspended:
+        return rows
+    return [row for row in rows
+            if str(row["operator_id"]) not in suspended
+            or (identity.is_operator and str(row["operator_id"]) == identity.subject)]
+
+
+def _suspended_apart(data: DataSources, identity: Identity) -> tuple[str, ...] | None:
+    """The suspended operators, when the packages are read from another database than the
+    one where profiles are written (a move between `switch-reads packages` and the
+    operators' switch; migrate/units.py): there the packages' row-level security reads a
+    copy of `users` that is empty (before `start operators`) or frozen, so the catalogue
+    leaves them out here. None otherwise: the policy does it, in the same database."""
+    if {data.source_of(PACKAGE_TABLES, reads=True), data.source_of(PACKAGE_TABLES)} == {
+            data.source_of([USERS])}:
+        return None
+    return tuple(data.read(identity=identity, tables=[USERS], own=True,
+                           query=lambda conn: repository.suspended_operator_ids(conn=conn)))
 
 
 # The rules -----------------------------------------------------------------------------------
@@ -401,7 +472,9 @@ def _require_consistent(fields: dict) -> None:
 @contextmanager
 def _editing(data: DataSources, identity: Identity, package_id, *, allowed: tuple[str, ...],
              action: str) -> Iterator[tuple[object, dict]]:
-    """A transaction holding the caller's own package locked, if its status allows `action`."""
+    """A transaction holding the caller's own package locked, if its status allows `action`
+    and the operator is not suspended."""
+    require_not_suspended(data=data, identity=identity)
     with data.transaction(identity=identity, tables=PACKAGE_TABLES) as conn:
         current = repository.find_own_package(conn=conn, package_id=package_id,
                                               operator_id=identity.subject, lock=True)
