@@ -215,4 +215,17 @@ MUTATIONS: tuple[Mutation, ...] = (
              "return dataclasses.replace(identity, subject=operator_id, email=email,",
              "return dataclasses.replace(identity, email=email,",
              ("tests/unit/test_operator_admission.py",), k="stands_for"),
+    # --- sessions after a password change (issue 21, finding 6) ---------------------------
+    Mutation("agent-password-change-keeps-sessions", "after an agent changes their password "
+             "a stolen session still refreshes and works",
+             "services/agent-service/agent_service/service.py",
+             "    accounts.sign_out_user(username=email)\n    return accounts.login(",
+             "    return accounts.login(",
+             ("tests/e2e/test_agent_account_recovery.py",), k="ends_every_other_session"),
+    Mutation("agent-reset-keeps-sessions", "after an agent resets a forgotten password a "
+             "stolen refresh token still works",
+             "services/agent-service/agent_service/service.py",
+             "    accounts.sign_out_user(username=email)\n    return {\"password_changed\": True}",
+             "    return {\"password_changed\": True}",
+             ("tests/e2e/test_agent_account_recovery.py",), k="reset_password_ends"),
 )
