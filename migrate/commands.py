@@ -985,6 +985,9 @@ def finalize(run: Run, unit: Unit) -> int:
         _require_state(run, member, ("writes_switched", "finalized"), "finalize")
     if unit.name == LOGINS_UNIT and run.state.row(unit)["state"] != "finalized":
         logins.refuse_lockout(logins.census(run.settings, run.rds))
+        disabled = logins.carry_bans_over(run.settings, run.rds, say=run.say)
+        run.state.event(unit, "finalize", "progress", f"bans carried over: {disabled} "
+                        "operators' pool users disabled")
     run.supabase.execute(sql.SQL("create schema if not exists {}").format(
         sql.Identifier(BACKUP_SCHEMA)))
     run.supabase.execute(sql.SQL("revoke all on schema {} from public").format(

@@ -30,6 +30,11 @@ AUTH = "travel_platform/auth/tokens.py"
 LIVENESS = "travel_platform/auth/liveness.py"
 LIVENESS_UNIT = "tests/unit/test_liveness.py"
 REVOCATION = "tests/e2e/test_revocation.py"
+OPERATOR_LOGINS = "services/operator-service/operator_service/logins.py"
+LOGINS_E2E = "tests/e2e/test_operator_logins.py"
+# The ordered module's tests that open the window, then one of them.
+WINDOW_TESTS = "before_the_move or moves_the_demo or in_the_window_supabase"
+PASSWORD_TESTS = "before_the_move or moves_the_demo or changes_on_both_sides"
 
 MUTATIONS: tuple[Mutation, ...] = (
     # --- money ---------------------------------------------------------------------------
@@ -228,4 +233,27 @@ MUTATIONS: tuple[Mutation, ...] = (
              "    accounts.sign_out_user(username=email)\n    return {\"password_changed\": True}",
              "    return {\"password_changed\": True}",
              ("tests/e2e/test_agent_account_recovery.py",), k="reset_password_ends"),
+    # --- operators bound by Supabase Auth in the window (issue 21, finding 4) --------------
+    Mutation("pool-login-trusts-its-copy", "in the window an operator's old password still "
+             "signs in at /api/operators/login after it changed in Supabase Auth",
+             OPERATOR_LOGINS,
+             "    if SOURCE_SUPABASE in issuers:\n        _supabase_vouches(",
+             "    if not issuers:\n        _supabase_vouches(",
+             (LOGINS_E2E,), k=WINDOW_TESTS),
+    Mutation("pool-token-ignores-supabase-ban", "in the window a banned or deleted operator's "
+             "pool token keeps working", "travel_platform/web.py",
+             "and SOURCE_SUPABASE in logins.issuers():", "and not logins.issuers():",
+             (LOGINS_E2E,), k=WINDOW_TESTS),
+    Mutation("finalize-forgets-bans", "after finalize an operator banned in Supabase Auth "
+             "signs in to the pool (or resets their way in)", "migrate/commands.py",
+             "        disabled = logins.carry_bans_over(run.settings, run.rds, say=run.say)\n",
+             "        disabled = 0\n", (LOGINS_E2E,)),
+    Mutation("operator-password-change-keeps-pool-sessions", "after an operator changes their "
+             "password a stolen pool refresh token still works", OPERATOR_LOGINS,
+             "        accounts.cognito.sign_out_user(username=email)\n", "",
+             (LOGINS_E2E,), k=PASSWORD_TESTS),
+    Mutation("operator-password-change-keeps-supabase-sessions", "after an operator changes "
+             "their password a stolen Supabase refresh token still works", OPERATOR_LOGINS,
+             'scope="others" if mine else "global"', 'scope="local"',
+             (LOGINS_E2E,), k=PASSWORD_TESTS),
 )

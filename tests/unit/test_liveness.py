@@ -28,7 +28,8 @@ LATER = time.time() + 3600      # an `exp` an hour away
 SETTINGS = {"AWS_REGION": "eu-west-1", "AWS_COGNITO_USER_POOL_ID": "eu-west-1_abc",
             "AWS_COGNITO_CLIENT_ID": "app", "AWS_COGNITO_OPERATOR_POOL_ID": "eu-west-1_ops",
             "AWS_COGNITO_OPERATOR_CLIENT_ID": "console",
-            "SUPABASE_URL": "https://proj.supabase.co", "SUPABASE_ANON_KEY": "anon-key"}
+            "SUPABASE_URL": "https://proj.supabase.co", "SUPABASE_ANON_KEY": "anon-key",
+            "SUPABASE_SERVICE_ROLE_KEY": "service-key"}
 
 
 class Clock:

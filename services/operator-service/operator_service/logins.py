@@ -65,6 +65,8 @@ def log_in(*, accounts: OperatorAccounts, email: str, password: str) -> dict:
     """Cognito tokens for an operator's e-mail and password, moving the operator to the
     operators' pool on their first sign-in, with the password they have."""
     issuers = _open(accounts)
+    if SOURCE_SUPABASE in issuers:
+        _supabase_vouches(accounts, email=email, password=password)
     try:
         tokens = accounts.cognito.login(email=email, password=password)
     except (Unauthorized, Forbidden) as refused:
@@ -73,6 +75,18 @@ def log_in(*, accounts: OperatorAccounts, email: str, password: str) -> dict:
         tokens = _migrate(accounts, email=email, password=password)
     _link(accounts, tokens["access_token"])
     return tokens
+
+
+def _supabase_vouches(accounts: OperatorAccounts, *, email: str, password: str) -> None:
+    """Until finalize Supabase Auth is the authority over the account: a password changed
+    there since the move, a ban or a deletion must refuse the pool's sign-in too, though the
+    pool's copy of the old password would still match (issue 21, finding 4)."""
+    try:
+        accounts.supabase.check_password(email=email, password=password)
+    except user_migration.Refused:
+        raise Unauthorized("invalid e-mail or password", code="invalid_credentials") from None
+    except user_migration.Unavailable as exc:
+        raise ServiceUnavailable("the sign-in service is unreachable, try again") from exc
 
 
 def _migrate(accounts: OperatorAccounts, *, email: str, password: str) -> dict:
@@ -155,11 +169,13 @@ def log_out(*, accounts: OperatorAccounts, identity: Identity, access_token: str
 
 
 def change_password(*, accounts: OperatorAccounts, identity: Identity, current: str,
-                    new: str) -> None:
+                    new: str) -> dict:
     """Change the operator's password wherever they can sign in with it: both sides while
     both are open, so a rollback to Supabase Auth costs nobody their password. Cognito first
     (the stricter policy refuses before anything changed); if Supabase then fails, Cognito
-    gets the current password back."""
+    gets the current password back. Then every session of the account ends, on both sides
+    (a stolen refresh token must not outlive the password it was got with), and the caller
+    gets fresh tokens of the issuer they came with."""
     issuers = accounts.logins.issuers()
     email = identity.email or ""
     _check_current(accounts, issuers, email=email, password=current)
@@ -175,6 +191,40 @@ def change_password(*, accounts: OperatorAccounts, identity: Identity, current: 
                                               password=current)
             raise ServiceUnavailable("Supabase Auth did not take the new password; nothing "
                                      "changed, try again") from exc
+    return _sessions_after_password_change(accounts, identity, issuers=issuers,
+                                           cognito_user=cognito_user, email=email, new=new)
+
+
+def _sessions_after_password_change(accounts: OperatorAccounts, identity: Identity, *,
+                                    issuers: frozenset[str], cognito_user: dict | None,
+                                    email: str, new: str) -> dict:
+    """End every session of the account on both sides; fresh tokens for the caller.
+
+    The pool: AdminUserGlobalSignOut (refresh tokens at once; Cognito refuses the access
+    tokens, so every part does within the revocation bound). Supabase Auth has no admin
+    sign-out by user: a new session with the new password ends the others (POST
+    /logout?scope=others), and is the caller's if they came with a Supabase token, else it
+    ends too. After finalize Supabase tokens are refused anyway (`account_moved`)."""
+    if cognito_user is not None:
+        # By e-mail, the name operators sign in with: moto ends only the sessions opened
+        # under the name given (AWS ends the user's, whichever name).
+        accounts.cognito.sign_out_user(username=email)
+    fresh: dict | None = None
+    if SOURCE_SUPABASE in issuers:
+        try:
+            session = accounts.supabase.sign_in(email=email, password=new)
+            mine = identity.source == SOURCE_SUPABASE
+            accounts.supabase.sign_out(access_token=session["access_token"],
+                                       scope="others" if mine else "global")
+        except (user_migration.Refused, user_migration.Unavailable) as exc:
+            raise ServiceUnavailable("the password changed, but Supabase Auth's other sessions "
+                                     "could not be ended: change it again") from exc
+        if mine:
+            fresh = {"access_token": session["access_token"], "id_token": None,
+                     "refresh_token": session.get("refresh_token"),
+                     "expires_in": int(session.get("expires_in") or 3600),
+                     "token_type": "Bearer"}
+    return fresh or accounts.cognito.login(email=email, password=new)
 
 
 def _check_current(accounts: OperatorAccounts, issuers: frozenset[str], *, email: str,
