@@ -9,10 +9,11 @@ know the operator, the login here calls the same module with the same event and 
 user itself (AdminCreateUser + AdminSetUserPassword). With the trigger deployed that branch
 is simply never taken; everything else is the same code on both.
 
-Until `finalize operators`, Supabase Auth stays the authority for passwords: when Cognito
-refuses a password that Supabase accepts (changed there since, or a user imported with a
-forced reset), the Cognito copy is brought up to date and the login goes on. After finalize,
-Cognito alone decides.
+Until `finalize operators`, Supabase Auth stays the authority over the account: every
+sign-in here is checked by Supabase Auth first (a password changed there, a ban or a deletion
+refuses it, whatever the Cognito copy says); when Cognito refuses a password that Supabase
+accepts (changed there since, or a user imported with a forced reset), the Cognito copy is
+brought up to date and the login goes on. After finalize, Cognito alone decides.
 """
 from __future__ import annotations
 
