@@ -1013,6 +1013,9 @@ def finalize(run: Run, unit: Unit) -> int:
         _require_state(run, member, ("writes_switched", "finalized"), "finalize")
     if unit.name == LOGINS_UNIT and run.state.row(unit)["state"] != "finalized":
         logins.refuse_lockout(logins.census(run.settings, run.rds))
+        disabled = logins.carry_bans_over(run.settings, run.rds, say=run.say)
+        run.state.event(unit, "finalize", "progress", f"bans carried over: {disabled} "
+                        "operators' pool users disabled")
     if unit.name == LOGINS_UNIT and not run.settings.aws_cognito_operator_pool_id:
         raise ToolError("finalize operators needs AWS_COGNITO_OPERATOR_POOL_ID: it detaches "
                         "the operators' pool's UserMigration trigger")

@@ -19,7 +19,7 @@ import user_migration
 
 from migrate.settings import MigrateSettings
 from migrate.state import Conn, GateRefused, ToolError
-from travel_platform.cognito import CognitoAccounts
+from travel_platform.cognito import CognitoAccounts, UserMissing
 
 # The window: both logins open (travel_platform/auth/operator_logins.py).
 WINDOW = ("copying", "replicating", "reads_switched", "writes_switched")
@@ -112,10 +112,7 @@ def import_remaining(settings: MigrateSettings, rds: Conn, state: str, *, say) -
                           f"{' or '.join(WINDOW)}), and it is {state}: run `start operators` "
                           "first" if state in ("new", "rolled_back") else
                           f"import-logins needs the window open; operators is {state}")
-    if not settings.aws_cognito_operator_pool_id:
-        raise ToolError("import-logins needs AWS_COGNITO_OPERATOR_POOL_ID (the operators' pool)")
-    cognito = CognitoAccounts(boto3.client("cognito-idp", region_name=settings.aws_region),
-                              user_pool_id=settings.aws_cognito_operator_pool_id, client_id="")
+    cognito = _cognito(settings, "import-logins")
     counted = census(settings, rds)
     remaining = counted.remaining
     for operator_id, why in counted.cannot_move:
@@ -216,6 +213,43 @@ def _disposable(settings: MigrateSettings, rds: Conn, user: dict, *, email: str)
     except user_migration.Unavailable as exc:
         raise ToolError(f"cannot look {email} up in Supabase Auth: {exc}") from None
     return owner is not None and owner.confirmed
+
+
+def _cognito(settings: MigrateSettings, command: str) -> CognitoAccounts:
+    if not settings.aws_cognito_operator_pool_id:
+        raise ToolError(f"{command} needs AWS_COGNITO_OPERATOR_POOL_ID (the operators' pool)")
+    return CognitoAccounts(boto3.client("cognito-idp", region_name=settings.aws_region),
+                           user_pool_id=settings.aws_cognito_operator_pool_id, client_id="")
+
+
+def carry_bans_over(settings: MigrateSettings, rds: Conn, *, say) -> int:
+    """Disable, in the operators' pool, every linked operator whom Supabase Auth no longer
+    lets in (banned, or deleted): after finalize Supabase's ban is consulted no more, and an
+    imported user could otherwise reset their password and sign in. Run by `finalize
+    operators` before the state changes, so a failure finalizes nothing and a rerun repeats
+    it. Returns how many were disabled."""
+    links = rds.execute("select operator_id::text as id, email from operator_identities"
+                        " order by email").fetchall()
+    try:
+        users = {str(user["id"]): user for user in _supabase(settings).users()}
+    except user_migration.Unavailable as exc:
+        raise ToolError(f"cannot list Supabase Auth users: {exc}") from None
+    cognito = _cognito(settings, "finalize operators")
+    disabled = 0
+    for link in links:
+        user = users.get(link["id"])
+        if user is not None and user_migration.is_active(user):
+            continue
+        why = "deleted" if user is None or user.get("deleted_at") else "banned"
+        try:
+            cognito.disable_user(username=link["email"])
+        except UserMissing:
+            continue
+        disabled += 1
+        say(f"  disabled {link['email']} (operator {link['id']}): {why} in Supabase Auth")
+    say(f"bans carried over: {disabled} operators' pool users disabled (banned or deleted in "
+        "Supabase Auth)")
+    return disabled
 
 
 def _unguessable_password() -> str:

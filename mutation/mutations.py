@@ -37,6 +37,11 @@ ABUSE = "tests/e2e/test_operator_login_abuse.py"
 GATE = "20261207100000_approval_gate.sql"
 OPERATOR_RLS = "tests/integration/test_operator_rls.py"
 APPROVAL = "tests/e2e/test_operator_approval.py"
+OPERATOR_LOGINS = "services/operator-service/operator_service/logins.py"
+LOGINS_E2E = "tests/e2e/test_operator_logins.py"
+# The ordered module's tests that open the window, then one of them.
+WINDOW_TESTS = "before_the_move or moves_the_demo or in_the_window_supabase"
+PASSWORD_TESTS = "before_the_move or moves_the_demo or changes_on_both_sides"
 
 MUTATIONS: tuple[Mutation, ...] = (
     # --- money ---------------------------------------------------------------------------
@@ -173,9 +178,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     # --- revocation (travel_platform/auth/liveness.py) --------------------------------------
     Mutation("issuer-never-asked", "a signed-out, banned or deleted user's token works until "
              "it expires", "travel_platform/web.py",
-             "g.verdict_fresh_for = liveness.check(token, identity.source,\n"
-             "                                         expires_at=identity.expires_at)",
-             "g.verdict_fresh_for = 0.0",
+             "fresh_for = liveness.check(token, identity.source, expires_at=identity.expires_at)",
+             "fresh_for = 0.0",
              (REVOCATION,), k="refused_everywhere and (supabase_logout or cognito_global)"),
     Mutation("gateway-verdict-outlives-answer", "the gateway lets a revoked token through to "
              "the services for up to 30 s", "gateway/gateway_auth/__init__.py",
@@ -371,4 +375,40 @@ MUTATIONS: tuple[Mutation, ...] = (
              "under (X-Forwarded-For believed from anyone)", "travel_platform/client_address.py",
              "while hops and _is_proxy(address, proxies):", "while hops:",
              ("tests/unit/test_client_address.py",)),
+    # --- sessions after a password change (issue 21, finding 6) ---------------------------
+    Mutation("agent-password-change-keeps-sessions", "after an agent changes their password "
+             "a stolen session still refreshes and works",
+             "services/agent-service/agent_service/service.py",
+             "    accounts.sign_out_user(username=email)\n    return accounts.login(",
+             "    return accounts.login(",
+             ("tests/e2e/test_agent_account_recovery.py",), k="ends_every_other_session"),
+    Mutation("agent-reset-keeps-sessions", "after an agent resets a forgotten password a "
+             "stolen refresh token still works",
+             "services/agent-service/agent_service/service.py",
+             "    accounts.sign_out_user(username=email)\n    return {\"password_changed\": True}",
+             "    return {\"password_changed\": True}",
+             ("tests/e2e/test_agent_account_recovery.py",), k="reset_password_ends"),
+    # --- operators bound by Supabase Auth in the window (issue 21, finding 4) --------------
+    Mutation("pool-login-trusts-its-copy", "in the window an operator's old password still "
+             "signs in at /api/operators/login after it changed in Supabase Auth",
+             OPERATOR_LOGINS,
+             "        if SOURCE_SUPABASE in issuers:\n            _supabase_vouches(",
+             "        if not issuers:\n            _supabase_vouches(",
+             (LOGINS_E2E,), k=WINDOW_TESTS),
+    Mutation("pool-token-ignores-supabase-ban", "in the window a banned or deleted operator's "
+             "pool token keeps working", "travel_platform/web.py",
+             "and SOURCE_SUPABASE in logins.issuers():", "and not logins.issuers():",
+             (LOGINS_E2E,), k=WINDOW_TESTS),
+    Mutation("finalize-forgets-bans", "after finalize an operator banned in Supabase Auth "
+             "signs in to the pool (or resets their way in)", "migrate/commands.py",
+             "        disabled = logins.carry_bans_over(run.settings, run.rds, say=run.say)\n",
+             "        disabled = 0\n", (LOGINS_E2E,)),
+    Mutation("operator-password-change-keeps-pool-sessions", "after an operator changes their "
+             "password a stolen pool refresh token still works", OPERATOR_LOGINS,
+             "        accounts.cognito.sign_out_user(username=email)\n", "",
+             (LOGINS_E2E,), k=PASSWORD_TESTS),
+    Mutation("operator-password-change-keeps-supabase-sessions", "after an operator changes "
+             "their password a stolen Supabase refresh token still works", OPERATOR_LOGINS,
+             'scope="others" if mine else "global"', 'scope="local"',
+             (LOGINS_E2E,), k=PASSWORD_TESTS),
 )

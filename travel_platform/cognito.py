@@ -226,6 +226,19 @@ class CognitoAccounts:
         """Revoke every refresh token of the token's user (GlobalSignOut)."""
         self._call("global_sign_out", _SIGN_OUT_ERRORS, AccessToken=access_token)
 
+    def sign_out_user(self, *, username: str) -> None:
+        """End every session of a user (AdminUserGlobalSignOut): their refresh tokens stop
+        working at once, and Cognito refuses their access tokens (GetUser), so every part
+        refuses them within the revocation bound (travel_platform/auth/liveness.py)."""
+        self._call("admin_user_global_sign_out", _ADMIN_ERRORS, UserPoolId=self._pool_id,
+                   Username=username)
+
+    def disable_user(self, *, username: str) -> None:
+        """Disable a user (AdminDisableUser): no sign-in, and Cognito revokes their tokens;
+        UserMissing if there is no such user."""
+        self._call("admin_disable_user", _ADMIN_ERRORS, UserPoolId=self._pool_id,
+                   Username=username)
+
     def resend_confirmation_code(self, *, email: str) -> None:
         """E-mail a new sign-up confirmation code; CodeNotSent if there is no such user,
         409 `already_confirmed` if the account needs none."""

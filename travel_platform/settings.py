@@ -47,6 +47,11 @@ class BaseServiceSettings(BaseSettings):
     # The project's public anon key: Supabase's API gateway asks it of every call, here
     # GET /auth/v1/user, which tells whether a token's session and user still stand.
     supabase_anon_key: SecretStr
+    # The service role key, for Supabase Auth's admin API: while operators' logins move
+    # (docs/operator-logins.md) Supabase Auth is still the authority over an operator's
+    # account, so a token of the operators' pool is refused once the Supabase user it stands
+    # for is banned or deleted (GET /auth/v1/admin/users/{id}, travel_platform/auth/liveness.py).
+    supabase_service_role_key: SecretStr
 
     # Revocation (travel_platform/auth/liveness.py): each issuer's answer on whether a
     # token's session and user still stand is reused for AUTH_LIVENESS_SECONDS, and, while

@@ -22,7 +22,14 @@ from travel_platform.auth import (
     TokenVerifier,
     bearer_token,
 )
-from travel_platform.auth.liveness import CognitoCheck, Liveness, SupabaseCheck
+from travel_platform.auth.liveness import (
+    SUPABASE_ACCOUNT,
+    CognitoCheck,
+    Liveness,
+    SupabaseAccountCheck,
+    SupabaseCheck,
+    account_key,
+)
 from travel_platform.auth.operator_logins import OperatorLogins
 from travel_platform.auth.tokens import (
     AGENT,
@@ -89,8 +96,11 @@ def build_liveness(settings: BaseServiceSettings) -> Liveness:
     supabase = SupabaseCheck(url=settings.supabase_url,
                              anon_key=settings.supabase_anon_key.get_secret_value(),
                              timeout=timeout)
+    account = SupabaseAccountCheck(
+        url=settings.supabase_url,
+        service_role_key=settings.supabase_service_role_key.get_secret_value(), timeout=timeout)
     return Liveness({SOURCE_COGNITO: cognito, SOURCE_COGNITO_OPERATORS: cognito,
-                     SOURCE_SUPABASE: supabase},
+                     SOURCE_SUPABASE: supabase, SUPABASE_ACCOUNT: account},
                     fresh_seconds=settings.auth_liveness_seconds,
                     stale_seconds=settings.auth_liveness_stale_seconds)
 
@@ -149,8 +159,13 @@ def authenticate() -> Identity:
     liveness: Liveness = current_app.extensions["liveness"]
     token = bearer_token(request.headers.get("Authorization"))
     identity = logins.admit(verifier.verify(token))
-    g.verdict_fresh_for = liveness.check(token, identity.source,
-                                         expires_at=identity.expires_at)
+    fresh_for = liveness.check(token, identity.source, expires_at=identity.expires_at)
+    if identity.source == SOURCE_COGNITO_OPERATORS and SOURCE_SUPABASE in logins.issuers():
+        # The window: Supabase Auth still rules the account a pool token stands for.
+        fresh_for = min(fresh_for, liveness.check(account_key(identity.subject),
+                                                  SUPABASE_ACCOUNT,
+                                                  expires_at=identity.expires_at))
+    g.verdict_fresh_for = fresh_for
     g.identity = identity
     return identity
 

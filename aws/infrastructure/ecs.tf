@@ -33,14 +33,17 @@ locals {
     AWS_RDS_SSLMODE                = "verify-full"
     AWS_RDS_SSLROOTCERT            = var.rds_ca_bundle_path
   }
+  # The service role key too: while operators' logins move, every part asks Supabase Auth's
+  # admin API whether the account behind an operators'-pool token is banned or deleted.
   python_secrets = {
-    SUPABASE_ANON_KEY = aws_secretsmanager_secret.supabase["anon-key"].arn
+    SUPABASE_ANON_KEY         = aws_secretsmanager_secret.supabase["anon-key"].arn
+    SUPABASE_SERVICE_ROLE_KEY = aws_secretsmanager_secret.supabase["service-role-key"].arn
   }
 
   # The Python parts: their role on RDS, and what they read beyond python_environment.
   python_parts = {
     "agent-service"    = { db_role = "agent_service", environment = { AWS_S3_BUCKET = aws_s3_bucket.uploads.bucket, CLIENT_ADDRESS_PROXIES = local.client_address_proxies }, secrets = {} }
-    "operator-service" = { db_role = "operator_service", environment = { CLIENT_ADDRESS_PROXIES = local.client_address_proxies }, secrets = { SUPABASE_DB_URL = aws_secretsmanager_secret.supabase["db-url"].arn, SUPABASE_SERVICE_ROLE_KEY = aws_secretsmanager_secret.supabase["service-role-key"].arn } }
+    "operator-service" = { db_role = "operator_service", environment = { CLIENT_ADDRESS_PROXIES = local.client_address_proxies }, secrets = { SUPABASE_DB_URL = aws_secretsmanager_secret.supabase["db-url"].arn } }
     "booking-service"  = { db_role = "booking_service", environment = { AGENT_SERVICE_URL = "http://agent-service:${local.ports["agent-service"]}", OPERATOR_SERVICE_URL = "http://operator-service:${local.ports["operator-service"]}" }, secrets = {} }
     "gateway-auth"     = { db_role = "gateway_auth", environment = {}, secrets = {} }
   }

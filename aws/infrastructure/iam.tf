@@ -2,14 +2,15 @@
 #   all Python parts  secretsmanager:GetSecretValue on their own RDS secret (travel_platform/db.py);
 #                     Cognito GetUser (travel_platform/auth/liveness.py) and the public client's
 #                     calls (SignUp, InitiateAuth, ...) are authorized by tokens, not IAM.
-#   agent-service     cognito-idp:AdminGetUser, AdminDeleteUser on the agents' pool (sign-up);
+#   agent-service     cognito-idp:AdminGetUser, AdminDeleteUser on the agents' pool (sign-up),
+#                     AdminUserGlobalSignOut (a password change or reset ends every session);
 #                     s3 Put/Get/DeleteObject under agents/ and ListBucket (so a missing key is
 #                     a 404, not a 403) on the uploads bucket, and the platform key through S3
 #                     (agent_service/storage.py; a presigned POST is signed with this role).
-#   operator-service  cognito-idp:AdminGetUser, AdminCreateUser, AdminSetUserPassword, and
-#                     AdminDeleteUser (a pool user linked to no operator yields to the
-#                     operator whose address it holds) on the operators' pool
-#                     (operator_service/logins.py).
+#   operator-service  cognito-idp:AdminGetUser, AdminCreateUser, AdminSetUserPassword,
+#                     AdminUserGlobalSignOut, and AdminDeleteUser (a pool user linked to no
+#                     operator yields to the operator whose address it holds) on the
+#                     operators' pool (operator_service/logins.py).
 #   jobs              what provision.py calls when everything exists already, and the
 #                     service roles' secrets (it sets their passwords on RDS).
 # Execution roles (ECS itself) pull the part's own image, write its log group and read the
@@ -159,7 +160,7 @@ data "aws_iam_policy_document" "use_key" {
 data "aws_iam_policy_document" "agent_service" {
   statement {
     sid       = "AgentSignUps"
-    actions   = ["cognito-idp:AdminGetUser", "cognito-idp:AdminDeleteUser"]
+    actions   = ["cognito-idp:AdminGetUser", "cognito-idp:AdminDeleteUser", "cognito-idp:AdminUserGlobalSignOut"]
     resources = [aws_cognito_user_pool.pool["agents"].arn]
   }
   statement {
@@ -179,7 +180,7 @@ data "aws_iam_policy_document" "agent_service" {
 data "aws_iam_policy_document" "operator_service" {
   statement {
     sid       = "OperatorLogins"
-    actions   = ["cognito-idp:AdminGetUser", "cognito-idp:AdminCreateUser", "cognito-idp:AdminSetUserPassword", "cognito-idp:AdminDeleteUser"]
+    actions   = ["cognito-idp:AdminGetUser", "cognito-idp:AdminCreateUser", "cognito-idp:AdminSetUserPassword", "cognito-idp:AdminUserGlobalSignOut", "cognito-idp:AdminDeleteUser"]
     resources = [aws_cognito_user_pool.pool["operators"].arn]
   }
 }

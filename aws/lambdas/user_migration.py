@@ -164,6 +164,25 @@ class SupabaseAuthHttp:
         if status != 200:
             raise Unavailable(f"Supabase Auth admin API answered {status}")
 
+    def sign_in(self, *, email: str, password: str) -> dict:
+        """A new session (GoTrue's session JSON: access_token, refresh_token, expires_in, ...)
+        for an e-mail and password; Refused if Supabase Auth does not accept them."""
+        status, answer = self._call("POST", "/token?grant_type=password", key=self._anon_key,
+                                    body={"email": email, "password": password})
+        if status == 200 and isinstance(answer, dict):
+            return answer
+        if status in (400, 401, 403, 422):
+            raise Refused(f"Supabase Auth refused the sign-in ({status})")
+        raise Unavailable(f"Supabase Auth answered {status}")
+
+    def sign_out(self, *, access_token: str, scope: str) -> None:
+        """End sessions of the token's user (POST /logout): `local` (this one), `others`
+        (every one but this), `global` (all); Unavailable if it did not happen."""
+        status, _ = self._call("POST", f"/logout?scope={scope}", key=self._anon_key,
+                               token=access_token)
+        if status not in (200, 204):
+            raise Unavailable(f"Supabase Auth logout answered {status}")
+
     def users(self, *, per_page: int = 1000):
         """Every user, page by page (for `python -m migrate import-logins`)."""
         if not self._service_key:

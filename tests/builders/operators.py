@@ -61,3 +61,11 @@ def delete_operator(stack_env, operator: Operator) -> None:
     """Delete the Supabase user (their rows go with them)."""
     requests.delete(f"{stack_env['SUPABASE_URL']}/auth/v1/admin/users/{operator.id}",
                     headers=_admin_headers(stack_env), timeout=10)
+
+
+def update_operator(stack_env, operator: Operator, **fields) -> None:
+    """Change the Supabase user as an administrator would in the dashboard (PUT
+    /auth/v1/admin/users/{id}): `password=`, `ban_duration=` ("24h", "none"), ..."""
+    updated = requests.put(f"{stack_env['SUPABASE_URL']}/auth/v1/admin/users/{operator.id}",
+                           headers=_admin_headers(stack_env), timeout=10, json=fields)
+    assert updated.status_code == 200, updated.text

@@ -3,10 +3,13 @@ without a token where the agent has none: a new confirmation code, a forgotten p
 a changed password (Cognito's own APIs behind them)."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.builders.agents import PASSWORD, login, new_agent, new_email, sign_up
 from tests.helpers import api
+from travel_platform.settings import BaseServiceSettings
 
 pytestmark = pytest.mark.stack
 
@@ -76,7 +79,7 @@ def test_an_agent_changes_their_password_knowing_the_current_one(gateway):
 
     done = api(gateway, "POST", change, agent.token,
                json={"current_password": PASSWORD, "new_password": NEW_PASSWORD})
-    assert done.status_code == 204, done.text
+    assert done.status_code == 200, done.text
     assert login(gateway, agent.email, NEW_PASSWORD)["access_token"]
 
 
@@ -85,3 +88,42 @@ def test_changing_a_password_needs_an_agents_token(gateway, operator_token):
     assert api(gateway, "POST", "/api/agents/me/password", json=body).status_code == 401
     assert api(gateway, "POST", "/api/agents/me/password", operator_token,
                json=body).status_code == 403
+
+
+# Each process reuses an issuer's answer about a token for at most this long.
+BOUND = BaseServiceSettings.model_fields["auth_liveness_seconds"].default
+
+
+def _refused_within_the_bound(gateway: str, token: str) -> int:
+    """The status a token meets at the gateway once the revocation bound has passed."""
+    deadline = time.monotonic() + BOUND + 2
+    while True:
+        status = api(gateway, "GET", "/api/agents/me", token).status_code
+        if status == 401 or time.monotonic() > deadline:
+            return status
+        time.sleep(0.5)
+
+
+def test_a_password_change_ends_every_other_session_and_keeps_the_callers(gateway):
+    # Issue 21, finding 6: a stolen session outlived the password change meant to end it.
+    agent = new_agent(gateway)
+    stolen = login(gateway, agent.email)
+    done = api(gateway, "POST", "/api/agents/me/password", agent.token,
+               json={"current_password": PASSWORD, "new_password": NEW_PASSWORD})
+    assert done.status_code == 200, done.text
+    fresh = done.json()
+    assert api(gateway, "GET", "/api/agents/me", fresh["access_token"]).status_code == 200
+    assert _post(gateway, "refresh", refresh_token=fresh["refresh_token"]).status_code == 200
+    assert _post(gateway, "refresh", refresh_token=stolen["refresh_token"]).status_code == 401
+    assert _refused_within_the_bound(gateway, stolen["access_token"]) == 401
+
+
+def test_a_reset_password_ends_every_session(gateway):
+    agent = new_agent(gateway)
+    assert _post(gateway, "forgot-password", email=agent.email).status_code == 200
+    done = _post(gateway, "confirm-forgot-password", email=agent.email, code="123456",
+                 new_password=NEW_PASSWORD)
+    assert done.status_code == 200, done.text
+    refused = _post(gateway, "refresh", refresh_token=agent.tokens["refresh_token"])
+    assert refused.status_code == 401, refused.text
+    assert login(gateway, agent.email, NEW_PASSWORD)["access_token"]

@@ -20,7 +20,7 @@ from devstack.api import Layout
 from supabase import create_client
 from tests.builders.agents import login
 from tests.builders.bookings import new_booking
-from tests.builders.operators import new_operator
+from tests.builders.operators import delete_operator, new_operator, update_operator
 from tests.builders.packages import package_fields, publish_package
 from tests.conftest import TEST_PORT_OFFSET, TEST_STATE
 from tests.e2e.test_migration_tool import migrate, ok, sql, status
@@ -187,6 +187,19 @@ def test_a_race_of_first_sign_ins_makes_one_cognito_user(env):
                (email,)) == [(operator_id,)]
 
 
+def supabase_session(env: dict, email: str, password: str):
+    """A whole Supabase session (access and refresh token), through supabase-py."""
+    client = create_client(env["SUPABASE_URL"], env["SUPABASE_ANON_KEY"])
+    return client.auth.sign_in_with_password({"email": email, "password": password}).session
+
+
+def supabase_refresh(env: dict, refresh_token: str) -> requests.Response:
+    """Supabase Auth's refresh grant, as supabase-js sends it."""
+    return requests.post(f"{env['SUPABASE_URL']}/auth/v1/token?grant_type=refresh_token",
+                         headers={"apikey": env["SUPABASE_ANON_KEY"]}, timeout=10,
+                         json={"refresh_token": refresh_token})
+
+
 def test_a_password_changed_in_the_window_changes_on_both_sides(env):
     operator = new_operator(env, sign_in=False)
     email, password = operator.email, operator.password
@@ -199,13 +212,62 @@ def test_a_password_changed_in_the_window_changes_on_both_sides(env):
     wrong = api(env["GATEWAY_URL"], "POST", "/api/operators/me/password", token,
                 json={"current_password": "not-it", "new_password": new_password})
     assert wrong.status_code == 403 and wrong.json()["error"]["code"] == "wrong_password"
+    # Sessions someone else may hold, on each side (issue 21, finding 6).
+    stolen_pool = log_in(env, email, password).json()
+    stolen_supabase = supabase_session(env, email, password)
     changed = api(env["GATEWAY_URL"], "POST", "/api/operators/me/password", token,
                   json={"current_password": password, "new_password": new_password})
-    assert changed.status_code == 204, changed.text
+    assert changed.status_code == 200, changed.text
+    fresh = changed.json()
+    assert api(env["GATEWAY_URL"], "GET", "/api/operators/me",
+               fresh["access_token"]).json()["identity"]["source"] == "cognito-operators"
+    assert api(env["GATEWAY_URL"], "POST", "/api/operators/refresh",
+               json={"refresh_token": fresh["refresh_token"]}).status_code == 200
+    assert api(env["GATEWAY_URL"], "POST", "/api/operators/refresh",
+               json={"refresh_token": stolen_pool["refresh_token"]}).status_code == 401
+    assert supabase_refresh(env, stolen_supabase.refresh_token).status_code != 200
     assert supabase_sign_in(env, email, new_password)
     assert cognito_sign_in(env, email, new_password)
     assert log_in(env, email, password).status_code == 401
-    LEFT_FOR_LATER["changed"] = (email, new_password)
+    # Changed with a Supabase token: the caller gets a fresh Supabase session, the rest end.
+    newer = "Newer-" + uuid.uuid4().hex[:10] + "A1"
+    own = supabase_session(env, email, new_password)
+    other = supabase_session(env, email, new_password)
+    changed = api(env["GATEWAY_URL"], "POST", "/api/operators/me/password", own.access_token,
+                  json={"current_password": new_password, "new_password": newer})
+    assert changed.status_code == 200, changed.text
+    assert supabase_refresh(env, changed.json()["refresh_token"]).status_code == 200
+    assert supabase_refresh(env, other.refresh_token).status_code != 200
+    assert api(env["GATEWAY_URL"], "POST", "/api/operators/refresh",
+               json={"refresh_token": fresh["refresh_token"]}).status_code == 401
+    LEFT_FOR_LATER["changed"] = (email, newer)
+
+
+def test_in_the_window_supabase_still_decides_passwords_bans_and_deletions(env):
+    # Issue 21, finding 4: once moved, an operator was no longer bound by Supabase Auth.
+    changed, banned, deleted = (new_operator(env, sign_in=False) for _ in range(3))
+    tokens = {}
+    for who in (changed, banned, deleted):
+        answer = log_in(env, who.email, who.password)
+        assert answer.status_code == 200, answer.text
+        tokens[who.email] = answer.json()["access_token"]
+    new_password = "Supa-" + uuid.uuid4().hex[:10] + "A1"
+    update_operator(env, changed, password=new_password)
+    old = log_in(env, changed.email, changed.password)
+    assert old.status_code == 401 and old.json()["error"]["code"] == "invalid_credentials"
+    assert log_in(env, changed.email, new_password).status_code == 200
+    update_operator(env, banned, ban_duration="24h")
+    delete_operator(env, deleted)
+    assert log_in(env, banned.email, banned.password).status_code == 401
+    time.sleep(BaseServiceSettings.model_fields["auth_liveness_seconds"].default + 0.5)
+    targets = (env["GATEWAY_URL"], LAYOUT.url("operator-service"), LAYOUT.url("booking-service"))
+    for who, code in ((banned, "account_disabled"), (deleted, "account_deleted")):
+        for base in targets:
+            path = "/api/bookings" if base == targets[2] else "/api/operators/me"
+            refused = api(base, "GET", path, tokens[who.email])
+            assert refused.status_code == 401, (base, refused.text)
+            assert refused.json()["error"]["code"] == code
+    LEFT_FOR_LATER["banned"] = (banned.email, banned.password)
 
 
 def test_a_signed_out_or_disabled_pool_token_is_refused_everywhere_within_the_bound(env):
@@ -283,8 +345,13 @@ def test_status_counts_who_moved_and_the_rest_are_imported_once(env):
         _move(env, carrier, members, token["access_token"])
     refused = migrate(env, "finalize", "operators")
     assert refused.returncode == 3 and "import-logins operators" in refused.stderr
+    banned_later = new_operator(env, sign_in=False)
     imported = ok(env, "import-logins", "operators")
     assert never in imported and "password reset required" in imported
+    # Imported, then banned in Supabase: finalize must not leave them a way in (a reset).
+    assert banned_later.email in imported
+    update_operator(env, banned_later, ban_duration="24h")
+    LEFT_FOR_LATER["banned_later"] = (banned_later.email, "")
     assert cognito_user(env, never)["UserStatus"] == "RESET_REQUIRED"
     assert status(env)["operators"]["logins"]["remaining"] == 0
     # Never twice: a second run finds nobody.
@@ -301,8 +368,18 @@ def test_after_finalize_supabase_tokens_are_refused_at_the_gateway(env):
     supabase_token = supabase_sign_in(env, *demo)
     cognito_token = log_in(env, *demo).json()["access_token"]
     before = views(env, cognito_token)
-    refused = refused_after(env, "finalize", supabase_token)
+    finalized = ok(env, "finalize", "operators")
+    refused = eventually(lambda: api(env["GATEWAY_URL"], "GET", "/api/operators/me",
+                                     supabase_token), 401)
     assert refused.json()["error"]["code"] == "account_moved"
+    # Bans carry over (issue 21, finding 4): each banned operator's pool user is disabled,
+    # whether they moved by signing in or were imported and banned after.
+    for name in ("banned", "banned_later"):
+        email = LEFT_FOR_LATER[name][0]
+        assert cognito_user(env, email)["Enabled"] is False, email
+        assert email in finalized
+    # The banned operator's pool password, right as it is, opens nothing now.
+    assert log_in(env, *LEFT_FOR_LATER["banned"]).status_code == 401
     # Whichever process noticed the move first said so; once every one has re-read the
     # state (each at most every MAX_AGE), the gateway refuses: the request never reaches
     # operator-service.

@@ -18,7 +18,9 @@ from travel_platform.auth.liveness import (
     CognitoCheck,
     IssuerUnreachable,
     Liveness,
+    SupabaseAccountCheck,
     _supabase_user_refusal,
+    account_key,
     token_key,
 )
 from travel_platform.errors import ServiceUnavailable, Unauthorized
@@ -28,7 +30,8 @@ LATER = time.time() + 3600      # an `exp` an hour away
 SETTINGS = {"AWS_REGION": "eu-west-1", "AWS_COGNITO_USER_POOL_ID": "eu-west-1_abc",
             "AWS_COGNITO_CLIENT_ID": "app", "AWS_COGNITO_OPERATOR_POOL_ID": "eu-west-1_ops",
             "AWS_COGNITO_OPERATOR_CLIENT_ID": "console",
-            "SUPABASE_URL": "https://proj.supabase.co", "SUPABASE_ANON_KEY": "anon-key"}
+            "SUPABASE_URL": "https://proj.supabase.co", "SUPABASE_ANON_KEY": "anon-key",
+            "SUPABASE_SERVICE_ROLE_KEY": "service-key"}
 
 
 class Clock:
@@ -226,3 +229,49 @@ def test_a_supabase_user_banned_until_later_or_deleted_is_refused():
     assert _supabase_user_refusal({"id": "u", "banned_until": past}) is None
     assert _supabase_user_refusal({"id": "u", "deleted_at": past}) == DELETED
     assert _supabase_user_refusal({"id": "u"}) is None
+
+
+@pytest.fixture
+def admin_api():
+    """A one-route stand-in of Supabase Auth's admin API: answers[id] = (status, body)."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    answers: dict[str, tuple[int, dict]] = {}
+    seen: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            seen.append({"path": self.path, "apikey": self.headers.get("apikey"),
+                         "authorization": self.headers.get("Authorization")})
+            status, body = answers.get(self.path.rsplit("/", 1)[-1], (500, {}))
+            raw = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}", answers, seen
+    server.shutdown()
+
+
+def test_the_supabase_account_behind_a_pool_token_is_asked_with_the_service_role_key(admin_api):
+    url, answers, seen = admin_api
+    soon = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    answers.update({"fine": (200, {"id": "fine"}), "banned": (200, {"banned_until": soon}),
+                    "gone": (404, {"error_code": "user_not_found"}), "down": (503, {})})
+    check = SupabaseAccountCheck(url=url, service_role_key="service", timeout=(1.0, 1.0))
+    assert check(account_key("fine")) is None
+    assert check(account_key("banned")) == DISABLED
+    assert check(account_key("gone")) == DELETED
+    with pytest.raises(IssuerUnreachable):
+        check(account_key("down"))
+    assert seen[0] == {"path": "/auth/v1/admin/users/fine", "apikey": "service",
+                       "authorization": "Bearer service"}

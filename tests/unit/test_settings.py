@@ -9,7 +9,8 @@ COMPLETE = {"AWS_REGION": "eu-west-1", "AWS_COGNITO_USER_POOL_ID": "eu-west-1_ab
             "AWS_COGNITO_OPERATOR_POOL_ID": "eu-west-1_ops",
             "AWS_COGNITO_OPERATOR_CLIENT_ID": "console",
             "AWS_RDS_HOST": "db.example", "AWS_RDS_SECRET_ID": "travel-agent-db/agent-service",
-            "SUPABASE_ANON_KEY": "the-projects-public-anon-key"}
+            "SUPABASE_ANON_KEY": "the-projects-public-anon-key",
+            "SUPABASE_SERVICE_ROLE_KEY": "the-projects-service-role-key"}
 
 
 def test_missing_values_are_named(monkeypatch):

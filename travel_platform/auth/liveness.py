@@ -139,6 +139,47 @@ class SupabaseCheck:
         raise IssuerUnreachable(f"Supabase Auth answered {response.status_code}")
 
 
+# The Liveness source under which a Supabase Auth account (not a token) is asked about.
+SUPABASE_ACCOUNT = "supabase-account"
+
+
+def account_key(operator_id: str) -> str:
+    """What Liveness is given for an account: answers are kept by a digest of it, apart
+    from any token's."""
+    return f"{SUPABASE_ACCOUNT}:{operator_id}"
+
+
+class SupabaseAccountCheck:
+    """GET /auth/v1/admin/users/{id} with the service role key: is the Supabase Auth user an
+    operators'-pool token stands for still there, and not banned? Asked only while operators'
+    logins move (the window), when Supabase Auth is still the authority over the account: a
+    ban or a deletion there must end the operator's pool sessions as it ends their Supabase
+    ones. The admin API is what a hosted project offers for this (GoTrue's /user needs the
+    user's own Supabase token, which a pool session does not have). Given `account_key(id)`."""
+
+    name = "supabase-auth-admin"
+
+    def __init__(self, *, url: str, service_role_key: str, timeout: tuple[float, float]):
+        self._url = url.rstrip("/") + "/auth/v1/admin/users/"
+        self._key = service_role_key
+        self._timeout = timeout
+        self._session = requests.Session()
+
+    def __call__(self, token: str) -> Refusal | None:
+        operator_id = token.removeprefix(f"{SUPABASE_ACCOUNT}:")
+        try:
+            response = self._session.get(self._url + operator_id, timeout=self._timeout,
+                                         headers={"apikey": self._key,
+                                                  "Authorization": f"Bearer {self._key}"})
+        except requests.RequestException as exc:
+            raise IssuerUnreachable(f"Supabase Auth admin: {exc}") from exc
+        if response.status_code == 200:
+            return _supabase_user_refusal(_json(response))
+        if response.status_code == 404:
+            return DELETED
+        raise IssuerUnreachable(f"Supabase Auth admin answered {response.status_code}")
+
+
 def _json(response: requests.Response) -> dict:
     try:
         body = response.json()

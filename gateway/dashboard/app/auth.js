@@ -131,10 +131,19 @@ export async function resetOperatorPassword(email, code, newPassword) {
 // --- the signed-in person, whoever they are ---------------------------------------------
 
 /** Through the API for both: operator-service changes an operator's password wherever
- *  they can sign in with it (Supabase Auth and, during their move, the operators' pool). */
+ *  they can sign in with it (Supabase Auth and, during their move, the operators' pool).
+ *  Every session of the account ends, this one too: the answer carries its new tokens. */
 export async function changePassword(currentPassword, newPassword) {
-  const path = session?.role === "operator" ? "/api/operators/me/password" : "/api/agents/me/password";
-  await request("POST", path, { body: { current_password: currentPassword, new_password: newPassword } });
+  const operator = session?.role === "operator";
+  const path = operator ? "/api/operators/me/password" : "/api/agents/me/password";
+  const tokens = await request("POST", path,
+                               { body: { current_password: currentPassword, new_password: newPassword } });
+  if (operator) {
+    operatorSession(await gotrue((c) => c.auth.setSession({
+      access_token: tokens.access_token, refresh_token: tokens.refresh_token })));
+  } else {
+    set(agentSession(session.email, tokens));
+  }
 }
 
 export async function signOut() {

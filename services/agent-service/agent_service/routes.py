@@ -119,14 +119,16 @@ def confirm_forgot_password(body: ConfirmForgotPasswordRequest):
     """Set a new password with the code forgot-password e-mailed (public).
 
     A wrong or expired code, or an address without an account, is 400
-    `invalid_confirmation_code`."""
+    `invalid_confirmation_code`. Every session of the account ends (AdminUserGlobalSignOut):
+    sign in again with the new password."""
     return jsonify(service.confirm_forgot_password(accounts=_accounts(), email=body.email,
                                                   code=body.code,
                                                   new_password=body.new_password))
 
 
 @agents.post("/me/password")
-@responds(204, description="Changed")
+@responds(200, Tokens, "Changed: every session of the account has ended, these tokens "
+                       "start the caller's new one")
 @responds(403, None, "The current password is wrong")
 @responds(422, None, "The password does not meet the pool's password policy")
 @require_identity(AGENT)
@@ -135,12 +137,12 @@ def change_password(body: ChangePasswordRequest):
     """Change the caller's password, given the current one (Cognito ChangePassword), as
     operators do at POST /api/operators/me/password.
 
-    A wrong current password is 403 `wrong_password`; the caller's other sessions keep
-    their tokens until they expire."""
-    service.change_password(
+    A wrong current password is 403 `wrong_password`. Every session of the account ends
+    (AdminUserGlobalSignOut: refresh tokens at once, access tokens within the revocation
+    bound), the caller's too; the answer carries the caller's new tokens, as /login does."""
+    return jsonify(service.change_password(
         accounts=_accounts(), access_token=bearer_token(request.headers.get("Authorization")),
-        current_password=body.current_password, new_password=body.new_password)
-    return _no_content()
+        current_password=body.current_password, new_password=body.new_password))
 
 
 @agents.post("/login")

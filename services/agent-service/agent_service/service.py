@@ -207,17 +207,25 @@ def send_code(*, accounts: CognitoAccounts, email: str, purpose: str) -> dict:
 
 def confirm_forgot_password(*, accounts: CognitoAccounts, email: str, code: str,
                             new_password: str) -> dict:
-    """Set a new password with the code forgot_password e-mailed."""
+    """Set a new password with the code forgot_password e-mailed, and end every session of
+    the account: a reset is what someone does who fears their sessions are someone else's."""
     accounts.confirm_forgot_password(email=email, code=code, new_password=new_password)
+    accounts.sign_out_user(username=email)
     return {"password_changed": True}
 
 
 def change_password(*, accounts: CognitoAccounts, access_token: str, current_password: str,
-                    new_password: str) -> None:
-    """Change the caller's password (Cognito checks the current one); other sessions keep
-    their tokens until they expire, as Cognito's ChangePassword leaves them."""
+                    new_password: str) -> dict:
+    """Change the caller's password (Cognito checks the current one), end every session of
+    the account (a stolen refresh token must not outlive the password it was got with), and
+    hand the caller fresh tokens so their own session goes on."""
     accounts.change_password(access_token=access_token, current_password=current_password,
                              new_password=new_password)
+    # By e-mail, the name agents sign in with (moto ends only the sessions opened under the
+    # name given; AWS ends the user's, whichever name).
+    email = accounts.attributes(access_token=access_token)["email"]
+    accounts.sign_out_user(username=email)
+    return accounts.login(email=email, password=new_password)
 
 
 def login(*, accounts: CognitoAccounts, email: str, password: str) -> dict:

@@ -9,10 +9,11 @@ know the operator, the login here calls the same module with the same event and 
 user itself (AdminCreateUser + AdminSetUserPassword). With the trigger deployed that branch
 is simply never taken; everything else is the same code on both.
 
-Until `finalize operators`, Supabase Auth stays the authority for passwords: when Cognito
-refuses a password that Supabase accepts (changed there since, or a user imported with a
-forced reset), the Cognito copy is brought up to date and the login goes on. After finalize,
-Cognito alone decides.
+Until `finalize operators`, Supabase Auth stays the authority over the account: every
+sign-in here is checked by Supabase Auth first (a password changed there, a ban or a deletion
+refuses it, whatever the Cognito copy says); when Cognito refuses a password that Supabase
+accepts (changed there since, or a user imported with a forced reset), the Cognito copy is
+brought up to date and the login goes on. After finalize, Cognito alone decides.
 
 Supabase Auth limits password sign-ins per client address (30 per 5 minutes), and every
 check made here comes from this service's one address: that budget is shared by every
@@ -83,6 +84,8 @@ def log_in(*, accounts: OperatorAccounts, email: str, password: str, address: st
     client's, which failed attempts are counted under (with the e-mail)."""
     issuers = _open(accounts)
     with _counted(accounts, "operator_login", email=email, address=address):
+        if SOURCE_SUPABASE in issuers:
+            _supabase_vouches(accounts, email=email, password=password)
         try:
             tokens = accounts.cognito.login(email=email, password=password)
         except (Unauthorized, Forbidden) as refused:
@@ -152,6 +155,23 @@ def _check_supabase_password(accounts: OperatorAccounts, *, email: str, password
         accounts.supabase.check_password(email=email, password=password)
     finally:
         _CHECK_TIME.record(time.monotonic() - started)
+
+
+def _supabase_vouches(accounts: OperatorAccounts, *, email: str, password: str) -> None:
+    """Until finalize Supabase Auth is the authority over the account: a password changed
+    there since the move, a ban or a deletion must refuse the pool's sign-in too, though the
+    pool's copy of the old password would still match (issue 21, finding 4). Looked up
+    first, as every check of a password here is, so that no unknown e-mail spends the
+    shared budget."""
+    _supabase_user(accounts, email)
+    try:
+        _check_supabase_password(accounts, email=email, password=password)
+    except user_migration.Refused:
+        raise _invalid_credentials() from None
+    except user_migration.Throttled as exc:
+        raise _throttled(exc) from None
+    except user_migration.Unavailable as exc:
+        raise ServiceUnavailable("the sign-in service is unreachable, try again") from exc
 
 
 def _migrate(accounts: OperatorAccounts, *, email: str, password: str) -> dict:
@@ -254,11 +274,13 @@ def log_out(*, accounts: OperatorAccounts, identity: Identity, access_token: str
 
 
 def change_password(*, accounts: OperatorAccounts, identity: Identity, current: str,
-                    new: str, address: str) -> None:
+                    new: str, address: str) -> dict:
     """Change the operator's password wherever they can sign in with it: both sides while
     both are open, so a rollback to Supabase Auth costs nobody their password. Cognito first
     (the stricter policy refuses before anything changed); if Supabase then fails, Cognito
-    gets the current password back."""
+    gets the current password back. Then every session of the account ends, on both sides
+    (a stolen refresh token must not outlive the password it was got with), and the caller
+    gets fresh tokens of the issuer they came with."""
     issuers = accounts.logins.issuers()
     email = identity.email or ""
     # Counted per e-mail as the login is (an operator without one, by their id).
@@ -277,6 +299,40 @@ def change_password(*, accounts: OperatorAccounts, identity: Identity, current: 
                                               password=current)
             raise ServiceUnavailable("Supabase Auth did not take the new password; nothing "
                                      "changed, try again") from exc
+    return _sessions_after_password_change(accounts, identity, issuers=issuers,
+                                           cognito_user=cognito_user, email=email, new=new)
+
+
+def _sessions_after_password_change(accounts: OperatorAccounts, identity: Identity, *,
+                                    issuers: frozenset[str], cognito_user: dict | None,
+                                    email: str, new: str) -> dict:
+    """End every session of the account on both sides; fresh tokens for the caller.
+
+    The pool: AdminUserGlobalSignOut (refresh tokens at once; Cognito refuses the access
+    tokens, so every part does within the revocation bound). Supabase Auth has no admin
+    sign-out by user: a new session with the new password ends the others (POST
+    /logout?scope=others), and is the caller's if they came with a Supabase token, else it
+    ends too. After finalize Supabase tokens are refused anyway (`account_moved`)."""
+    if cognito_user is not None:
+        # By e-mail, the name operators sign in with: moto ends only the sessions opened
+        # under the name given (AWS ends the user's, whichever name).
+        accounts.cognito.sign_out_user(username=email)
+    fresh: dict | None = None
+    if SOURCE_SUPABASE in issuers:
+        try:
+            session = accounts.supabase.sign_in(email=email, password=new)
+            mine = identity.source == SOURCE_SUPABASE
+            accounts.supabase.sign_out(access_token=session["access_token"],
+                                       scope="others" if mine else "global")
+        except (user_migration.Refused, user_migration.Unavailable) as exc:
+            raise ServiceUnavailable("the password changed, but Supabase Auth's other sessions "
+                                     "could not be ended: change it again") from exc
+        if mine:
+            fresh = {"access_token": session["access_token"], "id_token": None,
+                     "refresh_token": session.get("refresh_token"),
+                     "expires_in": int(session.get("expires_in") or 3600),
+                     "token_type": "Bearer"}
+    return fresh or accounts.cognito.login(email=email, password=new)
 
 
 def _check_current(accounts: OperatorAccounts, issuers: frozenset[str], *, email: str,

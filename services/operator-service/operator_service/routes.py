@@ -106,7 +106,10 @@ def log_out():
 
 
 @operators.post("/me/password")
-@responds(204, None, "Changed wherever the operator signs in")
+@responds(200, Tokens, "Changed wherever the operator signs in; every session of the account "
+                       "has ended, these tokens (of the issuer the caller came with: Supabase "
+                       "Auth's, `id_token` null, or the operators' pool's) start the caller's "
+                       "new one")
 @responds(403, None, "The current password is wrong")
 @responds(429, None, "Too many wrong current passwords for this account, or Supabase Auth's "
                      "own limit reached; Retry-After says when")
@@ -114,11 +117,12 @@ def log_out():
 @body(PasswordChange)
 def change_password(body: PasswordChange):
     """Change the operator's password: on both Supabase Auth and the operators' pool while
-    both are open, so going back to Supabase Auth costs nobody their password."""
-    logins.change_password(accounts=_accounts(), identity=current_identity(),
-                           current=body.current_password, new=body.new_password,
-                           address=request_client_address())
-    return Response(status=204)
+    both are open, so going back to Supabase Auth costs nobody their password. Every session
+    of the account ends on both sides, the caller's too; the answer carries the caller's new
+    tokens."""
+    return jsonify(logins.change_password(accounts=_accounts(), identity=current_identity(),
+                                          current=body.current_password, new=body.new_password,
+                                          address=request_client_address()))
 
 
 # Operators, for administrators (the agents' pool's group `admins`) -------------------------

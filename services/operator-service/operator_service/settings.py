@@ -12,8 +12,6 @@ many failed attempts at an operator's password it lets through (AccountAttemptSe
 
     # A role that can only become `anon` or `authenticated`, so RLS applies to every query.
     supabase_db_url: SecretStr
-    # Supabase Auth's service role key (the anon key, in every service's settings, checks an
-    # operator's password here, a password grant as the UserMigration trigger does): it sets
-    # a changed password there too while both logins are open, so a rollback costs nobody
-    # their password.
-    supabase_service_role_key: SecretStr
+    # Supabase Auth's service role key is in every service's settings (the window's account
+    # check); here it also sets a changed password there while both logins are open, so a
+    # rollback costs nobody their password.
