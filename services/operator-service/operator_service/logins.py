@@ -138,10 +138,8 @@ def _supabase_user(accounts: OperatorAccounts, email: str) -> user_migration.Sup
     """The confirmed, active Supabase user with this e-mail, looked up (admin API, not
     rate-limited per address) before Supabase's password check is spent on it; an e-mail
     that is not one is refused as a wrong password would be, in about the time one takes."""
-    try:
+    with _asking_supabase(refused=_invalid_credentials()):
         found = accounts.supabase.find_user(email=email)
-    except user_migration.Unavailable as exc:
-        raise ServiceUnavailable("the sign-in service is unreachable, try again") from exc
     if found is None or not found.confirmed:
         _CHECK_TIME.wait()
         raise _invalid_credentials()
@@ -164,10 +162,18 @@ def _supabase_vouches(accounts: OperatorAccounts, *, email: str, password: str) 
     first, as every check of a password here is, so that no unknown e-mail spends the
     shared budget."""
     _supabase_user(accounts, email)
-    try:
+    with _asking_supabase(refused=_invalid_credentials()):
         _check_supabase_password(accounts, email=email, password=password)
+
+
+@contextmanager
+def _asking_supabase(*, refused: Exception) -> Iterator[None]:
+    """Supabase Auth's answers as this API's: a password it refuses is `refused`, its own
+    rate limit a 429 with its Retry-After (never an outage), an outage a 503."""
+    try:
+        yield
     except user_migration.Refused:
-        raise _invalid_credentials() from None
+        raise refused from None
     except user_migration.Throttled as exc:
         raise _throttled(exc) from None
     except user_migration.Unavailable as exc:
@@ -177,19 +183,14 @@ def _supabase_vouches(accounts: OperatorAccounts, *, email: str, password: str) 
 def _migrate(accounts: OperatorAccounts, *, email: str, password: str) -> dict:
     """What the UserMigration trigger does on AWS, done here: Supabase Auth checks the
     password, then the Cognito user gets it. Concurrent first sign-ins of one operator wait
-    for each other (a lock on RDS per e-mail), so one Cognito user is made."""
-    _supabase_user(accounts, email)
+    for each other (a lock on RDS per e-mail), so one Cognito user is made. Only after
+    `_supabase_vouches`: the e-mail was looked up before any password check was spent."""
     event = user_migration_event(accounts, email=email, password=password)
     with _one_at_a_time(accounts.rds, email):
         started = time.monotonic()
         try:
-            user_migration.migrate_user(event, supabase=accounts.supabase)
-        except user_migration.Refused:
-            raise _invalid_credentials() from None
-        except user_migration.Throttled as exc:
-            raise _throttled(exc) from None
-        except user_migration.Unavailable as exc:
-            raise ServiceUnavailable("the sign-in service is unreachable, try again") from exc
+            with _asking_supabase(refused=_invalid_credentials()):
+                user_migration.migrate_user(event, supabase=accounts.supabase)
         finally:
             _CHECK_TIME.record(time.monotonic() - started)
         attributes = event["response"]["userAttributes"]
@@ -339,14 +340,8 @@ def _check_current(accounts: OperatorAccounts, issuers: frozenset[str], *, email
                    password: str) -> None:
     wrong = Forbidden("the current password is wrong", code="wrong_password")
     if SOURCE_SUPABASE in issuers:     # the authority until finalize
-        try:
+        with _asking_supabase(refused=wrong):
             _check_supabase_password(accounts, email=email, password=password)
-        except user_migration.Refused:
-            raise wrong from None
-        except user_migration.Throttled as exc:
-            raise _throttled(exc) from None
-        except user_migration.Unavailable as exc:
-            raise ServiceUnavailable("the sign-in service is unreachable, try again") from exc
         return
     try:
         accounts.cognito.login(email=email, password=password)
