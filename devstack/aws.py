@@ -25,7 +25,7 @@ def emulator(layout: Layout) -> Process:
         name="moto", argv=[str(layout.python), "-m", "devstack.aws_emulator", "--host",
                            layout.host, "--port", str(layout.port("moto")),
                            "--journal", str(journal(layout))],
-        env=environment.python_env(layout), ready_url=f"{layout.url('moto')}/moto-api/data.json",
+        env=environment.python_env(layout), ready_url=f"{layout.url('moto')}/moto-api/config",
         url=layout.url("moto"),
         config_fingerprint=fingerprints.code(layout, "devstack/aws_emulator.py"))
 
