@@ -20,12 +20,13 @@ def journal(layout: Layout) -> Path:
 
 def emulator(layout: Layout) -> Process:
     """moto, replaying its journal, so ids, users and their subs, objects and secrets
-    survive a restart or a crash."""
+    survive a restart or a crash. Ready when its dashboard answers (not /moto-api/data.json,
+    which fails as soon as moto knows an RDS instance: a write-only property)."""
     return Process(
         name="moto", argv=[str(layout.python), "-m", "devstack.aws_emulator", "--host",
                            layout.host, "--port", str(layout.port("moto")),
                            "--journal", str(journal(layout))],
-        env=environment.python_env(layout), ready_url=f"{layout.url('moto')}/moto-api/config",
+        env=environment.python_env(layout), ready_url=f"{layout.url('moto')}/moto-api/",
         url=layout.url("moto"),
         config_fingerprint=fingerprints.code(layout, "devstack/aws_emulator.py"))
 
