@@ -53,7 +53,11 @@ def own_values(layout: Layout, keys: dict[str, str], aws: dict[str, str],
                             # Addresses a stack's own callers use, exempt from its rate
                             # limits (a test run's); the caller's environment decides.
                             "AUTH_RATE_LIMIT_EXEMPT": os.environ.get("AUTH_RATE_LIMIT_EXEMPT",
-                                                                     "")},
+                                                                     ""),
+                            # Supabase's per-address sign-in budget, as a project sets it
+                            # (Auth > Rate Limits); unset, Supabase's default.
+                            **{k: os.environ[k] for k in ("AUTH_RATE_LIMIT_SIGN_IN_SIGN_UPS",)
+                               if os.environ.get(k)}},
         "operator-service": {"SUPABASE_DB_URL": databases.operator_service_url(layout, keys)}}
     for part in SERVICES:
         secret = aws.get(f"{part.name.upper().replace('-', '_')}_RDS_SECRET_ID")

@@ -339,8 +339,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation("unknown-email-spends-budget", "logins with made-up e-mails spend Supabase "
              "Auth's sign-in budget, then every first sign-in is refused",
              "services/operator-service/operator_service/logins.py",
-             "    _supabase_user(accounts, email)\n    with _asking_supabase(",
-             "    with _asking_supabase(",
+             "    _supabase_user(accounts, email)\n    event =", "    event =",
              (ABUSE,), k="made_up_emails"),
     Mutation("unknown-email-answers-fast", "an unknown e-mail is refused faster than a wrong "
              "password: the timing tells who is an operator",
@@ -387,8 +386,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation("pool-login-trusts-its-copy", "in the window an operator's old password still "
              "signs in at /api/operators/login after it changed in Supabase Auth",
              OPERATOR_LOGINS,
-             "        if SOURCE_SUPABASE in issuers:\n            _supabase_vouches(",
-             "        if not issuers:\n            _supabase_vouches(",
+             "            if SOURCE_SUPABASE in issuers:\n                _supabase_vouches(",
+             "            if not issuers:\n                _supabase_vouches(",
              (LOGINS_E2E,), k=WINDOW_TESTS),
     Mutation("pool-token-ignores-supabase-ban", "in the window a banned or deleted operator's "
              "pool token keeps working", "travel_platform/web.py",

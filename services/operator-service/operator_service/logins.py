@@ -10,10 +10,10 @@ user itself (AdminCreateUser + AdminSetUserPassword). With the trigger deployed 
 is simply never taken; everything else is the same code on both.
 
 Until `finalize operators`, Supabase Auth stays the authority over the account: every
-sign-in here is checked by Supabase Auth first (a password changed there, a ban or a deletion
-refuses it, whatever the Cognito copy says); when Cognito refuses a password that Supabase
-accepts (changed there since, or a user imported with a forced reset), the Cognito copy is
-brought up to date and the login goes on. After finalize, Cognito alone decides.
+sign-in the pool accepts is checked by Supabase Auth too (a password changed there, a ban or
+a deletion refuses it, whatever the Cognito copy says); when Cognito refuses a password that
+Supabase accepts (changed there since, or a user imported with a forced reset), the Cognito
+copy is brought up to date and the login goes on. After finalize, Cognito alone decides.
 
 Supabase Auth limits password sign-ins per client address (30 per 5 minutes), and every
 check made here comes from this service's one address: that budget is shared by every
@@ -84,14 +84,16 @@ def log_in(*, accounts: OperatorAccounts, email: str, password: str, address: st
     client's, which failed attempts are counted under (with the e-mail)."""
     issuers = _open(accounts)
     with _counted(accounts, "operator_login", email=email, address=address):
-        if SOURCE_SUPABASE in issuers:
-            _supabase_vouches(accounts, email=email, password=password)
         try:
             tokens = accounts.cognito.login(email=email, password=password)
         except (Unauthorized, Forbidden) as refused:
             if refused.code not in _RECOVERABLE or SOURCE_SUPABASE not in issuers:
                 raise
+            # Supabase Auth checks the password itself there (one grant, as the trigger).
             tokens = _migrate(accounts, email=email, password=password)
+        else:
+            if SOURCE_SUPABASE in issuers:
+                _supabase_vouches(accounts, email=email, password=password)
         _link(accounts, tokens["access_token"])
     return tokens
 
@@ -158,9 +160,10 @@ def _check_supabase_password(accounts: OperatorAccounts, *, email: str, password
 def _supabase_vouches(accounts: OperatorAccounts, *, email: str, password: str) -> None:
     """Until finalize Supabase Auth is the authority over the account: a password changed
     there since the move, a ban or a deletion must refuse the pool's sign-in too, though the
-    pool's copy of the old password would still match (issue 21, finding 4). Looked up
-    first, as every check of a password here is, so that no unknown e-mail spends the
-    shared budget."""
+    pool's copy of the old password still matched (issue 21, finding 4); the pool's tokens
+    are then not handed out. Asked only once the pool accepted the password (a guess the
+    pool refuses spends no more of Supabase's shared budget than it did before), and looked
+    up first, as every check of a password here is, so that no unknown e-mail spends it."""
     _supabase_user(accounts, email)
     with _asking_supabase(refused=_invalid_credentials()):
         _check_supabase_password(accounts, email=email, password=password)
@@ -183,8 +186,8 @@ def _asking_supabase(*, refused: Exception) -> Iterator[None]:
 def _migrate(accounts: OperatorAccounts, *, email: str, password: str) -> dict:
     """What the UserMigration trigger does on AWS, done here: Supabase Auth checks the
     password, then the Cognito user gets it. Concurrent first sign-ins of one operator wait
-    for each other (a lock on RDS per e-mail), so one Cognito user is made. Only after
-    `_supabase_vouches`: the e-mail was looked up before any password check was spent."""
+    for each other (a lock on RDS per e-mail), so one Cognito user is made."""
+    _supabase_user(accounts, email)
     event = user_migration_event(accounts, email=email, password=password)
     with _one_at_a_time(accounts.rds, email):
         started = time.monotonic()
