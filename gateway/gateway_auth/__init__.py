@@ -1,11 +1,16 @@
 """gateway-auth: nginx's `auth_request` target. It verifies the bearer token with the
 shared code and tells nginx who the caller is, or why they are refused.
 
-Verdicts are cached here, in memory, keyed by a SHA-256 of (policy, Authorization header):
-nginx's own `proxy_cache` would write its key, the raw bearer token, into every cache file
-on disk, and nginx without extra modules has no hash function to key it by a digest
-instead. So nothing of a token is ever stored, on disk or as a readable key."""
+Verdicts are reused at two levels, each keyed by a SHA-256 (the token is never a key):
+- here, in memory, per worker, keyed by (policy, operators' phase, Authorization header),
+  for as long as the issuer's answer they were made from stays fresh (at most 30 s);
+- in nginx's `proxy_cache` (gateway/nginx.conf.template), keyed by (policy, token digest),
+  until the end of the current second at most (`X-Accel-Expires`), so a burst of requests
+  with one token makes one call into Python per second instead of one per request. nginx's
+  key cannot include the operators' phase, hence the short reuse: a phase change reaches
+  the gateway at most a second later than it reaches this process."""
 import hashlib
+import math
 import threading
 import time
 
@@ -36,6 +41,8 @@ PUBLIC = "public"
 # than the issuer's answer it was made from stays fresh (travel_platform.auth.liveness): so
 # the gateway adds nothing to the time a signed-out or deleted user's token keeps working.
 MAX_CACHE_SECONDS = 30
+# nginx reuses a verdict at most this long (and never past the verdict's own end).
+NGINX_REUSE_SECONDS = 1
 MAX_CACHED_VERDICTS = 100_000
 
 blueprint = Blueprint("verify", __name__)
@@ -62,16 +69,16 @@ class VerdictCache:
         return hashlib.sha256(f"{policy}\n{phase}\n{authorization}".encode()).digest()
 
     def get(self, key: bytes):
-        """The cached answer, or None."""
+        """(the cached answer, the wall-clock time it may be reused until), or None."""
         with self._lock:
             entry = self._entries.get(key)
-        return entry[1] if entry else None
+        return entry[1:] if entry else None
 
-    def put(self, key: bytes, answer, *, seconds: float) -> None:
-        """Keep `answer` for `seconds` (not at all if 0)."""
+    def put(self, key: bytes, answer, *, seconds: float, now: float) -> None:
+        """Keep `answer` for `seconds` from `now` (wall clock; not at all if 0)."""
         if seconds > 0:
             with self._lock:
-                self._entries[key] = (seconds, answer)
+                self._entries[key] = (seconds, answer, now + seconds)
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -102,6 +109,16 @@ def cache_seconds(identity: Identity, *, fresh_for: float, now: float) -> float:
     """How long a verdict on `identity` may be reused: at most MAX_CACHE_SECONDS, not past
     the token's expiry, not past the freshness of the issuer's answer (`fresh_for`)."""
     return max(0.0, min(MAX_CACHE_SECONDS, identity.expires_at - now, fresh_for))
+
+
+def nginx_expires(until: float, *, now: float) -> str:
+    """The `X-Accel-Expires` that lets nginx reuse a verdict good until `until`: an absolute
+    time ("@seconds"), since nginx counts in whole seconds and keeps an entry while its
+    clock's second is <= that value. So "@s" means "until s + 1", and s is chosen to make
+    that no later than `until` nor NGINX_REUSE_SECONDS from now. "0" (not at all) when
+    less than that is left."""
+    last_second = math.floor(min(until, now + NGINX_REUSE_SECONDS)) - 1
+    return f"@{last_second}" if last_second >= math.floor(now) else "0"
 
 
 def _decide(policy: str, allowed: set[str]):
@@ -138,11 +155,14 @@ def verify(policy: str):
     except APIError as error:
         return _refusal(error)
     key = VerdictCache.key(policy, authorization or "", phase=phase)
-    answer = verdicts.get(key) if authorization else None
-    if answer is not None:
-        body, status, headers = answer
-        return body, status, {**headers, "X-Auth-Cache": "HIT"}
+    now = time.time()
+    cached = verdicts.get(key) if authorization else None
+    if cached is not None:
+        (body, status, headers), until = cached
+        return body, status, {**headers, "X-Auth-Cache": "HIT",
+                              "X-Accel-Expires": nginx_expires(until, now=now)}
     seconds, answer = _decide(policy, allowed)
-    verdicts.put(key, answer, seconds=seconds)
+    verdicts.put(key, answer, seconds=seconds, now=now)
     body, status, headers = answer
-    return body, status, {**headers, "X-Auth-Cache": "MISS"}
+    return body, status, {**headers, "X-Auth-Cache": "MISS",
+                          "X-Accel-Expires": nginx_expires(now + seconds, now=now)}

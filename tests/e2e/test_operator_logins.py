@@ -14,6 +14,7 @@ import boto3
 import pytest
 import requests
 from botocore.exceptions import ClientError
+from gateway_auth import NGINX_REUSE_SECONDS
 
 from devstack import api as devstack
 from devstack.api import Layout
@@ -381,9 +382,9 @@ def test_after_finalize_supabase_tokens_are_refused_at_the_gateway(env):
     # The banned operator's pool password, right as it is, opens nothing now.
     assert log_in(env, *LEFT_FOR_LATER["banned"]).status_code == 401
     # Whichever process noticed the move first said so; once every one has re-read the
-    # state (each at most every MAX_AGE), the gateway refuses: the request never reaches
-    # operator-service.
-    time.sleep(2 * MAX_AGE)
+    # state (each at most every MAX_AGE) and nginx's reuse of a verdict has ended, the
+    # gateway refuses: the request never reaches operator-service.
+    time.sleep(2 * MAX_AGE + NGINX_REUSE_SECONDS)
     refused = api(env["GATEWAY_URL"], "GET", "/api/operators/me", supabase_token)
     assert refused.status_code == 401 and refused.json()["error"]["code"] == "account_moved"
     request_id = refused.headers["X-Request-ID"]
