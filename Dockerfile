@@ -64,7 +64,7 @@ EXPOSE 8000
 HEALTHCHECK --interval=5s --timeout=3s --start-period=20s --retries=3 \
   CMD ["python3", "-c", "import os,sys,urllib.request as u; port=os.environ['BIND'].rsplit(':',1)[1]; sys.exit(u.urlopen(f'http://127.0.0.1:{port}/health', timeout=2).status != 200)"]
 # exec'd by the entrypoint: gunicorn is PID 1 and gets the stop signal itself.
-CMD ["sh", "-c", "mkdir -p \"$PROMETHEUS_MULTIPROC_DIR\" && exec gunicorn -c python:travel_platform.gunicorn_config \"$APP_MODULE\""]
+CMD ["sh", "-c", "mkdir -p \"$PROMETHEUS_MULTIPROC_DIR\" && exec gunicorn -c python:travel_platform.gunicorn.config \"$APP_MODULE\""]
 
 FROM service AS agent-service
 FROM service AS operator-service

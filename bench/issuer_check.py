@@ -1,4 +1,4 @@
-"""What the revocation check costs (travel_platform/auth/liveness.py): one question to the
+"""What the revocation check costs (travel_platform/auth/revocation.py): one question to the
 token's issuer when a process has no fresh answer (Cognito GetUser, Supabase Auth GET
 /auth/v1/user), and a lookup when it has one. Prints p50/p99 of each, with the same code
 the services run.
@@ -26,11 +26,11 @@ if not __package__:
 import boto3
 
 from bench.stackenv import demo_agent_token, demo_operator_token, read_env, refuse
-from travel_platform.auth.liveness import (
+from travel_platform.auth.revocation import (
     CognitoCheck,
     IssuerCheck,
     IssuerUnreachable,
-    Liveness,
+    RevocationCheck,
     SupabaseCheck,
 )
 
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
                              timeout=(1.0, 2.0))
     tokens = {"cognito": demo_agent_token(env), "supabase": demo_operator_token(env)}
     checks: dict[str, IssuerCheck] = {"cognito": cognito, "supabase": supabase}
-    live = Liveness(checks, fresh_seconds=10, stale_seconds=20)
+    live = RevocationCheck(checks, fresh_seconds=10, stale_seconds=20)
     rows = {}
     for name, check in checks.items():
         _ask(check, name, tokens[name])

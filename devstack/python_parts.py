@@ -90,14 +90,14 @@ def process(layout: Layout, part: PythonPart, values: dict[str, str]) -> Process
     """`part` under gunicorn, with the variables its Settings and gunicorn's read out of
     `values` (the stack's settings and the part's own values)."""
     env = {**environment.python_env(layout), **settings_env(layout, part, values),
-           # travel_platform.gunicorn_config's GunicornSettings
+           # travel_platform.gunicorn.config's GunicornSettings
            "BIND": f"{layout.host}:{layout.port(part.name)}",
            "ACCESS_LOG": str(layout.logs / f"{part.name}.access.log"),
            # Each worker's metrics, added up by whichever worker serves /metrics (read by
            # prometheus_client itself).
            "PROMETHEUS_MULTIPROC_DIR": str(layout.run / "metrics" / part.name)}
     return Process(name=part.name,
-                   argv=[layout.bin("gunicorn"), "-c", "python:travel_platform.gunicorn_config",
+                   argv=[layout.bin("gunicorn"), "-c", "python:travel_platform.gunicorn.config",
                          part.app],
                    env=env, ready_url=f"{layout.url(part.name)}{part.ready_path}",
                    url=layout.url(part.name),

@@ -27,8 +27,8 @@ TOKENS = "tests/e2e/test_token_rules.py"
 GATEWAY = "tests/e2e/test_gateway.py"
 BOOKING_SERVICE = "services/booking-service/booking_service"
 AUTH = "travel_platform/auth/tokens.py"
-LIVENESS = "travel_platform/auth/liveness.py"
-LIVENESS_UNIT = "tests/unit/test_liveness.py"
+LIVENESS = "travel_platform/auth/revocation.py"
+LIVENESS_UNIT = "tests/unit/test_revocation_checks.py"
 REVOCATION = "tests/e2e/test_revocation.py"
 GATEWAY_CONFIG = "gateway/gateway_config/__init__.py"
 RATE_LIMITS = "tests/e2e/test_rate_limits.py"
@@ -135,7 +135,7 @@ MUTATIONS: tuple[Mutation, ...] = (
              "checked_key = upload_key\n        if store.describe(key=upload_key) is None:",
              ("tests/e2e/test_agent_documents.py",), k="what_confirm_checked"),
     # --- tokens ----------------------------------------------------------------------------
-    # The issuer's own expiry check (liveness) refuses an expired token within seconds
+    # The issuer's own expiry check (the revocation check) refuses an expired token within seconds
     # anyway, so the verdict cache's expiry cap is held by its unit test.
     Mutation("verdict-cached-past-expiry",
              "the gateway keeps letting a token through after it expired",
@@ -170,15 +170,15 @@ MUTATIONS: tuple[Mutation, ...] = (
              AUTH, "key, key_alg = jwk.key, jwk.algorithm_name\n            if key_alg != alg:",
              "key, key_alg = jwk.key, alg\n            if key_alg != alg:",
              (TOKENS,), k="algorithm_from_key"),
-    # End to end the issuer refuses an expired token too (liveness): the unit tests hold
+    # End to end the issuer refuses an expired token too (the revocation check): the unit tests hold
     # our own check.
     Mutation("expiry-ignored", "an expired token is accepted",
              AUTH, "leeway=leeway, options=options)", "leeway=leeway + 86400, options=options)",
              (TOKENS, "tests/unit/test_tokens.py"), k="expiry or expired"),
-    # --- revocation (travel_platform/auth/liveness.py) --------------------------------------
+    # --- revocation (travel_platform/auth/revocation.py) --------------------------------------
     Mutation("issuer-never-asked", "a signed-out, banned or deleted user's token works until "
              "it expires", "travel_platform/web.py",
-             "fresh_for = liveness.check(token, identity.source, expires_at=identity.expires_at)",
+             "fresh_for = revocation.check(token, identity.source, expires_at=identity.expires_at)",
              "fresh_for = 0.0",
              (REVOCATION,), k="refused_everywhere and (supabase_logout or cognito_global)"),
     Mutation("gateway-verdict-outlives-answer", "the gateway lets a revoked token through to "

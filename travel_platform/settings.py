@@ -10,7 +10,7 @@ from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # A revoked token is refused everywhere within this many seconds, issuer outages included
-# (travel_platform/auth/liveness.py).
+# (travel_platform/auth/revocation.py).
 REVOCATION_BOUND_SECONDS = 30
 
 
@@ -50,10 +50,10 @@ class BaseServiceSettings(BaseSettings):
     # The service role key, for Supabase Auth's admin API: while operators' logins move
     # (docs/operator-logins.md) Supabase Auth is still the authority over an operator's
     # account, so a token of the operators' pool is refused once the Supabase user it stands
-    # for is banned or deleted (GET /auth/v1/admin/users/{id}, travel_platform/auth/liveness.py).
+    # for is banned or deleted (GET /auth/v1/admin/users/{id}, travel_platform/auth/revocation.py).
     supabase_service_role_key: SecretStr
 
-    # Revocation (travel_platform/auth/liveness.py): each issuer's answer on whether a
+    # Revocation (travel_platform/auth/revocation.py): each issuer's answer on whether a
     # token's session and user still stand is reused for AUTH_LIVENESS_SECONDS, and, while
     # the issuer cannot be asked, served up to AUTH_LIVENESS_STALE_SECONDS more, then 503.
     # So a signed-out, banned or deleted user's token is refused everywhere within the

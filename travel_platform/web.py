@@ -22,15 +22,15 @@ from travel_platform.auth import (
     TokenVerifier,
     bearer_token,
 )
-from travel_platform.auth.liveness import (
+from travel_platform.auth.operator_logins import OperatorLogins
+from travel_platform.auth.revocation import (
     SUPABASE_ACCOUNT,
     CognitoCheck,
-    Liveness,
+    RevocationCheck,
     SupabaseAccountCheck,
     SupabaseCheck,
     account_key,
 )
-from travel_platform.auth.operator_logins import OperatorLogins
 from travel_platform.auth.tokens import (
     AGENT,
     OPERATOR,
@@ -82,7 +82,7 @@ def build_token_verifier(settings: BaseServiceSettings) -> TokenVerifier:
     )
 
 
-def build_liveness(settings: BaseServiceSettings) -> Liveness:
+def build_revocation_check(settings: BaseServiceSettings) -> RevocationCheck:
     """Each issuer asked whether a verified token's session and user still stand: Cognito's
     GetUser for both pools (one client: it needs the token only), Supabase Auth's /user."""
     # One attempt each, within gateway-auth's 5 s under nginx: a failed answer is replaced
@@ -99,7 +99,7 @@ def build_liveness(settings: BaseServiceSettings) -> Liveness:
     account = SupabaseAccountCheck(
         url=settings.supabase_url,
         service_role_key=settings.supabase_service_role_key.get_secret_value(), timeout=timeout)
-    return Liveness({SOURCE_COGNITO: cognito, SOURCE_COGNITO_OPERATORS: cognito,
+    return RevocationCheck({SOURCE_COGNITO: cognito, SOURCE_COGNITO_OPERATORS: cognito,
                      SOURCE_SUPABASE: supabase, SUPABASE_ACCOUNT: account},
                     fresh_seconds=settings.auth_liveness_seconds,
                     stale_seconds=settings.auth_liveness_stale_seconds)
@@ -115,7 +115,7 @@ def configure_service(app: Flask, *, name: str, settings: BaseServiceSettings) -
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json = ApiJSONProvider(app)
     app.extensions["token_verifier"] = build_token_verifier(settings)
-    app.extensions["liveness"] = build_liveness(settings)
+    app.extensions["revocation"] = build_revocation_check(settings)
     register_request_id(app)
     forward_caller_context(app)
     register_error_handlers(app)
@@ -151,18 +151,18 @@ def admit_operators(app: Flask, logins: OperatorLogins) -> None:
 def authenticate() -> Identity:
     """Verify the request's bearer token (never the gateway's identity headers), admit it as
     an agent or as the operator it stands for, then ask its issuer (at most every few
-    seconds per token, see travel_platform.auth.liveness) whether its session and user
+    seconds per token, see travel_platform.auth.revocation) whether its session and user
     still stand: a signed-out, banned or deleted user's token is refused everywhere within
     the bound stated there."""
     verifier: TokenVerifier = current_app.extensions["token_verifier"]
     logins: OperatorLogins = current_app.extensions["operator_logins"]
-    liveness: Liveness = current_app.extensions["liveness"]
+    revocation: RevocationCheck = current_app.extensions["revocation"]
     token = bearer_token(request.headers.get("Authorization"))
     identity = logins.admit(verifier.verify(token))
-    fresh_for = liveness.check(token, identity.source, expires_at=identity.expires_at)
+    fresh_for = revocation.check(token, identity.source, expires_at=identity.expires_at)
     if identity.source == SOURCE_COGNITO_OPERATORS and SOURCE_SUPABASE in logins.issuers():
         # The window: Supabase Auth still rules the account a pool token stands for.
-        fresh_for = min(fresh_for, liveness.check(account_key(identity.subject),
+        fresh_for = min(fresh_for, revocation.check(account_key(identity.subject),
                                                   SUPABASE_ACCOUNT,
                                                   expires_at=identity.expires_at))
     g.verdict_fresh_for = fresh_for

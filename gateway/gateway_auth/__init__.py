@@ -38,7 +38,7 @@ SERVICE_NAME = "gateway-auth"
 POLICIES = {"agent": {AGENT}, "operator": {OPERATOR}, "any": {AGENT, OPERATOR}}
 PUBLIC = "public"
 # A verdict is reused for at most this long, never past the token's expiry, and never longer
-# than the issuer's answer it was made from stays fresh (travel_platform.auth.liveness): so
+# than the issuer's answer it was made from stays fresh (travel_platform.auth.revocation): so
 # the gateway adds nothing to the time a signed-out or deleted user's token keeps working.
 MAX_CACHE_SECONDS = 30
 # nginx reuses a verdict at most this long (and never past the verdict's own end).
@@ -133,10 +133,8 @@ def _decide(policy: str, allowed: set[str]):
         return seconds, ("", 403, {
             "X-Auth-Error-Code": "wrong_token_issuer",
             "X-Auth-Error-Message": f"this route needs {wanted} token"})
-    return seconds, ("", 200, {
-        "X-Auth-Source": identity.source, "X-Auth-Subject": identity.subject,
-        "X-Auth-Email": identity.email or "", "X-Auth-Groups": ",".join(identity.groups),
-        "X-Auth-Role": identity.role or ""})
+    return seconds, ("", 200, {"X-Auth-Source": identity.source,
+                               "X-Auth-Subject": identity.subject})
 
 
 @blueprint.get("/verify/<policy>")

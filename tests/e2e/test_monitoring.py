@@ -18,7 +18,7 @@ from tests.builders.agents import active_agent
 from tests.builders.bookings import booking_body
 from tests.builders.packages import publish_package
 from tests.helpers import api
-from travel_platform import gunicorn_config
+from travel_platform.gunicorn import config as gunicorn_config
 
 pytestmark = pytest.mark.stack
 # A service's own /metrics port, or its process: devstack's stacks only.

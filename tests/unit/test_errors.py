@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from travel_platform.api import body
 from travel_platform.errors import Conflict, NotFound, ServiceUnavailable, register_error_handlers
-from travel_platform.gunicorn_errors import error_response
+from travel_platform.gunicorn.errors import error_response
 from travel_platform.observability import register_request_id
 
 

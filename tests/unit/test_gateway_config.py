@@ -87,7 +87,7 @@ def test_each_family_waits_its_own_read_timeout_and_retries_only_idempotent_requ
 def test_nginx_drops_idle_service_connections_before_gunicorn_does():
     """Else gunicorn closes a kept-alive connection just as nginx reuses it, and a POST on it
     fails with a 502 (seen once in the soak test's 15,000 requests)."""
-    from travel_platform import gunicorn_config
+    from travel_platform.gunicorn import config as gunicorn_config
 
     upstreams = re.findall(r"upstream (\w+) \{([^}]*)\}", _render())
     assert {name for name, _ in upstreams} >= {"gateway_auth", "agent_service"}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from gateway_auth import NGINX_REUSE_SECONDS, VerdictCache, nginx_expires
 
 

@@ -24,7 +24,7 @@ from hcl2 import SerializationOptions
 from devstack import environment, python_parts
 from devstack.layout import BASE_PORTS
 from travel_platform.cors import CorsSettings
-from travel_platform.gunicorn_config import GunicornSettings
+from travel_platform.gunicorn.config import GunicornSettings
 from travel_platform.settings import RdsSettings
 from travel_platform.web import HEALTH_PATH
 

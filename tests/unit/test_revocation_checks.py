@@ -11,13 +11,13 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from gateway_auth import MAX_CACHE_SECONDS, cache_seconds
 
 from travel_platform.auth import Identity
-from travel_platform.auth.liveness import (
+from travel_platform.auth.revocation import (
     DELETED,
     DISABLED,
     SIGNED_OUT,
     CognitoCheck,
     IssuerUnreachable,
-    Liveness,
+    RevocationCheck,
     SupabaseAccountCheck,
     _supabase_user_refusal,
     account_key,
@@ -61,16 +61,17 @@ class Issuer:
         return self.answer
 
 
-def liveness(issuer: Issuer, clock: Clock, *, fresh: float = 10, stale: float = 20) -> Liveness:
-    return Liveness({"cognito": issuer}, fresh_seconds=fresh, stale_seconds=stale,
-                    breaker_failures=1000, clock=clock)
+def revocation_check(issuer: Issuer, clock: Clock, *, fresh: float = 10,
+                     stale: float = 20) -> RevocationCheck:
+    return RevocationCheck({"cognito": issuer}, fresh_seconds=fresh, stale_seconds=stale,
+                           breaker_failures=1000, clock=clock)
 
 
-def check(live: Liveness, token: str = "a.b.c", expires_at: float = LATER) -> float:
+def check(live: RevocationCheck, token: str = "a.b.c", expires_at: float = LATER) -> float:
     return live.check(token, "cognito", expires_at=expires_at)
 
 
-def refused_code(live: Liveness, token: str = "a.b.c", expires_at: float = LATER) -> str:
+def refused_code(live: RevocationCheck, token: str = "a.b.c", expires_at: float = LATER) -> str:
     with pytest.raises(Unauthorized) as refused:
         check(live, token, expires_at)
     return refused.value.code
@@ -78,7 +79,7 @@ def refused_code(live: Liveness, token: str = "a.b.c", expires_at: float = LATER
 
 def test_an_answer_is_reused_while_fresh_then_the_issuer_is_asked_again():
     issuer, clock = Issuer(), Clock()
-    live = liveness(issuer, clock)
+    live = revocation_check(issuer, clock)
     assert check(live) == 10
     clock.now += 9.5
     assert check(live) == pytest.approx(0.5)
@@ -91,7 +92,7 @@ def test_an_answer_is_reused_while_fresh_then_the_issuer_is_asked_again():
 
 def test_each_refusal_has_its_own_code_and_is_remembered_too():
     issuer, clock = Issuer(), Clock()
-    live = liveness(issuer, clock)
+    live = revocation_check(issuer, clock)
     for token, refusal in (("t1", SIGNED_OUT), ("t2", DISABLED), ("t3", DELETED)):
         issuer.answer = refusal
         assert refused_code(live, token) == refusal.code
@@ -103,12 +104,13 @@ def test_each_refusal_has_its_own_code_and_is_remembered_too():
 def test_a_refusal_after_the_tokens_expiry_says_expired():
     issuer, clock = Issuer(), Clock()
     issuer.answer = SIGNED_OUT
-    assert refused_code(liveness(issuer, clock), expires_at=time.time() - 1) == "token_expired"
+    refused = refused_code(revocation_check(issuer, clock), expires_at=time.time() - 1)
+    assert refused == "token_expired"
 
 
 def test_while_the_issuer_is_down_the_last_answer_serves_until_the_bound_then_503():
     issuer, clock = Issuer(), Clock()
-    live = liveness(issuer, clock, fresh=10, stale=20)
+    live = revocation_check(issuer, clock, fresh=10, stale=20)
     check(live)
     issuer.down = True
     clock.now += 10
@@ -123,7 +125,7 @@ def test_while_the_issuer_is_down_the_last_answer_serves_until_the_bound_then_50
 
 def test_while_the_issuer_is_down_a_token_is_retried_at_most_once_a_second():
     issuer, clock = Issuer(), Clock()
-    live = liveness(issuer, clock)
+    live = revocation_check(issuer, clock)
     check(live)
     issuer.down = True
     clock.now += 10
@@ -142,12 +144,12 @@ def test_a_token_never_seen_while_the_issuer_is_down_is_refused_with_503():
     issuer, clock = Issuer(), Clock()
     issuer.down = True
     with pytest.raises(ServiceUnavailable):
-        check(liveness(issuer, clock))
+        check(revocation_check(issuer, clock))
 
 
 def test_a_refusal_stays_a_refusal_while_the_issuer_is_down():
     issuer, clock = Issuer(), Clock()
-    live = liveness(issuer, clock)
+    live = revocation_check(issuer, clock)
     issuer.answer = DELETED
     refused_code(live)
     issuer.down = True
@@ -157,7 +159,7 @@ def test_a_refusal_stays_a_refusal_while_the_issuer_is_down():
 
 def test_tokens_are_kept_apart_and_by_digest_only():
     issuer, clock = Issuer(), Clock()
-    live = liveness(issuer, clock)
+    live = revocation_check(issuer, clock)
     check(live, "one")
     check(live, "two")
     assert issuer.asked == 2
@@ -166,7 +168,7 @@ def test_tokens_are_kept_apart_and_by_digest_only():
 
 def test_the_bound_is_at_most_30_seconds_in_settings_and_in_code():
     with pytest.raises(ValueError):
-        Liveness({}, fresh_seconds=15, stale_seconds=15.5)
+        RevocationCheck({}, fresh_seconds=15, stale_seconds=15.5)
     with pytest.raises(SettingsError) as error:
         load_settings(BaseServiceSettings, {**SETTINGS, "AUTH_LIVENESS_SECONDS": "20",
                                             "AUTH_LIVENESS_STALE_SECONDS": "15"})

@@ -1,4 +1,4 @@
-"""Is the session behind a verified token still live? Asked of the token's own issuer.
+"""Token revocation: is the session behind a verified token still live? Asked of its issuer.
 
 A signature proves who issued a token, not that it still stands: a signed-out session, a
 banned, disabled or deleted user keep a valid signature until the token expires (about an
@@ -139,12 +139,12 @@ class SupabaseCheck:
         raise IssuerUnreachable(f"Supabase Auth answered {response.status_code}")
 
 
-# The Liveness source under which a Supabase Auth account (not a token) is asked about.
+# The RevocationCheck source under which a Supabase Auth account (not a token) is asked about.
 SUPABASE_ACCOUNT = "supabase-account"
 
 
 def account_key(operator_id: str) -> str:
-    """What Liveness is given for an account: answers are kept by a digest of it, apart
+    """What RevocationCheck is given for an account: answers are kept by a digest of it, apart
     from any token's."""
     return f"{SUPABASE_ACCOUNT}:{operator_id}"
 
@@ -218,7 +218,7 @@ def token_key(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
-class Liveness:
+class RevocationCheck:
     """Per process: each issuer's answer about each token, reused for `fresh_seconds`, the
     last one served for `stale_seconds` more while the issuer cannot answer."""
 
@@ -241,7 +241,7 @@ class Liveness:
         # One breaker per issuer: when it keeps failing, stop waiting on it for a while.
         self._breakers = {source: pybreaker.CircuitBreaker(
             fail_max=breaker_failures, reset_timeout=breaker_reset_seconds,
-            name=f"liveness-{check.name}") for source, check in self._checks.items()}
+            name=f"revocation-{check.name}") for source, check in self._checks.items()}
 
     def check(self, token: str, source: str, *, expires_at: float) -> float:
         """Raise 401 if the issuer of `source` says the token's session or user is gone, 503
@@ -249,7 +249,7 @@ class Liveness:
         seconds the answer may be reused without asking (0 if it is already stale).
         `expires_at` is the verified token's `exp`."""
         if source not in self._checks:
-            raise ValueError(f"no liveness check for {source!r}")
+            raise ValueError(f"no revocation check for {source!r}")
         key, now = token_key(token), self._clock()
         with self._lock:
             answer = self._answers.get(key)
