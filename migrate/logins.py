@@ -11,7 +11,6 @@ touched once: an operator with a link is skipped, and a run can be repeated.
 """
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 
 import boto3
@@ -135,11 +134,7 @@ def import_remaining(settings: MigrateSettings, rds: Conn, state: str, *, say) -
                 "operator (no operator id, no link)")
             found = None
         if found is None:
-            cognito.create_user(email=email, attributes=attributes)
-            # A random password nobody knows makes the user CONFIRMED; the reset then
-            # makes them RESET_REQUIRED (Cognito resets only confirmed users).
-            cognito.set_password(username=email, password=_unguessable_password())
-            cognito.require_password_reset(username=email)
+            cognito.create_user_awaiting_reset(email=email, attributes=attributes)
             found = cognito.find_user(email=email)
         if found is None or found["attributes"].get(
                 user_migration.OPERATOR_ID_ATTRIBUTE) != operator_id:
@@ -251,6 +246,3 @@ def carry_bans_over(settings: MigrateSettings, rds: Conn, *, say) -> int:
         "Supabase Auth)")
     return disabled
 
-
-def _unguessable_password() -> str:
-    return "Aa1-" + secrets.token_urlsafe(32)

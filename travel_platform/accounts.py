@@ -16,6 +16,8 @@ TRANSITIONS = {"approve": ("pending", "active"), "suspend": ("active", "suspende
 
 # The pool's password policy decides what is strong enough; this only bounds the size.
 Password = Annotated[str, Field(min_length=1, max_length=256)]
+ConfirmationCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                                   max_length=64, pattern=r"^\S+$")]
 
 
 class _Strict(BaseModel):
@@ -43,3 +45,34 @@ class Tokens(BaseModel):
     refresh_token: str | None
     expires_in: int
     token_type: Literal["Bearer"]
+
+
+class EmailRequest(_Strict):
+    """The e-mail of an account, to send a code to."""
+
+    email: Email
+
+
+class ConfirmForgotPasswordRequest(_Strict):
+    """The code ForgotPassword e-mailed, and the new password."""
+
+    email: Email
+    code: ConfirmationCode
+    new_password: Password
+
+
+# The answer to a code request, whether or not the address has an account.
+CODE_REQUESTED = {"code_sent_if_account_exists": True}
+
+
+class CodeRequested(BaseModel):
+    """Said whether or not the account exists, so that nobody learns which addresses have
+    one: if it does, Cognito e-mailed a code to it."""
+
+    code_sent_if_account_exists: Literal[True]
+
+
+class PasswordChanged(BaseModel):
+    """The new password is set: log in with it."""
+
+    password_changed: Literal[True]

@@ -4,6 +4,7 @@ one place."""
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -303,6 +304,14 @@ class CognitoAccounts:
         """The user must reset their password (with a code sent to them) before signing in."""
         self._call("admin_reset_user_password", _ADMIN_ERRORS, UserPoolId=self._pool_id,
                    Username=username)
+
+    def create_user_awaiting_reset(self, *, email: str, attributes: Mapping[str, str]) -> None:
+        """A user who must set a password with a code sent to them before signing in
+        (RESET_REQUIRED): made CONFIRMED with a password nobody knows first, since Cognito
+        resets only confirmed users. UsernameTaken if the e-mail has one already."""
+        self.create_user(email=email, attributes=attributes)
+        self.set_password(username=email, password="Aa1-" + secrets.token_urlsafe(32))
+        self.require_password_reset(username=email)
 
     def delete_user(self, *, username: str) -> None:
         """Delete a user; one that is already gone is fine."""

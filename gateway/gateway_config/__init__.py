@@ -132,7 +132,7 @@ ROUTE_FAMILIES = (
                         "resend-confirmation-code", "forgot-password",
                         "confirm-forgot-password")),
     RouteFamily("/api/operators", "operator-service", "operator", read_timeout=10,
-                public=("login", "refresh"),
+                public=("login", "refresh", "forgot-password", "confirm-forgot-password"),
                 admin=("/?", "/[0-9a-fA-F-]{36}(/.*)?")),
     RouteFamily("/api/packages", "operator-service", "any", read_timeout=5),
     RouteFamily("/api/bookings", "booking-service", "any", read_timeout=10),

@@ -116,6 +116,11 @@ def test_before_the_move_operators_sign_in_with_supabase_only(env):
     refused = log_in(env, env["DEMO_OPERATOR_EMAIL"], env["DEMO_OPERATOR_PASSWORD"])
     assert refused.status_code == 401
     assert refused.json()["error"]["code"] == "operator_login_closed"
+    # A forgotten password too is Supabase Auth's to reset until the move begins (the
+    # dashboard goes there on this answer).
+    closed = forgot(env, env["DEMO_OPERATOR_EMAIL"])
+    assert closed.status_code == 401, closed.text
+    assert closed.json()["error"]["code"] == "operator_login_closed"
     assert cognito_user(env, env["DEMO_OPERATOR_EMAIL"]) is None
     token = supabase_sign_in(env, env["DEMO_OPERATOR_EMAIL"], env["DEMO_OPERATOR_PASSWORD"])
     assert views(env, token)["profile"]["company_name"]
@@ -271,6 +276,48 @@ def test_in_the_window_supabase_still_decides_passwords_bans_and_deletions(env):
     LEFT_FOR_LATER["banned"] = (banned.email, banned.password)
 
 
+def forgot(env: dict, email: str) -> requests.Response:
+    """POST /api/operators/forgot-password through the gateway."""
+    return api(env["GATEWAY_URL"], "POST", "/api/operators/forgot-password",
+               json={"email": email})
+
+
+def reset(env: dict, email: str, new_password: str) -> requests.Response:
+    """POST /api/operators/confirm-forgot-password (moto takes any code)."""
+    return api(env["GATEWAY_URL"], "POST", "/api/operators/confirm-forgot-password",
+               json={"email": email, "code": "123456", "new_password": new_password})
+
+
+def test_in_the_window_a_forgotten_password_is_reset_on_both_sides(env):
+    # An operator who never signed in during the window forgets their password: the pool
+    # makes their user from Supabase Auth's (as the trigger would) and sends a code.
+    operator = new_operator(env, sign_in=False)
+    held = supabase_session(env, operator.email, operator.password)   # someone else's, say
+    sent = forgot(env, operator.email)
+    assert sent.status_code == 200, sent.text
+    assert sent.json() == {"code_sent_if_account_exists": True}
+    assert cognito_user(env, operator.email)["UserStatus"] == "RESET_REQUIRED"
+    new_password = "Reset-" + uuid.uuid4().hex[:10] + "A1"
+    done = reset(env, operator.email, new_password)
+    assert done.status_code == 200, done.text
+    assert done.json() == {"password_changed": True}
+    # The new password opens both sides (a rollback costs them nothing); the old, neither.
+    signed_in = log_in(env, operator.email, new_password)
+    assert signed_in.status_code == 200, signed_in.text
+    assert views(env, signed_in.json()["access_token"])["operator"] == operator.id
+    assert supabase_sign_in(env, operator.email, new_password)
+    assert log_in(env, operator.email, operator.password).status_code == 401
+    # Every other session of the account ended.
+    assert supabase_refresh(env, held.refresh_token).status_code != 200
+    # Nobody's address, and an address whose owner never confirmed it with Supabase Auth
+    # (anyone can sign one up there): the same answer, and no pool user is made.
+    unconfirmed = new_operator(env, sign_in=False, email_confirm=False).email
+    for email in (f"nobody-{uuid.uuid4().hex[:8]}@example.com", unconfirmed):
+        answer = forgot(env, email)
+        assert answer.status_code == 200 and answer.json() == sent.json()
+        assert cognito_user(env, email) is None
+
+
 def test_a_signed_out_or_disabled_pool_token_is_refused_everywhere_within_the_bound(env):
     # Tokens of the operators' pool, used at the gateway and at operator-service straight,
     # then signed out with boto3's GlobalSignOut or their user disabled by an administrator.
@@ -347,6 +394,8 @@ def test_status_counts_who_moved_and_the_rest_are_imported_once(env):
     refused = migrate(env, "finalize", "operators")
     assert refused.returncode == 3 and "import-logins operators" in refused.stderr
     banned_later = new_operator(env, sign_in=False)
+    resets_later = new_operator(env, sign_in=False)
+    LEFT_FOR_LATER["resets_later"] = (resets_later.email, resets_later.id)
     imported = ok(env, "import-logins", "operators")
     assert never in imported and "password reset required" in imported
     # Imported, then banned in Supabase: finalize must not leave them a way in (a reset).
@@ -397,3 +446,19 @@ def test_after_finalize_supabase_tokens_are_refused_at_the_gateway(env):
     made = api(env["GATEWAY_URL"], "POST", "/api/operators/me/packages", cognito_token,
                json=package_fields())
     assert made.status_code == 201 and made.json()["operator_id"] == before["operator"]
+
+
+def test_after_finalize_an_imported_operator_sets_their_password_with_a_code(env):
+    # Imported before finalize and never signed in: RESET_REQUIRED. Supabase Auth is no
+    # longer asked (it may be switched off by now): the pool alone resets the password.
+    email, operator_id = LEFT_FOR_LATER["resets_later"]
+    assert cognito_user(env, email)["UserStatus"] == "RESET_REQUIRED"
+    refused = log_in(env, email, "whatever-it-was")
+    assert refused.status_code != 200
+    assert forgot(env, email).status_code == 200
+    new_password = "After-" + uuid.uuid4().hex[:10] + "A1"
+    done = reset(env, email, new_password)
+    assert done.status_code == 200, done.text
+    signed_in = log_in(env, email, new_password)
+    assert signed_in.status_code == 200, signed_in.text
+    assert views(env, signed_in.json()["access_token"])["operator"] == operator_id

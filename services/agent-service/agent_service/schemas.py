@@ -20,9 +20,14 @@ from pydantic import (
 
 from agent_service.countries import COUNTRY_CODES
 from travel_platform.accounts import (  # noqa: F401  (the agents' login routes use them from here)
+    CodeRequested,
+    ConfirmationCode,
+    ConfirmForgotPasswordRequest,
     Email,
+    EmailRequest,
     LoginRequest,
     Password,
+    PasswordChanged,
     RefreshRequest,
     Tokens,
 )
@@ -80,8 +85,6 @@ Country = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, 
                     Field(description="ISO 3166-1 alpha-2 country code, e.g. PT")]
 FileName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255),
                      AfterValidator(display_text)]
-ConfirmationCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                                   max_length=64, pattern=r"^\S+$")]
 CognitoSub = Annotated[str, StringConstraints(min_length=1, max_length=128,
                                               pattern=r"^[A-Za-z0-9-]+$")]
 
@@ -111,20 +114,6 @@ class ConfirmSignUpRequest(_Strict):
     email: Email
     password: Password
     code: ConfirmationCode
-
-
-class EmailRequest(_Strict):
-    """The e-mail of an account, to send a code to."""
-
-    email: Email
-
-
-class ConfirmForgotPasswordRequest(_Strict):
-    """The code ForgotPassword e-mailed, and the new password."""
-
-    email: Email
-    code: ConfirmationCode
-    new_password: Password
 
 
 class ChangePasswordRequest(_Strict):
@@ -220,19 +209,6 @@ class SignUpConfirmed(BaseModel):
     """The account is confirmed: the agent can log in."""
 
     confirmed: bool
-
-
-class CodeRequested(BaseModel):
-    """Said whether or not the account exists, so that nobody learns which addresses have
-    one: if it does, Cognito e-mailed a code to it."""
-
-    code_sent_if_account_exists: Literal[True]
-
-
-class PasswordChanged(BaseModel):
-    """The new password is set: log in with it."""
-
-    password_changed: Literal[True]
 
 
 class Me(BaseModel):

@@ -32,7 +32,15 @@ from operator_service.schemas import (
     PasswordChange,
     StopAdd,
 )
-from travel_platform.accounts import LoginRequest, RefreshRequest, Tokens
+from travel_platform.accounts import (
+    CodeRequested,
+    ConfirmForgotPasswordRequest,
+    EmailRequest,
+    LoginRequest,
+    PasswordChanged,
+    RefreshRequest,
+    Tokens,
+)
 from travel_platform.api import body, created, query, responds
 from travel_platform.auth import bearer_token
 from travel_platform.client_address import request_client_address
@@ -91,6 +99,31 @@ def login(body: LoginRequest):
 def refresh(body: RefreshRequest):
     """Exchange a refresh token of the operators' pool for new tokens (public)."""
     return jsonify(logins.refresh(accounts=_accounts(), refresh_token=body.refresh_token))
+
+
+@operators.post("/forgot-password")
+@responds(200, CodeRequested)
+@responds(401, None, "Sign-in on the operators' pool is not open (operator_login_closed): "
+                     "before the operators' move, Supabase Auth resets passwords")
+@body(EmailRequest)
+def forgot_password(body: EmailRequest):
+    """E-mail a code that sets a new password on the operators' pool (public); in the move's
+    window also for an operator who never signed in there. The answer is the same whether
+    or not the address is an operator's."""
+    return jsonify(logins.send_reset_code(accounts=_accounts(), email=body.email))
+
+
+@operators.post("/confirm-forgot-password")
+@responds(200, PasswordChanged)
+@responds(401, None, "Sign-in on the operators' pool is not open (operator_login_closed)")
+@responds(422, None, "The password does not meet the pool's password policy")
+@body(ConfirmForgotPasswordRequest)
+def confirm_forgot_password(body: ConfirmForgotPasswordRequest):
+    """Set a new password with the code forgot-password e-mailed (public), wherever the
+    operator signs in with it (in the window, Supabase Auth too). A wrong or expired code is
+    400 `invalid_confirmation_code`. Every session of the account ends: sign in again."""
+    return jsonify(logins.reset_password(accounts=_accounts(), email=body.email,
+                                         code=body.code, new_password=body.new_password))
 
 
 @operators.post("/logout")
