@@ -403,6 +403,6 @@ MUTATIONS: tuple[Mutation, ...] = (
              (LOGINS_E2E,), k=PASSWORD_TESTS),
     Mutation("operator-password-change-keeps-supabase-sessions", "after an operator changes "
              "their password a stolen Supabase refresh token still works", OPERATOR_LOGINS,
-             'scope="others" if mine else "global"', 'scope="local"',
+             'scope="others" if keep_supabase_session else "global"', 'scope="local"',
              (LOGINS_E2E,), k=PASSWORD_TESTS),
 )
