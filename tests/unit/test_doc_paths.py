@@ -11,7 +11,9 @@ each path that does not exist:
 - a path under one of the repository's top-level folders (`gateway/...`), with `*` as a glob
   that must match something;
 - a Markdown link's relative target, from the page's own folder;
-- a bare source file name (`request_checks.js`, `bootstrap.sql`), which some file must carry.
+- a bare source file name (`request_checks.js`, `bootstrap.sql`), which some file must carry;
+- a section of a page (`security.md, "Limits and timeouts"`, `README "Dependencies"`), whose
+  page must have a heading that starts so.
 
 Placeholders are written in angle brackets (`services/<name>/pyproject.toml`,
 `bench/<name>.py`) and are not checked past them. The repository's files are git's
@@ -74,6 +76,8 @@ def path_pattern() -> re.Pattern[str]:
 
 BARE_NAME = re.compile(NOT_AFTER + r"([\w-]+\.(?:" + "|".join(BARE_EXTENSIONS) + r"))(?![\w/*-])")
 MD_LINK = re.compile(r"\]\(([^)\s]+)\)")
+SECTION = re.compile(
+    r"(?<![\w/.-])([\w/.-]*(?:README|\.md))(?:\.md)?\)?`?,? (?:section )?\"([^\"]+)\"")
 
 
 @cache
@@ -169,6 +173,35 @@ def unknown_file_names() -> list[str]:
     return unknown
 
 
+def page_named(name: str, by: str) -> Path | None:
+    """The page a reference names: `README` is the front page; a path is from the
+    repository's root or from the referring file's folder; a bare name is the one page so
+    called."""
+    name = "README.md" if name == "README" else name
+    for candidate in (ROOT / name, ROOT / PurePosixPath(by).parent / name):
+        if candidate.is_file():
+            return candidate
+    pages = [f for f in repo_files() if PurePosixPath(f).name == name]
+    return ROOT / pages[0] if len(pages) == 1 else None
+
+
+def headings(page: Path) -> list[str]:
+    return [line.lstrip("#").strip().replace("`", "")
+            for line in page.read_text(encoding="utf-8").splitlines() if line.startswith("#")]
+
+
+def missing_sections() -> list[str]:
+    missing = []
+    for f in checked_files():
+        for number, line in readable_text(f):
+            for match in SECTION.finditer(line):
+                page = page_named(match.group(1), f)
+                title = match.group(2).replace("`", "")
+                if page is None or not any(h.startswith(title) for h in headings(page)):
+                    missing.append(f"{f}:{number}: {match.group(1)}, \"{match.group(2)}\"")
+    return missing
+
+
 def test_every_repository_path_named_exists() -> None:
     missing = missing_paths()
     assert not missing, "paths named but not in the repository:\n" + "\n".join(missing)
@@ -182,3 +215,8 @@ def test_every_markdown_link_leads_somewhere() -> None:
 def test_every_source_file_name_named_exists() -> None:
     unknown = unknown_file_names()
     assert not unknown, "file names no file carries:\n" + "\n".join(unknown)
+
+
+def test_every_section_named_is_a_heading_of_its_page() -> None:
+    missing = missing_sections()
+    assert not missing, "sections named but not on their page:\n" + "\n".join(missing)
