@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-# Run as a file (`python bench/x.py`), import as `python -m bench.x` does: from the
+# Run as a file (`python bench/<name>.py`), import as `python -m bench.<name>` does: from the
 # repository's root, not from bench/ (what Python put first on the path for a script).
 if not __package__:
     sys.path[0] = str(Path(__file__).resolve().parents[1])

@@ -142,8 +142,8 @@ def _drop_triggers(conn: Conn, unit: Unit, name_of) -> None:
 
 def refuse_ddl(conn: Conn, unit: Unit) -> None:
     """Make the database refuse schema changes on the unit's tables from anyone but this
-    tool until `finalize` or `rollback` (supabase/migrations/20261207140000_migration_ddl_
-    guard.sql says why); idempotent."""
+    tool until `finalize` or `rollback`
+    (supabase/migrations/20261207140000_migration_ddl_guard.sql says why); idempotent."""
     if not _has_ddl_list(conn):
         raise ToolError("this database has no migration.ddl_refused: apply the repository's "
                         "supabase/migrations to it first (RDS gets them from `start`)")

@@ -145,8 +145,9 @@ class RdsSettings(BaseSettings):
 class AccountAttemptSettings(BaseSettings):
     """Failed attempts at an account's password (agents' and operators' logins, operators'
     password changes), counted per account AND client address, with a ceiling per account
-    across all addresses (travel_platform/rate_limits.py, README "Limits and timeouts"): a
-    guesser at one address locks out only that address, never the owner at theirs."""
+    across all addresses (travel_platform/rate_limits.py; docs/security.md, "Limits and
+    timeouts"): a guesser at one address locks out only that address, never the owner at
+    theirs."""
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 

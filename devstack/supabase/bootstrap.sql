@@ -1,13 +1,14 @@
 -- Prepare a plain PostgreSQL 15 database the way a Supabase project comes, so that the files
 -- in supabase/migrations/ apply here exactly as on a real project, and so that the local
--- auth stand-in (supabase/local/auth_standin) finds GoTrue's tables.
+-- auth stand-in (devstack/supabase/auth_standin) finds GoTrue's tables.
 --
---   psql -X -v ON_ERROR_STOP=1 -d "$DATABASE_URL" -f supabase/local/bootstrap.sql
+--   psql -X -v ON_ERROR_STOP=1 -d "$DATABASE_URL" -f devstack/supabase/bootstrap.sql
 --
 -- Run it as a superuser, and as the role that will later apply the migrations: the default
 -- privileges below are those of the role running this file. Safe to run any number of times.
--- Definitions follow supabase/postgres (roles, grants, auth.* functions) and supabase/auth
--- (the auth.* tables, trimmed to the columns the stand-in and our migrations use).
+-- Definitions follow github.com/supabase/postgres (roles, grants, auth.* functions) and
+-- github.com/supabase/auth (the auth.* tables, trimmed to the columns the stand-in and our
+-- migrations use).
 
 begin;
 

@@ -1,6 +1,7 @@
 -- Applied to RDS by `python -m migrate start` before supabase/migrations/, so that the
 -- operator tables' migrations run on RDS unchanged: the parts of a Supabase project they
--- rely on (aws/migrations/011 made the roles). Safe to run any number of times.
+-- rely on (aws/migrations/011_operator_tables_migration.sql made the roles). Safe to run any
+-- number of times.
 
 grant usage on schema public to anon, authenticated;
 
@@ -8,7 +9,7 @@ create schema if not exists auth;
 grant usage on schema auth to anon, authenticated;
 
 -- The request's JWT claims, set per transaction by operator-service as PostgREST does on
--- Supabase; the definitions are Supabase's own (see supabase/local/bootstrap.sql).
+-- Supabase; the definitions are Supabase's own (see devstack/supabase/bootstrap.sql).
 create or replace function auth.uid() returns uuid
   language sql stable
 as $$

@@ -16,7 +16,7 @@
 --    they were: nothing is written to the packages on suspension, so their status,
 --    contents and bookings are untouched. The suspended operators are read from `users`
 --    on the database that serves the packages (a live replica on RDS from
---    `start operators` on; see README, "Security model").
+--    `start operators` on; see docs/security.md, "Security model").
 -- 3. Administrators see the sign-in e-mail the operator verified with Supabase Auth beside
 --    the contact e-mail the operator typed.
 --

@@ -11,8 +11,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-# Where the screenshots of the main screens go when asked for (docs/screenshots for the
-# README): SCREENSHOT_DIR=docs/screenshots.
+# Where the screenshots of the main screens go when asked for (docs/screenshots for
+# docs/dashboard.md): SCREENSHOT_DIR=docs/screenshots.
 SCREENSHOT_DIR = os.environ.get("SCREENSHOT_DIR")
 
 
@@ -38,7 +38,7 @@ def page_fixture(browser: Browser) -> Iterator[Page]:
 
 
 def screenshot(page: Page, name: str) -> None:
-    """Save the page for the README when SCREENSHOT_DIR is set."""
+    """Save the page for docs/dashboard.md when SCREENSHOT_DIR is set."""
     if SCREENSHOT_DIR:
         Path(SCREENSHOT_DIR).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(SCREENSHOT_DIR) / f"{name}.png"), full_page=True)

@@ -49,7 +49,8 @@ def test_a_second_up_changes_nothing(test_layout, stack_env, capsys):
 
 
 def test_stack_env_reads_the_same_in_a_shell(test_layout, stack_env):
-    """`set -a; . .dev/stack.env` (as the README says) gives exactly the stack's values."""
+    """`set -a; . .dev/stack.env` (as the README's "Try it" says) gives exactly the stack's
+    values."""
     script = f'set -a; . "{test_layout.state / "stack.env"}"; env -0'
     output = subprocess.run(["bash", "-c", script], capture_output=True, text=True,
                             env={"PATH": "/usr/bin:/bin"}, check=True).stdout

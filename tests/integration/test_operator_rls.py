@@ -268,7 +268,7 @@ COMPLETE = """insert into multi_city_hotel_packages (operator_id, title, status,
 def sides(databases) -> dict[str, str]:
     """Superuser URLs of Supabase and of an RDS database holding the operator tables the way
     `python -m migrate start` puts them there (aws/migrations, then supabase/migrations
-    between migrate/sql/rds_compat_before.sql and _after.sql)."""
+    between migrate/sql/rds_compat_before.sql and rds_compat_after.sql)."""
     from migrate.commands import OPERATOR_MIGRATIONS, SQL
 
     rds = make_conninfo(databases["RDS_ADMIN_URL"], dbname="rds_operator_copy")

@@ -49,7 +49,8 @@ def test_refused_requests_under_wrk_mean_no_figure(extra, errors, capsys):
 @pytest.mark.parametrize("name", ["bookings_page", "gateway_overhead", "issuer_check",
                                   "migration_move", "soak"])
 def test_each_benchmark_runs_as_a_file_from_anywhere(name, tmp_path):
-    # `python bench/x.py` as well as `python -m bench.x`: a benchmark nobody can start rots.
+    # `python bench/<name>.py` as well as `python -m bench.<name>`: a benchmark nobody can
+    # start rots.
     script = Path(__file__).resolve().parents[2] / "bench" / f"{name}.py"
     ran = subprocess.run([sys.executable, str(script), "--help"], cwd=tmp_path,
                          capture_output=True, text=True, timeout=60)

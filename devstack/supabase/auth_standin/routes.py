@@ -1,7 +1,7 @@
 """GoTrue's HTTP API under /auth/v1, behind an apikey check like Supabase's gateway.
 
-Status codes, error codes and messages follow supabase/auth, so that supabase-py raises the
-same AuthApiError here as against a real project.
+Status codes, error codes and messages follow github.com/supabase/auth, so that supabase-py
+raises the same AuthApiError here as against a real project.
 """
 from __future__ import annotations
 
