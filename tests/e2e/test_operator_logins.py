@@ -15,6 +15,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 from gateway_auth import NGINX_REUSE_SECONDS
+from playwright.sync_api import Page, expect
 
 from devstack import api as devstack
 from devstack.api import Layout
@@ -24,6 +25,7 @@ from tests.builders.bookings import new_booking
 from tests.builders.operators import delete_operator, new_operator, update_operator
 from tests.builders.packages import package_fields, publish_package
 from tests.conftest import TEST_PORT_OFFSET, TEST_STATE
+from tests.e2e.browser import browser_fixture, page_fixture, sign_in  # noqa: F401
 from tests.e2e.test_migration_tool import migrate, ok, sql, status
 from tests.helpers import api, logged_request_ids
 from travel_platform.auth.operator_logins import MAX_AGE
@@ -129,6 +131,14 @@ def test_before_the_move_operators_sign_in_with_supabase_only(env):
     package = publish_package(gateway, token)
     agent = login(gateway, env["DEMO_AGENT_EMAIL"], env["DEMO_AGENT_PASSWORD"])["access_token"]
     new_booking(gateway, agent, package, travellers=1)
+
+
+def test_before_the_move_the_dashboard_signs_operators_in_with_supabase(env, page: Page):
+    # The API says its sign-in is closed; the dashboard then asks Supabase Auth (supabase-js).
+    sign_in(page, env["GATEWAY_URL"], env["DEMO_OPERATOR_EMAIL"], env["DEMO_OPERATOR_PASSWORD"],
+            operator=True)
+    expect(page.get_by_role("heading", name="My packages")).to_be_visible()
+    assert cognito_user(env, env["DEMO_OPERATOR_EMAIL"]) is None
 
 
 def test_the_first_sign_in_moves_the_demo_operator_with_the_same_password(env):
@@ -318,6 +328,27 @@ def test_in_the_window_a_forgotten_password_is_reset_on_both_sides(env):
         assert cognito_user(env, email) is None
 
 
+def test_in_the_window_the_dashboard_signs_operators_in_through_the_api(env, page: Page):
+    # An operator who never signed in during the window: the dashboard's sign-in moves them.
+    operator = new_operator(env, sign_in=False)
+    sign_in(page, env["GATEWAY_URL"], operator.email, operator.password, operator=True)
+    expect(page.get_by_role("heading", name="My packages")).to_be_visible()
+    assert cognito_user(env, operator.email)["UserStatus"] == "CONFIRMED"
+    page.get_by_role("button", name="Sign out").click()
+    # Another forgets their password: the code (moto takes any) sets it on both sides.
+    forgetful = new_operator(env, sign_in=False)
+    page.goto(f"{env['GATEWAY_URL']}/#/forgot?as=operator")
+    page.get_by_label("E-mail").fill(forgetful.email)
+    page.get_by_role("button", name="E-mail me a code").click()
+    expect(page.get_by_text(f"If {forgetful.email} has an account")).to_be_visible()
+    page.get_by_label("Code from the e-mail").fill("123456")
+    new_password = "Browser-" + uuid.uuid4().hex[:10] + "A1"
+    page.get_by_label("New password").fill(new_password)
+    page.get_by_role("button", name="Set the new password").click()
+    expect(page.get_by_role("heading", name="My packages")).to_be_visible()
+    assert supabase_sign_in(env, forgetful.email, new_password)
+
+
 def test_a_signed_out_or_disabled_pool_token_is_refused_everywhere_within_the_bound(env):
     # Tokens of the operators' pool, used at the gateway and at operator-service straight,
     # then signed out with boto3's GlobalSignOut or their user disabled by an administrator.
@@ -462,3 +493,22 @@ def test_after_finalize_an_imported_operator_sets_their_password_with_a_code(env
     signed_in = log_in(env, email, new_password)
     assert signed_in.status_code == 200, signed_in.text
     assert views(env, signed_in.json()["access_token"])["operator"] == operator_id
+
+
+def test_after_the_move_the_dashboard_needs_no_supabase_auth(env, page: Page):
+    # Finalized, and Supabase Auth switched off: operators still sign in, work and sign
+    # out in the dashboard, and a wrong password is told in the API's words.
+    assert devstack.stop_part(LAYOUT, "supabase-auth")
+    gateway = env["GATEWAY_URL"]
+    sign_in(page, gateway, env["DEMO_OPERATOR_EMAIL"], env["DEMO_OPERATOR_PASSWORD"],
+            operator=True)
+    expect(page.get_by_role("heading", name="My packages")).to_be_visible()
+    page.get_by_role("link", name="Bookings").click()
+    expect(page.get_by_role("heading", name="Bookings of my packages")).to_be_visible()
+    page.get_by_role("button", name="Sign out").click()
+    page.goto(f"{gateway}/#/login")
+    page.get_by_role("button", name="Tour operator").click()
+    page.get_by_label("E-mail").fill(env["DEMO_OPERATOR_EMAIL"])
+    page.get_by_label("Password").fill("not-the-password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("invalid e-mail or password")).to_be_visible()
