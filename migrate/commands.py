@@ -201,9 +201,15 @@ def _cannot_move(settings: MigrateSettings, rds: Conn | None) -> list[str]:
         found = logins.census(settings, rds)
     except (ToolError, psycopg.Error) as exc:
         return [f"operators' logins not counted: {str(exc).splitlines()[0]}"]
-    return [f"operator {operator_id} cannot move to the operators' pool ({why}); "
-            "`finalize operators` waits until they have an e-mail or are removed"
-            for operator_id, why in found.cannot_move]
+    notes = [f"operator {operator_id} cannot move to the operators' pool ({why}); "
+             "`finalize operators` waits until they have an e-mail or are removed"
+             for operator_id, why in found.cannot_move]
+    if found.leave_behind:
+        mfa = logins.pool_mfa(settings)
+        notes += [f"operator {operator_id} ({email}) {what}"
+                  + (f" (the operators' pool's MFA is {mfa})" if "second factor" in what else "")
+                  for operator_id, email, what in found.leave_behind]
+    return notes
 
 
 def _shapes(supabase: Conn, rds: Conn, rows: dict) -> dict[str, tuple[bool, list[str]]]:

@@ -19,6 +19,7 @@ import user_migration
 from migrate.settings import MigrateSettings
 from migrate.state import Conn, GateRefused, ToolError
 from travel_platform.cognito import CognitoAccounts, UserMissing
+from travel_platform.errors import APIError
 
 # The window: both logins open (travel_platform/auth/operator_logins.py).
 WINDOW = ("copying", "replicating", "reads_switched", "writes_switched")
@@ -37,6 +38,9 @@ class Census:
     cannot_move: list[tuple[str, str]] = field(default_factory=list)
     # Banned or deleted Supabase users: never moved.
     inactive: int = 0
+    # Active users who can move but leave a way of signing in behind on Supabase Auth (an
+    # OAuth provider, a second factor): (operator id, e-mail, what).
+    leave_behind: list[tuple[str, str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         """For `status --json`."""
@@ -65,6 +69,9 @@ def census(settings: MigrateSettings, rds: Conn) -> Census:
     result.imported = sum(1 for via in links.values() if via == "import")
     try:
         for user in _supabase(settings).users():
+            if user_migration.is_active(user) and user.get("email"):
+                result.leave_behind += [(str(user["id"]), str(user["email"]), what)
+                                        for what in left_behind(user)]
             if str(user["id"]) in links:
                 continue
             if not user_migration.is_active(user):
@@ -84,6 +91,33 @@ def _why_not_movable(user: dict) -> str:
         return "no e-mail (phone sign-up)"
     provider = (user.get("app_metadata") or {}).get("provider")
     return f"no e-mail (signs in with {provider})" if provider else "no e-mail"
+
+
+def left_behind(user: dict) -> list[str]:
+    """What of a Supabase user's ways to sign in (admin API JSON) the operators' pool does not
+    carry over: it signs in by e-mail and password, and no factor moves with a user."""
+    lost = []
+    providers = set((user.get("app_metadata") or {}).get("providers") or [])
+    social = sorted(providers - {"email", "phone"})
+    if social and "email" not in providers:
+        lost.append(f"signs in with {', '.join(social)} only, and has no password: moves "
+                    "only by a reset code (import-logins, then forgot-password), and loses "
+                    f"{' and '.join(social)} sign-in unless the pool gets that provider")
+    factors = sorted({factor.get("factor_type", "?") for factor in user.get("factors") or []
+                      if factor.get("status") == "verified"})
+    if factors:
+        lost.append(f"has a second factor ({', '.join(factors)}) on Supabase Auth, which "
+                    "does not move: they sign in to the pool with a password alone until "
+                    "they enrol again")
+    return lost
+
+
+def pool_mfa(settings: MigrateSettings) -> str:
+    """The operators' pool's MFA setting (OFF, ON or OPTIONAL), or why it is unknown."""
+    try:
+        return _cognito(settings, "plan").mfa_configuration()
+    except (ToolError, APIError) as exc:
+        return f"unknown ({exc})"
 
 
 def refuse_lockout(found: Census) -> None:

@@ -313,6 +313,11 @@ class CognitoAccounts:
         self.set_password(username=email, password="Aa1-" + secrets.token_urlsafe(32))
         self.require_password_reset(username=email)
 
+    def mfa_configuration(self) -> str:
+        """The pool's MFA setting: OFF, ON or OPTIONAL."""
+        answer = self._call("get_user_pool_mfa_config", _ADMIN_ERRORS, UserPoolId=self._pool_id)
+        return str(answer.get("MfaConfiguration", "OFF"))
+
     def delete_user(self, *, username: str) -> None:
         """Delete a user; one that is already gone is fine."""
         try:

@@ -112,6 +112,19 @@ create unique index if not exists users_email_lower_key
   on auth.users (lower(email)) where email is not null;
 create index if not exists users_instance_id_idx on auth.users (instance_id);
 
+-- Second factors (GoTrue's auth.mfa_factors, its columns that a user's JSON shows): the
+-- stand-in enrolls none itself; they are seeded by SQL, so that what reads users (the
+-- migration tool's plan) meets operators with MFA as on a real project.
+create table if not exists auth.mfa_factors (
+  id             uuid not null primary key,
+  user_id        uuid not null references auth.users (id) on delete cascade,
+  friendly_name  text,
+  factor_type    text not null check (factor_type in ('totp', 'webauthn', 'phone')),
+  status         text not null check (status in ('unverified', 'verified')),
+  created_at     timestamptz not null default now(),
+  updated_at     timestamptz not null default now()
+);
+
 create table if not exists auth.sessions (
   id         uuid not null primary key,
   user_id    uuid not null references auth.users (id) on delete cascade,

@@ -256,6 +256,26 @@ def _admin_api(env: dict, method: str, path: str, **body) -> dict:
     return answer.json()
 
 
+def test_plan_names_who_would_leave_an_oauth_sign_in_or_a_second_factor_behind(stack):
+    env = stack
+    # Made as Supabase Auth makes them: a Google-only user (no password), and a user with a
+    # verified TOTP factor (GoTrue's auth.mfa_factors, seeded by SQL).
+    google = _admin_api(env, "POST", "", email=f"google-{uuid.uuid4().hex[:8]}@example.com",
+                        email_confirm=True,
+                        app_metadata={"provider": "google", "providers": ["google"]})
+    totp = new_operator(env, prefix="totp", sign_in=False)
+    sql(env, "supabase", "insert into auth.mfa_factors (id, user_id, friendly_name, "
+        "factor_type, status) values (%s, %s, 'phone app', 'totp', 'verified')",
+        (str(uuid.uuid4()), totp.id))
+    said = migrate(env, "plan").stdout
+    [google_note] = [line for line in said.splitlines() if google["id"] in line]
+    assert "NOTE" in google_note and "google only" in google_note
+    assert "reset code" in google_note
+    [totp_note] = [line for line in said.splitlines() if totp.id in line]
+    assert "second factor (totp)" in totp_note
+    assert "the operators' pool's MFA is OFF" in totp_note
+
+
 def test_a_phone_only_operator_is_named_and_blocks_finalize_until_handled(stack, people):
     env = stack
     move(env, PACKAGES, people["agent"])

@@ -69,3 +69,20 @@ def test_once_everyone_can_move_finalize_waits_only_for_who_remains(counted):
         logins.refuse_lockout(counted)
     counted.remaining.clear()
     logins.refuse_lockout(counted)
+
+
+@pytest.mark.parametrize("user, left", [
+    ({"app_metadata": {"providers": ["email"]}}, []),
+    ({"app_metadata": {"providers": ["email", "google"]}}, []),   # has a password too
+    ({"app_metadata": {"providers": ["google"]}}, ["google"]),
+    ({"app_metadata": {"providers": ["github", "google"]}}, ["github, google"]),
+    ({"factors": [{"factor_type": "totp", "status": "verified"}]}, ["second factor (totp)"]),
+    ({"factors": [{"factor_type": "totp", "status": "unverified"}]}, []),   # never enrolled
+    ({"app_metadata": {"providers": ["google"]},
+      "factors": [{"factor_type": "webauthn", "status": "verified"}]},
+     ["google", "second factor (webauthn)"]),
+])
+def test_what_the_pool_does_not_carry_over_is_named(user, left):
+    said = logins.left_behind(user)
+    assert len(said) == len(left)
+    assert all(part in line for part, line in zip(left, said, strict=True))

@@ -29,7 +29,12 @@ INSTANCE_ID = uuid.UUID(int=0)   # GoTrue's single-tenant instance id
 USER_COLUMNS = """id, aud, role, email, encrypted_password, email_confirmed_at, phone,
   phone_confirmed_at, confirmed_at, last_sign_in_at, raw_app_meta_data, raw_user_meta_data,
   created_at, updated_at, banned_until, deleted_at, is_anonymous, is_sso_user,
-  confirmation_token, confirmation_sent_at, recovery_token, recovery_sent_at"""
+  confirmation_token, confirmation_sent_at, recovery_token, recovery_sent_at,
+  (select coalesce(jsonb_agg(jsonb_build_object(
+             'id', f.id, 'friendly_name', f.friendly_name, 'factor_type', f.factor_type,
+             'status', f.status, 'created_at', f.created_at, 'updated_at', f.updated_at)
+           order by f.created_at), '[]'::jsonb)
+     from auth.mfa_factors f where f.user_id = users.id) as factors"""
 # What admin updates may set, so that column names never come from a request.
 UPDATABLE_USER_COLUMNS = frozenset({
     "email", "phone", "encrypted_password", "email_confirmed_at", "phone_confirmed_at", "role",

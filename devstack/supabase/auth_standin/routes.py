@@ -233,6 +233,8 @@ def user_json(user: dict[str, Any]) -> dict[str, Any]:
                  "confirmation_sent_at", "recovery_sent_at", "banned_until", "deleted_at"):
         if user[name] is not None:   # GoTrue omits these when unset
             out[name] = _timestamp(user[name])
+    if user.get("factors"):          # and the factors when there are none
+        out["factors"] = user["factors"]
     return out
 
 
