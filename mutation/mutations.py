@@ -106,7 +106,7 @@ MUTATIONS: tuple[Mutation, ...] = (
              (f"{BOOKINGS}::test_only_active_agents_book",)),
     # --- access ----------------------------------------------------------------------------
     Mutation("admin-download-open", "any agent can download any agent's document",
-             "services/agent-service/agent_service/routes.py",
+             "services/agent-service/agent_service/routes_administration.py",
              '@require_admin\ndef agent_document_download',
              '@require_identity(AGENT)\ndef agent_document_download',
              ("tests/e2e/test_agent_documents.py::"
@@ -118,19 +118,19 @@ MUTATIONS: tuple[Mutation, ...] = (
              ("tests/e2e/test_agent_admin.py::"
               "test_agents_who_are_not_admins_get_403_on_every_admin_route",)),
     Mutation("lookup-tells-anyone", "any token holder learns any agent's agency and status",
-             "services/agent-service/agent_service/service.py",
+             "services/agent-service/agent_service/lookup.py",
              'for row in rows if row["cognito_sub"] == identity.subject]', "for row in rows]",
              ("tests/e2e/test_agent_admin.py",), k="lookup_tells"),
     Mutation("squatter-blocks-owner", "an unconfirmed sign-up keeps the owner of the address out",
-             "services/agent-service/agent_service/service.py",
+             "services/agent-service/agent_service/accounts.py",
              'if status != "UNCONFIRMED":', "if status is not None:",
              ("tests/e2e/test_agent_accounts.py",), k="squatter"),
     Mutation("code-confirms-any-account", "the owner's code confirms a squatter's account",
-             "services/agent-service/agent_service/service.py",
+             "services/agent-service/agent_service/accounts.py",
              "    accounts.check_unconfirmed_password(email=email, password=password)\n", "",
              ("tests/e2e/test_agent_accounts.py",), k="squatter"),
     Mutation("checked-document-replaceable", "a confirmed document's file can be replaced",
-             "services/agent-service/agent_service/service.py",
+             "services/agent-service/agent_service/documents.py",
              "if not store.copy(source=upload_key, target=checked_key):",
              "checked_key = upload_key\n        if store.describe(key=upload_key) is None:",
              ("tests/e2e/test_agent_documents.py",), k="what_confirm_checked"),
@@ -372,13 +372,13 @@ MUTATIONS: tuple[Mutation, ...] = (
     # --- sessions after a password change (issue 21, finding 6) ---------------------------
     Mutation("agent-password-change-keeps-sessions", "after an agent changes their password "
              "a stolen session still refreshes and works",
-             "services/agent-service/agent_service/service.py",
+             "services/agent-service/agent_service/accounts.py",
              "    accounts.sign_out_user(username=email)\n    return accounts.login(",
              "    return accounts.login(",
              ("tests/e2e/test_agent_account_recovery.py",), k="ends_every_other_session"),
     Mutation("agent-reset-keeps-sessions", "after an agent resets a forgotten password a "
              "stolen refresh token still works",
-             "services/agent-service/agent_service/service.py",
+             "services/agent-service/agent_service/accounts.py",
              "    accounts.sign_out_user(username=email)\n    return {\"password_changed\": True}",
              "    return {\"password_changed\": True}",
              ("tests/e2e/test_agent_account_recovery.py",), k="reset_password_ends"),

@@ -2,8 +2,8 @@
 import boto3
 from flask import Flask
 
+from agent_service.accounts import AttemptLimit
 from agent_service.routes import register_blueprints
-from agent_service.service import AttemptLimit
 from agent_service.settings import AgentSettings
 from agent_service.storage import DocumentStore
 from travel_platform.auth.operator_logins import OperatorLogins
