@@ -207,7 +207,7 @@ MUTATIONS: tuple[Mutation, ...] = (
              "                return None\n            raise IssuerUnreachable",
              (REVOCATION, LIVENESS_UNIT), k="cognito_global or cognito_admin_disable or getuser"),
     Mutation("deleted-operator-500", "a deleted operator's write is a 500 (a foreign-key "
-             "error)", "services/operator-service/operator_service/service.py",
+             "error)", "services/operator-service/operator_service/profiles.py",
              "except psycopg.errors.ForeignKeyViolation as exc:",
              "except psycopg.errors.UniqueViolation as exc:",
              ("tests/integration/test_operator_data_layer.py",), k="deleted"),
@@ -234,7 +234,7 @@ MUTATIONS: tuple[Mutation, ...] = (
              (OPERATOR_RLS,), k="suspended_operator_changes_nothing or adds_nothing"),
     Mutation("suspended-listed-while-moving", "while packages are read from RDS before the "
              "profiles are there, a suspended operator's packages are back in the catalogue",
-             "services/operator-service/operator_service/service.py",
+             "services/operator-service/operator_service/catalogue.py",
              "    if {data.source_of(PACKAGE_TABLES, reads=True), "
              "data.source_of(PACKAGE_TABLES)} == {",
              "    if True or {data.source_of(PACKAGE_TABLES, reads=True), "
@@ -242,12 +242,12 @@ MUTATIONS: tuple[Mutation, ...] = (
              (OPERATOR_RLS,), k="read_apart"),
     Mutation("suspended-edit-unexplained", "a suspended operator's edit is a bare 404 (the "
              "database refuses it) instead of saying why",
-             "services/operator-service/operator_service/service.py",
+             "services/operator-service/operator_service/profiles.py",
              'if profile is not None and profile["status"] == "suspended":', "if False:",
              (APPROVAL,), k="leave_the_catalogue"),
     Mutation("admins-see-typed-email-only", "administrators approve on the e-mail the operator "
              "typed, not the one they signed up with",
-             "services/operator-service/operator_service/service.py",
+             "services/operator-service/operator_service/administration.py",
              'row["sign_ins"] = sign_ins', 'row["sign_ins"] = []',
              (APPROVAL,), k="verified_sign_in_email"),
     # --- operators' logins (docs/operator-logins.md) ------------------------------------
