@@ -15,10 +15,7 @@ from agent_service.profiles import profile_view
 from agent_service.schemas import SignUpRequest
 from travel_platform import rate_limits
 from travel_platform.cognito import CodeNotSent, CognitoAccounts, UsernameTaken
-from travel_platform.errors import (
-    Conflict,
-    TooManyRequests,
-)
+from travel_platform.errors import Conflict, TooManyRequests
 
 log = logging.getLogger(__name__)
 

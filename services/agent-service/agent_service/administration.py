@@ -7,10 +7,7 @@ from agent_service import repository
 from travel_platform.accounts import TRANSITIONS
 from travel_platform.api import page
 from travel_platform.auth import Identity
-from travel_platform.errors import (
-    InvalidTransition,
-    NotFound,
-)
+from travel_platform.errors import InvalidTransition, NotFound
 
 
 def find_agent(*, conn, agent_id) -> dict:

@@ -11,22 +11,13 @@ from agent_service.profiles import own_agent
 from agent_service.schemas import DocumentUploadRequest
 from agent_service.storage import DocumentStore, storage_file_name
 from travel_platform.auth import Identity
-from travel_platform.errors import (
-    Conflict,
-    Forbidden,
-    NotFound,
-    Unprocessable,
-)
+from travel_platform.errors import Conflict, Forbidden, NotFound, Unprocessable
 
 log = logging.getLogger(__name__)
 
 
 MAX_DOCUMENTS_PER_AGENT = 20
-
-
 UPLOAD_FORM_SECONDS = 300
-
-
 DOWNLOAD_LINK_SECONDS = 120
 
 

@@ -3,10 +3,7 @@ from flask import Blueprint, jsonify
 
 from agent_service import lookup
 from agent_service.routes import rds_pool
-from agent_service.schemas import (
-    AgentLookup,
-    AgentLookupQuery,
-)
+from agent_service.schemas import AgentLookup, AgentLookupQuery
 from travel_platform.api import query, responds
 from travel_platform.web import current_identity, require_identity
 

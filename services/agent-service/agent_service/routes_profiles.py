@@ -3,10 +3,7 @@ from flask import jsonify
 
 from agent_service import profiles
 from agent_service.routes import agents, rds_pool
-from agent_service.schemas import (
-    Me,
-    ProfileUpdate,
-)
+from agent_service.schemas import Me, ProfileUpdate
 from travel_platform.api import body, responds
 from travel_platform.web import AGENT, current_identity, require_identity
 
