@@ -314,7 +314,7 @@ MUTATIONS: tuple[Mutation, ...] = (
              '"AdminCreateUserConfig": {"AllowAdminCreateUserOnly": False}',
              ("tests/unit/test_terraform.py",), k="signs_up or user_pool"),
     Mutation("finalize-keeps-trigger", "finalize operators leaves the UserMigration trigger "
-             "attached", "migrate/commands.py",
+             "attached", "migrate/steps/finalize.py",
              "        run.say(logins.detach_user_migration(run.settings))\n", "        pass\n",
              (ABUSE,), k="finalize_takes"),
     Mutation("trigger-decrypts-anything", "the trigger's role decrypts whatever the platform "
@@ -394,7 +394,7 @@ MUTATIONS: tuple[Mutation, ...] = (
              "and SOURCE_SUPABASE in logins.issuers():", "and not logins.issuers():",
              (LOGINS_E2E,), k=WINDOW_TESTS),
     Mutation("finalize-forgets-bans", "after finalize an operator banned in Supabase Auth "
-             "signs in to the pool (or resets their way in)", "migrate/commands.py",
+             "signs in to the pool (or resets their way in)", "migrate/steps/finalize.py",
              "        disabled = logins.carry_bans_over(run.settings, run.rds, say=run.say)\n",
              "        disabled = 0\n", (LOGINS_E2E,)),
     Mutation("operator-password-change-keeps-pool-sessions", "after an operator changes their "

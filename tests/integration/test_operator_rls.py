@@ -269,7 +269,7 @@ def sides(databases) -> dict[str, str]:
     """Superuser URLs of Supabase and of an RDS database holding the operator tables the way
     `python -m migrate start` puts them there (aws/migrations, then supabase/migrations
     between migrate/sql/rds_compat_before.sql and _after.sql)."""
-    from migrate.commands import OPERATOR_MIGRATIONS, SQL
+    from migrate.steps.start import OPERATOR_MIGRATIONS, SQL
 
     rds = make_conninfo(databases["RDS_ADMIN_URL"], dbname="rds_operator_copy")
     with psycopg.connect(databases["RDS_ADMIN_URL"], autocommit=True) as conn:
