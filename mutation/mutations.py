@@ -118,7 +118,7 @@ MUTATIONS: tuple[Mutation, ...] = (
              ("tests/e2e/test_agent_admin.py::"
               "test_agents_who_are_not_admins_get_403_on_every_admin_route",)),
     Mutation("lookup-tells-anyone", "any token holder learns any agent's agency and status",
-             "services/agent-service/agent_service/lookup.py",
+             "services/agent-service/agent_service/rules.py",
              'for row in rows if row["cognito_sub"] == identity.subject]', "for row in rows]",
              ("tests/e2e/test_agent_admin.py",), k="lookup_tells"),
     Mutation("squatter-blocks-owner", "an unconfirmed sign-up keeps the owner of the address out",

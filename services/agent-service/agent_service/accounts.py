@@ -12,20 +12,13 @@ import psycopg
 
 from agent_service import repository
 from agent_service.profiles import profile_view
+from agent_service.rules import email_taken, may_take_over
 from agent_service.schemas import SignUpRequest
 from travel_platform import rate_limits
 from travel_platform.cognito import CodeNotSent, CognitoAccounts, UsernameTaken
-from travel_platform.errors import Conflict, TooManyRequests
+from travel_platform.errors import TooManyRequests
 
 log = logging.getLogger(__name__)
-
-
-def _email_taken() -> Conflict:
-    # Cognito's SignUp answers UsernameExistsException whatever PreventUserExistenceErrors
-    # says, to anyone holding the public client id: hiding it here would protect nothing.
-    # Only a confirmed account (or an agent row an administrator acted on) holds an address.
-    return Conflict("an account with this e-mail already exists: log in",
-                    code="email_already_registered")
 
 
 @dataclass(frozen=True)
@@ -103,7 +96,7 @@ def sign_up(*, pool, accounts: CognitoAccounts, request: SignUpRequest) -> dict:
             _undo_cognito_user(accounts=accounts, sub=created_sub)
         if isinstance(exc, psycopg.errors.UniqueViolation):
             # A row with this address, written by a sign-up that ran past the lock.
-            raise _email_taken() from None
+            raise email_taken() from None
         raise
     return {"agent": profile_view(agent), "user_confirmed": result["UserConfirmed"],
             "code_delivery": result.get("CodeDeliveryDetails")}
@@ -120,13 +113,13 @@ def _create_cognito_user(*, accounts: CognitoAccounts,
     if existing is not None:
         username, status = existing
         if status != "UNCONFIRMED":
-            raise _email_taken()
+            raise email_taken()
         log.info("a new sign-up replaces unconfirmed Cognito user %s", username)
         accounts.delete_user(username=username)
     try:
         return accounts.sign_up(email=request.email, password=request.password), True
     except UsernameTaken:
-        raise _email_taken() from None
+        raise email_taken() from None
 
 
 def _store_agent(*, conn, cognito_sub: str, request: SignUpRequest, replaced: bool) -> dict:
@@ -139,8 +132,8 @@ def _store_agent(*, conn, cognito_sub: str, request: SignUpRequest, replaced: bo
         return repository.insert_agent(
             conn=conn, email=request.email, cognito_sub=cognito_sub,
             agency_name=request.agency_name, country=request.country, phone=request.phone)
-    if not replaced and existing["status"] != "pending":
-        raise _email_taken()
+    if not may_take_over(existing, replaced=replaced):
+        raise email_taken()
     return repository.restart_agent(
         conn=conn, agent_id=existing["id"], cognito_sub=cognito_sub,
         agency_name=request.agency_name, country=request.country, phone=request.phone)

@@ -2,25 +2,19 @@
 presigned POST, checked, downloaded through short-lived links, deleted."""
 from __future__ import annotations
 
-import logging
 import uuid
 
 from agent_service import repository
 from agent_service.administration import find_agent
 from agent_service.profiles import own_agent
+from agent_service.rules import ensure_may_change_documents, ensure_room_for_document
 from agent_service.schemas import DocumentUploadRequest
 from agent_service.storage import DocumentStore, storage_file_name
 from travel_platform.auth import Identity
-from travel_platform.errors import Conflict, Forbidden, NotFound, Unprocessable
+from travel_platform.errors import Conflict, NotFound, Unprocessable
 
-log = logging.getLogger(__name__)
-
-
-MAX_DOCUMENTS_PER_AGENT = 20
 UPLOAD_FORM_SECONDS = 300
 DOWNLOAD_LINK_SECONDS = 120
-
-
 # How each accepted type starts: the Content-Type header is only what the client declared.
 _SIGNATURES = {"application/pdf": b"%PDF-", "image/jpeg": b"\xff\xd8\xff",
                "image/png": b"\x89PNG\r\n\x1a\n"}
@@ -37,22 +31,14 @@ def _document(*, conn, agent_id, document_id) -> dict:
     return document
 
 
-def _ensure_may_change_documents(agent: dict) -> None:
-    # Pending agents upload the documents they are approved on; suspended ones are frozen.
-    if agent["status"] == "suspended":
-        raise Forbidden("a suspended agent cannot change documents", code="agent_suspended")
-
-
 def request_upload(*, pool, store: DocumentStore, identity: Identity,
                    request: DocumentUploadRequest) -> dict:
     """Record a document and hand out a form that uploads exactly that file to S3."""
     with pool.connection() as conn, conn.transaction():
         # The row lock makes the count below hold against concurrent requests.
         agent = own_agent(conn=conn, identity=identity, for_update=True)
-        _ensure_may_change_documents(agent)
-        if repository.count_documents(conn=conn, agent_id=agent["id"]) >= MAX_DOCUMENTS_PER_AGENT:
-            raise Conflict(f"an agent may keep at most {MAX_DOCUMENTS_PER_AGENT} documents: "
-                           "delete one first", code="too_many_documents")
+        ensure_may_change_documents(agent)
+        ensure_room_for_document(repository.count_documents(conn=conn, agent_id=agent["id"]))
         document_id = uuid.uuid4()
         key = _upload_key(agent=agent, document_id=document_id,
                           file=storage_file_name(request.file_name, request.content_type))
@@ -110,7 +96,7 @@ def confirm_upload(*, pool, store: DocumentStore, identity: Identity, document_i
     uploaded to the form's key afterwards."""
     with pool.connection() as conn:
         agent = own_agent(conn=conn, identity=identity)
-        _ensure_may_change_documents(agent)
+        ensure_may_change_documents(agent)
         document = _document(conn=conn, agent_id=agent["id"], document_id=document_id)
         if document["status"] == "uploaded":
             return _document_view(document)
@@ -175,7 +161,7 @@ def delete_document(*, pool, store: DocumentStore, identity: Identity, document_
     a row to retry with rather than an object nobody knows of."""
     with pool.connection() as conn:
         agent = own_agent(conn=conn, identity=identity)
-        _ensure_may_change_documents(agent)
+        ensure_may_change_documents(agent)
         document = _document(conn=conn, agent_id=agent["id"], document_id=document_id)
         store.delete(key=document["s3_key"])
         # A checked document's upload form may have written its key again since.
