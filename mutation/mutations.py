@@ -242,7 +242,7 @@ MUTATIONS: tuple[Mutation, ...] = (
              (OPERATOR_RLS,), k="read_apart"),
     Mutation("suspended-edit-unexplained", "a suspended operator's edit is a bare 404 (the "
              "database refuses it) instead of saying why",
-             "services/operator-service/operator_service/profiles.py",
+             "services/operator-service/operator_service/rules.py",
              'if profile is not None and profile["status"] == "suspended":', "if False:",
              (APPROVAL,), k="leave_the_catalogue"),
     Mutation("admins-see-typed-email-only", "administrators approve on the e-mail the operator "

@@ -15,21 +15,22 @@ from operator_service.profiles import (
     require_not_suspended,
 )
 from operator_service.repository import PackageFilter
-from operator_service.rules import inconsistencies, missing_for_publish
+from operator_service.rules import (
+    ensure_complete,
+    ensure_consistent,
+    ensure_room_for_part,
+    ensure_status_allows,
+)
 from operator_service.schemas import (
-    MAX_ADDONS,
-    MAX_EXCLUSIONS,
-    MAX_STOPS,
     PackageCreate,
     PackageUpdate,
 )
 from travel_platform.api import page
 from travel_platform.auth import Identity
 from travel_platform.clock import utc_today
-from travel_platform.errors import InvalidTransition, NotFound, Unprocessable
+from travel_platform.errors import NotFound
 
 PARTS = ("stops", "addons", "exclusions")
-PART_LIMITS = {"stops": MAX_STOPS, "addons": MAX_ADDONS, "exclusions": MAX_EXCLUSIONS}
 PART_NAMES = {"stops": "stop", "addons": "add-on", "exclusions": "exclusion"}
 EDITABLE = ("draft", "published")
 
@@ -50,7 +51,7 @@ def list_own_packages(*, data: DataSources, identity: Identity, status: str | No
 def create_package(*, data: DataSources, identity: Identity, new: PackageCreate) -> dict:
     """A new draft package with its parts, written in one transaction."""
     fields = new.model_dump(exclude=set(PARTS))
-    _require_consistent(fields)
+    ensure_consistent(fields)
     ensure_profile(data, identity)   # the package's operator_id references it
     require_not_suspended(data=data, identity=identity)
     with account_must_exist(data, identity), data.transaction(identity=identity,
@@ -85,7 +86,7 @@ def update_package(*, data: DataSources, identity: Identity, package_id,
     parts = {part: fields.pop(part) for part in PARTS if part in fields}
     with _editing(data, identity, package_id, allowed=EDITABLE, action="change") as (conn, current):
         if fields:
-            _require_consistent({**current, **fields})
+            ensure_consistent({**current, **fields})
             repository.update_package(conn=conn, package_id=package_id, fields=fields)
         for part, rows in parts.items():
             repository.replace_parts(conn=conn, part=part, package_id=package_id, rows=rows)
@@ -96,10 +97,8 @@ def publish_package(*, data: DataSources, identity: Identity, package_id) -> dic
     """Publish a complete draft of an active operator; 422 lists what is missing."""
     require_active(data=data, identity=identity, action="publish packages")
     with _editing(data, identity, package_id, allowed=("draft",), action="publish") as (conn, _):
-        missing = missing_for_publish(_read(conn, package_id), today=utc_today())
-        if missing:
-            raise Unprocessable("the package is not complete enough to publish",
-                                code="package_incomplete", details=missing)
+        ensure_complete(_read(conn, package_id), today=utc_today(),
+                        refusal="the package is not complete enough to publish")
         repository.set_package_status(conn=conn, package_id=package_id, status="published")
         return _read(conn, package_id)
 
@@ -123,15 +122,7 @@ def add_part(*, data: DataSources, identity: Identity, package_id, part: str, ro
     """Add a stop (at `position`, default last), an add-on or an exclusion (last)."""
     with _editing(data, identity, package_id, allowed=EDITABLE, action="change") as (conn, _):
         count = repository.count_parts(conn=conn, part=part, package_id=package_id)
-        if count >= PART_LIMITS[part]:
-            raise Unprocessable(f"a package has at most {PART_LIMITS[part]} {part}",
-                                code="too_many_parts",
-                                details=[{"field": part, "problem": f"{count} already"}])
-        if position is not None and position > count + 1:
-            raise Unprocessable("the position is past the end of the list",
-                                code="invalid_position",
-                                details=[{"field": "position",
-                                          "problem": f"must be between 1 and {count + 1}"}])
+        ensure_room_for_part(part, count=count, position=position)
         repository.insert_part(conn=conn, part=part, package_id=package_id, row=row,
                                position=position or count + 1)
         return _finish(conn, package_id)
@@ -166,13 +157,6 @@ def list_changes(*, data: DataSources, identity: Identity, package_id, limit: in
     return found
 
 
-def _require_consistent(fields: dict) -> None:
-    problems = inconsistencies(fields)
-    if problems:
-        raise Unprocessable("the package's fields contradict each other",
-                            code="package_inconsistent", details=problems)
-
-
 @contextmanager
 def _editing(data: DataSources, identity: Identity, package_id, *, allowed: tuple[str, ...],
              action: str) -> Iterator[tuple[object, dict]]:
@@ -184,9 +168,7 @@ def _editing(data: DataSources, identity: Identity, package_id, *, allowed: tupl
                                               operator_id=identity.subject, lock=True)
         if current is None:
             raise no_such_package()
-        if current["status"] not in allowed:
-            raise InvalidTransition(f"cannot {action} a package that is {current['status']}",
-                                    current_status=current["status"], action=action)
+        ensure_status_allows(current["status"], allowed=allowed, action=action)
         yield conn, current
 
 
@@ -194,10 +176,8 @@ def _finish(conn, package_id) -> dict:
     """The package after a change; a published one must still be complete."""
     package = _read(conn, package_id)
     if package["status"] == "published":
-        missing = missing_for_publish(package, today=utc_today())
-        if missing:
-            raise Unprocessable("a published package must stay complete",
-                                code="package_incomplete", details=missing)
+        ensure_complete(package, today=utc_today(),
+                        refusal="a published package must stay complete")
     return package
 
 

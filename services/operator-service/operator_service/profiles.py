@@ -12,8 +12,9 @@ import psycopg
 
 from operator_service import repository
 from operator_service.datasource import USERS, DataSources
+from operator_service.rules import ensure_active, ensure_not_suspended
 from travel_platform.auth import Identity
-from travel_platform.errors import Forbidden, ServiceUnavailable, Unauthorized
+from travel_platform.errors import ServiceUnavailable, Unauthorized
 from travel_platform.web import identity_view
 
 log = logging.getLogger(__name__)
@@ -54,33 +55,24 @@ def ensure_profile(data: DataSources, identity: Identity) -> None:
 
 
 def require_active(*, data: DataSources, identity: Identity, action: str) -> None:
-    """403 `operator_not_active` unless an administrator approved the operator (and has not
-    suspended them): only active operators publish packages and confirm bookings. Read from
-    wherever the profiles live: a package and its operator's profile may be in different
-    databases while the tables move, so this is a rule here, not a constraint there."""
+    """403 `operator_not_active` unless an administrator approved the operator
+    (rules.ensure_active). Read from wherever the profiles live: a package and its
+    operator's profile may be in different databases while the tables move, so this is a
+    rule here, not a constraint there."""
     profile = data.read(identity=identity, tables=[USERS], own=True,
                         query=lambda conn: repository.get_operator(conn=conn,
                                                                    user_id=identity.subject))
-    status = profile["status"] if profile else "pending"
-    if status != "active":
-        raise Forbidden(f"an operator who is {status} cannot {action}: an administrator "
-                        "approves new operators", code="operator_not_active",
-                        details=[{"field": "status", "problem": status}])
+    ensure_active(profile, action=action)
 
 
 def require_not_suspended(*, data: DataSources, identity: Identity) -> None:
-    """403 `operator_suspended` for a suspended operator: their packages are out of the
-    catalogue and frozen until an administrator reactivates them. The database refuses
-    their writes too (restrictive policies); this check, read where the profiles live,
-    gives the caller the reason instead of a package that seems not to exist."""
+    """403 `operator_suspended` for a suspended operator (rules.ensure_not_suspended). The
+    database refuses their writes too (restrictive policies); this check, read where the
+    profiles live, gives the caller the reason instead of a package that seems not to exist."""
     profile = data.read(identity=identity, tables=[USERS], own=True,
                         query=lambda conn: repository.get_operator(conn=conn,
                                                                    user_id=identity.subject))
-    if profile is not None and profile["status"] == "suspended":
-        raise Forbidden("a suspended operator cannot change packages: their packages are out "
-                        "of the catalogue until an administrator reactivates them",
-                        code="operator_suspended",
-                        details=[{"field": "status", "problem": "suspended"}])
+    ensure_not_suspended(profile)
 
 
 @contextmanager
