@@ -116,14 +116,21 @@ def test_a_package_operator_service_does_not_show_is_404_package_not_found():
     assert quote_refusal(deps(packages=[])) == (404, "package_not_found")
 
 
-@pytest.mark.parametrize(("request_", "row"), [
-    (body(), package(status="draft")),
-    (body(date=datetime.date(2027, 4, 1)), package()),          # past the window
-    (body(travellers=5), package()),                            # more than max_travellers
-    (body(), package(price_per_traveller=None)),
+@pytest.mark.parametrize(("request_", "row", "problem"), [
+    (body(), package(status="draft"), "not published"),
+    (body(date=datetime.date(2027, 4, 1)), package(), "outside"),
+    (body(date=TODAY), package(first_departure_date="2027-01-01"), "future"),
+    (body(travellers=2), package(min_travellers=3), "at least 3"),
+    (body(travellers=2), package(max_travellers=1), "at most 1"),
+    (body(), package(price_per_traveller=None), "no price"),
 ])
-def test_a_package_that_cannot_be_booked_like_this_is_422_not_bookable(request_, row):
-    assert quote_refusal(deps(packages=[row]), request_) == (422, "not_bookable")
+def test_a_package_that_cannot_be_booked_like_this_is_422_not_bookable_saying_why(
+        request_, row, problem):
+    with pytest.raises(APIError) as error:
+        service.preview_price(deps=deps(packages=[row]), identity=AGENT, body=request_,
+                              today=TODAY)
+    assert status_and_code(error.value) == (422, "not_bookable")
+    assert any(problem in d["problem"] for d in error.value.details)
 
 
 def test_an_add_on_the_package_does_not_offer_is_422_unknown_addons():
