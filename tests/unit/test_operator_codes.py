@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 import psycopg
 import pytest
-from operator_service import administration, packages, profiles, repository, rules
+from operator_service import administration, logins, packages, profiles, repository, rules
 from operator_service.schemas import MAX_STOPS, PackageCreate
 
 from travel_platform.auth import Identity
@@ -207,3 +207,13 @@ def test_a_foreign_key_refusing_a_live_operator_is_503_data_moving(db):
     assert raised(lambda: profiles.update_operator(
         data=FakeData(), identity=operator_token(), changes={"company_name": "Live"})) == (
         503, "data_moving")
+
+
+def test_signing_a_supabase_token_out_of_the_pool_is_403_wrong_token_issuer():
+    class NoPool:
+        def __getattr__(self, name):
+            raise AssertionError("the pool must not be asked")
+
+    assert raised(lambda: logins.log_out(accounts=NoPool(), identity=operator_token(),
+                                         access_token="supabase-token")) == (
+        403, "wrong_token_issuer")
