@@ -45,8 +45,9 @@ import requests
 
 from bench.stackenv import demo_operator_token, expect_ok, refuse
 from devstack.api import PG_BIN, Layout, fresh_stack
-from migrate.commands import apply_rds_schema, open_run
+from migrate.run import open_run
 from migrate.settings import MigrateSettings
+from migrate.steps.start import apply_rds_schema
 
 REPO = Path(__file__).resolve().parent.parent
 PACKAGES = "multi_city_hotel_packages"

@@ -12,17 +12,29 @@ import time
 import psycopg
 from pydantic import ValidationError
 
-from migrate import archive, commands, guardian
+from migrate import archive, guardian
 from migrate.reconcile import reconcile
+from migrate.run import Run, open_run
 from migrate.settings import MigrateSettings
 from migrate.state import Busy, ToolError, acquire_lock, who
+from migrate.steps import (
+    backup,
+    finalize,
+    plan,
+    rollback,
+    shadow,
+    start,
+    status,
+    switch,
+    verify,
+)
 from migrate.units import UNITS, UnknownUnit, unit_named
 
 STEPS = {
-    "backup": commands.backup, "start": commands.start, "verify": commands.verify_unit,
-    "switch-reads": commands.switch_reads, "switch-writes": commands.switch_writes,
-    "rollback": commands.rollback, "finalize": commands.finalize, "drop": commands.drop,
-    "import-logins": commands.import_logins,
+    "backup": backup.backup, "start": start.start, "verify": verify.verify_unit,
+    "switch-reads": switch.switch_reads, "switch-writes": switch.switch_writes,
+    "rollback": rollback.rollback, "finalize": finalize.finalize, "drop": finalize.drop,
+    "import-logins": finalize.import_logins,
 }
 # The steps that hold writes: a guardian process watches each (migrate/guardian.py).
 GUARDED = ("switch-writes", "rollback")
@@ -38,8 +50,8 @@ def parser() -> argparse.ArgumentParser:
                     f"(units in order: {', '.join(u.name for u in UNITS)}).")
     sub = top.add_subparsers(dest="command", required=True, metavar="command")
     sub.add_parser("plan", help="check prerequisites; show the units and the steps")
-    status = sub.add_parser("status", help="per unit: state, rows, lag, verification, routing")
-    status.add_argument("--json", action="store_true", help="a JSON array, one object per unit")
+    listing = sub.add_parser("status", help="per unit: state, rows, lag, verification, routing")
+    listing.add_argument("--json", action="store_true", help="a JSON array, one object per unit")
     fix = sub.add_parser("reconcile", help="undo what a dead run left (every command does "
                                            "this first)")
     fix.add_argument("--when-stdin-closes", action="store_true", help=argparse.SUPPRESS)
@@ -52,9 +64,9 @@ def parser() -> argparse.ArgumentParser:
             step.add_argument("--without-snapshot", action="store_true",
                               help="no RDS snapshot before the cutover (one is taken and "
                                    "waited for otherwise: MIGRATE_RDS_INSTANCE_ID)")
-    shadow = sub.add_parser("shadow", help="shadow reads of a unit on RDS: on or off")
-    shadow.add_argument("unit")
-    shadow.add_argument("switch", choices=("on", "off"))
+    shadows = sub.add_parser("shadow", help="shadow reads of a unit on RDS: on or off")
+    shadows.add_argument("unit")
+    shadows.add_argument("switch", choices=("on", "off"))
     return top
 
 
@@ -71,15 +83,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         unit = unit_named(args.unit) if getattr(args, "unit", None) else None
         if args.command == "plan":
-            return commands.plan(settings)
+            return plan.plan(settings)
         if args.command == "reconcile" and args.when_stdin_closes:
             return _guard(settings)
-        run = commands.open_run(settings, args.command,
-                                who(args.command, unit.name if unit else None))
+        run = open_run(settings, args.command,
+                       who(args.command, unit.name if unit else None))
         run.without_snapshot = getattr(args, "without_snapshot", False)
         try:
             if args.command == "status":
-                return commands.status(run, as_json=args.json)
+                return status.status(run, as_json=args.json)
             acquire_lock(run.rds)
             for line in reconcile(run):
                 run.say(f"reconciled: {line}")
@@ -89,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
                 return archive.archive(run)
             assert unit is not None
             if args.command == "shadow":
-                return commands.shadow(run, unit, args.switch == "on")
+                return shadow.shadow(run, unit, args.switch == "on")
             return _step(run, args.command, unit)
         finally:
             run.rds.close()
@@ -112,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _step(run: commands.Run, command: str, unit) -> int:
+def _step(run: Run, command: str, unit) -> int:
     """Run one step; a switch runs with its guardian, told `done` unless the switch dies
     (an error it could not handle: a lost connection, an interrupt)."""
     if command not in GUARDED:
@@ -136,7 +148,7 @@ def _guard(settings: MigrateSettings) -> int:
     deadline = time.monotonic() + GUARDIAN_PATIENCE_SECONDS
     while True:
         try:
-            run = commands.open_run(settings, "reconcile", who("reconcile", None))
+            run = open_run(settings, "reconcile", who("reconcile", None))
             try:
                 acquire_lock(run.rds, wait_seconds=30)
                 done = reconcile(run)

@@ -23,7 +23,7 @@ from migrate.state import WRITES_ON_RDS, Conn, ToolError
 from migrate.units import UNITS, Unit
 
 if TYPE_CHECKING:
-    from migrate.commands import Run
+    from migrate.run import Run
 
 
 def _writes_side(run: Run, *, moving: tuple[Unit, ...] = (), to: str = "") -> dict[str, str]:

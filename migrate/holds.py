@@ -31,7 +31,7 @@ from migrate.state import Conn, ToolError
 from migrate.units import Unit
 
 if TYPE_CHECKING:
-    from migrate.commands import Run
+    from migrate.run import Run
 
 # After a lock timeout, writes flow this long before the next try.
 RETRY_PAUSE_SECONDS = 1.0

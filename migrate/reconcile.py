@@ -19,8 +19,8 @@ from __future__ import annotations
 import time
 
 from migrate import cutover, foreign_keys, holds, replication
-from migrate.commands import Run
 from migrate.cutover import ROUTING_SETTLE_SECONDS
+from migrate.run import Run
 from migrate.state import WRITES_ON_RDS
 from migrate.units import UNITS, Unit
 

@@ -106,7 +106,7 @@ MUTATIONS: tuple[Mutation, ...] = (
              (f"{BOOKINGS}::test_only_active_agents_book",)),
     # --- access ----------------------------------------------------------------------------
     Mutation("admin-download-open", "any agent can download any agent's document",
-             "services/agent-service/agent_service/routes.py",
+             "services/agent-service/agent_service/routes_administration.py",
              '@require_admin\ndef agent_document_download',
              '@require_identity(AGENT)\ndef agent_document_download',
              ("tests/e2e/test_agent_documents.py::"
@@ -118,19 +118,19 @@ MUTATIONS: tuple[Mutation, ...] = (
              ("tests/e2e/test_agent_admin.py::"
               "test_agents_who_are_not_admins_get_403_on_every_admin_route",)),
     Mutation("lookup-tells-anyone", "any token holder learns any agent's agency and status",
-             "services/agent-service/agent_service/service.py",
+             "services/agent-service/agent_service/rules.py",
              'for row in rows if row["cognito_sub"] == identity.subject]', "for row in rows]",
              ("tests/e2e/test_agent_admin.py",), k="lookup_tells"),
     Mutation("squatter-blocks-owner", "an unconfirmed sign-up keeps the owner of the address out",
-             "services/agent-service/agent_service/service.py",
+             "services/agent-service/agent_service/accounts.py",
              'if status != "UNCONFIRMED":', "if status is not None:",
              ("tests/e2e/test_agent_accounts.py",), k="squatter"),
     Mutation("code-confirms-any-account", "the owner's code confirms a squatter's account",
-             "services/agent-service/agent_service/service.py",
+             "services/agent-service/agent_service/accounts.py",
              "    accounts.check_unconfirmed_password(email=email, password=password)\n", "",
              ("tests/e2e/test_agent_accounts.py",), k="squatter"),
     Mutation("checked-document-replaceable", "a confirmed document's file can be replaced",
-             "services/agent-service/agent_service/service.py",
+             "services/agent-service/agent_service/documents.py",
              "if not store.copy(source=upload_key, target=checked_key):",
              "checked_key = upload_key\n        if store.describe(key=upload_key) is None:",
              ("tests/e2e/test_agent_documents.py",), k="what_confirm_checked"),
@@ -207,7 +207,7 @@ MUTATIONS: tuple[Mutation, ...] = (
              "                return None\n            raise IssuerUnreachable",
              (REVOCATION, LIVENESS_UNIT), k="cognito_global or cognito_admin_disable or getuser"),
     Mutation("deleted-operator-500", "a deleted operator's write is a 500 (a foreign-key "
-             "error)", "services/operator-service/operator_service/service.py",
+             "error)", "services/operator-service/operator_service/profiles.py",
              "except psycopg.errors.ForeignKeyViolation as exc:",
              "except psycopg.errors.UniqueViolation as exc:",
              ("tests/integration/test_operator_data_layer.py",), k="deleted"),
@@ -234,7 +234,7 @@ MUTATIONS: tuple[Mutation, ...] = (
              (OPERATOR_RLS,), k="suspended_operator_changes_nothing or adds_nothing"),
     Mutation("suspended-listed-while-moving", "while packages are read from RDS before the "
              "profiles are there, a suspended operator's packages are back in the catalogue",
-             "services/operator-service/operator_service/service.py",
+             "services/operator-service/operator_service/catalogue.py",
              "    if {data.source_of(PACKAGE_TABLES, reads=True), "
              "data.source_of(PACKAGE_TABLES)} == {",
              "    if True or {data.source_of(PACKAGE_TABLES, reads=True), "
@@ -242,12 +242,12 @@ MUTATIONS: tuple[Mutation, ...] = (
              (OPERATOR_RLS,), k="read_apart"),
     Mutation("suspended-edit-unexplained", "a suspended operator's edit is a bare 404 (the "
              "database refuses it) instead of saying why",
-             "services/operator-service/operator_service/service.py",
+             "services/operator-service/operator_service/rules.py",
              'if profile is not None and profile["status"] == "suspended":', "if False:",
              (APPROVAL,), k="leave_the_catalogue"),
     Mutation("admins-see-typed-email-only", "administrators approve on the e-mail the operator "
              "typed, not the one they signed up with",
-             "services/operator-service/operator_service/service.py",
+             "services/operator-service/operator_service/administration.py",
              'row["sign_ins"] = sign_ins', 'row["sign_ins"] = []',
              (APPROVAL,), k="verified_sign_in_email"),
     # --- operators' logins (docs/operator-logins.md) ------------------------------------
@@ -314,7 +314,7 @@ MUTATIONS: tuple[Mutation, ...] = (
              '"AdminCreateUserConfig": {"AllowAdminCreateUserOnly": False}',
              ("tests/unit/test_terraform.py",), k="signs_up or user_pool"),
     Mutation("finalize-keeps-trigger", "finalize operators leaves the UserMigration trigger "
-             "attached", "migrate/commands.py",
+             "attached", "migrate/steps/finalize.py",
              "        run.say(logins.detach_user_migration(run.settings))\n", "        pass\n",
              (ABUSE,), k="finalize_takes"),
     Mutation("trigger-decrypts-anything", "the trigger's role decrypts whatever the platform "
@@ -372,13 +372,13 @@ MUTATIONS: tuple[Mutation, ...] = (
     # --- sessions after a password change (issue 21, finding 6) ---------------------------
     Mutation("agent-password-change-keeps-sessions", "after an agent changes their password "
              "a stolen session still refreshes and works",
-             "services/agent-service/agent_service/service.py",
+             "services/agent-service/agent_service/accounts.py",
              "    accounts.sign_out_user(username=email)\n    return accounts.login(",
              "    return accounts.login(",
              ("tests/e2e/test_agent_account_recovery.py",), k="ends_every_other_session"),
     Mutation("agent-reset-keeps-sessions", "after an agent resets a forgotten password a "
              "stolen refresh token still works",
-             "services/agent-service/agent_service/service.py",
+             "services/agent-service/agent_service/accounts.py",
              "    accounts.sign_out_user(username=email)\n    return {\"password_changed\": True}",
              "    return {\"password_changed\": True}",
              ("tests/e2e/test_agent_account_recovery.py",), k="reset_password_ends"),
@@ -394,7 +394,7 @@ MUTATIONS: tuple[Mutation, ...] = (
              "and SOURCE_SUPABASE in logins.issuers():", "and not logins.issuers():",
              (LOGINS_E2E,), k=WINDOW_TESTS),
     Mutation("finalize-forgets-bans", "after finalize an operator banned in Supabase Auth "
-             "signs in to the pool (or resets their way in)", "migrate/commands.py",
+             "signs in to the pool (or resets their way in)", "migrate/steps/finalize.py",
              "        disabled = logins.carry_bans_over(run.settings, run.rds, say=run.say)\n",
              "        disabled = 0\n", (LOGINS_E2E,)),
     Mutation("operator-password-change-keeps-pool-sessions", "after an operator changes their "

@@ -9,7 +9,7 @@ import uuid
 
 import psycopg
 import pytest
-from operator_service import repository, service
+from operator_service import packages, profiles, repository
 from operator_service.datasource import (
     PACKAGE_TABLES,
     RDS,
@@ -130,10 +130,10 @@ def test_a_deleted_accounts_writes_are_401_account_deleted_not_a_foreign_key_err
                      ([never_wrote.subject, wrote.subject],))
     for gone in (never_wrote, wrote):
         with pytest.raises(Unauthorized) as refused:
-            service.update_operator(data=data, identity=gone, changes={"company_name": "Gone"})
+            profiles.update_operator(data=data, identity=gone, changes={"company_name": "Gone"})
         assert refused.value.code == "account_deleted"
         with pytest.raises(Unauthorized) as refused:
-            service.create_package(data=data, identity=gone, new=PackageCreate(title="Gone"))
+            packages.create_package(data=data, identity=gone, new=PackageCreate(title="Gone"))
         assert refused.value.code == "account_deleted"
 
 
@@ -159,7 +159,7 @@ def test_a_key_checked_against_the_other_databases_copy_is_503_not_account_delet
     try:
         alive, gone = _operator(databases), _operator(databases)
         with pytest.raises(ServiceUnavailable) as refused:
-            service.create_package(data=data, identity=alive, new=PackageCreate(title="Mine"))
+            packages.create_package(data=data, identity=alive, new=PackageCreate(title="Mine"))
         assert refused.value.code == "data_moving"
         # An account deleted with its profile is still a 401.
         with psycopg.connect(admin) as conn:
@@ -167,7 +167,7 @@ def test_a_key_checked_against_the_other_databases_copy_is_503_not_account_delet
                          "values (%s, 'Gone', 'gone@x.io')", (gone.subject,))
             conn.execute("delete from auth.users where id = %s", (gone.subject,))
         with pytest.raises(Unauthorized) as refused:
-            service.create_package(data=data, identity=gone, new=PackageCreate(title="Gone"))
+            packages.create_package(data=data, identity=gone, new=PackageCreate(title="Gone"))
         assert refused.value.code == "account_deleted"
     finally:
         for pool in pools.values():

@@ -269,7 +269,7 @@ def sides(databases) -> dict[str, str]:
     """Superuser URLs of Supabase and of an RDS database holding the operator tables the way
     `python -m migrate start` puts them there (aws/migrations, then supabase/migrations
     between migrate/sql/rds_compat_before.sql and rds_compat_after.sql)."""
-    from migrate.commands import OPERATOR_MIGRATIONS, SQL
+    from migrate.steps.start import OPERATOR_MIGRATIONS, SQL
 
     rds = make_conninfo(databases["RDS_ADMIN_URL"], dbname="rds_operator_copy")
     with psycopg.connect(databases["RDS_ADMIN_URL"], autocommit=True) as conn:
@@ -446,7 +446,7 @@ def test_a_suspended_operator_stays_out_while_packages_are_read_apart_from_profi
     copy of `users` that does not know of the suspension: operator-service asks where the
     profiles live, and leaves the operator's packages out of the catalogue and the lookups
     booking-service books from."""
-    from operator_service import service
+    from operator_service import catalogue
     from operator_service.datasource import (
         PACKAGE_TABLES,
         RDS,
@@ -475,12 +475,12 @@ def test_a_suspended_operator_stays_out_while_packages_are_read_apart_from_profi
         data = DataSources(pools, table_sources={USERS: SUPABASE, REHEARSAL: SUPABASE,
                                                  **{t: RDS for t in PACKAGE_TABLES}})
         query = CatalogueQuery(operator_id=owner)
-        assert service.catalogue(data=data, identity=agent, query=query)["data"] == []
-        assert service.packages_by_ids(data=data, identity=agent, package_ids=[live]) == {
+        assert catalogue.catalogue(data=data, identity=agent, query=query)["data"] == []
+        assert catalogue.packages_by_ids(data=data, identity=agent, package_ids=[live]) == {
             "data": [], "missing": [live]}
         _set_status(sides["supabase"], owner, "active")
-        assert [p["id"] for p in service.catalogue(data=data, identity=agent,
-                                                   query=query)["data"]] == [uuid.UUID(live)]
+        assert [p["id"] for p in catalogue.catalogue(data=data, identity=agent,
+                                                     query=query)["data"]] == [uuid.UUID(live)]
     finally:
         for pool in pools.values():
             pool.close()

@@ -8,7 +8,8 @@ from contextlib import contextmanager
 
 import psycopg
 import pytest
-from agent_service import repository, service
+from agent_service import repository
+from agent_service.accounts import sign_up
 from agent_service.schemas import SignUpRequest
 
 from travel_platform.cognito import UsernameTaken
@@ -88,7 +89,7 @@ def database(monkeypatch):
 
 def test_both_are_made(database):
     accounts = FakeAccounts()
-    result = service.sign_up(pool=FakePool(), accounts=accounts, request=REQUEST)
+    result = sign_up(pool=FakePool(), accounts=accounts, request=REQUEST)
     assert result["agent"]["cognito_sub"] == "sub-1" and "status_changed_by" not in result["agent"]
     assert database["inserted"] == ["sub-1"]
     assert ("delete_user", "sub-1") not in accounts.calls
@@ -98,7 +99,7 @@ def test_a_failed_insert_deletes_the_new_cognito_user(database):
     database["insert_error"] = psycopg.OperationalError("connection lost")
     accounts = FakeAccounts()
     with pytest.raises(psycopg.OperationalError):
-        service.sign_up(pool=FakePool(), accounts=accounts, request=REQUEST)
+        sign_up(pool=FakePool(), accounts=accounts, request=REQUEST)
     assert accounts.calls[-1] == ("delete_user", "sub-1")
 
 
@@ -106,7 +107,7 @@ def test_a_duplicate_row_is_409_after_the_undo(database):
     database["insert_error"] = psycopg.errors.UniqueViolation("travel_agents_email_key")
     accounts = FakeAccounts()
     with pytest.raises(Conflict) as error:
-        service.sign_up(pool=FakePool(), accounts=accounts, request=REQUEST)
+        sign_up(pool=FakePool(), accounts=accounts, request=REQUEST)
     assert error.value.code == "email_already_registered"
     assert accounts.calls[-1] == ("delete_user", "sub-1")
 
@@ -114,7 +115,7 @@ def test_a_duplicate_row_is_409_after_the_undo(database):
 def test_a_failed_commit_deletes_the_new_cognito_user(database):
     accounts = FakeAccounts()
     with pytest.raises(psycopg.OperationalError):
-        service.sign_up(pool=FakePool(commit_error=psycopg.OperationalError("commit")),
+        sign_up(pool=FakePool(commit_error=psycopg.OperationalError("commit")),
                         accounts=accounts, request=REQUEST)
     assert accounts.calls[-1] == ("delete_user", "sub-1")
 
@@ -124,14 +125,14 @@ def test_a_failed_undo_is_logged_and_the_original_error_is_what_the_caller_sees(
     database["insert_error"] = psycopg.OperationalError("connection lost")
     accounts = FakeAccounts(delete_error=ServiceUnavailable("cognito down"))
     with caplog.at_level(logging.ERROR), pytest.raises(psycopg.OperationalError):
-        service.sign_up(pool=FakePool(), accounts=accounts, request=REQUEST)
+        sign_up(pool=FakePool(), accounts=accounts, request=REQUEST)
     assert "sub-1" in caplog.text
 
 
 def test_a_cognito_refusal_leaves_nothing_to_undo(database):
     accounts = FakeAccounts(sign_up_results=[Unprocessable("weak", code="weak_password")])
     with pytest.raises(Unprocessable):
-        service.sign_up(pool=FakePool(), accounts=accounts, request=REQUEST)
+        sign_up(pool=FakePool(), accounts=accounts, request=REQUEST)
     assert [c[0] for c in accounts.calls] == ["sign_up"]
     assert database["inserted"] == []
 
@@ -144,7 +145,7 @@ def test_a_squatters_unconfirmed_sign_up_makes_way_for_the_owner(database, row_s
     accounts = FakeAccounts(sign_up_results=[UsernameTaken("x"),
                                              {"UserSub": "sub-2", "UserConfirmed": False}],
                             existing=("u-0", "UNCONFIRMED"))
-    result = service.sign_up(pool=FakePool(), accounts=accounts, request=REQUEST)
+    result = sign_up(pool=FakePool(), accounts=accounts, request=REQUEST)
     assert result["agent"] == {"id": "a-0", "cognito_sub": "sub-2", "status": "pending"}
     assert ("delete_user", "u-0") in accounts.calls
     assert database["restarted"] == [("a-0", "sub-2")] and database["inserted"] == []
@@ -155,7 +156,7 @@ def test_a_confirmed_account_holds_its_address_and_the_409_does_not_advise_confi
     database["row_by_email"] = {"id": "a-0", "status": "pending"}
     accounts = FakeAccounts(sign_up_results=[UsernameTaken("x")], existing=("u-0", "CONFIRMED"))
     with pytest.raises(Conflict) as error:
-        service.sign_up(pool=FakePool(), accounts=accounts, request=REQUEST)
+        sign_up(pool=FakePool(), accounts=accounts, request=REQUEST)
     assert "confirm" not in error.value.message
     assert "delete_user" not in [c[0] for c in accounts.calls]
     assert database["restarted"] == []
@@ -163,7 +164,7 @@ def test_a_confirmed_account_holds_its_address_and_the_409_does_not_advise_confi
 
 def test_a_pending_row_whose_cognito_user_is_gone_is_taken_over(database):
     database["row_by_email"] = {"id": "a-0", "status": "pending"}
-    result = service.sign_up(pool=FakePool(), accounts=FakeAccounts(), request=REQUEST)
+    result = sign_up(pool=FakePool(), accounts=FakeAccounts(), request=REQUEST)
     assert result["agent"]["id"] == "a-0" and database["restarted"] == [("a-0", "sub-1")]
 
 
@@ -171,7 +172,7 @@ def test_a_row_an_administrator_acted_on_keeps_its_address_after_its_user_is_gon
     database["row_by_email"] = {"id": "a-0", "status": "suspended"}
     accounts = FakeAccounts()
     with pytest.raises(Conflict):
-        service.sign_up(pool=FakePool(), accounts=accounts, request=REQUEST)
+        sign_up(pool=FakePool(), accounts=accounts, request=REQUEST)
     assert accounts.calls[-1] == ("delete_user", "sub-1")
     assert database["restarted"] == [] and database["inserted"] == []
 
@@ -179,7 +180,7 @@ def test_a_row_an_administrator_acted_on_keeps_its_address_after_its_user_is_gon
 def test_a_confirmed_user_without_a_row_is_kept(database):
     accounts = FakeAccounts(sign_up_results=[UsernameTaken("x")], existing=("u-0", "CONFIRMED"))
     with pytest.raises(Conflict):
-        service.sign_up(pool=FakePool(), accounts=accounts, request=REQUEST)
+        sign_up(pool=FakePool(), accounts=accounts, request=REQUEST)
     assert "delete_user" not in [c[0] for c in accounts.calls]
 
 
@@ -187,7 +188,7 @@ def test_an_unconfirmed_user_without_a_row_is_replaced(database):
     accounts = FakeAccounts(sign_up_results=[UsernameTaken("x"),
                                              {"UserSub": "sub-2", "UserConfirmed": False}],
                             existing=("u-0", "UNCONFIRMED"))
-    result = service.sign_up(pool=FakePool(), accounts=accounts, request=REQUEST)
+    result = sign_up(pool=FakePool(), accounts=accounts, request=REQUEST)
     assert result["agent"]["cognito_sub"] == "sub-2"
     assert accounts.calls == [("sign_up", REQUEST.email), ("user_status", REQUEST.email),
                               ("delete_user", "u-0"), ("sign_up", REQUEST.email)]
@@ -197,5 +198,5 @@ def test_losing_a_race_for_the_replaced_user_is_409(database):
     accounts = FakeAccounts(sign_up_results=[UsernameTaken("x"), UsernameTaken("x")],
                             existing=("u-0", "UNCONFIRMED"))
     with pytest.raises(Conflict):
-        service.sign_up(pool=FakePool(), accounts=accounts, request=REQUEST)
+        sign_up(pool=FakePool(), accounts=accounts, request=REQUEST)
     assert database["inserted"] == []

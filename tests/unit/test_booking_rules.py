@@ -1,4 +1,4 @@
-"""Booking prices, request fingerprints and bookability rules (no I/O)."""
+"""Booking prices and request fingerprints (no I/O); bookability: test_booking_codes.py."""
 import datetime
 from decimal import Decimal
 
@@ -6,7 +6,7 @@ import pytest
 from booking_service.clients import Addon, PackageInfo
 from booking_service.pricing import MAX_AMOUNT, quote
 from booking_service.schemas import NewBooking
-from booking_service.service import _check_bookable, fingerprint
+from booking_service.service import fingerprint
 from operator_service.schemas import PackageCreate
 from pydantic import ValidationError
 
@@ -75,24 +75,6 @@ def test_a_total_the_bookings_table_cannot_hold_is_422(travellers, addon_price):
 def test_fingerprint_tells_a_retry_from_a_different_request():
     assert fingerprint(request()) == fingerprint(request())
     assert fingerprint(request()) != fingerprint(request(travellers=3))
-
-
-@pytest.mark.parametrize("pkg, body, problem", [
-    (package(status="draft"), request(), "not published"),
-    (package(), request(date=datetime.date(2027, 4, 1)), "outside"),
-    (package(first_departure_date=datetime.date(2027, 1, 1)), request(date=TODAY), "future"),
-    (package(min_travellers=3), request(travellers=2), "at least 3"),
-    (package(max_travellers=1), request(travellers=2), "at most 1"),
-    (package(price_per_traveller=None), request(), "no price"),
-])
-def test_unbookable_requests_say_why(pkg, body, problem):
-    with pytest.raises(Unprocessable) as error:
-        _check_bookable(pkg, body, TODAY)
-    assert any(problem in d["problem"] for d in error.value.details)
-
-
-def test_a_complete_request_is_bookable():
-    _check_bookable(package(), request(), TODAY)
 
 
 def test_the_lead_traveller_needs_an_email():

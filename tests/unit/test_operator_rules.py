@@ -7,9 +7,9 @@ from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
-from operator_service import service
+from operator_service import catalogue
+from operator_service.rules import inconsistencies, missing_for_publish
 from operator_service.schemas import BatchQuery, CatalogueQuery, PackageCreate, PackageUpdate
-from operator_service.service import inconsistencies, missing_for_publish
 
 from travel_platform.api import parse_model
 from travel_platform.errors import BadRequest
@@ -154,7 +154,7 @@ class OneConnection:
 def test_a_batch_of_a_hundred_packages_is_read_in_one_query():
     ids = [uuid.uuid4() for _ in range(100)]
     conn = CountingConnection([{"id": i} for i in reversed(ids[:60])])
-    answer = service.packages_by_ids(data=OneConnection(conn), identity=None, package_ids=ids)
+    answer = catalogue.packages_by_ids(data=OneConnection(conn), identity=None, package_ids=ids)
     assert len(conn.statements) == 1
     assert [p["id"] for p in answer["data"]] == ids[:60] and answer["missing"] == ids[60:]
 
@@ -163,6 +163,6 @@ def test_a_catalogue_page_is_two_queries_whatever_its_size():
     conn = CountingConnection([{"id": uuid.uuid4()} for _ in range(100)])
     query = parse_model(CatalogueQuery, {"limit": "100", "city": "Porto", "min_nights": "3"},
                         what="query string")
-    page = service.catalogue(data=OneConnection(conn), identity=None, query=query)
+    page = catalogue.catalogue(data=OneConnection(conn), identity=None, query=query)
     assert len(conn.statements) == 2 and len(page["data"]) == 100
     assert page["next_offset"] is None
