@@ -175,7 +175,7 @@ def load(path: Path | None = None) -> Registry:
 
 
 def _where(data: object, error: ErrorDetails) -> str:
-    """`parts[2] (booking-service).port: ` for an error's location."""
+    """`parts[2] (<its name>).port: ` for an error's location."""
     loc = error["loc"]
     if len(loc) >= 2 and loc[0] == "parts" and isinstance(loc[1], int):
         try:
