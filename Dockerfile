@@ -52,7 +52,7 @@ RUN python3 -m venv /opt/venv \
       --disable-pip-version-check ${DISTRIBUTION} \
  && /opt/venv/bin/pip uninstall --quiet --yes pip
 
-# ---- a service (agent-, operator-, booking-service) or gateway-auth under gunicorn ----
+# ---- a part of the registry of services (travel_platform/services.json) under gunicorn ----
 FROM python AS service
 ARG DISTRIBUTION
 ARG APP_MODULE
@@ -66,6 +66,7 @@ HEALTHCHECK --interval=5s --timeout=3s --start-period=20s --retries=3 \
 # exec'd by the entrypoint: gunicorn is PID 1 and gets the stop signal itself.
 CMD ["sh", "-c", "mkdir -p \"$PROMETHEUS_MULTIPROC_DIR\" && exec gunicorn -c python:travel_platform.gunicorn.config \"$APP_MODULE\""]
 
+# One stage per part of the registry, named as the part (tests/unit/test_registry.py).
 FROM service AS agent-service
 FROM service AS operator-service
 FROM service AS booking-service

@@ -108,8 +108,15 @@ bench-migration: venv system-deps
 ## The Python packages every image installs, built once on this machine (no registry or
 ## TLS trust needed inside a build), pinned by constraints.txt; this checkout's own
 ## distributions are built again each time (seconds), so an image never has stale code.
-LOCAL_DISTS := . ./services/agent-service ./services/operator-service ./services/booking-service \
-	./gateway ./aws/lambdas
+## This checkout's distributions: the shared library, each part's folder in the registry of
+## services (travel_platform/services.json; SERVICES_REGISTRY names another), the trigger.
+## (Read when used, so only the targets that build wheels need the file.)
+SERVICES_REGISTRY ?= travel_platform/services.json
+REGISTRY_FOLDERS = $(or $(shell $(PYTHON) -c 'import json, sys; \
+	parts = json.load(open(sys.argv[1]))["parts"]; \
+	print(" ".join(dict.fromkeys("./" + p["folder"] for p in parts)))' $(SERVICES_REGISTRY)), \
+	$(error cannot read the services registry $(SERVICES_REGISTRY)))
+LOCAL_DISTS = . $(REGISTRY_FOLDERS) ./aws/lambdas
 
 wheels: build/wheels/.third-party
 	$(VENV)/bin/pip wheel --quiet --disable-pip-version-check --no-deps -w build/wheels $(LOCAL_DISTS)

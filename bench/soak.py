@@ -46,14 +46,14 @@ from prometheus_client.parser import text_string_to_metric_families
 from bench.stackenv import read_env, refuse
 from devstack.api import Layout, main_pid, process_group
 from tests.builders.packages import package_fields  # the one package builder
+from travel_platform.registry import registry
 
 # The parts whose memory is watched: every process the platform runs (monitoring is not
 # the platform), and both PostgreSQL servers.
-PARTS = ["gateway", "gateway-auth", "agent-service", "operator-service", "booking-service",
-         "supabase-auth", "moto"]
+PARTS = ["gateway", *(part.name for part in registry().parts), "supabase-auth", "moto"]
 DATABASES = ["supabase-db", "rds"]
-SERVICES = {"agent-service": "AGENT_SERVICE_URL", "operator-service": "OPERATOR_SERVICE_URL",
-            "booking-service": "BOOKING_SERVICE_URL"}
+# The services whose pools are read (their /metrics, at their own URL in stack.env).
+SERVICES = {part.name: part.url_variable for part in registry().services}
 NEW_AGENTS = 4
 SAMPLE_SECONDS = 15
 # --quick: long enough for every task of the mix to run a few times.

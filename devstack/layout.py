@@ -6,13 +6,13 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import gateway_config
+from travel_platform.registry import registry
 
 REPO = Path(__file__).resolve().parent.parent
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
-# Where each distribution's code lives in a checkout (see the pyproject.toml files).
-CODE_FOLDERS = (".", "services/agent-service", "services/operator-service",
-                "services/booking-service", "gateway", "aws/lambdas")
+# Where each distribution's code lives in a checkout (see the pyproject.toml files): the
+# shared library, every part of the registry, the Lambda trigger.
+CODE_FOLDERS = (".", *registry().folders, "aws/lambdas")
 
 
 def code_path(repo: Path = REPO) -> str:
@@ -25,10 +25,9 @@ class StackError(RuntimeError):
 
 
 # Ports of a stack at offset 0 (`make up`); the test stack adds an offset to each.
-# The services' ports come from the gateway's table of services (gateway/gateway_config).
+# The services' and gateway-auth's ports come from the registry (travel_platform/services.json).
 BASE_PORTS = {
-    "gateway": 8080, "gateway-auth": gateway_config.GATEWAY_AUTH_PORT,
-    **{s.name: s.port for s in gateway_config.SERVICES},
+    "gateway": 8080, **{part.name: part.port for part in registry().parts},
     "supabase-auth": 54321, "supabase-db": 54322, "rds": 5433, "moto": 5050,
 }
 # Monitoring (devstack/monitoring.py): nginx's local-only stub_status, the exporters, Prometheus.

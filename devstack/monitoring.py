@@ -7,18 +7,18 @@ import json
 import shutil
 from pathlib import Path
 
-import gateway_config
 import requests
 
 from devstack.layout import REPO, Layout
 from devstack.processes import Process
+from travel_platform.registry import registry
 
 MONITORING = REPO / "monitoring"
 # Started after the gateway, in this order (stopped before it).
 PARTS = ["nginx-exporter", "postgres-exporter-supabase", "postgres-exporter-rds", "prometheus"]
 # Who Prometheus scrapes: job name -> parts whose port it reads (the services' own /metrics,
 # and the exporters that stand for nginx and the two databases).
-SCRAPED_SERVICES = ["gateway-auth", *(s.name for s in gateway_config.SERVICES)]
+SCRAPED_SERVICES = [part.name for part in registry().parts]
 DATABASES = {"postgres-exporter-supabase": "supabase-db", "postgres-exporter-rds": "rds"}
 # Short, so a graph and a test see a change within seconds; a real deployment uses 15-30 s.
 SCRAPE_INTERVAL = "5s"

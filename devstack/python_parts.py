@@ -13,6 +13,7 @@ from pathlib import Path
 from devstack import databases, environment, fingerprints
 from devstack.layout import Layout
 from devstack.processes import Process
+from travel_platform.registry import registry
 
 
 @dataclass(frozen=True)
@@ -30,16 +31,9 @@ AUTH_STANDIN = PythonPart(
     "supabase-auth", "devstack.supabase.auth_standin:create_app()",
     "devstack.supabase.auth_standin.settings:AuthStandinSettings", "devstack/supabase",
     ready_path="/auth/v1/health")
-SERVICES = [
-    PythonPart("agent-service", "agent_service:create_app()",
-               "agent_service.settings:AgentSettings", "services/agent-service"),
-    PythonPart("operator-service", "operator_service:create_app()",
-               "operator_service.settings:OperatorSettings", "services/operator-service"),
-    PythonPart("booking-service", "booking_service:create_app()",
-               "booking_service.settings:BookingSettings", "services/booking-service"),
-    PythonPart("gateway-auth", "gateway_auth:create_app()",
-               "gateway_auth:GatewayAuthSettings", "gateway"),
-]
+# The services and gateway-auth: every part of the registry, in its order.
+SERVICES = [PythonPart(part.name, part.app, part.settings, part.folder)
+            for part in registry().parts]
 
 
 def own_values(layout: Layout, keys: dict[str, str], aws: dict[str, str],

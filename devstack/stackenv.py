@@ -10,6 +10,7 @@ from devstack.layout import Layout
 
 # The Supabase Auth stand-in mints the project's keys; it is not an installed package.
 from devstack.supabase.auth_standin.keys import make_api_key
+from travel_platform.registry import registry
 
 
 def stack_env(layout: Layout, keys: dict[str, str], aws: dict[str, str],
@@ -45,9 +46,9 @@ def stack_env(layout: Layout, keys: dict[str, str], aws: dict[str, str],
         # The gateway's nginx connects to the services from loopback: only its
         # X-Forwarded-For is believed (travel_platform/client_address.py).
         "CLIENT_ADDRESS_PROXIES": "127.0.0.1/32",
-        "AGENT_SERVICE_URL": layout.url("agent-service"),
-        "OPERATOR_SERVICE_URL": layout.url("operator-service"),
-        "BOOKING_SERVICE_URL": layout.url("booking-service"),
+        # Each service's own address (AGENT_SERVICE_URL...), for the services that call it
+        # and for tests and benchmarks that skip the gateway.
+        **{part.url_variable: layout.url(part.name) for part in registry().services},
         # Superuser connections of the local databases, for seeding and for tests.
         "SUPABASE_DB_ADMIN_URL": admins["supabase-db"],
         "RDS_ADMIN_URL": admins["rds"],

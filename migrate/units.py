@@ -12,13 +12,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ADDONS = "multi_city_hotel_package_addons"
-EXCLUSIONS = "multi_city_hotel_package_exclusions"
-PACKAGES = "multi_city_hotel_packages"
-STOPS = "multi_city_hotel_package_cities"
-CHANGES = "multi_city_hotel_package_changes"
-USERS = "users"
-REHEARSAL = "migration_rehearsal"
+# The tables are named once, for this tool and operator-service alike.
+from travel_platform.operator_tables import (
+    ADDONS,
+    CHANGES,
+    EXCLUSIONS,
+    OPERATOR_TABLES,
+    PACKAGES,
+    REHEARSAL,
+    STOPS,
+    USERS,
+)
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,27 @@ UNITS: tuple[Unit, ...] = (
          why="operator profiles; the logins themselves move with the auth migration"),
 )
 BY_NAME = {unit.name: unit for unit in UNITS}
+
+
+class UnitsError(ValueError):
+    """The units do not move the operator tables, each exactly once."""
+
+
+def check_covers(units: tuple[Unit, ...], tables: tuple[str, ...]) -> None:
+    """UnitsError unless `units` move every table of `tables` once and nothing else: a table
+    operator-service serves but no unit moves would stay behind on Supabase for good, and one
+    it does not know would be routed by nobody (operator_service/datasource.py refuses it)."""
+    moved = [table for unit in units for table in unit.tables]
+    problems = [f"{label}: {', '.join(sorted(names))}" for label, names in (
+        ("operator tables no unit moves", set(tables) - set(moved)),
+        ("tables moved that are no operator table", set(moved) - set(tables)),
+        ("tables in two units", {t for t in moved if moved.count(t) > 1})) if names]
+    if problems:
+        raise UnitsError("the units of the move (migrate/units.py) and the operator tables "
+                         f"(travel_platform/operator_tables.py) disagree: {'; '.join(problems)}")
+
+
+check_covers(UNITS, OPERATOR_TABLES)
 
 
 class UnknownUnit(ValueError):

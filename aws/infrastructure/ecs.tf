@@ -7,14 +7,6 @@
 # puts into that environment.
 
 locals {
-  # The gateway's table (gateway/gateway_config) and devstack's ports.
-  ports = {
-    "agent-service"    = 8101
-    "operator-service" = 8102
-    "booking-service"  = 8103
-    "gateway-auth"     = 8090
-    "gateway"          = 8080
-  }
   # travel_platform.web.HEALTH_PATH, and the gateway's own `location = /health`.
   health_path = "/health"
 
@@ -40,14 +32,17 @@ locals {
     SUPABASE_SERVICE_ROLE_KEY = aws_secretsmanager_secret.supabase["service-role-key"].arn
   }
 
-  # The Python parts: their role on RDS, and what they read beyond python_environment.
-  python_parts = {
-    "agent-service"    = { db_role = "agent_service", environment = { AWS_S3_BUCKET = aws_s3_bucket.uploads.bucket, CLIENT_ADDRESS_PROXIES = local.client_address_proxies }, secrets = {} }
-    "operator-service" = { db_role = "operator_service", environment = { CLIENT_ADDRESS_PROXIES = local.client_address_proxies }, secrets = { SUPABASE_DB_URL = aws_secretsmanager_secret.supabase["db-url"].arn } }
-    "booking-service"  = { db_role = "booking_service", environment = { AGENT_SERVICE_URL = "http://agent-service:${local.ports["agent-service"]}", OPERATOR_SERVICE_URL = "http://operator-service:${local.ports["operator-service"]}" }, secrets = {} }
-    "gateway-auth"     = { db_role = "gateway_auth", environment = {}, secrets = {} }
+  # What a part reads beyond python_environment, its port, its RDS secret and the URLs of the
+  # parts it calls (registry.tf), where it has more: only these two, by name.
+  part_specific = {
+    "agent-service"    = { environment = { AWS_S3_BUCKET = aws_s3_bucket.uploads.bucket, CLIENT_ADDRESS_PROXIES = local.client_address_proxies }, secrets = {} }
+    "operator-service" = { environment = { CLIENT_ADDRESS_PROXIES = local.client_address_proxies }, secrets = { SUPABASE_DB_URL = aws_secretsmanager_secret.supabase["db-url"].arn } }
   }
-  db_role_of_part = { for part, p in local.python_parts : part => p.db_role }
+  # The Python parts, every part of the registry: what they read beyond python_environment.
+  python_parts = { for part in local.registry : part.name => {
+    environment = merge(local.service_urls[part.name], try(local.part_specific[part.name].environment, {}))
+    secrets     = try(local.part_specific[part.name].secrets, {})
+  } }
   # Whose X-Forwarded-For the services believe (travel_platform/client_address.py): the
   # Service Connect proxy in their own task, and the gateway, whose tasks are in the VPC.
   client_address_proxies = join(",", ["127.0.0.1/32", data.aws_vpc.main.cidr_block])
@@ -81,8 +76,8 @@ locals {
   }
 
   # Each part's whole environment and secrets: a Python part's shared ones, its port and its
-  # own RDS secret, then its own.
-  environment = merge({ for part, p in local.python_parts : part => merge(local.python_environment, { BIND = "0.0.0.0:${local.ports[part]}", AWS_RDS_SECRET_ID = aws_secretsmanager_secret.db_role[p.db_role].name }, p.environment) },
+  # own RDS secret (if it needs RDS), then its own.
+  environment = merge({ for part, p in local.python_parts : part => merge(local.python_environment, { BIND = "0.0.0.0:${local.ports[part]}" }, try({ AWS_RDS_SECRET_ID = aws_secretsmanager_secret.db_role[local.db_role_of_part[part]].name }, {}), p.environment) },
   { gateway = local.gateway_environment })
   secrets = merge({ for part, p in local.python_parts : part => merge(local.python_secrets, p.secrets) },
   { gateway = local.gateway_secrets })
@@ -118,8 +113,8 @@ resource "aws_ecs_task_definition" "part" {
   family                   = "${local.name}-${each.key}"
   requires_compatibilities = ["FARGATE"]
   network_mode             = "awsvpc"
-  cpu                      = var.task_sizes[each.key].cpu
-  memory                   = var.task_sizes[each.key].memory
+  cpu                      = local.task_sizes[each.key].cpu
+  memory                   = local.task_sizes[each.key].memory
   execution_role_arn       = aws_iam_role.execution[each.key].arn
   # The gateway calls no AWS API: no task role.
   task_role_arn = try(aws_iam_role.task[each.key].arn, null)
@@ -172,7 +167,7 @@ resource "aws_ecs_service" "part" {
   name            = each.key
   cluster         = aws_ecs_cluster.main.id
   task_definition = aws_ecs_task_definition.part[each.key].arn
-  desired_count   = var.desired_counts[each.key]
+  desired_count   = local.desired_counts[each.key]
   launch_type     = "FARGATE"
   propagate_tags  = "SERVICE"
   # The gateway's tasks get a minute to pass the load balancer's check after starting.
@@ -231,8 +226,8 @@ resource "aws_ecs_task_definition" "jobs" {
   family                   = "${local.name}-jobs"
   requires_compatibilities = ["FARGATE"]
   network_mode             = "awsvpc"
-  cpu                      = var.task_sizes["jobs"].cpu
-  memory                   = var.task_sizes["jobs"].memory
+  cpu                      = local.task_sizes["jobs"].cpu
+  memory                   = local.task_sizes["jobs"].memory
   execution_role_arn       = aws_iam_role.execution["jobs"].arn
   task_role_arn            = aws_iam_role.jobs.arn
 

@@ -1,4 +1,4 @@
-# Names shared by every file, and the one table of the platform's parts.
+# Names shared by every file. The platform's parts: registry.tf.
 locals {
   name    = "${var.name_prefix}-${var.environment}"
   is_prod = var.environment == "prod"
@@ -9,8 +9,7 @@ locals {
     ManagedBy   = "terraform"
   }
 
-  # One image per part (ecr.tf); `jobs` is the one-shot migrations-and-provisioning image.
-  images = ["agent-service", "operator-service", "booking-service", "gateway-auth", "gateway", "jobs"]
+  # One image per part (ecr.tf; the parts: registry.tf's local.images).
   image = { for part in local.images :
   part => "${aws_ecr_repository.part[part].repository_url}:${lookup(var.image_tags, part, var.image_tag)}" }
 }

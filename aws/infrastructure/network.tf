@@ -1,6 +1,7 @@
 # Security groups in the given VPC: the load balancer reaches only the gateway; the gateway
-# only gateway-auth and the services; booking-service only the two services it composes; RDS
-# admits only the parts holding a role on it and the jobs task. Every part may call HTTPS out
+# only gateway-auth and the services; a service only the ones it calls (the registry's
+# `calls`, registry.tf); RDS admits only the parts holding a role on it and the jobs task;
+# the Supabase database's port is open to the parts that need it. Every part may call HTTPS out
 # (AWS APIs, ECR, Cognito's keys, Supabase). One table of connections makes both rules of
 # each: the caller's egress and the callee's ingress, on the callee's port.
 
@@ -39,10 +40,8 @@ locals {
   # the callee.
   connections = concat(
     [{ from = "alb", to = "gateway", port = local.ports["gateway"] }],
-    [for callee in ["gateway-auth", "agent-service", "operator-service", "booking-service"] :
-    { from = "gateway", to = callee, port = local.ports[callee] }],
-    [for callee in ["agent-service", "operator-service"] :
-    { from = "booking-service", to = callee, port = local.ports[callee] }],
+    [for part in local.registry : { from = "gateway", to = part.name, port = part.port }],
+    [for call in local.calls : { from = call.from, to = call.to, port = local.ports[call.to] }],
     [for client in concat(keys(local.db_role_of_part), ["jobs"]) : { from = client, to = "rds", port = 5432 }],
   )
 
@@ -57,7 +56,8 @@ locals {
     { "alb from clients over HTTPS" = { type = "ingress", group = "alb", peer = null, cidrs = var.alb_ingress_cidrs, port = 443 } },
     { for group in concat(keys(local.ports), ["jobs"]) : "${group} to HTTPS (AWS APIs, ECR, Cognito, Supabase)" =>
     { type = "egress", group = group, peer = null, cidrs = ["0.0.0.0/0"], port = 443 } },
-    { "operator-service to the PostgreSQL of the Supabase project" = { type = "egress", group = "operator-service", peer = null, cidrs = ["0.0.0.0/0"], port = 5432 } },
+    { for part in local.registry : "${part.name} to the PostgreSQL of the Supabase project" =>
+    { type = "egress", group = part.name, peer = null, cidrs = ["0.0.0.0/0"], port = 5432 } if contains(part.needs, "supabase-db") },
   )
 }
 

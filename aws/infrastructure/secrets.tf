@@ -4,13 +4,7 @@
 # The passwords are generated here; the jobs task (ecs.tf) gives each role its password on RDS.
 
 locals {
-  # role on RDS -> its secret's name
-  db_roles = {
-    agent_service    = "travel-agent-db/agent-service"
-    booking_service  = "travel-agent-db/booking-service"
-    operator_service = "travel-agent-db/operator-service"
-    gateway_auth     = "travel-agent-db/gateway-auth"
-  }
+  # (db_roles, role on RDS -> its secret's name: registry.tf.)
   # The Supabase project's keys: secret name suffix -> value.
   supabase_secrets = {
     "anon-key"         = var.supabase_anon_key

@@ -56,7 +56,7 @@ variable "image_tag" {
 }
 
 variable "image_tags" {
-  description = "Per-part tags (agent-service, operator-service, booking-service, gateway-auth, gateway, jobs), so one service deploys on its own."
+  description = "Per-part tags (a part of the registry of services, gateway or jobs: registry.tf's local.images), so one service deploys on its own."
   type        = map(string)
   default     = {}
 }
@@ -69,28 +69,15 @@ variable "rds_ca_bundle_path" {
 
 # --- sizes ------------------------------------------------------------------------------
 variable "task_sizes" {
-  description = "Fargate cpu units and memory (MiB) per part."
+  description = "Fargate cpu units and memory (MiB) per part, over the defaults (the registry's `aws` of each service and gateway-auth; gateway and jobs 256/512: registry.tf)."
   type        = map(object({ cpu = number, memory = number }))
-  default = {
-    "agent-service"    = { cpu = 512, memory = 1024 }
-    "operator-service" = { cpu = 512, memory = 1024 }
-    "booking-service"  = { cpu = 512, memory = 1024 }
-    "gateway-auth"     = { cpu = 256, memory = 512 }
-    "gateway"          = { cpu = 256, memory = 512 }
-    "jobs"             = { cpu = 256, memory = 512 }
-  }
+  default     = {}
 }
 
 variable "desired_counts" {
-  description = "Running tasks per part; two or more keeps a service up while one task is replaced."
+  description = "Running tasks per part, over the defaults (the registry's; the gateway 2); two or more keeps a service up while one task is replaced."
   type        = map(number)
-  default = {
-    "agent-service"    = 2
-    "operator-service" = 2
-    "booking-service"  = 2
-    "gateway-auth"     = 2
-    "gateway"          = 2
-  }
+  default     = {}
 }
 
 variable "rds_instance_class" {

@@ -23,6 +23,7 @@ from psycopg import sql
 from pydantic import ValidationError
 
 from travel_platform.cors import CorsSettings
+from travel_platform.registry import registry
 
 POOL_NAME = "travel-agents-pool"
 CLIENT_NAME = "travel-agent-dashboard"
@@ -82,13 +83,9 @@ OPERATORS_CLIENT = {**AGENTS_CLIENT, "ClientName": OPERATOR_CLIENT_NAME,
 BUCKET = "travel-agent-uploads"
 BUCKET_PUBLIC_ACCESS_BLOCK = {"BlockPublicAcls": True, "IgnorePublicAcls": True,
                               "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
-# One database role per service, each with its own secret (least privilege).
-SERVICE_DB_ROLES = {"agent_service": "travel-agent-db/agent-service",
-                    "booking_service": "travel-agent-db/booking-service",
-                    # Reads the migration state; serves the operator tables moved to RDS.
-                    "operator_service": "travel-agent-db/operator-service",
-                    # Reads which issuers operators may use now (the operators' move).
-                    "gateway_auth": "travel-agent-db/gateway-auth"}
+# One database role per part that needs RDS (the registry's `needs`), each with its own
+# secret (least privilege): role agent_service, secret travel-agent-db/agent-service...
+SERVICE_DB_ROLES = {part.snake: part.db_secret for part in registry().needing("rds")}
 
 
 def bucket_cors_rule(origins: list[str]) -> dict:
@@ -189,10 +186,10 @@ def provision(*, rds_admin_url: str, rds_host: str, rds_port: int, rds_database:
             "AWS_COGNITO_OPERATOR_POOL_ID": operator_pool_id,
             "AWS_COGNITO_OPERATOR_CLIENT_ID": operator_client_id,
             "AWS_S3_BUCKET": BUCKET,
-            "GATEWAY_AUTH_RDS_SECRET_ID": SERVICE_DB_ROLES["gateway_auth"],
-            "AGENT_SERVICE_RDS_SECRET_ID": SERVICE_DB_ROLES["agent_service"],
-            "BOOKING_SERVICE_RDS_SECRET_ID": SERVICE_DB_ROLES["booking_service"],
-            "OPERATOR_SERVICE_RDS_SECRET_ID": SERVICE_DB_ROLES["operator_service"]}
+            # <ROLE>_RDS_SECRET_ID: each part's own secret (devstack hands it over as
+            # that part's AWS_RDS_SECRET_ID).
+            **{f"{role.upper()}_RDS_SECRET_ID": secret_id
+               for role, secret_id in SERVICE_DB_ROLES.items()}}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,13 +1,15 @@
-"""The one table of the gateway's services and route families, and the nginx configuration
-rendered from it.
+"""The one table of the gateway's route families, and the nginx configuration rendered from
+it and from the registry of services.
 
-Every fact about which service answers which routes is written here once: a service's name,
-its port on a local stack, its upstream, its docs link; a route family's path prefix, the
-service behind it, the token issuer it accepts (the policy gateway-auth checks) and its
-public routes. `render_nginx` turns the table into the gateway's `location` blocks,
-upstreams, policy map and docs map; devstack (and a deployment's own renderer) fill the
-rest of `gateway/nginx.conf.template` from their settings. Files the template or the
-rendered locations `include` (gateway/*.conf) stay plain nginx."""
+The services themselves (name, port, upstream, docs link) are the registry's
+(travel_platform/services.json): every part there with `api` gets an upstream and a docs
+link, and gateway-auth its own upstream. Every fact about which service answers which routes
+is written here once: a route family's path prefix, the service behind it, the token issuer
+it accepts (the policy gateway-auth checks) and its public routes. `render_nginx` turns
+both into the gateway's `location` blocks, upstreams, policy map and docs map; devstack
+(and a deployment's own renderer) fill the rest of `gateway/nginx.conf.template` from their
+settings. Files the template or the rendered locations `include` (gateway/*.conf) stay
+plain nginx."""
 from __future__ import annotations
 
 import json
@@ -21,6 +23,8 @@ from urllib.parse import urlsplit
 
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from travel_platform.registry import registry
 
 GATEWAY_DIR = Path(__file__).resolve().parent.parent
 TEMPLATE = GATEWAY_DIR / "nginx.conf.template"
@@ -62,18 +66,15 @@ class RouteFamily:
         return f"^{_rx(self.prefix)}(/|$)"
 
 
-SERVICES = (
-    Service("agent-service", 8101),
-    Service("operator-service", 8102),
-    Service("booking-service", 8103),
-)
+SERVICES = tuple(Service(part.name, part.port) for part in registry().services)
 # gateway-auth, the token check nginx asks before each guarded request (auth_request).
-GATEWAY_AUTH_PORT = 8090
+GATEWAY_AUTH = "gateway-auth"
+GATEWAY_AUTH_PORT = registry().part(GATEWAY_AUTH).port
 
 
 def port_of(name: str) -> int:
     """The port a part behind the gateway listens on (at offset 0; in a container, always)."""
-    return GATEWAY_AUTH_PORT if name == "gateway-auth" else service(name).port
+    return GATEWAY_AUTH_PORT if name == GATEWAY_AUTH else service(name).port
 
 
 def write_dashboard_config(folder: Path, *, supabase_url: str, anon_key: str) -> Path:
@@ -201,8 +202,12 @@ def _network_list(value: str) -> list[IPv4Network | IPv6Network]:
 
 
 def service(name: str) -> Service:
-    """The service of that name."""
-    return next(s for s in SERVICES if s.name == name)
+    """The service of that name (a ValueError naming the registry's services if none)."""
+    for known in SERVICES:
+        if known.name == name:
+            return known
+    raise ValueError(f"no service {name!r} with `api` in the registry; known: "
+                     f"{', '.join(s.name for s in SERVICES)}")
 
 
 def _policy_map() -> str:
@@ -247,7 +252,8 @@ def _targets(port: Callable[[str], int], host: Callable[[str], str],
     Docker's DNS at 127.0.0.11): the part's name, looked up again every 2 s, every address
     it has; so replicas that are added, replaced or removed are found without a reload, and
     a request that cannot reach one replica goes to another (proxy_next_upstream)."""
-    parts = [("gateway-auth", "gateway_auth"), *((s.name, s.upstream) for s in SERVICES)]
+    parts = [(GATEWAY_AUTH, GATEWAY_AUTH.replace("-", "_")),
+             *((s.name, s.upstream) for s in SERVICES)]
     lines = [f"resolver {resolver} valid=2s ipv6=off;"] if resolver else []
     for name, upstream in parts:
         address = f"{host(name)}:{port(name)}"

@@ -128,10 +128,29 @@ def test_the_migration_state_decides_where_reads_and_writes_go():
 
 def test_routing_rows_name_shadowed_and_held_tables():
     table = datasource.RoutingTable.from_rows([
-        _routing_row(PACKAGES, reads="supabase", writes="supabase", shadow=True, held=True),
-        _routing_row("not_an_operator_table", reads="rds", writes="rds")])
+        _routing_row(PACKAGES, reads="supabase", writes="supabase", shadow=True, held=True)])
     assert table.shadowed == {PACKAGES: "packages"} and table.held == {PACKAGES}
-    assert "not_an_operator_table" not in table.writes
+
+
+def test_a_routing_row_for_a_table_this_service_does_not_know_is_an_error():
+    # The migration tool moves a table operator-service would go on serving from Supabase:
+    # said at once, naming it, never skipped.
+    with pytest.raises(DataSourceError, match="not_an_operator_table.*operator_tables.py"):
+        datasource.RoutingTable.from_rows([
+            _routing_row(PACKAGES, reads="supabase", writes="supabase"),
+            _routing_row("not_an_operator_table", reads="rds", writes="rds")])
+
+
+def test_the_migration_tool_moves_exactly_the_tables_this_service_routes():
+    from migrate.units import UNITS, Unit, UnitsError, check_covers
+
+    assert {t for unit in UNITS for t in unit.tables} == set(datasource.TABLE_SOURCES)
+    # A table on one side only is an error naming it, on either side.
+    with pytest.raises(UnitsError, match="operator tables no unit moves: users"):
+        check_covers(tuple(u for u in UNITS if USERS not in u.tables),
+                     tuple(datasource.TABLE_SOURCES))
+    with pytest.raises(UnitsError, match="no operator table: bookings"):
+        check_covers((*UNITS, Unit("bookings", ("bookings",))), tuple(datasource.TABLE_SOURCES))
 
 
 def test_a_held_write_waits_out_the_hold_then_lets_the_fence_decide():

@@ -6,11 +6,17 @@ code's own copy, imported rather than typed again: the Cognito pools and app cli
 (aws/scripts/provision.py's requests), the bucket, the secrets' names, each part's port
 (gateway_config, devstack's ports), health path (travel_platform.web) and environment (the
 fields of its Settings class, as devstack passes them). A fact changed on one side only fails
-here."""
+here. The tables made from the registry of services (registry.tf) are evaluated by
+`terraform console` (it needs no provider), on the registry given."""
 from __future__ import annotations
 
 import importlib.util
+import json
+import os
 import re
+import shutil
+import subprocess
+import tempfile
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -25,6 +31,7 @@ from devstack import environment, python_parts
 from devstack.layout import BASE_PORTS
 from travel_platform.cors import CorsSettings
 from travel_platform.gunicorn.config import GunicornSettings
+from travel_platform.registry import DEFAULT_PATH as REGISTRY_PATH
 from travel_platform.settings import RdsSettings
 from travel_platform.web import HEALTH_PATH
 
@@ -66,6 +73,38 @@ def terraform() -> dict:
         for block in parsed.get("variable", []):
             merged["variable"].update(block)
     return merged
+
+
+REGISTRY_TF = INFRA / "registry.tf"
+# registry.tf's only inputs besides the registry file: the overrides of sizes and counts.
+OVERRIDES_TF = """
+variable "task_sizes" { default = {} }
+variable "desired_counts" { default = {} }
+"""
+REGISTRY_LOCALS = ("ports", "images", "db_roles", "db_role_of_part", "calls", "service_urls",
+                   "task_sizes", "desired_counts")
+
+
+@cache
+def registry_locals(registry: Path = REGISTRY_PATH) -> dict:
+    """The values of registry.tf's locals, as terraform computes them from `registry`:
+    registry.tf alone, in a scratch copy of the layout, beside that file where it looks."""
+    if shutil.which("terraform") is None:
+        pytest.skip("no terraform binary: registry.tf's tables cannot be evaluated")
+    with tempfile.TemporaryDirectory() as scratch:
+        infra = Path(scratch) / INFRA.relative_to(REPO)
+        infra.mkdir(parents=True)
+        shutil.copy(REGISTRY_TF, infra)
+        (infra / "overrides.tf").write_text(OVERRIDES_TF)
+        target = Path(scratch) / REGISTRY_PATH.relative_to(REPO)
+        target.parent.mkdir(parents=True)
+        shutil.copy(registry, target)
+        expression = "jsonencode({" + ", ".join(f"{n} = local.{n}" for n in REGISTRY_LOCALS) + "})"
+        answer = subprocess.run(["terraform", "console"], cwd=infra, input=expression,
+                                capture_output=True, text=True, timeout=120,
+                                env={**os.environ, "TF_CLI_CONFIG_FILE": "/dev/null"})
+    assert answer.returncode == 0, answer.stderr
+    return json.loads(json.loads(answer.stdout))
 
 
 def resource(type_: str, name: str) -> dict:
@@ -254,41 +293,46 @@ def test_the_archive_of_supabase_expires_as_the_migration_tool_expects():
 
 
 # How `environment` (ecs.tf) gives each Python part its port and its own RDS secret.
-PYTHON_PART_OWN = ('{BIND = "0.0.0.0:${local.ports[part]}", '
-                   "AWS_RDS_SECRET_ID = aws_secretsmanager_secret.db_role[p.db_role].name}")
+PYTHON_PART_OWN = ('{BIND = "0.0.0.0:${local.ports[part]}"}, '
+                   "try({AWS_RDS_SECRET_ID = "
+                   "aws_secretsmanager_secret.db_role[local.db_role_of_part[part]].name}, {})")
 
 
 def test_each_database_role_has_the_secret_its_service_reads():
-    assert local("db_roles") == provision().SERVICE_DB_ROLES
+    tables = registry_locals()
+    assert tables["db_roles"] == provision().SERVICE_DB_ROLES
     assert resource("aws_secretsmanager_secret", "db_role")["name"] == ref("each.value")
-    for name, part in local("python_parts").items():
+    for name, role in tables["db_role_of_part"].items():
         # devstack's rule too: a part's role is its name with underscores.
-        assert part["db_role"] == name.replace("-", "_")
+        assert role == name.replace("-", "_") and tables["db_roles"][role].endswith(name)
     assert PYTHON_PART_OWN in local("environment")
 
 
 def test_the_parts_and_their_ports_are_the_platforms():
-    assert set(local("python_parts")) == set(PYTHON_PARTS)
-    ports = local("ports")
+    # Every part of the registry is a Python part (ecs.tf makes the table from it).
+    assert local("python_parts").startswith("${{for part in local.registry : part.name =>")
+    ports = registry_locals()["ports"]
     assert ports == {name: BASE_PORTS[name] for name in (*PYTHON_PARTS, "gateway")}
     for service in gateway_config.SERVICES:
         assert ports[service.name] == service.port
     assert ports["gateway-auth"] == gateway_config.GATEWAY_AUTH_PORT
     # An image repository per part, each a stage of the Dockerfile (`--target <part>`), and
     # the one-shot jobs image (its `local` stage: migrations and provision.py).
-    assert set(local("images")) == {*ports, "jobs"}
+    assert set(registry_locals()["images"]) == {*ports, "jobs"}
     stages = set(re.findall(r"^FROM \S+ AS ([\w-]+)$", (REPO / "Dockerfile").read_text(), re.M))
     assert set(ports) | {"local"} <= stages
+    # Only the two parts with more to read than the rest are named in ecs.tf.
+    assert set(local("part_specific")) <= set(PYTHON_PARTS)
 
 
 def test_a_python_part_listens_on_its_port_and_calls_others_on_theirs():
     # BIND: the part's own port (PYTHON_PART_OWN); service URLs: the callee's name and port.
     assert PYTHON_PART_OWN in local("environment")
-    for part in local("python_parts").values():
-        for variable, value in part["environment"].items():
-            if variable.endswith("_SERVICE_URL"):
-                callee = variable.removesuffix("_URL").lower().replace("_", "-")
-                assert value == f"http://{callee}:" + ref(f'local.ports["{callee}"]')
+    tables = registry_locals()
+    for urls in tables["service_urls"].values():
+        for variable, value in urls.items():
+            callee = variable.removesuffix("_URL").lower().replace("_", "-")
+            assert value == f"http://{callee}:{tables['ports'][callee]}"
 
 
 def part_variables(name: str) -> tuple[set[str], set[str]]:
@@ -298,10 +342,13 @@ def part_variables(name: str) -> tuple[set[str], set[str]]:
         assert "{gateway = local.gateway_secrets}" in local("secrets")
         plain, secret = set(local("gateway_environment")), set(local("gateway_secrets"))
     else:
-        part = local("python_parts")[name]
+        specific = local("part_specific").get(name, {"environment": {}, "secrets": {}})
         own = set(re.findall(r"(\w+) = ", PYTHON_PART_OWN))
-        plain = {*local("python_environment"), *own, *part["environment"]}
-        secret = {*local("python_secrets"), *part["secrets"]}
+        if name not in registry_locals()["db_role_of_part"]:
+            own.discard("AWS_RDS_SECRET_ID")
+        plain = {*local("python_environment"), *own, *registry_locals()["service_urls"][name],
+                 *specific["environment"]}
+        secret = {*local("python_secrets"), *specific["secrets"]}
     assert not plain & secret, f"{name}: a variable both plain and secret"
     return plain, secret
 
@@ -334,7 +381,7 @@ def test_the_gateways_environment_is_its_settings():
     assert "SUPABASE_ANON_KEY" in secret
     # nginx listens on the gateway's port: the load balancer's target's.
     assert local("gateway_environment")["GATEWAY_PORT"] == ref('tostring(local.ports["gateway"])')
-    assert ServeSettings.model_fields["port"].default == local("ports")["gateway"]
+    assert ServeSettings.model_fields["port"].default == registry_locals()["ports"]["gateway"]
 
 
 def test_health_checks_probe_the_health_path():

@@ -48,32 +48,26 @@ from travel_platform.auth import Identity
 from travel_platform.db import ping
 from travel_platform.errors import ServiceUnavailable
 
+# The operator tables, named once for this service and the migration tool (re-exported: the
+# repository imports them from here).
+from travel_platform.operator_tables import ADDONS as ADDONS
+from travel_platform.operator_tables import CHANGES as CHANGES
+from travel_platform.operator_tables import EXCLUSIONS as EXCLUSIONS
+from travel_platform.operator_tables import OPERATOR_TABLES
+from travel_platform.operator_tables import PACKAGES as PACKAGES
+from travel_platform.operator_tables import REHEARSAL as REHEARSAL
+from travel_platform.operator_tables import STOPS as STOPS
+from travel_platform.operator_tables import USERS as USERS
+
 SUPABASE = "supabase"
 RDS = "rds"
-
-USERS = "users"
-PACKAGES = "multi_city_hotel_packages"
-STOPS = "multi_city_hotel_package_cities"
-ADDONS = "multi_city_hotel_package_addons"
-EXCLUSIONS = "multi_city_hotel_package_exclusions"
-CHANGES = "multi_city_hotel_package_changes"
-# Rehearses the move to RDS (migrate/units.py); nothing in the product reads it.
-REHEARSAL = "migration_rehearsal"
 
 # A package with its parts, read or written as one; the audit triggers write the changes
 # table in the same transaction as any change to a published package.
 PACKAGE_TABLES = (PACKAGES, STOPS, ADDONS, EXCLUSIONS, CHANGES)
 
-# Where every table lives before a move starts: the Supabase project's database.
-TABLE_SOURCES: Mapping[str, str] = {
-    USERS: SUPABASE,
-    PACKAGES: SUPABASE,
-    STOPS: SUPABASE,
-    ADDONS: SUPABASE,
-    EXCLUSIONS: SUPABASE,
-    CHANGES: SUPABASE,
-    REHEARSAL: SUPABASE,
-}
+# Where every operator table lives before a move starts: the Supabase project's database.
+TABLE_SOURCES: Mapping[str, str] = {table: SUPABASE for table in OPERATOR_TABLES}
 
 ROUTING_MAX_AGE = 0.5   # seconds a worker trusts what it read of migration.routing
 # Seconds without a successful read of the routing after which a worker stops serving the
@@ -123,13 +117,21 @@ class RoutingTable:
     @classmethod
     def from_rows(cls, rows: list[dict], *,
                   defaults: Mapping[str, str] = TABLE_SOURCES) -> RoutingTable:
-        """From the rows of `migration.routing`."""
+        """From the rows of `migration.routing`. A row naming a table this service does not
+        know is an error (DataSourceError), not skipped: the migration tool and this service
+        read one list of operator tables (travel_platform/operator_tables.py), so it means
+        the two run different versions of it, and a table the tool moves would go on being
+        served from where it was."""
+        unknown = sorted({row["table_name"] for row in rows} - set(defaults))
+        if unknown:
+            raise DataSourceError(
+                f"migration.routing names table(s) {', '.join(unknown)} that operator-service "
+                "does not know (travel_platform/operator_tables.py): deploy the migration "
+                "tool's version of this service")
         writes, reads = dict(defaults), dict(defaults)
         shadowed, held, moving = {}, set(), set()
         for row in rows:
             table = row["table_name"]
-            if table not in defaults:
-                continue
             writes[table], reads[table] = row["writes_to"], row["reads_from"]
             if row["shadow"]:
                 shadowed[table] = row["unit"]
