@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import psycopg
 import pytest
+from booking_service.settings import BookingSettings
 
 from devstack import api as devstack
 from tests.builders import agents
@@ -319,7 +320,8 @@ def test_a_page_costs_one_call_to_each_other_service(gateway, package, active_ag
 NO_CALLS = {"agent-service": 0, "operator-service": 0}
 ONE_CALL_EACH = {"agent-service": 1, "operator-service": 1}
 # The freshness bound the test stack runs with (DISPLAY_MAX_AGE_SECONDS, its default).
-DISPLAY_MAX_AGE = datetime.timedelta(seconds=300)
+DISPLAY_MAX_AGE = datetime.timedelta(
+    seconds=BookingSettings.model_fields["display_max_age_seconds"].default)
 
 
 def _shown(page) -> list[tuple[str, list[str], str]]:
