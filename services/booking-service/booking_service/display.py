@@ -36,7 +36,7 @@ def at_booking(package: PackageInfo, agent: AgentInfo, now: datetime.datetime) -
 
 @dataclass(frozen=True)
 class Stale:
-    """The packages and agents a page must ask for, and the rows whose copy is old."""
+    """The packages and agents a page must ask their services about."""
 
     package_ids: set[str]
     agent_subs: set[str]

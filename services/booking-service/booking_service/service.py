@@ -260,7 +260,7 @@ def _with_display(rows: list[dict], *, pool, deps: Dependencies, now: datetime.d
     if asked.agent_subs:
         calls[deps.agents.name] = functools.partial(clients.lookup_agents, deps.agents,
                                                     asked.agent_subs)
-    answers = _in_parallel(**calls) if calls else {}
+    answers = _in_parallel(**calls)
     degraded = [name for name, answer in answers.items()
                 if isinstance(answer, ServiceUnavailable)]
 
