@@ -1,9 +1,11 @@
 """Cost of composing a bookings page: GET /api/bookings with 50 rows vs one plain call to
-agent-service, interleaved in one run. The page is measured twice: as a dashboard reload
-(details of the last page reused from booking-service's display cache) and with
-`Cache-Control: no-cache` (one batch call to agent-service and one to operator-service,
-in parallel). Prints p50/p99, the ratios, and the downstream calls each kind of page made
-(read from the services' access logs by request id).
+agent-service, interleaved in one run. The page is measured twice: with every row's copy
+of its package and agency within the freshness bound (what a first view and a reload
+cost alike: booking-service's own query, no other service asked), and with
+`Cache-Control: no-cache` (one batch call to agent-service and one to operator-service, in
+parallel, and the copies written back: what a page whose copies are past the bound costs).
+Prints p50/p99, the ratios, and the downstream calls each kind of page made (read from the
+services' access logs by request id).
 
     make bench            # every benchmark, against the `make up` stack
     .venv/bin/python -m bench.bookings_page --env .dev/stack.env [--samples 300]
@@ -99,9 +101,10 @@ def main(argv: list[str] | None = None) -> int:
     page_url = f"{env['BOOKING_SERVICE_URL']}/api/bookings"
     lookup_url = f"{env['AGENT_SERVICE_URL']}/internal/agents"
     headers = {"Authorization": f"Bearer {token}"}
-    kinds = {"page, reload": headers, "page, no-cache": {**headers, "Cache-Control": "no-cache"}}
+    kinds = {"page, copies fresh": headers,
+             "page, no-cache": {**headers, "Cache-Control": "no-cache"}}
     calls, rows = {}, 0
-    for _ in range(6):  # the page was seen recently, by each gunicorn worker (own cache)
+    for _ in range(6):  # warm every worker's pools; fill copies older than the bound
         expect_ok(requests.get(page_url, params={"limit": ROWS}, headers=headers, timeout=10),
                   f"GET {page_url}")
     for kind, kind_headers in kinds.items():
@@ -127,8 +130,11 @@ def main(argv: list[str] | None = None) -> int:
         p50 = statistics.median(values)
         print(f"{kind:24} {p50:8.2f} {percentile(values, 99):8.2f} {p50 / one:15.2f}  "
               f"{calls.get(kind, '')}")
-    print("goals: page p50 <= 2x one call; at most 1 call to each service per page")
-    return 0 if rows >= ROWS and all(c <= 1 for kc in calls.values() for c in kc.values()) else 1
+    print("goals: page p50 <= 2x one call; no call to another service while the copies are "
+          "fresh, at most 1 to each otherwise")
+    calls_met = (all(c <= 1 for kc in calls.values() for c in kc.values())
+                 and not any(calls["page, copies fresh"].values()))
+    return 0 if rows >= ROWS and calls_met else 1
 
 
 if __name__ == "__main__":

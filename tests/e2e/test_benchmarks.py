@@ -52,7 +52,7 @@ def test_gateway_overhead_quick(env_file):
 
 def test_bookings_page_quick(env_file):
     out = succeeded(bench("bookings_page", "--env", str(env_file), "--quick"))
-    for kind in ("page, reload", "page, no-cache", "one agent-service call"):
+    for kind in ("page, copies fresh", "page, no-cache", "one agent-service call"):
         assert any(line.startswith(kind) for line in out.splitlines()), out
 
 

@@ -50,13 +50,15 @@ def _booking(**overrides) -> dict:
             "lead_traveller_email": "ana@example.com", "addons": [], "price_breakdown": [],
             "total_price": "200.00", "commission_rate": "0.1000", "commission_amount": "20.00",
             "currency": "EUR", "idempotency_key": uuid.uuid4().hex, "request_fingerprint": "x",
-            **overrides}
+            "package_title": "Lisbon & Porto", "package_stops": [], "agency_name": "Atlas",
+            "package_seen_at": datetime.datetime.now(datetime.UTC),
+            "agency_seen_at": datetime.datetime.now(datetime.UTC), **overrides}
 
 
-def test_bookings_refuse_hostile_traveller_names(databases):
+def test_bookings_refuse_hostile_traveller_names_and_shown_titles(databases):
     with _as(databases["RDS_ADMIN_URL"], "booking_service") as conn:
         assert bookings.insert_booking(conn=conn, booking=_booking()) is not None
-        for bad in ({"lead_traveller_name": BAD},
+        for bad in ({"lead_traveller_name": BAD}, {"package_title": BAD}, {"agency_name": BAD},
                     {"travellers": [{"full_name": "Ana", "email": "a@example.com"},
                                     {"full_name": BAD, "email": None}]}):
             with pytest.raises(errors.CheckViolation), conn.transaction():

@@ -25,7 +25,7 @@ def _env(part: python_parts.PythonPart, known: dict[str, str]) -> dict[str, str]
 
 def test_each_part_gets_what_its_settings_read_and_nothing_else():
     known = {"UNRELATED_SECRET": "x", "AWS_REGION": "eu-west-1", "AWS_S3_BUCKET": "docs",
-             "AGENT_SERVICE_URL": "http://a", "DISPLAY_CACHE_SECONDS": "3"}
+             "AGENT_SERVICE_URL": "http://a", "DISPLAY_MAX_AGE_SECONDS": "3"}
     for part in [python_parts.AUTH_STANDIN, *python_parts.SERVICES]:
         env = _env(part, known)
         declared = set(environment.variables(environment.settings_class(part.settings)))
@@ -33,7 +33,7 @@ def test_each_part_gets_what_its_settings_read_and_nothing_else():
         assert "UNRELATED_SECRET" not in env
     assert _env(python_parts.SERVICES[0], known)["AWS_S3_BUCKET"] == "docs"   # agent-service
     booking = _env(python_parts.SERVICES[2], known)
-    assert (booking["AGENT_SERVICE_URL"], booking["DISPLAY_CACHE_SECONDS"]) == ("http://a", "3")
+    assert (booking["AGENT_SERVICE_URL"], booking["DISPLAY_MAX_AGE_SECONDS"]) == ("http://a", "3")
     assert "AWS_S3_BUCKET" not in booking
 
 

@@ -1,7 +1,8 @@
 """booking-service: bookings of operators' packages by travel agents."""
+import datetime
+
 from flask import Flask
 
-from booking_service.display_cache import DisplayCache
 from booking_service.routes import register_blueprints
 from booking_service.service import Dependencies
 from booking_service.settings import BookingSettings
@@ -38,4 +39,4 @@ def open_dependencies(settings: BookingSettings) -> Dependencies:
                              connect_timeout=connect, read_timeout=read),
         operators=ServiceClient(name="operator-service", base_url=settings.operator_service_url,
                                 connect_timeout=connect, read_timeout=read),
-        display=DisplayCache(ttl=settings.display_cache_seconds))
+        display_max_age=datetime.timedelta(seconds=settings.display_max_age_seconds))

@@ -15,6 +15,8 @@ _COLUMNS = """id, agent_sub, package_id, operator_id, departure_date, traveller_
 _LIST_COLUMNS = """id, agent_sub, package_id, operator_id, departure_date, traveller_count,
                    lead_traveller_name, total_price, commission_amount, currency, status,
                    created_at, updated_at"""
+# What a booking shows of its package and agent, and when their services told it (display.py).
+_DISPLAY_COLUMNS = "package_title, package_stops, package_seen_at, agency_name, agency_seen_at"
 
 
 @dataclass(frozen=True)
@@ -72,28 +74,34 @@ def seats_left(*, conn, package_id: str, departure_date: datetime.date) -> int |
 
 
 def insert_booking(*, conn, booking: dict) -> dict | None:
-    """Insert a booking; None if the agent already used its idempotency key."""
+    """Insert a booking with what it shows of its package and agent; None if the agent
+    already used its idempotency key."""
     values = {**booking, **{k: Jsonb(booking[k]) for k in ("travellers", "addons",
-                                                          "price_breakdown")}}
+                                                          "price_breakdown", "package_stops")}}
     return conn.execute(
         f"""insert into bookings.bookings
               (agent_sub, package_id, operator_id, departure_date, traveller_count, travellers,
                lead_traveller_name, lead_traveller_email, addons, price_breakdown, total_price,
                commission_rate, commission_amount, currency, idempotency_key,
-               request_fingerprint)
+               request_fingerprint, {_DISPLAY_COLUMNS})
             values (%(agent_sub)s, %(package_id)s, %(operator_id)s, %(departure_date)s,
                     %(traveller_count)s, %(travellers)s, %(lead_traveller_name)s,
                     %(lead_traveller_email)s, %(addons)s, %(price_breakdown)s, %(total_price)s,
                     %(commission_rate)s, %(commission_amount)s, %(currency)s,
-                    %(idempotency_key)s, %(request_fingerprint)s)
+                    %(idempotency_key)s, %(request_fingerprint)s, %(package_title)s,
+                    %(package_stops)s, %(package_seen_at)s, %(agency_name)s,
+                    %(agency_seen_at)s)
             on conflict (agent_sub, idempotency_key) do nothing
             returning {_COLUMNS}""", values).fetchone()
 
 
-def get_booking(*, conn, booking_id, owner: Owner, lock: bool = False) -> dict | None:
-    """One booking, if it belongs to `owner`."""
+def get_booking(*, conn, booking_id, owner: Owner, lock: bool = False,
+                shown: bool = False) -> dict | None:
+    """One booking, if it belongs to `owner`; with `shown`, what it shows of its package and
+    agent too."""
+    columns = f"{_COLUMNS}, {_DISPLAY_COLUMNS}" if shown else _COLUMNS
     return conn.execute(
-        f"""select {_COLUMNS} from bookings.bookings
+        f"""select {columns} from bookings.bookings
              where id = %(id)s and {owner.column} = %(who)s
              {"for update" if lock else ""}""", {"id": booking_id, "who": owner.subject}).fetchone()
 
@@ -107,7 +115,8 @@ def set_status(*, conn, booking_id, status: str) -> dict:
 
 def list_bookings(*, conn, owner: Owner, status: str | None, departure_from, departure_to,
                   limit: int, offset: int) -> tuple[list[dict], int]:
-    """A page of `owner`'s bookings, newest first, and how many match in all."""
+    """A page of `owner`'s bookings, newest first, with what each shows of its package and
+    agent, and how many match in all."""
     where = [f"{owner.column} = %(who)s"]
     params = {"who": owner.subject, "status": status, "from": departure_from, "to": departure_to,
               "limit": limit, "offset": offset}
@@ -119,7 +128,8 @@ def list_bookings(*, conn, owner: Owner, status: str | None, departure_from, dep
         where.append("departure_date <= %(to)s")
     clause = " and ".join(where)
     rows = conn.execute(
-        f"""select {_LIST_COLUMNS}, count(*) over () as total from bookings.bookings
+        f"""select {_LIST_COLUMNS}, {_DISPLAY_COLUMNS}, count(*) over () as total
+              from bookings.bookings
              where {clause}
              order by created_at desc, id limit %(limit)s offset %(offset)s""", params).fetchall()
     total = rows[0]["total"] if rows else conn.execute(
@@ -128,6 +138,33 @@ def list_bookings(*, conn, owner: Owner, status: str | None, departure_from, dep
     for row in rows:
         row.pop("total")
     return rows, total
+
+
+def save_display(*, conn, rows: list[dict]) -> None:
+    """Write back refreshed copies of what bookings show, in one statement. A part of a copy
+    (package, agent) is never replaced by an older one, so two pages refreshing the same
+    booking at once, whichever finishes last, leave the newest (the comparison is made
+    against the row as it is when the update gets its lock)."""
+    copies = [{"id": str(r["id"]), "package_title": r["package_title"],
+               "package_stops": r["package_stops"], "agency_name": r["agency_name"],
+               **{k: r[k].isoformat() if r[k] else None
+                  for k in ("package_seen_at", "agency_seen_at")}} for r in rows]
+    newer_package = "s.package_seen_at > coalesce(b.package_seen_at, '-infinity')"
+    newer_agency = "s.agency_seen_at > coalesce(b.agency_seen_at, '-infinity')"
+    conn.execute(
+        f"""update bookings.bookings b
+               set package_title = case when {newer_package} then s.package_title
+                                        else b.package_title end,
+                   package_stops = case when {newer_package} then s.package_stops
+                                        else b.package_stops end,
+                   package_seen_at = greatest(b.package_seen_at, s.package_seen_at),
+                   agency_name = case when {newer_agency} then s.agency_name
+                                      else b.agency_name end,
+                   agency_seen_at = greatest(b.agency_seen_at, s.agency_seen_at)
+              from jsonb_to_recordset(%s) as s (id uuid, package_title text, package_stops jsonb,
+                                                package_seen_at timestamptz, agency_name text,
+                                                agency_seen_at timestamptz)
+             where b.id = s.id""", (Jsonb(copies),))
 
 
 def agent_summary(*, conn, agent_sub: str) -> dict:

@@ -12,7 +12,7 @@ from booking_service.schemas import (
     PriceQuote,
 )
 from travel_platform.api import body, created, header, query, responds
-from travel_platform.clock import utc_today
+from travel_platform.clock import utc_now, utc_today
 from travel_platform.web import current_identity, require_identity
 
 blueprint = Blueprint("bookings", __name__, url_prefix="/api/bookings")
@@ -31,8 +31,9 @@ def _deps() -> service.Dependencies:
     return current_app.extensions["dependencies"]
 
 
-def _fresh() -> bool:
-    # `Cache-Control: no-cache` (a dashboard's refresh button) skips the display cache.
+def _refresh_all() -> bool:
+    # `Cache-Control: no-cache` (a dashboard's refresh button) asks the other services now,
+    # however recent what the bookings keep of them is.
     return "no-cache" in request.headers.get("Cache-Control", "").lower()
 
 
@@ -55,7 +56,7 @@ def create_booking(body: NewBooking):
     Repeating the request with the same key and body returns the same booking."""
     booking, is_new = service.create_booking(
         pool=_pool(), deps=_deps(), identity=current_identity(), body=body,
-        idempotency_key=request.headers.get("Idempotency-Key"), today=utc_today())
+        idempotency_key=request.headers.get("Idempotency-Key"), now=utc_now())
     return created(booking, location=url_for("bookings.get_booking", booking_id=booking["id"]),
                    status=201 if is_new else 200)
 
@@ -80,12 +81,14 @@ def quote_price(body: NewBooking):
 def list_bookings(query: BookingFilter):
     """The caller's bookings: an agent's own, or those of an operator's packages.
 
-    Each row carries the package (title, stops) and the agent (agency name), fetched in one
-    batch per service or taken from what was fetched for this caller in the last seconds
-    (`Cache-Control: no-cache` fetches afresh). If a service cannot answer, rows come
-    without its details and `degraded` names it."""
+    Each row carries the package (title, stops) and the agent (agency name) as their
+    services told them at most the freshness bound ago (DISPLAY_MAX_AGE_SECONDS): older
+    ones are asked for in one batch per service, and `Cache-Control: no-cache` asks for all
+    of them now. If a service cannot answer, rows keep what they last showed of it
+    (none for a booking it never described) and `degraded` names it."""
     return jsonify(service.list_bookings(pool=_pool(), deps=_deps(), identity=current_identity(),
-                                         query=query, fresh=_fresh()))
+                                         query=query, now=utc_now(),
+                                         refresh_all=_refresh_all()))
 
 
 @blueprint.get("/summary")
@@ -101,9 +104,10 @@ def summary():
 @responds(200, BookingShown)
 @require_identity()
 def get_booking(booking_id):
-    """One booking of the caller."""
+    """One booking of the caller, with its package and agent as the list shows them."""
     return jsonify(service.get_booking(pool=_pool(), deps=_deps(), identity=current_identity(),
-                                       booking_id=booking_id, fresh=_fresh()))
+                                       booking_id=booking_id, now=utc_now(),
+                                       refresh_all=_refresh_all()))
 
 
 @blueprint.post("/<uuid:booking_id>/<any(cancel, confirm, decline):action>")

@@ -6,14 +6,14 @@ import datetime
 import functools
 import hashlib
 import json
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from psycopg import errors as pg_errors
 
-from booking_service import clients, repository
-from booking_service.display_cache import DisplayCache
+from booking_service import clients, display, repository
 from booking_service.pricing import Quote, quote
 from booking_service.schemas import BookingFilter, NewBooking
 from travel_platform.api import page
@@ -44,11 +44,12 @@ BEFORE_DEPARTURE_ONLY = {"cancel", "confirm"}
 
 @dataclass(frozen=True)
 class Dependencies:
-    """The two services a booking is composed from, and what they recently told us."""
+    """The two services a booking is composed from, and how long what they told a booking
+    to show stays good enough to show without asking again (display.py)."""
 
     agents: ServiceClient
     operators: ServiceClient
-    display: DisplayCache
+    display_max_age: datetime.timedelta
 
 
 def _owner(identity: Identity) -> repository.Owner:
@@ -107,9 +108,11 @@ MAX_IDEMPOTENCY_KEY_LENGTH = 200
 
 
 def create_booking(*, pool, deps: Dependencies, identity: Identity, body: NewBooking,
-                   idempotency_key: str | None, today: datetime.date) -> tuple[dict, bool]:
+                   idempotency_key: str | None, now: datetime.datetime) -> tuple[dict, bool]:
     """Book a package for an active agent; (booking, created). A retry with the same
-    Idempotency-Key and body returns the first booking, whatever the dependencies do."""
+    Idempotency-Key and body returns the first booking, whatever the dependencies do. The
+    booking keeps what its pages show of the package and agent as both services told it
+    now, so showing it needs neither until the freshness bound passes."""
     if not identity.is_agent:
         raise Forbidden("only travel agents book packages", code="agents_only")
     if not idempotency_key or len(idempotency_key) > MAX_IDEMPOTENCY_KEY_LENGTH:
@@ -121,7 +124,8 @@ def create_booking(*, pool, deps: Dependencies, identity: Identity, body: NewBoo
                                body_fingerprint=body_fingerprint)
     if earlier is not None:
         return earlier, False
-    package, chosen, price = _quote(deps=deps, identity=identity, body=body, today=today)
+    package, agent, chosen, price = _quote(deps=deps, identity=identity, body=body,
+                                           today=now.date())
     travellers = [t.model_dump(mode="json") for t in body.travellers]
     row = {
         "agent_sub": identity.subject, "package_id": package.id,
@@ -134,7 +138,7 @@ def create_booking(*, pool, deps: Dependencies, identity: Identity, body: NewBoo
         "price_breakdown": list(price.lines), "total_price": price.total,
         "commission_rate": price.commission_rate, "commission_amount": price.commission,
         "currency": price.currency, "idempotency_key": idempotency_key,
-        "request_fingerprint": body_fingerprint}
+        "request_fingerprint": body_fingerprint, **display.at_booking(package, agent, now)}
     capacity = package.capacity_per_departure
     assert capacity, "_check_bookable refuses a package without capacity"
     return _store(pool=pool, row=row, capacity=capacity)
@@ -146,7 +150,7 @@ def preview_price(*, deps: Dependencies, identity: Identity, body: NewBooking,
     agent, bookable package, offered add-ons) but writing nothing: seats are not held."""
     if not identity.is_agent:
         raise Forbidden("only travel agents book packages", code="agents_only")
-    _, _, price = _quote(deps=deps, identity=identity, body=body, today=today)
+    _, _, _, price = _quote(deps=deps, identity=identity, body=body, today=today)
     return {"price_breakdown": list(price.lines), "total_price": price.total,
             "commission_rate": price.commission_rate, "commission_amount": price.commission,
             "currency": price.currency}
@@ -160,11 +164,11 @@ def _earlier_booking(*, pool, agent_sub: str, key: str, body_fingerprint: str) -
     return _replay(existing, body_fingerprint) if existing else None
 
 
-def _quote(*, deps: Dependencies, identity: Identity, body: NewBooking,
-           today: datetime.date) -> tuple[clients.PackageInfo, list[clients.Addon], Quote]:
-    """The package, the chosen add-ons and the frozen price, from fresh facts of both
-    services (never the display cache): an inactive agent or an unbookable package stops
-    here, before anything is written."""
+def _quote(*, deps: Dependencies, identity: Identity, body: NewBooking, today: datetime.date
+           ) -> tuple[clients.PackageInfo, clients.AgentInfo, list[clients.Addon], Quote]:
+    """The package, the agent, the chosen add-ons and the frozen price, from fresh facts of
+    both services (never a booking's display copy): an inactive agent or an unbookable
+    package stops here, before anything is written."""
     agent = clients.lookup_agents(deps.agents, [identity.subject]).get(identity.subject)
     if agent is None or agent.status != "active":
         raise Forbidden("only active agents can book; ask an administrator to approve your account",
@@ -188,7 +192,7 @@ def _quote(*, deps: Dependencies, identity: Identity, body: NewBooking,
     chosen = [offered[str(a)] for a in body.addon_ids]
     price = quote(package=package, travellers=len(body.travellers), addons=chosen,
                   commission_rate=agent.commission_rate)
-    return package, chosen, price
+    return package, agent, chosen, price
 
 
 def _store(*, pool, row: dict, capacity: int) -> tuple[dict, bool]:
@@ -242,45 +246,48 @@ def _in_parallel(**calls):
     return results
 
 
-def _enrich(rows: list[dict], *, deps: Dependencies, caller: str,
-            fresh: bool) -> tuple[list[dict], list[str]]:
-    """Add package and agent details: from the display cache, else in one batch call per
-    service (both at once); name each service whose details could not be had."""
-    wanted = {"packages": {str(r["package_id"]) for r in rows},
-              "agents": {r["agent_sub"] for r in rows}}
-    lookups = {"packages": (deps.operators, clients.lookup_packages),
-               "agents": (deps.agents, clients.lookup_agents)}
-    found, calls = {}, {}
-    for kind, keys in wanted.items():
-        found[kind], missing = ({}, keys) if fresh else deps.display.get_many(caller, kind, keys)
-        if missing:
-            client, lookup = lookups[kind]
-            calls[kind] = functools.partial(lookup, client, missing)
-    degraded = []
-    for kind, result in _in_parallel(**calls).items():
-        if isinstance(result, ServiceUnavailable):
-            degraded.append(lookups[kind][0].name)
-        else:
-            found[kind].update(result)
-            deps.display.put_many(caller, kind, result)
-    for row in rows:
-        package = found["packages"].get(str(row["package_id"]))
-        agent = found["agents"].get(row["agent_sub"])
-        row["package"] = {"title": package.title, "stops": list(package.stops)} if package else None
-        row["agent"] = {"agency_name": agent.agency_name} if agent else None
-    return rows, degraded
+def _with_display(rows: list[dict], *, pool, deps: Dependencies, now: datetime.datetime,
+                  refresh_all: bool) -> tuple[list[dict], list[str]]:
+    """The rows with their package and agent as the page shows them (display.py): the
+    copies kept on the bookings, those older than the bound (all with `refresh_all`) asked
+    for in one batch call per service, both at once, and written back; name each service
+    that was asked and did not answer."""
+    asked = display.stale(rows, now=now, max_age=deps.display_max_age, refresh_all=refresh_all)
+    calls: dict[str, Callable[[], dict]] = {}
+    if asked.package_ids:
+        calls[deps.operators.name] = functools.partial(clients.lookup_packages, deps.operators,
+                                                       asked.package_ids)
+    if asked.agent_subs:
+        calls[deps.agents.name] = functools.partial(clients.lookup_agents, deps.agents,
+                                                    asked.agent_subs)
+    answers = _in_parallel(**calls)
+    degraded = [name for name, answer in answers.items()
+                if isinstance(answer, ServiceUnavailable)]
+
+    def answered(name: str):
+        answer = answers.get(name)
+        return None if answer is None or isinstance(answer, ServiceUnavailable) else answer
+
+    changed = display.refresh(rows, asked=asked, now=now,
+                              packages=answered(deps.operators.name),
+                              agents=answered(deps.agents.name))
+    if changed:
+        with pool.connection() as conn:
+            repository.save_display(conn=conn, rows=changed)
+    return [display.shown(row) for row in rows], degraded
 
 
 def list_bookings(*, pool, deps: Dependencies, identity: Identity, query: BookingFilter,
-                  fresh: bool = False) -> dict:
-    """The caller's bookings (an agent's own, or an operator's packages'), enriched."""
+                  now: datetime.datetime, refresh_all: bool = False) -> dict:
+    """The caller's bookings (an agent's own, or an operator's packages'), each with its
+    package and agent as display.py promises: no other service is asked while every row's
+    copy is within the bound, and at most one call each otherwise."""
     owner = _owner(identity)
     with pool.connection() as conn:
         rows, total = repository.list_bookings(
             conn=conn, owner=owner, status=query.status, departure_from=query.departure_from,
             departure_to=query.departure_to, limit=query.limit, offset=query.offset)
-    caller = f"{identity.kind}:{owner.subject}"
-    rows, degraded = _enrich(rows, deps=deps, caller=caller, fresh=fresh) if rows else (rows, [])
+    rows, degraded = _with_display(rows, pool=pool, deps=deps, now=now, refresh_all=refresh_all)
     rows = [_shown_to(identity, row) for row in rows]
     result = page(rows, total=total, limit=query.limit, offset=query.offset)
     if degraded:
@@ -289,15 +296,17 @@ def list_bookings(*, pool, deps: Dependencies, identity: Identity, query: Bookin
 
 
 def get_booking(*, pool, deps: Dependencies, identity: Identity, booking_id,
-                fresh: bool = False) -> dict:
-    """One booking of the caller, enriched; someone else's is 404."""
+                now: datetime.datetime, refresh_all: bool = False) -> dict:
+    """One booking of the caller, with its package and agent as a page shows them;
+    someone else's is 404."""
     owner = _owner(identity)
     with pool.connection() as conn:
-        booking = repository.get_booking(conn=conn, booking_id=booking_id, owner=owner)
+        booking = repository.get_booking(conn=conn, booking_id=booking_id, owner=owner,
+                                         shown=True)
     if booking is None:
         raise NotFound("no such booking", code="booking_not_found")
-    [booking], degraded = _enrich([booking], deps=deps,
-                                   caller=f"{identity.kind}:{owner.subject}", fresh=fresh)
+    [booking], degraded = _with_display([booking], pool=pool, deps=deps, now=now,
+                                        refresh_all=refresh_all)
     if degraded:
         booking["degraded"] = degraded
     return _shown_to(identity, booking)

@@ -1,4 +1,6 @@
 """booking-service settings."""
+from pydantic import Field
+
 from travel_platform.settings import BaseServiceSettings, RdsSettings
 
 
@@ -7,5 +9,8 @@ class BookingSettings(BaseServiceSettings, RdsSettings):
 
     agent_service_url: str
     operator_service_url: str
-    # How long package titles and agency names shown on bookings are reused; 0 turns it off.
-    display_cache_seconds: float = 15.0
+    # The freshness bound of what a bookings page shows of packages and agents (display.py):
+    # a title or agency name changed longer ago than this is on every page. Titles change
+    # far more rarely than pages are read; `Cache-Control: no-cache` asks at once. 0: every
+    # page asks the other services.
+    display_max_age_seconds: float = Field(default=300.0, ge=0)
