@@ -8,7 +8,6 @@ import uuid
 
 import pytest
 from booking_service import service
-from booking_service.display_cache import DisplayCache
 from booking_service.schemas import NewBooking
 
 from travel_platform.auth import Identity
@@ -63,7 +62,7 @@ def deps(*, agent_status="active", commission_rate="0.1000", packages=None,
         "/api/operators/me": Answer(200, {"profile": None if operator_status is None
                                           else {"status": operator_status}})})
     return service.Dependencies(agents=agents, operators=operators,
-                                display=DisplayCache(ttl=15))
+                                display_max_age=datetime.timedelta(seconds=300))
 
 
 def body(*, travellers=2, date=datetime.date(2027, 2, 15), addons=()) -> NewBooking:
