@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -31,6 +32,8 @@ from supabase import Client, create_client
 
 REPO = Path(__file__).resolve().parents[2]
 LOCAL = REPO / "devstack" / "supabase"
+# Its one import name, as devstack and docker-compose.yml run it.
+STANDIN = "devstack.supabase.auth_standin"
 PG_BIN = Path(os.environ.get("AUTH_STANDIN_PG_BIN", "/usr/lib/postgresql/15/bin"))
 # Shorter than Supabase's 10 s, so a test can outwait it.
 REUSE_INTERVAL = 3
@@ -137,10 +140,27 @@ class Standin:
                 "X-Supabase-Api-Version": "2024-01-01"}
 
 
-def _local_python(*args: str, env: dict[str, str] | None = None) -> str:
-    result = subprocess.run([sys.executable, "-m", *args], cwd=LOCAL, env=env, check=True,
+def _run_module(*args: str, env: dict[str, str] | None = None) -> str:
+    """`python -m ARGS` from the repository's root, where devstack and gunicorn run it."""
+    result = subprocess.run([sys.executable, "-m", *args], cwd=REPO, env=env, check=True,
                             capture_output=True, text=True)
     return result.stdout
+
+
+def _standin_cli(*args: str, env: dict[str, str] | None = None) -> str:
+    return _run_module(STANDIN, *args, env=env)
+
+
+def _gunicorn(port: int, workers: int) -> list[str]:
+    """The stand-in under gunicorn, as devstack and docker-compose.yml start it: by its one
+    import name, from the repository's root (the caller's cwd, which gunicorn puts on the
+    path as python -m does)."""
+    command = [sys.executable, "-m", "gunicorn",
+               "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", "4"]
+    if "--no-control-socket" in _run_module("gunicorn", "--help"):
+        # gunicorn 27+ opens a control socket at one fixed path per user: two would collide.
+        command.append("--no-control-socket")
+    return [*command, f"{STANDIN}:create_app()"]
 
 
 @pytest.fixture(scope="session")
@@ -154,16 +174,10 @@ def standin(auth_db_url: str) -> Iterator[Standin]:
     env = {**os.environ, "SUPABASE_URL": url, "SUPABASE_JWT_SECRET": secret,
            "AUTH_DB_URL": auth_db_url, "AUTH_SIGNING_KEY_FILE": str(key_file),
            "AUTH_REFRESH_TOKEN_REUSE_INTERVAL": str(REUSE_INTERVAL)}
-    _local_python("auth_standin", "signing-key", str(key_file))
-    api_keys = dict(line.split("=", 1) for line in
-                    _local_python("auth_standin", "api-keys", env=env).split())
-    command = [sys.executable, "-m", "gunicorn", "--chdir", str(LOCAL),
-               "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4"]
-    if "--no-control-socket" in _local_python("gunicorn", "--help"):
-        # gunicorn 27+ opens a control socket at one fixed path per user: two would collide.
-        command.append("--no-control-socket")
+    _standin_cli("signing-key", str(key_file))
+    api_keys = dict(line.split("=", 1) for line in _standin_cli("api-keys", env=env).split())
     log = (workdir / "gunicorn.log").open("w")
-    process = subprocess.Popen([*command, "auth_standin:create_app()"], env=env, stdout=log,
+    process = subprocess.Popen(_gunicorn(port, workers=2), cwd=REPO, env=env, stdout=log,
                                stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 30
@@ -654,24 +668,24 @@ def test_legacy_error_shape_without_the_version_header(standin: Standin) -> None
 
 # --- Start-up ----------------------------------------------------------------------------------
 
-def _create_app(config: dict[str, str]):
-    sys.path.insert(0, str(LOCAL))
-    try:
-        from devstack.supabase.auth_standin import create_app
-    finally:
-        sys.path.remove(str(LOCAL))
-    return create_app(config)
+def _refused_start(settings: dict[str, str]) -> str:
+    """Start the stand-in as deployed with only `settings` of its own variables set: it must
+    refuse to start (gunicorn exits, nothing listens). What it said, for the reason."""
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith(("SUPABASE_", "AUTH_"))}
+    run = subprocess.run(_gunicorn(_free_port(), workers=1), cwd=REPO, env={**env, **settings},
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode != 0, run.stdout + run.stderr
+    return run.stdout + run.stderr
 
 
-def test_missing_settings_fail_fast(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("SUPABASE_URL", "SUPABASE_JWT_SECRET", "AUTH_DB_URL", "AUTH_SIGNING_KEY_FILE"):
-        monkeypatch.delenv(name, raising=False)
-    with pytest.raises(RuntimeError, match="SUPABASE_JWT_SECRET, AUTH_DB_URL"):
-        _create_app({"SUPABASE_URL": "http://127.0.0.1:1", "AUTH_SIGNING_KEY_FILE": "x"})
-    with pytest.raises(RuntimeError, match="AUTH_SIGNING_KEY_FILE: .* does not exist"):
-        _create_app({"SUPABASE_URL": "http://127.0.0.1:1", "SUPABASE_JWT_SECRET": "s" * 40,
-                     "AUTH_DB_URL": "postgresql://nowhere",
-                     "AUTH_SIGNING_KEY_FILE": str(tmp_path / "missing.pem")})
+def test_missing_settings_fail_fast(tmp_path: Path) -> None:
+    said = _refused_start({"SUPABASE_URL": "http://127.0.0.1:1", "AUTH_SIGNING_KEY_FILE": "x"})
+    assert "SUPABASE_JWT_SECRET, AUTH_DB_URL" in said
+    said = _refused_start({"SUPABASE_URL": "http://127.0.0.1:1", "SUPABASE_JWT_SECRET": "s" * 40,
+                           "AUTH_DB_URL": "postgresql://nowhere",
+                           "AUTH_SIGNING_KEY_FILE": str(tmp_path / "missing.pem")})
+    assert re.search(r"AUTH_SIGNING_KEY_FILE: .* does not exist", said), said
 
 
 def test_a_database_without_bootstrap_is_refused(auth_db_url: str, tmp_path: Path) -> None:
@@ -680,11 +694,12 @@ def test_a_database_without_bootstrap_is_refused(auth_db_url: str, tmp_path: Pat
         conn.execute(f"create database {name}")
     try:
         key_file = tmp_path / "key.pem"
-        _local_python("auth_standin", "signing-key", str(key_file))
+        _standin_cli("signing-key", str(key_file))
         bare_url = make_conninfo(auth_db_url, dbname=name)
-        with pytest.raises(RuntimeError, match="bootstrap.sql"):
-            _create_app({"SUPABASE_URL": "http://127.0.0.1:1", "SUPABASE_JWT_SECRET": "s" * 40,
-                         "AUTH_DB_URL": bare_url, "AUTH_SIGNING_KEY_FILE": str(key_file)})
+        said = _refused_start({"SUPABASE_URL": "http://127.0.0.1:1",
+                               "SUPABASE_JWT_SECRET": "s" * 40, "AUTH_DB_URL": bare_url,
+                               "AUTH_SIGNING_KEY_FILE": str(key_file)})
+        assert "apply devstack/supabase/bootstrap.sql first" in said, said
     finally:
         with psycopg.connect(auth_db_url, autocommit=True) as conn:
             conn.execute(f"drop database {name} with (force)")
