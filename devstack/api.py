@@ -1,6 +1,6 @@
 """The public API of devstack, for tests, benchmarks and tools: start, stop and inspect a
 local stack or one part of it. Everything else in devstack may change without notice, so
-tests/ and bench/ import devstack only through this module (a unit test,
+tests/, bench/ and mutation/ import devstack only through this module (a unit test,
 test_devstack_api_only.py, fails naming any that does not): what they need belongs here.
 
 A stack is named by its `Layout` (state folder and port offset). Its parts are the
@@ -38,6 +38,7 @@ from devstack import (
 )
 from devstack.layout import BASE_PORTS as _BASE_PORTS
 from devstack.layout import PG_BIN, Layout, StackError
+from devstack.layout import code_path as _code_path
 from devstack.stackenv import read_file as read_stack_env
 from devstack.supabase.auth_standin.keys import SigningKey, load_signing_key
 
@@ -45,13 +46,13 @@ if TYPE_CHECKING:
     from docker import DockerClient
     from docker.models.containers import Container
 
-__all__ = ["AUTH_STANDIN", "BASE_PORTS", "DATABASES", "PARTS", "PG_BIN", "PROCESSES",
-           "PYTHON_PARTS", "SERVICES", "Layout", "SigningKey", "StackError", "auth_mail_file",
-           "auth_signing_key", "auth_signing_key_file", "compose_build", "compose_replicas",
-           "cors_origins", "down", "fresh_stack", "main_pid", "part_environment",
-           "process_group", "prometheus_config", "read_stack_env", "running_parts",
-           "settings_class", "settings_variables", "start_database", "status", "stop_part",
-           "up"]
+__all__ = ["AUTH_STANDIN", "BASE_PORTS", "DATABASES", "Layout", "PARTS", "PG_BIN", "PROCESSES",
+           "PYTHON_PARTS", "SERVICES", "SigningKey", "StackError", "auth_mail_file",
+           "auth_signing_key", "auth_signing_key_file", "code_path", "compose_build",
+           "compose_replicas", "cors_origins", "down", "fresh_stack", "main_pid",
+           "part_environment", "process_group", "prometheus_config", "read_stack_env",
+           "running_parts", "settings_class", "settings_variables", "start_database", "status",
+           "stop_part", "up"]
 
 # Supervised processes, in the order `up` starts them (`down` stops them in reverse).
 PROCESSES: tuple[str, ...] = tuple(stack.PROCESS_ORDER)
@@ -216,6 +217,12 @@ def compose_replicas(client: DockerClient, service: str) -> list[Container]:
     from devstack.containers import deploy
 
     return deploy.replicas(client, service)
+
+
+def code_path(checkout: Path) -> str:
+    """The PYTHONPATH that runs the code of `checkout` (a scratch copy of the repository,
+    say) ahead of the checkout the virtualenv's in-place installs point to."""
+    return _code_path(checkout)
 
 
 def _python_part(name: str) -> python_parts.PythonPart:

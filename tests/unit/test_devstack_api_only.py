@@ -1,6 +1,7 @@
-"""Tests and benchmarks reach devstack only through `devstack.api`, its public surface: the
-rest of devstack may change without notice (devstack/api.py), and a test that reached into
-it would break with the next refactoring, or pin devstack to its current insides."""
+"""Tests, benchmarks and the mutation tool reach devstack only through `devstack.api`, its
+public surface: the rest of devstack may change without notice (devstack/api.py), and a
+test that reached into it would break with the next refactoring, or pin devstack to its
+current insides."""
 from __future__ import annotations
 
 import ast
@@ -8,7 +9,7 @@ from collections.abc import Iterator
 
 from tests.helpers import REPO
 
-CHECKED = ("tests", "bench")
+CHECKED = ("tests", "bench", "mutation")
 PUBLIC = "devstack.api"
 
 
@@ -26,7 +27,7 @@ def devstack_imports(tree: ast.AST) -> Iterator[str]:
                 yield node.module
 
 
-def test_tests_and_benchmarks_import_devstack_only_through_its_api() -> None:
+def test_tests_benchmarks_and_mutation_import_devstack_only_through_its_api() -> None:
     paths = sorted(path for folder in CHECKED for path in (REPO / folder).rglob("*.py"))
     assert {REPO / "tests" / "conftest.py", REPO / "bench" / "soak.py"} <= set(paths)
     offenders = {}
