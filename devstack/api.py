@@ -1,5 +1,7 @@
 """The public API of devstack, for tests, benchmarks and tools: start, stop and inspect a
-local stack or one part of it. Everything else in devstack may change without notice.
+local stack or one part of it. Everything else in devstack may change without notice, so
+tests/, bench/ and mutation/ import devstack only through this module (a unit test,
+test_devstack_api_only.py, fails naming any that does not): what they need belongs here.
 
 A stack is named by its `Layout` (state folder and port offset). Its parts are the
 supervised processes (`PROCESSES`, in start order) and the two PostgreSQL servers
@@ -15,23 +17,57 @@ supervised processes (`PROCESSES`, in start order) and the two PostgreSQL server
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
-from devstack import databases, postgres, processes, python_parts, secrets, stack
+from pydantic_settings import BaseSettings
+
+from devstack import (
+    databases,
+    environment,
+    gateway,
+    monitoring,
+    postgres,
+    processes,
+    python_parts,
+    secrets,
+    stack,
+)
+from devstack.layout import BASE_PORTS as _BASE_PORTS
 from devstack.layout import PG_BIN, Layout, StackError
+from devstack.layout import code_path as _code_path
 from devstack.stackenv import read_file as read_stack_env
+from devstack.supabase.auth_standin.keys import SigningKey, load_signing_key
 
-__all__ = ["DATABASES", "PARTS", "PG_BIN", "PROCESSES", "Layout", "StackError", "auth_mail_file",
-           "auth_signing_key_file", "down", "fresh_stack", "main_pid", "process_group",
-           "read_stack_env", "running_parts", "start_database", "status", "stop_part", "up"]
+if TYPE_CHECKING:
+    from docker import DockerClient
+    from docker.models.containers import Container
+
+__all__ = ["AUTH_STANDIN", "BASE_PORTS", "DATABASES", "Layout", "PARTS", "PG_BIN", "PROCESSES",
+           "PYTHON_PARTS", "SERVICES", "SigningKey", "StackError", "auth_mail_file",
+           "auth_signing_key", "auth_signing_key_file", "code_path", "compose_build",
+           "compose_replicas", "cors_origins", "down", "fresh_stack", "main_pid",
+           "part_environment", "process_group", "prometheus_config", "read_stack_env",
+           "running_parts", "settings_class", "settings_variables", "start_database", "status",
+           "stop_part", "up"]
 
 # Supervised processes, in the order `up` starts them (`down` stops them in reverse).
 PROCESSES: tuple[str, ...] = tuple(stack.PROCESS_ORDER)
 # The PostgreSQL servers: the Supabase project's database and RDS.
 DATABASES: tuple[str, ...] = postgres.SERVERS
 PARTS: tuple[str, ...] = (*PROCESSES, *DATABASES)
+# The Python parts, each run by gunicorn with exactly the environment its Settings class
+# reads: the platform's services (as deployed: agent-service, operator-service,
+# booking-service, gateway-auth) and, local only, the Supabase Auth stand-in.
+SERVICES: tuple[str, ...] = tuple(part.name for part in python_parts.SERVICES)
+AUTH_STANDIN: str = python_parts.AUTH_STANDIN.name
+PYTHON_PARTS: tuple[str, ...] = (AUTH_STANDIN, *SERVICES)
+# The port of every part of a stack at offset 0 (`make up`), and of what it makes room for
+# (the monitoring's, the usual frontend dev servers'); `Layout.port` adds a stack's offset.
+BASE_PORTS: Mapping[str, int] = MappingProxyType(_BASE_PORTS)
 # PG_BIN: the folder of the PostgreSQL binaries the stack's servers run; its pg_dump and
 # psql are the clients of the same version (bench/migration_move.py times them).
 
@@ -119,6 +155,81 @@ def auth_signing_key_file(layout: Layout) -> Path:
     """The private key the stack's Supabase Auth stand-in signs user tokens with (for
     tests that forge tokens exactly as it issues them)."""
     return python_parts.signing_key_file(layout)
+
+
+def auth_signing_key(layout: Layout) -> SigningKey:
+    """The key the stack's Supabase Auth stand-in signs user tokens with, and its `kid`
+    (for tests that forge tokens exactly as it issues them)."""
+    return load_signing_key(auth_signing_key_file(layout))
+
+
+def cors_origins(layout: Layout) -> tuple[str, ...]:
+    """The origins the stack's gateway answers CORS requests for: CORS_ALLOWED_ORIGINS when
+    set, else the dashboard's own and the usual frontend dev servers' at its offset."""
+    return gateway.cors_origins(layout)
+
+
+def prometheus_config(layout: Layout) -> dict[str, Any]:
+    """The configuration the stack's Prometheus runs with (what it scrapes, its alert
+    rules), as devstack writes it to prometheus.yml."""
+    return monitoring.prometheus_config(layout)
+
+
+def settings_class(part: str) -> type[BaseSettings]:
+    """The Settings class of a Python part (`PYTHON_PARTS`): its fields are the environment
+    devstack gives it, the one list of its variables."""
+    return environment.settings_class(_python_part(part).settings)
+
+
+def settings_variables(settings: type[BaseSettings]) -> list[str]:
+    """The environment variables a Settings class reads (its fields, upper-cased, after its
+    env_prefix): what devstack passes, and what a deployment must set."""
+    return environment.variables(settings)
+
+
+def part_environment(layout: Layout, part: str, known: Mapping[str, str], *,
+                     stack_secrets: Mapping[str, str], aws: Mapping[str, str],
+                     admin_urls: Mapping[str, str]) -> dict[str, str]:
+    """The environment devstack starts a Python part with, without starting anything: of
+    `known` (everything the stack knows, by variable), what the part's Settings reads, plus
+    its own values, made from `stack_secrets` (the passwords the stack generated, by name),
+    `aws` (the ids provisioning created, by stack.env variable) and `admin_urls` (each
+    database's superuser URL), plus what its runtime reads (PATH, gunicorn's BIND, ...)."""
+    own = python_parts.own_values(layout, dict(stack_secrets), dict(aws), dict(admin_urls))
+    values = {**known, **own.get(part, {})}
+    return python_parts.process(layout, _python_part(part), values).env
+
+
+# The containers' stack (docker-compose.yml): `make deploy` itself is the command
+# `python -m devstack.containers.deploy SERVICE [--scale N]`. docker's SDK is imported only
+# here, where containers are driven.
+
+def compose_build(service: str) -> None:
+    """Build one service's image from this checkout, as `make images` builds them all."""
+    from devstack.containers import deploy
+
+    deploy.build(service)
+
+
+def compose_replicas(client: DockerClient, service: str) -> list[Container]:
+    """The running containers of a service of the containers' stack, oldest first: those
+    `make deploy` replaces or scales."""
+    from devstack.containers import deploy
+
+    return deploy.replicas(client, service)
+
+
+def code_path(checkout: Path) -> str:
+    """The PYTHONPATH that runs the code of `checkout` (a scratch copy of the repository,
+    say) ahead of the checkout the virtualenv's in-place installs point to."""
+    return _code_path(checkout)
+
+
+def _python_part(name: str) -> python_parts.PythonPart:
+    for part in (python_parts.AUTH_STANDIN, *python_parts.SERVICES):
+        if part.name == name:
+            return part
+    raise ValueError(f"{name!r} is not a Python part; they are: {', '.join(PYTHON_PARTS)}")
 
 
 def _process(part: str) -> str:

@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from devstack.layout import code_path
+from devstack.api import code_path
 from mutation.mutations import MUTATIONS, Mutation
 
 REPO = Path(__file__).resolve().parent.parent

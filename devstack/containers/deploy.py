@@ -40,6 +40,14 @@ def compose_command() -> list[str]:
     return found
 
 
+def build(service: str) -> None:
+    """Build a service's image from this checkout, as `make images` builds them all (the
+    classic builder: what every engine has)."""
+    subprocess.run([*compose_command(), "build", service], cwd=REPO, check=True,
+                   capture_output=True, env={**os.environ, "DOCKER_BUILDKIT": "0",
+                                             "COMPOSE_PROJECT_NAME": PROJECT})
+
+
 def replicas(client: docker.DockerClient, service: str) -> list[Container]:
     """The running containers of a service, oldest first."""
     found = client.containers.list(filters={"label": [f"com.docker.compose.project={PROJECT}",

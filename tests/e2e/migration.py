@@ -52,6 +52,13 @@ def replication_objects(env: dict) -> list:
             + sql(env, "rds", "select subname from pg_subscription"))
 
 
+def _rehearsal_rows(conn: object) -> list:
+    """The rehearsal rows the caller may read (operator-service's DataSources hands a query
+    the caller's connection, typed `object` there)."""
+    assert isinstance(conn, psycopg.Connection), conn
+    return conn.execute("select id, note, version from migration_rehearsal order by id").fetchall()
+
+
 class RehearsalWriter:
     """Writes the rehearsal table through operator-service's own routing code (the same
     DataSources, Routing and Shadow, on real pools) until stopped: inserts, updates and
@@ -120,8 +127,7 @@ class RehearsalWriter:
                         conn.execute("delete from migration_rehearsal where id = %s", (key,))
                     del self.rows[key]
                     self.acknowledged.append(time.monotonic())
-                mine = self.data.read(identity=identity, tables=table, query=lambda c: c.execute(
-                    "select id, note, version from migration_rehearsal order by id").fetchall())
+                mine = self.data.read(identity=identity, tables=table, query=_rehearsal_rows)
                 self.reads += 1 if mine is not None else 0
             except Exception as exc:  # every failure is the test's finding
                 if self.tolerate_paused and getattr(exc, "code", None) == "writes_paused":

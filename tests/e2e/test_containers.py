@@ -5,8 +5,8 @@ package (Docker's API; podman's compatible one too). Runs against the compose st
 (`make compose-test`); skipped against devstack's."""
 from __future__ import annotations
 
-import os
 import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -14,7 +14,7 @@ from collections import Counter
 import docker
 import pytest
 
-from devstack.containers import deploy
+from devstack.api import compose_build, compose_replicas
 from tests.builders.bookings import book, booking_body
 from tests.builders.packages import publish_package
 from tests.helpers import REPO, Loops, access_log, api
@@ -33,11 +33,18 @@ def package(gateway, operator_token):
     return publish_package(gateway, operator_token, capacity=500)
 
 
+def deploy(*args: str) -> None:
+    """`make deploy SERVICE=booking-service ...`, as an operator runs it."""
+    run = subprocess.run([sys.executable, "-m", "devstack.containers.deploy", SERVICE, *args],
+                         cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
 @pytest.fixture
 def one_replica(client):
     """booking-service back at one replica (the newest) after the test."""
     yield
-    for extra in deploy.replicas(client, SERVICE)[:-1]:
+    for extra in compose_replicas(client, SERVICE)[:-1]:
         extra.stop(timeout=15)
         extra.remove()
 
@@ -67,18 +74,15 @@ def _clients(gateway: str, token: str, package, statuses: Counter) -> Loops:
 
 def test_a_rebuilt_service_is_replaced_while_clients_call_with_no_failed_request(
         client, gateway, agent_token, package, one_replica):
-    # Rebuilt from this checkout (the classic builder: what every engine has).
-    subprocess.run([*deploy.compose_command(), "build", SERVICE], cwd=REPO, check=True,
-                   capture_output=True, env={**os.environ, "DOCKER_BUILDKIT": "0",
-                                             "COMPOSE_PROJECT_NAME": deploy.PROJECT})
-    old = [c.id for c in deploy.replicas(client, SERVICE)]
+    compose_build(SERVICE)   # from this checkout
+    old = [c.id for c in compose_replicas(client, SERVICE)]
     statuses: Counter[int] = Counter()
     with _clients(gateway, agent_token, package, statuses):
         time.sleep(2)
-        new = deploy.replace(client, SERVICE)
+        deploy()
         time.sleep(2)
-    running = [c.id for c in deploy.replicas(client, SERVICE)]
-    assert running == new and not set(old) & set(running)
+    new = [c.id for c in compose_replicas(client, SERVICE)]
+    assert len(new) == len(old) and not set(old) & set(new)
     image = client.images.get(f"travel-platform/{SERVICE}:local")
     assert all(client.containers.get(i).image.id == image.id for i in new)
     assert statuses[201] > 0 and statuses[200] > 20, statuses
@@ -87,7 +91,8 @@ def test_a_rebuilt_service_is_replaced_while_clients_call_with_no_failed_request
 
 def test_scaled_out_the_gateway_spreads_requests_over_every_replica(
         client, gateway, agent_token, test_layout, one_replica):
-    replicas = deploy.scale(client, SERVICE, 3)
+    deploy("--scale", "3")
+    replicas = compose_replicas(client, SERVICE)
     assert len(replicas) == 3
     ids = []
     for _ in range(60):

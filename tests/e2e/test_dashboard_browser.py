@@ -7,7 +7,7 @@ import datetime
 import json
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import partial
 from http.server import HTTPServer, SimpleHTTPRequestHandler
 
@@ -292,7 +292,7 @@ PROBE = """<!doctype html><meta charset="utf-8"><title>probe</title><pre id="out
 
 
 @pytest.fixture
-def probe_server(tmp_path) -> Iterator[callable]:
+def probe_server(tmp_path) -> Iterator[Callable[[int], str]]:
     """Serve the probe page on a port of our choice (another origin than the gateway)."""
     (tmp_path / "probe.html").write_text(PROBE)
     servers = []

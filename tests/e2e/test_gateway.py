@@ -14,7 +14,7 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from devstack import processes
+from devstack.api import main_pid
 from tests.e2e.tokens import cognito_token, session_of, supabase_secret_token, supabase_token
 from tests.helpers import access_log, api, forge, jwt_parts, logged_request_ids
 from travel_platform.settings import BaseServiceSettings
@@ -363,7 +363,8 @@ def test_a_stalled_service_is_a_json_504_after_its_familys_read_timeout(
     """A service that accepts connections but never answers (SIGSTOP) held the client for
     nginx's 30 s; now the route family's own timeout (the table: 5 s for the catalogue),
     then a 504 in the one error shape. (The client gives up at 20 s: before, it would.)"""
-    pid = processes.running_pid(test_layout, "operator-service")
+    pid = main_pid(test_layout, "operator-service")
+    assert pid, "operator-service is not running"
     os.killpg(pid, signal.SIGSTOP)
     try:
         response = call(gateway, "/api/packages", agent_token)

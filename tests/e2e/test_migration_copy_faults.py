@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -24,7 +25,7 @@ OTHERS = ("multi_city_hotel_packages", "multi_city_hotel_package_changes")
 
 
 @pytest.fixture(scope="module")
-def faulty_stack() -> dict:
+def faulty_stack() -> Iterator[dict[str, str]]:
     """A fresh whole stack whose copies these tests break and repair."""
     layout = Layout(state=Path(f"{TEST_STATE}-copy-faults"), port_offset=TEST_PORT_OFFSET + 3000)
     with devstack.fresh_stack(layout) as env:

@@ -14,7 +14,9 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TypedDict
 
 import psycopg
 import pytest
@@ -37,7 +39,7 @@ LAYOUT = Layout(state=Path(f"{TEST_STATE}-drills"), port_offset=TEST_PORT_OFFSET
 
 
 @pytest.fixture(scope="module")
-def drill_stack() -> dict:
+def drill_stack() -> Iterator[dict[str, str]]:
     """A fresh whole stack for the drills."""
     with devstack.fresh_stack(LAYOUT) as env:
         yield env
@@ -74,11 +76,20 @@ STATEMENTS = (
 )
 
 
-def _direct_writes(env: dict, side: str, sub: str, tries: int) -> dict:
+class DirectWrites(TypedDict):
+    """What `tries` direct writes met: accepted, refused by the write fence, anything else
+    (as "role: SQLSTATE")."""
+
+    accepted: int
+    fence: int
+    other: set[str]
+
+
+def _direct_writes(env: dict, side: str, sub: str, tries: int) -> DirectWrites:
     """`tries` writes on `side` as each role (as PostgREST runs them: `set local role`, the
     caller's claims), every kind of statement; (accepted, refused-by-the-fence, other)."""
     url = env["SUPABASE_DB_ADMIN_URL" if side == "supabase" else "RDS_ADMIN_URL"]
-    outcome = {"accepted": 0, "fence": 0, "other": set()}
+    outcome: DirectWrites = {"accepted": 0, "fence": 0, "other": set()}
     claims = json.dumps({"sub": sub, "role": "authenticated"})
     with psycopg.connect(url, autocommit=True) as conn:
         for n in range(tries):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,7 @@ OPERATORS = ("operators", ("operators",))
 
 
 @pytest.fixture(scope="module")
-def stack() -> dict:
+def stack() -> Iterator[dict[str, str]]:
     """A fresh whole stack whose operator tables the tests move back and forth."""
     layout = Layout(state=Path(f"{TEST_STATE}-rollback-orders"),
                     port_offset=TEST_PORT_OFFSET + 4000)

@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
@@ -41,7 +42,7 @@ TODAY = datetime.date.today()
 
 
 @pytest.fixture(scope="module")
-def moving_stack() -> dict:
+def moving_stack() -> Iterator[dict[str, str]]:
     """A fresh whole stack whose operator tables the tests move to RDS."""
     layout = Layout(state=Path(f"{TEST_STATE}-migration"), port_offset=TEST_PORT_OFFSET + 1000)
     with devstack.fresh_stack(layout) as env:
@@ -316,6 +317,11 @@ def test_a_rehearsal_runs_every_step_with_its_writer_losing_nothing(moving_stack
 
 # The whole move under load ----------------------------------------------------------------------
 
+def _token(operator: Operator) -> str:
+    assert operator.token, f"{operator.email} has not signed in"
+    return operator.token
+
+
 class Traffic:
     """Operators create, edit, publish and delete packages and agents book them, through the
     gateway, until stopped; every answer is kept, and what each acknowledged write left."""
@@ -330,7 +336,8 @@ class Traffic:
         self.published: list[str] = []
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._threads = [threading.Thread(target=self._operate, args=(o,)) for o in operators]
+        self._threads = [threading.Thread(target=self._operate, args=(_token(o),))
+                         for o in operators]
         self._threads += [threading.Thread(target=self._book, args=(a,)) for a in agents]
 
     def __enter__(self) -> Traffic:
@@ -355,27 +362,27 @@ class Traffic:
             return None
         return answer.json() if answer.content else {}
 
-    def _operate(self, operator: Operator) -> None:
+    def _operate(self, token: str) -> None:
         n = 0
         while not self._stop.is_set():
             n += 1
             body = {**package_fields(capacity=1000), "title": f"Moving {uuid.uuid4().hex[:8]}"}
-            made = self._call("POST", "/api/operators/me/packages", operator.token, 201, json=body)
+            made = self._call("POST", "/api/operators/me/packages", token, 201, json=body)
             if made is None:
                 continue
             pid = made["id"]
             self.packages[pid] = {"title": made["title"], "status": "draft"}
             title = f"Renamed {uuid.uuid4().hex[:8]}"
-            if self._call("PATCH", f"/api/operators/me/packages/{pid}", operator.token, 200,
+            if self._call("PATCH", f"/api/operators/me/packages/{pid}", token, 200,
                           json={"title": title}) is not None:
                 self.packages[pid]["title"] = title
             if n % 2:
                 if self._call("POST", f"/api/operators/me/packages/{pid}/publish",
-                              operator.token, 200) is not None:
+                              token, 200) is not None:
                     self.packages[pid]["status"] = "published"
                     with self._lock:
                         self.published.append(pid)
-            elif self._call("DELETE", f"/api/operators/me/packages/{pid}", operator.token,
+            elif self._call("DELETE", f"/api/operators/me/packages/{pid}", token,
                             204) is not None:
                 self.deleted.add(pid)
                 del self.packages[pid]

@@ -52,10 +52,12 @@ def package_body(**overrides) -> dict:
 
 
 def create(gateway: str, operator: Operator, **overrides) -> Package:
+    assert operator.token, "the operator has not signed in"
     return draft_package(gateway, operator.token, package_body(**overrides))
 
 
 def published(gateway: str, operator: Operator, **overrides) -> Package:
+    assert operator.token, "the operator has not signed in"
     return publish_package(gateway, operator.token, package_body(**overrides))
 
 

@@ -16,6 +16,7 @@ import os
 import statistics
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
@@ -51,7 +52,7 @@ def new_client() -> requests.Session:
 
 
 @pytest.fixture(scope="module")
-def env() -> dict:
+def env() -> Iterator[dict[str, str]]:
     """A fresh stack whose Auth stand-in limits operator-service too, with the operators'
     logins in the window (both sign-ins open)."""
     saved = os.environ.get("AUTH_RATE_LIMIT_EXEMPT")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
@@ -40,7 +41,7 @@ LAYOUT = Layout(state=Path(f"{TEST_STATE}-logins"), port_offset=TEST_PORT_OFFSET
 
 
 @pytest.fixture(scope="module")
-def env() -> dict:
+def env() -> Iterator[dict[str, str]]:
     """A fresh whole stack whose operators' logins the tests move."""
     with devstack.fresh_stack(LAYOUT) as env:
         yield env
@@ -57,8 +58,9 @@ def cognito(env: dict):
 def supabase_sign_in(env: dict, email: str, password: str) -> str:
     """An access token from Supabase Auth, through supabase-py (what operators use before)."""
     client = create_client(env["SUPABASE_URL"], env["SUPABASE_ANON_KEY"])
-    return client.auth.sign_in_with_password({"email": email, "password": password}) \
-        .session.access_token
+    session = client.auth.sign_in_with_password({"email": email, "password": password}).session
+    assert session is not None, f"{email}: signed in without a session"
+    return session.access_token
 
 
 def cognito_sign_in(env: dict, email: str, password: str) -> str:
@@ -333,7 +335,8 @@ def test_in_the_window_the_dashboard_signs_operators_in_through_the_api(env, pag
     operator = new_operator(env, sign_in=False)
     sign_in(page, env["GATEWAY_URL"], operator.email, operator.password, operator=True)
     expect(page.get_by_role("heading", name="My packages")).to_be_visible()
-    assert cognito_user(env, operator.email)["UserStatus"] == "CONFIRMED"
+    moved = cognito_user(env, operator.email)
+    assert moved is not None and moved["UserStatus"] == "CONFIRMED"
     page.get_by_role("button", name="Sign out").click()
     # Another forgets their password: the code (moto takes any) sets it on both sides.
     forgetful = new_operator(env, sign_in=False)

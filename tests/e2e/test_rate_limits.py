@@ -13,10 +13,7 @@ import pytest
 from agent_service.settings import AgentSettings
 from gateway_config import GatewaySettings
 
-from devstack.supabase.auth_standin.settings import (
-    DEFAULT_SIGN_IN_SIGN_UPS,
-    DEFAULT_TOKEN_REFRESH,
-)
+from devstack.api import AUTH_STANDIN, settings_class
 from tests.builders.agents import PASSWORD, new_agent, new_email
 from tests.conftest import TRUSTED_PROXY
 from tests.helpers import access_log, api, bearer, client_at
@@ -26,6 +23,10 @@ pytestmark = [pytest.mark.stack, pytest.mark.devstack]
 
 LIMITS = GatewaySettings()
 ACCOUNT_ATTEMPTS = AgentSettings.model_fields["account_attempts_per_window"].default
+# Supabase's own per-address limits, which the stand-in keeps unless a stack sets others.
+STANDIN_LIMITS = settings_class(AUTH_STANDIN).model_fields
+SIGN_IN_SIGN_UPS = STANDIN_LIMITS["auth_rate_limit_sign_in_sign_ups"].default
+TOKEN_REFRESHES = STANDIN_LIMITS["auth_rate_limit_token_refresh"].default
 
 
 def _assert_gateway_429(response) -> None:
@@ -196,7 +197,7 @@ def _assert_gotrue_429(response) -> None:
 
 def test_auth_standin_limits_sign_ins_and_sign_ups_per_address_like_supabase(stack_env):
     address, wrong = "127.0.0.24", {"email": new_email("op"), "password": "wrong-password"}
-    for _ in range(DEFAULT_SIGN_IN_SIGN_UPS):
+    for _ in range(SIGN_IN_SIGN_UPS):
         response = _standin(stack_env, "/token?grant_type=password", wrong, address)
         assert response.status_code == 400, response.text
     _assert_gotrue_429(_standin(stack_env, "/token?grant_type=password", wrong, address))
@@ -212,6 +213,6 @@ def test_auth_standin_limits_refreshes_per_address_like_supabase(stack_env):
     with ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(
             lambda _: _standin(stack_env, "/token?grant_type=refresh_token", body, address),
-            range(DEFAULT_TOKEN_REFRESH)))
+            range(TOKEN_REFRESHES)))
     assert {a.status_code for a in answers} == {400}
     _assert_gotrue_429(_standin(stack_env, "/token?grant_type=refresh_token", body, address))

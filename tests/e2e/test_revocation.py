@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from devstack import processes
+from devstack.api import main_pid
 from supabase import create_client
 from tests.builders.agents import new_agent
 from tests.builders.packages import package_fields
@@ -147,7 +147,8 @@ def test_while_supabase_auth_cannot_answer_known_tokens_work_for_the_bound_only(
         for _ in range(ASKS):
             assert ask(test_layout, target, known).status_code == 200
     answered = time.monotonic()
-    pid = processes.running_pid(test_layout, "supabase-auth")
+    pid = main_pid(test_layout, "supabase-auth")
+    assert pid, "the Auth stand-in is not running"
     os.killpg(pid, signal.SIGSTOP)
     try:
         time.sleep(BOUND + 0.5)         # every answer is stale now, and cannot be renewed

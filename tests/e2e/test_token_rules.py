@@ -8,6 +8,7 @@ service's."""
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 
@@ -24,6 +25,8 @@ from tests.helpers import api, forge, jwt_parts
 # `devstack`: each service's port, past the gateway (compose publishes the gateway only).
 pytestmark = [pytest.mark.stack, pytest.mark.devstack]
 
+# A claim whose name is no Python name; its value is JSON, like every claim's.
+ADMINS_GROUP: dict[str, Any] = {"cognito:groups": ["admins"]}
 # Where each target is asked: a route that takes any verified token, whatever its issuer.
 TARGETS = {"gateway": ("gateway", "/api/packages"),
            "agent-service": ("agent-service", "/internal/agents?sub=nobody"),
@@ -46,7 +49,7 @@ def _cognito_cases(access_token: str) -> dict[str, tuple[str, str]]:
         "algorithm_of_issuer": (cognito_token(access_token, alg="RS512"),
                                 "token_algorithm_not_allowed"),
         "signature": (cognito_token(access_token, key=another_rsa_key(),
-                                    **{"cognito:groups": ["admins"]}), "token_invalid_signature"),
+                                    **ADMINS_GROUP), "token_invalid_signature"),
         "expiry": (cognito_token(access_token, iat=int(time.time()) - 7200,
                                  exp=int(time.time()) - 3600), "token_expired"),
         "issuer": (cognito_token(access_token, iss=jwt_parts(access_token)[1]["iss"] + "x"),

@@ -39,10 +39,9 @@ def cognito_token(access_token: str, *, key=None, alg: str = "RS256", kid: str =
 def supabase_token(stack_env, test_layout, *, key=None, **overrides) -> str:
     """A Supabase user token as the Auth stand-in issues it, with `overrides`, signed with the
     stand-in's ES256 key (or `key`, under the stand-in's kid)."""
-    from devstack.api import auth_signing_key_file
-    from devstack.supabase.auth_standin.keys import load_signing_key
+    from devstack.api import auth_signing_key
 
-    signing = load_signing_key(auth_signing_key_file(test_layout))
+    signing = auth_signing_key(test_layout)
     now = int(time.time())
     claims = {"iss": f"{stack_env['SUPABASE_URL']}/auth/v1", "aud": "authenticated",
               "sub": str(uuid.uuid4()), "role": "authenticated", "email": "op@example.com",

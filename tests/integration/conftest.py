@@ -8,6 +8,7 @@ in production; tests connect as the superuser and become those roles, as the ser
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -22,7 +23,7 @@ from travel_platform.migrations import apply_migrations
 
 
 @pytest.fixture(scope="session")
-def databases() -> dict[str, str]:
+def databases() -> Iterator[dict[str, str]]:
     """Superuser URLs of the two migrated databases: SUPABASE_DB_ADMIN_URL, RDS_ADMIN_URL."""
     layout = Layout(state=Path(f"{TEST_STATE}-db"), port_offset=TEST_PORT_OFFSET + 500)
     devstack.stop_part(layout, "rds")

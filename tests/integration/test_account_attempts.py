@@ -8,12 +8,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 from agent_service import repository
-from psycopg.rows import dict_row
+from psycopg.rows import DictRow, dict_row
 
 from travel_platform import rate_limits
 
 
-def _as_agent_service(url: str) -> psycopg.Connection:
+def _as_agent_service(url: str) -> psycopg.Connection[DictRow]:
     conn = psycopg.connect(url, autocommit=True, row_factory=dict_row)
     conn.execute("set role agent_service")
     return conn

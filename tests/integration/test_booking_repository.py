@@ -9,12 +9,12 @@ import uuid
 import psycopg
 from booking_service import repository
 from psycopg import errors
-from psycopg.rows import dict_row
+from psycopg.rows import DictRow, dict_row
 
 DEPARTURE = datetime.date(2031, 5, 1)
 
 
-def _as_booking_service(url: str) -> psycopg.Connection:
+def _as_booking_service(url: str) -> psycopg.Connection[DictRow]:
     conn = psycopg.connect(url, row_factory=dict_row)
     conn.execute("set role booking_service")
     return conn

@@ -11,7 +11,7 @@ import pytest
 from agent_service import repository as agents
 from booking_service import repository as bookings
 from psycopg import errors
-from psycopg.rows import dict_row
+from psycopg.rows import DictRow, dict_row
 
 from tests.helpers import DISPLAYABLE_TEXT, HOSTILE_TEXT
 from travel_platform.text import display_text
@@ -19,7 +19,7 @@ from travel_platform.text import display_text
 BAD = HOSTILE_TEXT["right-to-left override"]
 
 
-def _as(url: str, role: str) -> psycopg.Connection:
+def _as(url: str, role: str) -> psycopg.Connection[DictRow]:
     conn = psycopg.connect(url, row_factory=dict_row)
     conn.execute(f"set role {role}")
     return conn

@@ -10,7 +10,7 @@ import uuid
 import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
-from psycopg.rows import dict_row
+from psycopg.rows import DictRow, dict_row
 
 from tests.helpers import REPO
 from travel_platform.migrations import apply_migrations
@@ -78,6 +78,12 @@ class Caller:
             finally:
                 conn.rollback()
 
+    def rows(self, statement: str, params=()) -> list[dict]:
+        """The rows a query answers (a statement that answers none fails here)."""
+        result = self.run(statement, params)
+        assert isinstance(result, list), f"{statement!r} answered a row count, not rows"
+        return result
+
 
 @pytest.fixture(scope="module")
 def as_a(databases, world):
@@ -96,7 +102,7 @@ def as_anon(databases, world):
 
 def _rows_of(caller: Caller, table: str, package_id: str) -> int:
     column = "id" if table == "multi_city_hotel_packages" else "package_id"
-    return len(caller.run(f"select 1 from {table} where {column} = %s", (package_id,)))
+    return len(caller.rows(f"select 1 from {table} where {column} = %s", (package_id,)))
 
 
 @pytest.mark.parametrize("table", ["multi_city_hotel_packages", *PART_TABLES])
@@ -289,12 +295,19 @@ def side(request, sides) -> str:
     return sides[request.param]
 
 
+def _one(conn: psycopg.Connection[DictRow], query: str, params: tuple = ()) -> DictRow:
+    """The row a statement must answer."""
+    row = conn.execute(query, params).fetchone()
+    assert row is not None, f"no row: {query}"
+    return row
+
+
 def _operator_on(url: str, status: str) -> tuple[str, str, str]:
     """An operator of `status` (as an administrator leaves them) with a complete draft and
     a published package, each with a stop: (operator id, draft id, published id)."""
     user_id = str(uuid.uuid4())
     with psycopg.connect(url, row_factory=dict_row) as conn:
-        if conn.execute("select to_regclass('auth.users') is not null as yes").fetchone()["yes"]:
+        if _one(conn, "select to_regclass('auth.users') is not null as yes")["yes"]:
             conn.execute("insert into auth.users (id, email, email_confirmed_at, aud, role) "
                          "values (%s, %s, now(), 'authenticated', 'authenticated')",
                          (user_id, f"verified-{user_id[:8]}@example.com"))
@@ -302,8 +315,8 @@ def _operator_on(url: str, status: str) -> tuple[str, str, str]:
                      " values (%s, 'Gate Tours', 'typed@example.com', %s)", (user_id, status))
         ids = []
         for package_status in ("draft", "published"):
-            package_id = conn.execute(COMPLETE, (user_id, f"gate {package_status}",
-                                                 package_status)).fetchone()["id"]
+            package_id = _one(conn, COMPLETE, (user_id, f"gate {package_status}",
+                                               package_status))["id"]
             conn.execute("""insert into multi_city_hotel_package_cities
                               (package_id, position, city, country, nights, hotel_name,
                                star_rating) values (%s, 1, 'Porto', 'PT', 2, 'H', 4)""",
@@ -380,10 +393,10 @@ def test_only_operator_service_sets_the_status_and_only_forward(side):
 
 
 def _seen(caller: Caller, package_id: str) -> tuple[int, int]:
-    return (len(caller.run("select 1 from multi_city_hotel_packages where id = %s",
-                           (package_id,))),
-            len(caller.run("select 1 from multi_city_hotel_package_cities where package_id = %s",
-                           (package_id,))))
+    return (len(caller.rows("select 1 from multi_city_hotel_packages where id = %s",
+                            (package_id,))),
+            len(caller.rows("select 1 from multi_city_hotel_package_cities where package_id = %s",
+                            (package_id,))))
 
 
 def test_a_suspended_operators_packages_leave_the_catalogue_and_come_back(side):

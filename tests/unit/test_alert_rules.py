@@ -8,8 +8,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from devstack import monitoring
-from devstack.layout import REPO, Layout
+from devstack.api import BASE_PORTS, Layout, prometheus_config
+from tests.helpers import REPO
 
 PROMTOOL = shutil.which("promtool")
 
@@ -36,7 +36,7 @@ def test_every_alert_rule_has_a_unit_test():
 
 def test_the_rendered_scrape_configuration_is_valid_and_follows_the_port_offset(tmp_path: Path):
     layout = Layout(state=tmp_path, port_offset=5000)
-    config = monitoring.prometheus_config(layout)
+    config = prometheus_config(layout)
     path = tmp_path / "prometheus.yml"
     path.write_text(json.dumps(config))
     result = promtool("check", "config", str(path))
@@ -49,7 +49,6 @@ def test_the_rendered_scrape_configuration_is_valid_and_follows_the_port_offset(
 
 
 def test_no_two_parts_share_a_port_across_stacks_at_offsets_of_1000():
-    from devstack.layout import BASE_PORTS
     # make up (0), test stacks (+1000..+10000) and their migration stacks (+1000 more)
     residues = [port % 1000 for port in BASE_PORTS.values()]
     assert len(set(residues)) == len(residues), BASE_PORTS

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from typing import cast
 
 import pytest
 from booking_service import service
@@ -12,6 +13,7 @@ from booking_service.schemas import NewBooking
 
 from travel_platform.auth import Identity
 from travel_platform.errors import APIError, status_and_code
+from travel_platform.http import ServiceClient
 
 TODAY = datetime.date(2027, 1, 10)
 PACKAGE_ID = str(uuid.uuid4())
@@ -34,7 +36,8 @@ class FakeServiceClient:
     """A ServiceClient whose answers are given per path; records what it was asked."""
 
     def __init__(self, name: str, answers: dict[str, Answer]):
-        self.name, self.answers, self.asked = name, answers, []
+        self.name, self.answers = name, answers
+        self.asked: list[str] = []
 
     def get(self, path: str, params=None) -> Answer:
         self.asked.append(path)
@@ -61,7 +64,9 @@ def deps(*, agent_status="active", commission_rate="0.1000", packages=None,
         "/internal/packages": Answer(200, {"data": [package()] if packages is None else packages}),
         "/api/operators/me": Answer(200, {"profile": None if operator_status is None
                                           else {"status": operator_status}})})
-    return service.Dependencies(agents=agents, operators=operators,
+    # Duck-typed: booking-service calls only `get` and reads `name`.
+    return service.Dependencies(agents=cast(ServiceClient, agents),
+                                operators=cast(ServiceClient, operators),
                                 display_max_age=datetime.timedelta(seconds=300))
 
 

@@ -3,8 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from devstack.gateway import cors_origins
-from devstack.layout import Layout
+from devstack.api import Layout, cors_origins
 from travel_platform.cors import CorsSettings, parse_origins
 
 

@@ -5,44 +5,50 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from devstack import environment, python_parts
-from devstack.layout import Layout
+from devstack.api import (
+    AUTH_STANDIN,
+    PYTHON_PARTS,
+    SERVICES,
+    Layout,
+    part_environment,
+    settings_class,
+    settings_variables,
+)
 
 LAYOUT = Layout(state=Path("/nonexistent-state"), port_offset=5000)
 KEYS = {"operator_service_password": "op-secret-password"}
-AWS = {f"{part.name.upper().replace('-', '_')}_RDS_SECRET_ID": f"secret-of-{part.name}"
-       for part in python_parts.SERVICES}
+AWS = {f"{name.upper().replace('-', '_')}_RDS_SECRET_ID": f"secret-of-{name}"
+       for name in SERVICES}
 ADMINS = {"supabase-db": "postgresql://postgres:admin@127.0.0.1/postgres", "rds": "x"}
 RUNTIME = {"PATH", "LANG", "HOME", "PYTHONUNBUFFERED", "PYTHONPATH", "BIND", "ACCESS_LOG",
            "PROMETHEUS_MULTIPROC_DIR", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID",
            "AWS_SECRET_ACCESS_KEY"}
 
 
-def _env(part: python_parts.PythonPart, known: dict[str, str]) -> dict[str, str]:
-    own = python_parts.own_values(LAYOUT, KEYS, AWS, ADMINS).get(part.name, {})
-    return python_parts.process(LAYOUT, part, {**known, **own}).env
+def _env(part: str, known: dict[str, str]) -> dict[str, str]:
+    return part_environment(LAYOUT, part, known, stack_secrets=KEYS, aws=AWS, admin_urls=ADMINS)
 
 
 def test_each_part_gets_what_its_settings_read_and_nothing_else():
     known = {"UNRELATED_SECRET": "x", "AWS_REGION": "eu-west-1", "AWS_S3_BUCKET": "docs",
              "AGENT_SERVICE_URL": "http://a", "DISPLAY_MAX_AGE_SECONDS": "3"}
-    for part in [python_parts.AUTH_STANDIN, *python_parts.SERVICES]:
+    for part in PYTHON_PARTS:
         env = _env(part, known)
-        declared = set(environment.variables(environment.settings_class(part.settings)))
-        assert set(env) - RUNTIME <= declared, part.name
+        declared = set(settings_variables(settings_class(part)))
+        assert set(env) - RUNTIME <= declared, part
         assert "UNRELATED_SECRET" not in env
-    assert _env(python_parts.SERVICES[0], known)["AWS_S3_BUCKET"] == "docs"   # agent-service
-    booking = _env(python_parts.SERVICES[2], known)
+    assert _env("agent-service", known)["AWS_S3_BUCKET"] == "docs"
+    booking = _env("booking-service", known)
     assert (booking["AGENT_SERVICE_URL"], booking["DISPLAY_MAX_AGE_SECONDS"]) == ("http://a", "3")
     assert "AWS_S3_BUCKET" not in booking
 
 
 def test_a_service_holds_only_its_own_database_login():
-    envs = {part.name: _env(part, {}) for part in python_parts.SERVICES}
+    envs = {name: _env(name, {}) for name in SERVICES}
     assert "op-secret-password" in envs["operator-service"]["SUPABASE_DB_URL"]
     assert [name for name, env in envs.items() if "SUPABASE_DB_URL" in env] == ["operator-service"]
     for name, env in envs.items():
         assert env["AWS_RDS_SECRET_ID"] == f"secret-of-{name}"
-    standin = _env(python_parts.AUTH_STANDIN, {})
+    standin = _env(AUTH_STANDIN, {})
     assert standin["AUTH_DB_URL"] == ADMINS["supabase-db"]
     assert not any(name.startswith("AWS_") for name in standin)

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from devstack.layout import BASE_PORTS, Layout
+from devstack.api import BASE_PORTS, Layout
 
 
 @pytest.mark.parametrize("offset", [0, 10000, 40000, 50000])

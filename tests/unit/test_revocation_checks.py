@@ -74,6 +74,7 @@ def check(live: RevocationCheck, token: str = "a.b.c", expires_at: float = LATER
 def refused_code(live: RevocationCheck, token: str = "a.b.c", expires_at: float = LATER) -> str:
     with pytest.raises(Unauthorized) as refused:
         check(live, token, expires_at)
+    assert refused.value.code, "refused without a code"
     return refused.value.code
 
 

@@ -27,8 +27,7 @@ import pytest
 from gateway_config.serve import DashboardSettings, ServeSettings
 from hcl2 import SerializationOptions
 
-from devstack import environment, python_parts
-from devstack.layout import BASE_PORTS
+from devstack.api import BASE_PORTS, SERVICES, settings_class, settings_variables
 from travel_platform.cors import CorsSettings
 from travel_platform.gunicorn.config import GunicornSettings
 from travel_platform.registry import DEFAULT_PATH as REGISTRY_PATH
@@ -37,7 +36,6 @@ from travel_platform.web import HEALTH_PATH
 
 REPO = Path(__file__).resolve().parents[2]
 INFRA = REPO / "aws" / "infrastructure"
-PYTHON_PARTS = {part.name: part for part in python_parts.SERVICES}
 # What the gateway's image reads (`python -m gateway_config.serve`).
 GATEWAY_SETTINGS = (ServeSettings, DashboardSettings, gateway_config.GatewaySettings,
                     CorsSettings)
@@ -312,7 +310,7 @@ def test_the_parts_and_their_ports_are_the_platforms():
     # Every part of the registry is a Python part (ecs.tf makes the table from it).
     assert local("python_parts").startswith("${{for part in local.registry : part.name =>")
     ports = registry_locals()["ports"]
-    assert ports == {name: BASE_PORTS[name] for name in (*PYTHON_PARTS, "gateway")}
+    assert ports == {name: BASE_PORTS[name] for name in (*SERVICES, "gateway")}
     for service in gateway_config.SERVICES:
         assert ports[service.name] == service.port
     assert ports["gateway-auth"] == gateway_config.GATEWAY_AUTH_PORT
@@ -322,7 +320,7 @@ def test_the_parts_and_their_ports_are_the_platforms():
     stages = set(re.findall(r"^FROM \S+ AS ([\w-]+)$", (REPO / "Dockerfile").read_text(), re.M))
     assert set(ports) | {"local"} <= stages
     # Only the two parts with more to read than the rest are named in ecs.tf.
-    assert set(local("part_specific")) <= set(PYTHON_PARTS)
+    assert set(local("part_specific")) <= set(SERVICES)
 
 
 def test_a_python_part_listens_on_its_port_and_calls_others_on_theirs():
@@ -353,12 +351,12 @@ def part_variables(name: str) -> tuple[set[str], set[str]]:
     return plain, secret
 
 
-@pytest.mark.parametrize("name", sorted(PYTHON_PARTS))
+@pytest.mark.parametrize("name", sorted(SERVICES))
 def test_a_python_parts_environment_is_its_settings_fields(name):
-    settings = environment.settings_class(PYTHON_PARTS[name].settings)
+    settings = settings_class(name)
     plain, secret = part_variables(name)
     given = plain | secret
-    readable = {*environment.variables(settings), *environment.variables(GunicornSettings)}
+    readable = {*settings_variables(settings), *settings_variables(GunicornSettings)}
     assert given - readable == set(), f"{name}: variables its settings do not read"
     required = {field.upper() for field, info in settings.model_fields.items()
                 if info.is_required()}
@@ -371,7 +369,7 @@ def test_a_python_parts_environment_is_its_settings_fields(name):
 
 def test_the_gateways_environment_is_its_settings():
     plain, secret = part_variables("gateway")
-    readable = {name for cls in GATEWAY_SETTINGS for name in environment.variables(cls)}
+    readable = {name for cls in GATEWAY_SETTINGS for name in settings_variables(cls)}
     assert (plain | secret) - readable == set()
     required = {f"{cls.model_config.get('env_prefix', '')}{field}".upper()
                 for cls in GATEWAY_SETTINGS for field, info in cls.model_fields.items()

@@ -5,6 +5,7 @@ Supabase Auth is a stand-in object here: what it answers is the contract under t
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import pytest
 import user_migration
@@ -13,7 +14,7 @@ from user_migration import Refused, SupabaseUser
 OPERATOR = SupabaseUser(id="859fdf59-4972-48de-8e35-dc45de6eaadd", email="ops@example.com")
 
 # The event shapes of the AWS guide, field for field.
-AUTHENTICATION_EVENT = {
+AUTHENTICATION_EVENT: dict[str, Any] = {
     "version": "1", "triggerSource": "UserMigration_Authentication", "region": "eu-west-1",
     "userPoolId": "eu-west-1_ops", "userName": "ops@example.com",
     "callerContext": {"awsSdkVersion": "aws-sdk-js-3.0.0", "clientId": "console"},
@@ -33,7 +34,8 @@ class SupabaseAuth:
 
     def __init__(self, *, password: str = "Old-password-1", active: bool = True,
                  confirmed: bool = True):
-        self.password, self.active, self.asked = password, active, []
+        self.password, self.active = password, active
+        self.asked: list[tuple[str, str]] = []
         self.confirmed = confirmed
 
     def check_password(self, *, email, password):

@@ -1,6 +1,6 @@
 """A local stand-in for Supabase Auth (GoTrue): the part of its HTTP API that our code uses.
 
-    gunicorn --chdir devstack/supabase 'auth_standin:create_app()'
+    gunicorn 'devstack.supabase.auth_standin:create_app()'     (from the repository's root)
 
 Settings (environment): see settings.AuthStandinSettings. The database must have had
 devstack/supabase/bootstrap.sql applied.

@@ -1,4 +1,4 @@
-"""`python -m auth_standin ...`: the key tooling in auth_standin.keys."""
+"""`python -m devstack.supabase.auth_standin ...`: the key tooling in its `keys` module."""
 import sys
 
 from .keys import main

@@ -1,7 +1,7 @@
 """Keys and tokens: the ES256 key that signs user access tokens, and the HS256 API keys.
 
-    python -m auth_standin signing-key PATH   # write a new P-256 key to PATH unless one exists
-    python -m auth_standin api-keys           # anon/service_role keys for $SUPABASE_JWT_SECRET
+    python -m devstack.supabase.auth_standin signing-key PATH  # a P-256 key, unless one exists
+    python -m devstack.supabase.auth_standin api-keys  # anon/service_role, $SUPABASE_JWT_SECRET
 """
 from __future__ import annotations
 
@@ -151,7 +151,8 @@ def api_key_role(token: str, *, secret: str) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: create a signing key file, or print API keys."""
-    parser = argparse.ArgumentParser(prog="python -m auth_standin", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m devstack.supabase.auth_standin",
+                                     description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     signing = commands.add_parser("signing-key", help="create the ES256 signing key if missing")
