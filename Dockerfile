@@ -72,12 +72,13 @@ FROM service AS operator-service
 FROM service AS booking-service
 FROM service AS gateway-auth
 
-# ---- the gateway: nginx with njs; its config is rendered from the environment at start ----
+# ---- the gateway: nginx with njs and set-misc; config rendered from the environment at start ----
 # Its logs go to the container's output by default (GATEWAY_LOG_DIR=/var/log/gateway, whose
 # files are links to it); docker-compose.yml puts them in .compose/logs instead.
 FROM python AS gateway
 RUN apt-get update -qq \
- && apt-get install -y -qq --no-install-recommends nginx libnginx-mod-http-js >/dev/null \
+ && apt-get install -y -qq --no-install-recommends nginx libnginx-mod-http-js \
+      libnginx-mod-http-set-misc >/dev/null \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb \
  && rm -f /etc/nginx/sites-enabled/default \
  && install -d -o app -g app /var/lib/gateway /var/log/gateway \

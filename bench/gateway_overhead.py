@@ -1,5 +1,7 @@
 """Gateway overhead: the same authenticated GET through nginx and straight to the service,
-in one run, at the same concurrency. Prints both throughputs, p50/p99 and the ratio.
+in one run, at the same concurrency. Prints both throughputs, p50/p99 and the ratio, and the
+CPU each part spent per request (nginx, gateway-auth, the service): on a loaded machine the
+throughput ratio measures the scheduler as much as the gateway, the CPU per request does not.
 
     make bench            # against the `make up` stack
     .venv/bin/python -m bench.gateway_overhead --env .dev/stack.env --duration 10 --connections 32
@@ -14,6 +16,7 @@ measure of the gateway.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import statistics
 import subprocess
@@ -28,6 +31,7 @@ if not __package__:
 import requests
 
 from bench.stackenv import EXEMPT_HINT, demo_agent_token, expect_ok, read_env, refuse
+from devstack.api import Layout, main_pid, process_group
 
 PATH = "/api/agents/me"
 # --quick: one round of 1 s per target at 4 connections; proves the benchmark runs and its
@@ -70,6 +74,29 @@ def parse_wrk(out: str) -> dict:
             + (sum(int(n) for n in sockets.groups()) if sockets else 0)}
 
 
+# The parts a request through the gateway runs in; straight to the service, only the last.
+PARTS = ("gateway", "gateway-auth", "agent-service")
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(layout: Layout) -> dict[str, float]:
+    """CPU time (user + system) each part's processes have used so far."""
+    used = {}
+    for part in PARTS:
+        pid = main_pid(layout, part)
+        if pid is None:
+            refuse(f"{part} is not running in the stack at {layout.state}")
+        ticks = 0
+        for member in process_group(pid):
+            try:
+                fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue   # ended meanwhile
+            ticks += int(fields[11]) + int(fields[12])   # utime, stime
+        used[part] = ticks / TICKS
+    return used
+
+
 def refuse_failed_runs(runs: dict[str, list[dict]]) -> None:
     """Refuse (one line, exit 1, no figure) if any run saw a failed request."""
     errors = {name: sum(r["errors"] for r in rs) for name, rs in runs.items()}
@@ -104,11 +131,18 @@ def main(argv: list[str] | None = None) -> int:
             expect_ok(session.get(targets["gateway"], timeout=10,
                                   headers={"Authorization": f"Bearer {token}"}),
                       f"GET {PATH} through the gateway, 60 times at once")
+    layout = Layout(state=args.env.resolve().parent)
     runs: dict[str, list[dict]] = {name: [] for name in targets}
     for _ in range(args.rounds):  # alternate, so drift in the machine hits both alike
         for name, url in targets.items():
-            runs[name].append(run_wrk(url, token, duration=args.duration,
-                                      connections=args.connections, threads=args.threads))
+            before = cpu_seconds(layout)
+            run = run_wrk(url, token, duration=args.duration, connections=args.connections,
+                          threads=args.threads)
+            after = cpu_seconds(layout)
+            requests_made = run["rps"] * args.duration
+            run["cpu_us"] = {part: 1e6 * (after[part] - before[part]) / requests_made
+                             for part in PARTS}
+            runs[name].append(run)
     refuse_failed_runs(runs)
     summary = {name: {k: statistics.median(r[k] for r in rs) for k in ("rps", "p50", "p99")}
                for name, rs in runs.items()}
@@ -121,6 +155,10 @@ def main(argv: list[str] | None = None) -> int:
     ratios = [g["rps"] / d["rps"] for g, d in zip(runs["gateway"], runs["direct"], strict=True)]
     print(f"throughput ratio gateway/direct per round: {', '.join(f'{r:.3f}' for r in ratios)}")
     print(f"median ratio: {statistics.median(ratios):.3f} (goal >= 0.9)")
+    print("CPU per request, microseconds (medians): " + "; ".join(
+        f"{name}: " + ", ".join(
+            f"{part} {statistics.median(r['cpu_us'][part] for r in rs):.0f}" for part in PARTS)
+        for name, rs in runs.items()))
     return 0
 
 

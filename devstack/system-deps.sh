@@ -4,8 +4,10 @@
 set -euo pipefail
 missing=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
-# njs: the gateway hashes the token its per-token rate limit is keyed on (gateway/request_checks.js).
+# njs: the gateway counts header fields (gateway/request_checks.js); set-misc (it brings the
+# development kit): the gateway digests the token its limits and verdict cache are keyed on.
 [ -f /usr/lib/nginx/modules/ngx_http_js_module.so ] || missing+=(libnginx-mod-http-js)
+[ -f /usr/lib/nginx/modules/ngx_http_set_misc_module.so ] || missing+=(libnginx-mod-http-set-misc)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15)
 # Monitoring (devstack/monitoring.py); promtool comes with prometheus.
 for prog in prometheus prometheus-postgres-exporter prometheus-nginx-exporter; do

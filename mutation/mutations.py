@@ -276,8 +276,8 @@ MUTATIONS: tuple[Mutation, ...] = (
              '*(f"set_real_ip_from {network};" for network in networks)',
              '"set_real_ip_from 0.0.0.0/0;"', (RATE_LIMITS,), k="direct_client"),
     Mutation("token-bucket-per-spelling", "a token gets a new bucket for every spelling of "
-             "its Authorization header", "gateway/request_checks.js",
-             ".update(tokenKey(authorization))", ".update(authorization)",
+             "its Authorization header", GATEWAY_CONFIG,
+             "$token;", "$http_authorization;",
              (RATE_LIMITS,), k="spelled"),
     Mutation("method-label-unbounded", "made-up HTTP methods each add Prometheus series",
              "travel_platform/metrics.py",

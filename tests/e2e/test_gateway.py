@@ -304,6 +304,24 @@ def test_a_burst_with_one_token_asks_gateway_auth_about_once_a_second(gateway, s
     assert sum(e["gateway_cache"] == "HIT" for e in entries) >= len(ids) - seconds - 3
 
 
+def test_each_token_has_a_verdict_of_its_own_at_the_gateway(gateway, test_layout, agent_token,
+                                                            operator_token, operator_session):
+    # An agent's and an operator's token, alternating within the same second on a route
+    # both may use: each request reaches the service as its own caller, never as the other.
+    subjects = {agent_token: jwt_parts(agent_token)[1]["sub"],
+                operator_token: operator_session.user.id}
+    sent = {}
+    for _ in range(5):
+        for token, subject in subjects.items():
+            response = call(gateway, "/api/packages", token)
+            assert response.status_code == 200, response.text
+            sent[response.headers["X-Request-ID"]] = subject
+    time.sleep(0.3)
+    seen = {e["request_id"]: e["gateway_subject"]
+            for e in access_log(test_layout.logs, "operator-service") if e["request_id"] in sent}
+    assert seen == sent
+
+
 def test_a_refusal_is_never_reused_by_the_gateway(gateway, test_layout):
     # The same bad token, again and again: each time gateway-auth is asked, so a token that
     # becomes valid (a clock skew fixed, a key rotated in) is not refused for longer.
