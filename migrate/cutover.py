@@ -175,6 +175,13 @@ def allow_ddl(conn: Conn, unit: Unit) -> None:
                     sql.Identifier(name)))
 
 
+def ddl_refused(conn: Conn, unit: Unit) -> bool:
+    """Whether this database refuses schema changes on the unit's tables (refuse_ddl)."""
+    return _has_ddl_list(conn) and conn.execute(
+        "select 1 from migration.ddl_refused where unit = %s limit 1", (unit.name,)
+    ).fetchone() is not None
+
+
 def _has_ddl_list(conn: Conn) -> bool:
     return one(conn.execute("select to_regclass('migration.ddl_refused') is not null as ok"
                             ).fetchone())["ok"]

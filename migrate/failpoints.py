@@ -14,6 +14,7 @@ import sys
 import threading
 
 POINTS = (
+    "start:guarded",                 # guards and the DDL refusal in place, state still new
     "switch-writes:before-hold",     # verified, nothing held yet
     "switch-writes:hold-set",        # operator-service's writers wait (hold_until)
     "switch-writes:fence-closed",    # Supabase refuses writes

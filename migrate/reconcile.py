@@ -77,6 +77,8 @@ def reconcile(run: Run) -> list[str]:
                         f"{side} ({state}: {'it' if want[0] else 'the other side'} holds the "
                         "tables)")
         done += _tail(run, unit, state)
+        if state == "new":
+            done += _allow_ddl_again(run, unit)
     if reopen:
         time.sleep(ROUTING_SETTLE_SECONDS)
         for unit, tables in reopen:
@@ -84,6 +86,19 @@ def reconcile(run: Run) -> list[str]:
             done.append(f"{unit.name}: opened the write fence on supabase (it holds the tables)")
     if done:
         run.state.event(None, "reconcile", "done", "; ".join(done)[:500], {"actions": done})
+    return done
+
+
+def _allow_ddl_again(run: Run, unit: Unit) -> list[str]:
+    """A `start` that died before the copy began left the unit's tables refusing schema
+    changes (cutover.refuse_ddl) on a unit that is still `new`: nothing moves, so nothing
+    may stop Studio or a deploy from changing them."""
+    done = []
+    for side, conn in (("supabase", run.supabase), ("rds", run.rds)):
+        if cutover.ddl_refused(conn, unit):
+            cutover.allow_ddl(conn, unit)
+            done.append(f"{unit.name}: schema changes allowed again on {side} (a start that "
+                        "died before copying had refused them)")
     return done
 
 

@@ -10,7 +10,7 @@ from migrate import cutover, foreign_keys, replication
 from migrate.copywatch import NO_SLOT_GRACE_SECONDS, SYNCHRONIZED, Watchdog, described
 from migrate.gates import require_same_shape, require_slot_usable, require_state
 from migrate.replication import qualified
-from migrate.run import MOVING, Run, rds_now
+from migrate.run import MOVING, Run, pause_at, rds_now
 from migrate.state import GateRefused
 from migrate.units import Unit
 
@@ -59,6 +59,7 @@ def start(run: Run, unit: Unit) -> int:
     for side in (run.rds, run.supabase):
         cutover.install_guard(side, unit)
         cutover.refuse_ddl(side, unit)
+    pause_at(run, "start:guarded")
     if not replication.subscription_exists(run.rds, unit):
         foreign_keys.say_suspended(run, foreign_keys.suspend_into(run, (unit,), to="supabase"))
         _empty_rds_copy(run, unit)

@@ -335,3 +335,27 @@ def test_a_server_restarting_under_a_hold_blocks_writes_for_seconds_only(
     assert all("OperationalError" in f or "connection" in f.lower() or "cannot be read" in f
                for f in lost), lost[:3]
     ok(env, step, "rehearsal")
+
+
+def test_a_start_killed_before_the_copy_leaves_no_table_refusing_schema_changes(drill_stack):
+    # `packages` has not moved in this stack: a first `start`, killed once it has put its
+    # guards and DDL refusal in place but before the copy (its state still `new`).
+    env = drill_stack
+    assert status(env)["packages"]["state"] == "new"
+    ok(env, "backup", "packages")
+    tool = subprocess.Popen([sys.executable, "-m", "migrate", "start", "packages"], cwd=REPO,
+                            env={**env, "PATH": os.environ["PATH"],
+                                 "MIGRATE_PAUSE_AT": "start:guarded"},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert tool.stderr is not None
+    assert "failpoint start:guarded: paused" in tool.stderr.readline()
+    tool.send_signal(signal.SIGKILL)
+    tool.wait()
+    change = "alter table public.multi_city_hotel_packages add column drill_probe int"
+    with pytest.raises(psycopg.Error, match="the table is moving to another database"):
+        sql(env, "supabase", change)   # what the dead run left: Studio cannot change it
+    said = ok(env, "reconcile")
+    assert "packages: schema changes allowed again on supabase" in said
+    sql(env, "supabase", change)
+    sql(env, "supabase", "alter table public.multi_city_hotel_packages drop column drill_probe")
+    assert status(env)["packages"]["state"] == "new"
