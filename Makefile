@@ -100,9 +100,10 @@ soak: venv
 	$(PY) -m bench.soak --env $(STATE)/stack.env
 
 ## The move of 1,000,000 packages to RDS, on a stack of its own (state .dev-bench-migration,
-## ports +2000; figures in docs/benchmarks.md).
+## ports +2000; figures in docs/benchmarks.md). BENCH_ARGS passes options, e.g. the write
+## rate this machine reaches: BENCH_ARGS="--writes-per-second 120".
 bench-migration: venv system-deps
-	$(PY) -m bench.migration_move
+	$(PY) -m bench.migration_move $(BENCH_ARGS)
 
 ## Containers (docker-compose.yml; a Docker engine, or Debian's docker.io which this installs).
 ## The Python packages every image installs, built once on this machine (no registry or

@@ -16,7 +16,6 @@ measure of the gateway.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import statistics
 import subprocess
@@ -30,8 +29,9 @@ if not __package__:
 
 import requests
 
+from bench.cpu import CpuMeter
 from bench.stackenv import EXEMPT_HINT, demo_agent_token, expect_ok, read_env, refuse
-from devstack.api import Layout, main_pid, process_group
+from devstack.api import Layout
 
 PATH = "/api/agents/me"
 # --quick: one round of 1 s per target at 4 connections; proves the benchmark runs and its
@@ -76,25 +76,6 @@ def parse_wrk(out: str) -> dict:
 
 # The parts a request through the gateway runs in; straight to the service, only the last.
 PARTS = ("gateway", "gateway-auth", "agent-service")
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(layout: Layout) -> dict[str, float]:
-    """CPU time (user + system) each part's processes have used so far."""
-    used = {}
-    for part in PARTS:
-        pid = main_pid(layout, part)
-        if pid is None:
-            refuse(f"{part} is not running in the stack at {layout.state}")
-        ticks = 0
-        for member in process_group(pid):
-            try:
-                fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue   # ended meanwhile
-            ticks += int(fields[11]) + int(fields[12])   # utime, stime
-        used[part] = ticks / TICKS
-    return used
 
 
 def refuse_failed_runs(runs: dict[str, list[dict]]) -> None:
@@ -135,13 +116,13 @@ def main(argv: list[str] | None = None) -> int:
     runs: dict[str, list[dict]] = {name: [] for name in targets}
     for _ in range(args.rounds):  # alternate, so drift in the machine hits both alike
         for name, url in targets.items():
-            before = cpu_seconds(layout)
+            meter = CpuMeter(layout)
+            meter.start()
             run = run_wrk(url, token, duration=args.duration, connections=args.connections,
                           threads=args.threads)
-            after = cpu_seconds(layout)
+            used = meter.stop().seconds
             requests_made = run["rps"] * args.duration
-            run["cpu_us"] = {part: 1e6 * (after[part] - before[part]) / requests_made
-                             for part in PARTS}
+            run["cpu_us"] = {part: 1e6 * used.get(part, 0.0) / requests_made for part in PARTS}
             runs[name].append(run)
     refuse_failed_runs(runs)
     summary = {name: {k: statistics.median(r[k] for r in rs) for k in ("rps", "p50", "p99")}

@@ -44,7 +44,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.stackenv import read_env, refuse
-from devstack.api import Layout, main_pid, process_group
+from devstack.api import Layout, part_pids
 from tests.builders.packages import package_fields  # the one package builder
 from travel_platform.registry import registry
 
@@ -206,19 +206,6 @@ MIX = {"catalogue": 6, "package_page": 2, "agent_bookings": 2, "operator_booking
        "operator_profile": 1}
 
 
-def _children(parent: int) -> list[int]:
-    """Processes whose parent is `parent` (a postmaster's backends)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue   # a process that just exited
-        if int(fields[1]) == parent:
-            found.append(int(stat.parent.name))
-    return found
-
-
 def _private_kib(pids: list[int]) -> int:
     """Memory the processes hold for themselves (USS: private clean + dirty pages). Not
     the shared pages: PostgreSQL's shared buffers and nginx's shared zones fill up to their
@@ -236,14 +223,7 @@ def _private_kib(pids: list[int]) -> int:
 
 def memory(layout: Layout) -> dict[str, int]:
     """KiB of private memory per part."""
-    sizes = {}
-    for part in PARTS:
-        pid = main_pid(layout, part)
-        sizes[part] = _private_kib(process_group(pid)) if pid else 0
-    for part in DATABASES:
-        postmaster = main_pid(layout, part)
-        sizes[part] = _private_kib([postmaster, *_children(postmaster)]) if postmaster else 0
-    return sizes
+    return {part: _private_kib(part_pids(layout, part)) for part in (*PARTS, *DATABASES)}
 
 
 def pools(env: dict[str, str]) -> dict[str, dict[str, float]]:

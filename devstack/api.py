@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 __all__ = ["AUTH_STANDIN", "BASE_PORTS", "DATABASES", "Layout", "PARTS", "PG_BIN", "PROCESSES",
            "PYTHON_PARTS", "SERVICES", "SigningKey", "StackError", "auth_mail_file",
            "auth_signing_key", "auth_signing_key_file", "code_path", "compose_build",
-           "compose_replicas", "cors_origins", "down", "fresh_stack", "main_pid",
+           "compose_replicas", "cors_origins", "down", "fresh_stack", "main_pid", "part_pids",
            "part_environment", "process_group", "prometheus_config", "read_stack_env",
            "running_parts", "settings_class", "settings_variables", "start_database", "status",
            "stop_part", "up"]
@@ -128,6 +128,27 @@ def process_group(pid: int) -> list[int]:
     """Live processes of the process group a part's main process led (its workers, say):
     after `up` replaced a crashed part, nothing of the old group may be left."""
     return processes.group_members(pid)
+
+
+def part_pids(layout: Layout, part: str) -> list[int]:
+    """Every live process of a running part, for what a benchmark measures per part (memory,
+    CPU): a supervised process's whole group (nginx's or gunicorn's master and workers); a
+    database's postmaster and its children (PostgreSQL's backends leave the postmaster's
+    process group, so only their parent says whose they are). Empty if it is not running."""
+    pid = main_pid(layout, part)
+    if pid is None:
+        return []
+    if part not in DATABASES:
+        return process_group(pid)
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue   # a process that just exited
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return [pid, *children]
 
 
 def start_database(layout: Layout, part: str = "rds") -> Callable[[str], str]:

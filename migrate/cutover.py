@@ -256,7 +256,10 @@ def touched(supabase: Conn, tables) -> dict[str, list[str]]:
 def install_capture(rds: Conn, unit: Unit) -> None:
     """Capture triggers on the unit's tables (idempotent), in the caller's transaction.
     `create or replace trigger` takes a lock that readers do not wait for; writers are
-    held off by the write fence while this runs."""
+    held off by the write fence while this runs. Installed before the write cutover's hold,
+    they capture nothing until it flips: they fire only for local writes, and until then
+    RDS's fence refuses every local statement before any row (migration.guard_writes),
+    while replication applies its changes in replica mode, where they do not fire."""
     rds.execute(CAPTURE_FUNCTION)
     for table in unit.tables:
         pk = primary_key(rds, table)

@@ -86,6 +86,12 @@ def switch_writes(run: Run, unit: Unit) -> int:
                               f"differ (first: {mismatches[0]['table']} {mismatches[0]['key']}); "
                               f"see `verify {member.name}`")
     _require_few_written(run, unit, tables)
+    # The change capture goes on before the hold: creating a trigger locks the table, and
+    # waits for an autovacuum of it up to deadlock_timeout (a second), which the hold must
+    # not (cutover.install_capture says why it is inert until the flip).
+    for member in group:
+        with run.rds.transaction():
+            cutover.install_capture(run.rds, member)
     # The verify loads both servers, and RDS's apply falls behind meanwhile: let it catch up
     # before writes wait, so that inside the hold it applies only the last moment's writes.
     for member in group:
@@ -121,7 +127,6 @@ def switch_writes(run: Run, unit: Unit) -> int:
                 sequences = {}
                 for member in group:
                     sequences.update(cutover.copy_sequences(run.supabase, run.rds, member))
-                    cutover.install_capture(run.rds, member)
                 for member in group:
                     run.state.update(member, conn=run.rds, state="writes_switched")
                 holds.release_hold(run, group, conn=run.rds)

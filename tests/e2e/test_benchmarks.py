@@ -80,6 +80,25 @@ def test_migration_move_quick():
     assert result["rows"] >= 2000
     assert result["failed_writes"] == 0 and result["write_requests"] > 0
     assert result["hold_ms"] >= 0 and result["verify_seconds"] > 0
+    # The rate asked was reached (else no figure), and the hold says where its time went.
+    assert result["writes_per_s"] >= 0.95 * result["writes_per_s_asked"] == 0.95 * 20
+    phases = result["hold_phases_ms"]
+    assert (0 <= phases["fence_closed"] <= phases["caught_up"] <= phases["verified"]
+            <= phases["flipped"] == result["hold_ms"])
+    assert result["cpu_ms_per_write"]["operator-service"] > 0
+
+
+def test_a_migration_writer_short_of_its_rate_prints_no_figure():
+    # No machine gives 100,000 writes/s through the gateway: the probe before the move says
+    # what it reached and where the CPU went, and stops with no figure.
+    state = Path(f"{TEST_STATE}-bench-migration")
+    run = bench("migration_move", "--quick", "--writes-per-second", "100000", "--state",
+                str(state), "--port-offset", str(TEST_PORT_OFFSET + 3000), timeout=170)
+    assert run.returncode == 1
+    assert "{" not in run.stdout
+    [line] = [line for line in run.stderr.splitlines() if "no figure printed" in line]
+    assert "before the move, the writer reached" in line and "of the 100000 writes/s asked" in line
+    assert "ms of CPU per request: " in line and "operator-service" in line
 
 
 def test_a_benchmark_whose_requests_are_refused_prints_no_figure(env_file, tmp_path):
