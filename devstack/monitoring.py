@@ -20,6 +20,8 @@ PARTS = ["nginx-exporter", "postgres-exporter-supabase", "postgres-exporter-rds"
 # and the exporters that stand for nginx and the two databases).
 SCRAPED_SERVICES = [part.name for part in registry().parts]
 DATABASES = {"postgres-exporter-supabase": "supabase-db", "postgres-exporter-rds": "rds"}
+# What watches the Supabase project's database: not run with Supabase off.
+SUPABASE_PARTS = [exporter for exporter, server in DATABASES.items() if server == "supabase-db"]
 # Short, so a graph and a test see a change within seconds; a real deployment uses 15-30 s.
 SCRAPE_INTERVAL = "5s"
 
@@ -89,6 +91,8 @@ def processes(layout: Layout, admins: dict[str, str]) -> list[Process]:
               "-nginx.retries=10"],
         env=env, ready_url=f"{layout.url('nginx-exporter')}/metrics")]
     for exporter, server in DATABASES.items():
+        if server not in admins:   # a server this stack runs without (Supabase off)
+            continue
         queries = queries_file(layout, server)
         procs.append(Process(
             name=exporter,
