@@ -45,12 +45,18 @@ def env() -> Iterator[dict[str, str]]:
 
 
 def refused_start(env: dict) -> str:
-    """`up --supabase off`, which must fail; what it said. Then the stack as it was (Supabase
-    on), for the next steps of the move."""
-    with pytest.raises((RuntimeError, devstack.StackError)) as refused:
+    """`up --supabase off`, which must fail; the lines the parts that refused to start
+    logged meanwhile (gunicorn's own shutdown follows them, so devstack's failure shows only
+    the end of the log). Then the stack as it was (Supabase on), for the next steps."""
+    logs = {part: LAYOUT.logs / f"{part}.log" for part in devstack.SERVICES}
+    sizes = {part: log.stat().st_size if log.exists() else 0 for part, log in logs.items()}
+    with pytest.raises((RuntimeError, devstack.StackError)):
         devstack.up(LAYOUT, supabase=False)
+    said = [line for part, log in logs.items() if log.exists()
+            for line in log.read_bytes()[sizes[part]:].decode(errors="replace").splitlines()
+            if "SettingsError" in line]
     devstack.up(LAYOUT)
-    return str(refused.value)
+    return "\n".join(said)
 
 
 def test_before_the_move_a_part_refuses_to_start_with_supabase_off(env):
@@ -113,6 +119,15 @@ def test_once_everything_is_finalized_the_stack_runs_with_supabase_off(env):
         assert pid is not None, part
         environ = Path(f"/proc/{pid}/environ").read_bytes().decode().split("\0")
         assert not [v for v in environ if v.startswith("SUPABASE")], part
+    # Nor is the Supabase database watched: no target down on purpose (`up == 0` alerts).
+    deadline = time.monotonic() + 30   # Prometheus, restarted, lists its targets soon after
+    while True:
+        targets = requests.get(f"{off['PROMETHEUS_URL']}/api/v1/targets", timeout=5).json()
+        servers = {t["labels"].get("server") for t in targets["data"]["activeTargets"]}
+        if "rds" in servers or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert "rds" in servers and "supabase-db" not in servers, servers
     LEFT["off"] = off
 
 
