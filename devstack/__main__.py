@@ -1,4 +1,4 @@
-"""python -m devstack up|down|status [--state DIR] [--port-offset N]"""
+"""python -m devstack up|down|status [--state DIR] [--port-offset N] [--supabase on|off]"""
 import argparse
 import sys
 from pathlib import Path
@@ -15,6 +15,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="folder for data, logs and pid files (default: .dev)")
     parser.add_argument("--port-offset", type=int, default=0,
                         help="added to every port, to run a second stack beside the first")
+    parser.add_argument("--supabase", choices=["on", "off"], default="on",
+                        help="off: run with no Supabase at all, once the move to RDS is "
+                             "finalized (docs/deployment.md, \"Supabase off\")")
     args = parser.parse_args(argv)
     layout = Layout(state=args.state.resolve(), port_offset=args.port_offset)
     if args.command == "down":
@@ -23,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "status":
         return status(layout)
     try:
-        env = up(layout)
+        env = up(layout, supabase=args.supabase == "on")
     except (StackError, RuntimeError) as exc:
         print(f"[devstack] FAILED: {exc}", file=sys.stderr)
         return 1

@@ -72,10 +72,12 @@ BASE_PORTS: Mapping[str, int] = MappingProxyType(_BASE_PORTS)
 # psql are the clients of the same version (bench/migration_move.py times them).
 
 
-def up(layout: Layout) -> dict[str, str]:
+def up(layout: Layout, *, supabase: bool = True) -> dict[str, str]:
     """Start every part that is not running, restart those whose code, configuration or
-    dependencies changed, or that crashed; return the stack's settings (stack.env)."""
-    return stack.up(layout)
+    dependencies changed, or that crashed; return the stack's settings (stack.env). With
+    `supabase=False`, "Supabase off": the Supabase project's parts stopped, and no part given
+    a Supabase setting (for a stack whose move to RDS is finalized)."""
+    return stack.up(layout, supabase=supabase)
 
 
 @contextmanager

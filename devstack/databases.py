@@ -34,28 +34,39 @@ def admin_url(layout: Layout, part: str, keys: dict[str, str], dbname: str) -> s
                                    dbname=dbname)
 
 
-def prepare(layout: Layout, keys: dict[str, str]) -> dict[str, str]:
-    """Start (or keep) both servers, bring them up to date; their superuser URIs by server."""
+def prepare(layout: Layout, keys: dict[str, str], *, supabase: bool = True) -> dict[str, str]:
+    """Start (or keep) both servers, bring them up to date; their superuser URIs by server.
+    Without `supabase` (Supabase off) the Supabase project's server is stopped, not started:
+    RDS alone, and its URI alone."""
+    if not supabase:
+        if postgres.stop(layout, "supabase-db"):
+            _say("supabase-db: stopped (Supabase off)")
+        start(layout, "rds", keys)
+        return migrate(layout, keys, servers=("rds",))
     for part in postgres.SERVERS:
         start(layout, part, keys)
     return migrate(layout, keys)
 
 
-def migrate(layout: Layout, keys: dict[str, str]) -> dict[str, str]:
-    """Bring both running servers up to date (the database, Supabase's roles, migrations,
+def migrate(layout: Layout, keys: dict[str, str],
+            servers: tuple[str, ...] = postgres.SERVERS) -> dict[str, str]:
+    """Bring the running `servers` up to date (the database, Supabase's roles, migrations,
     operator-service's login); their superuser URIs by server."""
     admins = {}
-    for part in postgres.SERVERS:
+    for part in servers:
         dbname = _DATABASES[part][1]
         postgres.ensure_database(admin_url(layout, part, keys, "postgres"), dbname)
         admins[part] = admin_url(layout, part, keys, dbname)
-    postgres.run_sql_file(admins["supabase-db"], REPO / "devstack" / "supabase" / "bootstrap.sql")
-    for part in postgres.SERVERS:
+    if "supabase-db" in admins:
+        postgres.run_sql_file(admins["supabase-db"],
+                              REPO / "devstack" / "supabase" / "bootstrap.sql")
+    for part in servers:
         applied = apply_migrations(conninfo=admins[part], directory=_MIGRATIONS[part])
         _say(f"{part}: migrations applied now: {', '.join(applied) or 'none (up to date)'}")
-    with psycopg.connect(admins["supabase-db"], autocommit=True) as conn:
-        conn.execute(sql.SQL("alter role operator_service with login password {}").format(
-            sql.Literal(keys["operator_service_password"])))
+    if "supabase-db" in admins:
+        with psycopg.connect(admins["supabase-db"], autocommit=True) as conn:
+            conn.execute(sql.SQL("alter role operator_service with login password {}").format(
+                sql.Literal(keys["operator_service_password"])))
     return admins
 
 

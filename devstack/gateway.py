@@ -28,9 +28,10 @@ def cors_origins(layout: Layout) -> tuple[str, ...]:
 def _render_nginx(layout: Layout, env: dict[str, str]) -> tuple[str, str]:
     import openapi_ui_bundles.swagger_ui as swagger_ui
 
-    # The dashboard connects to Supabase Auth and uploads to S3 (moto) where this stack has them.
+    # The dashboard connects to Supabase Auth (unless Supabase is off) and uploads to S3
+    # (moto) where this stack has them.
     connect = gateway_config.dashboard_connect_origins(
-        supabase_url=env["SUPABASE_URL"], s3_bucket=env["AWS_S3_BUCKET"],
+        supabase_url=env.get("SUPABASE_URL"), s3_bucket=env["AWS_S3_BUCKET"],
         aws_region=env["AWS_REGION"],
         s3_endpoint=env.get("AWS_S3_PUBLIC_ENDPOINT_URL") or env["AWS_ENDPOINT_URL"])
     values = {"CORS_ORIGIN_MAP": " ".join(f'"{o}" $http_origin;' for o in cors_origins(layout)),
@@ -64,8 +65,8 @@ def process(layout: Layout, env: dict[str, str]) -> Process:
     """nginx as the gateway (serving the dashboard and its settings too), restarted when its
     rendered configuration, an included file or the nginx binary changes."""
     gateway_config.write_dashboard_config(layout.state / "gateway",
-                                          supabase_url=env["SUPABASE_URL"],
-                                          anon_key=env["SUPABASE_ANON_KEY"])
+                                          supabase_url=env.get("SUPABASE_URL"),
+                                          anon_key=env.get("SUPABASE_ANON_KEY"))
     nginx_conf, nginx_fingerprint = _render_nginx(layout, env)
     nginx = _nginx_binary()
     return Process(

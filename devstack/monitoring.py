@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Collection
 from pathlib import Path
 
 import requests
@@ -20,6 +21,8 @@ PARTS = ["nginx-exporter", "postgres-exporter-supabase", "postgres-exporter-rds"
 # and the exporters that stand for nginx and the two databases).
 SCRAPED_SERVICES = [part.name for part in registry().parts]
 DATABASES = {"postgres-exporter-supabase": "supabase-db", "postgres-exporter-rds": "rds"}
+# What watches the Supabase project's database: not run with Supabase off.
+SUPABASE_PARTS = [exporter for exporter, server in DATABASES.items() if server == "supabase-db"]
 # Short, so a graph and a test see a change within seconds; a real deployment uses 15-30 s.
 SCRAPE_INTERVAL = "5s"
 
@@ -37,8 +40,11 @@ def folder(layout: Layout) -> Path:
     return layout.state / "monitoring"
 
 
-def prometheus_config(layout: Layout) -> dict:
-    """The scrape configuration of this stack, with the alert rules of monitoring/."""
+def prometheus_config(layout: Layout,
+                      servers: Collection[str] = tuple(DATABASES.values())) -> dict:
+    """The scrape configuration of this stack, with the alert rules of monitoring/; of the
+    database servers, `servers` only (not the Supabase project's with Supabase off, where a
+    target that is down on purpose would fire the `up == 0` alert)."""
     def target(part: str) -> str:
         return f"{layout.host_of(part)}:{layout.port(part)}"
 
@@ -48,7 +54,7 @@ def prometheus_config(layout: Layout) -> dict:
                  "static_configs": [{"targets": [target("nginx-exporter")]}]})
     jobs.append({"job_name": "postgres", "static_configs": [
         {"targets": [target(exporter)], "labels": {"server": server}}
-        for exporter, server in DATABASES.items()]})
+        for exporter, server in DATABASES.items() if server in servers]})
     jobs.append({"job_name": "prometheus",
                  "static_configs": [{"targets": [target("prometheus")]}]})
     return {"global": {"scrape_interval": SCRAPE_INTERVAL, "evaluation_interval": SCRAPE_INTERVAL},
@@ -66,12 +72,13 @@ def queries_file(layout: Layout, server: str) -> Path:
     return path
 
 
-def write_prometheus_config(layout: Layout) -> Path:
+def write_prometheus_config(layout: Layout,
+                            servers: Collection[str] = tuple(DATABASES.values())) -> Path:
     """prometheus.yml of this stack, in its monitoring folder."""
     config = folder(layout) / "prometheus.yml"
     config.parent.mkdir(parents=True, exist_ok=True)
     # JSON is YAML: no YAML library needed to write what Prometheus reads.
-    config.write_text(json.dumps(prometheus_config(layout), indent=2))
+    config.write_text(json.dumps(prometheus_config(layout, servers), indent=2))
     return config
 
 
@@ -89,6 +96,8 @@ def processes(layout: Layout, admins: dict[str, str]) -> list[Process]:
               "-nginx.retries=10"],
         env=env, ready_url=f"{layout.url('nginx-exporter')}/metrics")]
     for exporter, server in DATABASES.items():
+        if server not in admins:   # a server this stack runs without (Supabase off)
+            continue
         queries = queries_file(layout, server)
         procs.append(Process(
             name=exporter,
@@ -98,7 +107,7 @@ def processes(layout: Layout, admins: dict[str, str]) -> list[Process]:
             env={**env, "DATA_SOURCE_NAME": admins[server]},
             ready_url=f"{layout.url(exporter)}/metrics",
             config_fingerprint=queries.read_text()))
-    config = write_prometheus_config(layout)
+    config = write_prometheus_config(layout, servers=list(admins))
     rules = (MONITORING / "alerts.yml").read_text()
     procs.append(Process(
         name="prometheus",

@@ -37,10 +37,11 @@ SERVICES = [PythonPart(part.name, part.app, part.settings, part.folder)
 
 
 def own_values(layout: Layout, keys: dict[str, str], aws: dict[str, str],
-               admins: dict[str, str]) -> dict[str, dict[str, str]]:
+               admins: dict[str, str], *, supabase: bool = True) -> dict[str, dict[str, str]]:
     """Values that differ by part, by the variable its Settings reads: each service's own
-    RDS secret, operator-service's own database login, the stand-in's database and key."""
-    own: dict[str, dict[str, str]] = {
+    RDS secret, operator-service's own database login, the stand-in's database and key
+    (the last two not with Supabase off)."""
+    own: dict[str, dict[str, str]] = {} if not supabase else {
         AUTH_STANDIN.name: {"AUTH_DB_URL": admins["supabase-db"],
                             "AUTH_SIGNING_KEY_FILE": str(signing_key_file(layout)),
                             "AUTH_MAIL_FILE": str(auth_mail_file(layout)),

@@ -190,6 +190,11 @@ def seed_demo_data(env: dict[str, str], keys: dict[str, str]) -> None:
     seed_operators(env, keys)
 
 
+def seeded(state: Path) -> bool:
+    """Whether this state folder's data was seeded."""
+    return (state / SEEDED_MARKER).exists()
+
+
 def seed_once(state: Path, env: dict[str, str], keys: dict[str, str]) -> bool:
     """Seed unless this state folder's data was seeded before; True if it seeded now.
 

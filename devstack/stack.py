@@ -39,27 +39,41 @@ def _say(message: str) -> None:
     print(f"[devstack] {message}", flush=True)
 
 
-def up(layout: Layout) -> dict[str, str]:
-    """Start (or keep) every part; return the stack's environment."""
+def up(layout: Layout, *, supabase: bool = True) -> dict[str, str]:
+    """Start (or keep) every part; return the stack's environment.
+
+    `supabase=False` is "Supabase off" (docs/deployment.md), for a stack whose move to RDS
+    is finalized: the Supabase project's database and the Auth stand-in are stopped, not
+    started, and no part is given a Supabase setting (so operator-service, gateway-auth and
+    the gateway run as they would with none configured, and refuse to start before then)."""
     for folder in (layout.state, layout.logs, layout.run):
         folder.mkdir(parents=True, exist_ok=True)
     for name in processes.crashed(layout, PROCESS_ORDER):
         _say(f"{name} had crashed; its log is {layout.logs / (name + '.log')}")
     keys = secrets.load_or_create(layout)
     secrets.ensure_tls(layout)
-    admins = databases.prepare(layout, keys)
+    if not supabase:
+        for name in (python_parts.AUTH_STANDIN.name, *monitoring.SUPABASE_PARTS):
+            if processes.stop(layout, name):
+                _say(f"{name}: stopped (Supabase off)")
+    admins = databases.prepare(layout, keys, supabase=supabase)
 
     report = {"moto": processes.ensure(layout, aws.emulator(layout), timeout=300)}
     provisioned = aws.provision(layout, admins)
-    env = stackenv.stack_env(layout, keys, provisioned, admins)
-    values = python_parts.own_values(layout, keys, provisioned, admins)
+    env = stackenv.stack_env(layout, keys, provisioned, admins, supabase=supabase)
+    values = python_parts.own_values(layout, keys, provisioned, admins, supabase=supabase)
 
-    generate_signing_key(python_parts.signing_key_file(layout))
-    standin = python_parts.AUTH_STANDIN
-    report[standin.name] = processes.ensure(layout, python_parts.process(
-        layout, standin, {**env, **values[standin.name]}))
-    if seed.seed_once(layout.state, env, keys):
-        _say("demo data: seeded")
+    if supabase:
+        generate_signing_key(python_parts.signing_key_file(layout))
+        standin = python_parts.AUTH_STANDIN
+        report[standin.name] = processes.ensure(layout, python_parts.process(
+            layout, standin, {**env, **values[standin.name]}))
+        if seed.seed_once(layout.state, env, keys):
+            _say("demo data: seeded")
+    elif not seed.seeded(layout.state):
+        raise StackError("Supabase off needs a stack whose operator tables have moved to RDS "
+                         "and been finalized: start it with Supabase first (`up`), move them "
+                         "(docs/migration-runbook.md), then `up --supabase off`")
     env.update(seed.demo_credentials(keys))
 
     parts = [*(python_parts.process(layout, part, {**env, **values.get(part.name, {})})

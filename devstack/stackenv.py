@@ -13,9 +13,24 @@ from devstack.supabase.auth_standin.keys import make_api_key
 from travel_platform.registry import registry
 
 
+def supabase_env(layout: Layout, keys: dict[str, str],
+                 admins: dict[str, str]) -> dict[str, str]:
+    """The Supabase project's settings: where its Auth is, its keys, its database's
+    superuser (for seeding and tests). None of them with Supabase off."""
+    return {
+        "SUPABASE_URL": layout.url("supabase-auth"),
+        "SUPABASE_ANON_KEY": make_api_key(keys["supabase_jwt_secret"], "anon",
+                                          issued_at=int(keys["api_keys_issued_at"])),
+        "SUPABASE_SERVICE_ROLE_KEY": make_api_key(keys["supabase_jwt_secret"], "service_role",
+                                                  issued_at=int(keys["api_keys_issued_at"])),
+        "SUPABASE_JWT_SECRET": keys["supabase_jwt_secret"],
+        "SUPABASE_DB_ADMIN_URL": admins["supabase-db"]}
+
+
 def stack_env(layout: Layout, keys: dict[str, str], aws: dict[str, str],
-              admins: dict[str, str]) -> dict[str, str]:
-    """Everything a client of the stack, or a service, is configured with."""
+              admins: dict[str, str], *, supabase: bool = True) -> dict[str, str]:
+    """Everything a client of the stack, or a service, is configured with (with
+    `supabase=False`, Supabase off: no Supabase setting at all)."""
     pool_id = aws["AWS_COGNITO_USER_POOL_ID"]
     operator_pool_id = aws["AWS_COGNITO_OPERATOR_POOL_ID"]
     return {
@@ -23,12 +38,7 @@ def stack_env(layout: Layout, keys: dict[str, str], aws: dict[str, str],
         # The Travel Agent Dashboard, served by the gateway.
         "DASHBOARD_URL": f"{layout.url('gateway')}/",
         "CORS_ALLOWED_ORIGINS": ",".join(gateway.cors_origins(layout)),
-        "SUPABASE_URL": layout.url("supabase-auth"),
-        "SUPABASE_ANON_KEY": make_api_key(keys["supabase_jwt_secret"], "anon",
-                                          issued_at=int(keys["api_keys_issued_at"])),
-        "SUPABASE_SERVICE_ROLE_KEY": make_api_key(keys["supabase_jwt_secret"], "service_role",
-                                                  issued_at=int(keys["api_keys_issued_at"])),
-        "SUPABASE_JWT_SECRET": keys["supabase_jwt_secret"],
+        **(supabase_env(layout, keys, admins) if supabase else {}),
         **environment.aws_sdk_env(layout),
         "AWS_COGNITO_USER_POOL_ID": pool_id,
         "AWS_COGNITO_CLIENT_ID": aws["AWS_COGNITO_CLIENT_ID"],
@@ -49,8 +59,7 @@ def stack_env(layout: Layout, keys: dict[str, str], aws: dict[str, str],
         # Each service's own address (AGENT_SERVICE_URL...), for the services that call it
         # and for tests and benchmarks that skip the gateway.
         **{part.url_variable: layout.url(part.name) for part in registry().services},
-        # Superuser connections of the local databases, for seeding and for tests.
-        "SUPABASE_DB_ADMIN_URL": admins["supabase-db"],
+        # Superuser connection of RDS (Supabase's: above), for seeding and for tests.
         "RDS_ADMIN_URL": admins["rds"],
         # Where `python -m migrate backup` writes its dumps.
         "MIGRATE_BACKUP_DIR": str(layout.state / "backups"),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
-from typing import Literal, TypeVar
+from typing import ClassVar, Literal, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
@@ -37,7 +37,10 @@ class BaseServiceSettings(BaseSettings):
     aws_cognito_operator_client_id: str
     aws_cognito_operator_jwks_url: str | None = None
 
-    supabase_url: str
+    # The Supabase project: all of SUPABASE_GROUP or none of it (see _supabase_all_or_none).
+    # None is "Supabase off" (docs/deployment.md): once every unit of the move and the
+    # operators' logins are finalized, the platform runs with no Supabase at all.
+    supabase_url: str | None = None
     # The `iss` of the project's user tokens (GoTrue's GOTRUE_JWT_ISSUER): by default
     # SUPABASE_URL/auth/v1. Set where this service reaches Auth at another address than its
     # public one, the one clients use and tokens name (inside a container network).
@@ -46,12 +49,17 @@ class BaseServiceSettings(BaseSettings):
     supabase_jwks_url: str | None = None
     # The project's public anon key: Supabase's API gateway asks it of every call, here
     # GET /auth/v1/user, which tells whether a token's session and user still stand.
-    supabase_anon_key: SecretStr
+    supabase_anon_key: SecretStr | None = None
     # The service role key, for Supabase Auth's admin API: while operators' logins move
     # (docs/operator-logins.md) Supabase Auth is still the authority over an operator's
     # account, so a token of the operators' pool is refused once the Supabase user it stands
     # for is banned or deleted (GET /auth/v1/admin/users/{id}, travel_platform/auth/revocation.py).
-    supabase_service_role_key: SecretStr
+    supabase_service_role_key: SecretStr | None = None
+
+    # The settings that together say where the Supabase project is: a part is either given
+    # all of them or none (a subclass adds its own, as operator-service its database's URL).
+    SUPABASE_GROUP: ClassVar[tuple[str, ...]] = ("supabase_url", "supabase_anon_key",
+                                                 "supabase_service_role_key")
 
     # Revocation (travel_platform/auth/revocation.py): each issuer's answer on whether a
     # token's session and user still stand is reused for AUTH_LIVENESS_SECONDS, and, while
@@ -77,6 +85,22 @@ class BaseServiceSettings(BaseSettings):
             raise ValueError(f"AUTH_LIVENESS_SECONDS + AUTH_LIVENESS_STALE_SECONDS is {total:g}: "
                              f"at most {REVOCATION_BOUND_SECONDS} (the revocation bound)")
         return self
+
+    @model_validator(mode="after")
+    def _supabase_all_or_none(self):
+        # A partial set is a typo or a half-removed secret, not a decision: refuse it at start
+        # rather than run with Supabase half on (or silently off).
+        missing = [name.upper() for name in self.SUPABASE_GROUP if getattr(self, name) is None]
+        if missing and len(missing) < len(self.SUPABASE_GROUP):
+            group = ", ".join(name.upper() for name in self.SUPABASE_GROUP)
+            raise ValueError(f"the Supabase settings go together: set all of {group} or none "
+                             f"(Supabase off); missing: {', '.join(missing)}")
+        return self
+
+    @property
+    def supabase_on(self) -> bool:
+        """Whether this part is configured with a Supabase project (else Supabase is off)."""
+        return self.supabase_url is not None
 
     @model_validator(mode="after")
     def _production_refuses_dev_defaults(self):
@@ -118,13 +142,19 @@ class BaseServiceSettings(BaseSettings):
     @cached_property
     def supabase_issuer(self) -> str:
         """The `iss` of Supabase Auth's user tokens."""
-        return self.supabase_jwt_issuer or f"{self.supabase_url.rstrip('/')}/auth/v1"
+        return self.supabase_jwt_issuer or f"{self._supabase_url.rstrip('/')}/auth/v1"
 
     @cached_property
     def supabase_jwks(self) -> str:
         """Where Supabase Auth publishes its asymmetric signing keys."""
         return (self.supabase_jwks_url
-                or f"{self.supabase_url.rstrip('/')}/auth/v1/.well-known/jwks.json")
+                or f"{self._supabase_url.rstrip('/')}/auth/v1/.well-known/jwks.json")
+
+    @property
+    def _supabase_url(self) -> str:
+        if self.supabase_url is None:
+            raise SettingsError("Supabase is off here (no SUPABASE_URL): nothing may ask it")
+        return self.supabase_url
 
 
 class RdsSettings(BaseSettings):

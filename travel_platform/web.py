@@ -22,10 +22,11 @@ from travel_platform.auth import (
     TokenVerifier,
     bearer_token,
 )
-from travel_platform.auth.operator_logins import OperatorLogins
+from travel_platform.auth.operator_logins import OperatorLogins, require_logins_finalized
 from travel_platform.auth.revocation import (
     SUPABASE_ACCOUNT,
     CognitoCheck,
+    IssuerCheck,
     RevocationCheck,
     SupabaseAccountCheck,
     SupabaseCheck,
@@ -67,24 +68,27 @@ class ApiJSONProvider(DefaultJSONProvider):
 
 
 def build_token_verifier(settings: BaseServiceSettings) -> TokenVerifier:
-    """The verifier for the three issuers (agents' pool, Supabase Auth, operators' pool)."""
-    secret = (settings.supabase_jwt_secret.get_secret_value()
-              if settings.supabase_jwt_secret else None)
-    return TokenVerifier(
+    """The verifier for the three issuers (agents' pool, Supabase Auth, operators' pool); with
+    Supabase off, for the two pools only, so a Supabase token is one of an unknown issuer."""
+    verifiers: list[CognitoVerifier | SupabaseVerifier] = [
         CognitoVerifier(issuer=settings.cognito_issuer, jwks_url=settings.cognito_jwks_url,
                         client_ids=settings.cognito_client_ids),
-        SupabaseVerifier(issuer=settings.supabase_issuer, jwks_url=settings.supabase_jwks,
-                         jwt_secret=secret),
         CognitoVerifier(issuer=settings.cognito_operator_issuer,
                         jwks_url=settings.cognito_operator_jwks_url,
                         client_ids=[settings.aws_cognito_operator_client_id],
-                        source=SOURCE_COGNITO_OPERATORS),
-    )
+                        source=SOURCE_COGNITO_OPERATORS)]
+    if settings.supabase_on:
+        secret = (settings.supabase_jwt_secret.get_secret_value()
+                  if settings.supabase_jwt_secret else None)
+        verifiers.append(SupabaseVerifier(issuer=settings.supabase_issuer,
+                                          jwks_url=settings.supabase_jwks, jwt_secret=secret))
+    return TokenVerifier(*verifiers)
 
 
 def build_revocation_check(settings: BaseServiceSettings) -> RevocationCheck:
     """Each issuer asked whether a verified token's session and user still stand: Cognito's
-    GetUser for both pools (one client: it needs the token only), Supabase Auth's /user."""
+    GetUser for both pools (one client: it needs the token only), Supabase Auth's /user
+    unless Supabase is off."""
     # One attempt each, within gateway-auth's 5 s under nginx: a failed answer is replaced
     # by the last one (or a 503), not retried while the caller waits.
     timeout = (settings.http_connect_timeout, settings.http_read_timeout)
@@ -93,16 +97,18 @@ def build_revocation_check(settings: BaseServiceSettings) -> RevocationCheck:
                                                       read_timeout=timeout[1],
                                                       retries={"max_attempts": 1,
                                                                "mode": "standard"})))
-    supabase = SupabaseCheck(url=settings.supabase_url,
-                             anon_key=settings.supabase_anon_key.get_secret_value(),
-                             timeout=timeout)
-    account = SupabaseAccountCheck(
-        url=settings.supabase_url,
-        service_role_key=settings.supabase_service_role_key.get_secret_value(), timeout=timeout)
-    return RevocationCheck({SOURCE_COGNITO: cognito, SOURCE_COGNITO_OPERATORS: cognito,
-                     SOURCE_SUPABASE: supabase, SUPABASE_ACCOUNT: account},
-                    fresh_seconds=settings.auth_liveness_seconds,
-                    stale_seconds=settings.auth_liveness_stale_seconds)
+    checks: dict[str, IssuerCheck] = {SOURCE_COGNITO: cognito, SOURCE_COGNITO_OPERATORS: cognito}
+    if (settings.supabase_url is not None and settings.supabase_anon_key is not None
+            and settings.supabase_service_role_key is not None):
+        checks[SOURCE_SUPABASE] = SupabaseCheck(
+            url=settings.supabase_url, anon_key=settings.supabase_anon_key.get_secret_value(),
+            timeout=timeout)
+        checks[SUPABASE_ACCOUNT] = SupabaseAccountCheck(
+            url=settings.supabase_url,
+            service_role_key=settings.supabase_service_role_key.get_secret_value(),
+            timeout=timeout)
+    return RevocationCheck(checks, fresh_seconds=settings.auth_liveness_seconds,
+                           stale_seconds=settings.auth_liveness_stale_seconds)
 
 
 def configure_service(app: Flask, *, name: str, settings: BaseServiceSettings) -> None:
@@ -144,7 +150,13 @@ def forward_caller_context(app: Flask) -> None:
 def admit_operators(app: Flask, logins: OperatorLogins) -> None:
     """Operators' tokens are admitted by the phase of their move to Cognito, and a token of
     the operators' pool stands for the operator it is linked to (see OperatorLogins): every
-    service and gateway-auth sets this up, on its RDS pool."""
+    service and gateway-auth sets this up, on its RDS pool.
+
+    With Supabase off, the part refuses to start unless the operators' logins are finalized:
+    before that, operators still sign in with Supabase Auth, whose tokens it could not check."""
+    settings: BaseServiceSettings = app.config["SETTINGS"]
+    if not settings.supabase_on:
+        require_logins_finalized(logins)
     app.extensions["operator_logins"] = logins
 
 

@@ -157,10 +157,13 @@ resource "aws_lambda_function" "user_migration" {
   kms_key_arn                    = aws_kms_key.platform.arn
 
   environment {
+    # With Supabase off (supabase_enabled false) there is nobody left to admit from Supabase
+    # Auth: empty settings, so the trigger admits no one (every operator was moved or
+    # imported before `finalize operators`, which detaches it anyway).
     variables = {
-      SUPABASE_URL              = var.supabase_url
-      SUPABASE_ANON_KEY         = var.supabase_anon_key
-      SUPABASE_SERVICE_ROLE_KEY = var.supabase_service_role_key
+      SUPABASE_URL              = var.supabase_enabled ? var.supabase_url : ""
+      SUPABASE_ANON_KEY         = var.supabase_enabled ? var.supabase_anon_key : ""
+      SUPABASE_SERVICE_ROLE_KEY = var.supabase_enabled ? var.supabase_service_role_key : ""
     }
   }
 

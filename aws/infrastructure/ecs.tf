@@ -18,7 +18,7 @@ locals {
     AWS_COGNITO_CLIENT_ID          = aws_cognito_user_pool_client.client["agents"].id
     AWS_COGNITO_OPERATOR_POOL_ID   = aws_cognito_user_pool.pool["operators"].id
     AWS_COGNITO_OPERATOR_CLIENT_ID = aws_cognito_user_pool_client.client["operators"].id
-    SUPABASE_URL                   = var.supabase_url
+    SUPABASE_URL                   = local.supabase_url
     AWS_RDS_HOST                   = aws_db_instance.main.address
     AWS_RDS_PORT                   = tostring(aws_db_instance.main.port)
     AWS_RDS_DATABASE               = aws_db_instance.main.db_name
@@ -28,15 +28,20 @@ locals {
   # The service role key too: while operators' logins move, every part asks Supabase Auth's
   # admin API whether the account behind an operators'-pool token is banned or deleted.
   python_secrets = {
-    SUPABASE_ANON_KEY         = aws_secretsmanager_secret.supabase["anon-key"].arn
-    SUPABASE_SERVICE_ROLE_KEY = aws_secretsmanager_secret.supabase["service-role-key"].arn
+    SUPABASE_ANON_KEY         = try(aws_secretsmanager_secret.supabase["anon-key"].arn, null)
+    SUPABASE_SERVICE_ROLE_KEY = try(aws_secretsmanager_secret.supabase["service-role-key"].arn, null)
   }
+  # With Supabase off (var.supabase_enabled false) there are no Supabase secrets and no
+  # SUPABASE_URL: each Supabase variable above and below is null then, and a null variable
+  # is left out of the task definitions (and of what the tasks may read), so no part is
+  # given any Supabase setting (docs/deployment.md, "Supabase off").
+  supabase_url = var.supabase_enabled ? var.supabase_url : null
 
   # What a part reads beyond python_environment, its port, its RDS secret and the URLs of the
   # parts it calls (registry.tf), where it has more: only these two, by name.
   part_specific = {
     "agent-service"    = { environment = { AWS_S3_BUCKET = aws_s3_bucket.uploads.bucket, CLIENT_ADDRESS_PROXIES = local.client_address_proxies }, secrets = {} }
-    "operator-service" = { environment = { CLIENT_ADDRESS_PROXIES = local.client_address_proxies }, secrets = { SUPABASE_DB_URL = aws_secretsmanager_secret.supabase["db-url"].arn } }
+    "operator-service" = { environment = { CLIENT_ADDRESS_PROXIES = local.client_address_proxies }, secrets = { SUPABASE_DB_URL = try(aws_secretsmanager_secret.supabase["db-url"].arn, null) } }
   }
   # The Python parts, every part of the registry: what they read beyond python_environment.
   python_parts = { for part in local.registry : part.name => {
@@ -58,7 +63,7 @@ locals {
   gateway_environment = {
     ENVIRONMENT          = "production"
     CORS_ALLOWED_ORIGINS = join(",", var.cors_allowed_origins)
-    SUPABASE_URL         = var.supabase_url
+    SUPABASE_URL         = local.supabase_url
     # The dashboard's uploads go to the bucket: its Content-Security-Policy names it.
     AWS_S3_BUCKET     = aws_s3_bucket.uploads.bucket
     AWS_REGION        = var.aws_region
@@ -72,7 +77,7 @@ locals {
     GATEWAY_TRUSTED_PROXIES = join(",", [for subnet in data.aws_subnet.public : subnet.cidr_block])
   }
   gateway_secrets = {
-    SUPABASE_ANON_KEY = aws_secretsmanager_secret.supabase["anon-key"].arn
+    SUPABASE_ANON_KEY = try(aws_secretsmanager_secret.supabase["anon-key"].arn, null)
   }
 
   # Each part's whole environment and secrets: a Python part's shared ones, its port and its
@@ -140,8 +145,8 @@ resource "aws_ecs_task_definition" "part" {
       protocol      = "tcp"
       appProtocol   = "http"
     }]
-    environment = [for k, v in local.environment[each.key] : { name = k, value = v }]
-    secrets     = [for k, arn in local.secrets[each.key] : { name = k, valueFrom = arn }]
+    environment = [for k, v in local.environment[each.key] : { name = k, value = v } if v != null]
+    secrets     = [for k, arn in local.secrets[each.key] : { name = k, valueFrom = arn } if arn != null]
     mountPoints = [{ sourceVolume = "tmp", containerPath = "/tmp", readOnly = false }]
     # Every image has python (the gateway's renders nginx's config with it).
     healthCheck = {

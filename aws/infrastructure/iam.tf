@@ -25,7 +25,7 @@ locals {
     lambda         = { service = "lambda.amazonaws.com", check_account = false }
   }
   # Secrets ECS reads for each part (and the jobs task), by ARN.
-  execution_secrets = merge({ for part, s in local.secrets : part => values(s) },
+  execution_secrets = merge({ for part, s in local.secrets : part => compact(values(s)) },
   { jobs = [aws_db_instance.main.master_user_secret[0].secret_arn] })
   # Each role that reads secrets, and which.
   secret_readers = merge(

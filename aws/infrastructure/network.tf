@@ -57,7 +57,7 @@ locals {
     { for group in concat(keys(local.ports), ["jobs"]) : "${group} to HTTPS (AWS APIs, ECR, Cognito, Supabase)" =>
     { type = "egress", group = group, peer = null, cidrs = ["0.0.0.0/0"], port = 443 } },
     { for part in local.registry : "${part.name} to the PostgreSQL of the Supabase project" =>
-    { type = "egress", group = part.name, peer = null, cidrs = ["0.0.0.0/0"], port = 5432 } if contains(part.needs, "supabase-db") },
+    { type = "egress", group = part.name, peer = null, cidrs = ["0.0.0.0/0"], port = 5432 } if var.supabase_enabled && contains(part.needs, "supabase-db") },
   )
 }
 

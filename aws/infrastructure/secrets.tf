@@ -44,7 +44,7 @@ resource "aws_secretsmanager_secret_version" "db_role" {
 # Keyed by name only: a map of sensitive values cannot be for_each's argument.
 resource "aws_secretsmanager_secret" "supabase" {
   #checkov:skip=CKV2_AWS_57:these are the Supabase project's keys; they are rotated in Supabase and set here again with terraform apply
-  for_each                = toset(["anon-key", "service-role-key", "db-url"])
+  for_each                = var.supabase_enabled ? toset(["anon-key", "service-role-key", "db-url"]) : toset([])
   name                    = "${local.name}/supabase/${each.key}"
   description             = "Supabase project: ${each.key}"
   kms_key_id              = aws_kms_key.platform.arn
@@ -55,4 +55,11 @@ resource "aws_secretsmanager_secret_version" "supabase" {
   for_each      = aws_secretsmanager_secret.supabase
   secret_id     = each.value.id
   secret_string = local.supabase_secrets[each.key]
+
+  lifecycle {
+    precondition {
+      condition     = var.supabase_url != null && local.supabase_secrets[each.key] != null
+      error_message = "supabase_enabled needs supabase_url, supabase_anon_key, supabase_service_role_key and supabase_db_url (or supabase_enabled = false: Supabase off)."
+    }
+  }
 }

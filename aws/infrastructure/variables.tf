@@ -138,27 +138,39 @@ variable "uploads_bucket_name" {
   default     = "travel-agent-uploads"
 }
 
+variable "supabase_enabled" {
+  description = "false is \"Supabase off\" (docs/deployment.md), once every unit of the move and the operators' logins are finalized: no Supabase secret, and no Supabase variable in any task definition. The parts refuse to start that way before then."
+  type        = bool
+  default     = true
+}
+
+# The four below are needed (all of them) while supabase_enabled; unused, and may be left
+# unset, with Supabase off.
 variable "supabase_url" {
   description = "The Supabase project's URL, https://<ref>.supabase.co."
   type        = string
+  default     = null
 }
 
 variable "supabase_anon_key" {
   description = "The project's anon key (TF_VAR_supabase_anon_key)."
   type        = string
   sensitive   = true
+  default     = null
 }
 
 variable "supabase_service_role_key" {
   description = "The project's service role key (TF_VAR_supabase_service_role_key): operator-service and the UserMigration trigger."
   type        = string
   sensitive   = true
+  default     = null
 }
 
 variable "supabase_db_url" {
   description = "operator-service's login to the project's database, with sslmode=verify-full (TF_VAR_supabase_db_url)."
   type        = string
   sensitive   = true
+  default     = null
 }
 
 variable "user_migration_concurrency" {

@@ -78,13 +78,17 @@ def port_of(name: str) -> int:
     return GATEWAY_AUTH_PORT if name == GATEWAY_AUTH else service(name).port
 
 
-def write_dashboard_config(folder: Path, *, supabase_url: str, anon_key: str) -> Path:
+def write_dashboard_config(folder: Path, *, supabase_url: str | None,
+                           anon_key: str | None) -> Path:
     """What the dashboard needs to know at run time, served by the gateway at /config.json:
     where Supabase Auth is and its anon key (public by design: it only identifies the
-    project; what a user may do comes from their own token)."""
+    project; what a user may do comes from their own token). With Supabase off, neither:
+    the dashboard then signs operators in through the API only."""
     path = folder / "dashboard-config.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"supabaseUrl": supabase_url, "supabaseAnonKey": anon_key}))
+    config = ({"supabaseUrl": supabase_url, "supabaseAnonKey": anon_key}
+              if supabase_url and anon_key else {})
+    path.write_text(json.dumps(config))
     return path
 
 
@@ -109,15 +113,17 @@ def origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def dashboard_connect_origins(*, supabase_url: str, s3_bucket: str, aws_region: str,
+def dashboard_connect_origins(*, supabase_url: str | None, s3_bucket: str, aws_region: str,
                               s3_endpoint: str | None) -> list[str]:
     """Where the dashboard's page connects besides its own origin: Supabase Auth (operators
-    sign in with supabase-js) and the S3 bucket its presigned upload forms post to (the
-    endpoint browsers use, or S3's own names for the bucket: global and regional)."""
+    sign in with supabase-js; none with Supabase off) and the S3 bucket its presigned upload
+    forms post to (the endpoint browsers use, or S3's own names for the bucket: global and
+    regional)."""
     uploads = ([s3_endpoint] if s3_endpoint else
                [f"https://{s3_bucket}.s3.amazonaws.com",
                 f"https://{s3_bucket}.s3.{aws_region}.amazonaws.com"])
-    return list(dict.fromkeys(origin(url) for url in [supabase_url, *uploads]))
+    supabase = [supabase_url] if supabase_url else []
+    return list(dict.fromkeys(origin(url) for url in [*supabase, *uploads]))
 
 
 def dashboard_policy(connect_origins: list[str]) -> str:

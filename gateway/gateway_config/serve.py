@@ -11,7 +11,7 @@ import os
 import shutil
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 import gateway_config
@@ -39,17 +39,26 @@ class ServeSettings(BaseSettings):
 
 class DashboardSettings(BaseSettings):
     """What the dashboard's page is told at /config.json: Supabase's public address (the one
-    browsers use) and its anon key (public by design: it identifies the project only); and
-    where its uploads go (the S3 bucket: its name and region, or the endpoint browsers reach
-    it at), the origins its Content-Security-Policy lets it connect to."""
+    browsers use) and its anon key (public by design: it identifies the project only), both
+    or neither (Supabase off: no Supabase in config.json or the CSP); and where its uploads
+    go (the S3 bucket: its name and region, or the endpoint browsers reach it at), the
+    origins its Content-Security-Policy lets it connect to."""
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
-    supabase_url: str
-    supabase_anon_key: SecretStr
+    supabase_url: str | None = None
+    supabase_anon_key: SecretStr | None = None
     aws_s3_bucket: str
     aws_region: str
     aws_s3_public_endpoint_url: str | None = None
+
+    @model_validator(mode="after")
+    def _supabase_all_or_none(self):
+        if (self.supabase_url is None) != (self.supabase_anon_key is None):
+            missing = "SUPABASE_URL" if self.supabase_url is None else "SUPABASE_ANON_KEY"
+            raise ValueError("the Supabase settings go together: set both SUPABASE_URL and "
+                             f"SUPABASE_ANON_KEY or neither (Supabase off); missing: {missing}")
+        return self
 
 
 def render(settings: ServeSettings, dashboard: DashboardSettings) -> Path:
@@ -74,9 +83,10 @@ def render(settings: ServeSettings, dashboard: DashboardSettings) -> Path:
     for sub in ("tmp", "auth-cache"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
     settings.log_dir.mkdir(parents=True, exist_ok=True)
+    anon_key = dashboard.supabase_anon_key
     gateway_config.write_dashboard_config(
         folder, supabase_url=dashboard.supabase_url,
-        anon_key=dashboard.supabase_anon_key.get_secret_value())
+        anon_key=anon_key.get_secret_value() if anon_key else None)
     (folder / "nginx.conf").write_text(config)
     return folder / "nginx.conf"
 

@@ -118,3 +118,25 @@ def test_the_dashboard_connects_only_to_origins_named_one_by_one():
     for bad in ("https:", "*", "https://x.example; script-src *", "javascript:alert(1)"):
         with pytest.raises(ValueError):
             gateway_config.dashboard_policy([bad])
+
+
+def test_with_supabase_off_the_dashboard_is_told_of_no_supabase(tmp_path: Path):
+    connect = gateway_config.dashboard_connect_origins(
+        supabase_url=None, s3_bucket="uploads", aws_region="eu-west-1", s3_endpoint=None)
+    assert connect == ["https://uploads.s3.amazonaws.com",
+                       "https://uploads.s3.eu-west-1.amazonaws.com"]
+    config = gateway_config.write_dashboard_config(tmp_path, supabase_url=None, anon_key=None)
+    assert "supabase" not in config.read_text().lower()
+
+
+def test_the_gateway_takes_both_supabase_settings_or_neither(monkeypatch):
+    from gateway_config.serve import DashboardSettings
+
+    from travel_platform.settings import SettingsError, load_settings
+
+    base = {"AWS_S3_BUCKET": "uploads", "AWS_REGION": "eu-west-1"}
+    for name in ("SUPABASE_URL", "SUPABASE_ANON_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    assert load_settings(DashboardSettings, base).supabase_url is None
+    with pytest.raises(SettingsError, match="missing: SUPABASE_ANON_KEY"):
+        load_settings(DashboardSettings, {**base, "SUPABASE_URL": "https://abc.supabase.co"})

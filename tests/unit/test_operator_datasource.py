@@ -225,3 +225,20 @@ def test_a_worker_that_cannot_read_the_routing_stops_serving_the_tables_that_mov
     # Tables that are not moving are served as before.
     data.read(identity=identity, tables=[USERS], query=lambda conn: None)
     assert _roles_set(pools["supabase"]) == 1 and _roles_set(pools["rds"]) == 0
+
+
+def test_with_supabase_off_a_table_routed_to_supabase_is_a_503_naming_it():
+    # Supabase off: RDS alone. Should the migration state ever name Supabase for a table
+    # (a unit rolled back behind the service's back), that request is refused, naming it.
+    from operator_service.backends import ALL_ON_RDS
+
+    rows = [_routing_row(USERS, reads="supabase", writes="supabase", unit="operators")]
+    data = DataSources({"rds": FakePool("rds")}, table_sources=ALL_ON_RDS,
+                       routing=FixedRouting(rows))
+    identity = _identity("cognito-operators")
+    for attempt in (lambda: data.read(identity=identity, tables=[USERS], query=lambda c: None),
+                    lambda: data.transaction(identity=identity, tables=[USERS]).__enter__()):
+        with pytest.raises(ServiceUnavailable) as refused:
+            attempt()
+        assert refused.value.code == "data_source_off"
+        assert USERS in refused.value.message and "supabase" in refused.value.message

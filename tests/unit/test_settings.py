@@ -18,7 +18,39 @@ def test_missing_values_are_named(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(SettingsError) as error:
         load_settings(AgentSettings, {"AWS_REGION": "eu-west-1"})
-    assert "AWS_RDS_HOST" in str(error.value) and "SUPABASE_URL" in str(error.value)
+    assert "AWS_RDS_HOST" in str(error.value)
+    # No Supabase setting at all is a choice (Supabase off), not a missing value.
+    assert "SUPABASE" not in str(error.value)
+
+
+SUPABASE = ("SUPABASE_URL", "SUPABASE_ANON_KEY", "SUPABASE_SERVICE_ROLE_KEY")
+
+
+def test_the_supabase_settings_go_together_or_not_at_all():
+    without = {k: v for k, v in COMPLETE.items() if k not in SUPABASE}
+    off = load_settings(AgentSettings, without)
+    assert not off.supabase_on and off.supabase_url is None
+    assert load_settings(AgentSettings, COMPLETE).supabase_on
+    for kept in SUPABASE:
+        with pytest.raises(SettingsError) as error:
+            load_settings(AgentSettings, {**without, kept: COMPLETE[kept]})
+        message = str(error.value)
+        assert "\n" not in message and "set all of SUPABASE_URL, SUPABASE_ANON_KEY" in message
+        missing = message.split("missing: ")[1]
+        assert kept not in missing
+        assert all(name in missing for name in SUPABASE if name != kept), message
+
+
+def test_operator_service_counts_its_database_in_the_group():
+    from operator_service.settings import OperatorSettings
+
+    without = {k: v for k, v in COMPLETE.items() if k not in SUPABASE}
+    assert load_settings(OperatorSettings, without).supabase_db_url is None
+    with pytest.raises(SettingsError, match="missing: SUPABASE_DB_URL$"):
+        load_settings(OperatorSettings, COMPLETE)
+    with pytest.raises(SettingsError, match="missing: SUPABASE_URL, SUPABASE_ANON_KEY, "
+                                            "SUPABASE_SERVICE_ROLE_KEY$"):
+        load_settings(OperatorSettings, {**without, "SUPABASE_DB_URL": "postgresql://x/y"})
 
 
 def test_defaults_point_at_real_aws_and_supabase_with_verified_tls():

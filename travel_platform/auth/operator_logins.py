@@ -33,6 +33,7 @@ from travel_platform.auth.tokens import (
     Identity,
 )
 from travel_platform.errors import ServiceUnavailable, Unauthorized
+from travel_platform.settings import SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,8 @@ ISSUERS_BY_STATE = {
     "dropped": frozenset({SOURCE_COGNITO_OPERATORS}),
 }
 MAX_LINKS = 100_000
+# The states after which operators' logins never go back to Supabase Auth.
+FINAL_STATES = frozenset({"finalized", "dropped"})
 
 
 def issuers_for(state: str) -> frozenset[str]:
@@ -63,6 +66,18 @@ def refusal(source: str) -> Unauthorized:
                             code="account_moved")
     return Unauthorized("operators sign in with Supabase Auth for now: this sign-in is not "
                         "open yet, or was rolled back", code="operator_login_closed")
+
+
+def require_logins_finalized(logins: OperatorLogins) -> None:
+    """Refuse to start with Supabase off (no Supabase setting) while the operators' logins
+    have not been finalized: operators would still sign in with Supabase Auth, whose tokens
+    this process could then not check. Read once, at start: fail fast and closed."""
+    state = logins.state()
+    if state not in FINAL_STATES:
+        raise SettingsError(
+            f"Supabase is off (no SUPABASE_* setting) but the operators' logins are {state}, "
+            "still on Supabase Auth: finalize them (`python -m migrate finalize operators`, "
+            "docs/migration-runbook.md) or set the Supabase settings")
 
 
 class OperatorLogins:

@@ -41,8 +41,9 @@ def _with_sign_ins(data: DataSources, identity: Identity, rows: list[dict]) -> l
     ids = [row["id"] for row in rows]
     if not ids:
         return rows
-    supabase = data.read_on(SUPABASE, identity=identity, query=lambda conn:
-                            repository.supabase_sign_in_emails(conn=conn, user_ids=ids))
+    supabase = (data.read_on(SUPABASE, identity=identity, query=lambda conn:
+                             repository.supabase_sign_in_emails(conn=conn, user_ids=ids))
+                if data.holds(SUPABASE) else {})
     cognito = (data.read_on(RDS, identity=identity, query=lambda conn:
                             repository.cognito_sign_in_emails(conn=conn, user_ids=ids))
                if data.holds(RDS) else {})

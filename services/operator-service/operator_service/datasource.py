@@ -269,7 +269,8 @@ class DataSources:
         self._routing.current()
         self._routing.refuse_if_blind(tables)
         if not write:
-            with as_caller(pool=self._pool(self.source_of(tables)), identity=identity) as conn:
+            with as_caller(pool=self._pool(self.source_of(tables), tables),
+                           identity=identity) as conn:
                 yield conn
             return
         deadline = time.monotonic() + self._hold_wait
@@ -283,7 +284,7 @@ class DataSources:
             stack = ExitStack()
             try:
                 conn = stack.enter_context(as_caller(
-                    pool=self._pool(source_of(tables, table_sources=table.writes)),
+                    pool=self._pool(source_of(tables, table_sources=table.writes), tables),
                     identity=identity, claim=tables))
             except psycopg.Error as exc:
                 if exc.sqlstate != FENCE_CLOSED:
@@ -309,7 +310,7 @@ class DataSources:
         self._routing.refuse_if_blind(tables)
         sources = table.writes if own else table.reads
         source = source_of(tables, table_sources=sources)
-        with as_caller(pool=self._pool(source), identity=identity) as conn:
+        with as_caller(pool=self._pool(source, tables), identity=identity) as conn:
             result = query(conn)
         units = sorted({table.shadowed[t] for t in tables if t in table.shadowed})
         if units and source != RDS and self._shadow is not None and RDS in self._pools:
@@ -331,11 +332,18 @@ class DataSources:
         with as_caller(pool=self._pool(source), identity=identity) as conn:
             return query(conn)
 
-    def _pool(self, source: str) -> ConnectionPool:
+    def _pool(self, source: str, tables: Collection[str] = ()) -> ConnectionPool:
         try:
             return self._pools[source]
         except KeyError:
-            raise DataSourceError(f"no pool for data source {source}") from None
+            if not tables:
+                raise DataSourceError(f"no pool for data source {source}") from None
+        # The routing names a database this process runs without (Supabase off, yet a unit
+        # was rolled back behind its back): refuse the request, naming what, not a 500.
+        raise ServiceUnavailable(
+            f"{', '.join(sorted(tables))} {'is' if len(tables) == 1 else 'are'} on {source}, "
+            f"which this service runs without ({source} off): finalize the move or set its "
+            "settings", code="data_source_off")
 
     def health_checks(self) -> dict[str, Callable[[], None]]:
         """One readiness check per database in use, named `<source>-db`."""
