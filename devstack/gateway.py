@@ -8,7 +8,7 @@ import shutil
 
 import gateway_config
 
-from devstack import environment
+from devstack import environment, secrets
 from devstack.layout import REPO, Layout, StackError
 from devstack.processes import Process
 from travel_platform.cors import CorsSettings
@@ -41,8 +41,9 @@ def _render_nginx(layout: Layout, env: dict[str, str]) -> tuple[str, str]:
               "GATEWAY_PORT": str(layout.port("gateway")),
               "GATEWAY_STATUS_PORT": str(layout.port("gateway-status"))}
     # The locations, upstreams and maps come from the gateway's one table of services.
-    config = gateway_config.render_nginx(values, port=layout.port, host=layout.host,
-                                         gateway_dir=REPO / "gateway")
+    config = gateway_config.render_nginx(
+        values, port=layout.port, host=layout.host, gateway_dir=REPO / "gateway",
+        token_digest_key=secrets.load_or_create(layout)["gateway_token_digest_key"])
     for sub in ("tmp", "auth-cache"):
         (layout.state / "gateway" / sub).mkdir(parents=True, exist_ok=True)
     path = layout.state / "gateway" / "nginx.conf"

@@ -17,7 +17,8 @@ from cryptography.x509.oid import NameOID
 from devstack.layout import Layout
 
 _NAMES = ("supabase_db_password", "rds_admin_password", "operator_service_password",
-          "supabase_jwt_secret", "demo_agent_password", "demo_operator_password")
+          "supabase_jwt_secret", "demo_agent_password", "demo_operator_password",
+          "gateway_token_digest_key")
 
 
 def load_or_create(layout: Layout) -> dict[str, str]:

@@ -391,7 +391,8 @@ def _indent(text: str, spaces: int) -> str:
 def render_nginx(values: Mapping[str, str], *, port: Callable[[str], int],
                  host: str | Callable[[str], str] = "127.0.0.1",
                  resolver: str | None = None, gateway_dir: Path = GATEWAY_DIR,
-                 settings: GatewaySettings | None = None) -> str:
+                 settings: GatewaySettings | None = None,
+                 token_digest_key: str | None = None) -> str:
     """gateway/nginx.conf.template with its `{{NAME}}` placeholders filled: the blocks
     made from the table and the settings (the environment's unless given), and `values`
     (folders, ports of the gateway's own parts) for the rest. `port(name)` is the port a
@@ -403,9 +404,10 @@ def render_nginx(values: Mapping[str, str], *, port: Callable[[str], int],
         "NJS_MODULE": settings.njs_module,
         "NDK_MODULE": settings.ndk_module,
         "SET_MISC_MODULE": settings.set_misc_module,
-        # Keys the token digests; new at each render, so nothing outside this nginx can
-        # match a digest in its zones or cache files to a token.
-        "TOKEN_DIGEST_KEY": secrets.token_hex(32),
+        # Keys the token digests, so nothing outside this nginx can match a digest in its
+        # zones or cache files to a token: new at each render unless the caller keeps one
+        # (devstack does, per stack, so that rendering again changes nothing).
+        "TOKEN_DIGEST_KEY": token_digest_key or secrets.token_hex(32),
         "MAX_REQUEST_HEADERS": str(settings.max_request_headers),
         "RATE_LIMIT_ZONES": _indent(_rate_limit_zones(settings, gateway_dir), 4).lstrip(),
         "RATE_LIMIT_RULES": _indent(_rate_limit_rules(settings), 8).lstrip(),
