@@ -627,11 +627,11 @@ def verify_unit(run: Run, unit: Unit) -> int:
     counts, mismatches, seconds = _full_verify(run, unit)
     total = sum(counts.values())
     if mismatches:
-        run.state.event(unit, "verify", "failed", f"{len(mismatches)} rows differ",
+        run.state.event(unit, "verify", "failed", f"{mismatches.total} rows differ",
                         {"mismatches": mismatches[:100]})
         for m in mismatches[:20]:
             run.say(f"  {m['table']} {m['key']}: {m['problem']}")
-        raise ToolError(f"verify {unit.name}: {len(mismatches)} of {total:,} rows differ "
+        raise ToolError(f"verify {unit.name}: {mismatches.total} of {total:,} rows differ "
                         "(listed above); find why, then "
                         f"`rollback {unit.switches_with or unit.name}` "
                         f"and `start {unit.name}` again")
@@ -640,7 +640,7 @@ def verify_unit(run: Run, unit: Unit) -> int:
     return 0
 
 
-def _full_verify(run: Run, unit: Unit) -> tuple[dict[str, int], list[dict], float]:
+def _full_verify(run: Run, unit: Unit) -> tuple[dict[str, int], verify.Mismatches, float]:
     """Compare every row of the unit, record the result; (rows, mismatches, seconds). The
     keys written on Supabase are tracked afresh from its start (see switch_writes)."""
 
@@ -649,9 +649,12 @@ def _full_verify(run: Run, unit: Unit) -> tuple[dict[str, int], list[dict], floa
 
     cutover.reset_touched(run.supabase, unit)
     started = time.monotonic()
-    counts, mismatches = verify.compare(run.supabase, run.rds, unit.tables, settle=settle)
+    counts, mismatches = verify.compare(
+        run.supabase, run.rds, unit.tables, settle=settle,
+        pace=verify.Pacer.of(run.settings, run.supabase, run.rds, unit, run.say),
+        chunk_rows=run.settings.migrate_verify_chunk_rows)
     seconds = time.monotonic() - started
-    run.state.update(unit, verified_at=_now(run), verify_mismatches=len(mismatches),
+    run.state.update(unit, verified_at=_now(run), verify_mismatches=mismatches.total,
                      verify_details={"rows": counts, "seconds": seconds,
                                      "mismatches": mismatches[:100]})
     return counts, mismatches, seconds
@@ -785,7 +788,7 @@ def switch_writes(run: Run, unit: Unit) -> int:
     for member in group:
         _, mismatches, _ = _full_verify(run, member)
         if mismatches:
-            raise GateRefused(f"cannot switch-writes: {len(mismatches)} rows of {member.name} "
+            raise GateRefused(f"cannot switch-writes: {mismatches.total} rows of {member.name} "
                               f"differ (first: {mismatches[0]['table']} {mismatches[0]['key']}); "
                               f"see `verify {member.name}`")
     _require_few_written(run, unit, tables)
