@@ -38,7 +38,7 @@ class MigrateSettings(BaseSettings):
     migrate_max_hold_keys: int = Field(default=100_000, ge=1)
     # `verify` (migrate/verify.py): rows per key-range chunk hashed on both sides at once;
     # a differing chunk is halved down to a few hundred rows, then compared row by row.
-    migrate_verify_chunk_rows: int = Field(default=10_000, ge=100, le=1_000_000)
+    migrate_verify_chunk_rows: int = Field(default=100_000, ge=100, le=1_000_000)
     # Pacing of `verify` (gh-ost's --max-lag-millis and --max-load): before each chunk it
     # waits while RDS applies what Supabase committed more than this many seconds late, or
     # while more sessions than this run a statement on Supabase, and gives up (exit 1,

@@ -47,7 +47,7 @@ from migrate.replication import primary_key, qualified
 from migrate.state import Conn, ToolError, one
 from migrate.units import Unit
 
-CHUNK_ROWS = 10_000
+CHUNK_ROWS = 100_000
 # A differing range of at most this many rows is compared row by row.
 LEAF_ROWS = 500
 # Rows fetched per round trip while a range is streamed.
@@ -246,31 +246,43 @@ class _TableCheck:
 
     def _drill(self, span: Range, ours_n: int, theirs_n: int) -> None:
         """Halve a differing range by rows (on the side that has more; `ours_n` on
-        Supabase, `theirs_n` on RDS) until it is small, then compare it row by row."""
+        Supabase, `theirs_n` on RDS) while its differences lie in one half, then compare
+        it row by row. Where both halves differ, halving again would hash the same rows
+        once more per level without narrowing anything (differences spread through the
+        range): both are streamed at once, so a table that differs everywhere is read about
+        twice, not once per level."""
         size = max(ours_n, theirs_n)
         if size > LEAF_ROWS:
             side = self.supabase if ours_n >= theirs_n else self.rds
             middle = self._nth_key(side, span, size // 2)
             if middle is not None and middle != span[1]:
+                differing = []
                 for half in ((span[0], middle), (middle, span[1])):
                     self.pace()
                     ours, theirs = self._hash_both(half)
                     if ours != theirs:
-                        self._drill(half, ours[0], theirs[0])
+                        differing.append((half, ours[0], theirs[0]))
+                if len(differing) == 1:
+                    self._drill(*differing[0])
+                else:
+                    for half, _, _ in differing:
+                        self._leaf(half)
                 return
         self._leaf(span)
 
     def _leaf(self, span: Range) -> None:
-        """The differing rows of a small range; with `settle`, only those that differed the
-        same way in two rounds in a row, each after RDS caught up (a row written between
-        the two sides' reads differs in one round, not the next). Once MAX_NAMED rows are
-        named, the rest is counted from one round."""
+        """The differing rows of a range; with `settle`, only those that differed the same
+        way in two rounds in a row, each after RDS caught up (a row written between the two
+        sides' reads differs in one round, not the next). Once MAX_NAMED rows are named,
+        the rest are counted from one round, as they stream by."""
+        if self.settle is None or len(self.found) >= MAX_NAMED:
+            for d in self._merge(span):
+                self.found.add({"table": self.table, **d})
+            return
         previous: set[tuple[str, str]] | None = None
         for _ in range(MAX_RECHECKS):
             self.pace()
             found = {(d["key"], d["problem"]) for d in self._merge(span)}
-            if self.settle is None or len(self.found) >= MAX_NAMED:
-                break
             if previous is not None:
                 found &= previous
                 if found == previous:
