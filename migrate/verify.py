@@ -3,11 +3,11 @@
 each key range is hashed by both servers at once: its rows and the XOR of their 64-bit row
 hashes. A range that differs is hashed again once RDS has applied everything Supabase had
 committed (a heartbeat row published with the unit), so lag is not taken for a difference;
-one that still differs is halved by rows until a few hundred are left, and those are
-streamed from both sides in key order through server-side cursors and merged like a sorted
-merge join, which names each differing key. Rows found differing are compared again after
-RDS caught up, until the answer is stable, so a row written between the two servers' scans
-is not reported (and a real difference is).
+one that still differs is halved by rows while its differences lie in one half, down to a
+few hundred rows, and what is left is streamed from both sides in key order through
+server-side cursors and merged like a sorted merge join, which names each differing key.
+Rows found differing are compared again after RDS caught up, until the answer is stable, so
+a row written between the two servers' scans is not reported (and a real difference is).
 
 Why ranges of the key and not buckets of a hash of it: a range's size is set in rows, so a
 chunk is as cheap at 100,000,000 rows as at 1,000; a chunk covers a few milliseconds of
