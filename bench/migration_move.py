@@ -33,6 +33,7 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -70,13 +71,25 @@ PROBE_SECONDS = 3.0
 REACHED_SHARE = 0.95
 
 
+# The peak resident memory (KiB) of each `migrate` command run so far, by its arguments.
+PEAK_KIB: dict[str, int] = {}
+
+
 def migrate(env: dict, *args: str) -> str:
-    result = subprocess.run([sys.executable, "-m", "migrate", *args], cwd=REPO,
-                            env={**env, "PATH": os.environ["PATH"]}, capture_output=True,
-                            text=True)
-    if result.returncode != 0:
-        refuse(f"migrate {' '.join(args)} failed: {' '.join(result.stderr.split())[-300:]}")
-    return result.stdout
+    """Run a step that must succeed; its output. Its peak memory goes to PEAK_KIB (from the
+    child's own rusage: the tool's memory must not grow with the tables)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        child = subprocess.Popen([sys.executable, "-m", "migrate", *args], cwd=REPO,
+                                 env={**env, "PATH": os.environ["PATH"]}, stdout=out,
+                                 stderr=err, text=True)
+        _, status, usage = os.wait4(child.pid, 0)   # reaps it: its own rusage, not ours
+        PEAK_KIB[" ".join(args)] = max(usage.ru_maxrss, PEAK_KIB.get(" ".join(args), 0))
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if os.waitstatus_to_exitcode(status) != 0:
+        refuse(f"migrate {' '.join(args)} failed: {' '.join(stderr.split())[-300:]}")
+    return stdout
 
 
 def sql(url: str, statement: str, params=None):
@@ -308,6 +321,7 @@ def run(env: dict, args, layout: Layout) -> int:
         "verify_seconds": verify_seconds, "copy_seconds": copy_seconds, "copy_phases": phases,
         "pg_dump_psql_seconds": dump_seconds,
         "verify_vs_copy": verify_seconds / copy_seconds,
+        "verify_peak_mib": PEAK_KIB["verify packages"] / 1024,
         "hold_ms": hold["hold_seconds"] * 1000,
         "hold_phases_ms": {"fence_closed": hold["fence_closed_after"] * 1000,
                            "caught_up": hold["caught_up_after"] * 1000,

@@ -36,6 +36,16 @@ class MigrateSettings(BaseSettings):
     # A hold does not begin when more rows than this were written since the last full
     # verify (each is checked inside the hold, by key).
     migrate_max_hold_keys: int = Field(default=100_000, ge=1)
+    # `verify` (migrate/verify.py): rows per key-range chunk hashed on both sides at once;
+    # a differing chunk is halved down to a few hundred rows, then compared row by row.
+    migrate_verify_chunk_rows: int = Field(default=100_000, ge=100, le=1_000_000)
+    # Pacing of `verify` (gh-ost's --max-lag-millis and --max-load): before each chunk it
+    # waits while RDS applies what Supabase committed more than this many seconds late, or
+    # while more sessions than this run a statement on Supabase, and gives up (exit 1,
+    # one line) once it has waited this long in all.
+    migrate_max_lag_seconds: float = Field(default=10.0, gt=0)
+    migrate_max_active_sessions: int = Field(default=40, ge=1)
+    migrate_max_pacing_seconds: float = Field(default=600.0, gt=0)
     # Failpoints (for fault-injection drills and tests): a comma-separated list of named
     # points (migrate/failpoints.py) at which the tool stops and waits to be killed. It
     # changes nothing else.

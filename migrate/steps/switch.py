@@ -82,7 +82,7 @@ def switch_writes(run: Run, unit: Unit) -> int:
     for member in group:
         _, mismatches, _ = full_verify(run, member)
         if mismatches:
-            raise GateRefused(f"cannot switch-writes: {len(mismatches)} rows of {member.name} "
+            raise GateRefused(f"cannot switch-writes: {mismatches.total} rows of {member.name} "
                               f"differ (first: {mismatches[0]['table']} {mismatches[0]['key']}); "
                               f"see `verify {member.name}`")
     _require_few_written(run, unit, tables)

@@ -17,11 +17,11 @@ def verify_unit(run: Run, unit: Unit) -> int:
     counts, mismatches, seconds = full_verify(run, unit)
     total = sum(counts.values())
     if mismatches:
-        run.state.event(unit, "verify", "failed", f"{len(mismatches)} rows differ",
+        run.state.event(unit, "verify", "failed", f"{mismatches.total} rows differ",
                         {"mismatches": mismatches[:100]})
         for m in mismatches[:20]:
             run.say(f"  {m['table']} {m['key']}: {m['problem']}")
-        raise ToolError(f"verify {unit.name}: {len(mismatches)} of {total:,} rows differ "
+        raise ToolError(f"verify {unit.name}: {mismatches.total} of {total:,} rows differ "
                         "(listed above); find why, then "
                         f"`rollback {unit.switches_with or unit.name}` "
                         f"and `start {unit.name}` again")
@@ -30,7 +30,7 @@ def verify_unit(run: Run, unit: Unit) -> int:
     return 0
 
 
-def full_verify(run: Run, unit: Unit) -> tuple[dict[str, int], list[dict], float]:
+def full_verify(run: Run, unit: Unit) -> tuple[dict[str, int], verify.Mismatches, float]:
     """Compare every row of the unit, record the result; (rows, mismatches, seconds). The
     keys written on Supabase are tracked afresh from its start (see switch_writes)."""
 
@@ -39,9 +39,12 @@ def full_verify(run: Run, unit: Unit) -> tuple[dict[str, int], list[dict], float
 
     cutover.reset_touched(run.supabase, unit)
     started = time.monotonic()
-    counts, mismatches = verify.compare(run.supabase, run.rds, unit.tables, settle=settle)
+    counts, mismatches = verify.compare(
+        run.supabase, run.rds, unit.tables, settle=settle,
+        pace=verify.Pacer.of(run.settings, run.supabase, run.rds, unit, run.say),
+        chunk_rows=run.settings.migrate_verify_chunk_rows)
     seconds = time.monotonic() - started
-    run.state.update(unit, verified_at=rds_now(run), verify_mismatches=len(mismatches),
+    run.state.update(unit, verified_at=rds_now(run), verify_mismatches=mismatches.total,
                      verify_details={"rows": counts, "seconds": seconds,
                                      "mismatches": mismatches[:100]})
     return counts, mismatches, seconds
