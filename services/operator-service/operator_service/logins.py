@@ -372,6 +372,10 @@ def send_reset_code(*, accounts: OperatorAccounts, email: str) -> dict:
     return CODE_REQUESTED
 
 
+class _NoSuchOperator(Exception):
+    """Supabase Auth has no confirmed user with the e-mail a reset was asked for."""
+
+
 def _make_user_for_reset(accounts: OperatorAccounts, email: str) -> None:
     """The pool user the UserMigration trigger would make for a reset, if Supabase Auth has a
     confirmed user with this e-mail (an unconfirmed one is anybody's sign-up)."""
@@ -379,13 +383,10 @@ def _make_user_for_reset(accounts: OperatorAccounts, email: str) -> None:
              "triggerSource": user_migration.FORGOT_PASSWORD}
     with _one_at_a_time(accounts.rds, email):
         try:
-            user_migration.migrate_user(event, supabase=accounts.supabase)
-        except user_migration.Refused:
+            with _asking_supabase(refused=_NoSuchOperator()):
+                user_migration.migrate_user(event, supabase=accounts.supabase)
+        except _NoSuchOperator:
             return      # nobody's, or not shown to be theirs: no code, the same answer
-        except user_migration.Throttled as exc:
-            raise _throttled(exc) from None
-        except user_migration.Unavailable as exc:
-            raise ServiceUnavailable("the sign-in service is unreachable, try again") from exc
         try:
             accounts.cognito.create_user_awaiting_reset(
                 email=email, attributes=event["response"]["userAttributes"])
