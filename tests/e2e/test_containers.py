@@ -30,7 +30,9 @@ def client():
 
 @pytest.fixture(scope="module")
 def package(gateway, operator_token):
-    return publish_package(gateway, operator_token, capacity=500)
+    """Room for every booking the clients make: a quiet machine books ~150 seats a second
+    (a sold-out departure's 409 would read as a failed request)."""
+    return publish_package(gateway, operator_token, capacity=10000)
 
 
 def deploy(*args: str) -> None:
