@@ -52,7 +52,7 @@ RUN python3 -m venv /opt/venv \
       --disable-pip-version-check ${DISTRIBUTION} \
  && /opt/venv/bin/pip uninstall --quiet --yes pip
 
-# ---- a part of the registry of services (travel_platform/services.json) under gunicorn ----
+# ---- a part of the registry of services (shared/travel_platform/services.json) under gunicorn ----
 FROM python AS service
 ARG DISTRIBUTION
 ARG APP_MODULE

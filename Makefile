@@ -110,19 +110,19 @@ bench-migration: venv system-deps
 ## TLS trust needed inside a build), pinned by constraints.txt; this checkout's own
 ## distributions are built again each time (seconds), so an image never has stale code.
 ## This checkout's distributions: the shared library, each part's folder in the registry of
-## services (travel_platform/services.json; SERVICES_REGISTRY names another), the trigger.
+## services (shared/travel_platform/services.json; SERVICES_REGISTRY names another), the trigger.
 ## (Read when used, so only the targets that build wheels need the file.)
-SERVICES_REGISTRY ?= travel_platform/services.json
+SERVICES_REGISTRY ?= shared/travel_platform/services.json
 REGISTRY_FOLDERS = $(or $(shell $(PYTHON) -c 'import json, sys; \
 	parts = json.load(open(sys.argv[1]))["parts"]; \
 	print(" ".join(dict.fromkeys("./" + p["folder"] for p in parts)))' $(SERVICES_REGISTRY)), \
 	$(error cannot read the services registry $(SERVICES_REGISTRY)))
-LOCAL_DISTS = . $(REGISTRY_FOLDERS) ./aws/lambdas
+LOCAL_DISTS = ./shared $(REGISTRY_FOLDERS) ./aws/lambdas
 
 wheels: build/wheels/.third-party
 	$(VENV)/bin/pip wheel --quiet --disable-pip-version-check --no-deps -w build/wheels $(LOCAL_DISTS)
 
-build/wheels/.third-party: venv requirements.txt constraints.txt pyproject.toml \
+build/wheels/.third-party: venv requirements.txt constraints.txt shared/pyproject.toml \
 		services/*/pyproject.toml gateway/pyproject.toml aws/lambdas/pyproject.toml
 	rm -rf build/wheels
 	$(VENV)/bin/pip wheel --quiet --disable-pip-version-check -c constraints.txt -w build/wheels \

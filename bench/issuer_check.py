@@ -1,4 +1,4 @@
-"""What the revocation check costs (travel_platform/auth/revocation.py): one question to the
+"""What the revocation check costs (shared/travel_platform/auth/revocation.py): one question to the
 token's issuer when a process has no fresh answer (Cognito GetUser, Supabase Auth GET
 /auth/v1/user), and a lookup when it has one. Prints p50/p99 of each, with the same code
 the services run.

@@ -12,7 +12,7 @@ REPO = Path(__file__).resolve().parent.parent
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 # Where each distribution's code lives in a checkout (see the pyproject.toml files): the
 # shared library, every part of the registry, the Lambda trigger.
-CODE_FOLDERS = (".", *registry().folders, "aws/lambdas")
+CODE_FOLDERS = (".", "shared", *registry().folders, "aws/lambdas")
 
 
 def code_path(repo: Path = REPO) -> str:
@@ -25,7 +25,8 @@ class StackError(RuntimeError):
 
 
 # Ports of a stack at offset 0 (`make up`); the test stack adds an offset to each.
-# The services' and gateway-auth's ports come from the registry (travel_platform/services.json).
+# The services' and gateway-auth's ports come from the registry
+# (shared/travel_platform/services.json).
 BASE_PORTS = {
     "gateway": 8080, **{part.name: part.port for part in registry().parts},
     "supabase-auth": 54321, "supabase-db": 54322, "rds": 5433, "moto": 5050,

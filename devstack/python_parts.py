@@ -96,5 +96,6 @@ def process(layout: Layout, part: PythonPart, values: dict[str, str]) -> Process
                          part.app],
                    env=env, ready_url=f"{layout.url(part.name)}{part.ready_path}",
                    url=layout.url(part.name),
-                   config_fingerprint=(fingerprints.code(layout, "travel_platform", part.code)
-                                       + ":" + fingerprints.databases(layout)))
+                   config_fingerprint=(
+                       fingerprints.code(layout, "shared/travel_platform", part.code)
+                       + ":" + fingerprints.databases(layout)))

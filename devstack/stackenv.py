@@ -54,7 +54,7 @@ def stack_env(layout: Layout, keys: dict[str, str], aws: dict[str, str],
         "AWS_RDS_SSLMODE": "verify-full",
         "AWS_RDS_SSLROOTCERT": str(layout.tls / "ca.pem"),
         # The gateway's nginx connects to the services from loopback: only its
-        # X-Forwarded-For is believed (travel_platform/client_address.py).
+        # X-Forwarded-For is believed (shared/travel_platform/client_address.py).
         "CLIENT_ADDRESS_PROXIES": "127.0.0.1/32",
         # Each service's own address (AGENT_SERVICE_URL...), for the services that call it
         # and for tests and benchmarks that skip the gateway.

@@ -21,7 +21,7 @@ from migrate.state import Conn, GateRefused, ToolError
 from travel_platform.cognito import CognitoAccounts, UserMissing
 from travel_platform.errors import APIError
 
-# The window: both logins open (travel_platform/auth/operator_logins.py).
+# The window: both logins open (shared/travel_platform/auth/operator_logins.py).
 WINDOW = ("copying", "replicating", "reads_switched", "writes_switched")
 
 

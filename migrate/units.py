@@ -70,7 +70,8 @@ def check_covers(units: tuple[Unit, ...], tables: tuple[str, ...]) -> None:
         ("tables in two units", {t for t in moved if moved.count(t) > 1})) if names]
     if problems:
         raise UnitsError("the units of the move (migrate/units.py) and the operator tables "
-                         f"(travel_platform/operator_tables.py) disagree: {'; '.join(problems)}")
+                         "(shared/travel_platform/operator_tables.py) disagree: "
+                         + "; ".join(problems))
 
 
 check_covers(UNITS, OPERATOR_TABLES)

@@ -26,8 +26,8 @@ BOOKINGS = "tests/e2e/test_bookings.py"
 TOKENS = "tests/e2e/test_token_rules.py"
 GATEWAY = "tests/e2e/test_gateway.py"
 BOOKING_SERVICE = "services/booking-service/booking_service"
-AUTH = "travel_platform/auth/tokens.py"
-LIVENESS = "travel_platform/auth/revocation.py"
+AUTH = "shared/travel_platform/auth/tokens.py"
+LIVENESS = "shared/travel_platform/auth/revocation.py"
 LIVENESS_UNIT = "tests/unit/test_revocation_checks.py"
 REVOCATION = "tests/e2e/test_revocation.py"
 GATEWAY_CONFIG = "gateway/gateway_config/__init__.py"
@@ -112,7 +112,7 @@ MUTATIONS: tuple[Mutation, ...] = (
              ("tests/e2e/test_agent_documents.py::"
               "test_only_admins_download_an_agents_document_by_the_admin_route",)),
     Mutation("admins-check-open", "any agent passes the administrators' check",
-             "travel_platform/auth/tokens.py",
+             "shared/travel_platform/auth/tokens.py",
              "return self.is_agent and ADMIN_GROUP in self.groups",
              "return self.is_agent",
              ("tests/e2e/test_agent_admin.py::"
@@ -175,9 +175,9 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation("expiry-ignored", "an expired token is accepted",
              AUTH, "leeway=leeway, options=options)", "leeway=leeway + 86400, options=options)",
              (TOKENS, "tests/unit/test_tokens.py"), k="expiry or expired"),
-    # --- revocation (travel_platform/auth/revocation.py) --------------------------------------
+    # --- revocation (shared/travel_platform/auth/revocation.py) ---------------------------
     Mutation("issuer-never-asked", "a signed-out, banned or deleted user's token works until "
-             "it expires", "travel_platform/web.py",
+             "it expires", "shared/travel_platform/web.py",
              "fresh_for = revocation.check(token, identity.source, expires_at=identity.expires_at)",
              "fresh_for = 0.0",
              (REVOCATION,), k="refused_everywhere and (supabase_logout or cognito_global)"),
@@ -252,7 +252,7 @@ MUTATIONS: tuple[Mutation, ...] = (
              (APPROVAL,), k="verified_sign_in_email"),
     # --- operators' logins (docs/operator-logins.md) ------------------------------------
     Mutation("supabase-after-finalize", "after finalize an old Supabase token still works",
-             "travel_platform/auth/operator_logins.py",
+             "shared/travel_platform/auth/operator_logins.py",
              '"finalized": frozenset({SOURCE_COGNITO_OPERATORS}),', '"finalized": BOTH,',
              ("tests/unit/test_operator_admission.py",), k="phase or moved"),
     Mutation("migration-without-password", "a first sign-in moves an operator whatever the "
@@ -262,7 +262,7 @@ MUTATIONS: tuple[Mutation, ...] = (
              "            email=email, password=password)",
              ("tests/unit/test_user_migration.py",), k="vouch"),
     Mutation("pool-token-as-itself", "an operators'-pool token acts as its Cognito sub, not "
-             "as the operator it is linked to", "travel_platform/auth/operator_logins.py",
+             "as the operator it is linked to", "shared/travel_platform/auth/operator_logins.py",
              "return dataclasses.replace(identity, subject=operator_id, email=email,",
              "return dataclasses.replace(identity, email=email,",
              ("tests/unit/test_operator_admission.py",), k="stands_for"),
@@ -280,7 +280,7 @@ MUTATIONS: tuple[Mutation, ...] = (
              "$token;", "$http_authorization;",
              (RATE_LIMITS,), k="spelled"),
     Mutation("method-label-unbounded", "made-up HTTP methods each add Prometheus series",
-             "travel_platform/metrics.py",
+             "shared/travel_platform/metrics.py",
              'return method if method in METHODS else "other"', "return method",
              ("tests/e2e/test_monitoring.py",), k="made_up"),
     Mutation("hsts-on-a-clients-word", "HSTS on a direct client's claimed X-Forwarded-Proto",
@@ -351,11 +351,11 @@ MUTATIONS: tuple[Mutation, ...] = (
              "        raise _throttled(exc) from None\n", "",
              (ABUSE,), k="own_limit"),
     Mutation("guesses-lock-out-everywhere", "ten guesses from one address lock the owner out "
-             "at theirs too", "travel_platform/rate_limits.py",
+             "at theirs too", "shared/travel_platform/rate_limits.py",
              'keys = {flow: digest(f"{account}\\n{address}"),', "keys = {flow: digest(account),",
              (ABUSE,), k="guesser"),
     Mutation("no-account-ceiling", "guesses from many addresses never stop",
-             "travel_platform/rate_limits.py",
+             "shared/travel_platform/rate_limits.py",
              'f"{flow}_all": limit.all_addresses}', 'f"{flow}_all": limit.all_addresses * 1000}',
              (ABUSE,), k="ceiling"),
     Mutation("operator-guesses-unlimited", "an operator's password can be guessed without "
@@ -366,7 +366,8 @@ MUTATIONS: tuple[Mutation, ...] = (
              "                                window_seconds=accounts.attempts.window_seconds))",
              (ABUSE,), k="operators_guesser"),
     Mutation("forwarded-for-from-anyone", "a client chooses the address its failures count "
-             "under (X-Forwarded-For believed from anyone)", "travel_platform/client_address.py",
+             "under (X-Forwarded-For believed from anyone)",
+             "shared/travel_platform/client_address.py",
              "while hops and _is_proxy(address, proxies):", "while hops:",
              ("tests/unit/test_client_address.py",)),
     # --- sessions after a password change (issue 21, finding 6) ---------------------------
@@ -390,7 +391,7 @@ MUTATIONS: tuple[Mutation, ...] = (
              "            if not issuers:\n                _supabase_vouches(",
              (LOGINS_E2E,), k=WINDOW_TESTS),
     Mutation("pool-token-ignores-supabase-ban", "in the window a banned or deleted operator's "
-             "pool token keeps working", "travel_platform/web.py",
+             "pool token keeps working", "shared/travel_platform/web.py",
              "and SOURCE_SUPABASE in logins.issuers():", "and not logins.issuers():",
              (LOGINS_E2E,), k=WINDOW_TESTS),
     Mutation("finalize-forgets-bans", "after finalize an operator banned in Supabase Auth "

@@ -11,7 +11,7 @@ import requests
 
 # The checkout the tests run from.
 REPO = Path(__file__).resolve().parent.parent
-# Text that must never be stored for display (travel_platform/text.py and the databases'
+# Text that must never be stored for display (shared/travel_platform/text.py and the databases'
 # is_display_text), and names in many scripts that must always be accepted.
 HOSTILE_TEXT = {
     "carriage return": "Ana\rSilva", "line feed": "Ana\nSilva", "tab": "Ana\tSilva",

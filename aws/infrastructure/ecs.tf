@@ -48,7 +48,7 @@ locals {
     environment = merge(local.service_urls[part.name], try(local.part_specific[part.name].environment, {}))
     secrets     = try(local.part_specific[part.name].secrets, {})
   } }
-  # Whose X-Forwarded-For the services believe (travel_platform/client_address.py): the
+  # Whose X-Forwarded-For the services believe (shared/travel_platform/client_address.py): the
   # Service Connect proxy in their own task, and the gateway, whose tasks are in the VPC.
   client_address_proxies = join(",", ["127.0.0.1/32", data.aws_vpc.main.cidr_block])
 

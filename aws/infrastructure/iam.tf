@@ -1,6 +1,6 @@
 # Roles. Each part's task role grants exactly the AWS calls that part's code makes:
-#   all Python parts  secretsmanager:GetSecretValue on their own RDS secret (travel_platform/db.py);
-#                     Cognito GetUser (travel_platform/auth/revocation.py) and the public client's
+#   all Python parts  secretsmanager:GetSecretValue on their own RDS secret (shared/travel_platform/db.py);
+#                     Cognito GetUser (shared/travel_platform/auth/revocation.py) and the public client's
 #                     calls (SignUp, InitiateAuth, ...) are authorized by tokens, not IAM.
 #   agent-service     cognito-idp:AdminGetUser, AdminDeleteUser on the agents' pool (sign-up),
 #                     AdminUserGlobalSignOut (a password change or reset ends every session);

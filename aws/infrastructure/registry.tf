@@ -1,12 +1,12 @@
 # The platform's services and gateway-auth, from the one registry of services
-# (travel_platform/services.json; travel_platform/registry.py says what each field means).
+# (shared/travel_platform/services.json; shared/travel_platform/registry.py says what each field means).
 # Every table here that lists the parts is made from it, so a new service is a new row
 # there and nothing here. Only these locals read the file: tests/unit/test_registry.py
 # evaluates this file alone (terraform console) against a copy of the registry with a row
 # added.
 
 locals {
-  registry = jsondecode(file("${path.module}/../../travel_platform/services.json")).parts
+  registry = jsondecode(file("${path.module}/../../shared/travel_platform/services.json")).parts
 
   # Each part's port (devstack's at offset 0, the container's and Service Connect's); the
   # gateway's is its own (gateway_config.serve's default).

@@ -22,7 +22,7 @@ do $$ begin
 end $$;
 
 -- The `operators` unit's state decides which issuers operators' tokens may come from
--- (travel_platform/auth/operator_logins.py): every service and gateway-auth read this.
+-- (shared/travel_platform/auth/operator_logins.py): every service and gateway-auth read this.
 create or replace view migration.operators_state as
 select coalesce((select state from migration.units where unit = 'operators'), 'new') as state;
 

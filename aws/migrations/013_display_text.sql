@@ -1,5 +1,5 @@
 -- Text people read holds no control characters, line breaks or bidirectional controls
--- (`licence\u202efdp.exe` shows as `licenceexe.pdf`): the rule of travel_platform/text.py,
+-- (`licence\u202efdp.exe` shows as `licenceexe.pdf`): the rule of shared/travel_platform/text.py,
 -- kept by the database too. supabase/migrations/20261127120000_display_text.sql makes the
 -- same public.is_display_text (the operator tables move here with it): keep the two equal.
 create or replace function public.is_display_text(value text, multiline boolean default false)

@@ -3,7 +3,7 @@
 -- Here, not in each worker's memory, so every worker and every instance counts the same
 -- attempts. The account is a SHA-256 (of the lower-cased e-mail, or of the refresh token):
 -- the table names no one and holds no token.
--- (bucket: the flow; key: the account; the shape travel_platform/rate_limits.py counts in.)
+-- (bucket: the flow; key: the account; the shape shared/travel_platform/rate_limits.py counts in.)
 create table if not exists account_attempts (
   bucket       text not null check (bucket in ('signup', 'confirm', 'login', 'refresh')),
   key          bytea not null check (length(key) = 32),

@@ -1,5 +1,5 @@
 -- Failed password attempts are counted per account AND client address, with a ceiling per
--- account across addresses (travel_platform/rate_limits.password_attempt): buckets
+-- account across addresses (shared/travel_platform/rate_limits.password_attempt): buckets
 -- '<flow>' (key: SHA-256 of e-mail and address) and '<flow>_all' (key: SHA-256 of the
 -- e-mail). Agents' logins ('login', 'login_all'), and operators' logins and password changes,
 -- which operator-service now limits too, before Supabase Auth is asked anything.

@@ -2,7 +2,7 @@
 it and from the registry of services.
 
 The services themselves (name, port, upstream, docs link) are the registry's
-(travel_platform/services.json): every part there with `api` gets an upstream and a docs
+(shared/travel_platform/services.json): every part there with `api` gets an upstream and a docs
 link, and gateway-auth its own upstream. Every fact about which service answers which routes
 is written here once: a route family's path prefix, the service behind it, the token issuer
 it accepts (the policy gateway-auth checks) and its public routes. `render_nginx` turns
@@ -311,7 +311,7 @@ def _rate_limit_zones(settings: GatewaySettings, gateway_dir: Path) -> str:
 }}
 js_import checks from {gateway_dir}/request_checks.js;
 # The token, not the raw header: the services read the scheme in any case and split on any
-# whitespace (travel_platform/auth/tokens.py, bearer_token), so `bearer`, `BeArEr` or two
+# whitespace (shared/travel_platform/auth/tokens.py, bearer_token), so `bearer`, `BeArEr` or two
 # spaces are one token and must drain one bucket and share one verdict; any other header
 # is keyed as sent. Its digest ($token_hash, an HMAC-SHA256 under a key made when the
 # config is rendered) is set in the server block; no header, no key.

@@ -1,5 +1,5 @@
 -- Text people read holds no control characters, line breaks or bidirectional controls
--- (a title with U+202E displays backwards): the rule of travel_platform/text.py, kept by
+-- (a title with U+202E displays backwards): the rule of shared/travel_platform/text.py, kept by
 -- the database too. aws/migrations/013_display_text.sql makes the same
 -- public.is_display_text on RDS: keep the two equal. Descriptions may span lines.
 create or replace function public.is_display_text(value text, multiline boolean default false)

@@ -87,7 +87,7 @@ SUPABASE_RULES = ["audience", "role_anon", "role_service_role", "signature", "ta
 def test_the_unbroken_tokens_are_accepted(test_layout, agent_token, operator_token, stack_env,
                                           target):
     # Built like the cases, on the demo operator's live session, which Supabase Auth still
-    # vouches for (every part also asks it: travel_platform/auth/revocation.py).
+    # vouches for (every part also asks it: shared/travel_platform/auth/revocation.py).
     live = session_of(operator_token)
     controls = {"cognito": agent_token,
                 "supabase (ES256)": supabase_token(stack_env, test_layout, **live),

@@ -1,4 +1,4 @@
-"""The databases keep the rule of travel_platform/text.py themselves: both refuse with
+"""The databases keep the rule of shared/travel_platform/text.py themselves: both refuse with
 public.is_display_text exactly what the request schemas refuse, and every column of text
 people read is checked, for the roles the services run as."""
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""The client address a service counts failed logins under (travel_platform/client_address.py):
-X-Forwarded-For is believed only from the gateway, and only from the right."""
+"""The client address a service counts failed logins under
+(shared/travel_platform/client_address.py): X-Forwarded-For is believed only from the
+gateway, and only from the right."""
 from __future__ import annotations
 
 from ipaddress import ip_network

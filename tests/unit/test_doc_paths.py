@@ -124,7 +124,7 @@ def checked_files() -> list[str]:
 
 def path_exists(path: str) -> bool:
     """A file or folder, a glob matching one, or a Python file and a name in it
-    (`travel_platform/rate_limits.password_attempt`)."""
+    (`shared/travel_platform/rate_limits.password_attempt`)."""
     path = path.rstrip("/")
     if "*" in path:
         return any(fnmatch.fnmatchcase(f, path) for f in existing())

@@ -1,5 +1,5 @@
 """Which issuers operators' tokens may come from during their move, and how a token of the
-operators' pool stands for the operator (travel_platform/auth/operator_logins.py)."""
+operators' pool stands for the operator (shared/travel_platform/auth/operator_logins.py)."""
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,4 @@
-"""The registry of services (travel_platform/services.json) is the one place a service is
+"""The registry of services (shared/travel_platform/services.json) is the one place a service is
 written: the files that cannot read it are held to it here, naming what they lack, and a copy
 with a row added is picked up by every reader (the gateway's table, devstack, provisioning,
 the Makefile, the Terraform)."""
@@ -228,7 +228,7 @@ def test_the_makefile_builds_a_wheel_of_a_new_rows_folder(dummy_registry):
              "print-dists"], cwd=REPO, env={**os.environ, **env}, check=True,
             capture_output=True, text=True).stdout.split()
 
-    assert dists() == [".", *(f"./{f}" for f in REGISTRY.folders), "./aws/lambdas"]
+    assert dists() == ["./shared", *(f"./{f}" for f in REGISTRY.folders), "./aws/lambdas"]
     assert "./services/dummy-service" in dists(SERVICES_REGISTRY=str(dummy_registry))
 
 

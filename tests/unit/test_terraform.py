@@ -412,7 +412,7 @@ def test_rds_runs_what_the_services_and_the_migration_tool_need():
 
 
 def test_task_roles_grant_only_cognito_admin_calls_the_code_makes():
-    cognito = (REPO / "travel_platform" / "cognito.py").read_text()
+    cognito = (REPO / "shared" / "travel_platform" / "cognito.py").read_text()
     called = {f"cognito-idp:{''.join(w.title() for w in op.split('_'))}"
               for op in re.findall(r'"(admin_\w+)"', cognito)}
     for service in ("agent_service", "operator_service"):

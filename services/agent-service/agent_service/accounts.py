@@ -31,7 +31,7 @@ class AttemptLimit:
     attempts: int
     window_seconds: int
     # A login's failures per account across all client addresses (`attempts` is then per
-    # account and address): travel_platform/rate_limits.password_attempt.
+    # account and address): shared/travel_platform/rate_limits.password_attempt.
     all_addresses: int
 
 

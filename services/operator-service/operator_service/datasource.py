@@ -119,14 +119,14 @@ class RoutingTable:
                   defaults: Mapping[str, str] = TABLE_SOURCES) -> RoutingTable:
         """From the rows of `migration.routing`. A row naming a table this service does not
         know is an error (DataSourceError), not skipped: the migration tool and this service
-        read one list of operator tables (travel_platform/operator_tables.py), so it means
+        read one list of operator tables (shared/travel_platform/operator_tables.py), so it means
         the two run different versions of it, and a table the tool moves would go on being
         served from where it was."""
         unknown = sorted({row["table_name"] for row in rows} - set(defaults))
         if unknown:
             raise DataSourceError(
                 f"migration.routing names table(s) {', '.join(unknown)} that operator-service "
-                "does not know (travel_platform/operator_tables.py): deploy the migration "
+                "does not know (shared/travel_platform/operator_tables.py): deploy the migration "
                 "tool's version of this service")
         writes, reads = dict(defaults), dict(defaults)
         shadowed, held, moving = {}, set(), set()

@@ -18,7 +18,7 @@ copy is brought up to date and the login goes on. After finalize, Cognito alone 
 Supabase Auth limits password sign-ins per client address (30 per 5 minutes), and every
 check made here comes from this service's one address: that budget is shared by every
 operator's first sign-in and password change. So nobody reaches it anonymously: each
-attempt is first counted per account and address (travel_platform/rate_limits.py), and an
+attempt is first counted per account and address (shared/travel_platform/rate_limits.py), and an
 e-mail that is no confirmed, active Supabase user is refused without asking for a password
 check at all (in the time such a check takes, so the answer tells nothing). Supabase's own
 429 is passed on as a 429 with its Retry-After, not as an outage.

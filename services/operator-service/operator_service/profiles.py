@@ -80,7 +80,7 @@ def account_must_exist(data: DataSources, identity: Identity) -> Iterator[None]:
     """A write whose foreign key names the operator's account or profile (the profile's
     `auth.users` row, a package's `users` row) fails when the account was deleted, with its
     profile and packages, after the token was issued: until the issuer's answer reaches every
-    process (travel_platform/auth/revocation.py) that is the caller's 401, not our 500.
+    process (shared/travel_platform/auth/revocation.py) that is the caller's 401, not our 500.
 
     While the tables move, a package's key may be checked against the other database's copy
     of `users`, which lacks whoever signed up since (`python -m migrate` suspends such keys;

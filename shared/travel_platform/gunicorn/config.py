@@ -36,7 +36,7 @@ graceful_timeout = 10
 keepalive = 15
 accesslog = settings.access_log
 errorlog = "-"
-# One JSON object per line (see travel_platform/gunicorn/access_log.py).
+# One JSON object per line (see shared/travel_platform/gunicorn/access_log.py).
 logger_class = "travel_platform.gunicorn.access_log.JsonAccessLogger"
 # gunicorn's control socket lives at one path per user: with a dozen gunicorns on a machine
 # they would fight over it, and nothing here uses it.

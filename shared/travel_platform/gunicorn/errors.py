@@ -4,7 +4,7 @@ gunicorn answers by itself the requests it cannot parse, before any app sees the
 many headers (431), a header or request line too long (431, 414), a malformed request
 line (400), an unsupported transfer coding (501). It has no hook for these answers: it
 writes every one with `gunicorn.util.write_error`, which `install` replaces in each worker
-(`post_worker_init` in travel_platform/gunicorn/config.py)."""
+(`post_worker_init` in shared/travel_platform/gunicorn/config.py)."""
 from __future__ import annotations
 
 import json

@@ -225,8 +225,8 @@ def count_idempotent_replay() -> None:
     IDEMPOTENT_REPLAYS.labels(service_name()).inc()
 
 
-# gunicorn hooks (travel_platform/gunicorn/config.py): values of a previous run must not be added to
-# this one's, and a dead worker's live gauges must stop counting.
+# gunicorn hooks (shared/travel_platform/gunicorn/config.py): values of a previous run must
+# not be added to this one's, and a dead worker's live gauges must stop counting.
 def on_starting(server) -> None:
     """Empty the multiprocess folder before the first worker starts."""
     folder = os.environ.get(MULTIPROC_ENV)

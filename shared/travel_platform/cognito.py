@@ -230,7 +230,7 @@ class CognitoAccounts:
     def sign_out_user(self, *, username: str) -> None:
         """End every session of a user (AdminUserGlobalSignOut): their refresh tokens stop
         working at once, and Cognito refuses their access tokens (GetUser), so every part
-        refuses them within the revocation bound (travel_platform/auth/revocation.py)."""
+        refuses them within the revocation bound (shared/travel_platform/auth/revocation.py)."""
         self._call("admin_user_global_sign_out", _ADMIN_ERRORS, UserPoolId=self._pool_id,
                    Username=username)
 

@@ -10,7 +10,7 @@ from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # A revoked token is refused everywhere within this many seconds, issuer outages included
-# (travel_platform/auth/revocation.py).
+# (shared/travel_platform/auth/revocation.py).
 REVOCATION_BOUND_SECONDS = 30
 
 
@@ -53,7 +53,8 @@ class BaseServiceSettings(BaseSettings):
     # The service role key, for Supabase Auth's admin API: while operators' logins move
     # (docs/operator-logins.md) Supabase Auth is still the authority over an operator's
     # account, so a token of the operators' pool is refused once the Supabase user it stands
-    # for is banned or deleted (GET /auth/v1/admin/users/{id}, travel_platform/auth/revocation.py).
+    # for is banned or deleted (GET /auth/v1/admin/users/{id},
+    # shared/travel_platform/auth/revocation.py).
     supabase_service_role_key: SecretStr | None = None
 
     # The settings that together say where the Supabase project is: a part is either given
@@ -61,7 +62,7 @@ class BaseServiceSettings(BaseSettings):
     SUPABASE_GROUP: ClassVar[tuple[str, ...]] = ("supabase_url", "supabase_anon_key",
                                                  "supabase_service_role_key")
 
-    # Revocation (travel_platform/auth/revocation.py): each issuer's answer on whether a
+    # Revocation (shared/travel_platform/auth/revocation.py): each issuer's answer on whether a
     # token's session and user still stand is reused for AUTH_LIVENESS_SECONDS, and, while
     # the issuer cannot be asked, served up to AUTH_LIVENESS_STALE_SECONDS more, then 503.
     # So a signed-out, banned or deleted user's token is refused everywhere within the
@@ -175,7 +176,7 @@ class RdsSettings(BaseSettings):
 class AccountAttemptSettings(BaseSettings):
     """Failed attempts at an account's password (agents' and operators' logins, operators'
     password changes), counted per account AND client address, with a ceiling per account
-    across all addresses (travel_platform/rate_limits.py; docs/security.md, "Limits and
+    across all addresses (shared/travel_platform/rate_limits.py; docs/security.md, "Limits and
     timeouts"): a guesser at one address locks out only that address, never the owner at
     theirs."""
 
@@ -191,7 +192,7 @@ class AccountAttemptSettings(BaseSettings):
     account_attempt_window_seconds: int = Field(default=300, ge=1)
     # Comma-separated networks of the proxies in front of this service (the gateway, and
     # on AWS the Service Connect proxy): only a request from one of them has its
-    # X-Forwarded-For believed (travel_platform/client_address.py). Empty: none, the
+    # X-Forwarded-For believed (shared/travel_platform/client_address.py). Empty: none, the
     # connection's own address is the client's.
     client_address_proxies: str = ""
 

@@ -1,4 +1,5 @@
-"""The one registry of the platform's services (and gateway-auth): travel_platform/services.json.
+"""The one registry of the platform's services (and gateway-auth):
+shared/travel_platform/services.json.
 
 A service used to be written in a dozen places (the gateway's table, devstack's parts and
 code folders, the Makefile, provisioning, the Terraform...), each saying only "there is a
