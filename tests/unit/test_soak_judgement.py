@@ -1,0 +1,27 @@
+"""What the soak calls a leak: memory that grew past the bound and was still growing at
+the end, not a part that rose to a high-water mark early and stayed (nginx's buffers for
+its busiest moment)."""
+from __future__ import annotations
+
+from bench.soak import leaking
+
+
+def summary(growth: dict[str, float], last_third: dict[str, float]) -> dict:
+    return {"memory_growth": growth, "memory_growth_last_third": last_third}
+
+
+def test_a_part_still_growing_at_the_end_leaks():
+    assert leaking(summary({"gateway": 0.35}, {"gateway": 0.12})) == {"gateway": 0.35}
+
+
+def test_a_part_that_rose_to_a_mark_and_stayed_does_not():
+    assert leaking(summary({"gateway": 0.35}, {"gateway": 0.0})) == {}
+
+
+def test_slow_steady_growth_past_the_bound_leaks():
+    # 12% over the run, 4% of it in the last third: the pace of a leak, not a mark.
+    assert leaking(summary({"rds": 0.12}, {"rds": 0.04})) == {"rds": 0.12}
+
+
+def test_growth_within_the_bound_is_no_leak_whatever_its_pace():
+    assert leaking(summary({"moto": 0.09}, {"moto": 0.09})) == {}
