@@ -60,8 +60,8 @@ PROCESSES: tuple[str, ...] = tuple(stack.PROCESS_ORDER)
 DATABASES: tuple[str, ...] = postgres.SERVERS
 PARTS: tuple[str, ...] = (*PROCESSES, *DATABASES)
 # The Python parts, each run by gunicorn with exactly the environment its Settings class
-# reads: the platform's services (as deployed: agent-service, operator-service,
-# booking-service, gateway-auth) and, local only, the Supabase Auth stand-in.
+# reads: the platform's services (every part of the registry of services, as deployed)
+# and, local only, the Supabase Auth stand-in.
 SERVICES: tuple[str, ...] = tuple(part.name for part in python_parts.SERVICES)
 AUTH_STANDIN: str = python_parts.AUTH_STANDIN.name
 PYTHON_PARTS: tuple[str, ...] = (AUTH_STANDIN, *SERVICES)

@@ -4,7 +4,7 @@ PostgreSQL copies each relation of a subscription with a table-sync worker that 
 through the states of `pg_subscription_rel.srsubstate` (below) and retries a failed copy
 forever. A copy that can never succeed therefore looks like one that is merely slow: this
 module tells them apart from two or more observations taken over time, with no I/O of its
-own (migrate/replication.py takes the observations), so each rule is tested on its own.
+own (migrate/initial_copy.py takes the observations), so each rule is tested on its own.
 
 A relation not yet synchronized (state i, d or f) is judged stuck when:
 
@@ -25,7 +25,7 @@ PG15 keeps no text of a worker's last error in any view (`pg_stat_subscription_s
 only counts; 16 and 17 do not add it either): it goes to the server log only, which a remote
 tool cannot read on RDS (it is in the console, CloudWatch, or `aws rds
 download-db-log-file-portion`). So the tool reproduces what it can: see
-replication.probe_copy, which copies a sample of the rows itself and reports the error the
+initial_copy.probe_copy, which copies a sample of the rows itself and reports the error the
 server gives it.
 """
 from __future__ import annotations

@@ -3,7 +3,7 @@
 sides. A refusal names the command that comes first."""
 from __future__ import annotations
 
-from migrate import replication, schema
+from migrate import replication, schema, slots
 from migrate.run import Run
 from migrate.state import GateRefused
 from migrate.units import Unit
@@ -58,7 +58,7 @@ def require_slot_usable(run: Run, member: Unit, step: str) -> None:
     invalidated (wal_status lost, by max_slot_wal_keep_size), warn when it may soon be."""
     carrier = member.switches_with or member.name
     name = replication.name_of(member)
-    wal_status = replication.slot_wal_status(run.supabase, member)
+    wal_status = slots.slot_wal_status(run.supabase, member)
     if wal_status == "lost":
         raise GateRefused(f"cannot {step}: the replication slot {name} on Supabase was "
                           "invalidated (wal_status lost: Supabase removed WAL RDS had not "

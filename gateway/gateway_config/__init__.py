@@ -1,12 +1,12 @@
-"""The one table of the gateway's route families, and the nginx configuration rendered from
-it and from the registry of services.
+"""The nginx configuration of the gateway, rendered from the registry of services.
 
-The services themselves (name, port, upstream, docs link) are the registry's
-(shared/travel_platform/services.json): every part there with `api` gets an upstream and a docs
-link, and gateway-auth its own upstream. Every fact about which service answers which routes
-is written here once: a route family's path prefix, the service behind it, the token issuer
-it accepts (the policy gateway-auth checks) and its public routes. `render_nginx` turns
-both into the gateway's `location` blocks, upstreams, policy map and docs map; devstack
+The services and their route families are the registry's (shared/travel_platform/services.json,
+whose fields shared/travel_platform/registry.py explains): every part there with `api` gets an
+upstream, a docs link and a `location` per route family (its path prefix, the token issuer
+it accepts, the policy gateway-auth checks, its public and administrators' routes, its read
+timeout), and gateway-auth its own upstream. So a new service is a row there, and nothing
+here. `render_nginx` turns them into the gateway's `location` blocks, upstreams, policy map
+and docs map; devstack
 (and a deployment's own renderer) fill the rest of `gateway/nginx.conf.template` from their
 settings. Files the template or the rendered locations `include` (gateway/*.conf) stay
 plain nginx."""
@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from travel_platform.registry import registry
+from travel_platform.registry import Route, registry
 
 GATEWAY_DIR = Path(__file__).resolve().parent.parent
 TEMPLATE = GATEWAY_DIR / "nginx.conf.template"
@@ -45,21 +45,11 @@ class Service:
         return self.name.replace("-", "_")
 
 
-@dataclass(frozen=True)
-class RouteFamily:
-    """Every path under `prefix` goes to `service`, for callers holding a token `policy`
-    accepts; `public` lists the paths under the prefix that need no token. `read_timeout`
-    (seconds) is how long the gateway waits for the service's answer before a 504: a
-    little more than the slowest thing the service waits for itself."""
+class RouteFamily(Route):
+    """One of the registry's route families (its fields: travel_platform.registry) and the
+    service it goes to."""
 
-    prefix: str
     service: str
-    policy: str  # a key of gateway_auth.POLICIES
-    read_timeout: int
-    public: tuple[str, ...] = ()
-    # Paths under the prefix (regexes following it) that only administrators use: members
-    # of the agents' pool's group `admins` (policy `agent`; the service checks the group).
-    admin: tuple[str, ...] = ()
 
     @property
     def pattern(self) -> str:
@@ -131,20 +121,9 @@ def dashboard_policy(connect_origins: list[str]) -> str:
     return DASHBOARD_POLICY.format(connect="".join(f" {origin(o)}" for o in connect_origins))
 
 
-# Read timeouts: agent-service waits on Cognito, S3 and RDS; operator-service on its
-# database alone (the catalogue, a read, least of all); booking-service on the other two
-# services (2 s each, a retry of a read) and RDS.
-ROUTE_FAMILIES = (
-    RouteFamily("/api/agents", "agent-service", "agent", read_timeout=10,
-                public=("signup", "confirm-signup", "login", "refresh",
-                        "resend-confirmation-code", "forgot-password",
-                        "confirm-forgot-password")),
-    RouteFamily("/api/operators", "operator-service", "operator", read_timeout=10,
-                public=("login", "refresh", "forgot-password", "confirm-forgot-password"),
-                admin=("/?", "/[0-9a-fA-F-]{36}(/.*)?")),
-    RouteFamily("/api/packages", "operator-service", "any", read_timeout=5),
-    RouteFamily("/api/bookings", "booking-service", "any", read_timeout=10),
-)
+# Every api part's families, in the registry's order (the order of nginx's locations).
+ROUTE_FAMILIES = tuple(RouteFamily(service=part.name, **route.model_dump())
+                       for part in registry().services for route in part.routes)
 
 
 def _rx(text: str) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from psycopg import sql
 
-from migrate import cutover, foreign_keys, replication
+from migrate import cutover, foreign_keys, initial_copy, replication, slots
 from migrate.copywatch import NO_SLOT_GRACE_SECONDS, SYNCHRONIZED, Watchdog, described
 from migrate.gates import require_same_shape, require_slot_usable, require_state
 from migrate.replication import qualified
@@ -74,7 +74,7 @@ def start(run: Run, unit: Unit) -> int:
     else:
         require_slot_usable(run, unit, "start")
         _repair_stuck(run, unit)
-    swept = replication.sweep_sync_slots(run.rds, run.supabase, unit)
+    swept = slots.sweep_sync_slots(run.rds, run.supabase, unit)
     if swept:
         run.say(f"supabase: dropped {len(swept)} leftover table-sync slot(s) nothing will use "
                 f"again: {', '.join(swept)}")
@@ -101,15 +101,15 @@ def _wait_for_copy(run: Run, unit: Unit, expected: dict[str, int | None]) -> dic
     repaired: set[str] = set()
     while True:
         try:
-            return replication.wait_for_copy(
+            return initial_copy.wait_for_copy(
                 run.rds, run.supabase, unit, expected,
                 stall_seconds=run.settings.migrate_copy_stall_seconds)
-        except replication.CopyStuck as exc:
+        except initial_copy.CopyStuck as exc:
             names = [s.name for s in exc.stuck]
             run.state.event(unit, "start", "failed", str(exc)[:500],
                             {"stuck": names, "why": {s.name: s.why for s in exc.stuck}})
             if not all(s.repairable_now and s.name not in repaired for s in exc.stuck):
-                replication.park(run.rds, run.supabase, unit, names)
+                initial_copy.park(run.rds, run.supabase, unit, names)
                 raise
             for item in exc.stuck:
                 run.say(item.line())
@@ -121,7 +121,7 @@ def _repair_stuck(run: Run, unit: Unit) -> None:
     """Before waiting on a copy already under way: re-copy the relations a previous run named
     stuck, those stuck now (copy done, table-sync slot gone), and those a repair interrupted
     left out of the subscription, unless they have finished meanwhile."""
-    snapshot = replication.observe(run.rds, run.supabase, unit)
+    snapshot = initial_copy.observe(run.rds, run.supabase, unit)
     if snapshot is None:
         return
     states = {r.name: r.state for r in snapshot.relations}
@@ -139,11 +139,11 @@ def _repair_stuck(run: Run, unit: Unit) -> None:
         watchdog = Watchdog(run.settings.migrate_copy_stall_seconds)
         watchdog.observe(snapshot)
         time.sleep(NO_SLOT_GRACE_SECONDS)
-        later = replication.observe(run.rds, run.supabase, unit)
+        later = initial_copy.observe(run.rds, run.supabase, unit)
         for item in watchdog.observe(later) if later else []:
             if item.repairable_now:
                 reasons[item.name] = item.why
-    for name in replication.relations_of(unit):
+    for name in initial_copy.relations_of(unit):
         if name not in states:
             reasons.setdefault(name, "out of the subscription (parked, or a re-copy was "
                                      "interrupted)")
@@ -161,7 +161,7 @@ def _repair_stuck(run: Run, unit: Unit) -> None:
 def _recopy(run: Run, unit: Unit, names: list[str]) -> None:
     run.say(f"re-copying only {', '.join(names)}; the other relations of {unit.name} keep "
             "replicating")
-    replication.recopy(run.rds, run.supabase, unit, names)
+    initial_copy.recopy(run.rds, run.supabase, unit, names)
     run.state.event(unit, "start", "progress", f"re-copying {', '.join(names)}",
                     {"recopied": names})
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from migrate import cutover, logins, replication
+from migrate import cutover, initial_copy, logins, replication, slots
 from migrate.copywatch import STATES, SYNCHRONIZED
 from migrate.run import LOGINS_UNIT, Run
 from migrate.state import WRITES_ON_RDS, Conn, ToolError
@@ -19,7 +19,7 @@ def status(run: Run, *, as_json: bool) -> int:
         tables = list(unit.tables)
         source_rows = replication.row_counts(run.supabase, unit.tables)
         target_rows = replication.row_counts(run.rds, unit.tables)
-        lag = replication.lag(run.supabase, run.rds, unit)
+        lag = slots.lag(run.supabase, run.rds, unit)
         moved = row["state"] in WRITES_ON_RDS
         reads = row["state"] in ("reads_switched", "writes_switched", "finalized", "dropped")
         compared = row["shadow_compared"]
@@ -129,7 +129,7 @@ def _copy_report(run: Run, unit: Unit, state: str) -> dict | None:
     its table-sync worker and COPY progress, whether its table-sync slot exists, and why it
     is stuck (its copy done but its slot gone, or named by the last `start`); the error
     counts and the slot's wal_status. None without a subscription."""
-    snapshot = replication.observe(run.rds, run.supabase, unit)
+    snapshot = initial_copy.observe(run.rds, run.supabase, unit)
     if snapshot is None:
         return None
     named: dict[str, str] = {}
@@ -153,7 +153,7 @@ def _copy_report(run: Run, unit: Unit, state: str) -> dict | None:
                           "meaning": STATES[r.state][1], "worker_pid": r.pid,
                           "copied_rows": r.copied, "sync_slot": r.sync_slot, "stuck": stuck})
     present = {r.name for r in snapshot.relations}
-    for name in replication.relations_of(unit):
+    for name in initial_copy.relations_of(unit):
         if name not in present:
             relations.append({"relation": name, "state": None, "state_name": "NOT SUBSCRIBED",
                               "meaning": "out of the subscription; `start` re-copies it",
@@ -161,7 +161,7 @@ def _copy_report(run: Run, unit: Unit, state: str) -> dict | None:
                               "stuck": named.get(name)})
     return {"subscription": replication.name_of(unit), "apply_worker_pid": snapshot.apply_pid,
             "sync_error_count": snapshot.sync_errors, "apply_error_count": snapshot.apply_errors,
-            "slot_wal_status": replication.slot_wal_status(run.supabase, unit),
+            "slot_wal_status": slots.slot_wal_status(run.supabase, unit),
             "relations": relations}
 
 

@@ -5,7 +5,8 @@ A service used to be written in a dozen places (the gateway's table, devstack's 
 code folders, the Makefile, provisioning, the Terraform...), each saying only "there is a
 service called x". Now each fact about a part is written once, in that data file, and read:
 
-- here, typed and checked, by the gateway's table (gateway/gateway_config), devstack
+- here, typed and checked, by the gateway (gateway/gateway_config: its upstreams, docs
+  links and route families), devstack
   (ports, parts, code folders, stack.env), aws/scripts/provision.py and the benchmarks;
 - by the Makefile (`LOCAL_DISTS`, with python's json module: no venv needed) and the
   Terraform (`jsondecode(file(...))` in aws/infrastructure/registry.tf);
@@ -31,6 +32,17 @@ A row's fields:
 - `port`: where it listens on a local stack at offset 0, in a container and on ECS.
 - `api`: the gateway routes route families to it and lists its OpenAPI document
   (/docs/<name>.json); false for gateway-auth, which nginx asks before each request.
+- `routes`: its route families, which a part with `api` must have and no other may: every
+  path under `prefix` (its blueprint's url_prefix) goes to it, for callers holding a
+  token `policy` accepts (`agent`, `operator`, `any`: gateway_auth.POLICIES); `public`:
+  the paths under the prefix that need no token (its sign-in flows); `admin`: regexes
+  following the prefix that only the agents' pool's `admins` use (the service checks the
+  group); `read_timeout` (seconds): how long the gateway waits for its answer before a 504,
+  a little more than the slowest thing the part waits for itself (agent-service: Cognito,
+  S3 and RDS; operator-service: its database, the catalogue's reads least of all;
+  booking-service: the other two services, 2 s each with a retry of a read, and RDS).
+  They are the part's own facts, as its URL prefix is, so a new service is one row; the
+  gateway (gateway/gateway_config) renders them into nginx.
 - `needs`: the backing it uses: `rds` (its own role and secret), `supabase-db` (the
   Supabase project's database), `cognito`, `s3`.
 - `calls`: the parts it calls over HTTP (their URLs are its settings; its network rules).
@@ -66,6 +78,18 @@ class AwsTask(BaseModel):
     desired_count: int = Field(ge=1)
 
 
+class Route(BaseModel):
+    """One route family of a part (the `routes` field: the module's docstring)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    prefix: str = Field(pattern=r"^(/[a-z0-9-]+)+$")
+    policy: Literal["agent", "operator", "any"]
+    read_timeout: int = Field(gt=0, le=300)
+    public: tuple[str, ...] = ()
+    admin: tuple[str, ...] = ()
+
+
 class Part(BaseModel):
     """One row of the registry (fields: the module's docstring)."""
 
@@ -77,9 +101,16 @@ class Part(BaseModel):
     settings: str = Field(pattern=r"^[a-z_][\w.]*:[A-Za-z_]\w*$")
     port: int = Field(gt=1024, lt=65536)
     api: bool
+    routes: tuple[Route, ...] = ()
     needs: tuple[Literal["rds", "supabase-db", "cognito", "s3"], ...]
     calls: tuple[str, ...] = ()
     aws: AwsTask
+
+    @model_validator(mode="after")
+    def _routed_if_api(self) -> Part:
+        if self.api != bool(self.routes):
+            raise ValueError("a part with `api` needs `routes`, and only such a part has them")
+        return self
 
     @property
     def distribution(self) -> str:
@@ -122,6 +153,10 @@ class Registry(BaseModel):
             repeated = sorted({str(v) for v in values if values.count(v) > 1})
             if repeated:
                 raise ValueError(f"two parts with the same {field}: {', '.join(repeated)}")
+        prefixes = [r.prefix for p in self.parts for r in p.routes]
+        repeated = sorted({p for p in prefixes if prefixes.count(p) > 1})
+        if repeated:
+            raise ValueError(f"two route families with the same prefix: {', '.join(repeated)}")
         names = {p.name for p in self.parts}
         for part in self.parts:
             unknown = sorted(set(part.calls) - names)

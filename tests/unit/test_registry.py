@@ -25,6 +25,8 @@ REGISTRY = load(registry_module.DEFAULT_PATH)
 # A service that does not exist: the row a newcomer would add.
 DUMMY = {"name": "dummy-service", "folder": "services/dummy-service", "package": "dummy_service",
          "settings": "dummy_service.settings:DummySettings", "port": 8104, "api": True,
+         "routes": [{"prefix": "/api/dummies", "policy": "operator", "read_timeout": 7,
+                     "public": ["hello"]}],
          "needs": ["rds"], "calls": ["agent-service"],
          "aws": {"cpu": 256, "memory": 512, "desired_count": 1}}
 
@@ -165,6 +167,12 @@ def _write(tmp_path: Path, parts: list[dict]) -> Path:
     ({"calls": ["nobody"]}, "dummy-service calls unknown part"),
     ({"needs": ["dynamodb"]}, r"parts\[4\] \(dummy-service\)\.needs\.0: "),
     ({"colour": "blue"}, r"parts\[4\] \(dummy-service\)\.colour: Extra inputs"),
+    ({"routes": []}, r"parts\[4\] \(dummy-service\): .*a part with `api` needs `routes`"),
+    ({"api": False}, r"parts\[4\] \(dummy-service\): .*a part with `api` needs `routes`"),
+    ({"routes": [{"prefix": "/api/bookings", "policy": "any", "read_timeout": 5}]},
+     "two route families with the same prefix: /api/bookings"),
+    ({"routes": [{"prefix": "/api/dummies", "policy": "admins", "read_timeout": 5}]},
+     r"parts\[4\] \(dummy-service\)\.routes\.0\.policy: "),
 ])
 def test_a_wrong_row_is_refused_naming_the_row_and_field(tmp_path, change, message):
     parts = [*json.loads(registry_module.DEFAULT_PATH.read_text())["parts"], {**DUMMY, **change}]
@@ -212,7 +220,14 @@ def test_the_gateway_devstack_and_provisioning_pick_up_a_new_row(dummy_registry)
     seen = json.loads(out)
     assert "upstream dummy_service { server 127.0.0.1:8104;" in seen["nginx"]
     assert "/docs/dummy-service.json  $dummy_service_target;" in seen["nginx"]
-    assert {"url": "dummy-service.json", "name": "dummy-service ()"} in seen["docs"]
+    assert {"url": "dummy-service.json", "name": "dummy-service (/api/dummies)"} in seen["docs"]
+    # Its route family: routed to it, behind the token check, under its policy and timeout.
+    location = re.search(r"location ~ \^/api/dummies\(/\|\$\) \{(.*?)\n\}", seen["nginx"], re.S)
+    assert location, "no location for the new row's route family"
+    assert "auth.conf;" in location[1] and "proxy_read_timeout 7s;" in location[1]
+    assert "proxy_pass http://$dummy_service_target;" in location[1]
+    assert "~^/api/dummies/(hello)$  public;" in seen["nginx"]
+    assert "~^/api/dummies(/|$)  operator;" in seen["nginx"]
     assert ["dummy-service", "dummy_service:create_app()", "dummy_service.settings:DummySettings",
             "services/dummy-service"] in seen["parts"]
     assert seen["ports"]["dummy-service"] == 8104

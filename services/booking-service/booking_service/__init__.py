@@ -1,14 +1,11 @@
 """booking-service: bookings of operators' packages by travel agents."""
-import datetime
-
 from flask import Flask
 
+from booking_service.backends import open_dependencies
 from booking_service.routes import register_blueprints
-from booking_service.service import Dependencies
 from booking_service.settings import BookingSettings
 from travel_platform.auth.operator_logins import OperatorLogins
 from travel_platform.db import create_rds_pool, ping
-from travel_platform.http import ServiceClient
 from travel_platform.settings import load_settings
 from travel_platform.web import admit_operators, configure_service, register_health
 
@@ -29,14 +26,3 @@ def create_app(config: dict | None = None) -> Flask:
                                  deps.operators.name: deps.operators.check_health})
     register_blueprints(app)
     return app
-
-
-def open_dependencies(settings: BookingSettings) -> Dependencies:
-    """HTTP clients of the two services a booking is composed from."""
-    connect, read = settings.http_connect_timeout, settings.http_read_timeout
-    return Dependencies(
-        agents=ServiceClient(name="agent-service", base_url=settings.agent_service_url,
-                             connect_timeout=connect, read_timeout=read),
-        operators=ServiceClient(name="operator-service", base_url=settings.operator_service_url,
-                                connect_timeout=connect, read_timeout=read),
-        display_max_age=datetime.timedelta(seconds=settings.display_max_age_seconds))
