@@ -38,6 +38,7 @@ GATE = "20261207100000_approval_gate.sql"
 OPERATOR_RLS = "tests/integration/test_operator_rls.py"
 APPROVAL = "tests/e2e/test_operator_approval.py"
 OPERATOR_LOGINS = "services/operator-service/operator_service/logins.py"
+OPERATOR_PASSWORDS = "services/operator-service/operator_service/passwords.py"
 LOGINS_E2E = "tests/e2e/test_operator_logins.py"
 # The ordered module's tests that open the window, then one of them.
 WINDOW_TESTS = "before_the_move or moves_the_demo or in_the_window_supabase"
@@ -399,11 +400,11 @@ MUTATIONS: tuple[Mutation, ...] = (
              "        disabled = logins.carry_bans_over(run.settings, run.rds, say=run.say)\n",
              "        disabled = 0\n", (LOGINS_E2E,)),
     Mutation("operator-password-change-keeps-pool-sessions", "after an operator changes their "
-             "password a stolen pool refresh token still works", OPERATOR_LOGINS,
+             "password a stolen pool refresh token still works", OPERATOR_PASSWORDS,
              "        accounts.cognito.sign_out_user(username=email)\n", "",
              (LOGINS_E2E,), k=PASSWORD_TESTS),
     Mutation("operator-password-change-keeps-supabase-sessions", "after an operator changes "
-             "their password a stolen Supabase refresh token still works", OPERATOR_LOGINS,
+             "their password a stolen Supabase refresh token still works", OPERATOR_PASSWORDS,
              'scope="others" if keep_supabase_session else "global"', 'scope="local"',
              (LOGINS_E2E,), k=PASSWORD_TESTS),
 )

@@ -1,6 +1,6 @@
 """Operators' sign-in while their logins move from Supabase Auth to the operators' Cognito
-pool, `tour-operators-pool` (docs/operator-logins.md): login, refresh, logout, a password
-change that lands on both sides, and a forgotten password reset on the pool.
+pool, `tour-operators-pool` (docs/operator-logins.md): login, refresh and logout, and the
+checks passwords.py shares (a password change and a forgotten password's reset).
 
 Lazy migration, no reset. On real AWS, Cognito calls the UserMigration trigger
 (aws/lambdas/user_migration.py) when an operator it does not know signs in, and creates them
@@ -36,11 +36,10 @@ import user_migration
 from psycopg_pool import ConnectionPool
 
 from operator_service import repository
-from travel_platform.accounts import CODE_REQUESTED
 from travel_platform.auth import Identity
 from travel_platform.auth.operator_logins import OperatorLogins, refusal
 from travel_platform.auth.tokens import SOURCE_COGNITO_OPERATORS, SOURCE_SUPABASE
-from travel_platform.cognito import CodeNotSent, CognitoAccounts, UsernameTaken
+from travel_platform.cognito import CognitoAccounts, UsernameTaken
 from travel_platform.errors import (
     Conflict,
     Forbidden,
@@ -74,7 +73,7 @@ class OperatorAccounts:
         self.client_id = client_id
 
 
-def _open(accounts: OperatorAccounts) -> frozenset[str]:
+def open_issuers(accounts: OperatorAccounts) -> frozenset[str]:
     """The issuers open now; the operators' pool must be one of them to sign in here."""
     issuers = accounts.logins.issuers()
     if SOURCE_COGNITO_OPERATORS not in issuers:
@@ -86,8 +85,8 @@ def log_in(*, accounts: OperatorAccounts, email: str, password: str, address: st
     """Cognito tokens for an operator's e-mail and password, moving the operator to the
     operators' pool on their first sign-in, with the password they have. `address`: the
     client's, which failed attempts are counted under (with the e-mail)."""
-    issuers = _open(accounts)
-    with _counted(accounts, "operator_login", email=email, address=address):
+    issuers = open_issuers(accounts)
+    with counted(accounts, "operator_login", email=email, address=address):
         try:
             tokens = accounts.cognito.login(email=email, password=password)
         except (Unauthorized, Forbidden) as refused:
@@ -102,7 +101,7 @@ def log_in(*, accounts: OperatorAccounts, email: str, password: str, address: st
     return tokens
 
 
-def _counted(accounts: OperatorAccounts, flow: str, *, email: str, address: str):
+def counted(accounts: OperatorAccounts, flow: str, *, email: str, address: str):
     """Failed attempts at this e-mail's password from this address, and from all, counted
     in RDS before anything is asked of Cognito or Supabase Auth."""
     return password_attempt(pool=accounts.rds, table="account_attempts", flow=flow,
@@ -144,7 +143,7 @@ def _supabase_user(accounts: OperatorAccounts, email: str) -> user_migration.Sup
     """The confirmed, active Supabase user with this e-mail, looked up (admin API, not
     rate-limited per address) before Supabase's password check is spent on it; an e-mail
     that is not one is refused as a wrong password would be, in about the time one takes."""
-    with _asking_supabase(refused=_invalid_credentials()):
+    with asking_supabase(refused=_invalid_credentials()):
         found = accounts.supabase.find_user(email=email)
     if found is None or not found.confirmed:
         _CHECK_TIME.wait()
@@ -152,7 +151,7 @@ def _supabase_user(accounts: OperatorAccounts, email: str) -> user_migration.Sup
     return found
 
 
-def _check_supabase_password(accounts: OperatorAccounts, *, email: str, password: str) -> None:
+def check_supabase_password(accounts: OperatorAccounts, *, email: str, password: str) -> None:
     """Supabase Auth's password check (its grant), timed for _CheckTime."""
     started = time.monotonic()
     try:
@@ -169,12 +168,12 @@ def _supabase_vouches(accounts: OperatorAccounts, *, email: str, password: str) 
     pool refuses spends no more of Supabase's shared budget than it did before), and looked
     up first, as every check of a password here is, so that no unknown e-mail spends it."""
     _supabase_user(accounts, email)
-    with _asking_supabase(refused=_invalid_credentials()):
-        _check_supabase_password(accounts, email=email, password=password)
+    with asking_supabase(refused=_invalid_credentials()):
+        check_supabase_password(accounts, email=email, password=password)
 
 
 @contextmanager
-def _asking_supabase(*, refused: Exception) -> Iterator[None]:
+def asking_supabase(*, refused: Exception) -> Iterator[None]:
     """Supabase Auth's answers as this API's: a password it refuses is `refused`, its own
     rate limit a 429 with its Retry-After (never an outage), an outage a 503."""
     try:
@@ -193,10 +192,10 @@ def _migrate(accounts: OperatorAccounts, *, email: str, password: str) -> dict:
     for each other (a lock on RDS per e-mail), so one Cognito user is made."""
     _supabase_user(accounts, email)
     event = user_migration_event(accounts, email=email, password=password)
-    with _one_at_a_time(accounts.rds, email):
+    with one_at_a_time(accounts.rds, email):
         started = time.monotonic()
         try:
-            with _asking_supabase(refused=_invalid_credentials()):
+            with asking_supabase(refused=_invalid_credentials()):
                 user_migration.migrate_user(event, supabase=accounts.supabase)
         finally:
             _CHECK_TIME.record(time.monotonic() - started)
@@ -244,7 +243,7 @@ def _disposable(accounts: OperatorAccounts, user: dict) -> bool:
 
 
 @contextmanager
-def _one_at_a_time(rds: ConnectionPool, email: str) -> Iterator[None]:
+def one_at_a_time(rds: ConnectionPool, email: str) -> Iterator[None]:
     with rds.connection() as conn, conn.transaction():
         conn.execute("select pg_advisory_xact_lock(hashtextextended(lower(%s), 7201127))",
                      (email,))
@@ -269,7 +268,7 @@ def _link(accounts: OperatorAccounts, access_token: str) -> None:
 
 def refresh(*, accounts: OperatorAccounts, refresh_token: str) -> dict:
     """New tokens for a refresh token of the operators' pool."""
-    _open(accounts)
+    open_issuers(accounts)
     return accounts.cognito.refresh(refresh_token=refresh_token)
 
 
@@ -279,155 +278,3 @@ def log_out(*, accounts: OperatorAccounts, identity: Identity, access_token: str
         raise Forbidden("sign out of Supabase Auth with supabase-js (auth.signOut)",
                         code="wrong_token_issuer")
     accounts.cognito.sign_out(access_token=access_token)
-
-
-def change_password(*, accounts: OperatorAccounts, identity: Identity, current: str,
-                    new: str, address: str) -> dict:
-    """Change the operator's password wherever they can sign in with it: both sides while
-    both are open, so a rollback to Supabase Auth costs nobody their password. Cognito first
-    (the stricter policy refuses before anything changed); if Supabase then fails, Cognito
-    gets the current password back. Then every session of the account ends, on both sides
-    (a stolen refresh token must not outlive the password it was got with), and the caller
-    gets fresh tokens of the issuer they came with."""
-    issuers = accounts.logins.issuers()
-    email = identity.email or ""
-    # Counted per e-mail as the login is (an operator without one, by their id).
-    with _counted(accounts, "operator_password", email=email or identity.subject,
-                  address=address):
-        _check_current(accounts, issuers, email=email, password=current)
-    cognito_user = accounts.cognito.find_user(email=email)
-    if cognito_user is not None:
-        accounts.cognito.set_password(username=cognito_user["username"], password=new)
-    if SOURCE_SUPABASE in issuers:
-        try:
-            accounts.supabase.set_password(user_id=identity.subject, password=new)
-        except user_migration.Unavailable as exc:
-            if cognito_user is not None:
-                accounts.cognito.set_password(username=cognito_user["username"],
-                                              password=current)
-            raise ServiceUnavailable("Supabase Auth did not take the new password; nothing "
-                                     "changed, try again") from exc
-    return _sessions_after_password_change(accounts, identity, issuers=issuers,
-                                           cognito_user=cognito_user, email=email, new=new)
-
-
-def _sessions_after_password_change(accounts: OperatorAccounts, identity: Identity, *,
-                                    issuers: frozenset[str], cognito_user: dict | None,
-                                    email: str, new: str) -> dict:
-    """End every session of the account on both sides; fresh tokens for the caller, of the
-    issuer they came with."""
-    mine = identity.source == SOURCE_SUPABASE
-    session = _end_sessions(accounts, issuers=issuers, in_pool=cognito_user is not None,
-                            email=email, new=new, keep_supabase_session=mine)
-    if session is not None:
-        return {"access_token": session["access_token"], "id_token": None,
-                "refresh_token": session.get("refresh_token"),
-                "expires_in": int(session.get("expires_in") or 3600), "token_type": "Bearer"}
-    return accounts.cognito.login(email=email, password=new)
-
-
-def _end_sessions(accounts: OperatorAccounts, *, issuers: frozenset[str], in_pool: bool,
-                  email: str, new: str, keep_supabase_session: bool) -> dict | None:
-    """End every session of the account on both sides, after its password changed to `new`
-    (a stolen refresh token must not outlive the password it was got with).
-
-    The pool: AdminUserGlobalSignOut (refresh tokens at once; Cognito refuses the access
-    tokens, so every part does within the revocation bound). Supabase Auth has no admin
-    sign-out by user: a new session with the new password ends the others (POST
-    /logout?scope=others), and is returned if `keep_supabase_session`, else it ends too.
-    After finalize Supabase tokens are refused anyway (`account_moved`)."""
-    if in_pool:
-        # By e-mail, the name operators sign in with: moto ends only the sessions opened
-        # under the name given (AWS ends the user's, whichever name).
-        accounts.cognito.sign_out_user(username=email)
-    if SOURCE_SUPABASE not in issuers:
-        return None
-    try:
-        session = accounts.supabase.sign_in(email=email, password=new)
-        accounts.supabase.sign_out(access_token=session["access_token"],
-                                   scope="others" if keep_supabase_session else "global")
-    except (user_migration.Refused, user_migration.Unavailable) as exc:
-        raise ServiceUnavailable("the password changed, but Supabase Auth's other sessions "
-                                 "could not be ended: change it again") from exc
-    return session if keep_supabase_session else None
-
-
-def send_reset_code(*, accounts: OperatorAccounts, email: str) -> dict:
-    """E-mail a code that sets a new password on the operators' pool (forgot-password). The
-    same answer whether or not the address is an operator's.
-
-    In the window an operator who never signed in has no pool user yet: on AWS, Cognito's
-    ForgotPassword calls the UserMigration trigger, which makes one from the Supabase user
-    (aws/lambdas/user_migration.py, `UserMigration_ForgotPassword`). moto runs no trigger, so
-    the same module is called here first and the user made here, as the import does
-    (CONFIRMED with a password nobody knows, then RESET_REQUIRED). With the trigger deployed
-    the user exists by then and this branch is simply not taken."""
-    issuers = _open(accounts)
-    if SOURCE_SUPABASE in issuers and accounts.cognito.find_user(email=email) is None:
-        _make_user_for_reset(accounts, email)
-    try:
-        accounts.cognito.forgot_password(email=email)
-    except CodeNotSent:
-        log.info("no reset code sent: no operator's sign-in that can receive one")
-    return CODE_REQUESTED
-
-
-class _NoSuchOperator(Exception):
-    """Supabase Auth has no confirmed user with the e-mail a reset was asked for."""
-
-
-def _make_user_for_reset(accounts: OperatorAccounts, email: str) -> None:
-    """The pool user the UserMigration trigger would make for a reset, if Supabase Auth has a
-    confirmed user with this e-mail (an unconfirmed one is anybody's sign-up)."""
-    event = {**user_migration_event(accounts, email=email, password=""),
-             "triggerSource": user_migration.FORGOT_PASSWORD}
-    with _one_at_a_time(accounts.rds, email):
-        try:
-            with _asking_supabase(refused=_NoSuchOperator()):
-                user_migration.migrate_user(event, supabase=accounts.supabase)
-        except _NoSuchOperator:
-            return      # nobody's, or not shown to be theirs: no code, the same answer
-        try:
-            accounts.cognito.create_user_awaiting_reset(
-                email=email, attributes=event["response"]["userAttributes"])
-        except UsernameTaken:
-            pass        # made meanwhile on another path (the lock covers only this one)
-
-
-def reset_password(*, accounts: OperatorAccounts, email: str, code: str,
-                   new_password: str) -> dict:
-    """Set a new password with the code send_reset_code e-mailed; in the window on Supabase
-    Auth too (the authority until finalize, which checks every sign-in the pool accepts, and
-    what a rollback goes back to). Then every session of the account ends, on both sides:
-    a reset is what someone does who fears their sessions are someone else's."""
-    issuers = _open(accounts)
-    accounts.cognito.confirm_forgot_password(email=email, code=code, new_password=new_password)
-    # The code is checked; the password is then made permanent by the admin API as well. On
-    # AWS that changes nothing (ConfirmForgotPassword confirms a RESET_REQUIRED user), but
-    # moto leaves the user RESET_REQUIRED, where no token of theirs would be accepted.
-    accounts.cognito.set_password(username=email, password=new_password)
-    user = accounts.cognito.find_user(email=email)
-    operator_id = (user or {}).get("attributes", {}).get(user_migration.OPERATOR_ID_ATTRIBUTE)
-    if SOURCE_SUPABASE in issuers and operator_id:
-        try:
-            accounts.supabase.set_password(user_id=operator_id, password=new_password)
-        except user_migration.Unavailable as exc:
-            raise ServiceUnavailable("the new password is set on the operators' pool but not "
-                                     "yet on Supabase Auth: ask for a new code and set it "
-                                     "again") from exc
-    _end_sessions(accounts, issuers=issuers, in_pool=True, email=email, new=new_password,
-                  keep_supabase_session=False)
-    return {"password_changed": True}
-
-
-def _check_current(accounts: OperatorAccounts, issuers: frozenset[str], *, email: str,
-                   password: str) -> None:
-    wrong = Forbidden("the current password is wrong", code="wrong_password")
-    if SOURCE_SUPABASE in issuers:     # the authority until finalize
-        with _asking_supabase(refused=wrong):
-            _check_supabase_password(accounts, email=email, password=password)
-        return
-    try:
-        accounts.cognito.login(email=email, password=password)
-    except (Unauthorized, Forbidden):
-        raise wrong from None

@@ -2,7 +2,7 @@
 forgotten-password pair are public at the gateway): docs/operator-logins.md."""
 from flask import Response, jsonify, request
 
-from operator_service import logins
+from operator_service import logins, passwords
 from operator_service.routes import operator_accounts, operators
 from operator_service.schemas import PasswordChange
 from travel_platform.accounts import (
@@ -52,7 +52,7 @@ def forgot_password(body: EmailRequest):
     """E-mail a code that sets a new password on the operators' pool (public); in the move's
     window also for an operator who never signed in there. The answer is the same whether
     or not the address is an operator's."""
-    return jsonify(logins.send_reset_code(accounts=operator_accounts(), email=body.email))
+    return jsonify(passwords.send_reset_code(accounts=operator_accounts(), email=body.email))
 
 
 @operators.post("/confirm-forgot-password")
@@ -64,7 +64,7 @@ def confirm_forgot_password(body: ConfirmForgotPasswordRequest):
     """Set a new password with the code forgot-password e-mailed (public), wherever the
     operator signs in with it (in the window, Supabase Auth too). A wrong or expired code is
     400 `invalid_confirmation_code`. Every session of the account ends: sign in again."""
-    return jsonify(logins.reset_password(accounts=operator_accounts(), email=body.email,
+    return jsonify(passwords.reset_password(accounts=operator_accounts(), email=body.email,
                                          code=body.code, new_password=body.new_password))
 
 
@@ -95,6 +95,6 @@ def change_password(body: PasswordChange):
     both are open, so going back to Supabase Auth costs nobody their password. Every session
     of the account ends on both sides, the caller's too; the answer carries the caller's new
     tokens."""
-    return jsonify(logins.change_password(accounts=operator_accounts(), identity=current_identity(),
-                                          current=body.current_password, new=body.new_password,
-                                          address=request_client_address()))
+    return jsonify(passwords.change_password(
+        accounts=operator_accounts(), identity=current_identity(),
+        current=body.current_password, new=body.new_password, address=request_client_address()))
