@@ -12,12 +12,13 @@ service's connection pool ever made a request give up waiting.
 Memory is each part's private memory (USS: the pages its processes hold for themselves,
 not PostgreSQL's shared buffers or nginx's shared zones, which fill up to their configured
 size), summed over its process group (nginx's or gunicorn's master and workers); sampled
-every 15 s. A PostgreSQL server is judged by its largest client backend instead, since its
-whole grows by 2-5 MiB each time a service's pool opens a connection under load (measured:
-6 -> 10 connections on Supabase's, 13 -> 20 on RDS's in 6 minutes, each backend flat once
-its caches filled): a leak in what a session keeps (prepared statements, temporary
-tables, cursors) grows its backend. The connections and the whole server's memory are
-reported beside it, not judged. Pools:
+every 15 s. The PostgreSQL servers are reported, not judged: the whole server grows by 2-5
+MiB each time a service's pool opens a connection under load (measured: 6 -> 10
+connections on Supabase's, 13 -> 20 on RDS's in 6 minutes), and a backend keeps the
+high-water mark of the largest query it ran until its pool retires it (RDS's largest
+backend: 4.3 -> 6.0 MiB in one run, back to 4.3 MiB once that backend closed); so each
+sample gives the client connections, the largest client backend and the whole server.
+Pools:
 the services' own gauges and counters (`db_pool_requests_waiting`,
 `db_pool_wait_timeouts_total`) at each sample. Figures: docs/benchmarks.md.
 
@@ -245,17 +246,18 @@ def _client_backends(pids: list[int]) -> list[int]:
 
 
 def memory(layout: Layout) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
-    """KiB of private memory per part, judged (a database's: its largest client backend),
-    and per database what is reported beside it: its client connections and the KiB of
-    the whole server."""
-    judged = {part: _private_kib(part_pids(layout, part)) for part in PARTS}
+    """KiB of private memory per part (judged), and per database what is reported: its
+    client connections, its largest client backend's KiB and the whole server's."""
+    parts = {part: _private_kib(part_pids(layout, part)) for part in PARTS}
     databases = {}
     for database in DATABASES:
         pids = part_pids(layout, database)
         backends = _client_backends(pids)
-        judged[database] = max((_private_kib([pid]) for pid in backends), default=0)
-        databases[database] = {"connections": len(backends), "server_kib": _private_kib(pids)}
-    return judged, databases
+        databases[database] = {
+            "connections": len(backends),
+            "largest_backend_kib": max((_private_kib([pid]) for pid in backends), default=0),
+            "server_kib": _private_kib(pids)}
+    return parts, databases
 
 
 def pools(env: dict[str, str]) -> dict[str, dict[str, float]]:
