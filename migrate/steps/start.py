@@ -6,7 +6,7 @@ from pathlib import Path
 
 from psycopg import sql
 
-from migrate import cutover, foreign_keys, replication
+from migrate import capture, fences, foreign_keys, replication
 from migrate.copywatch import NO_SLOT_GRACE_SECONDS, SYNCHRONIZED, Watchdog, described
 from migrate.gates import require_same_shape, require_slot_usable, require_state
 from migrate.replication import qualified
@@ -52,13 +52,13 @@ def start(run: Run, unit: Unit) -> int:
     require_same_shape(run, (unit,), "start")
     # The copy on RDS takes no writes until the cutover; the Supabase rows exist (accepting)
     # so that writers lock them and a cutover can wait for the writes in flight.
-    cutover.set_fence(run.rds, unit.tables, accepting=False, reason=cutover.COPY_OF_SUPABASE)
-    cutover.set_fence(run.supabase, unit.tables, accepting=True, reason=cutover.SUPABASE_HOLDS)
+    fences.set_fence(run.rds, unit.tables, accepting=False, reason=fences.COPY_OF_SUPABASE)
+    fences.set_fence(run.supabase, unit.tables, accepting=True, reason=fences.SUPABASE_HOLDS)
     # From now on each side refuses the unit's writes, from anyone, while its fence is
     # closed (RDS's is, until the write cutover).
     for side in (run.rds, run.supabase):
-        cutover.install_guard(side, unit)
-        cutover.refuse_ddl(side, unit)
+        fences.install_guard(side, unit)
+        fences.refuse_ddl(side, unit)
     pause_at(run, "start:guarded")
     if not replication.subscription_exists(run.rds, unit):
         foreign_keys.say_suspended(run, foreign_keys.suspend_into(run, (unit,), to="supabase"))
@@ -78,7 +78,7 @@ def start(run: Run, unit: Unit) -> int:
     if swept:
         run.say(f"supabase: dropped {len(swept)} leftover table-sync slot(s) nothing will use "
                 f"again: {', '.join(swept)}")
-    cutover.install_touch(run.supabase, unit)
+    capture.install_touch(run.supabase, unit)
     expected = replication.row_counts(run.supabase, unit.tables)
     run.say(f"copying {unit.name}: {sum(v or 0 for v in expected.values()):,} rows")
     phases = _wait_for_copy(run, unit, expected)
