@@ -6,7 +6,7 @@ import time
 
 import psycopg
 
-from migrate import capture, fences, foreign_keys, holds, replication, verify
+from migrate import capture, fences, foreign_keys, holds, replication
 from migrate.fences import ROUTING_SETTLE_SECONDS
 from migrate.gates import require_carrier
 from migrate.run import BACKUP_SCHEMA, Run, pause_at, reopen_fence
@@ -79,7 +79,7 @@ def _replay_to_supabase(run: Run, unit: Unit, group: tuple[Unit, ...], tables: l
         since, replayed = done.snapshot, replayed + done.rows
         # RDS moves on meanwhile: a difference here is either a row changed again (the next
         # round replays it) or a real one, which the hold checks again.
-        for found in verify.compare_changed(run.supabase, run.rds, done.keys):
+        for found in capture.compare_keys(run.supabase, run.rds, done.keys):
             suspects[found["table"]].add(found["key"])
         if time.monotonic() - started < CAUGHT_UP_SECONDS:
             break
@@ -93,7 +93,7 @@ def _replay_to_supabase(run: Run, unit: Unit, group: tuple[Unit, ...], tables: l
             last = _replay_round(run, group, since, sequences=True)
             # Both sides were equal when writes moved (checked in that hold); since then only
             # the captured rows changed on RDS, and nothing on Supabase.
-            mismatches = verify.compare_changed(run.supabase, run.rds, {
+            mismatches = capture.compare_keys(run.supabase, run.rds, {
                 t: sorted(set(last.keys[t]) | suspects[t]) for t in tables})
             if mismatches:
                 raise ToolError(f"after replay {len(mismatches)} rows still differ (first: "

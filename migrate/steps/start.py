@@ -8,7 +8,12 @@ from psycopg import sql
 
 from migrate import capture, fences, foreign_keys, replication
 from migrate.copywatch import NO_SLOT_GRACE_SECONDS, SYNCHRONIZED, Watchdog, described
-from migrate.gates import require_same_shape, require_slot_usable, require_state
+from migrate.gates import (
+    require_primary_keys,
+    require_same_shape,
+    require_slot_usable,
+    require_state,
+)
 from migrate.replication import qualified
 from migrate.run import MOVING, Run, pause_at, rds_now
 from migrate.state import GateRefused
@@ -34,15 +39,10 @@ def apply_rds_schema(run: Run) -> list[str]:
 def start(run: Run, unit: Unit) -> int:
     """Copy the unit to RDS and keep it in sync; resumes an interrupted copy."""
     row = require_state(run, unit, ("new", "rolled_back", *MOVING), "start")
+    require_primary_keys(run, unit, "start")
     if "supabase" not in run.state.latest_backup(unit):
         raise GateRefused(f"no backup of {unit.name}: run `python -m migrate backup "
                           f"{unit.name}` first")
-    for table in unit.tables:
-        key = replication.primary_key(run.supabase, table)
-        if len(key) != 1:
-            raise GateRefused(f"cannot start {unit.name}: public.{table}'s primary key has "
-                              f"{len(key)} columns ({', '.join(key)}); this tool tracks and "
-                              "replays single-column keys only")
     if row["state"] in ("replicating", "reads_switched"):
         run.say(f"{unit.name} is already {row['state']}; nothing to do")
         return 0

@@ -6,7 +6,7 @@ import time
 
 import psycopg
 
-from migrate import capture, fences, foreign_keys, holds, replication, snapshot, verify
+from migrate import capture, fences, foreign_keys, holds, replication, snapshot
 from migrate.gates import require_carrier, require_replication, require_same_shape, require_state
 from migrate.run import Run, pause_at, reopen_fence
 from migrate.sequences import copy_sequences
@@ -115,11 +115,11 @@ def switch_writes(run: Run, unit: Unit) -> int:
             caught_up = time.monotonic() - held_at
             pause_at(run, "switch-writes:caught-up")
             written = capture.touched(run.supabase, tables)
-            mismatches = verify.compare_changed(run.supabase, run.rds, written)
-            if mismatches:
-                raise ToolError(f"the final verify found {len(mismatches)} differing rows "
-                                f"(first: {mismatches[0]['table']} {mismatches[0]['key']} "
-                                f"{mismatches[0]['problem']}); writes stay on Supabase")
+            differing = capture.compare_keys(run.supabase, run.rds, written)
+            if differing:
+                raise ToolError(f"the final verify found {len(differing)} differing rows "
+                                f"(first: {differing[0]['table']} {differing[0]['key']} "
+                                f"{differing[0]['problem']}); writes stay on Supabase")
             verified = time.monotonic() - held_at
             pause_at(run, "switch-writes:verified")
             with run.rds.transaction():
