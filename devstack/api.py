@@ -168,6 +168,20 @@ def start_database(layout: Layout, part: str = "rds") -> Callable[[str], str]:
     return lambda dbname: databases.admin_url(layout, part, keys, dbname)
 
 
+def start_databases(layout: Layout) -> dict[str, str]:
+    """Start both PostgreSQL servers of a stack, and nothing else, prepared and migrated as
+    `up` leaves them (the Supabase project's roles, both sides' migrations), for tests of
+    the migration tool that need two real servers and logical replication between them but
+    no service; returns the superuser URIs as SUPABASE_DB_ADMIN_URL and RDS_ADMIN_URL.
+    `stop_part(layout, part)` stops each."""
+    for folder in (layout.logs, layout.run):
+        folder.mkdir(parents=True, exist_ok=True)
+    keys = secrets.load_or_create(layout)
+    secrets.ensure_tls(layout)
+    admins = databases.prepare(layout, keys)
+    return {"SUPABASE_DB_ADMIN_URL": admins["supabase-db"], "RDS_ADMIN_URL": admins["rds"]}
+
+
 def auth_mail_file(layout: Layout) -> Path:
     """The e-mails the stack's Supabase Auth stand-in would have sent, one JSON line each
     (for tests that read the codes a user receives)."""

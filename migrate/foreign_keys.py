@@ -17,8 +17,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import psycopg
+from psycopg import sql
 
-from migrate import cutover
+from migrate.fences import ddl
+from migrate.replication import qualified
 from migrate.state import WRITES_ON_RDS, Conn, ToolError
 from migrate.units import UNITS, Unit
 
@@ -64,10 +66,10 @@ def suspend_into(run: Run, group: tuple[Unit, ...], *, to: str) -> list[dict]:
     for side in ("rds", "supabase"):
         conn = _side_conn(run, side)
         here = tuple(table for table, where in writes.items() if where == side)
-        for fk in cutover.foreign_keys_out(conn, here):
+        for fk in foreign_keys_out(conn, here):
             if writes.get(fk["references"], side) != side:
                 suspended.append(_record_suspended(run, fk, side))
-                cutover.drop_foreign_key(conn, fk)
+                drop_foreign_key(conn, fk)
     return suspended
 
 
@@ -127,10 +129,46 @@ def restore(run: Run) -> list[str]:
 
 def _restore_foreign_key(run: Run, fk: dict, side: str) -> None:
     try:
-        cutover.restore_foreign_key(_side_conn(run, side), fk)
+        restore_foreign_key(_side_conn(run, side), fk)
     except psycopg.errors.ForeignKeyViolation as exc:
         raise ToolError(f"foreign key {fk['name']} cannot be restored on {side}: rows of "
                         f"{fk['table']} name {fk['references']} rows that are not there "
                         f"({str(exc).splitlines()[-1].strip()}); fix or delete those rows "
                         "there: any later `start`, `switch-writes` or `rollback` restores it"
                         ) from None
+
+
+# The keys themselves, by catalog and DDL ----------------------------------------------------
+
+def foreign_keys_out(conn: Conn, tables: tuple[str, ...]) -> list[dict]:
+    """Foreign keys from `tables` to other tables of schema public (not to `auth.users`,
+    whose name is also `users`: Supabase Auth's table never moves)."""
+    return conn.execute(
+        """select c.conname as name, src.relname as "table", dst.relname as references,
+                  pg_get_constraintdef(c.oid) as definition
+             from pg_constraint c
+             join pg_class src on src.oid = c.conrelid
+             join pg_class dst on dst.oid = c.confrelid
+             join pg_namespace n on n.oid = src.relnamespace
+             join pg_namespace dn on dn.oid = dst.relnamespace
+            where c.contype = 'f' and n.nspname = 'public' and src.relname = any(%s)
+              and dn.nspname = 'public' and not dst.relname = any(%s)""",
+        (list(tables), list(tables))).fetchall()
+
+
+def drop_foreign_key(conn: Conn, fk: dict) -> None:
+    """Drop one foreign key (its definition is kept by the caller)."""
+    ddl(conn, sql.SQL("alter table {} drop constraint if exists {}").format(
+        qualified(fk["table"]), sql.Identifier(fk["name"])))
+
+
+def restore_foreign_key(conn: Conn, fk: dict) -> None:
+    """Re-create a dropped foreign key and check every existing row against it."""
+    exists = conn.execute("select 1 from pg_constraint "
+                          "where conname = %s and conrelid = %s::regclass",
+                          (fk["name"], f"public.{fk['table']}")).fetchone()
+    if not exists:
+        ddl(conn, sql.SQL("alter table {} add constraint {} {} not valid").format(
+            qualified(fk["table"]), sql.Identifier(fk["name"]), sql.SQL(fk["definition"])))
+    ddl(conn, sql.SQL("alter table {} validate constraint {}").format(
+        qualified(fk["table"]), sql.Identifier(fk["name"])))

@@ -3,7 +3,7 @@
 sides. A refusal names the command that comes first."""
 from __future__ import annotations
 
-from migrate import replication, schema, slots
+from migrate import capture, replication, schema, slots
 from migrate.run import Run
 from migrate.state import GateRefused
 from migrate.units import Unit
@@ -38,6 +38,21 @@ def next_step_hint(state: str, unit: Unit) -> str:
         "dropped": "nothing is left to do",
     }
     return hints[state]
+
+
+def require_primary_keys(run: Run, unit: Unit, step: str) -> None:
+    """Every table of the unit has a primary key on Supabase: the move names each row by it
+    (its whole key, composite or not: migrate/capture.py), so a table without one cannot
+    be checked in the hold nor rolled back."""
+    missing = capture.tables_without_key(run.supabase, unit.tables)
+    if missing:
+        raise GateRefused(f"cannot {step} {unit.name}: {without_key_line(missing[0])}")
+
+
+def without_key_line(table: str) -> str:
+    """What a table without a primary key needs, as `plan` and `start` say it."""
+    return (f"public.{table} has no primary key; add one (a migration applied to both sides), "
+            "then run the command again")
 
 
 def require_replication(run: Run, member: Unit, step: str) -> None:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 import psycopg
 from psycopg import errors, sql
 
-from migrate import cutover, failpoints
+from migrate import failpoints, fences
 from migrate.state import Conn, ToolError
 from migrate.units import Unit
 
@@ -105,7 +105,7 @@ def close(run: Run, group: Sequence[Unit], tables: Sequence[str], *, on: Conn, s
                 # or the guard trigger at its first write), so taking them waits out every
                 # write in flight, and every write after this commits is refused. (No
                 # table lock: it would add nothing, and wait for autovacuum.)
-                cutover.set_fence(on, tables, accepting=False, reason=reason,
+                fences.set_fence(on, tables, accepting=False, reason=reason,
                                   held_by=run.who, lease_seconds=lease)
             return held_at
         except (errors.LockNotAvailable, errors.DeadlockDetected):

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import time
 
-from migrate import cutover, foreign_keys, holds, replication
-from migrate.cutover import ROUTING_SETTLE_SECONDS
+from migrate import capture, fences, foreign_keys, holds, replication
+from migrate.fences import ROUTING_SETTLE_SECONDS
 from migrate.run import Run
 from migrate.state import WRITES_ON_RDS
 from migrate.units import UNITS, Unit
@@ -39,13 +39,13 @@ def expected_fence(state: str, side: str) -> tuple[bool, str] | None:
     if state == "new" or (state in ("finalized", "dropped")):
         return None
     if side == "supabase":
-        return ((True, cutover.SUPABASE_HOLDS) if owner(state) == "supabase"
-                else (False, cutover.MOVED_TO_RDS))
+        return ((True, fences.SUPABASE_HOLDS) if owner(state) == "supabase"
+                else (False, fences.MOVED_TO_RDS))
     if state == "writes_switched":
-        return True, cutover.RDS_HOLDS
+        return True, fences.RDS_HOLDS
     if state == "rolled_back":
-        return False, cutover.STALE_COPY
-    return False, cutover.COPY_OF_SUPABASE
+        return False, fences.STALE_COPY
+    return False, fences.COPY_OF_SUPABASE
 
 
 def reconcile(run: Run) -> list[str]:
@@ -64,7 +64,7 @@ def reconcile(run: Run) -> list[str]:
             want = expected_fence(state, side)
             if want is None:
                 continue
-            found = cutover.fences(conn, unit.tables)
+            found = fences.fences(conn, unit.tables)
             wrong = [t for t in unit.tables if t in found and (
                 found[t]["accepting"] != want[0] or found[t]["held_by"] is not None)]
             if not wrong:
@@ -72,7 +72,7 @@ def reconcile(run: Run) -> list[str]:
             if want[0] and side == "supabase":
                 reopen.append((unit, wrong))   # after the routing settles, below
                 continue
-            cutover.set_fence(conn, wrong, accepting=want[0], reason=want[1])
+            fences.set_fence(conn, wrong, accepting=want[0], reason=want[1])
             done.append(f"{unit.name}: {'opened' if want[0] else 'closed'} the write fence on "
                         f"{side} ({state}: {'it' if want[0] else 'the other side'} holds the "
                         "tables)")
@@ -82,7 +82,7 @@ def reconcile(run: Run) -> list[str]:
     if reopen:
         time.sleep(ROUTING_SETTLE_SECONDS)
         for unit, tables in reopen:
-            cutover.set_fence(run.supabase, tables, accepting=True, reason=cutover.SUPABASE_HOLDS)
+            fences.set_fence(run.supabase, tables, accepting=True, reason=fences.SUPABASE_HOLDS)
             done.append(f"{unit.name}: opened the write fence on supabase (it holds the tables)")
     if done:
         run.state.event(None, "reconcile", "done", "; ".join(done)[:500], {"actions": done})
@@ -91,12 +91,12 @@ def reconcile(run: Run) -> list[str]:
 
 def _allow_ddl_again(run: Run, unit: Unit) -> list[str]:
     """A `start` that died before the copy began left the unit's tables refusing schema
-    changes (cutover.refuse_ddl) on a unit that is still `new`: nothing moves, so nothing
+    changes (fences.refuse_ddl) on a unit that is still `new`: nothing moves, so nothing
     may stop Studio or a deploy from changing them."""
     done = []
     for side, conn in (("supabase", run.supabase), ("rds", run.rds)):
-        if cutover.ddl_refused(conn, unit):
-            cutover.allow_ddl(conn, unit)
+        if fences.ddl_refused(conn, unit):
+            fences.allow_ddl(conn, unit)
             done.append(f"{unit.name}: schema changes allowed again on {side} (a start that "
                         "died before copying had refused them)")
     return done
@@ -109,15 +109,15 @@ def _tail(run: Run, unit: Unit, state: str) -> list[str]:
     if state == "writes_switched":
         if subscribed:
             replication.drop_subscription(run.rds, run.supabase, unit)
-            cutover.remove_touch(run.supabase, unit)
+            capture.remove_touch(run.supabase, unit)
             done.append(f"{unit.name}: dropped the subscription the write cutover left")
         done += [f"restored foreign key {name}" for name in foreign_keys.restore(run)]
     elif state == "rolled_back":
-        if subscribed or cutover.capture_installed(run.rds, unit):
-            cutover.remove_capture(run.rds, unit)
+        if subscribed or capture.capture_installed(run.rds, unit):
+            capture.remove_capture(run.rds, unit)
             replication.drop_subscription(run.rds, run.supabase, unit)
             replication.drop_publication(run.supabase, unit)
-            cutover.remove_touch(run.supabase, unit)
+            capture.remove_touch(run.supabase, unit)
             done.append(f"{unit.name}: removed the change capture and replication the "
                         "rollback left")
     elif state in REPLICATING and subscribed and not replication.subscription_enabled(

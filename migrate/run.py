@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from migrate import cutover, failpoints, holds
+from migrate import failpoints, fences, holds
 from migrate.settings import MigrateSettings
 from migrate.state import Conn, State, connect, one
 from migrate.units import Unit
@@ -53,5 +53,5 @@ def reopen_fence(run: Run, group: tuple[Unit, ...], tables: list[str], *, on: Co
                  reason: str) -> None:
     """Undo a hold that did not switch: the fence of `tables` opens again on `on` (the side
     that kept the tables), and writers stop waiting."""
-    cutover.set_fence(on, tables, accepting=True, reason=reason, lock_timeout_ms=5000)
+    fences.set_fence(on, tables, accepting=True, reason=reason, lock_timeout_ms=5000)
     holds.release_hold(run, group)

@@ -8,7 +8,7 @@ stops at the first row it cannot apply (an apply worker failing forever), or `ve
 reports mismatches that are the schema's, not the data's; after a switch, writes the old
 side accepted are refused, or the other way round. So each table's shape is reduced to what
 decides which rows it holds and accepts, and the tool refuses to copy or switch while the
-two differ, naming every difference. The event triggers `start` installs (cutover.refuse_ddl)
+two differ, naming every difference. The event triggers `start` installs (fences.refuse_ddl)
 keep the shapes equal from then on.
 
 The shape: each column's name, type, nullability, default and generation expression, and

@@ -105,7 +105,9 @@ def acquire_lock(conn: Conn, *, wait_seconds: float = 0.0) -> None:
 class State:
     """Reads and writes `migration.units` and `migration.events` on RDS."""
 
-    def __init__(self, rds: Conn):
+    def __init__(self, rds: Conn, units: tuple[Unit, ...] = UNITS):
+        """The state on RDS, with a row for each of `units`: the move's; a unit built from
+        other tables (a test's scratch table) is given its row the same way."""
         self.rds = rds
         exists = one(rds.execute("select to_regclass('migration.units') is not null as ok"
                                  ).fetchone())
@@ -113,7 +115,7 @@ class State:
             raise ToolError("RDS has no migration schema: apply aws/migrations first "
                             "(python -m travel_platform.migrations "
                             "--database-url \"$RDS_ADMIN_URL\" --dir aws/migrations)")
-        for number, unit in enumerate(UNITS, 1):
+        for number, unit in enumerate(units, 1):
             rds.execute(
                 """insert into migration.units (unit, position, tables) values (%s, %s, %s)
                    on conflict (unit) do update set position = excluded.position,

@@ -91,9 +91,11 @@ def unit_named(name: str) -> Unit:
 
 
 def switch_group(unit: Unit) -> tuple[Unit, ...]:
-    """The units whose reads and writes switch together with `unit` (itself included), in
-    order; `unit` must be one that switches itself."""
-    return tuple(u for u in UNITS if u is unit or u.switches_with == unit.name)
+    """The units whose reads and writes switch together with `unit`, in order, then `unit`
+    itself (the note's order puts a carrier after what it carries); `unit` must be one that
+    switches itself. Any Unit has a group: a unit of tables of its own (a rehearsal's, a
+    test's) carries nothing and switches alone."""
+    return (*(u for u in UNITS if u.switches_with == unit.name and u is not unit), unit)
 
 
 def position(unit: Unit) -> int:

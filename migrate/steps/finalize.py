@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from psycopg import sql
 
-from migrate import cutover, logins, replication
+from migrate import capture, fences, logins, replication
 from migrate.gates import require_carrier, require_state
 from migrate.replication import qualified
 from migrate.run import BACKUP_SCHEMA, LOGINS_UNIT, Run
@@ -35,18 +35,18 @@ def finalize(run: Run, unit: Unit) -> int:
         for table in member.tables:
             if one(run.supabase.execute("select to_regclass(%s) is not null as ok",
                                         (f"public.{table}",)).fetchone())["ok"]:
-                cutover.ddl(run.supabase, sql.SQL("alter table {} set schema {}").format(
+                fences.ddl(run.supabase, sql.SQL("alter table {} set schema {}").format(
                     qualified(table), sql.Identifier(BACKUP_SCHEMA)))
         run.supabase.execute("delete from migration.heartbeat where unit = %s", (member.name,))
         with run.rds.transaction():
-            cutover.clear_fence(run.rds, member.tables)
+            fences.clear_fence(run.rds, member.tables)
             run.state.update(member, conn=run.rds, state="finalized", shadow=False)
-        cutover.remove_capture(run.rds, member)
+        capture.remove_capture(run.rds, member)
         # RDS holds the tables for good: no fence left to enforce there. (Supabase's copies,
         # now in supabase_backup, keep refusing writes until `drop`.)
-        cutover.remove_guard(run.rds, member)
+        fences.remove_guard(run.rds, member)
         for side in (run.rds, run.supabase):
-            cutover.allow_ddl(side, member)
+            fences.allow_ddl(side, member)
     run.state.event(unit, "finalize", "done", "replication dropped; Supabase tables kept")
     if unit.name == LOGINS_UNIT:
         run.say(logins.detach_user_migration(run.settings))
@@ -77,7 +77,7 @@ def drop(run: Run, unit: Unit) -> int:
             for table in member.tables:
                 run.supabase.execute(sql.SQL("drop table if exists {}.{} cascade").format(
                     sql.Identifier(BACKUP_SCHEMA), sql.Identifier(table)))
-            cutover.clear_fence(run.supabase, member.tables)
+            fences.clear_fence(run.supabase, member.tables)
         run.state.update(member, state="dropped")
     run.state.event(unit, "drop", "done", "Supabase backup tables dropped")
     run.say(f"the Supabase copies of {', '.join(m.name for m in group)} are dropped")

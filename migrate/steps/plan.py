@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import psycopg
 
-from migrate import logins, prerequisites, replication, schema, writers
-from migrate.gates import next_step_hint
+from migrate import capture, logins, prerequisites, replication, schema, writers
+from migrate.gates import next_step_hint, without_key_line
 from migrate.settings import MigrateSettings
 from migrate.state import Conn, State, ToolError, connect
 from migrate.units import UNITS, switch_group
@@ -50,6 +50,9 @@ def plan(settings: MigrateSettings) -> int:
         rows = {row["unit"]: row for row in State(rds).rows()}
     shapes = _shapes(supabase, rds, rows) if supabase is not None and rds is not None else {}
     problems += [line for drift, lines in shapes.values() if drift for line in lines]
+    if supabase is not None:
+        problems += [without_key_line(table) for table in capture.tables_without_key(
+            supabase, [t for u in UNITS for t in u.tables])]
     print("Prerequisites:")
     for problem in problems:
         print(f"  MISSING  {problem}")

@@ -6,10 +6,11 @@ import time
 
 import psycopg
 
-from migrate import cutover, foreign_keys, holds, replication, verify
-from migrate.cutover import ROUTING_SETTLE_SECONDS
+from migrate import capture, fences, foreign_keys, holds, replication
+from migrate.fences import ROUTING_SETTLE_SECONDS
 from migrate.gates import require_carrier
 from migrate.run import BACKUP_SCHEMA, Run, pause_at, reopen_fence
+from migrate.sequences import copy_sequences
 from migrate.state import GateRefused, ToolError
 from migrate.units import Unit, switch_group
 
@@ -42,7 +43,7 @@ def rollback(run: Run, unit: Unit) -> int:
     # The routing of every unit of the group flips in one transaction (a package write
     # spans all of them); writes stay held.
     with run.rds.transaction():
-        cutover.set_fence(run.rds, moving_tables, accepting=False, reason=cutover.STALE_COPY)
+        fences.set_fence(run.rds, moving_tables, accepting=False, reason=fences.STALE_COPY)
         for member in moving:
             run.state.update(member, conn=run.rds, state="rolled_back", shadow=False)
     pause_at(run, "rollback:flipped")
@@ -50,16 +51,16 @@ def rollback(run: Run, unit: Unit) -> int:
     # meanwhile that RDS would not show: after a replay Supabase's fence stays closed (writes
     # wait), otherwise the subscription keeps RDS up to date until it is dropped below.
     time.sleep(ROUTING_SETTLE_SECONDS)
-    cutover.set_fence(run.supabase, moving_tables, accepting=True, reason=cutover.SUPABASE_HOLDS)
+    fences.set_fence(run.supabase, moving_tables, accepting=True, reason=fences.SUPABASE_HOLDS)
     holds.release_hold(run, tuple(moving))
     pause_at(run, "rollback:reopened")
     for member in moving:
-        cutover.remove_capture(run.rds, member)
+        capture.remove_capture(run.rds, member)
         replication.drop_subscription(run.rds, run.supabase, member)
         replication.drop_publication(run.supabase, member)
-        cutover.remove_touch(run.supabase, member)
+        capture.remove_touch(run.supabase, member)
         for side in (run.rds, run.supabase):
-            cutover.allow_ddl(side, member)
+            fences.allow_ddl(side, member)
     run.state.event(unit, "rollback", "done", f"back on Supabase; {replayed} rows replayed")
     run.say(f"{', '.join(m.name for m in group)}: reads and writes on Supabase again"
             + (f"; {replayed} rows written on RDS replayed there and verified" if replayed else ""))
@@ -78,7 +79,7 @@ def _replay_to_supabase(run: Run, unit: Unit, group: tuple[Unit, ...], tables: l
         since, replayed = done.snapshot, replayed + done.rows
         # RDS moves on meanwhile: a difference here is either a row changed again (the next
         # round replays it) or a real one, which the hold checks again.
-        for found in verify.compare_changed(run.supabase, run.rds, done.keys):
+        for found in capture.compare_keys(run.supabase, run.rds, done.keys):
             suspects[found["table"]].add(found["key"])
         if time.monotonic() - started < CAUGHT_UP_SECONDS:
             break
@@ -86,13 +87,13 @@ def _replay_to_supabase(run: Run, unit: Unit, group: tuple[Unit, ...], tables: l
     held_at = None
     try:
         held_at = holds.close(run, group, tables, on=run.rds, side="RDS", keep="RDS",
-                              reason=cutover.ROLLING_BACK, failpoint="rollback")
+                              reason=fences.ROLLING_BACK, failpoint="rollback")
         pause_at(run, "rollback:fence-closed")
         with holds.bounded(run, held_at):
             last = _replay_round(run, group, since, sequences=True)
             # Both sides were equal when writes moved (checked in that hold); since then only
             # the captured rows changed on RDS, and nothing on Supabase.
-            mismatches = verify.compare_changed(run.supabase, run.rds, {
+            mismatches = capture.compare_keys(run.supabase, run.rds, {
                 t: sorted(set(last.keys[t]) | suspects[t]) for t in tables})
             if mismatches:
                 raise ToolError(f"after replay {len(mismatches)} rows still differ (first: "
@@ -102,7 +103,7 @@ def _replay_to_supabase(run: Run, unit: Unit, group: tuple[Unit, ...], tables: l
         replayed += last.rows
     except BaseException as exc:
         if held_at is not None:
-            reopen_fence(run, group, tables, on=run.rds, reason=cutover.RDS_HOLDS)
+            reopen_fence(run, group, tables, on=run.rds, reason=fences.RDS_HOLDS)
         run.state.event(unit, "rollback", "failed", str(exc)[:500])
         if isinstance(exc, (ToolError, psycopg.Error)):
             raise ToolError(f"rollback {unit.name} aborted, writes stay on RDS: "
@@ -119,14 +120,14 @@ def _replay_to_supabase(run: Run, unit: Unit, group: tuple[Unit, ...], tables: l
 
 
 def _replay_round(run: Run, group: tuple[Unit, ...], since: str | None, *,
-                  sequences: bool = False) -> cutover.Round:
+                  sequences: bool = False) -> capture.Round:
     """One replay onto Supabase in replica mode (no trigger fires, nor the fence: Supabase
     takes no other writes), its deferrable keys checked at commit."""
     with run.supabase.transaction():
         run.supabase.execute("set local session_replication_role = replica")
         run.supabase.execute("set constraints all deferred")
-        done = cutover.replay(run.rds, run.supabase, group, since=since)
+        done = capture.replay(run.rds, run.supabase, group, since=since)
         if sequences:
             for member in group:
-                cutover.copy_sequences(run.rds, run.supabase, member)
+                copy_sequences(run.rds, run.supabase, member)
     return done

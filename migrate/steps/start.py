@@ -6,9 +6,14 @@ from pathlib import Path
 
 from psycopg import sql
 
-from migrate import cutover, foreign_keys, initial_copy, replication, slots
+from migrate import capture, fences, foreign_keys, initial_copy, replication, slots
 from migrate.copywatch import NO_SLOT_GRACE_SECONDS, SYNCHRONIZED, Watchdog, described
-from migrate.gates import require_same_shape, require_slot_usable, require_state
+from migrate.gates import (
+    require_primary_keys,
+    require_same_shape,
+    require_slot_usable,
+    require_state,
+)
 from migrate.replication import qualified
 from migrate.run import MOVING, Run, pause_at, rds_now
 from migrate.state import GateRefused
@@ -34,15 +39,10 @@ def apply_rds_schema(run: Run) -> list[str]:
 def start(run: Run, unit: Unit) -> int:
     """Copy the unit to RDS and keep it in sync; resumes an interrupted copy."""
     row = require_state(run, unit, ("new", "rolled_back", *MOVING), "start")
+    require_primary_keys(run, unit, "start")
     if "supabase" not in run.state.latest_backup(unit):
         raise GateRefused(f"no backup of {unit.name}: run `python -m migrate backup "
                           f"{unit.name}` first")
-    for table in unit.tables:
-        key = replication.primary_key(run.supabase, table)
-        if len(key) != 1:
-            raise GateRefused(f"cannot start {unit.name}: public.{table}'s primary key has "
-                              f"{len(key)} columns ({', '.join(key)}); this tool tracks and "
-                              "replays single-column keys only")
     if row["state"] in ("replicating", "reads_switched"):
         run.say(f"{unit.name} is already {row['state']}; nothing to do")
         return 0
@@ -52,13 +52,13 @@ def start(run: Run, unit: Unit) -> int:
     require_same_shape(run, (unit,), "start")
     # The copy on RDS takes no writes until the cutover; the Supabase rows exist (accepting)
     # so that writers lock them and a cutover can wait for the writes in flight.
-    cutover.set_fence(run.rds, unit.tables, accepting=False, reason=cutover.COPY_OF_SUPABASE)
-    cutover.set_fence(run.supabase, unit.tables, accepting=True, reason=cutover.SUPABASE_HOLDS)
+    fences.set_fence(run.rds, unit.tables, accepting=False, reason=fences.COPY_OF_SUPABASE)
+    fences.set_fence(run.supabase, unit.tables, accepting=True, reason=fences.SUPABASE_HOLDS)
     # From now on each side refuses the unit's writes, from anyone, while its fence is
     # closed (RDS's is, until the write cutover).
     for side in (run.rds, run.supabase):
-        cutover.install_guard(side, unit)
-        cutover.refuse_ddl(side, unit)
+        fences.install_guard(side, unit)
+        fences.refuse_ddl(side, unit)
     pause_at(run, "start:guarded")
     if not replication.subscription_exists(run.rds, unit):
         foreign_keys.say_suspended(run, foreign_keys.suspend_into(run, (unit,), to="supabase"))
@@ -78,7 +78,7 @@ def start(run: Run, unit: Unit) -> int:
     if swept:
         run.say(f"supabase: dropped {len(swept)} leftover table-sync slot(s) nothing will use "
                 f"again: {', '.join(swept)}")
-    cutover.install_touch(run.supabase, unit)
+    capture.install_touch(run.supabase, unit)
     expected = replication.row_counts(run.supabase, unit.tables)
     run.say(f"copying {unit.name}: {sum(v or 0 for v in expected.values()):,} rows")
     phases = _wait_for_copy(run, unit, expected)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from migrate import cutover, initial_copy, logins, replication, slots
+from migrate import fences, initial_copy, logins, replication, slots
 from migrate.copywatch import STATES, SYNCHRONIZED
 from migrate.run import LOGINS_UNIT, Run
 from migrate.state import WRITES_ON_RDS, Conn, ToolError
@@ -111,7 +111,7 @@ def _fences_of(conn: Conn, unit: Unit) -> dict[str, dict]:
     return {table: {"accepting": f["accepting"], "reason": f["reason"], "held_by": f["held_by"],
                     "lease_until": f["lease_until"].isoformat() if f["lease_until"] else None,
                     "lease_expired": bool(f["lease_expired"])}
-            for table, f in cutover.fences(conn, unit.tables).items()}
+            for table, f in fences.fences(conn, unit.tables).items()}
 
 
 def _fence_text(found: dict[str, dict]) -> str:

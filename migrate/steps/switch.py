@@ -6,9 +6,10 @@ import time
 
 import psycopg
 
-from migrate import cutover, foreign_keys, holds, replication, snapshot, verify
+from migrate import capture, fences, foreign_keys, holds, replication, snapshot
 from migrate.gates import require_carrier, require_replication, require_same_shape, require_state
 from migrate.run import Run, pause_at, reopen_fence
+from migrate.sequences import copy_sequences
 from migrate.state import GateRefused, ToolError, one
 from migrate.steps.verify import full_verify
 from migrate.units import Unit, switch_group
@@ -88,10 +89,10 @@ def switch_writes(run: Run, unit: Unit) -> int:
     _require_few_written(run, unit, tables)
     # The change capture goes on before the hold: creating a trigger locks the table, and
     # waits for an autovacuum of it up to deadlock_timeout (a second), which the hold must
-    # not (cutover.install_capture says why it is inert until the flip).
+    # not (capture.install_capture says why it is inert until the flip).
     for member in group:
         with run.rds.transaction():
-            cutover.install_capture(run.rds, member)
+            capture.install_capture(run.rds, member)
     # The verify loads both servers, and RDS's apply falls behind meanwhile: let it catch up
     # before writes wait, so that inside the hold it applies only the last moment's writes.
     for member in group:
@@ -101,7 +102,7 @@ def switch_writes(run: Run, unit: Unit) -> int:
     held_at = None
     try:
         held_at = holds.close(run, group, tables, on=run.supabase, side="supabase",
-                              keep="Supabase", reason=cutover.MOVED_TO_RDS,
+                              keep="Supabase", reason=fences.MOVED_TO_RDS,
                               failpoint="switch-writes")
         closed = time.monotonic() - held_at
         pause_at(run, "switch-writes:fence-closed")
@@ -113,27 +114,27 @@ def switch_writes(run: Run, unit: Unit) -> int:
                                          timeout=max(remaining, 0.1))
             caught_up = time.monotonic() - held_at
             pause_at(run, "switch-writes:caught-up")
-            written = cutover.touched(run.supabase, tables)
-            mismatches = verify.compare_changed(run.supabase, run.rds, written)
-            if mismatches:
-                raise ToolError(f"the final verify found {len(mismatches)} differing rows "
-                                f"(first: {mismatches[0]['table']} {mismatches[0]['key']} "
-                                f"{mismatches[0]['problem']}); writes stay on Supabase")
+            written = capture.touched(run.supabase, tables)
+            differing = capture.compare_keys(run.supabase, run.rds, written)
+            if differing:
+                raise ToolError(f"the final verify found {len(differing)} differing rows "
+                                f"(first: {differing[0]['table']} {differing[0]['key']} "
+                                f"{differing[0]['problem']}); writes stay on Supabase")
             verified = time.monotonic() - held_at
             pause_at(run, "switch-writes:verified")
             with run.rds.transaction():
                 # The fence rows first, then the tables: writers lock them in that order too.
-                cutover.set_fence(run.rds, tables, accepting=True, reason=cutover.RDS_HOLDS)
+                fences.set_fence(run.rds, tables, accepting=True, reason=fences.RDS_HOLDS)
                 sequences = {}
                 for member in group:
-                    sequences.update(cutover.copy_sequences(run.supabase, run.rds, member))
+                    sequences.update(copy_sequences(run.supabase, run.rds, member))
                 for member in group:
                     run.state.update(member, conn=run.rds, state="writes_switched")
                 holds.release_hold(run, group, conn=run.rds)
         hold = time.monotonic() - held_at
     except BaseException as exc:
         if held_at is not None:
-            reopen_fence(run, group, tables, on=run.supabase, reason=cutover.SUPABASE_HOLDS)
+            reopen_fence(run, group, tables, on=run.supabase, reason=fences.SUPABASE_HOLDS)
         run.state.event(unit, "switch-writes", "failed", str(exc)[:500])
         if isinstance(exc, (ToolError, psycopg.Error)):
             raise ToolError(f"switch-writes {unit.name} aborted, writes stay on Supabase: "
@@ -141,10 +142,10 @@ def switch_writes(run: Run, unit: Unit) -> int:
         raise
     pause_at(run, "switch-writes:flipped")
     # Supabase's fence stays closed for good now: no longer a hold, no lease.
-    cutover.set_fence(run.supabase, tables, accepting=False, reason=cutover.MOVED_TO_RDS)
+    fences.set_fence(run.supabase, tables, accepting=False, reason=fences.MOVED_TO_RDS)
     for member in group:
         replication.drop_subscription(run.rds, run.supabase, member)
-        cutover.remove_touch(run.supabase, member)
+        capture.remove_touch(run.supabase, member)
     pause_at(run, "switch-writes:unsubscribed")
     restored = foreign_keys.restore(run)
     details = {"hold_seconds": hold, "fence_closed_after": closed, "caught_up_after": caught_up,
@@ -164,7 +165,7 @@ def switch_writes(run: Run, unit: Unit) -> int:
 def _require_few_written(run: Run, unit: Unit, tables: list[str]) -> None:
     """Refuse to hold when more rows were written since the full verify than the hold may
     check (each one, by key, while writes wait)."""
-    written = sum(len(keys) for keys in cutover.touched(run.supabase, tables).values())
+    written = sum(len(keys) for keys in capture.touched(run.supabase, tables).values())
     if written > run.settings.migrate_max_hold_keys:
         raise GateRefused(f"cannot switch-writes: {written:,} rows were written during the "
                           f"verify just before the hold, more than MIGRATE_MAX_HOLD_KEYS="

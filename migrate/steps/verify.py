@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from migrate import cutover, replication, verify
+from migrate import capture, replication, verify
 from migrate.gates import require_replication, require_state
 from migrate.run import Run, rds_now
 from migrate.state import ToolError
@@ -37,7 +37,7 @@ def full_verify(run: Run, unit: Unit) -> tuple[dict[str, int], verify.Mismatches
     def settle() -> None:
         replication.wait_applied(run.rds, unit, replication.beat(run.supabase, unit), timeout=30)
 
-    cutover.reset_touched(run.supabase, unit)
+    capture.reset_touched(run.supabase, unit)
     started = time.monotonic()
     counts, mismatches = verify.compare(
         run.supabase, run.rds, unit.tables, settle=settle,

@@ -8,7 +8,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from migrate import cutover
+from migrate import fences
 from migrate.state import connect
 from migrate.units import unit_named
 
@@ -24,11 +24,11 @@ def moving(databases):
                  "language plpgsql as $$ begin return null; end $$")
     tool.execute("create or replace trigger ddl_guard_existing after insert on "
                  "migration_rehearsal for each statement execute function ddl_guard_noop()")
-    cutover.refuse_ddl(tool, UNIT)
-    cutover.refuse_ddl(tool, UNIT)     # idempotent, as a resumed `start` runs it again
+    fences.refuse_ddl(tool, UNIT)
+    fences.refuse_ddl(tool, UNIT)     # idempotent, as a resumed `start` runs it again
     with psycopg.connect(url, autocommit=True, row_factory=dict_row) as person:
         yield tool, person
-    cutover.allow_ddl(tool, UNIT)
+    fences.allow_ddl(tool, UNIT)
     tool.execute("drop trigger if exists ddl_guard_existing on migration_rehearsal")
     tool.close()
 
@@ -89,7 +89,7 @@ def test_what_changes_no_shape_other_tables_and_the_tool_pass(moving):
 
 def test_finalize_or_rollback_gives_the_tables_back(moving):
     tool, person = moving
-    cutover.allow_ddl(tool, UNIT)
+    fences.allow_ddl(tool, UNIT)
     assert person.execute("select count(*) as n from pg_event_trigger "
                           "where evtname like 'migration_refuse%%'").fetchone()["n"] == 0
     person.execute("create index ddl_guard_after_idx on migration_rehearsal (note)")

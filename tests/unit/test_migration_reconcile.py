@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from migrate import cutover
+from migrate import fences
 from migrate.failpoints import POINTS, pause
 from migrate.holds import describe
 from migrate.reconcile import expected_fence, owner
@@ -23,12 +23,12 @@ def test_at_most_one_side_takes_writes_in_any_state(state):
 
 
 def test_writes_follow_the_recorded_state():
-    assert expected_fence("reads_switched", "supabase") == (True, cutover.SUPABASE_HOLDS)
-    assert expected_fence("reads_switched", "rds") == (False, cutover.COPY_OF_SUPABASE)
-    assert expected_fence("writes_switched", "supabase") == (False, cutover.MOVED_TO_RDS)
-    assert expected_fence("writes_switched", "rds") == (True, cutover.RDS_HOLDS)
-    assert expected_fence("rolled_back", "rds") == (False, cutover.STALE_COPY)
-    assert expected_fence("rolled_back", "supabase") == (True, cutover.SUPABASE_HOLDS)
+    assert expected_fence("reads_switched", "supabase") == (True, fences.SUPABASE_HOLDS)
+    assert expected_fence("reads_switched", "rds") == (False, fences.COPY_OF_SUPABASE)
+    assert expected_fence("writes_switched", "supabase") == (False, fences.MOVED_TO_RDS)
+    assert expected_fence("writes_switched", "rds") == (True, fences.RDS_HOLDS)
+    assert expected_fence("rolled_back", "rds") == (False, fences.STALE_COPY)
+    assert expected_fence("rolled_back", "supabase") == (True, fences.SUPABASE_HOLDS)
     # Nothing to say before a move starts, nor once a later step cleared the fences.
     assert {expected_fence(s, side) for s in ("new", "finalized", "dropped")
             for side in ("supabase", "rds")} == {None}
