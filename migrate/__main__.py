@@ -12,7 +12,7 @@ import time
 import psycopg
 from pydantic import ValidationError
 
-from migrate import archive, guardian
+from migrate import archive, guardian, replication
 from migrate.reconcile import reconcile
 from migrate.run import Run, open_run
 from migrate.settings import MigrateSettings
@@ -80,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"migrate: bad or missing settings ({missing}); set them, e.g. "
               "`set -a; . .dev/stack.env; set +a`", file=sys.stderr)
         return 2
+    replication.use_prefix(settings.migrate_replication_prefix)
     try:
         unit = unit_named(args.unit) if getattr(args, "unit", None) else None
         if args.command == "plan":
