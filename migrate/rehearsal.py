@@ -181,22 +181,20 @@ def remove(stamps: set[str], *, supabase_server: Conn, rds_server: Conn,
     """Remove the pairs of `stamps` (all there is of each, whatever its run reached); a line
     per pair saying what went."""
     said = []
-    on_rds = scratch_databases(rds_server)
-    on_supabase = scratch_databases(supabase_server)
+    # RDS's side first: its subscriptions go without reaching Supabase's side, whose slots
+    # then go with it.
+    sides = ((rds_server, rds_url, "rds", _drop_subscriptions, "subscription"),
+             (supabase_server, supabase_url, "supabase", _drop_slots, "slot"))
+    present = {side: scratch_databases(server) for server, _, side, _, _ in sides}
     for stamp in sorted(stamps):
         gone: list[str] = []
-        rds_name = f"rehearsal_{stamp}_rds"
-        if rds_name in on_rds:
-            subscriptions = _drop_subscriptions(make_conninfo(rds_url, dbname=rds_name))
-            rds_server.execute(sql.SQL("drop database {} with (force)").format(
-                sql.Identifier(rds_name)))
-            gone += [rds_name] + [f"subscription {s}" for s in subscriptions]
-        supabase_name = f"rehearsal_{stamp}_supabase"
-        if supabase_name in on_supabase:
-            slots = _drop_slots(make_conninfo(supabase_url, dbname=supabase_name))
-            supabase_server.execute(sql.SQL("drop database {} with (force)").format(
-                sql.Identifier(supabase_name)))
-            gone += [supabase_name] + [f"slot {s}" for s in slots]
+        for server, url, side, drop_objects, kind in sides:
+            name = f"rehearsal_{stamp}_{side}"
+            if name in present[side]:
+                objects = drop_objects(make_conninfo(url, dbname=name))
+                server.execute(sql.SQL("drop database {} with (force)").format(
+                    sql.Identifier(name)))
+                gone += [name] + [f"{kind} {o}" for o in objects]
         logs = folder / f"rehearsal_{stamp}"
         if logs.exists():
             shutil.rmtree(logs)
