@@ -18,15 +18,17 @@ import datetime
 import re
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from migrate import backup as backups
 from migrate.settings import MigrateSettings
-from migrate.state import Conn, GateRefused, State, connect, one
+from migrate.state import Conn, GateRefused, State, ToolError, connect, one
 from migrate.units import Unit
 
 REPO = Path(__file__).resolve().parents[1]
@@ -121,7 +123,12 @@ def create(pair: Pair, supabase_server: Conn, rds_server: Conn) -> None:
     """Both databases, empty, each marked as a rehearsal's (a comment the next run reads)."""
     for side, server in (("supabase", supabase_server), ("rds", rds_server)):
         name = sql.Identifier(pair.name(side))
-        server.execute(sql.SQL("create database {}").format(name))
+        try:
+            server.execute(sql.SQL("create database {}").format(name))
+        except psycopg.Error as exc:
+            raise ToolError(f"cannot create {pair.name(side)} on the {side} server "
+                            f"({str(exc).strip().splitlines()[0]}); the role needs CREATEDB "
+                            "there") from None
         server.execute(sql.SQL("comment on database {} is {}").format(
             name, sql.Literal(f"migrate rehearse {pair.stamp}: scratch, removed by the next "
                               "`python -m migrate rehearse`")))
@@ -142,7 +149,7 @@ def build_schemas(pair: Pair) -> list[str]:
 
 
 def restore(pair: Pair, found: dict[str, dict], units: dict[str, Unit], *,
-            pg_bin: Path) -> int:
+            pg_bin: Path, say: Callable[[str], None]) -> int:
     """Each backup's rows into the Supabase side (checksum checked first), recorded in the
     pair's own state as `start` requires; the identities the profiles point at stood in
     for. The rows restored."""
@@ -152,9 +159,12 @@ def restore(pair: Pair, found: dict[str, dict], units: dict[str, Unit], *,
         if not Path(record["path"]).is_file():
             raise GateRefused(f"the newest backup of {name}, {record['path']}, is not there: "
                               f"run `python -m migrate backup {name}` again")
+        started = time.monotonic()
         backups.restore(pg_bin=pg_bin, url=url, path=Path(record["path"]),
                         expected_sha256=record["sha256"])
-        rows += sum(v or 0 for v in record["row_counts"].values())
+        count = sum(v or 0 for v in record["row_counts"].values())
+        rows += count
+        say(f"restored {name}: {count:,} rows ({time.monotonic() - started:.1f} s)")
     with connect(url, side="supabase", purpose="migrate rehearse") as conn:
         conn.execute("insert into auth.users (id) select id from public.users "
                      "on conflict do nothing")
