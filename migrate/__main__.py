@@ -12,7 +12,7 @@ import time
 import psycopg
 from pydantic import ValidationError
 
-from migrate import archive, guardian
+from migrate import archive, guardian, replication
 from migrate.reconcile import reconcile
 from migrate.run import Run, open_run
 from migrate.settings import MigrateSettings
@@ -21,6 +21,7 @@ from migrate.steps import (
     backup,
     finalize,
     plan,
+    rehearse,
     rollback,
     shadow,
     start,
@@ -64,6 +65,15 @@ def parser() -> argparse.ArgumentParser:
             step.add_argument("--without-snapshot", action="store_true",
                               help="no RDS snapshot before the cutover (one is taken and "
                                    "waited for otherwise: MIGRATE_RDS_INSTANCE_ID)")
+    drill = sub.add_parser("rehearse", help="every step, rollback included, on a scratch copy "
+                                            "of the newest backups, timed; the real databases "
+                                            "untouched")
+    drill.add_argument("--unit", action="append", default=[], metavar="UNIT",
+                       help="rehearse this unit (and those it switches with); repeatable; "
+                            "all by default")
+    drill.add_argument("--keep", action="store_true",
+                       help="keep the scratch databases afterwards (the next rehearse "
+                            "removes them)")
     shadows = sub.add_parser("shadow", help="shadow reads of a unit on RDS: on or off")
     shadows.add_argument("unit")
     shadows.add_argument("switch", choices=("on", "off"))
@@ -80,7 +90,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"migrate: bad or missing settings ({missing}); set them, e.g. "
               "`set -a; . .dev/stack.env; set +a`", file=sys.stderr)
         return 2
+    replication.use_prefix(settings.migrate_replication_prefix)
     try:
+        if args.command == "rehearse":
+            return rehearse.rehearse(settings, args.unit, keep=args.keep)
         unit = unit_named(args.unit) if getattr(args, "unit", None) else None
         if args.command == "plan":
             return plan.plan(settings)

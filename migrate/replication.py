@@ -24,9 +24,21 @@ from migrate.units import Unit
 HEARTBEAT = "migration.heartbeat"
 
 
+# MIGRATE_REPLICATION_PREFIX, set once per process by `python -m migrate` (use_prefix): one
+# process runs the steps of one pair of databases, and every function naming a unit's
+# replication objects would otherwise need the settings passed down to it.
+_prefix = "migrate_"
+
+
+def use_prefix(prefix: str) -> None:
+    """Name this process's publications, subscriptions and slots <prefix><unit>."""
+    global _prefix
+    _prefix = prefix
+
+
 def name_of(unit: Unit) -> str:
     """Publication, subscription and slot name of a unit."""
-    return f"migrate_{unit.name}"
+    return f"{_prefix}{unit.name}"
 
 
 def qualified(table: str) -> sql.Composable:

@@ -22,6 +22,18 @@ class MigrateSettings(BaseSettings):
     # above (set it where RDS sees Supabase under another address or needs another CA path).
     migrate_publisher_url: SecretStr | None = None
     migrate_backup_dir: Path = Path("migration-backups")
+    # The publication, subscription and replication slot of a unit are named <prefix><unit>.
+    # Slots live per server, so a rehearsal on the same servers as the real move
+    # (`rehearse`) gives its steps a prefix of their own; the real move keeps `migrate_`
+    # (monitoring/ watches those names).
+    migrate_replication_prefix: str = Field(default="migrate_", pattern=r"^[a-z][a-z0-9_]{0,40}_$")
+    # `rehearse`: the servers its scratch pair of databases is made on, as admin URLs (any
+    # database of each server; the scratch ones are created beside it). By default the
+    # servers of SUPABASE_DB_ADMIN_URL and RDS_ADMIN_URL. The rehearsal's subscription reaches
+    # its Supabase side as MIGRATE_PUBLISHER_URL would (or this URL, when it is set), with
+    # the scratch database's name.
+    migrate_rehearsal_supabase_url: SecretStr | None = None
+    migrate_rehearsal_rds_url: SecretStr | None = None
     # The longest writes may be held during a cutover before the tool gives up and reopens.
     migrate_max_hold_seconds: float = 5.0
     # How long a hold waits for one lock (the fence rows, the tables) before it lets go,
