@@ -90,6 +90,7 @@ mutation: venv system-deps
 bench: venv
 	@WITH_BENCH=1 devstack/system-deps.sh
 	$(PY) -m bench.gateway_overhead --env $(STATE)/stack.env
+	$(PY) -m bench.gateway_instructions --env $(STATE)/stack.env
 	$(PY) -m bench.bookings_page --env $(STATE)/stack.env
 	$(PY) -m bench.issuer_check --env $(STATE)/stack.env
 

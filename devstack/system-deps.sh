@@ -19,7 +19,12 @@ if [ "${WITH_BROWSER:-0}" = 1 ]; then
     command -v chromium >/dev/null 2>&1 || missing+=(chromium)
     [ -d /usr/share/fonts/truetype/liberation ] || missing+=(fonts-liberation)
 fi
-[ "${WITH_BENCH:-0}" = 1 ] && { command -v wrk >/dev/null 2>&1 || missing+=(wrk); }
+# Benchmarks: wrk for load; valgrind counts nginx's instructions per request
+# (bench/gateway_instructions.py, whose budget `make test` checks).
+if [ "${WITH_BENCH:-0}" = 1 ]; then
+    command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+    command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "[system-deps] installing: ${missing[*]}"

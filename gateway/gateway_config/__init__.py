@@ -12,6 +12,9 @@ settings. Files the template or the rendered locations `include` (gateway/*.conf
 plain nginx."""
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import math
 import re
@@ -253,11 +256,33 @@ def _targets(port: Callable[[str], int], host: Callable[[str], str],
     return "\n".join(lines)
 
 
-def _locations(gateway_dir: Path) -> str:
+def _token_digest(key: str) -> list[str]:
+    """The directives that set `$token_hash`, the digest of the request's token (see
+    $bearer_token): an HMAC-SHA256 under `key`, made by set-misc in C.
+
+    They go in each location that checks a token, not at server level: a server's rewrite
+    directives run again in every subrequest, so the digest was made twice per request
+    (once more for the `auth_request` subrequest, which shares the main request's
+    variables and needs none of its own), and for every public route and static file too:
+    the HMAC of a ~1 KiB token was a third of nginx's user-space instructions per request
+    (docs/benchmarks.md, 1b)."""
+    return [f'set_hmac_sha256 $token_mac "{key}" $bearer_token;',
+            "set_encode_base64url $token_hash $token_mac;"]
+
+
+def no_token_digest(key: str) -> str:
+    """`$token_hash` of a request with no token (an HMAC of the empty string), as set-misc
+    writes it (base64url, no padding): the value `$token_digest` maps to empty."""
+    mac = hmac.new(key.encode(), b"", hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+def _locations(gateway_dir: Path, token_digest_key: str) -> str:
     blocks = []
     for family in ROUTE_FAMILIES:
         blocks.append("\n".join([
             f"location ~ {family.pattern} {{",
+            *(f"    {line}" for line in _token_digest(token_digest_key)),
             f"    include {gateway_dir}/auth.conf;",
             f"    include {gateway_dir}/proxy_headers.conf;",
             f"    proxy_read_timeout {family.read_timeout}s;",
@@ -274,7 +299,8 @@ def _locations(gateway_dir: Path) -> str:
     return "\n\n".join(blocks)
 
 
-def _rate_limit_zones(settings: GatewaySettings, gateway_dir: Path) -> str:
+def _rate_limit_zones(settings: GatewaySettings, gateway_dir: Path,
+                      token_digest_key: str) -> str:
     """Keys and zones of the limits. A key is empty (so the request is not counted) for an
     exempt address and for routes outside the limit's scope: account flows are the public
     routes, the API every route a token policy guards."""
@@ -293,13 +319,16 @@ js_import checks from {gateway_dir}/request_checks.js;
 # whitespace (shared/travel_platform/auth/tokens.py, bearer_token), so `bearer`, `BeArEr` or two
 # spaces are one token and must drain one bucket and share one verdict; any other header
 # is keyed as sent. Its digest ($token_hash, an HMAC-SHA256 under a key made when the
-# config is rendered) is set in the server block; no header, no key.
+# config is rendered) is set in each location that checks a token; no header, no key: a
+# request without one has the digest of the empty string, which maps to empty. (Mapped
+# from the 43-character digest, not the header: a map lowercases and hashes its whole
+# input, ~1 KiB of token each time.)
 map $http_authorization $bearer_token {{
     "~*^\\s*bearer\\s+(?<token>\\S+)\\s*$"  $token;
     default                               $http_authorization;
 }}
-map $http_authorization $token_digest {{
-    ""       "";
+map $token_hash $token_digest {{
+    "{no_token_digest(token_digest_key)}"  "";
     default  $token_hash;
 }}
 map "$rate_limited:$route_policy" $account_flow_address {{
@@ -379,16 +408,17 @@ def render_nginx(values: Mapping[str, str], *, port: Callable[[str], int],
     see `_targets`."""
     settings = settings or GatewaySettings()
     host_of = host if callable(host) else (lambda _name: host)
+    # Keys the token digests, so nothing outside this nginx can match a digest in its
+    # zones or cache files to a token: new at each render unless the caller keeps one
+    # (devstack does, per stack, so that rendering again changes nothing).
+    digest_key = token_digest_key or secrets.token_hex(32)
     generated = {
         "NJS_MODULE": settings.njs_module,
         "NDK_MODULE": settings.ndk_module,
         "SET_MISC_MODULE": settings.set_misc_module,
-        # Keys the token digests, so nothing outside this nginx can match a digest in its
-        # zones or cache files to a token: new at each render unless the caller keeps one
-        # (devstack does, per stack, so that rendering again changes nothing).
-        "TOKEN_DIGEST_KEY": token_digest_key or secrets.token_hex(32),
         "MAX_REQUEST_HEADERS": str(settings.max_request_headers),
-        "RATE_LIMIT_ZONES": _indent(_rate_limit_zones(settings, gateway_dir), 4).lstrip(),
+        "RATE_LIMIT_ZONES": _indent(_rate_limit_zones(settings, gateway_dir, digest_key),
+                                    4).lstrip(),
         "RATE_LIMIT_RULES": _indent(_rate_limit_rules(settings), 8).lstrip(),
         "CLIENT_ADDRESS": _indent(_client_address(settings), 4).lstrip(),
         "REAL_IP": _indent(_real_ip(settings), 8).lstrip(),
@@ -396,7 +426,7 @@ def render_nginx(values: Mapping[str, str], *, port: Callable[[str], int],
         "DOCS_MAP": _indent(_docs_map(), 4).lstrip(),
         "DOCS_CONFIG": json.dumps({"urls": docs_links()}, separators=(",", ":")),
         "SERVICE_UPSTREAMS": _indent(_targets(port, host_of, resolver), 4).lstrip(),
-        "ROUTE_LOCATIONS": _indent(_locations(gateway_dir), 8).lstrip(),
+        "ROUTE_LOCATIONS": _indent(_locations(gateway_dir, digest_key), 8).lstrip(),
     }
     filled = {"STATUS_ALLOW": "allow 127.0.0.1;", "DASHBOARD_CSP": dashboard_policy([]),
               **values, "GATEWAY_DIR": str(gateway_dir),

@@ -9,12 +9,14 @@ as a `make bench` stack must exempt the machine it runs on."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from bench.gateway_instructions import GATEWAY_INSTRUCTION_BUDGET
 from devstack.api import Layout
 from tests.conftest import TEST_PORT_OFFSET, TEST_STATE
 from tests.helpers import REPO
@@ -48,6 +50,15 @@ def test_gateway_overhead_quick(env_file):
         [row] = [line.split() for line in out.splitlines() if line.startswith(f"{target} ")]
         assert float(row[1]) > 0, out     # requests/s
     assert "median ratio: " in out
+
+
+def test_nginx_stays_within_its_instruction_budget_per_request(env_file):
+    # The gateway's own cost per authenticated request, counted (callgrind), not timed: a
+    # figure this machine's load does not move, so a budget can hold (issue 22).
+    out = succeeded(bench("gateway_instructions", "--env", str(env_file), "--quick"))
+    figure = re.search(r"([\d,]+) nginx instructions per request", out)
+    assert figure, out
+    assert int(figure.group(1).replace(",", "")) <= GATEWAY_INSTRUCTION_BUDGET, out
 
 
 def test_bookings_page_quick(env_file):

@@ -117,6 +117,19 @@ def test_the_api_is_limited_per_token(gateway, agent_token, operator_token):
     assert other.status_code == 200, other.text
 
 
+def test_requests_without_a_token_are_told_to_sign_in_not_limited_as_one_token(gateway):
+    # No token, no per-token bucket: a caller who has not signed in is told so (401) however
+    # often, within its address's limit. Were "no token" a key, every such request from
+    # anywhere would drain one bucket and be answered 429.
+    flood = client_at("127.0.0.28")
+    count = LIMITS.api_burst_per_token + 3 * LIMITS.api_per_second_per_token
+    assert count < LIMITS.api_burst_per_address
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: flood.get(f"{gateway}/api/packages?limit=1",
+                                                   timeout=15), range(count)))
+    assert [a.status_code for a in answers] == [401] * count
+
+
 def _spellings(token: str) -> list[str]:
     """The same bearer token written 64 ways: the scheme in every mix of cases, one space,
     two or a tab before the token."""
