@@ -30,7 +30,8 @@ AUTH = "shared/travel_platform/auth/tokens.py"
 LIVENESS = "shared/travel_platform/auth/revocation.py"
 LIVENESS_UNIT = "tests/unit/test_revocation_checks.py"
 REVOCATION = "tests/e2e/test_revocation.py"
-GATEWAY_CONFIG = "gateway/gateway_config/__init__.py"
+GATEWAY_RENDER = "gateway/gateway_config/render.py"
+GATEWAY_DASHBOARD = "gateway/gateway_config/dashboard.py"
 RATE_LIMITS = "tests/e2e/test_rate_limits.py"
 EDGE_HEADERS = "tests/e2e/test_edge_headers.py"
 ABUSE = "tests/e2e/test_operator_login_abuse.py"
@@ -140,7 +141,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     # anyway, so the verdict cache's expiry cap is held by its unit test.
     Mutation("verdict-cached-past-expiry",
              "the gateway keeps letting a token through after it expired",
-             "gateway/gateway_auth/__init__.py",
+             "gateway/gateway_auth/verdicts.py",
              "min(MAX_CACHE_SECONDS, identity.expires_at - now, fresh_for)",
              "min(MAX_CACHE_SECONDS, fresh_for)",
              (LIVENESS_UNIT,), k="gateway_verdicts"),
@@ -183,7 +184,7 @@ MUTATIONS: tuple[Mutation, ...] = (
              "fresh_for = 0.0",
              (REVOCATION,), k="refused_everywhere and (supabase_logout or cognito_global)"),
     Mutation("gateway-verdict-outlives-answer", "the gateway lets a revoked token through to "
-             "the services for up to 30 s", "gateway/gateway_auth/__init__.py",
+             "the services for up to 30 s", "gateway/gateway_auth/verdicts.py",
              "min(MAX_CACHE_SECONDS, identity.expires_at - now, fresh_for)",
              "min(MAX_CACHE_SECONDS, identity.expires_at - now)",
              (REVOCATION, LIVENESS_UNIT), k="gateway"),
@@ -270,14 +271,14 @@ MUTATIONS: tuple[Mutation, ...] = (
     # --- the gateway's edge (issue 21: client address, token key, labels, headers) -------
     Mutation("xff-ignored-behind-proxy", "behind the load balancer every client shares one "
              "rate-limit bucket: one flood of failed logins keeps everyone out",
-             GATEWAY_CONFIG, '"real_ip_header X-Forwarded-For;", ', "",
+             GATEWAY_RENDER, '"real_ip_header X-Forwarded-For;", ', "",
              (RATE_LIMITS,), k="load_balancer"),
     Mutation("xff-from-anyone", "a direct client escapes its limits (or takes the exempt "
-             "address) by writing X-Forwarded-For", GATEWAY_CONFIG,
+             "address) by writing X-Forwarded-For", GATEWAY_RENDER,
              '*(f"set_real_ip_from {network};" for network in networks)',
              '"set_real_ip_from 0.0.0.0/0;"', (RATE_LIMITS,), k="direct_client"),
     Mutation("token-bucket-per-spelling", "a token gets a new bucket for every spelling of "
-             "its Authorization header", GATEWAY_CONFIG,
+             "its Authorization header", GATEWAY_RENDER,
              "$token;", "$http_authorization;",
              (RATE_LIMITS,), k="spelled"),
     Mutation("method-label-unbounded", "made-up HTTP methods each add Prometheus series",
@@ -291,10 +292,10 @@ MUTATIONS: tuple[Mutation, ...] = (
              "gateway/nginx.conf.template", 'https    "max-age=31536000";', 'https    "";',
              (EDGE_HEADERS,), k="hsts"),
     Mutation("dashboard-framable", "another site can frame the dashboard (clickjacking its "
-             "approve buttons)", GATEWAY_CONFIG, "; frame-ancestors 'none'\")", "\")",
+             "approve buttons)", GATEWAY_DASHBOARD, "; frame-ancestors 'none'\")", "\")",
              (EDGE_HEADERS,), k="framed"),
     Mutation("dashboard-connects-anywhere", "the dashboard's page may send requests (and "
-             "tokens) to any host", GATEWAY_CONFIG, "connect-src 'self'{connect}",
+             "tokens) to any host", GATEWAY_DASHBOARD, "connect-src 'self'{connect}",
              "connect-src 'self' https:{connect}", (EDGE_HEADERS,), k="framed"),
     # --- the operators' pool and the sign-in budget (issue 21, second round) ------------
     Mutation("forgot-password-unconfirmed", "the trigger's ForgotPassword creates a verified "

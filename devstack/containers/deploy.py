@@ -6,7 +6,7 @@ after its image was rebuilt (`make images`, or `docker compose build booking-ser
 
 How: replicas of the new image start beside the old ones (compose `--scale` with
 `--no-recreate`). Once Docker reports each healthy and the gateway's resolver has seen it
-(it asks Docker's DNS every 2 s: gateway_config._targets), each old replica is stopped:
+(it asks Docker's DNS every 2 s: gateway_config.render._targets), each old replica is stopped:
 gunicorn gets SIGTERM, stops accepting, finishes the requests it holds and exits. A request
 that meets a replica as it closes (connection refused) is sent by nginx to another
 (proxy_next_upstream), so the client never sees it. Then the old containers are removed.

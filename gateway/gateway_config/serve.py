@@ -4,7 +4,7 @@ environment, then becomes nginx (exec: nginx is PID 1 and gets the stop signal).
 Where devstack fills the template from a stack's folders and 127.0.0.1 ports, here each part
 is found by its name on the container network through the resolver (Docker's DNS by
 default), on the port the gateway's table gives it; replicas added, replaced or removed are
-found within seconds (see gateway_config._targets)."""
+found within seconds (see gateway_config.render._targets)."""
 from __future__ import annotations
 
 import os

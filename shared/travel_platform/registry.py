@@ -34,7 +34,7 @@ A row's fields:
   (/docs/<name>.json); false for gateway-auth, which nginx asks before each request.
 - `routes`: its route families, which a part with `api` must have and no other may: every
   path under `prefix` (its blueprint's url_prefix) goes to it, for callers holding a
-  token `policy` accepts (`agent`, `operator`, `any`: gateway_auth.POLICIES); `public`:
+  token `policy` accepts (`agent`, `operator`, `any`: gateway_auth.routes.POLICIES); `public`:
   the paths under the prefix that need no token (its sign-in flows); `admin`: regexes
   following the prefix that only the agents' pool's `admins` use (the service checks the
   group); `read_timeout` (seconds): how long the gateway waits for its answer before a 504,

@@ -15,7 +15,7 @@ import boto3
 import pytest
 import requests
 from botocore.exceptions import ClientError
-from gateway_auth import NGINX_REUSE_SECONDS
+from gateway_auth.verdicts import NGINX_REUSE_SECONDS
 from playwright.sync_api import Page, expect
 
 from devstack import api as devstack

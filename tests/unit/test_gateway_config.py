@@ -7,7 +7,7 @@ from pathlib import Path
 
 import gateway_config
 import pytest
-from gateway_auth import POLICIES, PUBLIC
+from gateway_auth.routes import POLICIES, PUBLIC
 
 
 def _render(**deployment) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from gateway_auth import NGINX_REUSE_SECONDS, VerdictCache, nginx_expires
+from gateway_auth.verdicts import NGINX_REUSE_SECONDS, VerdictCache, nginx_expires
 
 
 def test_a_verdict_is_reused_for_its_seconds_and_then_forgotten():

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
-from gateway_auth import MAX_CACHE_SECONDS, cache_seconds
+from gateway_auth.verdicts import MAX_CACHE_SECONDS, cache_seconds
 
 from travel_platform.auth import Identity
 from travel_platform.auth.revocation import (
