@@ -1,7 +1,6 @@
-"""What every comparison of the tool computes alike on both servers, written once: a table's
-primary key (how to name its columns, bound a range of it, print a key) and the 64-bit hash
-of a row. verify.py sums chunks of rows with it and merges rows by it; the cutover's hold
-compares the rows written since the full verify by it (`verify.compare_changed`).
+"""What the full verify computes alike on both servers, written once: a table's primary key
+(how to name its columns, bound a range of it, place a key among chunk boundaries, print
+it) and the 64-bit hash of a row, by which verify.py sums chunks of rows and merges rows.
 
 The row hash is `hash_record_extended` over the table's columns: each value is hashed by its
 type's own hash function (the one hash indexes and hash partitioning use, which PostgreSQL
@@ -62,8 +61,7 @@ class Key:
         # One value to compare with chunk boundaries (a row value for several columns).
         self.value = (sql.SQL("t.{}").format(sql.Identifier(self.columns[0]))
                       if len(self.columns) == 1 else sql.SQL("row({})").format(self.cols))
-        # What the result names: the key's text, as the cutover's record of written keys
-        # prints it for a one-column key.
+        # What the result names: the key's text (a row value's text for several columns).
         self.text = (sql.SQL("t.{}::text").format(sql.Identifier(self.columns[0]))
                      if len(self.columns) == 1 else sql.SQL("row({})::text").format(self.cols))
         whole = _hashable(conn, [t for _, t in every])

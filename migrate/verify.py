@@ -18,7 +18,7 @@ else is kept in memory: one leaf's differing keys, and the first MAX_NAMED diffe
 the unit (the others are counted), whatever the size of the tables and however many rows
 differ. pg_comparator and pgcopydb's `compare data` hash in the same way (checksums of key
 ranges, differing ranges narrowed down); Ghostferry's IterativeVerifier re-checks what
-changed, as the cutover's hold does here (`compare_changed`).
+changed, as the cutover's hold does here (`capture.compare_keys`).
 
 Why one sequential read instead of one query per range: with a random key (uuid) a range's
 rows lie all over the heap, so a query per range read nearly every page once per range (a
@@ -29,7 +29,7 @@ is paced between steps as it was between chunks (pacing.py). Each step reads in 
 snapshot: a row updated meanwhile may move to a block of an earlier or a later step and be
 counted twice or not at all on that side. That only makes its chunk differ, and a differing
 chunk is rechecked by range in one snapshot; every row written from the verify's start is
-compared again by key inside the cutover's hold (`compare_changed`).
+compared again by key inside the cutover's hold (`capture.compare_keys`).
 
 Key ranges assume both servers order the key alike, which uuid and integer keys always do
 (a text key needs the same collation on both); the merge itself orders keys by their text in
@@ -263,46 +263,3 @@ def compare(supabase: Conn, rds: Conn, tables: tuple[str, ...], *,
             counts[table] = _TableCheck(supabase, rds, table, pool, settle=settle, pace=pace,
                                         chunk_rows=chunk_rows, found=found).run()
     return counts, found
-
-
-def _differences(table: str, ours: dict[str, int], theirs: dict[str, int]) -> list[dict]:
-    """Each key whose row hash differs between Supabase (`ours`) and RDS, and how."""
-    found = []
-    for key in sorted(set(ours) | set(theirs)):
-        if key not in theirs:
-            found.append({"table": table, "key": key, "problem": "missing on rds"})
-        elif key not in ours:
-            found.append({"table": table, "key": key, "problem": "only on rds"})
-        elif ours[key] != theirs[key]:
-            found.append({"table": table, "key": key, "problem": "differs"})
-    return found
-
-
-def _hashes_of(conn: Conn, key: Key, keys: list[str]) -> dict[str, int]:
-    rows = conn.execute(sql.SQL(
-        "select {text} as k, {hash} as h from {table} t "
-        "where t.{col} = any(%s::text[]::{type}[])").format(
-        text=key.text, hash=key.hash, table=qualified(key.table),
-        col=sql.Identifier(key.columns[0]), type=sql.SQL(key.types[0])), (keys,))
-    return {r["k"]: r["h"] for r in rows}
-
-
-def compare_changed(supabase: Conn, rds: Conn,
-                    changed: dict[str, list[str]]) -> Mismatches:
-    """The quick check for a moment when neither side takes writes, after a full verify
-    found both equal: the rows of the keys written since (`changed`: table -> primary key
-    values as text), by index. Any difference since the full verify is a row written since
-    (an insert, an update or a delete of one of these keys), so no table is counted or
-    scanned: its cost follows the writes since the full verify, not the size of the
-    tables."""
-    found = Mismatches(keep=None)   # every one: the rollback replays each again
-    with ThreadPoolExecutor(2) as pool:
-        for table, keys in changed.items():
-            if not keys:
-                continue
-            key = Key(supabase, table)
-            left = pool.submit(_hashes_of, supabase, key, keys)
-            right = pool.submit(_hashes_of, rds, key, keys)
-            for difference in _differences(table, left.result(), right.result()):
-                found.add(difference)
-    return found
