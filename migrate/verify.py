@@ -27,9 +27,11 @@ of the table instead of one (docs/benchmarks.md, 3d). The read goes in as many s
 there are chunks, each a slice of the table's blocks (a TID range scan), so that the verify
 is paced between steps as it was between chunks (pacing.py). Each step reads in its own
 snapshot: a row updated meanwhile may move to a block of an earlier or a later step and be
-counted twice or not at all on that side. That only makes its chunk differ, and a differing
-chunk is rechecked by range in one snapshot; every row written from the verify's start is
-compared again by key inside the cutover's hold (`capture.compare_keys`).
+counted twice or not at all on that side. Mostly that makes its chunk differ, and a
+differing chunk is rechecked by range, in one snapshot. It could also hide a real
+difference of that same row (counted not at all where it is missing on the other side);
+every row written from the verify's start is compared again by key inside the cutover's
+hold (`capture.compare_keys`: a full verify resets the record of written keys as it starts).
 
 Key ranges assume both servers order the key alike, which uuid and integer keys always do
 (a text key needs the same collation on both); the merge itself orders keys by their text in
