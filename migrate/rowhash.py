@@ -96,11 +96,14 @@ class Key:
             [b[i] for b in bounds] for i in range(len(self.columns))]
 
 
-def blocks(conn: Conn, table: str) -> int:
-    """The table's size in blocks on this side."""
-    return conn.execute(
-        "select pg_relation_size(%s::regclass) / current_setting('block_size')::int as n",
-        (f"public.{table}",)).fetchone()["n"]  # type: ignore[index]
+def storage(conn: Conn, table: str) -> tuple[int, int]:
+    """(the table's file on this side, its size in blocks): the file changes when the table
+    is rewritten (VACUUM FULL, CLUSTER, pg_repack), which moves every row to other blocks."""
+    row = conn.execute(
+        "select pg_relation_filenode(%s::regclass) as file, "
+        "pg_relation_size(%s::regclass) / current_setting('block_size')::int as n",
+        (f"public.{table}",) * 2).fetchone()
+    return row["file"], row["n"]  # type: ignore[index]
 
 
 def chunk_sums(conn: Conn, key: Key, bounds: list[tuple],

@@ -46,7 +46,7 @@ from psycopg import sql
 from psycopg.rows import tuple_row
 
 from migrate.replication import qualified
-from migrate.rowhash import Key, Range, blocks, chunk_sums
+from migrate.rowhash import Key, Range, chunk_sums, storage
 from migrate.state import Conn, one
 
 CHUNK_ROWS = 100_000
@@ -120,25 +120,31 @@ class _TableCheck:
     def _sums(self, bounds: list[tuple]) -> tuple[dict[int, Sums], dict[int, Sums]]:
         """Each chunk's sums on each side, from one read of each side's table in as many
         steps as there are chunks (each side's blocks cut alike, both sides at once), paced
-        before each step."""
-        sizes = self._both(lambda conn: blocks(conn, self.table))
-        steps = max(1, min(len(bounds) + 1, max(sizes)))
-        totals: tuple[dict[int, Sums], dict[int, Sums]] = ({}, {})
-        for step in range(steps):
-            self.pace()
-            slices = [(size * step // steps, None if step == steps - 1
-                       else size * (step + 1) // steps) for size in sizes]
-            parts = (self.pool.submit(chunk_sums, self.supabase, self.key, bounds, slices[0]),
-                     self.pool.submit(chunk_sums, self.rds, self.key, bounds, slices[1]))
-            for total, part in zip(totals, parts, strict=True):
-                for chunk, (n, h) in part.result().items():
-                    before = total.get(chunk, (0, 0))
-                    total[chunk] = (before[0] + n, before[1] ^ h)
-        return totals
+        before each step. A table rewritten meanwhile moved its rows between steps, with no
+        write that the cutover's check by key would see: it is read again."""
+        while True:
+            files = self._both(lambda conn: storage(conn, self.table))
+            sizes = [size for _, size in files]
+            steps = max(1, min(len(bounds) + 1, max(sizes)))
+            totals: tuple[dict[int, Sums], dict[int, Sums]] = ({}, {})
+            for step in range(steps):
+                self.pace()
+                slices = [(size * step // steps, None if step == steps - 1
+                           else size * (step + 1) // steps) for size in sizes]
+                parts = (self.pool.submit(chunk_sums, self.supabase, self.key, bounds,
+                                          slices[0]),
+                         self.pool.submit(chunk_sums, self.rds, self.key, bounds, slices[1]))
+                for total, part in zip(totals, parts, strict=True):
+                    for chunk, (n, h) in part.result().items():
+                        before = total.get(chunk, (0, 0))
+                        total[chunk] = (before[0] + n, before[1] ^ h)
+            after = self._both(lambda conn: storage(conn, self.table))
+            if [file for file, _ in after] == [file for file, _ in files]:
+                return totals
 
-    def _both(self, fn: Callable[[Conn], int]) -> tuple[int, int]:
+    def _both(self, fn: Callable[[Conn], tuple[int, int]]) -> list[tuple[int, int]]:
         left, right = self.pool.submit(fn, self.supabase), self.pool.submit(fn, self.rds)
-        return left.result(), right.result()
+        return [left.result(), right.result()]
 
     def _nth_key(self, conn: Conn, span: Range, n: int) -> tuple | None:
         """The key `n` rows into `span` on this side (None: fewer rows than that)."""
