@@ -48,8 +48,9 @@ class MigrateSettings(BaseSettings):
     # A hold does not begin when more rows than this were written since the last full
     # verify (each is checked inside the hold, by key).
     migrate_max_hold_keys: int = Field(default=100_000, ge=1)
-    # `verify` (migrate/verify.py): rows per key-range chunk hashed on both sides at once;
-    # a differing chunk is halved down to a few hundred rows, then compared row by row.
+    # `verify` (migrate/verify.py): rows per key-range chunk summed on both sides at once
+    # (each table is read in as many paced steps as it has chunks); a differing chunk is
+    # halved down to a few hundred rows, then compared row by row.
     migrate_verify_chunk_rows: int = Field(default=100_000, ge=100, le=1_000_000)
     # Pacing of `verify` (gh-ost's --max-lag-millis and --max-load): before each chunk it
     # waits while RDS applies what Supabase committed more than this many seconds late, or

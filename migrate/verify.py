@@ -1,51 +1,53 @@
-"""Are the two copies of a unit the same? The primary key is walked in order on Supabase
-(keyset pagination: the key `MIGRATE_VERIFY_CHUNK_ROWS` rows after the last boundary), and
-each key range is hashed by both servers at once: its rows and the XOR of their 64-bit row
-hashes. A range that differs is hashed again once RDS has applied everything Supabase had
-committed (a heartbeat row published with the unit), so lag is not taken for a difference;
-one that still differs is halved by rows while its differences lie in one half, down to a
-few hundred rows, and what is left is streamed from both sides in key order through
-server-side cursors and merged like a sorted merge join, which names each differing key.
-Rows found differing are compared again after RDS caught up, until the answer is stable, so
-a row written between the two servers' scans is not reported (and a real difference is).
+"""Are the two copies of a unit the same? Each table's primary key is cut into ranges of
+about `MIGRATE_VERIFY_CHUNK_ROWS` rows (keyset pagination on Supabase's index: the key that
+many rows after the last boundary), and both servers, at once, read their table once in
+sequence and sum each range's rows: how many, and the XOR of their 64-bit row hashes
+(rowhash.py). A range that differs is hashed again once RDS has applied everything Supabase
+had committed (a heartbeat row published with the unit), so lag is not taken for a
+difference; one that still differs is halved by rows while its differences lie in one half,
+down to a few hundred rows, and what is left is streamed from both sides in key order
+through server-side cursors and merged like a sorted merge join, which names each differing
+key. Rows found differing are compared again after RDS caught up, until the answer is
+stable, so a row written between the two servers' scans is not reported (and a real
+difference is).
 
 Why ranges of the key and not buckets of a hash of it: a range's size is set in rows, so a
-chunk is as cheap at 100,000,000 rows as at 1,000; a chunk covers a few milliseconds of
-scanning, so writes during a verify make few chunks differ, where a hash bucket spans the
-whole table and a write anywhere in it made it differ; and memory holds a chunk's boundary,
-never its rows. What is kept in memory: one boundary per differing chunk, one leaf's
-differing keys, and the first MAX_NAMED differing rows of the unit (the others are
-counted), whatever the size of the tables and however many rows differ. pg_comparator and
-pgcopydb's `compare data` hash in the same way (checksums of key ranges, differing ranges
-narrowed down); Ghostferry's IterativeVerifier re-checks what changed, as the cutover's
-hold does here (`compare_changed`).
+chunk is as cheap to recheck and drill into at 100,000,000 rows as at 1,000; and memory
+holds the boundaries (one key per chunk: 1,000 keys at 100,000,000 rows), never rows. What
+else is kept in memory: one leaf's differing keys, and the first MAX_NAMED differing rows of
+the unit (the others are counted), whatever the size of the tables and however many rows
+differ. pg_comparator and pgcopydb's `compare data` hash in the same way (checksums of key
+ranges, differing ranges narrowed down); Ghostferry's IterativeVerifier re-checks what
+changed, as the cutover's hold does here (`capture.compare_keys`).
 
-Before each chunk the verify is paced (`Pacer`, gh-ost's --max-lag-millis and
---max-load): it waits while RDS applies Supabase's changes late or while Supabase is busy,
-so that verifying the production databases neither starves their clients nor lets the
-subscription fall behind.
+Why one sequential read instead of one query per range: with a random key (uuid) a range's
+rows lie all over the heap, so a query per range read nearly every page once per range (a
+100,000-row range of the 1,000,000-row table touched 29,381 of its 30,304 pages): ten reads
+of the table instead of one (docs/benchmarks.md, 3d). The read goes in as many steps as
+there are chunks, each a slice of the table's blocks (a TID range scan), so that the verify
+is paced between steps as it was between chunks (pacing.py). Each step reads in its own
+snapshot: a row updated meanwhile may move to a block of an earlier or a later step and be
+counted twice or not at all on that side. Mostly that makes its chunk differ, and a
+differing chunk is rechecked by range, in one snapshot. It could also hide a real
+difference of that same row (counted not at all where it is missing on the other side);
+every row written from the verify's start is compared again by key inside the cutover's
+hold (`capture.compare_keys`: a full verify resets the record of written keys as it starts).
 
-Each row is hashed from its text form (`hashtextextended(t::text, 0)`), so both sessions
-print values alike (UTC, ISO dates: see state.connect) and both tables must have the same
-columns in the same order, which one set of migrations guarantees (and migrate/schema.py
-checks). Key ranges assume both servers order the key alike, which uuid and integer keys
-always do (a text key needs the same collation on both); the merge itself orders keys by
-their text in the "C" collation on both sides, so it never depends on a collation. Keys of
-any number of columns are compared (ranges are row comparisons: `(a, b) > (x, y)`)."""
+Key ranges assume both servers order the key alike, which uuid and integer keys always do
+(a text key needs the same collation on both); the merge itself orders keys by their text in
+the "C" collation on both sides, so it never depends on a collation. Keys of any number of
+columns are compared (ranges are row comparisons: `(a, b) > (x, y)`)."""
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 from psycopg import sql
 from psycopg.rows import tuple_row
 
-from migrate import replication
-from migrate.replication import primary_key, qualified
-from migrate.state import Conn, ToolError, one
-from migrate.units import Unit
+from migrate.replication import qualified
+from migrate.rowhash import Key, Range, chunk_sums, storage
+from migrate.state import Conn, one
 
 CHUNK_ROWS = 100_000
 # A differing range of at most this many rows is compared row by row.
@@ -57,7 +59,7 @@ ITERSIZE = 1_000
 MAX_NAMED = 1_000
 MAX_RECHECKS = 5
 
-Range = tuple[tuple | None, tuple | None]   # (after this key, up to and with this key)
+Sums = tuple[int, int]   # rows, XOR of their row hashes
 
 
 class Mismatches(list):
@@ -75,115 +77,6 @@ class Mismatches(list):
             self.append(found)
 
 
-class Pacer:
-    """Called before each chunk: returns at once unless RDS lags or Supabase is busy, then
-    waits (saying so every few seconds) until neither holds, and gives up with one line
-    once it has waited `max_wait` seconds in all.
-
-    The lag is measured with the unit's heartbeat (pt-heartbeat's way): a beat is committed
-    on Supabase and, while RDS has not applied it, RDS is at least as far behind as the
-    beat is old. It is read on RDS's own table, so it holds whatever pg_stat_subscription
-    reports, and it is in seconds, what a reader of RDS notices. The load is the number of
-    Supabase sessions running a statement (not this tool's, not WAL senders)."""
-
-    CHECK_EVERY = 0.25   # seconds between two checks
-    PAUSE = 0.5          # seconds slept between two checks while waiting
-    SAY_EVERY = 5.0      # seconds between two "waiting" lines
-
-    def __init__(self, supabase: Conn, rds: Conn, unit: Unit, *, max_lag_seconds: float,
-                 max_active_sessions: int, max_wait_seconds: float,
-                 say: Callable[[str], None]) -> None:
-        self.supabase, self.rds, self.unit, self.say = supabase, rds, unit, say
-        self.max_lag, self.max_active = max_lag_seconds, max_active_sessions
-        self.max_wait = max_wait_seconds
-        self.waited = 0.0
-        self._checked = float("-inf")
-        self._beat: tuple[int, float] | None = None   # (value, when committed) not yet applied
-
-    @classmethod
-    def of(cls, settings: Any, supabase: Conn, rds: Conn, unit: Unit,
-           say: Callable[[str], None]) -> Pacer:
-        """The pacer the settings (MIGRATE_MAX_LAG_SECONDS, ...) ask for."""
-        return cls(supabase, rds, unit, max_lag_seconds=settings.migrate_max_lag_seconds,
-                   max_active_sessions=settings.migrate_max_active_sessions,
-                   max_wait_seconds=settings.migrate_max_pacing_seconds, say=say)
-
-    def __call__(self) -> None:
-        if time.monotonic() - self._checked < self.CHECK_EVERY:
-            return
-        said = float("-inf")
-        while (why := self._why_wait()) is not None:
-            if self.waited >= self.max_wait:
-                raise ToolError(f"verify {self.unit.name} gave up after waiting "
-                                f"{self.waited:.0f} s in all (MIGRATE_MAX_PACING_SECONDS="
-                                f"{self.max_wait:g}): {why}; run it again when RDS has caught "
-                                "up or Supabase is quieter")
-            if time.monotonic() - said >= self.SAY_EVERY:
-                self.say(f"verify {self.unit.name}: waiting, {why} "
-                         f"({self.waited:.0f} s waited so far)")
-                said = time.monotonic()
-            time.sleep(self.PAUSE)
-            self.waited += self.PAUSE
-        self._checked = time.monotonic()
-
-    def _why_wait(self) -> str | None:
-        lag = self._lag()
-        if lag > self.max_lag:
-            return (f"RDS applies Supabase's changes {lag:.1f} s late "
-                    f"(MIGRATE_MAX_LAG_SECONDS={self.max_lag:g})")
-        active = one(self.supabase.execute(
-            """select count(*) as n from pg_stat_activity
-                where state = 'active' and backend_type = 'client backend'
-                  and pid <> pg_backend_pid()""").fetchone())["n"]
-        if active > self.max_active:
-            return (f"{active} sessions are running statements on Supabase "
-                    f"(MIGRATE_MAX_ACTIVE_SESSIONS={self.max_active})")
-        return None
-
-    def _lag(self) -> float:
-        """Seconds RDS is behind at least; a new beat is sent once the last one arrived."""
-        if self._beat is not None:
-            row = self.rds.execute("select beat from migration.heartbeat where unit = %s",
-                                   (self.unit.name,)).fetchone()
-            if row is None or row["beat"] < self._beat[0]:
-                return time.monotonic() - self._beat[1]
-        self._beat = (replication.beat(self.supabase, self.unit), time.monotonic())
-        return 0.0
-
-
-class _Key:
-    """A table's primary key: how to name its columns, bound a range of it, and print it."""
-
-    def __init__(self, conn: Conn, table: str) -> None:
-        self.columns = primary_key(conn, table)
-        types = {r["name"]: r["type"] for r in conn.execute(
-            """select attname as name, format_type(atttypid, atttypmod) as type
-                 from pg_attribute where attrelid = %s::regclass and attnum > 0""",
-            (f"public.{table}",)).fetchall()}
-        self.types = [types[c] for c in self.columns]
-        self.cols = sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c))
-                                       for c in self.columns)
-        self.row = sql.SQL("({})").format(self.cols)
-        self.values = sql.SQL("({})").format(sql.SQL(", ").join(
-            sql.SQL("%s::{}").format(sql.SQL(t)) for t in self.types))
-        # What the result names: the key's text, as `compare_changed` and the touched keys
-        # print it for a one-column key.
-        self.text = (sql.SQL("t.{}::text").format(sql.Identifier(self.columns[0]))
-                     if len(self.columns) == 1 else sql.SQL("row({})::text").format(self.cols))
-
-    def where(self, span: Range) -> tuple[sql.Composable, list]:
-        lo, hi = span
-        parts: list[sql.Composable] = []
-        params: list = []
-        if lo is not None:
-            parts.append(sql.SQL("{} > {}").format(self.row, self.values))
-            params.extend(lo)
-        if hi is not None:
-            parts.append(sql.SQL("{} <= {}").format(self.row, self.values))
-            params.extend(hi)
-        return (sql.SQL(" and ").join(parts) if parts else sql.SQL("true")), params
-
-
 class _TableCheck:
     """One table's verify (see the module's docstring)."""
 
@@ -193,34 +86,65 @@ class _TableCheck:
         self.supabase, self.rds, self.table, self.pool = supabase, rds, table, pool
         self.settle, self.pace = settle, pace or (lambda: None)
         self.chunk_rows, self.found = chunk_rows, found
-        self.key = _Key(supabase, table)
+        self.key = Key(supabase, table)
 
     def run(self) -> int:
         """Rows on Supabase; each differing row goes to `found`."""
-        rows, suspects = 0, []
-        lo: tuple | None = None
+        bounds: list[tuple] = []
         while True:
             self.pace()
-            hi = self._nth_key(self.supabase, (lo, None), self.chunk_rows)
-            ours, theirs = self._hash_both((lo, hi))
-            rows += ours[0]
-            if ours != theirs:
-                suspects.append(((lo, hi), ours[0], theirs[0]))
+            hi = self._nth_key(self.supabase, (bounds[-1] if bounds else None, None),
+                               self.chunk_rows)
             if hi is None:
                 break
-            lo = hi
+            bounds.append(hi)
+        spans = list(zip([None, *bounds], [*bounds, None], strict=True))
+        ours, theirs = self._sums(bounds)
+        rows = {span: ours.get(i, (0, 0))[0] for i, span in enumerate(spans)}
+        suspects = [(span, ours.get(i, (0, 0))[0], theirs.get(i, (0, 0))[0])
+                    for i, span in enumerate(spans) if ours.get(i) != theirs.get(i)]
         if suspects and self.settle is not None:
             self.settle()
             rechecked = []
             for span, _, _ in suspects:
                 self.pace()
-                ours, theirs = self._hash_both(span)
-                if ours != theirs:
-                    rechecked.append((span, ours[0], theirs[0]))
+                mine, other = self._hash_both(span)
+                rows[span] = mine[0]   # in one snapshot (see the module's docstring)
+                if mine != other:
+                    rechecked.append((span, mine[0], other[0]))
             suspects = rechecked
         for span, ours_n, theirs_n in suspects:
             self._drill(span, ours_n, theirs_n)
-        return rows
+        return sum(rows.values())
+
+    def _sums(self, bounds: list[tuple]) -> tuple[dict[int, Sums], dict[int, Sums]]:
+        """Each chunk's sums on each side, from one read of each side's table in as many
+        steps as there are chunks (each side's blocks cut alike, both sides at once), paced
+        before each step. A table rewritten meanwhile moved its rows between steps, with no
+        write that the cutover's check by key would see: it is read again."""
+        while True:
+            files = self._both(lambda conn: storage(conn, self.table))
+            sizes = [size for _, size in files]
+            steps = max(1, min(len(bounds) + 1, max(sizes)))
+            totals: tuple[dict[int, Sums], dict[int, Sums]] = ({}, {})
+            for step in range(steps):
+                self.pace()
+                slices = [(size * step // steps, None if step == steps - 1
+                           else size * (step + 1) // steps) for size in sizes]
+                parts = (self.pool.submit(chunk_sums, self.supabase, self.key, bounds,
+                                          slices[0]),
+                         self.pool.submit(chunk_sums, self.rds, self.key, bounds, slices[1]))
+                for total, part in zip(totals, parts, strict=True):
+                    for chunk, (n, h) in part.result().items():
+                        before = total.get(chunk, (0, 0))
+                        total[chunk] = (before[0] + n, before[1] ^ h)
+            after = self._both(lambda conn: storage(conn, self.table))
+            if [file for file, _ in after] == [file for file, _ in files]:
+                return totals
+
+    def _both(self, fn: Callable[[Conn], tuple[int, int]]) -> list[tuple[int, int]]:
+        left, right = self.pool.submit(fn, self.supabase), self.pool.submit(fn, self.rds)
+        return [left.result(), right.result()]
 
     def _nth_key(self, conn: Conn, span: Range, n: int) -> tuple | None:
         """The key `n` rows into `span` on this side (None: fewer rows than that)."""
@@ -231,15 +155,16 @@ class _TableCheck:
                                                 where=where), [*params, n - 1]).fetchone()
         return tuple(row) if row is not None else None
 
-    def _hash(self, conn: Conn, span: Range) -> tuple[int, int]:
+    def _hash(self, conn: Conn, span: Range) -> Sums:
         where, params = self.key.where(span)
         row = one(conn.execute(sql.SQL(
-            "select count(*) as n, coalesce(bit_xor(hashtextextended(t::text, 0)), 0) as h "
-            "from {table} t where {where}").format(table=qualified(self.table), where=where),
+            "select count(*) as n, coalesce(bit_xor({hash}), 0) as h "
+            "from {table} t where {where}").format(hash=self.key.hash,
+                                                   table=qualified(self.table), where=where),
             params).fetchone())
         return row["n"], row["h"]
 
-    def _hash_both(self, span: Range) -> tuple[tuple[int, int], tuple[int, int]]:
+    def _hash_both(self, span: Range) -> tuple[Sums, Sums]:
         left = self.pool.submit(self._hash, self.supabase, span)
         right = self.pool.submit(self._hash, self.rds, span)
         return left.result(), right.result()
@@ -305,9 +230,10 @@ class _TableCheck:
         with conn.transaction(), conn.cursor(cursor, row_factory=tuple_row) as cur:
             cur.itersize = ITERSIZE
             cur.execute(sql.SQL(
-                "select ({text}) collate \"C\" as k, hashtextextended(t::text, 0) as h "
+                "select ({text}) collate \"C\" as k, {hash} as h "
                 "from {table} t where {where} order by 1").format(
-                text=self.key.text, table=qualified(self.table), where=where), params)
+                text=self.key.text, hash=self.key.hash, table=qualified(self.table),
+                where=where), params)
             yield from cur
 
     def _merge(self, span: Range) -> Iterator[dict]:
@@ -337,7 +263,7 @@ def compare(supabase: Conn, rds: Conn, tables: tuple[str, ...], *,
             chunk_rows: int = CHUNK_ROWS) -> tuple[dict[str, int], Mismatches]:
     """Rows per table and the mismatching rows of `tables` (the first MAX_NAMED, and how
     many in all). `settle` waits until RDS has applied what Supabase committed; without it
-    the first answer is final. `pace` is called before each chunk (a `Pacer`)."""
+    the first answer is final. `pace` is called before each step (a `pacing.Pacer`)."""
     counts: dict[str, int] = {}
     found = Mismatches()
     with ThreadPoolExecutor(2) as pool:
@@ -345,62 +271,3 @@ def compare(supabase: Conn, rds: Conn, tables: tuple[str, ...], *,
             counts[table] = _TableCheck(supabase, rds, table, pool, settle=settle, pace=pace,
                                         chunk_rows=chunk_rows, found=found).run()
     return counts, found
-
-
-def _both(fn: Callable, supabase: Conn, rds: Conn, *args):
-    with ThreadPoolExecutor(2) as pool:
-        left = pool.submit(fn, supabase, *args)
-        right = pool.submit(fn, rds, *args)
-        return left.result(), right.result()
-
-
-def _differences(table: str, ours: dict[str, int], theirs: dict[str, int]) -> list[dict]:
-    """Each key whose row hash differs between Supabase (`ours`) and RDS, and how."""
-    found = []
-    for key in sorted(set(ours) | set(theirs)):
-        if key not in theirs:
-            found.append({"table": table, "key": key, "problem": "missing on rds"})
-        elif key not in ours:
-            found.append({"table": table, "key": key, "problem": "only on rds"})
-        elif ours[key] != theirs[key]:
-            found.append({"table": table, "key": key, "problem": "differs"})
-    return found
-
-
-def _key_expr(pk: list[str]) -> sql.Composable:
-    if len(pk) == 1:
-        return sql.SQL("t.{}::text").format(sql.Identifier(pk[0]))
-    return sql.SQL("row({})::text").format(
-        sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in pk))
-
-
-def _hashes_of(conn: Conn, table: str, pk: list[str], keys: list[str]) -> dict[str, int]:
-    pk_type = one(conn.execute(
-        """select format_type(atttypid, atttypmod) as t from pg_attribute
-            where attrelid = %s::regclass and attname = %s""",
-        (f"public.{table}", pk[0])).fetchone())["t"]
-    rows = conn.execute(sql.SQL(
-        "select {key} as k, hashtextextended(t::text, 0) as h from {table} t "
-        "where t.{col} = any(%s::text[]::{type}[])").format(
-        key=_key_expr(pk), table=qualified(table), col=sql.Identifier(pk[0]),
-        type=sql.SQL(pk_type)), (keys,))
-    return {r["k"]: r["h"] for r in rows}
-
-
-def compare_changed(supabase: Conn, rds: Conn,
-                    changed: dict[str, list[str]]) -> Mismatches:
-    """The quick check for a moment when neither side takes writes, after a full verify
-    found both equal: the rows of the keys written since (`changed`: table -> primary key
-    values as text), by index. Any difference since the full verify is a row written since
-    (an insert, an update or a delete of one of these keys), so no table is counted or
-    scanned: its cost follows the writes since the full verify, not the size of the
-    tables."""
-    found = Mismatches(keep=None)   # every one: the rollback replays each again
-    for table, keys in changed.items():
-        if not keys:
-            continue
-        pk = primary_key(supabase, table)
-        left, right = _both(_hashes_of, supabase, rds, table, pk, keys)
-        for difference in _differences(table, left, right):
-            found.add(difference)
-    return found

@@ -5,6 +5,7 @@ import time
 
 from migrate import capture, replication, verify
 from migrate.gates import require_replication, require_state
+from migrate.pacing import Pacer
 from migrate.run import Run, rds_now
 from migrate.state import ToolError
 from migrate.units import Unit
@@ -41,7 +42,7 @@ def full_verify(run: Run, unit: Unit) -> tuple[dict[str, int], verify.Mismatches
     started = time.monotonic()
     counts, mismatches = verify.compare(
         run.supabase, run.rds, unit.tables, settle=settle,
-        pace=verify.Pacer.of(run.settings, run.supabase, run.rds, unit, run.say),
+        pace=Pacer.of(run.settings, run.supabase, run.rds, unit, run.say),
         chunk_rows=run.settings.migrate_verify_chunk_rows)
     seconds = time.monotonic() - started
     run.state.update(unit, verified_at=rds_now(run), verify_mismatches=mismatches.total,
