@@ -35,6 +35,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -80,6 +81,12 @@ LARGE_CHARS = 3_200
 LARGE_DISTINCT = 4_096
 # `verify packages` runs this many times in a row; its figure is their median.
 VERIFY_RUNS = 3
+# Disk a row takes, measured on a 200,000-row sample: its heap and indexes on one server,
+# and a large description's out-of-line copy. Each server holds the table (RDS twice over
+# while pg_dump's copy is truncated and the tool's is made), and WAL besides.
+ROW_BYTES, LARGE_ROW_BYTES, COPIES = 330, 3_400, 3.5
+# How often the publisher's retained WAL is sampled while the move runs.
+WAL_SAMPLE_SECONDS = 1.0
 
 
 # The peak resident memory (KiB) of each `migrate` command run so far, by its arguments.
@@ -101,6 +108,48 @@ def migrate(env: dict, *args: str) -> str:
     if os.waitstatus_to_exitcode(status) != 0:
         refuse(f"migrate {' '.join(args)} failed: {' '.join(stderr.split())[-300:]}")
     return stdout
+
+
+def disk_needed(rows: int, large_every: int) -> int:
+    """Bytes the run needs free where the stack keeps its data (an estimate, see ROW_BYTES)."""
+    large = rows // large_every if large_every else 0
+    return int((rows * ROW_BYTES + large * LARGE_ROW_BYTES) * COPIES)
+
+
+def require_disk(folder: Path, rows: int, large_every: int) -> None:
+    """Refuse at once, saying what the run needs, rather than fill the disk an hour in."""
+    folder.mkdir(parents=True, exist_ok=True)
+    needed, free = disk_needed(rows, large_every), shutil.disk_usage(folder).free
+    if free < needed:
+        refuse(f"{rows:,} rows need about {needed / 2**30:.1f} GiB free under {folder}, "
+               f"and {free / 2**30:.1f} GiB are: free some, or ask for fewer rows")
+
+
+class RetainedWal:
+    """The most WAL the publisher's slots held at once while the move ran (what the
+    ReplicationSlotRetainedWal alert watches on a real one: monitoring/alerts.yml)."""
+
+    def __init__(self, url: str):
+        self.url, self.peak, self._done = url, 0, threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self) -> None:
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            while not self._done.wait(WAL_SAMPLE_SECONDS):
+                (held,) = conn.execute(
+                    "select coalesce(sum(pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)),"
+                    " 0) from pg_replication_slots").fetchall()[0]
+                self.peak = max(self.peak, int(held))
+
+    def start(self) -> RetainedWal:
+        self._thread.start()
+        return self
+
+    def stop(self) -> int:
+        """The peak, in bytes."""
+        self._done.set()
+        self._thread.join()
+        return self.peak
 
 
 def sql(url: str, statement: str, params=None):
@@ -226,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("GATEWAY_RATE_LIMIT_EXEMPT", "AUTH_RATE_LIMIT_EXEMPT"):
         os.environ[name] = WRITER_ADDRESS
     layout = Layout(state=args.state.resolve(), port_offset=args.port_offset)
+    require_disk(layout.state, args.rows, args.large_every)
     with fresh_stack(layout) as env:
         return run(env, args, layout)
 
@@ -303,6 +353,7 @@ def run(env: dict, args, layout: Layout) -> int:
     sql(rds, f"truncate {PACKAGES} cascade")
 
     # 2. The tool's copy, then verify.
+    wal = RetainedWal(supabase).start()
     migrate(env, "start", "addons")
     migrate(env, "start", "exclusions")
     migrate(env, "start", "packages")
@@ -357,6 +408,7 @@ def run(env: dict, args, layout: Layout) -> int:
                     "command = 'switch-writes' and outcome = 'done' order by id desc limit 1")[0][0]
     replayed = _found(r"replayed (\d+) rows onto Supabase \((\d+) of them while writes "
                       r"were held (\d+) ms\)", back, "rollback")
+    wal_peak = wal.stop()
     result = {
         "rows": rows,
         "pg_dump_psql_rows_per_s": rows / dump_seconds, "tool_copy_rows_per_s": rows / copy_seconds,
@@ -370,6 +422,8 @@ def run(env: dict, args, layout: Layout) -> int:
         # Issue 24's bound (512 MB) holds for every command of the tool, not only verify.
         "tool_peak_mib": max(PEAK_KIB.values()) / 1024,
         "large_every": args.large_every,
+        # From the copy to the end: the slots' WAL, at its most.
+        "wal_retained_peak_mib": wal_peak / 2**20,
         "hold_ms": hold["hold_seconds"] * 1000,
         "hold_phases_ms": {"fence_closed": hold["fence_closed_after"] * 1000,
                            "caught_up": hold["caught_up_after"] * 1000,
