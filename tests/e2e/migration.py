@@ -2,6 +2,7 @@
 side, and a writer that goes through operator-service's own routing code."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -9,6 +10,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 
 import psycopg
 
@@ -91,6 +93,9 @@ class RehearsalWriter:
         self.tolerate_paused = tolerate_paused
         self.reads = 0
         self._stop = threading.Event()
+        self._go = threading.Event()             # cleared by `settled`: threads park between rounds
+        self._go.set()
+        self._parked = threading.Semaphore(0)
         self._threads = [threading.Thread(target=self._write, args=(i,)) for i in self.identities]
 
     def __enter__(self):
@@ -109,6 +114,9 @@ class RehearsalWriter:
         table = ["migration_rehearsal"]
         n = 0
         while not self._stop.is_set():
+            if not self._go.is_set():
+                self._parked.release()
+                self._go.wait()
             n += 1
             try:
                 with self.data.transaction(identity=identity, tables=table) as conn:
@@ -135,6 +143,18 @@ class RehearsalWriter:
                 else:
                     self.failures.append(f"{type(exc).__name__}: {exc}")
             time.sleep(0.01)
+
+    @contextlib.contextmanager
+    def settled(self) -> Iterator[dict[str, dict]]:
+        """The acknowledged rows, with every writer thread parked between two rounds (none
+        mid-write), so the rows can be compared with the tables; writing resumes after."""
+        self._go.clear()
+        try:
+            for _ in self._threads:
+                assert self._parked.acquire(timeout=60), "a writer thread did not finish its round"
+            yield {key: dict(row) for key, row in self.rows.items()}
+        finally:
+            self._go.set()
 
     def first_write_after(self, moment: float, *, timeout: float = 30) -> float:
         """Seconds from `moment` until a write was acknowledged (waits up to `timeout`)."""

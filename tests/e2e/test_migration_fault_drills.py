@@ -160,9 +160,10 @@ def test_every_writer_is_refused_where_the_tables_no_longer_live(drill_stack, wr
     sql(env, "supabase", f"insert into {TABLE} (owner, note) values (%s, 'direct')", (sub,))
     sql(env, "supabase", f"delete from {TABLE} where owner = %s", (sub,))
     time.sleep(0.5)
-    assert writer.failures == [] and len(writer.rows) > 10
-    found = {str(r[0]) for r in sql(env, "supabase", f"select id from {TABLE}")}
-    assert set(writer.rows) <= found
+    with writer.settled() as rows:
+        found = {str(r[0]) for r in sql(env, "supabase", f"select id from {TABLE}")}
+    assert writer.failures == [] and len(rows) > 10
+    assert set(rows) <= found
 
 
 # A transaction left open holding the fence ----------------------------------------------------
@@ -291,11 +292,11 @@ def test_kill_9_at_every_point_of_a_switch_blocks_writes_for_seconds_only(drill_
     # Every write acknowledged along the way is there, once, where the tables live.
     time.sleep(0.5)
     owner = status(env)["rehearsal"]["writes_to"]
-    keys = list(writer.rows)
-    found = {str(r[0]): {"note": r[1], "version": r[2], "owner": str(r[3])} for r in sql(
-        env, owner, f"select id, note, version, owner from {TABLE} where id = any(%s::uuid[])",
-        (keys,))}
-    assert found == {k: writer.rows[k] for k in keys}
+    with writer.settled() as rows:
+        found = {str(r[0]): {"note": r[1], "version": r[2], "owner": str(r[3])} for r in sql(
+            env, owner, f"select id, note, version, owner from {TABLE} where id = any(%s::uuid[])",
+            (list(rows),))}
+    assert found == rows
     assert writer.failures == []
 
 
