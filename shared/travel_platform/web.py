@@ -1,16 +1,15 @@
 """What makes a Flask app one of ours: JSON errors, request ids, token checks, health."""
 from __future__ import annotations
 
-import datetime
 import decimal
-import uuid
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
 import boto3
+import orjson
 from botocore.config import Config
-from flask import Blueprint, Flask, current_app, g, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 
 from travel_platform import call_context
@@ -51,20 +50,29 @@ __all__ = ["AGENT", "HEALTH_PATH", "OPERATOR", "READY_PATH", "admit_operators",
 MAX_BODY_BYTES = 1024 * 1024
 
 
+def _encodable(value: Any) -> Any:
+    """What orjson does not encode itself: exact decimals, as strings (never a float)."""
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 class ApiJSONProvider(DefaultJSONProvider):
-    """ISO 8601 dates, exact decimals as strings, UUIDs as strings; keys keep their order."""
+    """Every answer's JSON: ISO 8601 dates, UUIDs as strings, exact decimals as strings; keys
+    keep their order. Encoded by orjson: a 50-row bookings page takes 0.13 ms instead of the
+    standard library's 1.7 ms (which calls back into Python for each date, UUID and decimal),
+    and that was half of the page's own time (docs/benchmarks.md, section 2). Parsing
+    request bodies stays with the standard library, as Flask does it."""
 
-    sort_keys = False
+    _OPTIONS = orjson.OPT_NON_STR_KEYS
 
-    @staticmethod
-    def default(value: Any) -> Any:
-        if isinstance(value, (datetime.datetime, datetime.date)):
-            return value.isoformat()
-        if isinstance(value, decimal.Decimal):
-            return str(value)
-        if isinstance(value, uuid.UUID):
-            return str(value)
-        return DefaultJSONProvider.default(value)
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        return orjson.dumps(obj, default=_encodable, option=self._OPTIONS).decode()
+
+    def response(self, *args: Any, **kwargs: Any) -> Response:
+        body = orjson.dumps(self._prepare_response_obj(args, kwargs), default=_encodable,
+                            option=self._OPTIONS | orjson.OPT_APPEND_NEWLINE)
+        return Response(body, mimetype=self.mimetype)
 
 
 def build_token_verifier(settings: BaseServiceSettings) -> TokenVerifier:
