@@ -276,6 +276,14 @@ def pools(env: dict[str, str]) -> dict[str, dict[str, float]]:
     return found
 
 
+def _progress(sample, *, minutes: float, failed: int) -> None:
+    """One line on stderr per sample, so a ten-minute run shows it is alive and how it goes."""
+    elapsed, (parts, _databases), _pools = sample
+    memory_mib = ", ".join(f"{name} {kib / 1024:.1f}" for name, kib in parts.items())
+    print(f"soak: {elapsed / 60:.1f} of {minutes:g} min, {failed} failed; MiB: {memory_mib}",
+          file=sys.stderr, flush=True)
+
+
 def run(traffic: Traffic, layout: Layout, *, minutes: float, rate: float,
         warm_up: float, sample_seconds: float = SAMPLE_SECONDS) -> dict:
     tasks = [getattr(traffic, name) for name, weight in MIX.items() for _ in range(weight)]
@@ -302,6 +310,7 @@ def run(traffic: Traffic, layout: Layout, *, minutes: float, rate: float,
             if now >= next_sample:
                 samples.append((now - start, memory(layout), pools(traffic.env)))
                 next_sample += sample_seconds
+                _progress(samples[-1], minutes=minutes, failed=sum(failures.values()))
             if now >= next_agent_login:
                 agent = traffic.agents[next(logins) % len(traffic.agents)]
                 pool.submit(guarded, lambda agent=agent: traffic.log_in_agent(agent))
