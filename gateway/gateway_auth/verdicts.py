@@ -8,12 +8,9 @@
   the gateway at most a second later than it reaches this process."""
 import hashlib
 import math
-import threading
-import time
-
-from cachetools import TLRUCache
 
 from travel_platform.auth import Identity
+from travel_platform.auth.reuse import Reused
 
 # A verdict is reused for at most this long, never past the token's expiry, and never longer
 # than the issuer's answer it was made from stays fresh (travel_platform.auth.revocation): so
@@ -24,32 +21,18 @@ NGINX_REUSE_SECONDS = 1
 MAX_CACHED_VERDICTS = 100_000
 
 
-class VerdictCache:
+class VerdictCache(Reused):
     """Verdicts by a digest of (policy, Authorization header), each kept for the seconds it
     was given; bounded, thread-safe, per worker."""
 
     def __init__(self, *, maxsize: int = MAX_CACHED_VERDICTS):
-        self._entries: TLRUCache = TLRUCache(
-            maxsize=maxsize, ttu=lambda _key, entry, now: now + entry[0], timer=time.monotonic)
-        self._lock = threading.Lock()
+        super().__init__(maxsize=maxsize)
 
     @staticmethod
     def key(policy: str, authorization: str, *, phase: str = "") -> bytes:
         """The digest a verdict is kept under: the token itself is never a key. `phase` (the
         operators' move) is part of it, so `finalize operators` makes no stale verdict."""
         return hashlib.sha256(f"{policy}\n{phase}\n{authorization}".encode()).digest()
-
-    def get(self, key: bytes):
-        """(the cached answer, the wall-clock time it may be reused until), or None."""
-        with self._lock:
-            entry = self._entries.get(key)
-        return entry[1:] if entry else None
-
-    def put(self, key: bytes, answer, *, seconds: float, now: float) -> None:
-        """Keep `answer` for `seconds` from `now` (wall clock; not at all if 0)."""
-        if seconds > 0:
-            with self._lock:
-                self._entries[key] = (seconds, answer, now + seconds)
 
 
 def cache_seconds(identity: Identity, *, fresh_for: float, now: float) -> float:

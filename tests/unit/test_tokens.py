@@ -553,3 +553,62 @@ def test_bearer_token_refused(header, code):
     with pytest.raises(Unauthorized) as caught:
         bearer_token(header)
     assert status_and_code(caught.value) == (401, code)
+
+
+# --- a verified token reused for a few seconds -----------------------------------------------
+
+@pytest.fixture
+def short_reuse(monkeypatch):
+    """Verified tokens reused for 1 s instead of 30, so a test can outlive the reuse."""
+    from travel_platform.auth import tokens
+    monkeypatch.setattr(tokens, "VERIFIED_REUSE_SECONDS", 1)
+
+
+def _withdraw_keys(server, clock, replacement) -> None:
+    """The issuer stops publishing every key the tokens were signed with, and the JWKS cache's
+    lifespan passes, so a token checked again now is refused."""
+    server.keys = [jwk(replacement, "rsa-2", "RS256")]
+    clock.now += 400
+
+
+def test_a_verified_token_is_reused_for_its_seconds_then_checked_again(
+        cognito, server, clock, rsa_key, rsa_key2, short_reuse):
+    verifier = TokenVerifier(cognito)
+    token = sign(cognito_claims(), rsa_key)
+    assert verifier.verify(token).subject == "agent-1"
+    _withdraw_keys(server, clock, rsa_key2)
+    assert verifier.verify(token).subject == "agent-1"      # reused: not checked again
+    assert server.fetches == 1
+    time.sleep(1.1)
+    assert refused(verifier, token) == "token_unknown_key"
+
+
+def test_a_verified_token_is_never_reused_past_its_expiry(cognito, server, clock, rsa_key,
+                                                          rsa_key2):
+    verifier = TokenVerifier(cognito)
+    token = sign(cognito_claims(exp=int(time.time()) + 1), rsa_key)
+    assert verifier.verify(token)
+    _withdraw_keys(server, clock, rsa_key2)
+    time.sleep(1.1)      # within 30 s of the check, past the token's expiry: checked again
+    assert refused(verifier, token) == "token_unknown_key"
+
+
+def test_a_refused_token_is_checked_again_each_time(cognito, server, clock, rsa_key, rsa_key2):
+    verifier = TokenVerifier(cognito)
+    token = sign(cognito_claims(), rsa_key2, kid="rsa-2")
+    assert refused(verifier, token) == "token_unknown_key"
+    server.keys = [jwk(rsa_key, "rsa-1", "RS256"), jwk(rsa_key2, "rsa-2", "RS256")]
+    clock.now += 11      # the JWKS cache may ask for unknown keys again
+    assert verifier.verify(token).subject == "agent-1"
+
+
+def test_a_token_reused_is_the_very_same_token(cognito, supabase, rsa_key, ec_key):
+    verifier = TokenVerifier(cognito, supabase)
+    token = sign(cognito_claims(), rsa_key)
+    assert verifier.verify(token).source == "cognito"
+    head, claims, _signature = token.split(".")
+    forged_claims = b64(json.dumps(cognito_claims(sub="someone-else")).encode())
+    assert refused(verifier, f"{head}.{forged_claims}.{_signature}") == \
+        "token_invalid_signature"
+    assert refused(verifier, token[:-4] + ("AAAA" if token[-4:] != "AAAA" else "BBBB")) == \
+        "token_invalid_signature"

@@ -3,6 +3,8 @@ pool; tour operators' from Supabase Auth or, as their logins move (docs/operator
 from the operators' own Cognito pool."""
 from __future__ import annotations
 
+import hashlib
+import time
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,6 +13,7 @@ import jwt
 from jwt.types import Options
 
 from travel_platform.auth.jwks import JwksCache
+from travel_platform.auth.reuse import Reused
 from travel_platform.errors import Unauthorized
 from travel_platform.metrics import count_refused_token
 
@@ -26,6 +29,9 @@ KIND_OF_SOURCE = {SOURCE_COGNITO: AGENT, SOURCE_SUPABASE: OPERATOR,
 # Administrators are agents' pool users in this Cognito group: they approve agents and operators.
 ADMIN_GROUP = "admins"
 REQUIRED_CLAIMS = ["exp", "iat", "sub"]
+# A verified token is reused this long at most, never past its expiry (TokenVerifier).
+VERIFIED_REUSE_SECONDS = 30
+MAX_REUSED_TOKENS = 10_000
 
 
 @dataclass(frozen=True)
@@ -209,21 +215,38 @@ def _identity(source: str, claims: dict[str, Any], *, groups: tuple[str, ...],
 
 
 class TokenVerifier:
-    """Route each token to the verifier of its issuer; that verifier does all the checking."""
+    """Route each token to the verifier of its issuer; that verifier does all the checking.
+
+    A token verified here is reused for up to VERIFIED_REUSE_SECONDS, never past its `exp`,
+    under its SHA-256 (never the token itself): a signature check and PyJWT's two decodes
+    are about 0.5 ms of Python, a third of operator-service's CPU per write
+    (docs/benchmarks.md, 3c), and a client sends the same token for its whole hour. Only
+    what a token's bytes decide is reused (signature, issuer, times, client, claims);
+    refusals are not, and whether its session still stands is asked per request
+    (revocation.py). A signing key withdrawn from the JWKS stops a token it signed within
+    VERIFIED_REUSE_SECONDS, in each process."""
 
     def __init__(self, *verifiers: CognitoVerifier | SupabaseVerifier):
         self._by_issuer = {v.issuer: v for v in verifiers}
         if len(self._by_issuer) != len(verifiers):
             raise ValueError("two verifiers share an issuer")
+        self._verified = Reused(maxsize=MAX_REUSED_TOKENS)
 
     def verify(self, token: str) -> Identity:
         """Verify a token from any configured issuer; each refusal is counted by its code,
         so a spike of one rule (expired tokens, forged signatures) shows on a graph."""
+        key = hashlib.sha256(token.encode()).digest()
+        if (reused := self._verified.get(key)) is not None:
+            return reused[0]
         try:
-            return self._verify(token)
+            identity = self._verify(token)
         except Unauthorized as refusal:
             count_refused_token(refusal.code)
             raise
+        now = time.time()
+        self._verified.put(key, identity, now=now,
+                           seconds=min(VERIFIED_REUSE_SECONDS, identity.expires_at - now))
+        return identity
 
     def _verify(self, token: str) -> Identity:
         _unverified_header(token)
