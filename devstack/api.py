@@ -41,12 +41,14 @@ from devstack.layout import PG_BIN, Layout, StackError
 from devstack.layout import code_path as _code_path
 from devstack.stackenv import read_file as read_stack_env
 from devstack.supabase.auth_standin.keys import SigningKey, load_signing_key
+from devstack.supabase.auth_standin.settings import RATE_LIMIT_WINDOW as _STANDIN_WINDOW
 
 if TYPE_CHECKING:
     from docker import DockerClient
     from docker.models.containers import Container
 
-__all__ = ["AUTH_STANDIN", "BASE_PORTS", "DATABASES", "Layout", "PARTS", "PG_BIN", "PROCESSES",
+__all__ = ["AUTH_STANDIN", "AUTH_STANDIN_RATE_LIMIT_WINDOW", "BASE_PORTS", "DATABASES",
+           "Layout", "PARTS", "PG_BIN", "PROCESSES",
            "PYTHON_PARTS", "SERVICES", "SigningKey", "StackError", "auth_mail_file",
            "auth_signing_key", "auth_signing_key_file", "code_path", "compose_build",
            "compose_replicas", "cors_origins", "down", "fresh_stack", "main_pid", "part_pids",
@@ -65,6 +67,9 @@ PARTS: tuple[str, ...] = (*PROCESSES, *DATABASES)
 SERVICES: tuple[str, ...] = tuple(part.name for part in python_parts.SERVICES)
 AUTH_STANDIN: str = python_parts.AUTH_STANDIN.name
 PYTHON_PARTS: tuple[str, ...] = (AUTH_STANDIN, *SERVICES)
+# The stand-in counts each address's attempts in fixed windows of this many seconds, as
+# GoTrue's limits are per 5 minutes.
+AUTH_STANDIN_RATE_LIMIT_WINDOW: int = _STANDIN_WINDOW
 # The port of every part of a stack at offset 0 (`make up`), and of what it makes room for
 # (the monitoring's, the usual frontend dev servers'); `Layout.port` adds a stack's offset.
 BASE_PORTS: Mapping[str, int] = MappingProxyType(_BASE_PORTS)

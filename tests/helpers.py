@@ -47,6 +47,15 @@ class _SourceAddress(requests.adapters.HTTPAdapter):
         super().init_poolmanager(*args, source_address=(self._address, 0), **kwargs)
 
 
+def clear_of_window_edge(window_seconds: int, *, margin: float = 10) -> None:
+    """Wait, if need be, until at least `margin` seconds are left in the current fixed
+    window (windows start at multiples of `window_seconds` since the epoch, as the limits
+    count them), so a burst a test counts falls in one window, not across two."""
+    left = window_seconds - time.time() % window_seconds
+    if left < margin:
+        time.sleep(left + 0.1)
+
+
 def client_at(address: str) -> requests.Session:
     """A session whose requests come from `address` (any of 127.0.0.0/8 on this machine):
     another client address, as far as the gateway's per-address limits can tell."""

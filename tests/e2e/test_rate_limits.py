@@ -13,16 +13,17 @@ import pytest
 from agent_service.settings import AgentSettings
 from gateway_config import GatewaySettings
 
-from devstack.api import AUTH_STANDIN, settings_class
+from devstack.api import AUTH_STANDIN, AUTH_STANDIN_RATE_LIMIT_WINDOW, settings_class
 from tests.builders.agents import PASSWORD, new_agent, new_email
 from tests.conftest import TRUSTED_PROXY
-from tests.helpers import access_log, api, bearer, client_at
+from tests.helpers import access_log, api, bearer, clear_of_window_edge, client_at
 
 # `devstack`: calls from several loopback addresses (a published port makes them one).
 pytestmark = [pytest.mark.stack, pytest.mark.devstack]
 
 LIMITS = GatewaySettings()
 ACCOUNT_ATTEMPTS = AgentSettings.model_fields["account_attempts_per_window"].default
+ACCOUNT_WINDOW = AgentSettings.model_fields["account_attempt_window_seconds"].default
 # Supabase's own per-address limits, which the stand-in keeps unless a stack sets others.
 STANDIN_LIMITS = settings_class(AUTH_STANDIN).model_fields
 SIGN_IN_SIGN_UPS = STANDIN_LIMITS["auth_rate_limit_sign_in_sign_ups"].default
@@ -167,6 +168,7 @@ def test_one_token_is_one_bucket_however_it_is_spelled(gateway, agent_token):
     ("refresh", "/api/agents/refresh", lambda email: {"refresh_token": f"guess-{email}"}),
 ])
 def test_account_flows_are_limited_per_account(gateway, flow, path, body):
+    clear_of_window_edge(ACCOUNT_WINDOW)
     # From the suite's exempt address: the gateway lets every attempt through, and
     # agent-service, which reads the account from the body, counts them.
     email = new_email(flow)
@@ -182,6 +184,7 @@ def test_account_flows_are_limited_per_account(gateway, flow, path, body):
 
 
 def test_successful_logins_do_not_use_up_the_accounts_attempts(gateway):
+    clear_of_window_edge(ACCOUNT_WINDOW)
     agent = new_agent(gateway)
     for _ in range(ACCOUNT_ATTEMPTS + 2):
         assert api(gateway, "POST", "/api/agents/login",
@@ -210,6 +213,7 @@ def _assert_gotrue_429(response) -> None:
 
 def test_auth_standin_limits_sign_ins_and_sign_ups_per_address_like_supabase(stack_env):
     address, wrong = "127.0.0.24", {"email": new_email("op"), "password": "wrong-password"}
+    clear_of_window_edge(AUTH_STANDIN_RATE_LIMIT_WINDOW)
     for _ in range(SIGN_IN_SIGN_UPS):
         response = _standin(stack_env, "/token?grant_type=password", wrong, address)
         assert response.status_code == 400, response.text
@@ -223,6 +227,7 @@ def test_auth_standin_limits_sign_ins_and_sign_ups_per_address_like_supabase(sta
 
 def test_auth_standin_limits_refreshes_per_address_like_supabase(stack_env):
     address, body = "127.0.0.26", {"refresh_token": "not-a-token"}
+    clear_of_window_edge(AUTH_STANDIN_RATE_LIMIT_WINDOW)
     with ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(
             lambda _: _standin(stack_env, "/token?grant_type=refresh_token", body, address),
