@@ -9,9 +9,9 @@ service's connection pool ever made a request give up waiting.
     .venv/bin/python -m bench.soak --env STATE/stack.env --minutes 1
     .venv/bin/python -m bench.soak --env STATE/stack.env --quick   # 15 s, what make test runs
 
-Memory is each part's private memory (USS: the pages its processes hold for themselves,
-not PostgreSQL's shared buffers or nginx's shared zones, which fill up to their configured
-size), summed over its process group (nginx's or gunicorn's master and workers); sampled
+Memory is each part's private memory (USS outside shared mappings: the pages its processes
+hold for themselves, not PostgreSQL's shared buffers or nginx's shared zones, which fill up
+to their configured size), summed over its process group (nginx's or gunicorn's master and workers); sampled
 every 15 s. The PostgreSQL servers are reported, not judged: the whole server grows by 2-5
 MiB each time a service's pool opens a connection under load (measured: 6 -> 10
 connections on Supabase's, 13 -> 20 on RDS's in 6 minutes), and a backend keeps the
@@ -215,18 +215,27 @@ MIX = {"catalogue": 6, "package_page": 2, "agent_bookings": 2, "operator_booking
 
 
 def _private_kib(pids: list[int]) -> int:
-    """Memory the processes hold for themselves (USS: private clean + dirty pages). Not
-    the shared pages: PostgreSQL's shared buffers and nginx's shared zones fill up to their
-    configured size as they are used, which is no leak."""
+    """Memory the processes hold for themselves: private pages (USS) outside shared
+    mappings. A page of a shared mapping touched by one process only is private by the
+    kernel's count, so PostgreSQL's shared buffers and nginx's shared zones (rate limits,
+    the verdict cache's keys) would grow a worker's USS as they fill, up to their
+    configured size, which is no leak: mappings flagged shared (`rw-s`) are left out."""
     total = 0
     for pid in pids:
         try:
-            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                if line.startswith(("Private_Clean:", "Private_Dirty:")):
+            shared = False
+            for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+                if _MAPPING.match(line):
+                    shared = line.split()[1].endswith("s")
+                elif not shared and line.startswith(("Private_Clean:", "Private_Dirty:")):
                     total += int(line.split()[1])
         except OSError:
             pass   # a worker that just exited
     return total
+
+
+# The first line of each mapping in /proc/<pid>/smaps: "start-end perms offset dev inode path".
+_MAPPING = re.compile(r"^[0-9a-f]+-[0-9a-f]+ ")
 
 
 # A client backend's title: "postgres: <user> <database> <host>(<port>) <activity>", or

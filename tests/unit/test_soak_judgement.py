@@ -25,3 +25,25 @@ def test_slow_steady_growth_past_the_bound_leaks():
 
 def test_growth_within_the_bound_is_no_leak_whatever_its_pace():
     assert leaking(summary({"moto": 0.09}, {"moto": 0.09})) == {}
+
+
+def test_memory_counts_a_process_s_own_pages_not_the_shared_zones_it_fills():
+    # nginx's rate-limit zones and PostgreSQL's shared buffers are shared mappings that
+    # fill up to their configured size: no leak, however much of them one worker touched.
+    import mmap
+    import os
+
+    from bench.soak import _private_kib
+
+    size = 16 * 1024 * 1024
+    before = _private_kib([os.getpid()])
+    zone = mmap.mmap(-1, size, flags=mmap.MAP_SHARED | mmap.MAP_ANONYMOUS)
+    zone.write(b"z" * size)
+    after_zone = _private_kib([os.getpid()])
+    heap = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    heap.write(b"h" * size)
+    after_heap = _private_kib([os.getpid()])
+    assert after_zone - before < 2048, (before, after_zone)
+    assert after_heap - after_zone >= 15 * 1024, (after_zone, after_heap)
+    zone.close()
+    heap.close()
