@@ -11,15 +11,14 @@ service's connection pool ever made a request give up waiting.
 
 Memory is each part's private memory (USS outside shared mappings: the pages its processes
 hold for themselves, not PostgreSQL's shared buffers or nginx's shared zones, which fill up
-to their configured size), summed over its process group (nginx's or gunicorn's master and workers); sampled
-every 15 s. The PostgreSQL servers are reported, not judged: the whole server grows by 2-5
-MiB each time a service's pool opens a connection under load (measured: 6 -> 10
-connections on Supabase's, 13 -> 20 on RDS's in 6 minutes), and a backend keeps the
+to their configured size), summed over its process group (nginx's or gunicorn's master and
+workers); sampled every 15 s. The PostgreSQL servers are reported, not judged: the whole
+server grows by 2-5 MiB each time a service's pool opens a connection under load (measured:
+6 -> 10 connections on Supabase's, 13 -> 20 on RDS's in 6 minutes), and a backend keeps the
 high-water mark of the largest query it ran until its pool retires it (RDS's largest
 backend: 4.3 -> 6.0 MiB in one run, back to 4.3 MiB once that backend closed); so each
 sample gives the client connections, the largest client backend and the whole server.
-Pools:
-the services' own gauges and counters (`db_pool_requests_waiting`,
+Pools: the services' own gauges and counters (`db_pool_requests_waiting`,
 `db_pool_wait_timeouts_total`) at each sample. Figures: docs/benchmarks.md.
 
 Every request the soak makes must answer what it expects (a 429 included counts as failed):
