@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from psycopg import sql
 
+from migrate import rowhash
 from migrate.fences import ddl, drop_triggers
 from migrate.replication import primary_key, qualified
 from migrate.state import Conn, one
@@ -136,28 +137,25 @@ def compare_keys(supabase: Conn, rds: Conn, keys: dict[str, list[Key]]) -> list[
         with ThreadPoolExecutor(2) as both:     # the hold waits for the slower side only
             ours, theirs = both.map(_row_hashes, (supabase, rds), (table,) * 2, (wanted,) * 2)
         for key in sorted(set(ours) | set(theirs)):
-            if key not in theirs:
-                found.append({"table": table, "key": key, "problem": "missing on rds"})
-            elif key not in ours:
-                found.append({"table": table, "key": key, "problem": "only on rds"})
-            elif ours[key] != theirs[key]:
-                found.append({"table": table, "key": key, "problem": "differs"})
+            if problem := rowhash.mismatch(ours.get(key), theirs.get(key)):
+                found.append({"table": table, "key": key, "problem": problem})
     return found
 
 
 def _row_hashes(conn: Conn, table: str, keys: list[Key]) -> dict[Key, int]:
-    """A hash of the whole row of each of `keys` found in the table, by the key as given."""
+    """The row hash verify uses (rowhash.py) of each of `keys` found in the table, by the
+    key as given."""
+    row = rowhash.Key(conn, table)
     return {r["key"]: r["h"] for r in conn.execute(sql.SQL(
-        "select k.key, hashtextextended(t::text, 0) as h "
+        "select k.key, {hash} as h "
         "from unnest(%s::text[]) k (key) "
         "cross join lateral jsonb_populate_record(null::{t}, k.key::jsonb) p "
-        "join {t} t on {match}").format(t=qualified(table), match=_match(conn, table, "p")),
-        (keys,))}
+        "join {t} t on {match}").format(hash=row.hash, t=qualified(table),
+                                        match=_match(row.columns, "p")), (keys,))}
 
 
-def _match(conn: Conn, table: str, other: str) -> sql.Composable:
-    """`(t.a, t.b) = (<other>.a, <other>.b)` over the table's primary key columns."""
-    pk = primary_key(conn, table)
+def _match(pk: list[str], other: str) -> sql.Composable:
+    """`(t.a, t.b) = (<other>.a, <other>.b)` over the primary key's columns `pk`."""
     return sql.SQL("({}) = ({})").format(
         sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in pk),
         sql.SQL(", ").join(sql.SQL("{}.{}").format(sql.Identifier(other), sql.Identifier(c))
@@ -248,7 +246,7 @@ def _write_latest(supabase: Conn, table: str, latest: list) -> int:
         supabase.execute(sql.SQL(
             "delete from {t} t using unnest(%s::text[]) d (key) "
             "cross join lateral jsonb_populate_record(null::{t}, d.key::jsonb) k "
-            "where {match}").format(t=qualified(table), match=_match(supabase, table, "k")),
+            "where {match}").format(t=qualified(table), match=_match(pk, "k")),
             (deletes,))
     if upserts:
         columns = [r["attname"] for r in supabase.execute(

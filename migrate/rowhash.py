@@ -27,6 +27,17 @@ from migrate.state import Conn
 Range = tuple[tuple | None, tuple | None]   # (after this key, up to and with this key)
 
 
+def mismatch(ours: int | None, theirs: int | None) -> str | None:
+    """What is wrong with a row whose hash is `ours` on Supabase and `theirs` on RDS (None:
+    no such row on that side), in the words verify and the cutover's check both print; None
+    when the row is the same on both."""
+    if theirs is None:
+        return "missing on rds"
+    if ours is None:
+        return "only on rds"
+    return "differs" if ours != theirs else None
+
+
 def _hashable(conn: Conn, types: list[str]) -> bool:
     """Whether PostgreSQL can hash a row of these types (asking with NULLs of them: the
     type's hash function is looked up whatever the value)."""

@@ -46,7 +46,7 @@ from psycopg import sql
 from psycopg.rows import tuple_row
 
 from migrate.replication import qualified
-from migrate.rowhash import Key, Range, chunk_sums, storage
+from migrate.rowhash import Key, Range, chunk_sums, mismatch, storage
 from migrate.state import Conn, one
 
 CHUNK_ROWS = 100_000
@@ -244,14 +244,14 @@ class _TableCheck:
             left, right = next(ours, None), next(theirs, None)
             while left is not None or right is not None:
                 if right is None or (left is not None and left[0] < right[0]):
-                    yield {"key": left[0], "problem": "missing on rds"}  # type: ignore[index]
+                    yield {"key": left[0], "problem": mismatch(left[1], None)}  # type: ignore[index]
                     left = next(ours, None)
                 elif left is None or right[0] < left[0]:
-                    yield {"key": right[0], "problem": "only on rds"}
+                    yield {"key": right[0], "problem": mismatch(None, right[1])}
                     right = next(theirs, None)
                 else:
-                    if left[1] != right[1]:
-                        yield {"key": left[0], "problem": "differs"}
+                    if problem := mismatch(left[1], right[1]):
+                        yield {"key": left[0], "problem": problem}
                     left, right = next(ours, None), next(theirs, None)
         finally:
             ours.close()
