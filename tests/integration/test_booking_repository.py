@@ -67,3 +67,46 @@ def test_the_booking_role_reaches_no_other_table(databases):
                 raise AssertionError(f"booking_service read {table}")
             except errors.InsufficientPrivilege:
                 pass
+
+
+def _history(conn, *, agent_sub: str, bookings: int) -> None:
+    """`bookings` past bookings of one agent, straight into the table (a long history)."""
+    conn.execute(
+        """insert into bookings.bookings
+             (agent_sub, package_id, operator_id, departure_date, traveller_count, travellers,
+              lead_traveller_name, lead_traveller_email, addons, price_breakdown, total_price,
+              commission_rate, commission_amount, currency, idempotency_key,
+              request_fingerprint, package_title, package_stops, package_seen_at,
+              agency_name, agency_seen_at, created_at)
+           select %(agent)s, gen_random_uuid(), gen_random_uuid(), %(day)s, 1,
+                  '[{"full_name": "Ana"}]', 'Ana', 'ana@example.com', '[]', '{}', 100, 0.1,
+                  10, 'EUR', 'history-' || n, 'fp', 'Lisbon walks', '["Lisbon"]', now(),
+                  'Agency', now(), now() - n * interval '1 minute'
+             from generate_series(1, %(bookings)s) as n""",
+        {"agent": agent_sub, "day": DEPARTURE, "bookings": bookings})
+
+
+def test_a_page_reads_its_rows_not_the_owners_whole_history(databases):
+    """A page of 50 costs the same for an agent with 3,000 bookings as for one with 60: it
+    reads its own rows of the table, and counts the rest from the index. (Among 200 other
+    agents' 20,000 bookings: one agent's are a small part of the table.)"""
+    with psycopg.connect(databases["RDS_ADMIN_URL"], autocommit=True) as admin:
+        for _ in range(200):
+            _history(admin, agent_sub=str(uuid.uuid4()), bookings=100)
+    blocks_read = {}
+    for history in (60, 3000):
+        agent = str(uuid.uuid4())
+        with psycopg.connect(databases["RDS_ADMIN_URL"], autocommit=True) as admin:
+            _history(admin, agent_sub=agent, bookings=history)
+            admin.execute("vacuum (analyze) bookings.bookings")
+        with _as_booking_service(databases["RDS_ADMIN_URL"]) as conn:
+            rows, total = repository.list_bookings(
+                conn=conn, owner=repository.agent_owner(agent), status=None,
+                departure_from=None, departure_to=None, limit=50, offset=0)
+            blocks_read[history] = conn.execute(
+                "select pg_stat_get_xact_blocks_fetched('bookings.bookings'::regclass) as n"
+            ).fetchone()["n"]
+        assert (len(rows), total) == (50, history)
+        assert [r["created_at"] for r in rows] == sorted((r["created_at"] for r in rows),
+                                                         reverse=True)
+    assert blocks_read[3000] < 2 * blocks_read[60], blocks_read
