@@ -368,6 +368,10 @@ def summarise(traffic: Traffic, samples, failures, *, minutes: float, warm_up: f
         "server_errors": traffic.server_errors[:20],
         "task_failures": dict(failures),
         "memory_kib_after_warm_up": baseline, "memory_kib_at_end": final,
+        # Every sample, so the shape of a part's growth (a slope, or steps to a mark) can be
+        # read after the run: seconds since the start, then each part's KiB at them.
+        "memory_kib_by_sample": {"seconds": [round(s[0]) for s in samples],
+                                 **{part: [s[1][0][part] for s in samples] for part in PARTS}},
         "memory_growth": {part: round(g, 4) for part, g in growth.items()},
         "memory_growth_last_third": {
             part: round(g, 4) for part, g in

@@ -79,6 +79,11 @@ def test_soak_quick(env_file):
     assert summary["requests"] > 0
     assert all(status < 400 for status in (int(key.rsplit(" ", 1)[1])
                                            for key in summary["statuses"])), summary["statuses"]
+    # Every sample of every part's memory, for reading the shape of its growth afterwards.
+    by_sample = summary["memory_kib_by_sample"]
+    assert len(by_sample["seconds"]) >= 3
+    assert all(len(by_sample[part]) == len(by_sample["seconds"]) and min(by_sample[part]) > 0
+               for part in summary["memory_kib_at_end"])
 
 
 def test_migration_move_quick():
