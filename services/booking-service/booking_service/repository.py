@@ -133,15 +133,14 @@ def list_bookings(*, conn, owner: Owner, status: str | None, departure_from, dep
     if departure_to:
         where.append("departure_date <= %(to)s")
     clause = " and ".join(where)
+    count = f"select count(*) as total from bookings.bookings where {clause}"
     rows = conn.execute(
-        f"""select {_LIST_COLUMNS}, {_DISPLAY_COLUMNS},
-                   (select count(*) from bookings.bookings where {clause}) as total
+        f"""select {_LIST_COLUMNS}, {_DISPLAY_COLUMNS}, ({count}) as total
               from bookings.bookings
              where {clause}
              order by created_at desc, id limit %(limit)s offset %(offset)s""", params).fetchall()
-    total = rows[0]["total"] if rows else conn.execute(
-        f"select count(*) as total from bookings.bookings where {clause}",
-        params).fetchone()["total"]
+    # A page past the last row has no row to carry the count: ask for it alone.
+    total = rows[0]["total"] if rows else conn.execute(count, params).fetchone()["total"]
     for row in rows:
         row.pop("total")
     return rows, total
